@@ -1,0 +1,67 @@
+package io.jmesh.proxy.config;
+
+import com.google.protobuf.util.JsonFormat;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StderrAccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+
+/**
+ * The Envoy message types this proxy can read inside an {@code Any} ({@code typed_config},
+ * {@code typed_extension_protocol_options}, {@code transport_socket}), and the shared parser for them.
+ * A type that parses is not necessarily supported: the filter and extension registries decide that and
+ * name the unsupported extension in their error.
+ */
+public final class EnvoyTypes {
+
+    /** Type URL prefix used by Envoy and gRPC for Any. */
+    public static final String TYPE_URL_PREFIX = "type.googleapis.com/";
+
+    public static final JsonFormat.TypeRegistry REGISTRY = JsonFormat.TypeRegistry.newBuilder()
+            .add(Bootstrap.getDescriptor())
+            .add(Listener.getDescriptor())
+            .add(Cluster.getDescriptor())
+            .add(RouteConfiguration.getDescriptor())
+            .add(ClusterLoadAssignment.getDescriptor())
+            .add(HttpConnectionManager.getDescriptor())
+            .add(TcpProxy.getDescriptor())
+            .add(Router.getDescriptor())
+            .add(Cors.getDescriptor())
+            .add(HTTPFault.getDescriptor())
+            .add(HealthCheck.getDescriptor())
+            .add(FileAccessLog.getDescriptor())
+            .add(StdoutAccessLog.getDescriptor())
+            .add(StderrAccessLog.getDescriptor())
+            .add(UpstreamTlsContext.getDescriptor())
+            .add(DownstreamTlsContext.getDescriptor())
+            .add(HttpProtocolOptions.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.ConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.BootstrapConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.ListenersConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.ClustersConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.RoutesConfigDump.getDescriptor())
+            .build();
+
+    public static final ProtoJson PARSER = new ProtoJson(REGISTRY);
+
+    private EnvoyTypes() {}
+
+    /** {@code type.googleapis.com/} + the message's full name. */
+    public static String typeUrl(com.google.protobuf.Descriptors.Descriptor d) {
+        return TYPE_URL_PREFIX + d.getFullName();
+    }
+}

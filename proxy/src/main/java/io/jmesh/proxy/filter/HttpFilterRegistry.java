@@ -1,0 +1,74 @@
+package io.jmesh.proxy.filter;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.google.protobuf.Any;
+
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.config.EnvoyTypes;
+import io.jmesh.proxy.filter.router.RouterFilterFactory;
+
+/**
+ * The immutable registry of HTTP filter factories, keyed by Envoy filter name and by config type URL
+ * (a filter may be named either way, as in Envoy). An unknown filter is a config error unless the
+ * filter is marked {@code is_optional}; the chain must end with the router.
+ */
+public final class HttpFilterRegistry {
+
+    /** The filters this proxy ships. */
+    public static final HttpFilterRegistry DEFAULT = new HttpFilterRegistry(List.of(new RouterFilterFactory()));
+
+    private final Map<String, HttpFilterFactory> byName = new HashMap<>();
+    private final Map<String, HttpFilterFactory> byTypeUrl = new HashMap<>();
+
+    public HttpFilterRegistry(List<HttpFilterFactory> factories) {
+        for (HttpFilterFactory f : factories) {
+            byName.put(f.name(), f);
+            byTypeUrl.put(EnvoyTypes.typeUrl(f.configType()), f);
+        }
+    }
+
+    /** Builds the per-stream factories of a filter chain; {@code path} prefixes error messages. */
+    public List<HttpFilterFactory.PerStream> build(List<HttpFilter> filters, String path) throws ConfigException {
+        List<HttpFilterFactory.PerStream> out = new ArrayList<>();
+        if (filters.isEmpty()) {
+            throw new ConfigException(path + ": [] (expected: a chain ending with envoy.filters.http.router)");
+        }
+        for (int i = 0; i < filters.size(); i++) {
+            HttpFilter f = filters.get(i);
+            String at = path + "[" + i + "]";
+            Any cfg = f.hasTypedConfig() ? f.getTypedConfig() : null;
+            HttpFilterFactory factory = cfg != null ? byTypeUrl.get(cfg.getTypeUrl()) : null;
+            if (factory == null) {
+                factory = byName.get(f.getName());
+            }
+            if (factory == null) {
+                if (f.getIsOptional()) {
+                    continue;
+                }
+                throw new ConfigException(at + ".name: " + f.getName()
+                        + (cfg != null ? " (" + cfg.getTypeUrl() + ")" : "")
+                        + " (expected: a supported HTTP filter: " + byName.keySet() + ")");
+            }
+            boolean last = i == filters.size() - 1;
+            if (factory.terminal() != last) {
+                throw new ConfigException(at + ".name: " + f.getName() + (last
+                        ? " (expected: the last filter to be envoy.filters.http.router)"
+                        : " (expected: the router to be the last filter)"));
+            }
+            try {
+                HttpFilterFactory.PerStream ps = factory.create(cfg == null ? Any.getDefaultInstance() : cfg);
+                if (ps != null) {
+                    out.add(ps);
+                }
+            } catch (ConfigException e) {
+                throw e.under(at + ".typed_config");
+            }
+        }
+        return List.copyOf(out);
+    }
+}

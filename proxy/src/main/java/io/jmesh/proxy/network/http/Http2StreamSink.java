@@ -1,0 +1,186 @@
+package io.jmesh.proxy.network.http;
+
+import java.net.InetSocketAddress;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * One downstream HTTP/2 stream: the last handler of a child stream channel, after Netty's
+ * {@code Http2StreamFrameToHttpObjectCodec}. Holds exactly one {@link ActiveStream}.
+ */
+final class Http2StreamSink extends ChannelInboundHandlerAdapter implements DownstreamSink {
+
+    private static final Logger logger = LoggerFactory.getLogger(Http2StreamSink.class);
+
+    private final HttpConnectionManagerConfig config;
+    private final boolean secure;
+    private Channel channel;
+    private Channel parent;
+    private ActiveStream stream;
+
+    Http2StreamSink(HttpConnectionManagerConfig config, boolean secure) {
+        this.config = config;
+        this.secure = secure;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        parent = channel instanceof Http2StreamChannel ? channel.parent() : channel;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2ResetFrame) {
+            ReferenceCountUtil.release(msg);
+            ActiveStream s = stream;
+            if (s != null) {
+                s.onDownstreamReset();
+            }
+            return;
+        }
+        if (!(msg instanceof HttpObject)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpRequest) {
+            if (stream != null) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            HttpRequest req = (HttpRequest) msg;
+            stream = new ActiveStream(config, this);
+            if (req instanceof FullHttpRequest) {
+                FullHttpRequest full = (FullHttpRequest) req;
+                if (!full.content().isReadable() && full.trailingHeaders().isEmpty()) {
+                    stream.onRequestHeaders(full, true);
+                } else {
+                    HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
+                    stream.onRequestHeaders(head, false);
+                    stream.onRequestBody(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
+                }
+            } else {
+                stream.onRequestHeaders(req, false);
+            }
+            return;
+        }
+        ActiveStream s = stream;
+        if (s == null) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        s.onRequestBody((HttpContent) msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ActiveStream s = stream;
+        if (s != null) {
+            s.onReadComplete();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ActiveStream s = stream;
+        if (s != null) {
+            s.onDownstreamWritabilityChanged(channel.isWritable());
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        ActiveStream s = stream;
+        if (s != null && !s.isFinished()) {
+            s.onDownstreamReset();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        logger.debug("{} downstream stream error: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+
+    // ------------------------------------------------------------------ DownstreamSink
+
+    @Override
+    public void write(HttpObject msg) {
+        if (!channel.isActive()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        channel.write(msg, channel.voidPromise());
+    }
+
+    @Override
+    public void flush() {
+        channel.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void setReadable(boolean readable) {
+        channel.config().setAutoRead(readable);
+    }
+
+    @Override
+    public void responseComplete(boolean closeConnection) {
+        // The stream ends with the response's END_STREAM; a request body still arriving is dropped by
+        // the finished ActiveStream.
+    }
+
+    @Override
+    public void reset() {
+        channel.close();
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return channel.eventLoop();
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return (InetSocketAddress) parent.remoteAddress();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) parent.localAddress();
+    }
+
+    @Override
+    public String protocol() {
+        return "HTTP/2";
+    }
+
+    @Override
+    public boolean secure() {
+        return secure;
+    }
+
+    static boolean isLast(Object msg) {
+        return msg instanceof LastHttpContent;
+    }
+}

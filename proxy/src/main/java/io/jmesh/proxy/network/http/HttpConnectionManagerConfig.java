@@ -1,0 +1,166 @@
+package io.jmesh.proxy.network.http;
+
+import java.util.List;
+import java.util.function.Supplier;
+
+import com.google.protobuf.util.Durations;
+
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.CodecType;
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.filter.HttpFilterFactory;
+import io.jmesh.proxy.filter.HttpFilterRegistry;
+import io.jmesh.proxy.router.RouteTable;
+import io.jmesh.proxy.telemetry.Counter;
+import io.jmesh.proxy.telemetry.Gauge;
+import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.telemetry.accesslog.AccessLog;
+import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
+import io.jmesh.proxy.upstream.ClusterManager;
+
+/**
+ * The validated, immutable form of Envoy's {@link HttpConnectionManager} for one filter chain.
+ * Supported: inline {@code route_config}, {@code codec_type}, {@code stat_prefix},
+ * {@code max_request_headers_kb}, {@code stream_idle_timeout}, {@code request_timeout},
+ * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
+ * and {@code http_filters} ending with the router.
+ */
+public final class HttpConnectionManagerConfig {
+
+    /** Envoy's default {@code max_request_headers_kb}. */
+    public static final int DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+    /** Envoy's default {@code stream_idle_timeout}: 5 minutes. */
+    public static final long DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+    /** Request bodies up to this size are kept for retries (Envoy's default buffer limit, 1 MiB). */
+    public static final int RETRY_BUFFER_LIMIT = 1 << 20;
+
+    final String statPrefix;
+    final CodecType codecType;
+    final int maxRequestHeadersBytes;
+    final long streamIdleTimeoutMs;
+    final long requestTimeoutMs;
+    final boolean useRemoteAddress;
+    final boolean generateRequestId;
+    final String serverName;
+    final RouteTable routeTable;
+    final List<HttpFilterFactory.PerStream> filters;
+    final AccessLog accessLog;
+    final Supplier<ClusterManager> clusters;
+    final HcmStats stats;
+    final java.util.Set<String> upgradeTypes;
+
+    private HttpConnectionManagerConfig(HttpConnectionManager proto, RouteTable routeTable,
+                                        List<HttpFilterFactory.PerStream> filters, AccessLog accessLog,
+                                        Supplier<ClusterManager> clusters, Stats stats) {
+        this.statPrefix = proto.getStatPrefix();
+        this.codecType = proto.getCodecType();
+        this.maxRequestHeadersBytes = (proto.hasMaxRequestHeadersKb()
+                ? proto.getMaxRequestHeadersKb().getValue() : DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024;
+        this.streamIdleTimeoutMs = proto.hasStreamIdleTimeout()
+                ? Durations.toMillis(proto.getStreamIdleTimeout()) : DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+        this.requestTimeoutMs = proto.hasRequestTimeout() ? Durations.toMillis(proto.getRequestTimeout()) : 0;
+        this.useRemoteAddress = proto.hasUseRemoteAddress() && proto.getUseRemoteAddress().getValue();
+        this.generateRequestId = !proto.hasGenerateRequestId() || proto.getGenerateRequestId().getValue();
+        this.serverName = proto.getServerName().isEmpty() ? "envoy" : proto.getServerName();
+        this.routeTable = routeTable;
+        this.filters = filters;
+        this.accessLog = accessLog;
+        this.clusters = clusters;
+        this.stats = new HcmStats(stats, statPrefix);
+        java.util.Set<String> upgrades = new java.util.HashSet<>();
+        for (HttpConnectionManager.UpgradeConfig u : proto.getUpgradeConfigsList()) {
+            if (!u.hasEnabled() || u.getEnabled().getValue()) {
+                upgrades.add(u.getUpgradeType().toLowerCase(java.util.Locale.ROOT));
+            }
+        }
+        this.upgradeTypes = java.util.Set.copyOf(upgrades);
+    }
+
+    /** Whether {@code upgrade_configs} allows this Upgrade header value (Envoy answers 403 otherwise). */
+    boolean upgradeAllowed(String upgrade) {
+        return upgrade != null && upgradeTypes.contains(upgrade.trim().toLowerCase(java.util.Locale.ROOT));
+    }
+
+    /** Validates and builds; {@code path} prefixes error messages. */
+    public static HttpConnectionManagerConfig create(HttpConnectionManager proto, Supplier<ClusterManager> clusters,
+                                                     Stats stats, String path) throws ConfigException {
+        if (proto.getStatPrefix().isEmpty()) {
+            throw new ConfigException(path + ".stat_prefix: \"\" (expected: a non-empty prefix)");
+        }
+        if (proto.getCodecType() == CodecType.HTTP3) {
+            throw new ConfigException(path + ".codec_type: HTTP3 (expected: AUTO, HTTP1 or HTTP2)");
+        }
+        if (proto.hasMaxRequestHeadersKb()) {
+            int kb = proto.getMaxRequestHeadersKb().getValue();
+            if (kb < 1 || kb > 8192) {
+                throw new ConfigException(path + ".max_request_headers_kb: " + kb + " (expected: 1..8192)");
+            }
+        }
+        RouteTable table;
+        if (proto.hasRouteConfig()) {
+            try {
+                table = RouteTable.create(proto.getRouteConfig());
+            } catch (ConfigException e) {
+                throw e.under(path + ".route_config");
+            }
+        } else if (proto.hasRds()) {
+            throw new ConfigException(path + ".rds: (expected: an inline route_config; RDS needs dynamic_resources)");
+        } else {
+            throw new ConfigException(path + ": no route_config (expected: an inline route_config)");
+        }
+        List<HttpFilterFactory.PerStream> filters =
+                HttpFilterRegistry.DEFAULT.build(proto.getHttpFiltersList(), path + ".http_filters");
+        AccessLog log;
+        try {
+            log = AccessLogs.create(proto.getAccessLogList());
+        } catch (ConfigException e) {
+            throw e.under(path + ".access_log");
+        }
+        return new HttpConnectionManagerConfig(proto, table, filters, log, clusters, stats);
+    }
+
+    public RouteTable routeTable() {
+        return routeTable;
+    }
+
+    public String statPrefix() {
+        return statPrefix;
+    }
+
+    /** Envoy's {@code http.<stat_prefix>.*} stats, kept as fields so the hot path never looks them up. */
+    static final class HcmStats {
+        final Counter rqTotal;
+        final Gauge rqActive;
+        final Counter cxTotal;
+        final Gauge cxActive;
+        final Counter cxHttp1Total;
+        final Counter cxHttp2Total;
+        final Counter[] rqByClass = new Counter[6];
+        final Counter rqTimeout;
+        final Counter cxProtocolError;
+        final Counter rqRx;
+
+        HcmStats(Stats stats, String prefix) {
+            String p = "http." + prefix + ".";
+            rqTotal = stats.counter(p + "downstream_rq_total");
+            rqActive = stats.gauge(p + "downstream_rq_active");
+            cxTotal = stats.counter(p + "downstream_cx_total");
+            cxActive = stats.gauge(p + "downstream_cx_active");
+            cxHttp1Total = stats.counter(p + "downstream_cx_http1_total");
+            cxHttp2Total = stats.counter(p + "downstream_cx_http2_total");
+            for (int i = 1; i <= 5; i++) {
+                rqByClass[i] = stats.counter(p + "downstream_rq_" + i + "xx");
+            }
+            rqTimeout = stats.counter(p + "downstream_rq_timeout");
+            cxProtocolError = stats.counter(p + "downstream_cx_protocol_error");
+            rqRx = stats.counter(p + "downstream_rq_completed");
+        }
+
+        void recordStatus(int status) {
+            int c = status / 100;
+            if (c >= 1 && c <= 5) {
+                rqByClass[c].inc();
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package io.jmesh.proxy.network.tcp;
+
+import java.net.InetSocketAddress;
+import java.util.EnumSet;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.jmesh.proxy.network.TcpRelay;
+import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
+import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.upstream.ClusterManager;
+import io.jmesh.proxy.upstream.Host;
+import io.jmesh.proxy.upstream.LoadBalancerContext;
+import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.jmesh.proxy.upstream.pool.UpstreamConnector;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+
+/**
+ * {@code envoy.filters.network.tcp_proxy}: on accept, picks a cluster and a host, connects from the same
+ * event loop (the client's bytes wait, unread, until then), and relays bytes both ways with back-pressure.
+ * Closes both sides on either side's close, a connect failure, or {@code idle_timeout}.
+ */
+public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger logger = LoggerFactory.getLogger(TcpProxyHandler.class);
+
+    private final TcpProxyConfig config;
+    private final long startMillis = System.currentTimeMillis();
+    private final long startNanos = System.nanoTime();
+    private final EnumSet<ResponseFlag> flags = EnumSet.noneOf(ResponseFlag.class);
+    private Channel downstream;
+    private Channel upstream;
+    private UpstreamCluster cluster;
+    private Host host;
+    private long rx;
+    private long tx;
+    private boolean logged;
+
+    public TcpProxyHandler(TcpProxyConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        downstream = ctx.channel();
+        downstream.config().setAutoRead(false);
+        config.cxTotal.inc();
+        config.cxActive.inc();
+        ClusterManager cm = config.clusters.get();
+        cluster = cm == null ? null : cm.get(config.pickCluster());
+        if (cluster == null) {
+            config.noRoute.inc();
+            flags.add(ResponseFlag.NO_CLUSTER_FOUND);
+            ctx.close();
+            return;
+        }
+        host = cluster.chooseHost(LoadBalancerContext.NONE);
+        if (host == null) {
+            flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
+            cluster.stats().upstreamCxNoneHealthy().inc();
+            ctx.close();
+            return;
+        }
+        host.requestStarted();
+        ChannelFuture f = UpstreamConnector.connect(downstream.eventLoop(), cluster, host, p -> {
+            if (config.idleTimeoutMs > 0) {
+                p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
+                p.addLast("idle-close", new IdleCloser());
+            }
+        });
+        upstream = f.channel();
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                flags.add(ResponseFlag.UPSTREAM_CONNECTION_FAILURE);
+                cluster.stats().upstreamCxConnectFail().inc();
+                logger.debug("{} tcp_proxy connect to {} failed: {}", downstream, host.addressString(), done.cause().toString());
+                downstream.close();
+                return;
+            }
+            cluster.stats().upstreamCxActive().inc();
+            upstream.closeFuture().addListener(c -> cluster.stats().upstreamCxActive().dec());
+            if (!downstream.isActive()) {
+                upstream.close();
+                return;
+            }
+            TcpRelay.Listener counter = new TcpRelay.Listener() {
+                @Override
+                public void onBytes(boolean fromDownstream, int bytes) {
+                    if (fromDownstream) {
+                        rx += bytes;
+                        config.rxBytes.add(bytes);
+                    } else {
+                        tx += bytes;
+                        config.txBytes.add(bytes);
+                    }
+                }
+            };
+            downstream.pipeline().addLast("relay", new TcpRelay(upstream, true, counter));
+            upstream.pipeline().addLast("relay", new TcpRelay(downstream, false, counter));
+            downstream.config().setAutoRead(true);
+        });
+        if (config.idleTimeoutMs > 0) {
+            downstream.pipeline().addBefore(ctx.name(), "idle",
+                    new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            flags.add(ResponseFlag.STREAM_IDLE_TIMEOUT);
+            ctx.close();
+            if (upstream != null) {
+                upstream.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        config.cxActive.dec();
+        if (host != null) {
+            host.requestFinished();
+        }
+        if (upstream != null && upstream.isActive()) {
+            upstream.close();
+        }
+        log();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        logger.debug("{} tcp_proxy error: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+
+    private void log() {
+        if (logged) {
+            return;
+        }
+        logged = true;
+        AccessLogEntry e = new AccessLogEntry();
+        e.startTimeMillis = startMillis;
+        e.durationNanos = System.nanoTime() - startNanos;
+        e.responseFlags = flags;
+        e.bytesReceived = rx;
+        e.bytesSent = tx;
+        e.upstreamHost = host == null ? null : host.addressString();
+        e.upstreamCluster = cluster == null ? null : cluster.name();
+        e.downstreamRemoteAddress = (InetSocketAddress) downstream.remoteAddress();
+        e.downstreamLocalAddress = (InetSocketAddress) downstream.localAddress();
+        config.accessLog.log(e);
+    }
+
+    /** Closes an upstream connection that saw no traffic for {@code idle_timeout}. */
+    private static final class IdleCloser extends ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof IdleStateEvent) {
+                ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+}

@@ -1,0 +1,282 @@
+package io.jmesh.proxy.server;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import com.google.protobuf.Timestamp;
+
+import io.envoyproxy.envoy.admin.v3.BootstrapConfigDump;
+import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
+import io.envoyproxy.envoy.admin.v3.ConfigDump;
+import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.jmesh.proxy.admin.AdminContext;
+import io.jmesh.proxy.admin.AdminServer;
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.internal.Transports;
+import io.jmesh.proxy.listener.ProxyListener;
+import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
+import io.jmesh.proxy.upstream.ClusterManager;
+import io.jmesh.proxy.upstream.Host;
+import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.netty.channel.EventLoopGroup;
+
+/**
+ * A running proxy: worker event loops, the cluster manager, listeners and the admin server, built from
+ * an Envoy bootstrap. {@link #start} validates everything before binding anything, so a bad config
+ * never leaves a half-started proxy.
+ */
+public final class ProxyServer implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(ProxyServer.class);
+
+    /** The version reported by /server_info and {@code jmesh version}. */
+    public static final String VERSION = "0.1.0";
+
+    private final Bootstrap bootstrap;
+    private final Stats stats = new Stats();
+    private final EventLoopGroup workers;
+    private final long startMillis = System.currentTimeMillis();
+    private volatile ClusterManager clusters;
+    private final List<ProxyListener> listeners = new ArrayList<>();
+    private AdminServer admin;
+    private volatile String state = "INITIALIZING";
+    private volatile boolean healthCheckFailed;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile Runnable onQuit = () -> {};
+
+    private ProxyServer(Bootstrap bootstrap, int concurrency) {
+        this.bootstrap = bootstrap;
+        this.workers = Transports.newGroup(concurrency, "jmesh-worker");
+    }
+
+    /**
+     * Validates the bootstrap, then binds listeners and the admin server.
+     *
+     * @param concurrency worker event loops (Envoy's {@code --concurrency}); 0 = number of CPUs
+     */
+    public static ProxyServer start(Bootstrap bootstrap, int concurrency) throws ConfigException, InterruptedException {
+        int n = concurrency > 0 ? concurrency : Runtime.getRuntime().availableProcessors();
+        ProxyServer server = new ProxyServer(bootstrap, n);
+        try {
+            server.init();
+        } catch (ConfigException | RuntimeException | InterruptedException e) {
+            server.close();
+            throw e;
+        }
+        return server;
+    }
+
+    private void init() throws ConfigException, InterruptedException {
+        var sr = bootstrap.getStaticResources();
+        List<Cluster> clusterList = sr.getClustersList();
+        try {
+            clusters = ClusterManager.create(clusterList, workers, stats);
+        } catch (ConfigException e) {
+            throw e.under("static_resources");
+        }
+        for (int i = 0; i < sr.getListenersCount(); i++) {
+            listeners.add(ProxyListener.create(sr.getListeners(i), () -> clusters, stats,
+                    "static_resources.listeners[" + i + "]"));
+        }
+        if (bootstrap.hasDynamicResources()) {
+            logger.warn("dynamic_resources is not supported yet by this build; serving static_resources only");
+        }
+        for (ProxyListener l : listeners) {
+            var f = l.bind(workers).await();
+            if (!f.isSuccess()) {
+                throw new ConfigException("listener " + l.name() + ": cannot bind " + l.localAddress() + ": "
+                        + f.cause().getMessage());
+            }
+            logger.info("listener {} on {}", l.name(), l.localAddress());
+        }
+        if (bootstrap.hasAdmin() && bootstrap.getAdmin().hasAddress()) {
+            SocketAddress sa = bootstrap.getAdmin().getAddress().getSocketAddress();
+            InetSocketAddress addr = new InetSocketAddress(sa.getAddress().isEmpty() ? "127.0.0.1" : sa.getAddress(),
+                    sa.getPortValue());
+            admin = AdminServer.start(addr, new Admin(), workers);
+            logger.info("admin on {}", admin.localAddress());
+        }
+        state = "LIVE";
+    }
+
+    public Stats stats() {
+        return stats;
+    }
+
+    public ClusterManager clusterManager() {
+        return clusters;
+    }
+
+    /** Bound listener addresses by listener name, in config order. */
+    public Map<String, InetSocketAddress> listenerAddresses() {
+        Map<String, InetSocketAddress> out = new LinkedHashMap<>();
+        for (ProxyListener l : listeners) {
+            out.put(l.name(), l.localAddress());
+        }
+        return out;
+    }
+
+    public InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.localAddress();
+    }
+
+    public String state() {
+        return state;
+    }
+
+    /** Runs when /quitquitquit is called (the CLI exits the process). */
+    public void onQuit(Runnable r) {
+        this.onQuit = r;
+    }
+
+    /**
+     * Envoy's drain sequence: stop accepting, ask connections to finish (HTTP/1.1 {@code connection:
+     * close}, HTTP/2 GOAWAY), wait up to {@code drainMillis} for them to close, then close the rest.
+     */
+    public void drainAndClose(long drainMillis) {
+        state = "DRAINING";
+        for (ProxyListener l : listeners) {
+            l.drain();
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
+        while (System.nanoTime() < deadline && listeners.stream().anyMatch(l -> l.activeConnections() > 0)) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        close();
+    }
+
+    /** Blocks until {@link #close()} has run. */
+    public void awaitTermination() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public void close() {
+        if (stopped.getCount() == 0) {
+            return;
+        }
+        state = "TERMINATED";
+        for (ProxyListener l : listeners) {
+            l.close();
+        }
+        if (admin != null) {
+            admin.close();
+        }
+        if (clusters != null) {
+            clusters.close();
+        }
+        AccessLogs.flush();
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        stopped.countDown();
+    }
+
+    ConfigDump configDump() {
+        Timestamp now = Timestamp.newBuilder().setSeconds(System.currentTimeMillis() / 1000).build();
+        BootstrapConfigDump b = BootstrapConfigDump.newBuilder().setBootstrap(bootstrap).setLastUpdated(now).build();
+        ClustersConfigDump.Builder c = ClustersConfigDump.newBuilder();
+        for (Cluster cl : bootstrap.getStaticResources().getClustersList()) {
+            c.addStaticClusters(ClustersConfigDump.StaticCluster.newBuilder().setCluster(Any.pack(cl)).setLastUpdated(now));
+        }
+        ListenersConfigDump.Builder l = ListenersConfigDump.newBuilder();
+        for (Listener li : bootstrap.getStaticResources().getListenersList()) {
+            l.addStaticListeners(ListenersConfigDump.StaticListener.newBuilder().setListener(Any.pack(li)).setLastUpdated(now));
+        }
+        return ConfigDump.newBuilder()
+                .addConfigs(Any.pack(b))
+                .addConfigs(Any.pack(c.build()))
+                .addConfigs(Any.pack(l.build()))
+                .build();
+    }
+
+    /** Envoy's /clusters text: {@code cluster::host::stat::value} lines. */
+    String clustersText() {
+        StringBuilder sb = new StringBuilder();
+        ClusterManager cm = clusters;
+        if (cm == null) {
+            return "";
+        }
+        for (UpstreamCluster c : cm.clusters()) {
+            String n = c.name();
+            sb.append(n).append("::observability_name::").append(n).append('\n');
+            for (Host h : c.hosts()) {
+                String p = n + "::" + h.addressString() + "::";
+                sb.append(p).append("cx_active::").append(h.stats().cxActive()).append('\n');
+                sb.append(p).append("rq_active::").append(h.activeRequests()).append('\n');
+                sb.append(p).append("rq_total::").append(h.stats().rqTotal()).append('\n');
+                sb.append(p).append("rq_success::").append(h.stats().rqSuccess()).append('\n');
+                sb.append(p).append("rq_error::").append(h.stats().rqError()).append('\n');
+                sb.append(p).append("weight::").append(h.weight()).append('\n');
+                sb.append(p).append("health_flags::").append(h.healthy() ? "healthy" : "/failed_eds_health").append('\n');
+                sb.append(p).append("priority::").append(h.priority()).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private final class Admin implements AdminContext {
+        @Override
+        public Stats stats() {
+            return stats;
+        }
+
+        @Override
+        public Message configDump() {
+            return ProxyServer.this.configDump();
+        }
+
+        @Override
+        public String clustersText() {
+            return ProxyServer.this.clustersText();
+        }
+
+        @Override
+        public String serverState() {
+            return state;
+        }
+
+        @Override
+        public long uptimeSeconds() {
+            return (System.currentTimeMillis() - startMillis) / 1000;
+        }
+
+        @Override
+        public String version() {
+            return VERSION;
+        }
+
+        @Override
+        public void setHealthCheckFailed(boolean failed) {
+            healthCheckFailed = failed;
+        }
+
+        @Override
+        public boolean healthCheckFailed() {
+            return healthCheckFailed;
+        }
+
+        @Override
+        public void quit() {
+            onQuit.run();
+        }
+    }
+}
