@@ -30,8 +30,11 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class HostSetSnapshot {
 
-    /** Envoy's {@code host_selection_retry_max_attempts} is 1 by default; we allow a few more picks. */
-    static final int MAX_SELECTION_ATTEMPTS = 3;
+    /**
+     * Picks per request when {@link LoadBalancerContext#shouldSelectAnotherHost} rejects hosts: the first pick
+     * plus 3 re-picks (Envoy's route-level {@code host_selection_retry_max_attempts} defaults to 1 re-pick).
+     */
+    static final int MAX_SELECTION_ATTEMPTS = 4;
     static final int DEFAULT_OVERPROVISIONING_FACTOR = 140;
     private static final int QUANTUM = 1_000_000;
 

@@ -10,9 +10,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>With equal weights it draws {@code choice_count} (default 2) hosts at random and picks the one with the
  * fewest active requests, as Envoy does. With different weights Envoy switches to an EDF schedule over
  * {@code weight / (active_requests + 1)^active_request_bias}; we keep the lock-free P2C shape instead: the
- * {@code choice_count} candidates are drawn with probability weight/sum, and the one with the largest
- * {@code weight / (active + 1)^bias} wins (ties go to the first drawn). With no load this is exactly a
- * weighted random pick; under load, heavier hosts are allowed proportionally more requests in flight.
+ * {@code choice_count} candidates are drawn with probability weight/sum, and the one with the smallest
+ * {@code active^bias / weight} wins (ties go to the first drawn). With no load this is exactly a weighted
+ * random pick; under load, heavier hosts are allowed proportionally more requests in flight.
  */
 final class LeastRequestLoadBalancer extends LoadBalancer {
 
@@ -53,11 +53,11 @@ final class LeastRequestLoadBalancer extends LoadBalancer {
         if (!weighted) {
             return activeA < activeB;
         }
-        return effectiveWeight(a, activeA) > effectiveWeight(b, activeB);
+        return load(a, activeA) < load(b, activeB);
     }
 
-    private double effectiveWeight(int i, int active) {
-        double load = Math.max(0, active) + 1.0;
-        return weights[i] / (bias == 1.0 ? load : Math.pow(load, bias));
+    private double load(int i, int active) {
+        double n = Math.max(0, active);
+        return (bias == 1.0 ? n : Math.pow(n, bias)) / weights[i];
     }
 }
