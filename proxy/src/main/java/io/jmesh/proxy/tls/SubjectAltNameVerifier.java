@@ -38,6 +38,7 @@ final class SubjectAltNameVerifier {
     }
 
     /** Null when the context matches no SAN. */
+    @SuppressWarnings("deprecation") // legacy match_subject_alt_names is still honoured
     static SubjectAltNameVerifier of(CertificateValidationContext v, String path) throws ConfigException {
         List<Rule> rules = new ArrayList<>();
         for (int i = 0; i < v.getMatchTypedSubjectAltNamesCount(); i++) {

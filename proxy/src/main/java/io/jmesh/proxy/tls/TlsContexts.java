@@ -62,6 +62,7 @@ public final class TlsContexts {
      * {@code h2} when {@code h2} is true and {@code http/1.1} otherwise (Envoy's connection pools do the same).
      * {@code sni} is not part of the context: the caller passes it to {@code newHandler(alloc, sni, port)}.
      */
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     public static SslContext forUpstream(UpstreamTlsContext ctx, boolean h2) throws ConfigException {
         CommonTlsContext common = ctx.getCommonTlsContext();
         checkUnsupported(common);
@@ -146,6 +147,7 @@ public final class TlsContexts {
                                              protocols);
     }
 
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     private static void checkUnsupported(CommonTlsContext common) throws ConfigException {
         if (common.getTlsCertificateSdsSecretConfigsCount() > 0) {
             throw new ConfigException("common_tls_context.tls_certificate_sds_secret_configs: set (expected: "

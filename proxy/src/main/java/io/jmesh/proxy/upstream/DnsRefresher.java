@@ -154,8 +154,7 @@ final class DnsRefresher {
             Endpoints.Spec spec = specs.get(i);
             for (InetAddress a : resolved.get(i)) {
                 Host prev = previous.get(Host.toString(new InetSocketAddress(a, spec.port())));
-                hosts.add(spec.toHost(a, prev != null && prev.weight() == spec.weight()
-                                         && prev.priority() == spec.priority() ? prev : prev));
+                hosts.add(spec.toHost(a, prev));
             }
         }
         if (!sameAddresses(hosts, cluster.hosts())) {

@@ -66,6 +66,7 @@ public final class UpstreamCluster {
     final CompletableFuture<Void> ready = new CompletableFuture<>();
     private volatile HostSetSnapshot snapshot = HostSetSnapshot.EMPTY;
 
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     private UpstreamCluster(Cluster config, Stats stats) throws ConfigException {
         this.config = config;
         if (config.getName().isEmpty()) {
@@ -169,6 +170,7 @@ public final class UpstreamCluster {
         return f;
     }
 
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     private static Http2ProtocolOptions http2Options(Cluster c) throws ConfigException {
         Any any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
         if (any != null) {

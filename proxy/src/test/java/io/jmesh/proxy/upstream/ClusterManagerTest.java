@@ -39,6 +39,7 @@ class ClusterManagerTest {
         group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     private static Cluster dnsCluster(String name, Cluster.DiscoveryType type, String host, int port) {
         return Cluster.newBuilder().setName(name).setType(type)
                       .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY)
