@@ -175,12 +175,20 @@ final class DnsRefresher {
     }
 
     void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
-        loop.execute(() -> {
-            if (next != null) {
-                next.cancel(false);
-            }
-            resolver.close();
-        });
+        try {
+            loop.execute(() -> {
+                if (next != null) {
+                    next.cancel(false);
+                }
+                resolver.close();
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The event loop group is already shut down: its channels and timers are gone with it.
+            logger.debug("cluster {}: event loop already shut down", cluster.name());
+        }
     }
 }
