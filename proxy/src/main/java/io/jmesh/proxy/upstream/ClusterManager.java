@@ -1,0 +1,88 @@
+package io.jmesh.proxy.upstream;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.telemetry.Stats;
+import io.netty.channel.EventLoopGroup;
+
+/**
+ * The set of upstream clusters of one configuration (Envoy's cluster manager for static and CDS clusters).
+ * Immutable once created: a new CDS snapshot builds a new {@code ClusterManager}; the old one is
+ * {@link #close() closed} when it is no longer used. Look-ups are thread-safe and lock-free.
+ */
+public final class ClusterManager implements AutoCloseable {
+
+    private final Map<String, UpstreamCluster> clusters;
+    private final List<DnsRefresher> refreshers;
+    private final CompletableFuture<Void> ready;
+
+    private ClusterManager(Map<String, UpstreamCluster> clusters, List<DnsRefresher> refreshers) {
+        this.clusters = clusters;
+        this.refreshers = refreshers;
+        this.ready = CompletableFuture.allOf(clusters.values().stream().map(UpstreamCluster::ready)
+                                                     .toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Builds every cluster from Envoy's {@code Cluster} protos and validates all of them first: any error is a
+     * {@link ConfigException} whose message starts with the field path, e.g.
+     * {@code clusters[2].load_assignment.endpoints[0].lb_endpoints[1].endpoint.address.socket_address.port_value: 0
+     * (expected: 1..65535)}, and then nothing is started. {@code STRICT_DNS} and {@code LOGICAL_DNS} clusters then
+     * resolve on an event loop of {@code group} (never blocking it) and re-resolve every {@code dns_refresh_rate}
+     * (default 5 s) until {@link #close()}; they have no host until their first resolution, see {@link #ready()}.
+     * Reads TLS files: call off the event loop.
+     */
+    public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats)
+            throws ConfigException {
+        Map<String, UpstreamCluster> byName = new LinkedHashMap<>();
+        for (int i = 0; i < clusters.size(); i++) {
+            Cluster c = clusters.get(i);
+            String path = "clusters[" + i + ']';
+            if (byName.containsKey(c.getName())) {
+                throw new ConfigException(path + ".name: " + c.getName() + " (expected: a unique cluster name)");
+            }
+            try {
+                byName.put(c.getName(), UpstreamCluster.build(c, stats));
+            } catch (ConfigException e) {
+                throw e.under(path);
+            }
+        }
+        List<DnsRefresher> refreshers = new ArrayList<>();
+        for (UpstreamCluster c : byName.values()) {
+            if (c.type() == Cluster.DiscoveryType.STRICT_DNS || c.type() == Cluster.DiscoveryType.LOGICAL_DNS) {
+                refreshers.add(new DnsRefresher(c, group));
+            }
+        }
+        refreshers.forEach(DnsRefresher::start);
+        return new ClusterManager(Collections.unmodifiableMap(byName), List.copyOf(refreshers));
+    }
+
+    /** The cluster named {@code name}, or null if there is none. */
+    public UpstreamCluster get(String name) {
+        return clusters.get(name);
+    }
+
+    /** Every cluster, in configuration order; an unmodifiable view. */
+    public Collection<UpstreamCluster> clusters() {
+        return clusters.values();
+    }
+
+    /** Completes when every cluster is {@link UpstreamCluster#ready() ready} (DNS clusters resolved once). */
+    public CompletableFuture<Void> ready() {
+        return ready;
+    }
+
+    /** Stops DNS refresh and releases the resolvers. Idempotent. Hosts already picked stay usable. */
+    @Override
+    public void close() {
+        refreshers.forEach(DnsRefresher::close);
+    }
+}

@@ -1,0 +1,28 @@
+package io.jmesh.proxy.upstream;
+
+import java.util.OptionalLong;
+
+/**
+ * What a load balancer may know about the request it picks a host for (Envoy's
+ * {@code Upstream::LoadBalancerContext}). Implementations are called on an event loop and must not block.
+ */
+public interface LoadBalancerContext {
+
+    /** A context with no hash and no host to avoid: every pick is a plain (random or round-robin) pick. */
+    LoadBalancerContext NONE = OptionalLong::empty;
+
+    /**
+     * The request's hash for {@code RING_HASH} and {@code MAGLEV} (computed by the router from the route's
+     * {@code hash_policy}); empty means "no hash", and hash-based balancers then pick a random host.
+     */
+    OptionalLong hashKey();
+
+    /**
+     * For retries: returns {@code true} to ask the load balancer to try another host than {@code host}
+     * (Envoy's {@code envoy.retry_host_predicates.previous_hosts}). The balancer honours it on a best-effort
+     * basis: after a bounded number of attempts it returns the last host it picked.
+     */
+    default boolean shouldSelectAnotherHost(Host host) {
+        return false;
+    }
+}

@@ -1,0 +1,347 @@
+package io.jmesh.proxy.upstream;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.tls.TlsContexts;
+import io.netty.handler.ssl.SslContext;
+
+/**
+ * One upstream cluster built from Envoy's {@code Cluster}
+ * (<a href="https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/cluster/v3/cluster.proto">cluster.proto</a>):
+ * its immutable settings (timeouts, protocol, TLS) and its current host set with load balancers.
+ *
+ * <p>The host set is an immutable snapshot behind one volatile reference, replaced as a whole by DNS
+ * re-resolution ({@code STRICT_DNS}, {@code LOGICAL_DNS}) or {@link #updateLoadAssignment} ({@code EDS});
+ * {@link #chooseHost} reads it without locks. A host whose address is unchanged keeps its
+ * {@link HostStats} and active-request count across updates. Thread-safe.
+ *
+ * <p>{@code ORIGINAL_DST} clusters (with {@code lb_policy: CLUSTER_PROVIDED}) are accepted but have no hosts:
+ * {@link #chooseHost} returns null and the caller connects to the downstream connection's original
+ * destination itself ({@link #type()} tells).
+ */
+public final class UpstreamCluster {
+
+    private static final Logger logger = LoggerFactory.getLogger(UpstreamCluster.class);
+
+    static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+    private static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+    private static final String RAW_BUFFER_TRANSPORT_SOCKET = "envoy.transport_sockets.raw_buffer";
+    private static final String UPSTREAM_TLS_CONTEXT_TYPE =
+            "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
+    static final long DEFAULT_CONNECT_TIMEOUT_MILLIS = 5000;
+    static final long DEFAULT_DNS_REFRESH_MILLIS = 5000;
+
+    private final Cluster config;
+    private final Cluster.DiscoveryType type;
+    private final ClusterStats stats;
+    private final long connectTimeoutMillis;
+    private final boolean http2;
+    private final int maxConcurrentStreams;
+    private final SslContext sslContext;
+    private final String sni;
+    private final LoadBalancer.Factory lbFactory;
+    private final boolean localityWeighted;
+    /** Endpoints of STATIC, STRICT_DNS and LOGICAL_DNS clusters; empty for EDS and ORIGINAL_DST. */
+    final List<Endpoints.Spec> endpoints;
+    final int overprovisioningFactor;
+    final long dnsRefreshMillis;
+    final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private volatile HostSetSnapshot snapshot = HostSetSnapshot.EMPTY;
+
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
+    private UpstreamCluster(Cluster config, Stats stats) throws ConfigException {
+        this.config = config;
+        if (config.getName().isEmpty()) {
+            throw new ConfigException("name: \"\" (expected: a non-empty cluster name)");
+        }
+        if (config.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.CLUSTER_TYPE) {
+            throw new ConfigException("cluster_type: " + config.getClusterType().getName()
+                                      + " (expected: type STATIC, STRICT_DNS, LOGICAL_DNS, EDS or ORIGINAL_DST)");
+        }
+        this.type = config.getType();
+        if (type == Cluster.DiscoveryType.UNRECOGNIZED) {
+            throw new ConfigException("type: " + config.getTypeValue()
+                                      + " (expected: STATIC, STRICT_DNS, LOGICAL_DNS, EDS or ORIGINAL_DST)");
+        }
+        this.connectTimeoutMillis = config.hasConnectTimeout() ? positiveMillis(config.getConnectTimeout(),
+                                                                                "connect_timeout")
+                                                               : DEFAULT_CONNECT_TIMEOUT_MILLIS;
+        this.dnsRefreshMillis = config.hasDnsRefreshRate() ? positiveMillis(config.getDnsRefreshRate(),
+                                                                            "dns_refresh_rate")
+                                                           : DEFAULT_DNS_REFRESH_MILLIS;
+        Http2ProtocolOptions h2 = http2Options(config);
+        this.http2 = h2 != null;
+        this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
+                                    ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
+        UpstreamTlsContext tls = tlsContext(config);
+        if (tls != null) {
+            try {
+                this.sslContext = TlsContexts.forUpstream(tls, http2);
+            } catch (ConfigException e) {
+                throw e.under("transport_socket.typed_config");
+            }
+            this.sni = tls.getSni().isEmpty() ? null : tls.getSni();
+        } else {
+            this.sslContext = null;
+            this.sni = null;
+        }
+        if (config.getTransportSocketMatchesCount() > 0) {
+            logger.warn("cluster {}: transport_socket_matches is not supported; using transport_socket for every "
+                        + "endpoint", config.getName());
+        }
+        this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
+        this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
+        String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
+        this.stats = new ClusterStats(stats, statName);
+
+        ClusterLoadAssignment cla = config.getLoadAssignment();
+        switch (type) {
+            case STATIC:
+            case STRICT_DNS:
+            case LOGICAL_DNS:
+                try {
+                    endpoints = Endpoints.parse(cla, type == Cluster.DiscoveryType.STATIC, type.name());
+                    overprovisioningFactor = overprovisioningFactor(cla);
+                } catch (ConfigException e) {
+                    throw e.under("load_assignment");
+                }
+                if (type == Cluster.DiscoveryType.LOGICAL_DNS && endpoints.size() != 1) {
+                    throw new ConfigException("load_assignment.endpoints: " + endpoints.size()
+                                              + " lb_endpoints (expected: exactly 1 for a LOGICAL_DNS cluster)");
+                }
+                break;
+            default:
+                endpoints = List.of();
+                overprovisioningFactor = HostSetSnapshot.DEFAULT_OVERPROVISIONING_FACTOR;
+                break;
+        }
+        if (type == Cluster.DiscoveryType.STATIC) {
+            List<Host> hosts = new ArrayList<>();
+            for (Endpoints.Spec s : endpoints) {
+                hosts.add(s.toHost(s.ip(), null));
+            }
+            setHosts(hosts, overprovisioningFactor);
+        }
+        if (type != Cluster.DiscoveryType.STRICT_DNS && type != Cluster.DiscoveryType.LOGICAL_DNS) {
+            ready.complete(null);
+        }
+    }
+
+    /** Builds and validates a cluster; error paths are relative to the cluster. No DNS, no event loop. */
+    static UpstreamCluster build(Cluster config, Stats stats) throws ConfigException {
+        return new UpstreamCluster(config, stats);
+    }
+
+    private static long positiveMillis(Duration d, String path) throws ConfigException {
+        long millis = d.getSeconds() * 1000 + d.getNanos() / 1_000_000;
+        if (d.getSeconds() < 0 || d.getNanos() < 0 || millis <= 0 || d.getSeconds() > 315_576_000_000L) {
+            throw new ConfigException(path + ": " + d.getSeconds() + "s" + d.getNanos() + "ns (expected: >= 1ms)");
+        }
+        return millis;
+    }
+
+    private static int overprovisioningFactor(ClusterLoadAssignment cla) throws ConfigException {
+        if (!cla.getPolicy().hasOverprovisioningFactor()) {
+            return HostSetSnapshot.DEFAULT_OVERPROVISIONING_FACTOR;
+        }
+        int f = cla.getPolicy().getOverprovisioningFactor().getValue();
+        if (f < 1) {
+            throw new ConfigException("policy.overprovisioning_factor: " + Integer.toUnsignedString(f)
+                                      + " (expected: >= 1)");
+        }
+        return f;
+    }
+
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
+    private static Http2ProtocolOptions http2Options(Cluster c) throws ConfigException {
+        Any any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
+        if (any != null) {
+            HttpProtocolOptions options;
+            try {
+                options = any.unpack(HttpProtocolOptions.class);
+            } catch (InvalidProtocolBufferException e) {
+                throw new ConfigException("typed_extension_protocol_options[\"" + HTTP_PROTOCOL_OPTIONS + "\"]: "
+                                          + any.getTypeUrl() + " (expected: type.googleapis.com/"
+                                          + HttpProtocolOptions.getDescriptor().getFullName() + ')', e);
+            }
+            if (options.hasExplicitHttpConfig() && options.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
+                return options.getExplicitHttpConfig().getHttp2ProtocolOptions();
+            }
+            if (options.hasExplicitHttpConfig() && options.getExplicitHttpConfig().hasHttp3ProtocolOptions()) {
+                throw new ConfigException("typed_extension_protocol_options[\"" + HTTP_PROTOCOL_OPTIONS + "\"]"
+                                          + ".explicit_http_config.http3_protocol_options: set (expected: "
+                                          + "http_protocol_options or http2_protocol_options)");
+            }
+            return null;
+        }
+        return c.hasHttp2ProtocolOptions() ? c.getHttp2ProtocolOptions() : null;
+    }
+
+    private static UpstreamTlsContext tlsContext(Cluster c) throws ConfigException {
+        if (!c.hasTransportSocket()) {
+            return null;
+        }
+        var ts = c.getTransportSocket();
+        String typeUrl = ts.hasTypedConfig() ? ts.getTypedConfig().getTypeUrl() : "";
+        if (UPSTREAM_TLS_CONTEXT_TYPE.equals(typeUrl)) {
+            try {
+                return ts.getTypedConfig().unpack(UpstreamTlsContext.class);
+            } catch (InvalidProtocolBufferException e) {
+                throw new ConfigException("transport_socket.typed_config: " + e.getMessage()
+                                          + " (expected: a valid UpstreamTlsContext)", e);
+            }
+        }
+        if (typeUrl.isEmpty() && RAW_BUFFER_TRANSPORT_SOCKET.equals(ts.getName())
+            || typeUrl.endsWith("/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer")) {
+            return null;
+        }
+        if (typeUrl.isEmpty() && TLS_TRANSPORT_SOCKET.equals(ts.getName())) {
+            return UpstreamTlsContext.getDefaultInstance();
+        }
+        throw new ConfigException("transport_socket: " + (typeUrl.isEmpty() ? ts.getName() : typeUrl)
+                                  + " (expected: " + TLS_TRANSPORT_SOCKET + " with an UpstreamTlsContext or "
+                                  + RAW_BUFFER_TRANSPORT_SOCKET + ')');
+    }
+
+    /** The cluster's {@code name}. */
+    public String name() {
+        return config.getName();
+    }
+
+    /** The proto this cluster was built from. */
+    public Cluster config() {
+        return config;
+    }
+
+    /** The discovery type: STATIC, STRICT_DNS, LOGICAL_DNS, EDS or ORIGINAL_DST. */
+    public Cluster.DiscoveryType type() {
+        return type;
+    }
+
+    /**
+     * Picks a host for a request, or returns null for "no healthy upstream" (and then counts
+     * {@code upstream_cx_none_healthy}; callers must not count it again). Thread-safe, lock-free, never blocks.
+     */
+    public Host chooseHost(LoadBalancerContext context) {
+        Host h = snapshot.choose(context == null ? LoadBalancerContext.NONE : context);
+        if (h == null) {
+            stats.upstreamCxNoneHealthy().inc();
+        }
+        return h;
+    }
+
+    /** {@code connect_timeout} in milliseconds, 5000 when unset. */
+    public long connectTimeoutMillis() {
+        return connectTimeoutMillis;
+    }
+
+    /**
+     * Whether requests go upstream as HTTP/2: {@code typed_extension_protocol_options
+     * ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].explicit_http_config.http2_protocol_options} is set,
+     * or the legacy {@code http2_protocol_options}. {@code use_downstream_protocol_config} and {@code auto_config}
+     * count as HTTP/1.1 for now.
+     */
+    public boolean http2() {
+        return http2;
+    }
+
+    /** {@code http2_protocol_options.max_concurrent_streams}, {@link Integer#MAX_VALUE} when unset. */
+    public int maxConcurrentStreams() {
+        return maxConcurrentStreams;
+    }
+
+    /** The client TLS context from {@code transport_socket}, or null for plaintext. ALPN follows {@link #http2()}. */
+    public SslContext sslContext() {
+        return sslContext;
+    }
+
+    /** {@code UpstreamTlsContext.sni}, or null when unset or plaintext. */
+    public String sni() {
+        return sni;
+    }
+
+    public ClusterStats stats() {
+        return stats;
+    }
+
+    /** Every host of every priority, healthy or not (for admin {@code /clusters}); an immutable list. */
+    public List<Host> hosts() {
+        return snapshot.hosts;
+    }
+
+    /**
+     * Completes once the cluster has its first host set: at once for STATIC, EDS and ORIGINAL_DST, after the
+     * first resolution attempt of every endpoint (successful or not) for DNS clusters. Never fails.
+     */
+    public CompletableFuture<Void> ready() {
+        return ready;
+    }
+
+    /**
+     * Replaces the host set of an {@code EDS} cluster with {@code assignment}, atomically. Hosts with an
+     * unchanged address keep their stats. Invalid input is rejected whole (error paths relative to the
+     * {@code ClusterLoadAssignment}) and the previous hosts stay. Blocks nothing; call it off the event loop
+     * (building a ring or Maglev table costs up to milliseconds).
+     *
+     * @throws IllegalStateException if the cluster is not of type EDS
+     */
+    public void updateLoadAssignment(ClusterLoadAssignment assignment) throws ConfigException {
+        if (type != Cluster.DiscoveryType.EDS) {
+            throw new IllegalStateException("cluster " + name() + " is " + type + ", not EDS");
+        }
+        List<Endpoints.Spec> specs = Endpoints.parse(assignment, true, "EDS");
+        int factor = overprovisioningFactor(assignment);
+        synchronized (this) {
+            Map<String, Host> previous = byAddress(snapshot.hosts);
+            List<Host> hosts = new ArrayList<>(specs.size());
+            for (Endpoints.Spec s : specs) {
+                hosts.add(s.toHost(s.ip(), previous.get(Host.toString(new java.net.InetSocketAddress(s.ip(),
+                                                                                                      s.port())))));
+            }
+            setHosts(hosts, factor);
+        }
+    }
+
+    static Map<String, Host> byAddress(List<Host> hosts) {
+        Map<String, Host> m = new HashMap<>();
+        for (Host h : hosts) {
+            m.putIfAbsent(h.addressString(), h);
+        }
+        return m;
+    }
+
+    /** Builds and swaps in a new snapshot; serialized by callers (one DNS loop, or synchronized EDS updates). */
+    synchronized void setHosts(List<Host> hosts, int factor) {
+        HostSetSnapshot next = HostSetSnapshot.build(hosts, lbFactory, localityWeighted, factor);
+        HostSetSnapshot prev = snapshot;
+        snapshot = next;
+        if (!prev.hosts.equals(next.hosts)) {
+            stats.membershipChange().inc();
+        }
+        stats.membershipTotal().set(next.hosts.size());
+        stats.membershipHealthy().set(next.healthyCount);
+    }
+
+    @Override
+    public String toString() {
+        return "UpstreamCluster(" + name() + ", " + type + ", " + snapshot.hosts.size() + " hosts)";
+    }
+}
