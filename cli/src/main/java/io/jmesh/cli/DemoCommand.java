@@ -28,8 +28,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "0", description = "Gateway port (default: any free port).")
     int port;
 
-    @Option(names = "--exit-after-start", hidden = true, description = "Start, print, and stop (for tests).")
-    boolean exitAfterStart;
+    @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS",
+            description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
+    long durationSeconds;
 
     @Override
     public Integer call() throws Exception {
@@ -66,7 +67,9 @@ final class DemoCommand implements Callable<Integer> {
             System.out.flush();
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onTerm(stop::countDown);
-            if (!exitAfterStart) {
+            if (durationSeconds > 0) {
+                stop.await(durationSeconds, java.util.concurrent.TimeUnit.SECONDS);
+            } else {
                 stop.await();
             }
             return 0;

@@ -97,12 +97,8 @@ public final class ProtoJson {
             if (typeUrl == null || !typeUrl.isTextual()) {
                 throw new ConfigException(at(path) + "missing @type (expected: an Any with a type URL)");
             }
-            Descriptor inner;
-            try {
-                inner = registry.getDescriptorForTypeUrl(typeUrl.asText());
-            } catch (InvalidProtocolBufferException e) {
-                inner = null;
-            }
+            String url = typeUrl.asText();
+            Descriptor inner = registry.find(url.substring(url.lastIndexOf('/') + 1));
             if (inner == null) {
                 throw new ConfigException(join(path, "@type") + ": " + typeUrl.asText()
                         + " (expected: a type this proxy supports)");

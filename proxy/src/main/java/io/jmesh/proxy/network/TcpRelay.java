@@ -75,8 +75,9 @@ public final class TcpRelay extends ChannelInboundHandlerAdapter {
         }
         peer.write(msg, peer.voidPromise());
         if (!peer.isWritable()) {
-            peer.flush();
+            // Pause first: the flush may drain the peer at once and fire the event that resumes us.
             ctx.channel().config().setAutoRead(false);
+            peer.flush();
         }
     }
 

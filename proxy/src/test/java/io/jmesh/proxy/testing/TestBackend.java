@@ -81,8 +81,9 @@ public final class TestBackend implements AutoCloseable {
                                 new ChannelInitializer<Channel>() {
                                     @Override
                                     protected void initChannel(Channel c) {
-                                        c.pipeline().addLast(Http2FrameCodecBuilder.forServer().build());
-                                        c.pipeline().addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+                                        String me = c.pipeline().context(this).name();
+                                        c.pipeline().addAfter(me, "h2", Http2FrameCodecBuilder.forServer().build());
+                                        c.pipeline().addAfter("h2", "mux", new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                                             @Override
                                             protected void initChannel(Http2StreamChannel s) {
                                                 s.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true));

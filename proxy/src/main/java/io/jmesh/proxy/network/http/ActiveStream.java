@@ -294,7 +294,6 @@ final class ActiveStream implements HttpFilterCallbacks {
         Host host = cluster.chooseHost(new LbContext());
         if (host == null || !host.healthy()) {
             flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
-            cluster.stats().upstreamCxNoneHealthy().inc();
             sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
             return;
         }

@@ -306,7 +306,7 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent
-                || evt == CleartextHttp2ServerUpgradeHandler.PriorKnowledgeUpgradeEvent.INSTANCE) {
+                || evt instanceof CleartextHttp2ServerUpgradeHandler.PriorKnowledgeUpgradeEvent) {
             // The connection became HTTP/2: the HTTP/2 handlers take over.
             ctx.pipeline().remove(this);
         } else if (evt == DrainEvent.INSTANCE) {

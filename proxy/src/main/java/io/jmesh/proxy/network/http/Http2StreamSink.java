@@ -68,10 +68,11 @@ final class Http2StreamSink extends ChannelInboundHandlerAdapter implements Down
             stream = new ActiveStream(config, this);
             if (req instanceof FullHttpRequest) {
                 FullHttpRequest full = (FullHttpRequest) req;
+                HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
                 if (!full.content().isReadable() && full.trailingHeaders().isEmpty()) {
-                    stream.onRequestHeaders(full, true);
+                    full.release();
+                    stream.onRequestHeaders(head, true);
                 } else {
-                    HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
                     stream.onRequestHeaders(head, false);
                     stream.onRequestBody(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
                 }

@@ -64,7 +64,6 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         host = cluster.chooseHost(LoadBalancerContext.NONE);
         if (host == null) {
             flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
-            cluster.stats().upstreamCxNoneHealthy().inc();
             ctx.close();
             return;
         }

@@ -52,12 +52,12 @@ final class Http1ConnectionPool implements ConnectionPool {
             }
         }
         Connection conn = new Connection();
-        conn.assign(listener);
         ChannelFuture f = UpstreamConnector.connect(loop, cluster, host, p -> {
             p.addLast("codec", new HttpClientCodec(4096, 96 * 1024, 64 * 1024, false, false));
             p.addLast("handler", conn);
         });
         conn.channel = f.channel();
+        conn.assign(listener);
         open++;
         f.addListener(future -> {
             if (future.isSuccess()) {
@@ -115,7 +115,7 @@ final class Http1ConnectionPool implements ConnectionPool {
         boolean keepAlive = true;
 
         Http1Stream(Connection conn, UpstreamStreamListener listener) {
-            super(conn.channel, host, listener);
+            super(conn.channel, Http1ConnectionPool.this.host, listener);
             this.conn = conn;
         }
 

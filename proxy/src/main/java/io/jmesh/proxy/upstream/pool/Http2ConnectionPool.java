@@ -289,7 +289,7 @@ final class Http2ConnectionPool implements ConnectionPool {
         };
 
         Http2Stream(Connection conn, UpstreamStreamListener listener) {
-            super(null, host, listener);
+            super(null, Http2ConnectionPool.this.host, listener);
             this.conn = conn;
         }
 

@@ -37,9 +37,8 @@ public final class UpstreamConnector {
                         SslContext ssl = cluster.sslContext();
                         if (ssl != null) {
                             String sni = cluster.sni();
-                            SslHandler h = sni != null && !sni.isEmpty()
-                                    ? ssl.newHandler(ch.alloc(), sni, host.address().getPort())
-                                    : ssl.newHandler(ch.alloc());
+                            String peer = sni != null && !sni.isEmpty() ? sni : host.address().getHostString();
+                            SslHandler h = ssl.newHandler(ch.alloc(), peer, host.address().getPort());
                             ch.pipeline().addLast("ssl", h);
                         }
                         setup.configure(ch.pipeline());

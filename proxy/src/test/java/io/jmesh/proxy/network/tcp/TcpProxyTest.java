@@ -1,0 +1,123 @@
+package io.jmesh.proxy.network.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.jmesh.proxy.testing.ProxyFixture;
+
+/** tcp_proxy: bytes both ways through the proxy, a dead upstream closes the client, idle timeout. */
+class TcpProxyTest {
+
+    static final String CONFIG = """
+            static_resources:
+              listeners:
+              - name: tcp
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: envoy.filters.network.tcp_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                      stat_prefix: tcp
+                      cluster: echo
+                      idle_timeout: ${IDLE}
+              clusters:
+              - name: echo
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: echo
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
+            """;
+
+    /** A real echo server on a plain socket. */
+    static Thread echo(ServerSocket ss) {
+        Thread t = new Thread(() -> {
+            while (!ss.isClosed()) {
+                try {
+                    Socket s = ss.accept();
+                    new Thread(() -> {
+                        try (s) {
+                            s.getInputStream().transferTo(s.getOutputStream());
+                        } catch (Exception ignored) {
+                            // client went away
+                        }
+                    }).start();
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    @Test
+    void relaysBytesBothWays() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            echo(ss);
+            try (ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", ss.getLocalPort(), "IDLE", "60s"));
+                 Socket c = new Socket("127.0.0.1", proxy.port())) {
+                c.setSoTimeout(10_000);
+                byte[] payload = new byte[1 << 20];
+                for (int i = 0; i < payload.length; i++) {
+                    payload[i] = (byte) i;
+                }
+                Thread writer = new Thread(() -> {
+                    try {
+                        c.getOutputStream().write(payload);
+                        c.getOutputStream().flush();
+                    } catch (Exception ignored) {
+                        // reported by the reader
+                    }
+                });
+                writer.start();
+                byte[] got = c.getInputStream().readNBytes(payload.length);
+                assertEquals(payload.length, got.length);
+                assertTrue(java.util.Arrays.equals(payload, got));
+                assertTrue(proxy.counter("tcp.tcp.downstream_cx_total") >= 1);
+            }
+        }
+    }
+
+    @Test
+    void deadUpstreamClosesTheClient() throws Exception {
+        int dead;
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = ss.getLocalPort();
+        }
+        try (ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", dead, "IDLE", "60s"));
+             Socket c = new Socket("127.0.0.1", proxy.port())) {
+            c.setSoTimeout(10_000);
+            assertEquals(-1, c.getInputStream().read());
+        }
+    }
+
+    @Test
+    void idleTimeoutClosesBothSides() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            echo(ss);
+            try (ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", ss.getLocalPort(), "IDLE", "0.3s"));
+                 Socket c = new Socket("127.0.0.1", proxy.port())) {
+                c.setSoTimeout(10_000);
+                c.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = c.getInputStream();
+                assertEquals('h', in.read());
+                assertEquals('i', in.read());
+                assertEquals(-1, in.read(), "closed after idle_timeout");
+            }
+        }
+    }
+}
