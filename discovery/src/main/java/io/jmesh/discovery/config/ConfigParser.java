@@ -182,7 +182,11 @@ public final class ConfigParser {
                 }
             }
             if (e instanceof UnrecognizedPropertyException u) {
-                throw new ConfigException(path + ": unknown field \"" + u.getPropertyName() + "\"");
+                java.util.TreeSet<String> known = new java.util.TreeSet<>();
+                if (u.getKnownPropertyIds() != null) {
+                    u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
+                }
+                throw new ConfigException(path + ": unknown field (expected: one of " + String.join(", ", known) + ")");
             }
             String msg = e.getOriginalMessage();
             int nl = msg.indexOf('\n');

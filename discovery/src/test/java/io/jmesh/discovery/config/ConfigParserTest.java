@@ -97,7 +97,8 @@ class ConfigParserTest {
         assertEquals(30, weight.source().line());
         assertEquals("VirtualService/shop/bad-weight", weight.key());
         assertEquals("spec.http[0].route[0].weight: -5 (expected: >= 0)", weight.reason());
-        assertEquals("spec.trafficPolicy.loadBalancer: unknown field \"simpel\"", r.errors().get(1).reason());
+        assertEquals("spec.trafficPolicy.loadBalancer.simpel: unknown field (expected: one of consistentHash, "
+                + "localityLbSetting, simple, warmupDurationSecs)", r.errors().get(1).reason());
         assertEquals("spec.ports: [] (expected: at least one port)", r.errors().get(2).reason());
     }
 
