@@ -37,7 +37,8 @@ final class ClusterGenerator {
     /** Istio's default connect timeout. */
     static final com.google.protobuf.Duration DEFAULT_CONNECT_TIMEOUT =
             com.google.protobuf.Duration.newBuilder().setSeconds(10).build();
-    private static final int MAX = Integer.MAX_VALUE;
+    /** Istio's default circuit-breaker limits: the largest uint32 (written as -1 in Java's signed int). */
+    private static final int MAX = -1;
 
     private ClusterGenerator() {}
 

@@ -75,6 +75,34 @@ record GatewayServer(String gatewayName, String gatewayNamespace, Gateway.Server
         return out;
     }
 
+    /**
+     * Returns the hosts this server exposes of a VirtualService host {@code vsHost} in
+     * {@code vsNamespace}: for each server host that overlaps it, the more specific of the two.
+     */
+    List<String> intersect(String vsHost, String vsNamespace) {
+        List<String> out = new ArrayList<>();
+        for (String h : server.hosts()) {
+            String ns = "*";
+            String name = h;
+            int slash = h.indexOf('/');
+            if (slash >= 0) {
+                ns = h.substring(0, slash);
+                name = h.substring(slash + 1);
+            }
+            boolean nsOk = ns.equals("*") || (ns.equals(".") ? vsNamespace.equals(gatewayNamespace)
+                    : ns.equals(vsNamespace));
+            if (!nsOk) {
+                continue;
+            }
+            String host = MeshSnapshot.hostMatches(name, vsHost) ? vsHost
+                    : MeshSnapshot.hostMatches(vsHost, name) ? name : null;
+            if (host != null && !out.contains(host)) {
+                out.add(host);
+            }
+        }
+        return out;
+    }
+
     /** Whether this server exposes {@code host} of a VirtualService in {@code vsNamespace}. */
     boolean exposes(String host, String vsNamespace) {
         for (String h : server.hosts()) {

@@ -76,9 +76,7 @@ final class RouteGenerator {
                     for (ServicePort p : s.ports()) {
                         String name = s.hostname() + ':' + p.number();
                         VirtualHost vh = serviceVirtualHost(ctx, s, p, false);
-                        out.put(name, RouteConfiguration.newBuilder().setName(name).addVirtualHosts(
-                                vh.toBuilder().clearDomains().addAllDomains(domains(ctx, s, p))
-                                        .addDomains(name)).build());
+                        out.put(name, RouteConfiguration.newBuilder().setName(name).addVirtualHosts(vh).build());
                     }
                 }
             }
@@ -573,19 +571,31 @@ final class RouteGenerator {
                 if (!boundTo(vs, member.gatewayName(), member.gatewayNamespace())) {
                     continue;
                 }
+                if (vs.spec().http().isEmpty()) {
+                    continue;
+                }
                 for (String h : vs.spec().hosts()) {
-                    String host = MeshSnapshot.resolveShortName(h, vs.meta().namespace());
-                    if (!member.exposes(host, vs.meta().namespace()) || vhosts.containsKey(host)) {
-                        continue;
+                    String vsHost = MeshSnapshot.resolveShortName(h, vs.meta().namespace());
+                    // The virtual host is the more specific of the VirtualService's and the server's host.
+                    for (String host : member.intersect(vsHost, vs.meta().namespace())) {
+                        if (vhosts.containsKey(host)) {
+                            continue;
+                        }
+                        List<Route> routes = httpRoutes(ctx, vs, gs.port(),
+                                member.gatewayNamespace() + '/' + member.gatewayName());
+                        if (routes.isEmpty()) {
+                            continue;
+                        }
+                        VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host + ':' + gs.port())
+                                .addDomains(host);
+                        if (!host.equals("*")) {
+                            vh.addDomains(host + ':' + gs.port());
+                        }
+                        if (server.tls() != null && Boolean.TRUE.equals(server.tls().httpsRedirect())) {
+                            vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
+                        }
+                        vhosts.put(host, vh.addAllRoutes(routes).build());
                     }
-                    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host + ':' + gs.port())
-                            .addDomains(host).addDomains(host + ':' + gs.port());
-                    if (server.tls() != null && Boolean.TRUE.equals(server.tls().httpsRedirect())) {
-                        vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
-                    }
-                    vh.addAllRoutes(httpRoutes(ctx, vs, gs.port(),
-                            member.gatewayNamespace() + '/' + member.gatewayName()));
-                    vhosts.put(host, vh.build());
                 }
             }
         }
