@@ -17,7 +17,6 @@ import java.io.StringReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -204,8 +203,7 @@ public final class ConfigParser {
             throw new ConfigException(path + ": " + node.getNodeType() + " (expected: a mapping of strings)");
         }
         Map<String, String> out = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
             if (!e.getValue().isValueNode() || e.getValue().isNull()) {
                 throw new ConfigException(path + '.' + e.getKey() + ": " + e.getValue() + " (expected: a string)");
             }

@@ -160,6 +160,42 @@ class AdsProtocolTest {
     }
 
     @Test
+    void reconnectingClientsGetTheSameVersionsAndDeltaSkipsWhatTheyHold() throws Exception {
+        Stream<DiscoveryRequest, DiscoveryResponse> s1 = sotw();
+        s1.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.LISTENER).build());
+        DiscoveryResponse before = s1.take();
+        s1.close();
+        await(() -> discovery.ads().statuses().isEmpty());
+
+        // Envoy reconnects with its last version: a full response again, with the same content version.
+        Stream<DiscoveryRequest, DiscoveryResponse> s2 = sotw();
+        s2.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.LISTENER)
+                .setVersionInfo(before.getVersionInfo()).build());
+        DiscoveryResponse after = s2.take();
+        assertEquals(before.getVersionInfo(), after.getVersionInfo());
+        assertEquals(before.getResourcesList(), after.getResourcesList());
+        s2.close();
+
+        // A delta client that already holds reviews at the current version is sent only the rest.
+        Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> d1 = delta();
+        d1.send(DeltaDiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.CLUSTER).build());
+        DeltaDiscoveryResponse full = d1.take();
+        String reviewsVersion = full.getResourcesList().stream().filter(r -> r.getName().equals(REVIEWS))
+                .findFirst().orElseThrow().getVersion();
+        d1.close();
+        Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> d2 = delta();
+        d2.send(DeltaDiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.CLUSTER)
+                .putInitialResourceVersions(REVIEWS, reviewsVersion)
+                .putInitialResourceVersions("outbound|1|gone|old.example.com", "x").build());
+        DeltaDiscoveryResponse resumed = d2.take();
+        Set<String> names = resumed.getResourcesList().stream().map(Resource::getName).collect(Collectors.toSet());
+        assertFalse(names.contains(REVIEWS), names.toString());
+        assertEquals(full.getResourcesCount() - 1, resumed.getResourcesCount());
+        assertEquals(List.of("outbound|1|gone|old.example.com"), resumed.getRemovedResourcesList());
+        d2.close();
+    }
+
+    @Test
     void aStreamWithoutAValidNodeIsRefused() throws Exception {
         Stream<DiscoveryRequest, DiscoveryResponse> s = sotw();
         s.send(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId("not-istio")).setTypeUrl(TypeUrls.CLUSTER)
