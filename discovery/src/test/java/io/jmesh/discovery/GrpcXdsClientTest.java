@@ -184,6 +184,17 @@ class GrpcXdsClientTest {
         String sync = http.send(HttpRequest.newBuilder(syncz).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(sync.contains("\"proxy\" : \"sidecar~127.0.0.1~client-1.default~default.svc.cluster.local\""), sync);
         assertTrue(sync.contains("\"route_state\" : \"SYNCED\""), sync);
+        String nodeId = java.net.URLEncoder.encode("sidecar~127.0.0.1~client-1.default~default.svc.cluster.local",
+                java.nio.charset.StandardCharsets.UTF_8);
+        HttpResponse<String> dump = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + discovery.monitoringAddress().getPort() + "/debug/config_dump?proxyID=" + nodeId)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, dump.statusCode());
+        assertTrue(dump.body().contains("\"name\" : \"greeter.example.com:7070\""), dump.body());
+        assertTrue(dump.body().contains("\"weight\" : 100"), dump.body());
+        assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + discovery.monitoringAddress().getPort() + "/debug/config_dump?proxyID=nobody")).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode());
         URI metrics = URI.create("http://127.0.0.1:" + discovery.monitoringAddress().getPort() + "/metrics");
         String prom = http.send(HttpRequest.newBuilder(metrics).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(prom.contains("pilot_xds 1\n"), prom);

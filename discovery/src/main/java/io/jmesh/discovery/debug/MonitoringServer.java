@@ -3,6 +3,8 @@ package io.jmesh.discovery.debug;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.jmesh.discovery.config.Config;
@@ -13,6 +15,9 @@ import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.server.AdsService;
 import io.jmesh.discovery.server.ProxyStatus;
 import io.jmesh.discovery.server.XdsMetrics;
+import io.jmesh.discovery.xds.ProxyNode;
+import io.jmesh.discovery.xds.TypeUrls;
+import io.jmesh.discovery.xds.XdsGenerator;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -66,6 +71,24 @@ public final class MonitoringServer implements AutoCloseable {
         server.createContext("/debug/configz", ex -> respond(ex, "application/json", json(configz(snapshot.get()))));
         server.createContext("/debug/registryz", ex -> respond(ex, "application/json",
                 json(registryz(snapshot.get()))));
+        server.createContext("/debug/config_dump", ex -> {
+            String query = ex.getRequestURI().getRawQuery();
+            String id = null;
+            if (query != null) {
+                for (String kv : query.split("&")) {
+                    if (kv.startsWith("proxyID=")) {
+                        id = java.net.URLDecoder.decode(kv.substring(8), StandardCharsets.UTF_8);
+                    }
+                }
+            }
+            ProxyNode proxy = id == null ? null : ads.proxy(id);
+            if (proxy == null) {
+                respond(ex, 404, "text/plain; charset=utf-8",
+                        "proxyID: " + id + " (expected: the node id of a connected client, see /debug/syncz)\n");
+                return;
+            }
+            respond(ex, 200, "application/json", configDump(proxy, snapshot.get()));
+        });
         server.start();
         logger.info("monitoring on http://{}:{}/", server.getAddress().getHostString(), server.getAddress().getPort());
         return new MonitoringServer(server, executor);
@@ -161,7 +184,24 @@ public final class MonitoringServer implements AutoCloseable {
         return JSON.writeValueAsString(o) + "\n";
     }
 
+    static String configDump(ProxyNode proxy, MeshSnapshot snapshot) throws IOException {
+        JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY);
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Map<String, Message>> type : XdsGenerator.generateAll(proxy, snapshot).entrySet()) {
+            List<Object> resources = new ArrayList<>();
+            for (Message m : type.getValue().values()) {
+                resources.add(JSON.readTree(printer.print(m)));
+            }
+            out.put(TypeUrls.shortName(type.getKey()), resources);
+        }
+        return json(out);
+    }
+
     private static void respond(HttpExchange ex, String contentType, String body) throws IOException {
+        respond(ex, 200, contentType, body);
+    }
+
+    private static void respond(HttpExchange ex, int status, String contentType, String body) throws IOException {
         try (ex) {
             if (!ex.getRequestMethod().equals("GET") && !ex.getRequestMethod().equals("HEAD")) {
                 ex.sendResponseHeaders(405, -1);
@@ -169,7 +209,7 @@ public final class MonitoringServer implements AutoCloseable {
             }
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", contentType);
-            ex.sendResponseHeaders(200, ex.getRequestMethod().equals("HEAD") ? -1 : bytes.length);
+            ex.sendResponseHeaders(status, ex.getRequestMethod().equals("HEAD") ? -1 : bytes.length);
             if (!ex.getRequestMethod().equals("HEAD")) {
                 try (OutputStream os = ex.getResponseBody()) {
                     os.write(bytes);

@@ -102,6 +102,18 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
         return out;
     }
 
+    /** Returns the node of a connected client with {@code nodeId}, or {@code null}. */
+    public ProxyNode proxy(String nodeId) {
+        for (XdsConnection c : connections.values()) {
+            synchronized (c) {
+                if (c.node != null && c.node.getId().equals(nodeId)) {
+                    return c.proxy;
+                }
+            }
+        }
+        return null;
+    }
+
     @Override
     public StreamObserver<DiscoveryRequest> streamAggregatedResources(StreamObserver<DiscoveryResponse> out) {
         XdsConnection c = new XdsConnection("sotw-" + connectionIds.incrementAndGet(), out, null);

@@ -99,7 +99,7 @@ final class ListenerGenerator {
                             .setBindToPort(BoolValue.of(false))
                             .setTrafficDirection(TrafficDirection.OUTBOUND)
                             .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(HCM)
-                                    .setTypedConfig(Protos.any(rdsHcm("outbound_0.0.0.0_" + p.number(),
+                                    .setTypedConfig(Protos.any(rdsHcm(ctx, "outbound_0.0.0.0_" + p.number(),
                                             String.valueOf(p.number()))))))
                             .build());
                 } else {
@@ -148,9 +148,11 @@ final class ListenerGenerator {
                                         .setRoute(RouteAction.newBuilder().setCluster(cluster)
                                                 .setTimeout(com.google.protobuf.Duration.getDefaultInstance()))))
                         .build();
-                fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(
-                        HttpConnectionManager.newBuilder().setStatPrefix("inbound_0.0.0.0_" + e.getKey())
-                                .setRouteConfig(rc).addAllHttpFilters(httpFilters()).build())));
+                HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                        .setStatPrefix("inbound_0.0.0.0_" + e.getKey())
+                        .setRouteConfig(rc).addAllHttpFilters(httpFilters());
+                addAccessLog(ctx, hcm);
+                fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
             } else {
                 fc.addFilters(tcpProxy(cluster, cluster));
             }
@@ -178,7 +180,7 @@ final class ListenerGenerator {
                 String protocol = gs.protocol();
                 if (gs.isHttpRouted() && !protocol.equals("HTTPS")) {
                     chains.putIfAbsent(gs.routeName(), FilterChain.newBuilder().addFilters(Filter.newBuilder()
-                            .setName(HCM).setTypedConfig(Protos.any(rdsHcm("outbound_0.0.0.0_" + port,
+                            .setName(HCM).setTypedConfig(Protos.any(rdsHcm(ctx, "outbound_0.0.0.0_" + port,
                                     gs.routeName())))).build());
                 } else if (gs.isHttpRouted()) {
                     tls = true;
@@ -187,7 +189,7 @@ final class ListenerGenerator {
                             .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
                                     .setTypedConfig(Protos.any(downstreamTls(gs.server().tls()))))
                             .addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(
-                                    rdsHcm("outbound_0.0.0.0_" + port, gs.routeName()))));
+                                    rdsHcm(ctx, "outbound_0.0.0.0_" + port, gs.routeName()))));
                     chains.putIfAbsent(gs.routeName(), fc.build());
                 } else if (protocol.equals("TLS")) {
                     tls = true;
@@ -298,12 +300,24 @@ final class ListenerGenerator {
         return ClusterGenerator.outboundName(p.number(), null, s.hostname());
     }
 
-    private static HttpConnectionManager rdsHcm(String statPrefix, String routeName) {
-        return HttpConnectionManager.newBuilder()
+    private static HttpConnectionManager rdsHcm(GenerationContext ctx, String statPrefix, String routeName) {
+        HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                 .setStatPrefix(statPrefix)
                 .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
-                .addAllHttpFilters(httpFilters())
-                .build();
+                .addAllHttpFilters(httpFilters());
+        addAccessLog(ctx, hcm);
+        return hcm.build();
+    }
+
+    /** MeshConfig {@code accessLogFile}: Envoy's file access log with its default format. */
+    private static void addAccessLog(GenerationContext ctx, HttpConnectionManager.Builder hcm) {
+        String file = ctx.snapshot.meshConfig().accessLogFile();
+        if (!file.isEmpty()) {
+            hcm.addAccessLog(io.envoyproxy.envoy.config.accesslog.v3.AccessLog.newBuilder()
+                    .setName("envoy.access_loggers.file")
+                    .setTypedConfig(Protos.any(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
+                            .newBuilder().setPath(file).build())));
+        }
     }
 
     /** Istio's sidecar/gateway HTTP filters that routes configure per route: fault, CORS, then the router. */

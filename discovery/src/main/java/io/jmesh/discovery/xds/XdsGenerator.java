@@ -43,6 +43,7 @@ public final class XdsGenerator {
             .add(UpstreamTlsContext.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor())
             .add(HttpProtocolOptions.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
             .build();
 
     private XdsGenerator() {}

@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Translation golden tests: each {@code golden/NAME.yaml} (Istio YAML; its leading comments name
- * the node: {@code # node-id:}, {@code # node-labels: k=v,...}, {@code # node-generator:}) is
+ * the node: {@code # node-id:}, {@code # node-labels: k=v,...}, {@code # node-generator:}; and mesh
+ * config: {@code # mesh-access-log:}, {@code # mesh-outbound:}) is
  * turned into that proxy's CDS, EDS, LDS and RDS and compared with {@code golden/NAME.json}.
  * Run with {@code -Dgolden.update=true} to rewrite the JSON files, then review the diff by hand.
  */
@@ -46,11 +47,18 @@ class GoldenTest {
     void translatesIstioYamlToEnvoyJson(Path yaml) throws Exception {
         ConfigParser.Result parsed = ConfigParser.parse(yaml);
         assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
+        List<String> lines = Files.readAllLines(yaml);
+        String accessLog = lines.stream().filter(l -> l.startsWith("# mesh-access-log:"))
+                .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(null);
+        String outbound = lines.stream().filter(l -> l.startsWith("# mesh-outbound:"))
+                .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst().orElse(null);
+        MeshConfig mesh = new MeshConfig(null, outbound == null ? null
+                : new io.jmesh.discovery.config.Sidecar.OutboundTrafficPolicy(outbound, null), accessLog, null);
+        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mesh);
         FileServiceRegistry registry = new FileServiceRegistry();
         registry.update(config);
         MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
-        ProxyNode proxy = ProxyNode.of(node(Files.readAllLines(yaml)));
+        ProxyNode proxy = ProxyNode.of(node(lines));
 
         ObjectNode out = JSON.createObjectNode();
         JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY);
@@ -73,7 +81,7 @@ class GoldenTest {
         Node.Builder n = Node.newBuilder();
         Struct.Builder md = Struct.newBuilder();
         for (String line : lines) {
-            if (!line.startsWith("# node-")) {
+            if (!line.startsWith("# node-")) { // "# mesh-..." lines are read above
                 continue;
             }
             String key = line.substring(2, line.indexOf(':'));
