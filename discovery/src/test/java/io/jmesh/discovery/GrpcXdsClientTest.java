@@ -191,7 +191,8 @@ class GrpcXdsClientTest {
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, dump.statusCode());
         assertTrue(dump.body().contains("\"name\" : \"greeter.example.com:7070\""), dump.body());
-        assertTrue(dump.body().contains("\"weight\" : 100"), dump.body());
+        // Weight 0 destinations are dropped, as Istio does: all traffic goes to one cluster.
+        assertTrue(dump.body().contains("\"cluster\" : \"outbound|7070|v2|greeter.example.com\""), dump.body());
         assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                 + discovery.monitoringAddress().getPort() + "/debug/config_dump?proxyID=nobody")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode());
