@@ -203,6 +203,25 @@ class GrpcXdsClientTest {
         assertTrue(prom.matches("(?s).*pilot_xds_pushes\\{type=\"rds\"\\} [1-9].*"), prom);
     }
 
+    @Test
+    @Order(4)
+    void theClientKeepsItsLastConfigWhileDiscoveryIsDownAndFollowsItWhenBack() throws Exception {
+        InetSocketAddress grpcAddress = discovery.grpcAddress();
+        discovery.close();
+        discovery = null;
+        assertEquals(Map.of("v2", 100), call(100, null));
+
+        writeAtomically(dir.resolve("config").resolve("routes.yaml"), routes(100, 0));
+        discovery = DiscoveryServer.start(new DiscoveryOptions(dir.resolve("config"), grpcAddress,
+                new InetSocketAddress("127.0.0.1", 0), null, Duration.ofMillis(100)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120); // gRPC's xDS reconnect back-off
+        Map<String, Integer> counts;
+        do {
+            assertTrue(System.nanoTime() < deadline, "the client did not follow the restarted discovery");
+            counts = call(20, null);
+        } while (counts.getOrDefault("v1", 0) != 20);
+    }
+
     private static String routes(int w1, int w2) {
         return """
                 apiVersion: networking.istio.io/v1

@@ -69,6 +69,9 @@ final class ListenerGenerator {
 
     private static void proxyless(GenerationContext ctx, Map<String, Message> out) {
         for (Service s : ctx.services) {
+            if (!s.resolution().equals("STATIC")) {
+                continue; // only EDS clusters are generated for gRPC clients
+            }
             for (ServicePort p : s.ports()) {
                 String name = s.hostname() + ':' + p.number();
                 HttpConnectionManager hcm = HttpConnectionManager.newBuilder()

@@ -73,6 +73,9 @@ final class RouteGenerator {
             }
             case PROXYLESS_GRPC -> {
                 for (Service s : ctx.services) {
+                    if (!s.resolution().equals("STATIC")) {
+                        continue;
+                    }
                     for (ServicePort p : s.ports()) {
                         String name = s.hostname() + ':' + p.number();
                         VirtualHost vh = serviceVirtualHost(ctx, s, p, false);
