@@ -81,6 +81,9 @@ public final class ConfigValidator {
         }
         for (int i = 0; i < se.hosts().size(); i++) {
             String host = se.hosts().get(i);
+            if (host.equals("*")) {
+                throw new ConfigException("spec.hosts[" + i + "]: * (expected: a host name or *.domain)");
+            }
             validateWildcardHost(host, "spec.hosts[" + i + "]");
             if (host.startsWith("*") && resolution.startsWith("DNS")) {
                 throw new ConfigException("spec.hosts[" + i + "]: " + host

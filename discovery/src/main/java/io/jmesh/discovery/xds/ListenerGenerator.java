@@ -109,13 +109,11 @@ final class ListenerGenerator {
                     String addr = s.addresses().isEmpty() ? "0.0.0.0" : s.addresses().get(0);
                     String name = addr + '_' + p.number();
                     if (!out.containsKey(name)) {
-                        String cluster = tcpCluster(ctx, s, p, null, null);
                         out.put(name, Listener.newBuilder().setName(name)
                                 .setAddress(ClusterGenerator.address(addr, p.number()))
                                 .setBindToPort(BoolValue.of(false))
                                 .setTrafficDirection(TrafficDirection.OUTBOUND)
-                                .addFilterChains(FilterChain.newBuilder()
-                                        .addFilters(tcpProxy(cluster, "outbound|" + p.number() + "||" + s.hostname())))
+                                .addFilterChains(FilterChain.newBuilder().addFilters(tcpRoute(ctx, s, p)))
                                 .build());
                     }
                 }
@@ -287,20 +285,35 @@ final class ListenerGenerator {
         return ClusterGenerator.outboundName(p, d.subset(), host);
     }
 
-    private static String tcpCluster(GenerationContext ctx, Service s, ServicePort p, String gateway, String gwNs) {
-        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx.snapshot, s.hostname(), gateway, gwNs);
+    /** The tcp_proxy of a sidecar's TCP service port: the first VirtualService tcp route that applies, weighted. */
+    private static Filter tcpRoute(GenerationContext ctx, Service s, ServicePort p) {
+        String statPrefix = ClusterGenerator.outboundName(p.number(), null, s.hostname());
+        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx.snapshot, s.hostname(), null, null);
         if (vs != null) {
             for (VirtualService.TCPRoute r : vs.spec().tcp()) {
                 boolean applies = r.match().isEmpty();
                 for (VirtualService.L4MatchAttributes m : r.match()) {
                     applies |= m.port() == null || m.port() == p.number();
                 }
-                if (applies) {
-                    return l4Cluster(ctx, r.route(), vs.meta().namespace(), p.number());
+                if (!applies) {
+                    continue;
                 }
+                List<VirtualService.RouteDestination> dests = r.route().stream()
+                        .filter(d -> r.route().size() == 1 || d.weight() == null || d.weight() > 0).toList();
+                if (dests.size() == 1) {
+                    return tcpProxy(l4Cluster(ctx, dests, vs.meta().namespace(), p.number()), statPrefix);
+                }
+                TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
+                for (VirtualService.RouteDestination d : dests) {
+                    wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
+                            .setName(l4Cluster(ctx, List.of(d), vs.meta().namespace(), p.number()))
+                            .setWeight(d.weight() == null ? 0 : d.weight()));
+                }
+                return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Protos.any(TcpProxy.newBuilder()
+                        .setStatPrefix(statPrefix).setWeightedClusters(wc).build())).build();
             }
         }
-        return ClusterGenerator.outboundName(p.number(), null, s.hostname());
+        return tcpProxy(statPrefix, statPrefix);
     }
 
     private static HttpConnectionManager rdsHcm(GenerationContext ctx, String statPrefix, String routeName) {

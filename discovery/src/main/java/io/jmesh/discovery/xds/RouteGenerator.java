@@ -97,10 +97,22 @@ final class RouteGenerator {
     private static RouteConfiguration sidecarRoutes(GenerationContext ctx, int port) {
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(String.valueOf(port))
                 .setValidateClusters(BoolValue.of(false));
+        // Envoy rejects a route configuration in which two virtual hosts share a domain (two
+        // services with one address, say): the first service keeps it, as in Istio.
+        Set<String> used = new java.util.HashSet<>();
         for (Service s : ctx.services) {
             ServicePort p = s.port(port);
             if (p != null && p.isHttp()) {
-                rc.addVirtualHosts(serviceVirtualHost(ctx, s, p, true));
+                VirtualHost vh = serviceVirtualHost(ctx, s, p, true);
+                List<String> domains = new ArrayList<>();
+                for (String d : vh.getDomainsList()) {
+                    if (used.add(d)) {
+                        domains.add(d);
+                    }
+                }
+                if (!domains.isEmpty()) {
+                    rc.addVirtualHosts(vh.toBuilder().clearDomains().addAllDomains(domains));
+                }
             }
         }
         if (ctx.registryOnly()) {
@@ -301,6 +313,11 @@ final class RouteGenerator {
             }
             action.setTimeout(r.timeout() == null ? com.google.protobuf.Duration.getDefaultInstance()
                     : Protos.duration(r.timeout()));
+            if (proxyless && r.timeout() != null) {
+                // gRPC's xDS client reads the deadline from max_stream_duration, not timeout.
+                action.setMaxStreamDuration(RouteAction.MaxStreamDuration.newBuilder()
+                        .setMaxStreamDuration(Protos.duration(r.timeout())));
+            }
             if (r.retries() != null) {
                 int attempts = r.retries().attempts() == null ? 0 : r.retries().attempts();
                 if (attempts > 0) {
