@@ -148,6 +148,21 @@ class GrpcXdsClientTest {
     }
 
     @Test
+    @Order(2)
+    void aSinglePortServiceResolvesWithoutThePort() throws Exception {
+        ManagedChannel noPort = Grpc.newChannelBuilder("xds:///greeter.example.com", InsecureChannelCredentials.create())
+                .build();
+        try {
+            SimpleResponse r = SimpleServiceGrpc.newBlockingStub(noPort).withWaitForReady()
+                    .withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .unaryRpc(SimpleRequest.newBuilder().setRequestMessage("hi").build());
+            assertTrue(r.getResponseMessage().equals("v1") || r.getResponseMessage().equals("v2"), r.toString());
+        } finally {
+            noPort.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     @Order(3)
     void editingTheYamlShiftsTrafficAndAnInvalidObjectChangesNothing() throws Exception {
         writeAtomically(dir.resolve("config").resolve("routes.yaml"), routes(0, 100));

@@ -153,6 +153,11 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
         if (closed) {
             return;
         }
+        if (!Files.isDirectory(dir)) {
+            // A directory that disappears (an unmounted volume, a redeploy) must not wipe the mesh.
+            logger.warn("{}: not a directory any more; keeping the last config", dir);
+            return;
+        }
         try {
             List<Path> files = listFiles();
             Map<Path, String> fingerprint = new HashMap<>();

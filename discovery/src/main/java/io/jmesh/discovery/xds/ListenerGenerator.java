@@ -73,15 +73,29 @@ final class ListenerGenerator {
                 continue; // only EDS clusters are generated for gRPC clients
             }
             for (ServicePort p : s.ports()) {
-                String name = s.hostname() + ':' + p.number();
+                String routeName = s.hostname() + ':' + p.number();
                 HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
-                        .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(name))
+                        .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
                         .addHttpFilters(router())
                         .build();
-                out.put(name, Listener.newBuilder().setName(name)
-                        .setApiListener(ApiListener.newBuilder().setApiListener(Protos.any(hcm))).build());
+                // The client asks for the listener named as its target's authority: the FQDN or a
+                // short name (xds:///reviews:9080 from the same namespace), with the port, or
+                // without it when the service has a single port. All share one route configuration.
+                for (String name : RouteGenerator.domains(ctx, s, p)) {
+                    boolean withPort = name.endsWith(":" + p.number());
+                    if ((withPort || s.ports().size() == 1) && !isIpLiteral(name, p.number())) {
+                        out.putIfAbsent(name, Listener.newBuilder().setName(name)
+                                .setApiListener(ApiListener.newBuilder().setApiListener(Protos.any(hcm))).build());
+                    }
+                }
             }
         }
+    }
+
+    private static boolean isIpLiteral(String name, int port) {
+        String host = name.endsWith(":" + port) ? name.substring(0, name.length() - 1 - String.valueOf(port).length())
+                : name;
+        return host.matches("[0-9.]+") || host.contains(":");
     }
 
     private static void sidecar(GenerationContext ctx, Map<String, Message> out) {
