@@ -1,0 +1,170 @@
+package io.jmesh.discovery;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.DirectoryConfigWatcher;
+import io.jmesh.discovery.debug.MonitoringServer;
+import io.jmesh.discovery.model.MeshSnapshot;
+import io.jmesh.discovery.registry.AggregateRegistry;
+import io.jmesh.discovery.registry.file.FileServiceRegistry;
+import io.jmesh.discovery.server.AdsService;
+import io.jmesh.discovery.server.Debouncer;
+import io.jmesh.discovery.server.XdsMetrics;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code jmesh discovery}: reads Istio YAML from a directory, merges it with the service
+ * registries into one model, and serves each proxy its xDS over ADS, pushing changes after a
+ * debounce; metrics and debug pages on the monitoring address.
+ *
+ * <p>The way of a change: file event → {@link DirectoryConfigWatcher} (parse, validate, reject
+ * bad objects with file and line) → file registry update → {@link Debouncer} → new immutable
+ * {@link MeshSnapshot} → {@link AdsService} queues a push to every connection.
+ *
+ * <p>{@link #start} returns once the first snapshot is built and both ports are bound. An unreadable
+ * config directory or mesh config fails start; invalid objects never do (they are logged and
+ * shown in {@code /debug/configz}).
+ */
+public final class DiscoveryServer implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(DiscoveryServer.class);
+
+    private final DirectoryConfigWatcher watcher;
+    private final AggregateRegistry registries;
+    private final Debouncer debouncer;
+    private final AdsService ads;
+    private final Server grpc;
+    private final MonitoringServer monitoring;
+    private final XdsMetrics metrics;
+
+    private DiscoveryServer(DirectoryConfigWatcher watcher, AggregateRegistry registries, Debouncer debouncer,
+                            AdsService ads, Server grpc, MonitoringServer monitoring, XdsMetrics metrics) {
+        this.watcher = watcher;
+        this.registries = registries;
+        this.debouncer = debouncer;
+        this.ads = ads;
+        this.grpc = grpc;
+        this.monitoring = monitoring;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Starts discovery.
+     *
+     * @throws io.jmesh.proxy.config.ConfigException if the config directory or mesh config file is unusable
+     * @throws java.io.IOException                    if a port cannot be bound
+     */
+    public static DiscoveryServer start(DiscoveryOptions options) throws Exception {
+        XdsMetrics metrics = new XdsMetrics();
+        AdsService ads = new AdsService(metrics, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        FileServiceRegistry fileRegistry = new FileServiceRegistry();
+        AggregateRegistry registries = new AggregateRegistry();
+        registries.add(fileRegistry);
+        AtomicLong versions = new AtomicLong();
+        DirectoryConfigWatcher[] watcherRef = new DirectoryConfigWatcher[1];
+        Debouncer debouncer = new Debouncer(options.debounce(), options.debounce().multipliedBy(100)
+                .compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : options.debounce().multipliedBy(100),
+                firstEventNanos -> {
+                    ConfigSnapshot config = watcherRef[0].current();
+                    MeshSnapshot snapshot = new MeshSnapshot(versions.incrementAndGet(), config,
+                            registries.services(), registries.endpoints());
+                    metrics.setModelSize(snapshot.services().size(),
+                            config.of(ConfigKind.VIRTUAL_SERVICE).size(), config.errors().size());
+                    logger.info("pushing snapshot {}: {} services, {} objects, {} rejected", snapshot.version(),
+                            snapshot.services().size(), config.configs().size(), config.errors().size());
+                    ads.update(snapshot, firstEventNanos);
+                });
+        registries.addListener(r -> {
+            metrics.recordTrigger("endpoint");
+            debouncer.trigger();
+        });
+        DirectoryConfigWatcher watcher = new DirectoryConfigWatcher(options.configDir(), options.meshConfigFile(),
+                Duration.ofMillis(50), DirectoryConfigWatcher.DEFAULT_RESCAN, config -> {
+                    fileRegistry.update(config);
+                    metrics.recordTrigger("config");
+                    debouncer.trigger();
+                });
+        watcherRef[0] = watcher;
+        Server grpc = null;
+        MonitoringServer monitoring = null;
+        try {
+            ConfigSnapshot first = watcher.start();
+            fileRegistry.update(first);
+            MeshSnapshot initial = new MeshSnapshot(versions.incrementAndGet(), first, registries.services(),
+                    registries.endpoints());
+            metrics.setModelSize(initial.services().size(), first.of(ConfigKind.VIRTUAL_SERVICE).size(),
+                    first.errors().size());
+            ads.update(initial, System.nanoTime());
+            grpc = NettyServerBuilder.forAddress(options.grpcAddress())
+                    .addService(ads)
+                    .maxInboundMessageSize(4 * 1024 * 1024)
+                    .build()
+                    .start();
+            monitoring = MonitoringServer.start(options.monitoringAddress(), ads, metrics, ads::snapshot);
+            DiscoveryServer server = new DiscoveryServer(watcher, registries, debouncer, ads, grpc, monitoring,
+                    metrics);
+            logger.info("discovery: xDS on {}, monitoring on {}, config from {}", server.grpcAddress(),
+                    server.monitoringAddress(), options.configDir());
+            return server;
+        } catch (Exception e) {
+            watcher.close();
+            debouncer.close();
+            ads.close();
+            if (grpc != null) {
+                grpc.shutdownNow();
+            }
+            if (monitoring != null) {
+                monitoring.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Returns the bound ADS address. */
+    public InetSocketAddress grpcAddress() {
+        return (InetSocketAddress) grpc.getListenSockets().get(0);
+    }
+
+    /** Returns the bound monitoring address. */
+    public InetSocketAddress monitoringAddress() {
+        return monitoring.address();
+    }
+
+    /** Returns the snapshot being served. */
+    public MeshSnapshot snapshot() {
+        return ads.snapshot();
+    }
+
+    /** Returns the metrics. */
+    public XdsMetrics metrics() {
+        return metrics;
+    }
+
+    /** Returns the ADS service, for status. */
+    public AdsService ads() {
+        return ads;
+    }
+
+    /** Stops watching, closes every stream and both ports; waits up to 5 seconds for gRPC. */
+    @Override
+    public void close() {
+        watcher.close();
+        debouncer.close();
+        registries.close();
+        grpc.shutdownNow();
+        try {
+            grpc.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ads.close();
+        monitoring.close();
+    }
+}

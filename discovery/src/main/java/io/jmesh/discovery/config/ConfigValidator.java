@@ -1,0 +1,825 @@
+package io.jmesh.discovery.config;
+
+import io.jmesh.proxy.config.ConfigException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Validates Istio objects as istiod's validation webhook does (the subset of rules that matters
+ * for the fields discovery supports). Each failure is a {@link ConfigException} whose message is
+ * {@code spec.field.path: value (expected: ...)}. Stateless.
+ */
+public final class ConfigValidator {
+
+    private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+    private static final Pattern DNS1123_SUBDOMAIN =
+            Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?|\\.\\d+)(ns|us|µs|ms|s|m|h)");
+    private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO",
+            "REDIS", "MYSQL", "TCP", "TLS", "UDP");
+    private static final Set<String> LB_SIMPLE = Set.of("UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH",
+            "ROUND_ROBIN", "LEAST_REQUEST");
+    private static final Set<String> CLIENT_TLS_MODES = Set.of("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL");
+    private static final Set<String> SERVER_TLS_MODES = Set.of("PASSTHROUGH", "SIMPLE", "MUTUAL",
+            "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL");
+
+    private ConfigValidator() {}
+
+    /** Validates one object; throws with the first problem found. */
+    public static void validate(Config<?> config) throws ConfigException {
+        Object spec = config.spec();
+        if (spec instanceof ServiceEntry se) {
+            validateServiceEntry(se);
+        } else if (spec instanceof WorkloadEntry we) {
+            validateWorkloadEntry(we, "spec", false);
+        } else if (spec instanceof VirtualService vs) {
+            validateVirtualService(vs);
+        } else if (spec instanceof DestinationRule dr) {
+            validateDestinationRule(dr);
+        } else if (spec instanceof Gateway gw) {
+            validateGateway(gw);
+        } else if (spec instanceof Sidecar sc) {
+            validateSidecar(sc);
+        }
+    }
+
+    static void validateName(String name) throws ConfigException {
+        if (name == null || name.isEmpty()) {
+            throw new ConfigException("metadata.name: missing (expected: a DNS-1123 subdomain)");
+        }
+        if (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches()) {
+            throw new ConfigException("metadata.name: " + name + " (expected: a DNS-1123 subdomain)");
+        }
+    }
+
+    static void validateNamespace(String namespace) throws ConfigException {
+        if (namespace.length() > 63 || !DNS1123_LABEL.matcher(namespace).matches()) {
+            throw new ConfigException("metadata.namespace: " + namespace + " (expected: a DNS-1123 label)");
+        }
+    }
+
+    // ---- ServiceEntry / WorkloadEntry
+
+    private static void validateServiceEntry(ServiceEntry se) throws ConfigException {
+        if (se.hosts().isEmpty()) {
+            throw new ConfigException("spec.hosts: [] (expected: at least one host)");
+        }
+        String resolution = se.resolution() == null ? "NONE" : se.resolution();
+        if (!Set.of("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN").contains(resolution)) {
+            throw new ConfigException("spec.resolution: " + resolution
+                    + " (expected: NONE, STATIC, DNS or DNS_ROUND_ROBIN)");
+        }
+        if (se.location() != null && !Set.of("MESH_EXTERNAL", "MESH_INTERNAL").contains(se.location())) {
+            throw new ConfigException("spec.location: " + se.location() + " (expected: MESH_EXTERNAL or MESH_INTERNAL)");
+        }
+        for (int i = 0; i < se.hosts().size(); i++) {
+            String host = se.hosts().get(i);
+            if (host.equals("*")) {
+                throw new ConfigException("spec.hosts[" + i + "]: * (expected: a host name or *.domain)");
+            }
+            validateWildcardHost(host, "spec.hosts[" + i + "]");
+            if (host.startsWith("*") && resolution.startsWith("DNS")) {
+                throw new ConfigException("spec.hosts[" + i + "]: " + host
+                        + " (expected: no wildcard host with resolution " + resolution + ")");
+            }
+        }
+        if (se.ports().isEmpty()) {
+            throw new ConfigException("spec.ports: [] (expected: at least one port)");
+        }
+        Set<String> portNames = new HashSet<>();
+        Set<Integer> portNumbers = new HashSet<>();
+        for (int i = 0; i < se.ports().size(); i++) {
+            ServiceEntry.Port p = se.ports().get(i);
+            String path = "spec.ports[" + i + "]";
+            validatePort(p.number(), path + ".number");
+            if (p.targetPort() != null) {
+                validatePort(p.targetPort(), path + ".targetPort");
+            }
+            validateProtocol(p.protocol(), path + ".protocol");
+            if (p.name() == null || p.name().isEmpty()) {
+                throw new ConfigException(path + ".name: missing (expected: a port name)");
+            }
+            if (!portNames.add(p.name())) {
+                throw new ConfigException(path + ".name: " + p.name() + " (expected: a name unique in the entry)");
+            }
+            if (!portNumbers.add(p.number())) {
+                throw new ConfigException(path + ".number: " + p.number() + " (expected: a number unique in the entry)");
+            }
+        }
+        if (se.workloadSelector() != null && !se.endpoints().isEmpty()) {
+            throw new ConfigException("spec.workloadSelector: set with endpoints (expected: only one of them)");
+        }
+        if ("STATIC".equals(resolution)) {
+            for (int i = 0; i < se.endpoints().size(); i++) {
+                validateWorkloadEntry(se.endpoints().get(i), "spec.endpoints[" + i + "]", true);
+            }
+        } else {
+            for (int i = 0; i < se.endpoints().size(); i++) {
+                validateWorkloadEntry(se.endpoints().get(i), "spec.endpoints[" + i + "]", false);
+            }
+        }
+        for (int i = 0; i < se.addresses().size(); i++) {
+            String a = se.addresses().get(i);
+            String ip = a.contains("/") ? a.substring(0, a.indexOf('/')) : a;
+            if (!isIp(ip)) {
+                throw new ConfigException("spec.addresses[" + i + "]: " + a + " (expected: an IP address or CIDR)");
+            }
+        }
+    }
+
+    private static void validateWorkloadEntry(WorkloadEntry we, String path, boolean requireIp)
+            throws ConfigException {
+        if ((we.address() == null || we.address().isEmpty()) && we.network() == null) {
+            throw new ConfigException(path + ".address: missing (expected: an IP address or hostname)");
+        }
+        if (we.address() != null && requireIp && !isIp(we.address()) && !we.address().startsWith("unix://")) {
+            throw new ConfigException(path + ".address: " + we.address()
+                    + " (expected: an IP address with resolution STATIC)");
+        }
+        for (Map.Entry<String, Integer> e : we.ports().entrySet()) {
+            validatePort(e.getValue(), path + ".ports." + e.getKey());
+        }
+        if (we.weight() != null && (we.weight() < 0 || we.weight() > 0xFFFF_FFFFL)) {
+            throw new ConfigException(path + ".weight: " + we.weight() + " (expected: >= 0)");
+        }
+        if (we.locality() != null && !we.locality().isEmpty()) {
+            String[] parts = we.locality().split("/", -1);
+            if (parts.length > 3) {
+                throw new ConfigException(path + ".locality: " + we.locality() + " (expected: region/zone/subzone)");
+            }
+            for (String part : parts) {
+                if (part.isEmpty()) {
+                    throw new ConfigException(path + ".locality: " + we.locality()
+                            + " (expected: region/zone/subzone without empty parts)");
+                }
+            }
+        }
+        validateLabels(we.labels(), path + ".labels");
+    }
+
+    // ---- VirtualService
+
+    private static void validateVirtualService(VirtualService vs) throws ConfigException {
+        boolean delegate = vs.hosts().isEmpty();
+        if (delegate && vs.gateways().isEmpty()) {
+            // A delegate VirtualService has no hosts; discovery does not support delegation yet.
+            throw new ConfigException("spec.hosts: [] (expected: at least one host)");
+        }
+        for (int i = 0; i < vs.hosts().size(); i++) {
+            String host = vs.hosts().get(i);
+            if (host.contains("/")) {
+                throw new ConfigException("spec.hosts[" + i + "]: " + host + " (expected: a host without namespace)");
+            }
+            if (!isIp(host)) {
+                validateWildcardHost(host, "spec.hosts[" + i + "]");
+            }
+        }
+        for (int i = 0; i < vs.gateways().size(); i++) {
+            validateGatewayName(vs.gateways().get(i), "spec.gateways[" + i + "]");
+        }
+        if (vs.http().isEmpty() && vs.tcp().isEmpty() && vs.tls().isEmpty()) {
+            throw new ConfigException("spec: no http, tcp or tls routes (expected: at least one)");
+        }
+        for (int i = 0; i < vs.http().size(); i++) {
+            validateHttpRoute(vs.http().get(i), "spec.http[" + i + "]");
+        }
+        for (int i = 0; i < vs.tcp().size(); i++) {
+            validateL4Destinations(vs.tcp().get(i).route(), "spec.tcp[" + i + "].route");
+        }
+        for (int i = 0; i < vs.tls().size(); i++) {
+            VirtualService.TLSRoute r = vs.tls().get(i);
+            if (r.match().isEmpty()) {
+                throw new ConfigException("spec.tls[" + i + "].match: [] (expected: at least one match)");
+            }
+            for (int j = 0; j < r.match().size(); j++) {
+                List<String> sni = r.match().get(j).sniHosts();
+                if (sni == null || sni.isEmpty()) {
+                    throw new ConfigException("spec.tls[" + i + "].match[" + j + "].sniHosts: [] (expected: at least one)");
+                }
+            }
+            validateL4Destinations(r.route(), "spec.tls[" + i + "].route");
+        }
+    }
+
+    private static void validateHttpRoute(VirtualService.HTTPRoute r, String path) throws ConfigException {
+        int actions = (r.route().isEmpty() ? 0 : 1) + (r.redirect() == null ? 0 : 1)
+                + (r.directResponse() == null ? 0 : 1);
+        if (actions == 0) {
+            throw new ConfigException(path + ": no route, redirect or directResponse (expected: one of them)");
+        }
+        if (actions > 1) {
+            throw new ConfigException(path + ": more than one of route, redirect, directResponse (expected: one)");
+        }
+        if (r.redirect() != null && r.rewrite() != null) {
+            throw new ConfigException(path + ".rewrite: set with redirect (expected: only one of them)");
+        }
+        for (int i = 0; i < r.match().size(); i++) {
+            validateMatch(r.match().get(i), path + ".match[" + i + "]");
+        }
+        long total = 0;
+        for (int i = 0; i < r.route().size(); i++) {
+            VirtualService.HTTPRouteDestination d = r.route().get(i);
+            String dp = path + ".route[" + i + "]";
+            validateDestination(d.destination(), dp + ".destination");
+            if (d.weight() != null && d.weight() < 0) {
+                throw new ConfigException(dp + ".weight: " + d.weight() + " (expected: >= 0)");
+            }
+            total += d.weight() == null ? 0 : d.weight();
+            validateHeaders(d.headers(), dp + ".headers");
+        }
+        if (r.route().size() > 1 && total == 0) {
+            throw new ConfigException(path + ".route: total weight 0 (expected: > 0 with several destinations)");
+        }
+        if (r.redirect() != null) {
+            VirtualService.HTTPRedirect red = r.redirect();
+            if (red.redirectCode() != null && (red.redirectCode() < 300 || red.redirectCode() > 399)) {
+                throw new ConfigException(path + ".redirect.redirectCode: " + red.redirectCode()
+                        + " (expected: a 3xx code)");
+            }
+            if (red.port() != null) {
+                validatePort(red.port(), path + ".redirect.port");
+            }
+            if (red.uri() == null && red.authority() == null && red.port() == null && red.scheme() == null
+                    && red.derivePort() == null) {
+                throw new ConfigException(path + ".redirect: empty (expected: uri, authority, port or scheme)");
+            }
+        }
+        if (r.directResponse() != null) {
+            Integer st = r.directResponse().status();
+            if (st == null || st < 200 || st > 599) {
+                throw new ConfigException(path + ".directResponse.status: " + st + " (expected: 200..599)");
+            }
+        }
+        if (r.rewrite() != null && r.rewrite().uriRegexRewrite() != null) {
+            if (r.rewrite().uri() != null) {
+                throw new ConfigException(path + ".rewrite: uri and uriRegexRewrite (expected: only one of them)");
+            }
+            validateRegex(r.rewrite().uriRegexRewrite().match(), path + ".rewrite.uriRegexRewrite.match");
+        }
+        if (r.timeout() != null) {
+            validateDuration(r.timeout(), path + ".timeout", Duration.ZERO);
+        }
+        if (r.retries() != null) {
+            VirtualService.HTTPRetry retry = r.retries();
+            if (retry.attempts() != null && retry.attempts() < 0) {
+                throw new ConfigException(path + ".retries.attempts: " + retry.attempts() + " (expected: >= 0)");
+            }
+            if (retry.perTryTimeout() != null) {
+                validateDuration(retry.perTryTimeout(), path + ".retries.perTryTimeout", Duration.ofMillis(1));
+            }
+            if (retry.retryOn() != null) {
+                for (String policy : retry.retryOn().split(",")) {
+                    String p = policy.trim();
+                    if (p.isEmpty() || !(p.chars().allMatch(Character::isDigit) || p.matches("[a-z0-9-]+"))) {
+                        throw new ConfigException(path + ".retries.retryOn: " + retry.retryOn()
+                                + " (expected: comma-separated Envoy retry policies or status codes)");
+                    }
+                }
+            }
+        }
+        if (r.fault() != null) {
+            validateFault(r.fault(), path + ".fault");
+        }
+        if (r.mirror() != null) {
+            validateDestination(r.mirror(), path + ".mirror");
+        }
+        if (r.mirrorPercentage() != null) {
+            validatePercent(r.mirrorPercentage(), path + ".mirrorPercentage");
+        }
+        if (r.mirrorPercent() != null && (r.mirrorPercent() < 0 || r.mirrorPercent() > 100)) {
+            throw new ConfigException(path + ".mirrorPercent: " + r.mirrorPercent() + " (expected: 0..100)");
+        }
+        validateHeaders(r.headers(), path + ".headers");
+        if (r.corsPolicy() != null) {
+            VirtualService.CorsPolicy cors = r.corsPolicy();
+            for (int i = 0; i < cors.allowOrigins().size(); i++) {
+                validateStringMatch(cors.allowOrigins().get(i), path + ".corsPolicy.allowOrigins[" + i + "]");
+            }
+            if (cors.maxAge() != null) {
+                validateDuration(cors.maxAge(), path + ".corsPolicy.maxAge", Duration.ZERO);
+            }
+        }
+    }
+
+    private static void validateMatch(VirtualService.HTTPMatchRequest m, String path) throws ConfigException {
+        validateStringMatch(m.uri(), path + ".uri");
+        validateStringMatch(m.scheme(), path + ".scheme");
+        validateStringMatch(m.method(), path + ".method");
+        validateStringMatch(m.authority(), path + ".authority");
+        for (Map.Entry<String, VirtualService.StringMatch> e : m.headers().entrySet()) {
+            validateHeaderName(e.getKey(), path + ".headers");
+            validateStringMatchAllowEmpty(e.getValue(), path + ".headers." + e.getKey());
+        }
+        for (Map.Entry<String, VirtualService.StringMatch> e : m.withoutHeaders().entrySet()) {
+            validateHeaderName(e.getKey(), path + ".withoutHeaders");
+            validateStringMatchAllowEmpty(e.getValue(), path + ".withoutHeaders." + e.getKey());
+        }
+        for (Map.Entry<String, VirtualService.StringMatch> e : m.queryParams().entrySet()) {
+            validateStringMatchAllowEmpty(e.getValue(), path + ".queryParams." + e.getKey());
+        }
+        if (m.port() != null) {
+            validatePort(m.port(), path + ".port");
+        }
+        validateLabels(m.sourceLabels(), path + ".sourceLabels");
+        for (int i = 0; i < m.gateways().size(); i++) {
+            validateGatewayName(m.gateways().get(i), path + ".gateways[" + i + "]");
+        }
+    }
+
+    private static void validateHeaderName(String name, String path) throws ConfigException {
+        if (name.isEmpty() || !name.equals(name.toLowerCase(java.util.Locale.ROOT))) {
+            throw new ConfigException(path + ": " + name + " (expected: a lower-case header name)");
+        }
+    }
+
+    private static void validateStringMatchAllowEmpty(VirtualService.StringMatch m, String path)
+            throws ConfigException {
+        if (m == null || (m.exact() == null && m.prefix() == null && m.regex() == null)) {
+            return; // presence match
+        }
+        validateStringMatch(m, path);
+    }
+
+    private static void validateStringMatch(VirtualService.StringMatch m, String path) throws ConfigException {
+        if (m == null) {
+            return;
+        }
+        int n = (m.exact() == null ? 0 : 1) + (m.prefix() == null ? 0 : 1) + (m.regex() == null ? 0 : 1);
+        if (n != 1) {
+            throw new ConfigException(path + ": " + n + " of exact, prefix, regex (expected: exactly one)");
+        }
+        if (m.regex() != null) {
+            validateRegex(m.regex(), path + ".regex");
+        }
+    }
+
+    private static void validateRegex(String regex, String path) throws ConfigException {
+        if (regex == null || regex.isEmpty()) {
+            throw new ConfigException(path + ": \"\" (expected: a non-empty RE2 regex)");
+        }
+        try {
+            Pattern.compile(regex);
+        } catch (PatternSyntaxException e) {
+            throw new ConfigException(path + ": " + regex + " (expected: a valid RE2 regex: " + e.getDescription() + ")");
+        }
+    }
+
+    private static void validateDestination(VirtualService.Destination d, String path) throws ConfigException {
+        if (d == null) {
+            throw new ConfigException(path + ": missing (expected: a destination)");
+        }
+        if (d.host() == null || d.host().isEmpty()) {
+            throw new ConfigException(path + ".host: missing (expected: a service host)");
+        }
+        if (d.host().startsWith("*")) {
+            throw new ConfigException(path + ".host: " + d.host() + " (expected: a host without wildcard)");
+        }
+        validateWildcardHost(d.host(), path + ".host");
+        if (d.subset() != null && !DNS1123_LABEL.matcher(d.subset()).matches()) {
+            throw new ConfigException(path + ".subset: " + d.subset() + " (expected: a DNS-1123 label)");
+        }
+        if (d.port() != null && d.port().number() != null) {
+            validatePort(d.port().number(), path + ".port.number");
+        }
+    }
+
+    private static void validateL4Destinations(List<VirtualService.RouteDestination> route, String path)
+            throws ConfigException {
+        if (route.isEmpty()) {
+            throw new ConfigException(path + ": [] (expected: at least one destination)");
+        }
+        for (int i = 0; i < route.size(); i++) {
+            validateDestination(route.get(i).destination(), path + "[" + i + "].destination");
+            Integer w = route.get(i).weight();
+            if (w != null && w < 0) {
+                throw new ConfigException(path + "[" + i + "].weight: " + w + " (expected: >= 0)");
+            }
+        }
+    }
+
+    private static void validateFault(VirtualService.HTTPFaultInjection f, String path) throws ConfigException {
+        if (f.delay() == null && f.abort() == null) {
+            throw new ConfigException(path + ": empty (expected: delay or abort)");
+        }
+        if (f.delay() != null) {
+            if (f.delay().fixedDelay() == null) {
+                throw new ConfigException(path + ".delay.fixedDelay: missing (expected: a duration)");
+            }
+            validateDuration(f.delay().fixedDelay(), path + ".delay.fixedDelay", Duration.ofMillis(1));
+            validatePercent(f.delay().percentage(), path + ".delay.percentage");
+            if (f.delay().percent() != null && (f.delay().percent() < 0 || f.delay().percent() > 100)) {
+                throw new ConfigException(path + ".delay.percent: " + f.delay().percent() + " (expected: 0..100)");
+            }
+        }
+        if (f.abort() != null) {
+            VirtualService.HTTPFaultInjection.Abort a = f.abort();
+            if (a.httpStatus() == null && a.grpcStatus() == null && a.http2Error() == null) {
+                throw new ConfigException(path + ".abort: no httpStatus, grpcStatus or http2Error (expected: one)");
+            }
+            if (a.httpStatus() != null && (a.httpStatus() < 200 || a.httpStatus() > 599)) {
+                throw new ConfigException(path + ".abort.httpStatus: " + a.httpStatus() + " (expected: 200..599)");
+            }
+            validatePercent(a.percentage(), path + ".abort.percentage");
+        }
+    }
+
+    private static void validatePercent(VirtualService.Percent p, String path) throws ConfigException {
+        if (p != null && p.value() != null && (p.value() < 0 || p.value() > 100 || p.value().isNaN())) {
+            throw new ConfigException(path + ".value: " + p.value() + " (expected: 0..100)");
+        }
+    }
+
+    private static void validateHeaders(VirtualService.Headers h, String path) throws ConfigException {
+        if (h == null) {
+            return;
+        }
+        for (VirtualService.HeaderOperations op : new VirtualService.HeaderOperations[] {h.request(), h.response()}) {
+            if (op == null) {
+                continue;
+            }
+            String p = path + (op == h.request() ? ".request" : ".response");
+            for (String name : op.set().keySet()) {
+                validateHeaderOpName(name, p + ".set");
+            }
+            for (String name : op.add().keySet()) {
+                validateHeaderOpName(name, p + ".add");
+            }
+            for (String name : op.remove()) {
+                validateHeaderOpName(name, p + ".remove");
+            }
+        }
+    }
+
+    private static void validateHeaderOpName(String name, String path) throws ConfigException {
+        if (name.isEmpty() || name.equalsIgnoreCase("host") || name.startsWith(":")) {
+            throw new ConfigException(path + ": " + name + " (expected: a header other than Host and pseudo-headers)");
+        }
+    }
+
+    // ---- DestinationRule
+
+    private static void validateDestinationRule(DestinationRule dr) throws ConfigException {
+        if (dr.host() == null || dr.host().isEmpty()) {
+            throw new ConfigException("spec.host: missing (expected: a service host)");
+        }
+        validateWildcardHost(dr.host(), "spec.host");
+        validateTrafficPolicy(dr.trafficPolicy(), "spec.trafficPolicy", true);
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < dr.subsets().size(); i++) {
+            DestinationRule.Subset s = dr.subsets().get(i);
+            String path = "spec.subsets[" + i + "]";
+            if (s.name() == null || s.name().isEmpty()) {
+                throw new ConfigException(path + ".name: missing (expected: a subset name)");
+            }
+            if (!DNS1123_LABEL.matcher(s.name()).matches()) {
+                throw new ConfigException(path + ".name: " + s.name() + " (expected: a DNS-1123 label)");
+            }
+            if (!names.add(s.name())) {
+                throw new ConfigException(path + ".name: " + s.name() + " (expected: a name unique in the rule)");
+            }
+            validateLabels(s.labels(), path + ".labels");
+            validateTrafficPolicy(s.trafficPolicy(), path + ".trafficPolicy", true);
+        }
+    }
+
+    private static void validateTrafficPolicy(DestinationRule.TrafficPolicy tp, String path, boolean allowPortLevel)
+            throws ConfigException {
+        if (tp == null) {
+            return;
+        }
+        validateLoadBalancer(tp.loadBalancer(), path + ".loadBalancer");
+        validateConnectionPool(tp.connectionPool(), path + ".connectionPool");
+        validateOutlier(tp.outlierDetection(), path + ".outlierDetection");
+        validateClientTls(tp.tls(), path + ".tls");
+        for (int i = 0; i < tp.portLevelSettings().size(); i++) {
+            DestinationRule.PortTrafficPolicy p = tp.portLevelSettings().get(i);
+            String pp = path + ".portLevelSettings[" + i + "]";
+            if (p.port() == null || p.port().number() == null) {
+                throw new ConfigException(pp + ".port: missing (expected: a port number)");
+            }
+            validatePort(p.port().number(), pp + ".port.number");
+            validateLoadBalancer(p.loadBalancer(), pp + ".loadBalancer");
+            validateConnectionPool(p.connectionPool(), pp + ".connectionPool");
+            validateOutlier(p.outlierDetection(), pp + ".outlierDetection");
+            validateClientTls(p.tls(), pp + ".tls");
+        }
+    }
+
+    private static void validateLoadBalancer(DestinationRule.LoadBalancerSettings lb, String path)
+            throws ConfigException {
+        if (lb == null) {
+            return;
+        }
+        if (lb.simple() != null && lb.consistentHash() != null) {
+            throw new ConfigException(path + ": simple and consistentHash (expected: only one of them)");
+        }
+        if (lb.simple() != null && !LB_SIMPLE.contains(lb.simple())) {
+            throw new ConfigException(path + ".simple: " + lb.simple() + " (expected: one of " + sorted(LB_SIMPLE) + ")");
+        }
+        DestinationRule.ConsistentHashLB ch = lb.consistentHash();
+        if (ch != null) {
+            int keys = (ch.httpHeaderName() == null ? 0 : 1) + (ch.httpCookie() == null ? 0 : 1)
+                    + (Boolean.TRUE.equals(ch.useSourceIp()) ? 1 : 0) + (ch.httpQueryParameterName() == null ? 0 : 1);
+            if (keys != 1) {
+                throw new ConfigException(path + ".consistentHash: " + keys + " hash keys (expected: exactly one of "
+                        + "httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName)");
+            }
+            if (ch.httpCookie() != null) {
+                if (ch.httpCookie().name() == null || ch.httpCookie().name().isEmpty()) {
+                    throw new ConfigException(path + ".consistentHash.httpCookie.name: missing (expected: a cookie name)");
+                }
+                if (ch.httpCookie().ttl() != null) {
+                    validateDuration(ch.httpCookie().ttl(), path + ".consistentHash.httpCookie.ttl", Duration.ZERO);
+                }
+            }
+        }
+    }
+
+    private static void validateConnectionPool(DestinationRule.ConnectionPoolSettings cp, String path)
+            throws ConfigException {
+        if (cp == null) {
+            return;
+        }
+        if (cp.tcp() != null) {
+            nonNegative(cp.tcp().maxConnections(), path + ".tcp.maxConnections");
+            if (cp.tcp().connectTimeout() != null) {
+                validateDuration(cp.tcp().connectTimeout(), path + ".tcp.connectTimeout", Duration.ofMillis(1));
+            }
+        }
+        if (cp.http() != null) {
+            nonNegative(cp.http().http1MaxPendingRequests(), path + ".http.http1MaxPendingRequests");
+            nonNegative(cp.http().http2MaxRequests(), path + ".http.http2MaxRequests");
+            nonNegative(cp.http().maxRequestsPerConnection(), path + ".http.maxRequestsPerConnection");
+            nonNegative(cp.http().maxRetries(), path + ".http.maxRetries");
+            if (cp.http().idleTimeout() != null) {
+                validateDuration(cp.http().idleTimeout(), path + ".http.idleTimeout", Duration.ofMillis(1));
+            }
+        }
+    }
+
+    private static void validateOutlier(DestinationRule.OutlierDetection od, String path) throws ConfigException {
+        if (od == null) {
+            return;
+        }
+        nonNegative(od.consecutiveErrors(), path + ".consecutiveErrors");
+        nonNegative(od.consecutive5xxErrors(), path + ".consecutive5xxErrors");
+        nonNegative(od.consecutiveGatewayErrors(), path + ".consecutiveGatewayErrors");
+        if (od.interval() != null) {
+            validateDuration(od.interval(), path + ".interval", Duration.ofMillis(1));
+        }
+        if (od.baseEjectionTime() != null) {
+            validateDuration(od.baseEjectionTime(), path + ".baseEjectionTime", Duration.ofMillis(1));
+        }
+        if (od.maxEjectionPercent() != null && (od.maxEjectionPercent() < 0 || od.maxEjectionPercent() > 100)) {
+            throw new ConfigException(path + ".maxEjectionPercent: " + od.maxEjectionPercent() + " (expected: 0..100)");
+        }
+        if (od.minHealthPercent() != null && (od.minHealthPercent() < 0 || od.minHealthPercent() > 100)) {
+            throw new ConfigException(path + ".minHealthPercent: " + od.minHealthPercent() + " (expected: 0..100)");
+        }
+    }
+
+    private static void validateClientTls(DestinationRule.ClientTLSSettings tls, String path) throws ConfigException {
+        if (tls == null) {
+            return;
+        }
+        String mode = tls.mode() == null ? "DISABLE" : tls.mode();
+        if (!CLIENT_TLS_MODES.contains(mode)) {
+            throw new ConfigException(path + ".mode: " + mode + " (expected: one of " + sorted(CLIENT_TLS_MODES) + ")");
+        }
+        if ("MUTUAL".equals(mode) && tls.credentialName() == null
+                && (tls.clientCertificate() == null || tls.privateKey() == null)) {
+            throw new ConfigException(path + ": mode MUTUAL without clientCertificate and privateKey "
+                    + "(expected: both, or credentialName)");
+        }
+    }
+
+    // ---- Gateway / Sidecar
+
+    private static void validateGateway(Gateway gw) throws ConfigException {
+        if (gw.servers().isEmpty()) {
+            throw new ConfigException("spec.servers: [] (expected: at least one server)");
+        }
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < gw.servers().size(); i++) {
+            Gateway.Server s = gw.servers().get(i);
+            String path = "spec.servers[" + i + "]";
+            if (s.port() == null) {
+                throw new ConfigException(path + ".port: missing (expected: a port)");
+            }
+            validatePort(s.port().number(), path + ".port.number");
+            validateProtocol(s.port().protocol(), path + ".port.protocol");
+            if (s.name() != null && !names.add(s.name())) {
+                throw new ConfigException(path + ".name: " + s.name() + " (expected: a name unique in the gateway)");
+            }
+            if (s.hosts().isEmpty()) {
+                throw new ConfigException(path + ".hosts: [] (expected: at least one host)");
+            }
+            for (int j = 0; j < s.hosts().size(); j++) {
+                String h = s.hosts().get(j);
+                int slash = h.indexOf('/');
+                if (slash >= 0) {
+                    String ns = h.substring(0, slash);
+                    if (!ns.equals("*") && !ns.equals(".") && !DNS1123_LABEL.matcher(ns).matches()) {
+                        throw new ConfigException(path + ".hosts[" + j + "]: " + h
+                                + " (expected: namespace/host with a valid namespace, '.' or '*')");
+                    }
+                    h = h.substring(slash + 1);
+                }
+                validateWildcardHost(h, path + ".hosts[" + j + "]");
+            }
+            String protocol = s.port().protocol().toUpperCase(java.util.Locale.ROOT);
+            Gateway.ServerTLSSettings tls = s.tls();
+            boolean tlsProtocol = protocol.equals("HTTPS") || protocol.equals("TLS");
+            if (tlsProtocol && tls == null) {
+                throw new ConfigException(path + ".tls: missing (expected: TLS settings for protocol " + protocol + ")");
+            }
+            if (tls != null && !Boolean.TRUE.equals(tls.httpsRedirect())) {
+                String mode = tls.mode() == null ? "PASSTHROUGH" : tls.mode();
+                if (!SERVER_TLS_MODES.contains(mode)) {
+                    throw new ConfigException(path + ".tls.mode: " + mode + " (expected: one of "
+                            + sorted(SERVER_TLS_MODES) + ")");
+                }
+                if ((mode.equals("SIMPLE") || mode.equals("MUTUAL")) && tls.credentialName() == null
+                        && (tls.credentialNames() == null || tls.credentialNames().isEmpty())
+                        && (tls.serverCertificate() == null || tls.privateKey() == null)) {
+                    throw new ConfigException(path + ".tls: mode " + mode + " without serverCertificate and "
+                            + "privateKey (expected: both, or credentialName)");
+                }
+                if (mode.equals("MUTUAL") && tls.credentialName() == null && tls.caCertificates() == null) {
+                    throw new ConfigException(path + ".tls.caCertificates: missing (expected: set with mode MUTUAL)");
+                }
+                if (protocol.equals("HTTPS") && mode.equals("PASSTHROUGH")) {
+                    throw new ConfigException(path + ".tls.mode: PASSTHROUGH (expected: SIMPLE or MUTUAL for HTTPS; "
+                            + "use protocol TLS for passthrough)");
+                }
+            }
+        }
+    }
+
+    private static void validateSidecar(Sidecar sc) throws ConfigException {
+        for (int i = 0; i < sc.egress().size(); i++) {
+            Sidecar.IstioEgressListener e = sc.egress().get(i);
+            String path = "spec.egress[" + i + "]";
+            if (e.hosts().isEmpty()) {
+                throw new ConfigException(path + ".hosts: [] (expected: at least one namespace/host)");
+            }
+            for (int j = 0; j < e.hosts().size(); j++) {
+                String h = e.hosts().get(j);
+                int slash = h.indexOf('/');
+                if (slash <= 0) {
+                    throw new ConfigException(path + ".hosts[" + j + "]: " + h + " (expected: namespace/dnsName)");
+                }
+                String ns = h.substring(0, slash);
+                if (!ns.equals("*") && !ns.equals(".") && !ns.equals("~") && !DNS1123_LABEL.matcher(ns).matches()) {
+                    throw new ConfigException(path + ".hosts[" + j + "]: " + h + " (expected: a valid namespace, "
+                            + "'.', '~' or '*')");
+                }
+                validateWildcardHost(h.substring(slash + 1), path + ".hosts[" + j + "]");
+            }
+            if (e.port() != null) {
+                validatePort(e.port().number(), path + ".port.number");
+            }
+        }
+        if (sc.outboundTrafficPolicy() != null && sc.outboundTrafficPolicy().mode() != null
+                && !Set.of("REGISTRY_ONLY", "ALLOW_ANY").contains(sc.outboundTrafficPolicy().mode())) {
+            throw new ConfigException("spec.outboundTrafficPolicy.mode: " + sc.outboundTrafficPolicy().mode()
+                    + " (expected: REGISTRY_ONLY or ALLOW_ANY)");
+        }
+    }
+
+    // ---- shared
+
+    /** Parses an Istio/Go duration such as {@code 1.5s}, {@code 300ms} or {@code 1m30s}; throws below {@code min}. */
+    public static Duration parseDuration(String text, String path, Duration min) throws ConfigException {
+        return validateDuration(text, path, min);
+    }
+
+    private static Duration validateDuration(String text, String path, Duration min) throws ConfigException {
+        if (text == null || text.isEmpty()) {
+            throw new ConfigException(path + ": \"\" (expected: a duration such as 1s or 500ms)");
+        }
+        Matcher m = DURATION_PART.matcher(text);
+        int pos = 0;
+        double nanos = 0;
+        while (pos < text.length()) {
+            if (!m.find(pos) || m.start() != pos) {
+                throw new ConfigException(path + ": " + text + " (expected: a duration such as 1s or 500ms)");
+            }
+            double v = Double.parseDouble(m.group(1));
+            nanos += v * switch (m.group(2)) {
+                case "ns" -> 1d;
+                case "us", "µs" -> 1e3;
+                case "ms" -> 1e6;
+                case "s" -> 1e9;
+                case "m" -> 60e9;
+                default -> 3600e9;
+            };
+            pos = m.end();
+        }
+        Duration d = Duration.ofNanos((long) nanos);
+        if (d.compareTo(min) < 0) {
+            throw new ConfigException(path + ": " + text + " (expected: >= " + min.toMillis() + "ms)");
+        }
+        return d;
+    }
+
+    private static void validatePort(Integer port, String path) throws ConfigException {
+        if (port == null || port < 1 || port > 65535) {
+            throw new ConfigException(path + ": " + port + " (expected: 1..65535)");
+        }
+    }
+
+    private static void validateProtocol(String protocol, String path) throws ConfigException {
+        if (protocol == null || protocol.isEmpty()) {
+            return; // sniffed
+        }
+        if (!PROTOCOLS.contains(protocol.toUpperCase(java.util.Locale.ROOT))) {
+            throw new ConfigException(path + ": " + protocol + " (expected: one of " + sorted(PROTOCOLS) + ")");
+        }
+    }
+
+    private static void validateLabels(Map<String, String> labels, String path) throws ConfigException {
+        for (Map.Entry<String, String> e : labels.entrySet()) {
+            String key = e.getKey();
+            String name = key.contains("/") ? key.substring(key.indexOf('/') + 1) : key;
+            if (name.isEmpty() || name.length() > 63 || !name.matches("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")) {
+                throw new ConfigException(path + ": " + key + " (expected: a Kubernetes label key)");
+            }
+            String v = e.getValue();
+            if (v.length() > 63 || !(v.isEmpty() || v.matches("[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"))) {
+                throw new ConfigException(path + "." + key + ": " + v + " (expected: a Kubernetes label value)");
+            }
+        }
+    }
+
+    private static void validateGatewayName(String gw, String path) throws ConfigException {
+        if (gw.equals("mesh")) {
+            return;
+        }
+        String name = gw.contains("/") ? gw.substring(gw.indexOf('/') + 1) : gw;
+        String ns = gw.contains("/") ? gw.substring(0, gw.indexOf('/')) : null;
+        if (!DNS1123_SUBDOMAIN.matcher(name).matches() || (ns != null && !DNS1123_LABEL.matcher(ns).matches())) {
+            throw new ConfigException(path + ": " + gw + " (expected: mesh, name or namespace/name of a Gateway)");
+        }
+    }
+
+    /** Checks a host that may start with {@code *} ({@code *} alone, {@code *.example.com}, or an FQDN). */
+    static void validateWildcardHost(String host, String path) throws ConfigException {
+        if (host == null || host.isEmpty()) {
+            throw new ConfigException(path + ": \"\" (expected: a host name)");
+        }
+        if (host.equals("*")) {
+            return;
+        }
+        String rest = host.startsWith("*.") ? host.substring(2) : host;
+        if (rest.length() > 255 || rest.isEmpty()) {
+            throw new ConfigException(path + ": " + host + " (expected: a domain name of at most 255 characters)");
+        }
+        for (String label : rest.split("\\.", -1)) {
+            if (label.length() > 63 || !DNS1123_LABEL.matcher(label).matches()) {
+                throw new ConfigException(path + ": " + host
+                        + " (expected: a DNS name of lower-case labels, optionally starting with *.)");
+            }
+        }
+    }
+
+    private static void nonNegative(Integer v, String path) throws ConfigException {
+        if (v != null && v < 0) {
+            throw new ConfigException(path + ": " + v + " (expected: >= 0)");
+        }
+    }
+
+    private static boolean isIp(String s) {
+        if (s == null || s.isEmpty()) {
+            return false;
+        }
+        if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            for (String p : s.split("\\.")) {
+                if (Integer.parseInt(p) > 255) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (s.indexOf(':') >= 0 && s.matches("[0-9a-fA-F:.]+")) {
+            try {
+                InetAddress.getByName(s); // a literal: no lookup is made
+                return true;
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private static String sorted(Set<String> set) {
+        return String.join(", ", new java.util.TreeSet<>(set));
+    }
+}

@@ -1,0 +1,30 @@
+package io.jmesh.discovery.config;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.Map;
+
+/**
+ * The subset of Istio's MeshConfig that discovery uses. Unknown fields are ignored (a mesh config
+ * file carries many settings meant for other components).
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy,
+                         String accessLogFile, Map<String, Object> defaultConfig) {
+
+    /** Istio's defaults: trust domain {@code cluster.local}, ALLOW_ANY, no access log. */
+    public static final MeshConfig DEFAULT =
+            new MeshConfig("cluster.local", new Sidecar.OutboundTrafficPolicy("ALLOW_ANY", null), "", Map.of());
+
+    public MeshConfig {
+        trustDomain = trustDomain == null ? "cluster.local" : trustDomain;
+        outboundTrafficPolicy = outboundTrafficPolicy == null
+                ? new Sidecar.OutboundTrafficPolicy("ALLOW_ANY", null) : outboundTrafficPolicy;
+        accessLogFile = accessLogFile == null ? "" : accessLogFile;
+        defaultConfig = defaultConfig == null ? Map.of() : Map.copyOf(defaultConfig);
+    }
+
+    /** Returns whether traffic to hosts outside the registry is refused. */
+    public boolean registryOnly() {
+        return "REGISTRY_ONLY".equals(outboundTrafficPolicy.mode());
+    }
+}

@@ -1,0 +1,2 @@
+/** The monitoring port: Prometheus metrics and istiod's {@code /debug/*} endpoints. */
+package io.jmesh.discovery.debug;

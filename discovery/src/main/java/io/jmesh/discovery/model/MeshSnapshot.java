@@ -1,0 +1,171 @@
+package io.jmesh.discovery.model;
+
+import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.DestinationRule;
+import io.jmesh.discovery.config.Gateway;
+import io.jmesh.discovery.config.MeshConfig;
+import io.jmesh.discovery.config.Sidecar;
+import io.jmesh.discovery.config.VirtualService;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One consistent view of the mesh: services and endpoints from every registry and the Istio
+ * config. Immutable and safe to share between threads; built once per debounced change.
+ */
+public final class MeshSnapshot {
+
+    /** The DNS suffix of in-mesh service names. */
+    public static final String DOMAIN_SUFFIX = "cluster.local";
+
+    private final long version;
+    private final Instant createdAt;
+    private final ConfigSnapshot config;
+    private final Map<String, Service> services;
+    private final Map<String, List<Endpoint>> endpoints;
+    private final List<Config<VirtualService>> virtualServices;
+    private final List<Config<DestinationRule>> destinationRules;
+    private final List<Config<Gateway>> gateways;
+    private final List<Config<Sidecar>> sidecars;
+
+    /**
+     * Builds a snapshot. {@code services} with the same host from several registries: the first
+     * wins (registries are listed in priority order).
+     */
+    public MeshSnapshot(long version, ConfigSnapshot config, List<Service> services, List<Endpoint> endpoints) {
+        this.version = version;
+        this.createdAt = Instant.now();
+        this.config = config;
+        Map<String, Service> byHost = new TreeMap<>();
+        for (Service s : services) {
+            byHost.putIfAbsent(s.hostname(), s);
+        }
+        this.services = Collections.unmodifiableMap(byHost);
+        Map<String, List<Endpoint>> eps = new LinkedHashMap<>();
+        for (Endpoint e : endpoints) {
+            Service owner = byHost.get(e.serviceHost());
+            if (owner != null) {
+                eps.computeIfAbsent(e.serviceHost(), k -> new ArrayList<>()).add(e);
+            }
+        }
+        eps.replaceAll((k, v) -> List.copyOf(v));
+        this.endpoints = Collections.unmodifiableMap(eps);
+        this.virtualServices = config.of(ConfigKind.VIRTUAL_SERVICE);
+        this.destinationRules = config.of(ConfigKind.DESTINATION_RULE);
+        this.gateways = config.of(ConfigKind.GATEWAY);
+        this.sidecars = config.of(ConfigKind.SIDECAR);
+    }
+
+    /** Returns an empty snapshot. */
+    public static MeshSnapshot empty() {
+        return new MeshSnapshot(0, ConfigSnapshot.EMPTY, List.of(), List.of());
+    }
+
+    /** Returns the version, increasing with each new snapshot. */
+    public long version() {
+        return version;
+    }
+
+    /** Returns when this snapshot was built. */
+    public Instant createdAt() {
+        return createdAt;
+    }
+
+    /** Returns the Istio config it was built from. */
+    public ConfigSnapshot config() {
+        return config;
+    }
+
+    /** Returns the mesh config. */
+    public MeshConfig meshConfig() {
+        return config.meshConfig();
+    }
+
+    /** Returns all services by host, sorted by host. */
+    public Map<String, Service> services() {
+        return services;
+    }
+
+    /** Returns the service of {@code host}, or {@code null}. */
+    public Service service(String host) {
+        return services.get(host);
+    }
+
+    /** Returns the endpoints of {@code host} on the port named {@code portName}. */
+    public List<Endpoint> endpoints(String host, String portName) {
+        List<Endpoint> all = endpoints.getOrDefault(host, List.of());
+        List<Endpoint> out = new ArrayList<>();
+        for (Endpoint e : all) {
+            if (e.servicePortName().equals(portName)) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /** Returns every endpoint, by service host. */
+    public Map<String, List<Endpoint>> endpoints() {
+        return endpoints;
+    }
+
+    /** Returns the VirtualServices, sorted by {@code namespace/name}. */
+    public List<Config<VirtualService>> virtualServices() {
+        return virtualServices;
+    }
+
+    /** Returns the Gateways. */
+    public List<Config<Gateway>> gateways() {
+        return gateways;
+    }
+
+    /** Returns the Sidecars. */
+    public List<Config<Sidecar>> sidecars() {
+        return sidecars;
+    }
+
+    /**
+     * Returns the DestinationRule for {@code host} as seen from {@code namespace}: one in the
+     * proxy's namespace first, then any other (Istio's lookup order, without exportTo).
+     */
+    public Config<DestinationRule> destinationRule(String host, String namespace) {
+        Config<DestinationRule> other = null;
+        for (Config<DestinationRule> dr : destinationRules) {
+            String drHost = resolveShortName(dr.spec().host(), dr.meta().namespace());
+            if (hostMatches(drHost, host)) {
+                if (dr.meta().namespace().equals(namespace)) {
+                    return dr;
+                }
+                if (other == null) {
+                    other = dr;
+                }
+            }
+        }
+        return other;
+    }
+
+    /**
+     * Resolves a short host written in a config of {@code namespace} to its FQDN, as Istio does:
+     * a name without a dot becomes {@code name.namespace.svc.cluster.local}.
+     */
+    public static String resolveShortName(String host, String namespace) {
+        if (host.equals("*") || host.contains(".")) {
+            return host;
+        }
+        return host + '.' + namespace + ".svc." + DOMAIN_SUFFIX;
+    }
+
+    /** Returns whether {@code pattern} (maybe {@code *.suffix} or {@code *}) covers {@code host}. */
+    public static boolean hostMatches(String pattern, String host) {
+        if (pattern.equals("*") || pattern.equals(host)) {
+            return true;
+        }
+        return pattern.startsWith("*.") && host.endsWith(pattern.substring(1));
+    }
+}

@@ -1,0 +1,34 @@
+package io.jmesh.discovery.model;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A service as every registry describes it to the model (Istio's {@code model.Service}): a fully
+ * qualified host, the namespace that owns it, its ports, how its endpoints are found and which
+ * registry it came from. Immutable.
+ *
+ * @param resolution STATIC (endpoints by EDS), DNS, DNS_ROUND_ROBIN or NONE (original destination)
+ * @param registry   the name of the {@link io.jmesh.discovery.registry.ServiceRegistry} that owns it
+ */
+public record Service(String hostname, String namespace, List<ServicePort> ports, String resolution,
+                      boolean meshExternal, List<String> addresses, String registry) {
+
+    public Service {
+        Objects.requireNonNull(hostname, "hostname");
+        Objects.requireNonNull(namespace, "namespace");
+        ports = List.copyOf(ports);
+        addresses = addresses == null ? List.of() : List.copyOf(addresses);
+        resolution = resolution == null ? "NONE" : resolution;
+    }
+
+    /** Returns the port numbered {@code number}, or {@code null}. */
+    public ServicePort port(int number) {
+        for (ServicePort p : ports) {
+            if (p.number() == number) {
+                return p;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,347 @@
+package io.jmesh.discovery.server;
+
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.jmesh.discovery.model.MeshSnapshot;
+import io.jmesh.discovery.xds.ProxyNode;
+import io.jmesh.discovery.xds.TypeUrls;
+import io.jmesh.discovery.xds.XdsGenerator;
+import io.jmesh.proxy.config.ConfigException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ADS server: {@code StreamAggregatedResources} (state of the world) and
+ * {@code DeltaAggregatedResources} (incremental) over one gRPC service, with per-proxy
+ * generation.
+ *
+ * <p>Our own stream handling rather than java-control-plane's {@code V3DiscoveryServer}: its
+ * server answers from a {@code SnapshotCache} keyed by node group, which would mean computing and
+ * storing a complete snapshot per proxy on every change even for proxies that are not connected,
+ * and it exposes neither per-type ACK/NACK state nor a bounded push queue. Here a config change
+ * updates one {@link MeshSnapshot}, every connection is queued on a {@link PushQueue} (whose worker
+ * count bounds concurrent pushes), and a worker generates that proxy's resources and sends only
+ * the types whose content changed (delta streams: only the changed resources and the removed
+ * names).
+ *
+ * <p>Protocol: the first request on a stream must carry a {@link Node}; a request with an empty
+ * {@code response_nonce} subscribes and is answered at once; a request whose nonce matches the
+ * last response of its type is an ACK, or a NACK when it carries {@code error_detail} (recorded,
+ * nothing resent); a request with an older nonce is ignored, as in Istio. Versions are content
+ * hashes per type, so an unchanged type keeps its version.
+ */
+public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase
+        implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(AdsService.class);
+
+    private final Map<String, XdsConnection> connections = new ConcurrentHashMap<>();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final XdsMetrics metrics;
+    private final PushQueue queue;
+    private volatile MeshSnapshot snapshot = MeshSnapshot.empty();
+    private volatile long triggeredAtNanos = System.nanoTime();
+
+    /** Creates a server whose push queue runs {@code pushConcurrency} workers. */
+    public AdsService(XdsMetrics metrics, int pushConcurrency) {
+        this.metrics = metrics;
+        this.queue = new PushQueue(pushConcurrency, this::pushAll);
+        metrics.setConnected(() -> connections.size());
+        Map<String, LongSupplier> rejects = new java.util.HashMap<>();
+        for (String t : TypeUrls.ALL) {
+            rejects.put(TypeUrls.shortName(t), () -> connections.values().stream()
+                    .filter(c -> {
+                        synchronized (c) {
+                            XdsConnection.TypeState s = c.types.get(t);
+                            return s != null && s.sentVersion != null && s.sentVersion.equals(s.nackedVersion);
+                        }
+                    }).count());
+        }
+        metrics.setCurrentRejects(rejects);
+    }
+
+    /**
+     * Makes {@code next} the current snapshot and queues a push to every connection.
+     *
+     * @param triggeredAtNanos {@link System#nanoTime()} of the first change it contains, for
+     *                         {@code pilot_proxy_convergence_time}
+     */
+    public void update(MeshSnapshot next, long triggeredAtNanos) {
+        this.snapshot = next;
+        this.triggeredAtNanos = triggeredAtNanos;
+        connections.values().forEach(queue::enqueue);
+    }
+
+    /** Returns the current snapshot. */
+    public MeshSnapshot snapshot() {
+        return snapshot;
+    }
+
+    /** Returns every connected client's sync status. */
+    public List<ProxyStatus> statuses() {
+        List<ProxyStatus> out = new ArrayList<>();
+        for (XdsConnection c : connections.values()) {
+            out.add(c.status());
+        }
+        out.sort(java.util.Comparator.comparing(ProxyStatus::nodeId).thenComparing(ProxyStatus::connectionId));
+        return out;
+    }
+
+    /** Returns the node of a connected client with {@code nodeId}, or {@code null}. */
+    public ProxyNode proxy(String nodeId) {
+        for (XdsConnection c : connections.values()) {
+            synchronized (c) {
+                if (c.node != null && c.node.getId().equals(nodeId)) {
+                    return c.proxy;
+                }
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public StreamObserver<DiscoveryRequest> streamAggregatedResources(StreamObserver<DiscoveryResponse> out) {
+        XdsConnection c = new XdsConnection("sotw-" + connectionIds.incrementAndGet(), out, null);
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(DiscoveryRequest req) {
+                onSotwRequest(c, req, out);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                close(c, null);
+            }
+
+            @Override
+            public void onCompleted() {
+                close(c, out);
+            }
+        };
+    }
+
+    @Override
+    public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(StreamObserver<DeltaDiscoveryResponse> out) {
+        XdsConnection c = new XdsConnection("delta-" + connectionIds.incrementAndGet(), null, out);
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(DeltaDiscoveryRequest req) {
+                onDeltaRequest(c, req, out);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                close(c, null);
+            }
+
+            @Override
+            public void onCompleted() {
+                close(c, out);
+            }
+        };
+    }
+
+    private void onSotwRequest(XdsConnection c, DiscoveryRequest req, StreamObserver<DiscoveryResponse> out) {
+        synchronized (c) {
+            if (c.closed || !identify(c, req.hasNode() ? req.getNode() : null, out)) {
+                return;
+            }
+            String type = req.getTypeUrl();
+            if (!TypeUrls.ALL.contains(type)) {
+                logger.debug("{} asked for unsupported type {}", c, type);
+                return;
+            }
+            XdsConnection.TypeState ts = c.type(type);
+            Set<String> names = new HashSet<>(req.getResourceNamesList());
+            boolean wildcard = TypeUrls.isWildcardType(type) && (names.isEmpty() || names.contains("*"));
+            if (!req.getResponseNonce().isEmpty()) {
+                if (!req.getResponseNonce().equals(ts.sentNonce)) {
+                    logger.debug("{} {} stale nonce {}", c, TypeUrls.shortName(type), req.getResponseNonce());
+                    return;
+                }
+                if (req.hasErrorDetail()) {
+                    nack(c, ts, type, req.getErrorDetail().getMessage());
+                    return;
+                }
+                ack(c, ts, type, req.getVersionInfo());
+                if (ts.wildcard == wildcard && (wildcard || ts.names.equals(names))) {
+                    return;
+                }
+            }
+            ts.requested = true;
+            ts.wildcard = wildcard;
+            ts.names.clear();
+            if (!wildcard) {
+                ts.names.addAll(names);
+            }
+            sendType(c, type, true);
+        }
+    }
+
+    private void onDeltaRequest(XdsConnection c, DeltaDiscoveryRequest req, StreamObserver<DeltaDiscoveryResponse> out) {
+        synchronized (c) {
+            if (c.closed || !identify(c, req.hasNode() ? req.getNode() : null, out)) {
+                return;
+            }
+            String type = req.getTypeUrl();
+            if (!TypeUrls.ALL.contains(type)) {
+                return;
+            }
+            XdsConnection.TypeState ts = c.type(type);
+            if (!req.getResponseNonce().isEmpty() && req.getResponseNonce().equals(ts.sentNonce)) {
+                if (req.hasErrorDetail()) {
+                    nack(c, ts, type, req.getErrorDetail().getMessage());
+                } else {
+                    ack(c, ts, type, ts.sentVersion);
+                }
+            }
+            boolean first = !ts.requested;
+            boolean changed = first;
+            if (first) {
+                ts.requested = true;
+                ts.wildcard = TypeUrls.isWildcardType(type) && req.getResourceNamesSubscribeCount() == 0;
+                ts.sent = new java.util.HashMap<>(req.getInitialResourceVersionsMap());
+            }
+            for (String n : req.getResourceNamesSubscribeList()) {
+                changed |= n.equals("*") ? !ts.wildcard : ts.names.add(n);
+                if (n.equals("*")) {
+                    ts.wildcard = true;
+                }
+            }
+            for (String n : req.getResourceNamesUnsubscribeList()) {
+                if (n.equals("*")) {
+                    ts.wildcard = false;
+                } else {
+                    ts.names.remove(n);
+                }
+                ts.sent.remove(n);
+            }
+            if (changed) {
+                sendType(c, type, first);
+            }
+        }
+    }
+
+    /** Reads the node on the first request; returns false (and ends the stream) when it is unusable. */
+    private boolean identify(XdsConnection c, Node node, StreamObserver<?> out) {
+        if (c.proxy != null) {
+            return true;
+        }
+        if (node == null) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription("node: missing (expected: on the first request)")
+                    .asRuntimeException());
+            c.closed = true;
+            return false;
+        }
+        try {
+            c.proxy = ProxyNode.of(node);
+            c.node = node;
+        } catch (ConfigException e) {
+            out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+            c.closed = true;
+            return false;
+        }
+        connections.put(c.id, c);
+        logger.info("{} connected: {} in {}", c, c.proxy.type(), c.proxy.namespace());
+        return true;
+    }
+
+    private void ack(XdsConnection c, XdsConnection.TypeState ts, String type, String version) {
+        ts.ackedVersion = version;
+        logger.debug("{} ACK {} {}", c, TypeUrls.shortName(type), version);
+    }
+
+    private void nack(XdsConnection c, XdsConnection.TypeState ts, String type, String message) {
+        ts.nackedVersion = ts.sentVersion;
+        ts.nackMessage = message;
+        metrics.recordReject(type);
+        logger.warn("{} NACK {} version {}: {}", c, TypeUrls.shortName(type), ts.sentVersion, message);
+    }
+
+    private void sendType(XdsConnection c, String type, boolean force) {
+        long start = System.nanoTime();
+        Map<String, Message> resources = XdsGenerator.generate(type, c.proxy, snapshot);
+        try {
+            if (c.send(type, resources, force)) {
+                metrics.recordPush(type, System.nanoTime() - start);
+            }
+        } catch (RuntimeException e) {
+            logger.debug("{} send failed", c, e);
+            close(c, null);
+        }
+    }
+
+    /** Pushes the current snapshot to {@code c}: each requested type whose content changed, in CDS, EDS, LDS, RDS order. */
+    private void pushAll(XdsConnection c) {
+        MeshSnapshot s = snapshot;
+        long triggered = triggeredAtNanos;
+        synchronized (c) {
+            if (c.closed || c.proxy == null) {
+                return;
+            }
+            long start = System.nanoTime();
+            Map<String, Map<String, Message>> all = XdsGenerator.generateAll(c.proxy, s);
+            long generated = System.nanoTime() - start;
+            boolean any = false;
+            for (String type : c.requestedTypes()) {
+                try {
+                    if (c.send(type, all.get(type), false)) {
+                        metrics.recordPush(type, generated);
+                        any = true;
+                    }
+                } catch (RuntimeException e) {
+                    logger.debug("{} push failed", c, e);
+                    close(c, null);
+                    return;
+                }
+            }
+            if (any) {
+                metrics.recordConvergence(System.nanoTime() - triggered);
+            }
+        }
+    }
+
+    private void close(XdsConnection c, StreamObserver<?> out) {
+        synchronized (c) {
+            if (c.closed && out == null) {
+                connections.remove(c.id);
+                return;
+            }
+            c.closed = true;
+        }
+        connections.remove(c.id);
+        if (out != null) {
+            try {
+                out.onCompleted();
+            } catch (RuntimeException e) {
+                logger.debug("{} already closed", c, e);
+            }
+        }
+        logger.info("{} disconnected", c);
+    }
+
+    /** Returns how many connections wait for a push. */
+    public int queued() {
+        return queue.size();
+    }
+
+    @Override
+    public void close() {
+        queue.close();
+    }
+}

@@ -1,0 +1,315 @@
+package io.jmesh.discovery.xds;
+
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.jmesh.discovery.config.DestinationRule;
+import io.jmesh.discovery.model.Endpoint;
+import io.jmesh.discovery.model.Service;
+import io.jmesh.discovery.model.ServicePort;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds CDS: {@code outbound|<port>|<subset>|<host>} for every visible service port and every
+ * subset of its DestinationRule, {@code inbound|<port>||} for the sidecar's own workload ports,
+ * and Istio's {@code PassthroughCluster} and {@code BlackHoleCluster} for sidecars and gateways.
+ * Proxyless gRPC clients get only outbound EDS clusters without Envoy-only extensions.
+ */
+final class ClusterGenerator {
+
+    /** Istio's default connect timeout. */
+    static final com.google.protobuf.Duration DEFAULT_CONNECT_TIMEOUT =
+            com.google.protobuf.Duration.newBuilder().setSeconds(10).build();
+    /** Istio's default circuit-breaker limits: the largest uint32 (written as -1 in Java's signed int). */
+    private static final int MAX = -1;
+
+    private ClusterGenerator() {}
+
+    static String outboundName(int port, String subset, String host) {
+        return "outbound|" + port + '|' + (subset == null ? "" : subset) + '|' + host;
+    }
+
+    static String inboundName(int port) {
+        return "inbound|" + port + "||";
+    }
+
+    static Map<String, Message> generate(GenerationContext ctx) {
+        Map<String, Message> out = new TreeMap<>();
+        boolean grpc = ctx.proxy.type() == ProxyNode.Type.PROXYLESS_GRPC;
+        for (Service s : ctx.services) {
+            DestinationRule dr = ctx.destinationRule(s.hostname());
+            for (ServicePort port : s.ports()) {
+                if (grpc && !s.resolution().equals("STATIC")) {
+                    continue; // gRPC's client resolves only EDS (and LOGICAL_DNS) clusters
+                }
+                add(out, cluster(ctx, s, port, null, dr, grpc));
+                if (dr != null) {
+                    for (DestinationRule.Subset subset : dr.subsets()) {
+                        add(out, cluster(ctx, s, port, subset.name(), dr, grpc));
+                    }
+                }
+            }
+        }
+        if (grpc) {
+            return out;
+        }
+        add(out, Cluster.newBuilder().setName("BlackHoleCluster").setType(Cluster.DiscoveryType.STATIC)
+                .setConnectTimeout(DEFAULT_CONNECT_TIMEOUT).build());
+        add(out, Cluster.newBuilder().setName("PassthroughCluster").setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
+                .build());
+        if (ctx.proxy.type() == ProxyNode.Type.SIDECAR) {
+            for (Endpoint e : ctx.ownEndpoints()) {
+                String name = inboundName(e.port());
+                if (!out.containsKey(name)) {
+                    out.put(name, Cluster.newBuilder()
+                            .setName(name)
+                            .setType(Cluster.DiscoveryType.STATIC)
+                            .setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
+                            .setLoadAssignment(ClusterLoadAssignment.newBuilder()
+                                    .setClusterName(name)
+                                    .addEndpoints(LocalityLbEndpoints.newBuilder()
+                                            .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(
+                                                    io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                                            .setAddress(address("127.0.0.1", e.port()))))))
+                            .build());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void add(Map<String, Message> out, Cluster c) {
+        out.put(c.getName(), c);
+    }
+
+    static Address address(String ip, int port) {
+        return Address.newBuilder()
+                .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+                .build();
+    }
+
+    private static Cluster cluster(GenerationContext ctx, Service s, ServicePort port, String subset,
+                                   DestinationRule dr, boolean grpc) {
+        String name = outboundName(port.number(), subset, s.hostname());
+        TrafficPolicies policy = TrafficPolicies.of(dr, subset, port.number());
+        Cluster.Builder c = Cluster.newBuilder().setName(name).setConnectTimeout(DEFAULT_CONNECT_TIMEOUT);
+        switch (s.resolution()) {
+            case "STATIC" -> c.setType(Cluster.DiscoveryType.EDS)
+                    .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+                            .setServiceName(name).setEdsConfig(Protos.ads()));
+            case "DNS", "DNS_ROUND_ROBIN" -> c
+                    .setType(s.resolution().equals("DNS") ? Cluster.DiscoveryType.STRICT_DNS
+                            : Cluster.DiscoveryType.LOGICAL_DNS)
+                    .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY)
+                    .setLoadAssignment(EndpointGenerator.assignment(name, ctx.snapshot, s, port, subset, dr));
+            default -> c.setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+        }
+        if (!s.resolution().equals("NONE")) {
+            applyLoadBalancer(c, policy.loadBalancer(), grpc);
+        }
+        applyConnectionPool(c, policy.connectionPool(), port, grpc);
+        applyOutlierDetection(c, policy.outlierDetection());
+        if (!grpc) {
+            applyTls(c, policy.tls(), s.hostname());
+        }
+        return c.build();
+    }
+
+    private static void applyLoadBalancer(Cluster.Builder c, DestinationRule.LoadBalancerSettings lb, boolean grpc) {
+        if (lb != null && lb.consistentHash() != null) {
+            DestinationRule.ConsistentHashLB ch = lb.consistentHash();
+            if (ch.maglev() != null) {
+                c.setLbPolicy(Cluster.LbPolicy.MAGLEV);
+                if (ch.maglev().tableSize() != null) {
+                    c.setMaglevLbConfig(Cluster.MaglevLbConfig.newBuilder()
+                            .setTableSize(com.google.protobuf.UInt64Value.of(ch.maglev().tableSize())));
+                }
+            } else {
+                long min = ch.ringHash() != null && ch.ringHash().minimumRingSize() != null
+                        ? ch.ringHash().minimumRingSize()
+                        : ch.minimumRingSize() != null ? ch.minimumRingSize() : 1024;
+                c.setLbPolicy(Cluster.LbPolicy.RING_HASH)
+                        .setRingHashLbConfig(Cluster.RingHashLbConfig.newBuilder()
+                                .setMinimumRingSize(com.google.protobuf.UInt64Value.of(min)));
+            }
+            return;
+        }
+        String simple = lb == null || lb.simple() == null ? "UNSPECIFIED" : lb.simple();
+        switch (simple) {
+            case "ROUND_ROBIN" -> c.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+            case "RANDOM" -> c.setLbPolicy(Cluster.LbPolicy.RANDOM);
+            case "PASSTHROUGH" -> c.setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                    .clearEdsClusterConfig().setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+            case "LEAST_REQUEST", "LEAST_CONN" -> c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
+            // Istio's default is LEAST_REQUEST; gRPC's client keeps its own default (round robin).
+            default -> c.setLbPolicy(grpc ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.LEAST_REQUEST);
+        }
+    }
+
+    private static void applyConnectionPool(Cluster.Builder c, DestinationRule.ConnectionPoolSettings cp,
+                                            ServicePort port, boolean grpc) {
+        CircuitBreakers.Thresholds.Builder t = CircuitBreakers.Thresholds.newBuilder()
+                .setMaxConnections(Protos.u32(MAX)).setMaxPendingRequests(Protos.u32(MAX))
+                .setMaxRequests(Protos.u32(MAX)).setMaxRetries(Protos.u32(MAX));
+        HttpProtocolOptions.Builder common = HttpProtocolOptions.newBuilder();
+        boolean hasCommon = false;
+        if (cp != null && cp.tcp() != null) {
+            if (cp.tcp().maxConnections() != null) {
+                t.setMaxConnections(Protos.u32(cp.tcp().maxConnections()));
+            }
+            if (cp.tcp().connectTimeout() != null) {
+                c.setConnectTimeout(Protos.duration(cp.tcp().connectTimeout()));
+            }
+            if (cp.tcp().maxConnectionDuration() != null) {
+                common.setMaxConnectionDuration(Protos.duration(cp.tcp().maxConnectionDuration()));
+                hasCommon = true;
+            }
+        }
+        if (cp != null && cp.http() != null) {
+            DestinationRule.ConnectionPoolSettings.HTTPSettings h = cp.http();
+            if (h.http1MaxPendingRequests() != null) {
+                t.setMaxPendingRequests(Protos.u32(h.http1MaxPendingRequests()));
+            }
+            if (h.http2MaxRequests() != null) {
+                t.setMaxRequests(Protos.u32(h.http2MaxRequests()));
+            }
+            if (h.maxRetries() != null) {
+                t.setMaxRetries(Protos.u32(h.maxRetries()));
+            }
+            if (h.maxRequestsPerConnection() != null && h.maxRequestsPerConnection() > 0) {
+                common.setMaxRequestsPerConnection(Protos.u32(h.maxRequestsPerConnection()));
+                hasCommon = true;
+            }
+            if (h.idleTimeout() != null) {
+                common.setIdleTimeout(Protos.duration(h.idleTimeout()));
+                hasCommon = true;
+            }
+        }
+        c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t.setTrackRemaining(!grpc)));
+        if (grpc) {
+            return;
+        }
+        boolean h2 = port.isHttp2() || (cp != null && cp.http() != null && "UPGRADE".equals(cp.http().h2UpgradePolicy()));
+        if (h2 || hasCommon) {
+            var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
+            if (hasCommon) {
+                options.setCommonHttpProtocolOptions(common);
+            }
+            var explicit = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig
+                    .newBuilder();
+            if (h2) {
+                Http2ProtocolOptions.Builder h2o = Http2ProtocolOptions.newBuilder();
+                if (cp != null && cp.http() != null && cp.http().maxConcurrentStreams() != null) {
+                    h2o.setMaxConcurrentStreams(Protos.u32(cp.http().maxConcurrentStreams()));
+                }
+                explicit.setHttp2ProtocolOptions(h2o);
+            } else {
+                explicit.setHttpProtocolOptions(io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions
+                        .getDefaultInstance());
+            }
+            options.setExplicitHttpConfig(explicit);
+            c.putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                    Protos.any(options.build()));
+        }
+    }
+
+    private static void applyOutlierDetection(Cluster.Builder c, DestinationRule.OutlierDetection od) {
+        if (od == null) {
+            return;
+        }
+        OutlierDetection.Builder o = OutlierDetection.newBuilder();
+        Integer fiveXx = od.consecutive5xxErrors() != null ? od.consecutive5xxErrors() : od.consecutiveErrors();
+        if (fiveXx != null) {
+            o.setConsecutive5Xx(Protos.u32(fiveXx));
+            o.setEnforcingConsecutive5Xx(Protos.u32(fiveXx > 0 ? 100 : 0));
+        }
+        if (od.consecutiveGatewayErrors() != null) {
+            o.setConsecutiveGatewayFailure(Protos.u32(od.consecutiveGatewayErrors()));
+            o.setEnforcingConsecutiveGatewayFailure(Protos.u32(od.consecutiveGatewayErrors() > 0 ? 100 : 0));
+        }
+        if (od.consecutiveLocalOriginFailures() != null) {
+            o.setConsecutiveLocalOriginFailure(Protos.u32(od.consecutiveLocalOriginFailures()));
+        }
+        if (od.splitExternalLocalOriginErrors() != null) {
+            o.setSplitExternalLocalOriginErrors(od.splitExternalLocalOriginErrors());
+        }
+        if (od.interval() != null) {
+            o.setInterval(Protos.duration(od.interval()));
+        }
+        if (od.baseEjectionTime() != null) {
+            o.setBaseEjectionTime(Protos.duration(od.baseEjectionTime()));
+        }
+        if (od.maxEjectionPercent() != null) {
+            o.setMaxEjectionPercent(Protos.u32(od.maxEjectionPercent()));
+        }
+        c.setOutlierDetection(o);
+        if (od.minHealthPercent() != null) {
+            c.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder().setHealthyPanicThreshold(
+                    io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(od.minHealthPercent())));
+        }
+    }
+
+    private static void applyTls(Cluster.Builder c, DestinationRule.ClientTLSSettings tls, String host) {
+        if (tls == null || tls.mode() == null || tls.mode().equals("DISABLE")) {
+            return;
+        }
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+        if (tls.mode().equals("ISTIO_MUTUAL")) {
+            // Istio's names for the workload certificate and the mesh root, served over SDS.
+            common.addTlsCertificateSdsSecretConfigs(sds("default"))
+                    .setValidationContextSdsSecretConfig(sds("ROOTCA"))
+                    .addAlpnProtocols("istio");
+        } else {
+            if (tls.mode().equals("MUTUAL") && tls.clientCertificate() != null) {
+                common.addTlsCertificates(TlsCertificate.newBuilder()
+                        .setCertificateChain(DataSource.newBuilder().setFilename(tls.clientCertificate()))
+                        .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
+            }
+            if (!Boolean.TRUE.equals(tls.insecureSkipVerify())) {
+                CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+                if (tls.caCertificates() != null) {
+                    v.setTrustedCa(DataSource.newBuilder().setFilename(tls.caCertificates()));
+                }
+                for (String san : tls.subjectAltNames()) {
+                    v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                            .setSanType(SubjectAltNameMatcher.SanType.DNS)
+                            .setMatcher(StringMatcher.newBuilder().setExact(san)));
+                }
+                common.setValidationContext(v);
+            }
+        }
+        UpstreamTlsContext.Builder u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
+        if (tls.sni() != null) {
+            u.setSni(tls.sni());
+        } else if (!tls.mode().equals("ISTIO_MUTUAL")) {
+            u.setSni(host);
+        }
+        c.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                .setTypedConfig(Protos.any(u.build())));
+    }
+
+    private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig sds(String name) {
+        return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
+                .setName(name)
+                .setSdsConfig(Protos.ads())
+                .build();
+    }
+}

@@ -1,0 +1,111 @@
+package io.jmesh.discovery.xds;
+
+import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.DestinationRule;
+import io.jmesh.discovery.config.Sidecar;
+import io.jmesh.discovery.model.Endpoint;
+import io.jmesh.discovery.model.MeshSnapshot;
+import io.jmesh.discovery.model.Service;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one generation run for one proxy needs: the proxy, the snapshot, the services the proxy
+ * may see (narrowed by a Sidecar resource that selects it) and its own workload's endpoints.
+ */
+final class GenerationContext {
+
+    final ProxyNode proxy;
+    final MeshSnapshot snapshot;
+    final List<Service> services;
+    final Config<Sidecar> sidecar;
+
+    GenerationContext(ProxyNode proxy, MeshSnapshot snapshot) {
+        this.proxy = proxy;
+        this.snapshot = snapshot;
+        this.sidecar = proxy.type() == ProxyNode.Type.SIDECAR ? sidecarFor(proxy, snapshot) : null;
+        List<Service> visible = new ArrayList<>();
+        for (Service s : snapshot.services().values()) {
+            if (sidecar == null || egressAllows(sidecar, s, proxy.namespace())) {
+                visible.add(s);
+            }
+        }
+        this.services = List.copyOf(visible);
+    }
+
+    DestinationRule destinationRule(String host) {
+        Config<DestinationRule> dr = snapshot.destinationRule(host, proxy.namespace());
+        return dr == null ? null : dr.spec();
+    }
+
+    /** Returns whether traffic to unknown hosts is refused for this proxy. */
+    boolean registryOnly() {
+        if (sidecar != null && sidecar.spec().outboundTrafficPolicy() != null
+                && sidecar.spec().outboundTrafficPolicy().mode() != null) {
+            return "REGISTRY_ONLY".equals(sidecar.spec().outboundTrafficPolicy().mode());
+        }
+        return snapshot.meshConfig().registryOnly();
+    }
+
+    /** Returns the endpoints that are this proxy's own workload (same IP), for inbound config. */
+    List<Endpoint> ownEndpoints() {
+        List<Endpoint> out = new ArrayList<>();
+        if (proxy.ip().isEmpty()) {
+            return out;
+        }
+        for (List<Endpoint> eps : snapshot.endpoints().values()) {
+            for (Endpoint e : eps) {
+                if (e.address().equals(proxy.ip())) {
+                    out.add(e);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Config<Sidecar> sidecarFor(ProxyNode proxy, MeshSnapshot snapshot) {
+        Config<Sidecar> namespaceWide = null;
+        for (Config<Sidecar> sc : snapshot.sidecars()) {
+            if (!sc.meta().namespace().equals(proxy.namespace())) {
+                continue;
+            }
+            if (sc.spec().workloadSelector() == null) {
+                if (namespaceWide == null) {
+                    namespaceWide = sc;
+                }
+            } else if (selects(sc.spec().workloadSelector().labels(), proxy.labels())) {
+                return sc;
+            }
+        }
+        return namespaceWide;
+    }
+
+    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+        for (Map.Entry<String, String> e : selector.entrySet()) {
+            if (!e.getValue().equals(labels.get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean egressAllows(Config<Sidecar> sc, Service s, String proxyNamespace) {
+        if (sc.spec().egress().isEmpty()) {
+            return true;
+        }
+        for (Sidecar.IstioEgressListener l : sc.spec().egress()) {
+            for (String h : l.hosts()) {
+                int slash = h.indexOf('/');
+                String ns = h.substring(0, slash);
+                String host = h.substring(slash + 1);
+                boolean nsOk = ns.equals("*") || (ns.equals(".") ? s.namespace().equals(proxyNamespace)
+                        : ns.equals("~") ? false : ns.equals(s.namespace()));
+                if (nsOk && MeshSnapshot.hostMatches(host, s.hostname())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,372 @@
+package io.jmesh.discovery.xds;
+
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.Gateway;
+import io.jmesh.discovery.config.VirtualService;
+import io.jmesh.discovery.model.Endpoint;
+import io.jmesh.discovery.model.MeshSnapshot;
+import io.jmesh.discovery.model.Service;
+import io.jmesh.discovery.model.ServicePort;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds LDS. Sidecars: {@code virtualOutbound} (15001, original destination), one
+ * {@code 0.0.0.0_<port>} listener per outbound HTTP port (HCM with RDS {@code <port>}), one
+ * {@code <address|0.0.0.0>_<port>} per TCP service port (tcp_proxy), and {@code virtualInbound}
+ * (15006) with a filter chain per workload port to {@code inbound|<port>||}. Gateways: one
+ * {@code 0.0.0.0_<port>} per Gateway server port, TLS terminated or passed through by SNI.
+ * Proxyless gRPC: one {@code host:port} listener per service port holding an api_listener whose
+ * HCM takes routes by RDS over ADS and ends with the router filter.
+ */
+final class ListenerGenerator {
+
+    static final String HCM = "envoy.filters.network.http_connection_manager";
+    static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+
+    private ListenerGenerator() {}
+
+    static Map<String, Message> generate(GenerationContext ctx) {
+        Map<String, Message> out = new TreeMap<>();
+        switch (ctx.proxy.type()) {
+            case PROXYLESS_GRPC -> proxyless(ctx, out);
+            case SIDECAR -> sidecar(ctx, out);
+            case ROUTER -> gateway(ctx, out);
+        }
+        return out;
+    }
+
+    private static void proxyless(GenerationContext ctx, Map<String, Message> out) {
+        for (Service s : ctx.services) {
+            if (!s.resolution().equals("STATIC")) {
+                continue; // only EDS clusters are generated for gRPC clients
+            }
+            for (ServicePort p : s.ports()) {
+                String routeName = s.hostname() + ':' + p.number();
+                HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+                        .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
+                        .addHttpFilters(router())
+                        .build();
+                // The client asks for the listener named as its target's authority: the FQDN or a
+                // short name (xds:///reviews:9080 from the same namespace), with the port, or
+                // without it when the service has a single port. All share one route configuration.
+                for (String name : RouteGenerator.domains(ctx, s, p)) {
+                    boolean withPort = name.endsWith(":" + p.number());
+                    if ((withPort || s.ports().size() == 1) && !isIpLiteral(name, p.number())) {
+                        out.putIfAbsent(name, Listener.newBuilder().setName(name)
+                                .setApiListener(ApiListener.newBuilder().setApiListener(Protos.any(hcm))).build());
+                    }
+                }
+            }
+        }
+    }
+
+    private static boolean isIpLiteral(String name, int port) {
+        String host = name.endsWith(":" + port) ? name.substring(0, name.length() - 1 - String.valueOf(port).length())
+                : name;
+        return host.matches("[0-9.]+") || host.contains(":");
+    }
+
+    private static void sidecar(GenerationContext ctx, Map<String, Message> out) {
+        String fallback = ctx.registryOnly() ? "BlackHoleCluster" : "PassthroughCluster";
+        out.put("virtualOutbound", Listener.newBuilder().setName("virtualOutbound")
+                .setAddress(ClusterGenerator.address("0.0.0.0", 15001))
+                .setUseOriginalDst(BoolValue.of(true))
+                .setTrafficDirection(TrafficDirection.OUTBOUND)
+                .addFilterChains(FilterChain.newBuilder().setName(fallback)
+                        .addFilters(tcpProxy(fallback, fallback)))
+                .build());
+        for (Service s : ctx.services) {
+            for (ServicePort p : s.ports()) {
+                if (p.isHttp()) {
+                    String name = "0.0.0.0_" + p.number();
+                    out.putIfAbsent(name, Listener.newBuilder().setName(name)
+                            .setAddress(ClusterGenerator.address("0.0.0.0", p.number()))
+                            .setBindToPort(BoolValue.of(false))
+                            .setTrafficDirection(TrafficDirection.OUTBOUND)
+                            .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(HCM)
+                                    .setTypedConfig(Protos.any(rdsHcm(ctx, "outbound_0.0.0.0_" + p.number(),
+                                            String.valueOf(p.number()))))))
+                            .build());
+                } else {
+                    String addr = s.addresses().isEmpty() ? "0.0.0.0" : s.addresses().get(0);
+                    String name = addr + '_' + p.number();
+                    if (!out.containsKey(name)) {
+                        out.put(name, Listener.newBuilder().setName(name)
+                                .setAddress(ClusterGenerator.address(addr, p.number()))
+                                .setBindToPort(BoolValue.of(false))
+                                .setTrafficDirection(TrafficDirection.OUTBOUND)
+                                .addFilterChains(FilterChain.newBuilder().addFilters(tcpRoute(ctx, s, p)))
+                                .build());
+                    }
+                }
+            }
+        }
+        Listener.Builder inbound = Listener.newBuilder().setName("virtualInbound")
+                .setAddress(ClusterGenerator.address("0.0.0.0", 15006))
+                .setUseOriginalDst(BoolValue.of(true))
+                .setTrafficDirection(TrafficDirection.INBOUND);
+        Map<Integer, Boolean> ports = new TreeMap<>();
+        for (Endpoint e : ctx.ownEndpoints()) {
+            Service s = ctx.snapshot.service(e.serviceHost());
+            boolean http = false;
+            if (s != null) {
+                for (ServicePort p : s.ports()) {
+                    if (p.name().equals(e.servicePortName())) {
+                        http = p.isHttp();
+                    }
+                }
+            }
+            ports.merge(e.port(), http, Boolean::logicalAnd);
+        }
+        for (Map.Entry<Integer, Boolean> e : ports.entrySet()) {
+            String cluster = ClusterGenerator.inboundName(e.getKey());
+            FilterChain.Builder fc = FilterChain.newBuilder().setName(cluster)
+                    .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(e.getKey())));
+            if (e.getValue()) {
+                RouteConfiguration rc = RouteConfiguration.newBuilder().setName(cluster)
+                        .setValidateClusters(BoolValue.of(false))
+                        .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|http|" + e.getKey()).addDomains("*")
+                                .addRoutes(Route.newBuilder().setName("default")
+                                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                                        .setRoute(RouteAction.newBuilder().setCluster(cluster)
+                                                .setTimeout(com.google.protobuf.Duration.getDefaultInstance()))))
+                        .build();
+                HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                        .setStatPrefix("inbound_0.0.0.0_" + e.getKey())
+                        .setRouteConfig(rc).addAllHttpFilters(httpFilters());
+                addAccessLog(ctx, hcm);
+                fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
+            } else {
+                fc.addFilters(tcpProxy(cluster, cluster));
+            }
+            inbound.addFilterChains(fc);
+        }
+        inbound.addFilterChains(FilterChain.newBuilder().setName("InboundPassthroughFilterChain")
+                .addFilters(tcpProxy("PassthroughCluster", "InboundPassthroughCluster")));
+        out.put("virtualInbound", inbound.build());
+    }
+
+    private static void gateway(GenerationContext ctx, Map<String, Message> out) {
+        Map<Integer, List<GatewayServer>> byPort = new TreeMap<>();
+        for (GatewayServer gs : GatewayServer.of(ctx)) {
+            byPort.computeIfAbsent(gs.port(), k -> new ArrayList<>()).add(gs);
+        }
+        for (Map.Entry<Integer, List<GatewayServer>> e : byPort.entrySet()) {
+            int port = e.getKey();
+            String name = "0.0.0.0_" + port;
+            Listener.Builder l = Listener.newBuilder().setName(name)
+                    .setAddress(ClusterGenerator.address("0.0.0.0", port))
+                    .setTrafficDirection(TrafficDirection.OUTBOUND);
+            boolean tls = false;
+            Map<String, FilterChain> chains = new LinkedHashMap<>();
+            for (GatewayServer gs : e.getValue()) {
+                String protocol = gs.protocol();
+                if (gs.isHttpRouted() && !protocol.equals("HTTPS")) {
+                    chains.putIfAbsent(gs.routeName(), FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                            .setName(HCM).setTypedConfig(Protos.any(rdsHcm(ctx, "outbound_0.0.0.0_" + port,
+                                    gs.routeName())))).build());
+                } else if (gs.isHttpRouted()) {
+                    tls = true;
+                    FilterChain.Builder fc = FilterChain.newBuilder()
+                            .setFilterChainMatch(sni(gs.server()))
+                            .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                                    .setTypedConfig(Protos.any(downstreamTls(gs.server().tls()))))
+                            .addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(
+                                    rdsHcm(ctx, "outbound_0.0.0.0_" + port, gs.routeName()))));
+                    chains.putIfAbsent(gs.routeName(), fc.build());
+                } else if (protocol.equals("TLS")) {
+                    tls = true;
+                    for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
+                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                                && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
+                            continue;
+                        }
+                        for (VirtualService.TLSRoute r : vs.spec().tls()) {
+                            for (VirtualService.TLSMatchAttributes m : r.match()) {
+                                String cluster = l4Cluster(ctx, r.route(), vs.meta().namespace(), port);
+                                String key = "sni:" + String.join(",", m.sniHosts());
+                                chains.putIfAbsent(key, FilterChain.newBuilder()
+                                        .setFilterChainMatch(FilterChainMatch.newBuilder()
+                                                .addAllServerNames(m.sniHosts()))
+                                        .addFilters(tcpProxy(cluster, cluster)).build());
+                            }
+                        }
+                    }
+                } else {
+                    for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
+                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                                && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
+                            continue;
+                        }
+                        for (VirtualService.TCPRoute r : vs.spec().tcp()) {
+                            String cluster = l4Cluster(ctx, r.route(), vs.meta().namespace(), port);
+                            chains.putIfAbsent("tcp", FilterChain.newBuilder()
+                                    .addFilters(tcpProxy(cluster, cluster)).build());
+                        }
+                    }
+                }
+            }
+            if (chains.isEmpty()) {
+                continue;
+            }
+            if (tls) {
+                l.addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+                        .setTypedConfig(Protos.any(TlsInspector.getDefaultInstance())));
+            }
+            l.addAllFilterChains(chains.values());
+            out.put(name, l.build());
+        }
+    }
+
+    private static FilterChainMatch sni(Gateway.Server server) {
+        FilterChainMatch.Builder m = FilterChainMatch.newBuilder();
+        for (String h : server.hosts()) {
+            String host = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
+            if (!host.equals("*")) {
+                m.addServerNames(host);
+            }
+        }
+        return m.build();
+    }
+
+    private static DownstreamTlsContext downstreamTls(Gateway.ServerTLSSettings tls) {
+        CommonTlsContext.Builder c = CommonTlsContext.newBuilder();
+        if (tls.serverCertificate() != null) {
+            c.addTlsCertificates(TlsCertificate.newBuilder()
+                    .setCertificateChain(DataSource.newBuilder().setFilename(tls.serverCertificate()))
+                    .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
+        } else if (tls.credentialName() != null) {
+            c.addTlsCertificateSdsSecretConfigs(
+                    io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
+                            .setName("kubernetes://" + tls.credentialName()).setSdsConfig(Protos.ads()));
+        }
+        DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder();
+        if ("MUTUAL".equals(tls.mode())) {
+            CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+            if (tls.caCertificates() != null) {
+                v.setTrustedCa(DataSource.newBuilder().setFilename(tls.caCertificates()));
+            }
+            c.setValidationContext(v);
+            d.setRequireClientCertificate(BoolValue.of(true));
+        }
+        c.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
+        return d.setCommonTlsContext(c).build();
+    }
+
+    private static String l4Cluster(GenerationContext ctx, List<VirtualService.RouteDestination> route, String ns,
+                                    int port) {
+        VirtualService.Destination d = route.get(0).destination();
+        String host = MeshSnapshot.resolveShortName(d.host(), ns);
+        int p = d.port() != null && d.port().number() != null ? d.port().number() : port;
+        if (d.port() == null) {
+            Service s = ctx.snapshot.service(host);
+            if (s != null && s.ports().size() == 1) {
+                p = s.ports().get(0).number();
+            }
+        }
+        return ClusterGenerator.outboundName(p, d.subset(), host);
+    }
+
+    /** The tcp_proxy of a sidecar's TCP service port: the first VirtualService tcp route that applies, weighted. */
+    private static Filter tcpRoute(GenerationContext ctx, Service s, ServicePort p) {
+        String statPrefix = ClusterGenerator.outboundName(p.number(), null, s.hostname());
+        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx.snapshot, s.hostname(), null, null);
+        if (vs != null) {
+            for (VirtualService.TCPRoute r : vs.spec().tcp()) {
+                boolean applies = r.match().isEmpty();
+                for (VirtualService.L4MatchAttributes m : r.match()) {
+                    applies |= m.port() == null || m.port() == p.number();
+                }
+                if (!applies) {
+                    continue;
+                }
+                List<VirtualService.RouteDestination> dests = r.route().stream()
+                        .filter(d -> r.route().size() == 1 || d.weight() == null || d.weight() > 0).toList();
+                if (dests.size() == 1) {
+                    return tcpProxy(l4Cluster(ctx, dests, vs.meta().namespace(), p.number()), statPrefix);
+                }
+                TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
+                for (VirtualService.RouteDestination d : dests) {
+                    wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
+                            .setName(l4Cluster(ctx, List.of(d), vs.meta().namespace(), p.number()))
+                            .setWeight(d.weight() == null ? 0 : d.weight()));
+                }
+                return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Protos.any(TcpProxy.newBuilder()
+                        .setStatPrefix(statPrefix).setWeightedClusters(wc).build())).build();
+            }
+        }
+        return tcpProxy(statPrefix, statPrefix);
+    }
+
+    private static HttpConnectionManager rdsHcm(GenerationContext ctx, String statPrefix, String routeName) {
+        HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                .setStatPrefix(statPrefix)
+                .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
+                .addAllHttpFilters(httpFilters());
+        addAccessLog(ctx, hcm);
+        return hcm.build();
+    }
+
+    /** MeshConfig {@code accessLogFile}: Envoy's file access log with its default format. */
+    private static void addAccessLog(GenerationContext ctx, HttpConnectionManager.Builder hcm) {
+        String file = ctx.snapshot.meshConfig().accessLogFile();
+        if (!file.isEmpty()) {
+            hcm.addAccessLog(io.envoyproxy.envoy.config.accesslog.v3.AccessLog.newBuilder()
+                    .setName("envoy.access_loggers.file")
+                    .setTypedConfig(Protos.any(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
+                            .newBuilder().setPath(file).build())));
+        }
+    }
+
+    /** Istio's sidecar/gateway HTTP filters that routes configure per route: fault, CORS, then the router. */
+    private static List<HttpFilter> httpFilters() {
+        return List.of(
+                HttpFilter.newBuilder().setName("envoy.filters.http.fault")
+                        .setTypedConfig(Protos.any(HTTPFault.getDefaultInstance())).build(),
+                HttpFilter.newBuilder().setName("envoy.filters.http.cors")
+                        .setTypedConfig(Protos.any(Cors.getDefaultInstance())).build(),
+                router());
+    }
+
+    private static HttpFilter router() {
+        return HttpFilter.newBuilder().setName("envoy.filters.http.router")
+                .setTypedConfig(Protos.any(Router.getDefaultInstance())).build();
+    }
+
+    private static Filter tcpProxy(String cluster, String statPrefix) {
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Protos.any(TcpProxy.newBuilder()
+                .setStatPrefix(statPrefix).setCluster(cluster).build())).build();
+    }
+}

@@ -1,0 +1,75 @@
+package io.jmesh.discovery.xds;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.jmesh.proxy.config.ConfigException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Who is asking, read from the xDS {@link Node} as Istio reads it. The id is
+ * {@code <type>~<ip>~<pod name>.<namespace>~<namespace>.svc.cluster.local} with type
+ * {@code sidecar} or {@code router}; metadata {@code NAMESPACE}, {@code LABELS},
+ * {@code CLUSTER_ID} and {@code GENERATOR} add to it. A node with metadata {@code GENERATOR=grpc}
+ * is a proxyless gRPC client (as Istio's grpc-agent bootstraps them) and its id may be any string.
+ * Immutable.
+ */
+public record ProxyNode(Type type, String id, String ip, String name, String namespace,
+                        Map<String, String> labels, String clusterId) {
+
+    /** The three kinds of client discovery serves. */
+    public enum Type {
+        /** A sidecar proxy beside one workload. */
+        SIDECAR,
+        /** A gateway proxy (Istio's {@code router}). */
+        ROUTER,
+        /** A gRPC application with gRPC's own xDS client. */
+        PROXYLESS_GRPC
+    }
+
+    public ProxyNode {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+    }
+
+    /**
+     * Reads a node.
+     *
+     * @throws ConfigException when the id is not in Istio's form and the node is not a gRPC client
+     */
+    public static ProxyNode of(Node node) throws ConfigException {
+        Struct md = node.getMetadata();
+        String generator = string(md, "GENERATOR");
+        Map<String, String> labels = new LinkedHashMap<>();
+        Value lv = md.getFieldsMap().get("LABELS");
+        if (lv != null && lv.hasStructValue()) {
+            lv.getStructValue().getFieldsMap().forEach((k, v) -> labels.put(k, v.getStringValue()));
+        }
+        String clusterId = string(md, "CLUSTER_ID");
+        String[] parts = node.getId().split("~", -1);
+        boolean grpc = "grpc".equals(generator);
+        if (parts.length != 4 || !(parts[0].equals("sidecar") || parts[0].equals("router"))) {
+            if (!grpc) {
+                throw new ConfigException("node.id: " + node.getId()
+                        + " (expected: sidecar~IP~name.namespace~namespace.svc.cluster.local or router~...)");
+            }
+            String ns = string(md, "NAMESPACE");
+            return new ProxyNode(Type.PROXYLESS_GRPC, node.getId(), "", node.getId(),
+                    ns.isEmpty() ? "default" : ns, labels, clusterId);
+        }
+        String podAndNs = parts[2];
+        int dot = podAndNs.lastIndexOf('.');
+        String name = dot > 0 ? podAndNs.substring(0, dot) : podAndNs;
+        String ns = string(md, "NAMESPACE");
+        if (ns.isEmpty()) {
+            ns = dot > 0 ? podAndNs.substring(dot + 1) : "default";
+        }
+        Type type = grpc ? Type.PROXYLESS_GRPC : parts[0].equals("router") ? Type.ROUTER : Type.SIDECAR;
+        return new ProxyNode(type, node.getId(), parts[1], name, ns, labels, clusterId);
+    }
+
+    private static String string(Struct md, String key) {
+        Value v = md.getFieldsMap().get(key);
+        return v == null ? "" : v.getStringValue();
+    }
+}
