@@ -24,17 +24,20 @@ import java.util.regex.Pattern;
  */
 public final class StatsRenderer {
 
-    /** Envoy's default tag extractors used here, in the order they are applied. */
+    /**
+     * Envoy's default tag extractors used here, in the order Envoy applies them (and so prints the labels):
+     * first those that apply to any stat name, then those keyed by the name's first token.
+     */
     private static final List<TagExtractor> EXTRACTORS = List.of(
+            new TagExtractor("envoy_response_code", "_rq(_(\\d{3}))$"),
+            new TagExtractor("envoy_response_code_class", "_rq_((\\d))xx$"),
+            // http.<stat_prefix>. and listener.<address>.http.<stat_prefix>.
+            new TagExtractor("envoy_http_conn_manager_prefix", "^(?:|listener(?=\\.).*?\\.)http\\.((.*?)\\.)"),
             // listener.<address>. e.g. listener.0.0.0.0_15001.downstream_cx_total, listener.[__1]_80.x
             new TagExtractor("envoy_listener_address",
                     "^listener\\.(((?:[_.\\d]*|[_\\[\\]aAbBcCdDeEfF\\d]*))\\.)"),
-            // http.<stat_prefix>. and listener.<address>.http.<stat_prefix>.
-            new TagExtractor("envoy_http_conn_manager_prefix", "^(?:|listener(?=\\.).*?\\.)http\\.((.*?)\\.)"),
             new TagExtractor("envoy_cluster_name", "^cluster\\.((.*?)\\.)"),
-            new TagExtractor("envoy_tcp_prefix", "^tcp\\.((.*?)\\.)"),
-            new TagExtractor("envoy_response_code", "_rq(_(\\d{3}))$"),
-            new TagExtractor("envoy_response_code_class", "_rq(_(\\d)xx)$"));
+            new TagExtractor("envoy_tcp_prefix", "^tcp\\.((.*?)\\.)"));
 
     private StatsRenderer() {}
 
