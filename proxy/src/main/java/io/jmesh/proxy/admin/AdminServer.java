@@ -92,7 +92,9 @@ public final class AdminServer implements AutoCloseable {
     static final int MAX_CONTENT_LENGTH = 64 * 1024;
 
     private static final JsonFormat.TypeRegistry TYPE_REGISTRY = typeRegistry();
-    private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPE_REGISTRY);
+    private static final JsonFormat.Printer PRINTER = JsonFormat.printer()
+            .usingTypeRegistry(TYPE_REGISTRY)
+            .preservingProtoFieldNames();
 
     private static final Map<String, Endpoint> ENDPOINTS = endpoints();
 

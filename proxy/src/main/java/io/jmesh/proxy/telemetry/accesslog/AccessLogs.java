@@ -208,8 +208,16 @@ public final class AccessLogs {
             AccessLogFormatter formatter = AccessLogFormatter.parse(format);
             return formatter::format;
         } catch (ConfigException e) {
-            throw e.under(path);
+            throw relocate(e, path);
         }
+    }
+
+    /** Replaces the {@code format} path of a {@link AccessLogFormatter#parse} error with the config path. */
+    private static ConfigException relocate(ConfigException e, String path) {
+        String message = e.getMessage();
+        String prefix = "format: ";
+        return new ConfigException(path + ": " + (message.startsWith(prefix) ? message.substring(prefix.length())
+                : message), e);
     }
 
     private static LineFormatter jsonFormatter(Struct struct, String path) throws ConfigException {
@@ -234,7 +242,7 @@ public final class AccessLogs {
                     try {
                         out.put(field.getKey(), AccessLogFormatter.parse(value.getStringValue()));
                     } catch (ConfigException e) {
-                        throw e.under(fieldPath);
+                        throw relocate(e, fieldPath);
                     }
                     break;
                 case STRUCT_VALUE:

@@ -100,7 +100,7 @@ class AccessLogsTest {
                 unknown.getMessage());
         ConfigException badFormat = assertThrows(ConfigException.class, () -> AccessLogs.create(List.of(
                 file(FileAccessLog.newBuilder().setPath(dir.resolve("x.log").toString()).setFormat("%NOPE%").build()))));
-        assertEquals("access_log[0].typed_config.format.format: %NOPE% (expected: a known command operator)",
+        assertEquals("access_log[0].typed_config.format: %NOPE% (expected: a known command operator)",
                 badFormat.getMessage());
     }
 }
