@@ -116,6 +116,7 @@ public final class AccessLogs {
         return dropped.sum();
     }
 
+    @SuppressWarnings("deprecation") // FileAccessLog.format and json_format are deprecated but still accepted
     private static AccessLog createOne(io.envoyproxy.envoy.config.accesslog.v3.AccessLog config)
             throws ConfigException {
         if (config.hasFilter()) {
@@ -184,6 +185,7 @@ public final class AccessLogs {
         }
     }
 
+    @SuppressWarnings("deprecation") // SubstitutionFormatString.text_format is deprecated but still accepted
     private static LineFormatter lineFormatter(SubstitutionFormatString format, String path)
             throws ConfigException {
         switch (format.getFormatCase()) {

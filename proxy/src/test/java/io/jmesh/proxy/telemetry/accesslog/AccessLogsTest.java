@@ -23,6 +23,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@SuppressWarnings("deprecation") // exercises the deprecated FileAccessLog.format field
 class AccessLogsTest {
 
     @TempDir
