@@ -20,6 +20,8 @@ import java.util.regex.Pattern;
  *       character outside {@code [a-zA-Z0-9_]} becomes {@code _}.</li>
  * </ul>
  *
+ * <p>Histograms appear in the Prometheus output only, as Prometheus histograms with Envoy's default buckets.
+ *
  * <p>Both methods read a snapshot and may be called from any thread.
  */
 public final class StatsRenderer {
@@ -62,6 +64,7 @@ public final class StatsRenderer {
         StringBuilder out = new StringBuilder();
         renderFamilies(out, stats.counterValues(), "counter");
         renderFamilies(out, stats.gaugeValues(), "gauge");
+        renderHistograms(out, stats.histograms());
         return out.toString();
     }
 
@@ -76,6 +79,41 @@ public final class StatsRenderer {
             out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
             samples.stream().sorted().forEach(s -> out.append(s).append('\n'));
         });
+    }
+
+    private static void renderHistograms(StringBuilder out, SortedMap<String, Histogram> histograms) {
+        SortedMap<String, List<String>> families = new TreeMap<>();
+        for (Histogram h : histograms.values()) {
+            Tagged tagged = extract(h.name());
+            String sep = tagged.labels.isEmpty() ? "" : ",";
+            long[] cumulative = h.cumulativeCounts();
+            long count = h.count();
+            StringBuilder sample = new StringBuilder();
+            for (int i = 0; i < cumulative.length; i++) {
+                sample.append(tagged.metricName).append("_bucket{").append(tagged.labels).append(sep)
+                        .append("le=\"").append(number(Histogram.BUCKETS[i])).append("\"} ").append(cumulative[i])
+                        .append('\n');
+            }
+            sample.append(tagged.metricName).append("_bucket{").append(tagged.labels).append(sep)
+                    .append("le=\"+Inf\"} ").append(count).append('\n');
+            sample.append(tagged.metricName).append("_sum{").append(tagged.labels).append("} ")
+                    .append(number(h.sum())).append('\n');
+            sample.append(tagged.metricName).append("_count{").append(tagged.labels).append("} ")
+                    .append(count).append('\n');
+            families.computeIfAbsent(tagged.metricName, k -> new ArrayList<>()).add(sample.toString());
+        }
+        families.forEach((name, samples) -> {
+            out.append("# TYPE ").append(name).append(" histogram\n");
+            samples.stream().sorted().forEach(out::append);
+        });
+    }
+
+    /** Prints a double like C's {@code %.32g} does for these values: integers without a fraction. */
+    private static String number(double v) {
+        if (v == Math.rint(v) && Math.abs(v) < 1e15) {
+            return Long.toString((long) v);
+        }
+        return Double.toString(v);
     }
 
     /** Applies the tag extractors to a stat name; visible for tests. */

@@ -1,6 +1,7 @@
 package io.jmesh.proxy.telemetry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -69,5 +70,27 @@ class StatsRendererTest {
                 + "envoy_tcp_downstream_cx_total{envoy_tcp_prefix=\"my-proxy\"} 2\n"
                 + "# TYPE envoy_vhost_web_1_vcluster_other_upstream_rq_retry counter\n"
                 + "envoy_vhost_web_1_vcluster_other_upstream_rq_retry{} 1\n", StatsRenderer.prometheus(stats));
+    }
+
+    @Test
+    void prometheusHistogramsUseEnvoyBuckets() {
+        Stats stats = new Stats();
+        Histogram h = stats.histogram("cluster.backend.upstream_rq_time");
+        h.record(0.2);
+        h.record(3);
+        h.record(3);
+        h.record(7000);
+        String out = StatsRenderer.prometheus(stats);
+        String labels = "envoy_cluster_name=\"backend\"";
+        assertTrue(out.startsWith("# TYPE envoy_cluster_upstream_rq_time histogram\n"
+                + "envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"0.5\"} 1\n"
+                + "envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"1\"} 1\n"
+                + "envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"5\"} 3\n"), out);
+        assertTrue(out.contains("envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"5000\"} 3\n"), out);
+        assertTrue(out.contains("envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"10000\"} 4\n"), out);
+        assertTrue(out.contains("envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"3600000\"} 4\n"), out);
+        assertTrue(out.contains("envoy_cluster_upstream_rq_time_bucket{" + labels + ",le=\"+Inf\"} 4\n"), out);
+        assertTrue(out.endsWith("envoy_cluster_upstream_rq_time_sum{" + labels + "} 7006.2\n"
+                + "envoy_cluster_upstream_rq_time_count{" + labels + "} 4\n"), out);
     }
 }
