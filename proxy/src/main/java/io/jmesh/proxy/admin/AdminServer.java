@@ -75,7 +75,8 @@ import org.slf4j.LoggerFactory;
  *       resolves the {@code Any}s of config dumps and the extensions the proxy uses.</li>
  *   <li>{@code GET /clusters}: the context's text.</li>
  *   <li>{@code GET /stats}: {@code name: value} lines; {@code ?filter=<regex>} keeps names the regex finds,
- *       {@code ?format=json} answers {@code {"stats":[{"name":..,"value":..}]}}.</li>
+ *       {@code ?format=json} answers {@code {"stats":[{"name":..,"value":..}]}},
+ *       {@code ?format=prometheus} is {@code /stats/prometheus}.</li>
  *   <li>{@code GET /stats/prometheus}: Prometheus text format (also {@code ?filter=}).</li>
  *   <li>{@code POST /healthcheck/fail}, {@code POST /healthcheck/ok}, {@code POST /quitquitquit}: answer
  *       {@code OK\n}; any other method gets 405 {@code Method GET not allowed, POST required.}</li>
@@ -250,6 +251,9 @@ public final class AdminServer implements AutoCloseable {
             all.keySet().removeIf(name -> !filter.matcher(name).find());
         }
         String format = first(q, "format");
+        if ("prometheus".equals(format)) {
+            return prometheus(c, q);
+        }
         if ("json".equals(format)) {
             StringBuilder sb = new StringBuilder("{\"stats\":[");
             boolean firstStat = true;
@@ -261,7 +265,7 @@ public final class AdminServer implements AutoCloseable {
             return json(sb.append("]}").toString());
         }
         if (format != null && !format.equals("text")) {
-            return text(HttpResponseStatus.NOT_FOUND, "usage: /stats?format=(json|text)\n");
+            return text(HttpResponseStatus.NOT_FOUND, "usage: /stats?format=(json|prometheus|text)\n");
         }
         StringBuilder sb = new StringBuilder();
         all.forEach((k, v) -> sb.append(k).append(": ").append(v).append('\n'));

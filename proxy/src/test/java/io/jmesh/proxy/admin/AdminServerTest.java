@@ -206,6 +206,8 @@ class AdminServerTest {
                 + "envoy_server_live{} 1\n", r.body());
         assertEquals("# TYPE envoy_server_live gauge\nenvoy_server_live{} 1\n",
                 get("/stats/prometheus?filter=server").body());
+        assertEquals(r.body(), get("/stats?format=prometheus").body());
+        assertEquals(404, get("/stats?format=xml").statusCode());
     }
 
     @Test
