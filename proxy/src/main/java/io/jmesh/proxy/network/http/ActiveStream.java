@@ -776,30 +776,37 @@ final class ActiveStream implements HttpFilterCallbacks {
     }
 
     private void log() {
-        AccessLogEntry e = new AccessLogEntry();
-        e.startTimeMillis = startMillis;
-        e.durationNanos = System.nanoTime() - startNanos;
+        AccessLogEntry e = new AccessLogEntry()
+                .startTimeMillis(startMillis)
+                .startNanos(startNanos)
+                .protocol(sink.protocol())
+                .responseCode(responseCode)
+                .responseCodeDetails(responseCodeDetails)
+                .responseHeaders(responseHeaders)
+                .responseTrailers(responseTrailers)
+                .bytesReceived(bytesReceived)
+                .bytesSent(bytesSent)
+                .upstreamServiceTimeMs(upstreamServiceTimeMs)
+                .upstreamHost(upstreamHost == null ? null : upstreamHost.addressString())
+                .upstreamCluster(cluster == null ? null : cluster.name())
+                .routeName(route == null ? null : route.name())
+                .downstreamRemoteAddress(sink.remoteAddress())
+                .downstreamLocalAddress(sink.localAddress())
+                .upstreamTransportFailureReason(upstreamFailure)
+                .finish(System.nanoTime());
         if (request != null) {
-            e.requestHeaders = request.headers();
-            e.method = request.method().name();
-            e.path = request.uri();
-            e.authority = request.headers().get(HttpHeaderNames.HOST);
+            HttpHeaders h = request.headers();
+            e.requestHeaders(h)
+                    .method(request.method().name())
+                    .path(request.uri())
+                    .authority(h.get(HttpHeaderNames.HOST))
+                    .userAgent(h.get(HttpHeaderNames.USER_AGENT))
+                    .forwardedFor(h.get(X_FORWARDED_FOR))
+                    .requestId(h.get(X_REQUEST_ID));
         }
-        e.protocol = sink.protocol();
-        e.responseCode = responseCode;
-        e.responseCodeDetails = responseCodeDetails;
-        e.responseFlags = flags;
-        e.responseHeaders = responseHeaders;
-        e.responseTrailers = responseTrailers;
-        e.bytesReceived = bytesReceived;
-        e.bytesSent = bytesSent;
-        e.upstreamServiceTimeMs = upstreamServiceTimeMs;
-        e.upstreamHost = upstreamHost == null ? null : upstreamHost.addressString();
-        e.upstreamCluster = cluster == null ? null : cluster.name();
-        e.routeName = route == null ? null : route.name();
-        e.downstreamRemoteAddress = sink.remoteAddress();
-        e.downstreamLocalAddress = sink.localAddress();
-        e.upstreamTransportFailureReason = upstreamFailure;
+        for (ResponseFlag f : flags) {
+            e.addResponseFlag(f);
+        }
         try {
             config.accessLog.log(e);
         } catch (RuntimeException ex) {
