@@ -20,6 +20,7 @@ import io.jmesh.proxy.filter.HttpFilterCallbacks;
 import io.jmesh.proxy.filter.HttpFilterFactory;
 import io.jmesh.proxy.router.RetryPolicy;
 import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
 import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
 import io.jmesh.proxy.upstream.ClusterManager;
@@ -82,6 +83,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     private final long startNanos = System.nanoTime();
 
     private HttpRequest request;
+    private final boolean downstreamHttp2;
     private boolean requestEndsWithHeaders;
     private boolean requestComplete;
     private boolean upgradeRequest;
@@ -94,7 +96,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     private int retriesDone;
     private Host lastFailedHost;
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>(2);
-    private List<HttpContent> replay = new ArrayList<>(2);
+    private List<HttpContent> replay = new ArrayList<>(0);
     private long replayBytes;
 
     private boolean responseStarted;
@@ -118,12 +120,10 @@ final class ActiveStream implements HttpFilterCallbacks {
     ActiveStream(HttpConnectionManagerConfig config, DownstreamSink sink) {
         this.config = config;
         this.sink = sink;
+        this.downstreamHttp2 = "HTTP/2".equals(sink.protocol());
         config.stats.rqTotal.inc();
         config.stats.rqActive.inc();
         lastActivityNanos = startNanos;
-        if (config.streamIdleTimeoutMs > 0) {
-            scheduleIdleTimer(config.streamIdleTimeoutMs);
-        }
         if (config.requestTimeoutMs > 0) {
             requestTimer = sink.eventLoop().schedule(this::onRequestTimeout, config.requestTimeoutMs, TimeUnit.MILLISECONDS);
         }
@@ -139,7 +139,7 @@ final class ActiveStream implements HttpFilterCallbacks {
             onRequestComplete();
         }
         HttpHeaders h = req.headers();
-        upgradeRequest = h.contains(HttpHeaderNames.UPGRADE) && "HTTP/2".equals(sink.protocol()) == false;
+        upgradeRequest = !downstreamHttp2 && h.contains(HttpHeaderNames.UPGRADE);
         if (upgradeRequest && !config.upgradeAllowed(h.get(HttpHeaderNames.UPGRADE))) {
             sendLocalReply(403, "", "upgrade_failed");
             return;
@@ -197,6 +197,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         }
         route.transformRequest(req);
         retryPolicy = route.retryPolicy();
+        armIdleTimer();
         if (route.timeoutMillis() > 0 && requestComplete) {
             startRouteTimer();
         }
@@ -508,7 +509,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 if (perTryTimer != null) {
                     perTryTimer.cancel(false);
                 }
-                sanitizeResponseHeaders(resp.headers(), code == 101);
+                sanitizeResponseHeaders(resp.headers(), code == 101, stream.http2());
                 resp.headers().set(X_UPSTREAM_SERVICE_TIME, Long.toString(upstreamServiceTimeMs));
                 if (code == 101 && upgradeRequest && !stream.http2()) {
                     responseStarted = true;
@@ -711,6 +712,22 @@ final class ActiveStream implements HttpFilterCallbacks {
         sendLocalReply(408, "request timeout", "request_overall_timeout");
     }
 
+    /**
+     * Arms {@code stream_idle_timeout} unless the route timeout is certain to fire first (the request is
+     * complete and the route timeout is shorter): one timer per stream instead of two on the common path.
+     */
+    private void armIdleTimer() {
+        long idle = config.streamIdleTimeoutMs;
+        if (idle <= 0 || idleTimer != null) {
+            return;
+        }
+        long routeTimeout = route == null ? 0 : route.timeoutMillis();
+        if (requestComplete && routeTimeout > 0 && routeTimeout <= idle) {
+            return;
+        }
+        scheduleIdleTimer(idle);
+    }
+
     private void touch() {
         lastActivityNanos = System.nanoTime();
     }
@@ -776,6 +793,9 @@ final class ActiveStream implements HttpFilterCallbacks {
     }
 
     private void log() {
+        if (config.accessLog == AccessLog.NOOP) {
+            return;
+        }
         AccessLogEntry e = new AccessLogEntry()
                 .startTimeMillis(startMillis)
                 .startNanos(startNanos)
@@ -817,7 +837,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     // ------------------------------------------------------------------ headers
 
     private void sanitizeRequestHeaders(HttpHeaders h) {
-        removeConnectionHeaders(h, upgradeRequest);
+        removeConnectionHeaders(h, upgradeRequest, downstreamHttp2);
         String te = h.get(HttpHeaderNames.TE);
         if (te != null && !te.equalsIgnoreCase("trailers")) {
             h.remove(HttpHeaderNames.TE);
@@ -833,12 +853,12 @@ final class ActiveStream implements HttpFilterCallbacks {
         h.remove(HttpHeaderNames.EXPECT);
     }
 
-    private static void sanitizeResponseHeaders(HttpHeaders h, boolean upgrade) {
-        removeConnectionHeaders(h, upgrade);
+    private static void sanitizeResponseHeaders(HttpHeaders h, boolean upgrade, boolean fromHttp2) {
+        removeConnectionHeaders(h, upgrade, fromHttp2);
         h.remove(HttpHeaderNames.TRANSFER_ENCODING);
     }
 
-    private static void removeConnectionHeaders(HttpHeaders h, boolean keepUpgrade) {
+    private static void removeConnectionHeaders(HttpHeaders h, boolean keepUpgrade, boolean http2Extensions) {
         String connection = h.get(HttpHeaderNames.CONNECTION);
         if (connection != null) {
             for (String token : connection.split(",")) {
@@ -858,7 +878,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (!keepUpgrade) {
             h.remove(HttpHeaderNames.UPGRADE);
         }
-        if (!h.isEmpty()) {
+        if (http2Extensions) {
             Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
             List<CharSequence> ext = null;
             while (it.hasNext()) {
