@@ -89,6 +89,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     private boolean upgradeRequest;
     private RouteEntry route;
     private UpstreamCluster cluster;
+    private String selectedCluster;
     private RetryPolicy retryPolicy = RetryPolicy.NONE;
     private List<HttpFilter> filters = List.of();
 
@@ -195,7 +196,8 @@ final class ActiveStream implements HttpFilterCallbacks {
             sendLocalReply(503, "", "cluster_not_found");
             return;
         }
-        route.transformRequest(req);
+        route.transformRequest(req, clusterName);
+        selectedCluster = clusterName;
         retryPolicy = route.retryPolicy();
         armIdleTimer();
         if (route.timeoutMillis() > 0 && requestComplete) {
@@ -626,7 +628,7 @@ final class ActiveStream implements HttpFilterCallbacks {
             h.set(HttpHeaderNames.DATE, DateHeader.now());
         }
         if (route != null) {
-            route.transformResponse(resp);
+            route.transformResponse(resp, selectedCluster);
         }
         for (int i = filters.size() - 1; i >= 0; i--) {
             filters.get(i).onResponseHeaders(resp, this);
