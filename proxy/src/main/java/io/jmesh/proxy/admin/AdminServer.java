@@ -92,7 +92,7 @@ public final class AdminServer implements AutoCloseable {
     /** Largest request body accepted; admin requests have no meaningful body. */
     static final int MAX_CONTENT_LENGTH = 64 * 1024;
 
-    private static final JsonFormat.TypeRegistry TYPE_REGISTRY = typeRegistry();
+    private static final JsonFormat.TypeRegistry TYPE_REGISTRY = io.jmesh.proxy.config.EnvoyTypes.REGISTRY;
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer()
             .usingTypeRegistry(TYPE_REGISTRY)
             .preservingProtoFieldNames();
@@ -142,32 +142,6 @@ public final class AdminServer implements AutoCloseable {
         channel.close().syncUninterruptibly();
     }
 
-    /** The type registry used to print config dumps; visible for other admin renderers. */
-    public static JsonFormat.TypeRegistry typeRegistry() {
-        JsonFormat.TypeRegistry.Builder builder = JsonFormat.TypeRegistry.newBuilder();
-        for (Descriptor d : List.of(
-                ConfigDump.getDescriptor(),
-                BootstrapConfigDump.getDescriptor(),
-                ClustersConfigDump.getDescriptor(),
-                ListenersConfigDump.getDescriptor(),
-                RoutesConfigDump.getDescriptor(),
-                ScopedRoutesConfigDump.getDescriptor(),
-                SecretsConfigDump.getDescriptor(),
-                EndpointsConfigDump.getDescriptor(),
-                HttpConnectionManager.getDescriptor(),
-                Router.getDescriptor(),
-                TcpProxy.getDescriptor(),
-                FileAccessLog.getDescriptor(),
-                StdoutAccessLog.getDescriptor(),
-                StderrAccessLog.getDescriptor(),
-                UpstreamTlsContext.getDescriptor(),
-                DownstreamTlsContext.getDescriptor(),
-                HttpProtocolOptions.getDescriptor())) {
-            // add() also registers every message of the descriptor's file and of its dependencies.
-            builder.add(d);
-        }
-        return builder.build();
-    }
 
     private interface Handler {
         FullHttpResponse handle(AdminContext context, QueryStringDecoder query) throws Exception;
