@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -225,8 +224,7 @@ public final class NacosServiceRegistry implements ServiceRegistry {
                 continue;
             }
             Map<String, String> params = new HashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = h.path("metadata").fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : h.path("metadata").properties()) {
                 params.put(e.getKey(), e.getValue().asText());
             }
             if (!version.isEmpty()) {
