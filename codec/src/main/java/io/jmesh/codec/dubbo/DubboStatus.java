@@ -5,6 +5,8 @@ public final class DubboStatus {
 
     /** The call succeeded. */
     public static final byte OK = 20;
+    /** The body could not be serialized or deserialized. */
+    public static final byte SERIALIZATION_ERROR = 25;
     /** The client timed out waiting (a Dubbo client surfaces it as a {@code TimeoutException}). */
     public static final byte CLIENT_TIMEOUT = 30;
     /** The server timed out. */
