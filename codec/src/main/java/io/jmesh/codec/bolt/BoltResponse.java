@@ -26,6 +26,9 @@ public final class BoltResponse extends BoltMessage {
     /** Class name of a SOFARPC response's content. */
     public static final String SOFA_RESPONSE_CLASS = "com.alipay.sofa.rpc.core.response.SofaResponse";
 
+    /** Longest error message {@link #sofaError} sends, in UTF-16 units (one Hessian string chunk). */
+    public static final int MAX_MESSAGE = 0x8000;
+
     private final short status;
 
     BoltResponse(Parsed p) {
@@ -79,15 +82,25 @@ public final class BoltResponse extends BoltMessage {
 
     /**
      * A SOFARPC error response carrying {@code message} to the caller: status SUCCESS, class
-     * {@link #SOFA_RESPONSE_CLASS}, content a Hessian2 {@code SofaResponse{isError=true, errorMsg}}.
+     * {@link #SOFA_RESPONSE_CLASS}, content a {@code SofaResponse{isError=true, errorMsg}} in the Hessian 2
+     * draft encoding that SOFARPC's sofa-hessian reads; a message longer than {@link #MAX_MESSAGE} is cut.
      */
     public static BoltResponse sofaError(BoltRequest request, String message, ByteBufAllocator alloc) {
         final ByteBuf content = alloc.buffer();
         try {
-            Hessian2Writer.writeClassDef(content, SOFA_RESPONSE_CLASS, "isError", "errorMsg");
-            Hessian2Writer.writeObjectStart(content, 0);
+            // SOFARPC's sofa-hessian 3.x reads the Hessian 2 draft: 'O' int(typeLength) type-chars
+            // int(fieldCount) string* defines a class, 'o' int(ref) starts an instance of it.
+            content.writeByte('O');
+            Hessian2Writer.writeInt(content, SOFA_RESPONSE_CLASS.length());
+            content.writeCharSequence(SOFA_RESPONSE_CLASS, java.nio.charset.StandardCharsets.US_ASCII);
+            Hessian2Writer.writeInt(content, 2);
+            Hessian2Writer.writeString(content, "isError");
+            Hessian2Writer.writeString(content, "errorMsg");
+            content.writeByte('o');
+            Hessian2Writer.writeInt(content, 0);
             Hessian2Writer.writeBoolean(content, true);
-            Hessian2Writer.writeString(content, message);
+            Hessian2Writer.writeString(content, message.length() > MAX_MESSAGE ? message.substring(0, MAX_MESSAGE)
+                                                                               : message);
             final ByteBuf frame = writeFrame(alloc, request.protocol, request.ver1, TYPE_RESPONSE, CMD_RESPONSE,
                                              request.ver2, request.requestId, request.codec,
                                              request.protocolSwitch, BoltResponseStatus.SUCCESS,

@@ -41,7 +41,12 @@ public final class Hessian2Writer {
         }
     }
 
-    /** Writes a string (or {@code N} for {@code null}), chunked as Hessian does for long strings. */
+    /**
+     * Writes a string (or {@code N} for {@code null}): up to 31 UTF-16 units in the one-byte-length form,
+     * else {@code S} and a 16-bit length, chunked with {@code R} beyond 32768 units. Without the
+     * 2.0-final-only medium form ({@code 0x30}), strings up to 32768 units also read in the Hessian 2
+     * draft that sofa-hessian 3.x (SOFARPC) speaks.
+     */
     public static void writeString(ByteBuf out, String value) {
         if (value == null) {
             writeNull(out);
@@ -58,9 +63,6 @@ public final class Hessian2Writer {
         }
         if (remaining <= 31) {
             out.writeByte(remaining);
-        } else if (remaining <= 1023) {
-            out.writeByte(0x30 + (remaining >> 8));
-            out.writeByte(remaining);
         } else {
             out.writeByte('S');
             out.writeShort(remaining);
@@ -68,7 +70,11 @@ public final class Hessian2Writer {
         writeUtf16Units(out, value, offset, remaining);
     }
 
-    /** Writes a class definition {@code C name count field*}; objects then refer to it by index. */
+    /**
+     * Writes a Hessian 2.0 class definition {@code C name count field*}; objects then refer to it by
+     * index. (The Hessian 2 draft of sofa-hessian writes {@code O} here instead and {@code o} for an
+     * instance.)
+     */
     public static void writeClassDef(ByteBuf out, String className, String... fieldNames) {
         out.writeByte('C');
         writeString(out, className);

@@ -380,11 +380,18 @@ class BoltCodecTest {
         assertEquals(BoltResponseStatus.SUCCESS, err.status());
         assertEquals(BoltResponse.SOFA_RESPONSE_CLASS, err.className());
         final ByteBuf content = err.content();
-        // C "…SofaResponse" 2 "isError" "errorMsg", then object 0: T "no healthy upstream"
-        assertEquals('C', content.getByte(0));
-        final Hessian2Reader reader = new Hessian2Reader(content.duplicate());
-        reader.skipValue();
-        assertFalse(reader.isReadable());
+        // Hessian 2 draft: O "…SofaResponse" 2 "isError" "errorMsg", o 0, T "no healthy upstream"
+        assertEquals('O', content.getByte(0));
+        final Hessian2Reader def = new Hessian2Reader(content.duplicate().skipBytes(1));
+        assertEquals(BoltResponse.SOFA_RESPONSE_CLASS.length(), def.readInt());
+        assertEquals(BoltResponse.SOFA_RESPONSE_CLASS,
+                     content.toString(2, BoltResponse.SOFA_RESPONSE_CLASS.length(), UTF_8));
+        final Hessian2Reader names = new Hessian2Reader(content.duplicate().skipBytes(
+                2 + BoltResponse.SOFA_RESPONSE_CLASS.length()));
+        assertEquals(2, names.readInt());
+        assertEquals("isError", names.readString());
+        assertEquals("errorMsg", names.readString());
+        assertEquals('o', content.getByte(content.readableBytes() - 23));
         final Hessian2Reader fields = new Hessian2Reader(content.duplicate().skipBytes(content.readableBytes()
                                                                                        - 21));
         assertEquals(Boolean.TRUE, fields.readScalar());
