@@ -25,6 +25,7 @@ import com.alipay.sofa.rpc.context.RpcInvokeContext;
 import com.alipay.sofa.rpc.core.exception.RpcErrorType;
 import com.alipay.sofa.rpc.core.exception.SofaRpcException;
 
+import io.jmesh.codec.testing.Await;
 import io.jmesh.codec.testing.CodecRelay;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -37,19 +38,24 @@ import io.netty.channel.ChannelHandler;
 class SofaRpcRealPeerTest {
 
     /** What the relay saw of one request; the message itself is released once forwarded. */
-    record Seen(byte protocol, byte type, int requestId, int timeout, String className, Map<String, String> headers,
+    record Seen(byte protocol, byte type, short cmdCode, int requestId, int timeout, String className, Map<String, String> headers,
                 int contentLength) {}
 
     private static ServerConfig serverConfig;
     private static CodecRelay relay;
     private static final List<Seen> requests = new ArrayList<>();
     private static final List<Short> responseStatuses = new ArrayList<>();
-    /** Upstream request id (rewritten) -> the client's id. */
-    private static final Map<Integer, Integer> ids = new HashMap<>();
+    private static final List<Short> responseCommands = new ArrayList<>();
+    /** Names the provider was called with. */
+    private static final List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Upstream request id (rewritten) -> the client's id and the command code. */
+    private static final Map<Integer, int[]> ids = new HashMap<>();
     private static int nextId = 1_000_000;
 
     @BeforeAll
     static void start() throws Exception {
+        // Idle connections send a Bolt heartbeat after this many milliseconds (sofa-bolt's default: 15 s).
+        System.setProperty("bolt.tcp.heartbeat.interval", "300");
         final int port;
         // SOFARPC does not report an ephemeral port back: probe a free one on 127.0.0.1.
         try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
@@ -59,7 +65,10 @@ class SofaRpcRealPeerTest {
                                          .setPort(port).setDaemon(true);
         final ProviderConfig<HelloService> provider = new ProviderConfig<HelloService>()
                 .setInterfaceId(HelloService.class.getName())
-                .setRef((name, times) -> ("hello " + name + " ").repeat(times).trim())
+                .setRef((name, times) -> {
+                    calls.add(name);
+                    return ("hello " + name + " ").repeat(times).trim();
+                })
                 .setServer(serverConfig)
                 .setRegister(false);
         provider.export();
@@ -75,14 +84,15 @@ class SofaRpcRealPeerTest {
                                    public void fromServer(Channel client, Channel upstream, Object msg) {
                                        final BoltResponse resp = (BoltResponse) msg;
                                        responseStatuses.add(resp.status());
-                                       final Integer original = ids.remove(resp.requestId());
-                                       client.writeAndFlush(resp.withRequestId(original));
+                                       responseCommands.add(resp.cmdCode());
+                                       final int[] original = ids.remove(resp.requestId());
+                                       client.writeAndFlush(resp.withRequestId(original[0]));
                                    }
                                });
     }
 
     private static void onRequest(Channel client, Channel upstream, BoltRequest req) {
-        requests.add(new Seen(req.protocol(), req.type(), req.requestId(), req.timeout(), req.className(),
+        requests.add(new Seen(req.protocol(), req.type(), req.cmdCode(), req.requestId(), req.timeout(), req.className(),
                               req.headers(), req.content().readableBytes()));
         final String fail = req.header("x-jmesh-fail");
         if ("sofa".equals(fail)) {
@@ -96,7 +106,9 @@ class SofaRpcRealPeerTest {
             return;
         }
         final int id = nextId++;
-        ids.put(id, req.requestId());
+        if (!req.isOneway()) {
+            ids.put(id, new int[] { req.requestId(), req.cmdCode() });
+        }
         upstream.writeAndFlush(req.withRequestId(id));
     }
 
@@ -111,7 +123,12 @@ class SofaRpcRealPeerTest {
     }
 
     private static HelloService consumer(int timeoutMillis) {
+        return consumer(timeoutMillis, "sync");
+    }
+
+    private static HelloService consumer(int timeoutMillis, String invokeType) {
         return new ConsumerConfig<HelloService>()
+                .setInvokeType(invokeType)
                 .setInterfaceId(HelloService.class.getName())
                 .setProtocol("bolt")
                 .setDirectUrl("bolt://127.0.0.1:" + relay.port())
@@ -152,7 +169,8 @@ class SofaRpcRealPeerTest {
         assertEquals("sync", h.get("type"));
         assertTrue(seen.get(seen.size() - 1).contentLength() > 300_000);
         assertNotEquals(seen.get(seen.size() - 1).requestId(), first.requestId());
-        relay.runOnLoop(() -> assertTrue(ids.isEmpty(), ids.toString()));
+        // Every call got its response back (heartbeats may be in flight).
+        relay.runOnLoop(() -> assertTrue(ids.values().stream().allMatch(v -> v[1] == BoltMessage.CMD_HEARTBEAT)));
         relay.runOnLoop(() -> assertTrue(responseStatuses.stream().allMatch(s -> s == 0), responseStatuses.toString()));
         synchronized (relay.errors) {
             assertTrue(relay.errors.isEmpty(), relay.errors.toString());
@@ -174,5 +192,24 @@ class SofaRpcRealPeerTest {
         RpcInvokeContext.removeContext();
         assertEquals("hello b", hello.sayHello("b", 1));
         assertFalse(seen().isEmpty());
+    }
+
+    @Test
+    void onewayAndHeartbeatsPassThrough() throws Exception {
+        final HelloService oneway = consumer(5000, "oneway");
+        oneway.sayHello("fire-and-forget", 1);
+        Await.until(() -> calls.contains("fire-and-forget"));
+        Await.until(() -> seen().stream().anyMatch(s -> s.type() == BoltMessage.TYPE_ONEWAY
+                                                     && "sayHello".equals(s.headers().get("sofa_head_method_name"))));
+        // The idle connections now exchange heartbeats through the relay, with rewritten ids.
+        Await.until(() -> seen().stream().anyMatch(s -> s.cmdCode() == BoltMessage.CMD_HEARTBEAT));
+        Await.until(() -> {
+            final List<Short> cmds = new ArrayList<>();
+            relay.runOnLoop(() -> cmds.addAll(responseCommands));
+            return cmds.contains(BoltMessage.CMD_HEARTBEAT);
+        });
+        synchronized (relay.errors) {
+            assertTrue(relay.errors.isEmpty(), relay.errors.toString());
+        }
     }
 }

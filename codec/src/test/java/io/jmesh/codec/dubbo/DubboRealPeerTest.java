@@ -30,6 +30,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.codec.testing.Await;
 import io.jmesh.codec.testing.CodecRelay;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -41,7 +42,7 @@ import io.netty.channel.ChannelHandler;
  */
 class DubboRealPeerTest {
 
-    record Seen(int serializationId, boolean twoWay, boolean event, long requestId, String dubboVersion,
+    record Seen(int serializationId, boolean twoWay, boolean event, boolean heartbeat, long requestId, String dubboVersion,
                 String path, String version, String method, String desc, Map<String, String> attachments) {}
 
     private static DubboBootstrap provider;
@@ -50,6 +51,8 @@ class DubboRealPeerTest {
     private static Greeter greeter;
     private static final List<Seen> requests = new ArrayList<>();
     private static final List<Byte> statuses = new ArrayList<>();
+    private static final List<Boolean> heartbeatReplies = new ArrayList<>();
+    /** Upstream request id (rewritten) -> the client's id; heartbeats keep their id. */
     private static final Map<Long, Long> ids = new HashMap<>();
     private static long nextId = 1L << 40;
 
@@ -103,6 +106,7 @@ class DubboRealPeerTest {
                                    public void fromServer(Channel client, Channel upstream, Object msg) {
                                        final DubboResponse resp = (DubboResponse) msg;
                                        statuses.add(resp.status());
+                                       heartbeatReplies.add(resp.isHeartbeat());
                                        final Long original = ids.remove(resp.requestId());
                                        client.writeAndFlush(original == null ? resp : resp.withRequestId(original));
                                    }
@@ -116,7 +120,8 @@ class DubboRealPeerTest {
         reference.setGroup(null);
         reference.setTimeout(10_000);
         reference.setRetries(0);
-        reference.setUrl("dubbo://127.0.0.1:" + relay.port() + "?serialization=hessian2&prefer.serialization=hessian2");
+        reference.setUrl("dubbo://127.0.0.1:" + relay.port() + "?serialization=hessian2&prefer.serialization=hessian2"
+                         + "&heartbeat=1000");
         consumer = DubboBootstrap.newInstance(new FrameworkModel())
                                  .application(consumerApp)
                                  .registry(new RegistryConfig("N/A"))
@@ -132,7 +137,7 @@ class DubboRealPeerTest {
     }
 
     private static void onRequest(Channel client, Channel upstream, DubboRequest req) {
-        requests.add(new Seen(req.serializationId(), req.isTwoWay(), req.isEvent(), req.requestId(),
+        requests.add(new Seen(req.serializationId(), req.isTwoWay(), req.isEvent(), req.isHeartbeat(), req.requestId(),
                               req.dubboVersion(), req.servicePath(), req.serviceVersion(), req.methodName(),
                               req.parameterTypesDesc(), req.attachments()));
         final String fail = req.attachment("x-jmesh-fail");
@@ -143,8 +148,14 @@ class DubboRealPeerTest {
             req.release();
             return;
         }
+        if (req.isEvent()) {
+            upstream.writeAndFlush(req);
+            return;
+        }
         final long id = nextId++;
-        ids.put(id, req.requestId());
+        if (req.isTwoWay()) {
+            ids.put(id, req.requestId());
+        }
         upstream.writeAndFlush(req.withRequestId(id));
     }
 
@@ -227,5 +238,19 @@ class DubboRealPeerTest {
 
         RpcContext.getClientAttachment().removeAttachment("x-jmesh-fail");
         assertNotNull(greeter.greet("b"));
+    }
+
+    @Test
+    void heartbeatsPassThrough() throws Exception {
+        assertNotNull(greeter.greet("c")); // the connection is up
+        Await.until(() -> seen().stream().anyMatch(Seen::heartbeat));
+        Await.until(() -> {
+            final List<Boolean> replies = new ArrayList<>();
+            relay.runOnLoop(() -> replies.addAll(heartbeatReplies));
+            return replies.contains(true);
+        });
+        synchronized (relay.errors) {
+            assertTrue(relay.errors.isEmpty(), relay.errors.toString());
+        }
     }
 }
