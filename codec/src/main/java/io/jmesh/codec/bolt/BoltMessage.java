@@ -173,6 +173,11 @@ public abstract class BoltMessage implements ReferenceCounted {
         return frame.slice(frame.readerIndex() + contentOffset, contentLength);
     }
 
+    /** The length of the content, in bytes. */
+    public final int contentLength() {
+        return contentLength;
+    }
+
     /** The length of the whole frame, in bytes. */
     public final int frameLength() {
         return frame.readableBytes();

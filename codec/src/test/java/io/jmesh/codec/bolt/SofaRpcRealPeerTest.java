@@ -27,6 +27,7 @@ import com.alipay.sofa.rpc.core.exception.SofaRpcException;
 
 import io.jmesh.codec.testing.Await;
 import io.jmesh.codec.testing.CodecRelay;
+import io.jmesh.codec.testing.FrameCapture;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 
@@ -83,6 +84,8 @@ class SofaRpcRealPeerTest {
                                    @Override
                                    public void fromServer(Channel client, Channel upstream, Object msg) {
                                        final BoltResponse resp = (BoltResponse) msg;
+                                       capture(resp.isHeartbeat() ? "bolt-v1-heartbeat-ack" : resp.contentLength()
+                                               > 100_000 ? "bolt-v1-response-large" : "bolt-v1-response", resp);
                                        responseStatuses.add(resp.status());
                                        responseCommands.add(resp.cmdCode());
                                        final int[] original = ids.remove(resp.requestId());
@@ -94,6 +97,8 @@ class SofaRpcRealPeerTest {
     private static void onRequest(Channel client, Channel upstream, BoltRequest req) {
         requests.add(new Seen(req.protocol(), req.type(), req.cmdCode(), req.requestId(), req.timeout(), req.className(),
                               req.headers(), req.content().readableBytes()));
+        capture(req.isHeartbeat() ? "bolt-v1-heartbeat" : req.isOneway() ? "bolt-v1-oneway"
+                : req.contentLength() > 100_000 ? "bolt-v1-request-large" : "bolt-v1-request", req);
         final String fail = req.header("x-jmesh-fail");
         if ("sofa".equals(fail)) {
             client.writeAndFlush(BoltResponse.sofaError(req, "jmesh: no healthy upstream", client.alloc()));
@@ -110,6 +115,15 @@ class SofaRpcRealPeerTest {
             ids.put(id, new int[] { req.requestId(), req.cmdCode() });
         }
         upstream.writeAndFlush(req.withRequestId(id));
+    }
+
+    private static void capture(String name, BoltMessage msg) {
+        final io.netty.buffer.ByteBuf raw = msg.encode(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        try {
+            FrameCapture.save("sofarpc-5.13.2-" + name, raw);
+        } finally {
+            raw.release();
+        }
     }
 
     @AfterAll
@@ -154,7 +168,8 @@ class SofaRpcRealPeerTest {
         final String reply = hello.sayHello(big, 1);
         assertTrue(("hello " + big).equals(reply), "reply of " + reply.length() + " chars");
 
-        final List<Seen> seen = seen();
+        final List<Seen> seen = seen().stream().filter(x -> x.cmdCode() == BoltMessage.CMD_REQUEST
+                                                              && x.type() == BoltMessage.TYPE_REQUEST).toList();
         assertTrue(seen.size() >= 4, seen.toString());
         final Seen first = seen.get(seen.size() - 4);
         assertEquals(BoltMessage.PROTOCOL_V1, first.protocol());

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
 
 import io.jmesh.codec.testing.Await;
 import io.jmesh.codec.testing.CodecRelay;
+import io.jmesh.codec.testing.FrameCapture;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 
@@ -105,6 +106,8 @@ class DubboRealPeerTest {
                                    @Override
                                    public void fromServer(Channel client, Channel upstream, Object msg) {
                                        final DubboResponse resp = (DubboResponse) msg;
+                                       capture(resp.isHeartbeat() ? "heartbeat-response" : "response-" + resp.status(),
+                                               resp);
                                        statuses.add(resp.status());
                                        heartbeatReplies.add(resp.isHeartbeat());
                                        final Long original = ids.remove(resp.requestId());
@@ -140,6 +143,7 @@ class DubboRealPeerTest {
         requests.add(new Seen(req.serializationId(), req.isTwoWay(), req.isEvent(), req.isHeartbeat(), req.requestId(),
                               req.dubboVersion(), req.servicePath(), req.serviceVersion(), req.methodName(),
                               req.parameterTypesDesc(), req.attachments()));
+        capture(req.isHeartbeat() ? "heartbeat" : "request-" + req.methodName(), req);
         final String fail = req.attachment("x-jmesh-fail");
         if (fail != null) {
             final byte status = "timeout".equals(fail) ? DubboStatus.SERVER_TIMEOUT : DubboStatus.SERVICE_NOT_FOUND;
@@ -157,6 +161,15 @@ class DubboRealPeerTest {
             ids.put(id, req.requestId());
         }
         upstream.writeAndFlush(req.withRequestId(id));
+    }
+
+    private static void capture(String name, DubboMessage msg) {
+        final io.netty.buffer.ByteBuf raw = msg.encode(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        try {
+            FrameCapture.save("dubbo-3.3.6-" + name, raw);
+        } finally {
+            raw.release();
+        }
     }
 
     @AfterAll
@@ -211,9 +224,9 @@ class DubboRealPeerTest {
         options.put("nested", Map.of("k", List.of(1L, 2L)));
         options.put("when", new java.util.Date(0));
         RpcContext.getClientAttachment().setAttachment("x-mesh", "after-args");
-        final String d = greeter.describe(p, p, options, List.of(1L, 1L << 40), new byte[70_000], 0.25, true);
+        final String d = greeter.describe(p, p, options, List.of(1L, 1L << 40), new byte[40_000], 0.25, true);
         assertTrue(d.startsWith("ada/36/[x, y]/true/{depth=3, nested={k=[1, 2]}, when="), d);
-        assertTrue(d.endsWith("/[1, 1099511627776]/70000/0.25/true"), d);
+        assertTrue(d.endsWith("/[1, 1099511627776]/40000/0.25/true"), d);
         final Seen describe = last("describe");
         assertEquals("after-args", describe.attachments().get("x-mesh"), describe.attachments().toString());
         assertEquals(7, DubboRequest.countParameters(describe.desc()));
