@@ -278,10 +278,15 @@ public final class Hessian2Reader {
             case 'B':
                 skipBinaryChunks(tag);
                 return;
-            case 'C':
-                readClassDef();
-                skipValue(readTag(), depth);
+            case 'C': { // class definitions, then the value that follows them (a loop: no recursion per definition)
+                int next;
+                do {
+                    readClassDef();
+                    next = readTag();
+                } while (next == 'C');
+                skipValue(next, depth);
                 return;
+            }
             case 'O':
                 skipObjectFields(readInt(), depth);
                 return;

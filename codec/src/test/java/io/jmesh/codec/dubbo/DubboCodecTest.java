@@ -312,6 +312,21 @@ class DubboCodecTest {
     }
 
     @Test
+    void manyClassDefinitionsDoNotRecurse() {
+        final H h = new H().str("2.0.2").str("S").str("").str("m").str("Ljava/lang/Object;");
+        for (int i = 0; i < 200_000; i++) {
+            h.b('C').str("a").b(0x90); // a class with no fields
+        }
+        h.b(0x60); // an object of the first one
+        h.b('H').str("group").str("deep").b('Z');
+        ch = new EmbeddedChannel(new DubboDecoder());
+        ch.writeInbound(Unpooled.wrappedBuffer(frame(0xc2, 0, 1, h.bytes())));
+        final DubboRequest r = ch.readInbound();
+        assertEquals("deep", r.group());
+        r.release();
+    }
+
+    @Test
     void garbageAfterValidFrame() {
         final byte[] frame = frame(0xc2, 0, 5, richBody());
         channel();
