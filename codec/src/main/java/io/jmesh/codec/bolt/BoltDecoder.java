@@ -177,7 +177,8 @@ public final class BoltDecoder extends ByteToMessageDecoder {
             throw new BoltProtocolException("contentLen: " + contentLen + " (expected: >= 0)");
         }
         final byte protocolSwitch = v2 ? in.getByte(base + 11) : 0;
-        final int crcLen = v2 && (protocolSwitch & BoltMessage.SWITCH_CRC) != 0 ? 4 : 0;
+        final byte ver1 = v2 ? in.getByte(base + 1) : 0;
+        final int crcLen = BoltMessage.crcPresent(protocol, ver1, protocolSwitch) ? 4 : 0;
         final long total = (long) fixed + classLen + headerLen + contentLen + crcLen;
         if (total > maxFrameLength) {
             throw new BoltProtocolException("frame length: " + total + " (expected: <= " + maxFrameLength + ")");

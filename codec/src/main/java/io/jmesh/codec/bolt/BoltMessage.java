@@ -41,8 +41,13 @@ public abstract class BoltMessage implements ReferenceCounted {
     public static final short CMD_RESPONSE = 2;
     /** Codec byte of Hessian2, SOFARPC's default. */
     public static final byte CODEC_HESSIAN2 = 1;
-    /** Bit of the v2 switch byte that asks for a CRC32 after the content. */
+    /**
+     * Bit of the v2 switch byte that asks for a CRC32 after the content. sofa-bolt honours it only when
+     * ver1 is {@link #V2_VERSION_CRC}: with ver1 = 1 no CRC is written or expected, whatever the switch.
+     */
     public static final int SWITCH_CRC = 0x01;
+    /** The v2 ver1 value from which the CRC switch applies (sofa-bolt's {@code PROTOCOL_VERSION_2}). */
+    public static final byte V2_VERSION_CRC = 2;
 
     /** Header map key: SOFARPC's service unique name, {@code interface:version[:uniqueId]}. */
     public static final String HEADER_SERVICE = "service";
@@ -143,9 +148,14 @@ public abstract class BoltMessage implements ReferenceCounted {
         return protocolSwitch;
     }
 
-    /** Whether a CRC32 follows the content (v2 with {@link #SWITCH_CRC} set). */
+    /** Whether a CRC32 follows the content: v2 with ver1 = 2 and {@link #SWITCH_CRC} set. */
     public final boolean hasCrc() {
-        return protocol == PROTOCOL_V2 && (protocolSwitch & SWITCH_CRC) != 0;
+        return crcPresent(protocol, ver1, protocolSwitch);
+    }
+
+    /** sofa-bolt's rule: a CRC32 follows the content of a v2 frame whose ver1 is 2 and switch bit 0 set. */
+    static boolean crcPresent(byte protocol, byte ver1, byte protocolSwitch) {
+        return protocol == PROTOCOL_V2 && ver1 == V2_VERSION_CRC && (protocolSwitch & SWITCH_CRC) != 0;
     }
 
     /** Whether this is a heartbeat or a heartbeat ack. */
@@ -335,7 +345,7 @@ public abstract class BoltMessage implements ReferenceCounted {
         final int headerLen = frame.getUnsignedShort(i + 2);
         final int contentLen = frame.getInt(i + 4);
         i += 8;
-        final int crcLen = v2 && (p.protocolSwitch & SWITCH_CRC) != 0 ? 4 : 0;
+        final int crcLen = crcPresent(p.protocol, p.ver1, p.protocolSwitch) ? 4 : 0;
         if (i - base + classLen + headerLen + (long) contentLen + crcLen != frame.readableBytes()) {
             throw new BoltProtocolException("frame: " + frame.readableBytes() + " bytes (expected: "
                                             + (i - base + classLen + headerLen + (long) contentLen + crcLen)
@@ -406,7 +416,8 @@ public abstract class BoltMessage implements ReferenceCounted {
     }
 
     /**
-     * Writes a complete frame; used for locally built messages. {@code crc} only applies to v2.
+     * Writes a complete frame; used for locally built messages. The CRC32 is written when
+     * {@link #crcPresent} says so.
      */
     static ByteBuf writeFrame(ByteBufAllocator alloc, byte protocol, byte ver1, byte type, short cmdCode, byte ver2,
                               int requestId, byte codec, byte protocolSwitch, int timeoutOrStatus,
@@ -453,7 +464,7 @@ public abstract class BoltMessage implements ReferenceCounted {
             if (content != null) {
                 out.writeBytes(content, content.readerIndex(), content.readableBytes());
             }
-            if (protocol == PROTOCOL_V2 && (protocolSwitch & SWITCH_CRC) != 0) {
+            if (crcPresent(protocol, ver1, protocolSwitch)) {
                 final CRC32 crc = new CRC32();
                 update(crc, out, base, out.writerIndex() - base);
                 out.writeInt((int) crc.getValue());

@@ -28,12 +28,12 @@ public final class BoltRequest extends BoltMessage {
     }
 
     /**
-     * Builds a request frame; the content is copied. {@code protocolSwitch} is only written for v2
-     * (bit 0: CRC32).
+     * Builds a request frame; the content is copied. v2 frames get ver1 = 2 and
+     * {@code protocolSwitch} (bit 0: append a CRC32); v1 frames have neither.
      */
     public static BoltRequest of(ByteBufAllocator alloc, byte protocol, boolean oneway, int requestId, int timeout,
                                  byte protocolSwitch, String className, Map<String, String> headers, ByteBuf content) {
-        final ByteBuf frame = writeFrame(alloc, protocol, protocol == PROTOCOL_V2 ? (byte) 1 : 0,
+        final ByteBuf frame = writeFrame(alloc, protocol, protocol == PROTOCOL_V2 ? V2_VERSION_CRC : 0,
                                          oneway ? TYPE_ONEWAY : TYPE_REQUEST, CMD_REQUEST, (byte) 1, requestId,
                                          CODEC_HESSIAN2, protocolSwitch, timeout, className, headers, content);
         return (BoltRequest) parseOwned(frame);
@@ -41,7 +41,7 @@ public final class BoltRequest extends BoltMessage {
 
     /** Builds a heartbeat request as sofa-bolt sends it (no class, header or content; timeout -1). */
     public static BoltRequest heartbeat(ByteBufAllocator alloc, byte protocol, int requestId) {
-        final ByteBuf frame = writeFrame(alloc, protocol, protocol == PROTOCOL_V2 ? (byte) 1 : 0, TYPE_REQUEST,
+        final ByteBuf frame = writeFrame(alloc, protocol, protocol == PROTOCOL_V2 ? V2_VERSION_CRC : 0, TYPE_REQUEST,
                                          CMD_HEARTBEAT, (byte) 1, requestId, CODEC_HESSIAN2, (byte) 0, -1, null,
                                          null, null);
         return (BoltRequest) parseOwned(frame);

@@ -55,7 +55,7 @@ public final class BoltResponse extends BoltMessage {
     public static BoltResponse of(ByteBufAllocator alloc, byte protocol, int requestId, short status,
                                   byte protocolSwitch, String className, Map<String, String> headers,
                                   ByteBuf content) {
-        final ByteBuf frame = writeFrame(alloc, protocol, protocol == PROTOCOL_V2 ? (byte) 1 : 0, TYPE_RESPONSE,
+        final ByteBuf frame = writeFrame(alloc, protocol, protocol == PROTOCOL_V2 ? V2_VERSION_CRC : 0, TYPE_RESPONSE,
                                          CMD_RESPONSE, (byte) 1, requestId, CODEC_HESSIAN2, protocolSwitch, status,
                                          className, headers, content);
         return (BoltResponse) BoltRequest.parseOwned(frame);

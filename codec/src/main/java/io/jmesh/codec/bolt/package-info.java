@@ -21,8 +21,8 @@
  * | contentLen            | className ... header map ... content ...                              |
  *
  * v2 (proto 0x02) adds ver1 after proto and a switch byte after codec (24-byte request header,
- * 22-byte response header); when bit 0 of switch is set a CRC32 of all preceding bytes of the frame
- * follows the content:
+ * 22-byte response header); when ver1 is 2 and bit 0 of switch is set, a CRC32 of all preceding
+ * bytes of the frame follows the content (with ver1 = 1 sofa-bolt ignores the switch):
  * +-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+
  * |proto|ver1 | type| cmdcode   |ver2 |      requestId        |codec|switch| timeout / respStatus  |
  * +-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+-----+

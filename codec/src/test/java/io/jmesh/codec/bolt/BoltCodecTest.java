@@ -52,10 +52,17 @@ class BoltCodecTest {
     /** A frame written field by field from the documented layout, independently of the codec. */
     static byte[] golden(int protocol, int type, int cmd, int requestId, int timeoutOrStatus, boolean crc,
                          String className, Map<String, String> headers, byte[] content) {
+        return golden(protocol, 2, crc ? 1 : 0, type, cmd, requestId, timeoutOrStatus, crc, className, headers,
+                      content);
+    }
+
+    static byte[] golden(int protocol, int ver1, int protocolSwitch, int type, int cmd, int requestId,
+                         int timeoutOrStatus, boolean crc, String className, Map<String, String> headers,
+                         byte[] content) {
         final ByteBuf b = Unpooled.buffer();
         b.writeByte(protocol);
         if (protocol == 2) {
-            b.writeByte(1); // ver1
+            b.writeByte(ver1);
         }
         b.writeByte(type);
         b.writeShort(cmd);
@@ -63,7 +70,7 @@ class BoltCodecTest {
         b.writeInt(requestId);
         b.writeByte(1); // hessian2
         if (protocol == 2) {
-            b.writeByte(crc ? 1 : 0);
+            b.writeByte(protocolSwitch);
         }
         if (type == 0) {
             b.writeShort(timeoutOrStatus);
@@ -148,7 +155,7 @@ class BoltCodecTest {
         final BoltRequest r = ch.readInbound();
         assertEquals(BoltMessage.PROTOCOL_V2, r.protocol());
         assertTrue(r.hasCrc());
-        assertEquals(1, r.ver1());
+        assertEquals(2, r.ver1());
         assertEquals("sayHello", r.methodName());
         assertArrayEquals(req, reencode(r));
 
@@ -165,6 +172,26 @@ class BoltCodecTest {
         assertEquals(0, busy.content().readableBytes());
         assertArrayEquals(respV1, reencode(busy));
         assertNull(ch.readInbound());
+    }
+
+    @Test
+    void crcSwitchOnlyCountsWithVer1Two() {
+        // ver1 = 1 with the CRC bit set: sofa-bolt writes no CRC and expects none.
+        final byte[] noCrc = golden(2, 1, 1, 1, 1, 7, 3000, false, BoltRequest.SOFA_REQUEST_CLASS, sofaHeaders(),
+                                    body());
+        final byte[] withCrc = golden(2, 2, 1, 1, 1, 8, 3000, true, BoltRequest.SOFA_REQUEST_CLASS, sofaHeaders(),
+                                      body());
+        channel().writeInbound(Unpooled.wrappedBuffer(noCrc, withCrc));
+        final BoltRequest a = ch.readInbound();
+        assertFalse(a.hasCrc());
+        assertEquals(1, a.ver1());
+        assertEquals(7, a.requestId());
+        assertArrayEquals(golden(2, 1, 1, 1, 1, 70, 3000, false, BoltRequest.SOFA_REQUEST_CLASS, sofaHeaders(),
+                                 body()), reencode(a.withRequestId(70)));
+        final BoltRequest b = ch.readInbound();
+        assertTrue(b.hasCrc());
+        assertEquals(8, b.requestId());
+        assertArrayEquals(withCrc, reencode(b));
     }
 
     @Test
