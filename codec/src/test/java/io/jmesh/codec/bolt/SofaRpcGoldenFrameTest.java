@@ -16,8 +16,9 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.ProtocolDetectionState;
 
 /**
- * Frames captured from SOFARPC 5.13.2 (see {@link SofaRpcRealPeerTest} and {@link FrameCapture}), decoded
- * and written back without the peers running.
+ * Frames captured from SOFARPC 5.13.2 (Bolt v1, see {@link SofaRpcRealPeerTest}) and from sofa-bolt 1.6.10
+ * (Bolt v2, see {@link SofaBoltV2RealPeerTest}) with {@link FrameCapture}, decoded and written back without
+ * the peers running.
  */
 class SofaRpcGoldenFrameTest {
 
@@ -103,5 +104,37 @@ class SofaRpcGoldenFrameTest {
         assertArrayEquals(ack, write(local));
         assertArrayEquals(hb, write(req));
         resp.release();
+    }
+
+    @Test
+    void sofaBoltV2WithAndWithoutCrc() {
+        for (int ver1 = 1; ver1 <= 2; ver1++) {
+            final byte[] reqFrame = FrameCapture.load("sofabolt-1.6.10-v2-request-ver1-" + ver1);
+            final BoltRequest req = decode(reqFrame);
+            assertEquals(BoltMessage.PROTOCOL_V2, req.protocol());
+            assertEquals(ver1, req.ver1());
+            assertEquals(BoltMessage.SWITCH_CRC, req.protocolSwitch()); // set in both; honoured only with ver1 = 2
+            assertEquals(ver1 == 2, req.hasCrc());
+            assertEquals("java.lang.String", req.className());
+            assertEquals(5000, req.timeout());
+            final byte[] rewritten = write(req.withRequestId(77));
+            assertEquals(reqFrame.length, rewritten.length);
+            final BoltRequest again = decode(rewritten); // a recomputed CRC checks out
+            assertEquals(77, again.requestId());
+            assertArrayEquals(reqFrame, write(again.withRequestId(req.requestId())));
+
+            final byte[] respFrame = FrameCapture.load("sofabolt-1.6.10-v2-response-ver1-" + ver1);
+            final BoltResponse resp = decode(respFrame);
+            assertEquals(ver1 == 2, resp.hasCrc());
+            assertEquals(BoltResponseStatus.SUCCESS, resp.status());
+            assertArrayEquals(respFrame, write(resp));
+        }
+        // A flipped bit in a CRC-protected frame is caught.
+        final byte[] corrupt = FrameCapture.load("sofabolt-1.6.10-v2-request-ver1-2");
+        corrupt[corrupt.length - 5] ^= 0x40;
+        final EmbeddedChannel fresh = new EmbeddedChannel(new BoltDecoder());
+        org.junit.jupiter.api.Assertions.assertThrows(BoltProtocolException.class,
+                () -> fresh.writeInbound(Unpooled.wrappedBuffer(corrupt)));
+        fresh.finishAndReleaseAll();
     }
 }
