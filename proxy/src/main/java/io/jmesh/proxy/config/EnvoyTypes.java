@@ -54,6 +54,9 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.admin.v3.ListenersConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.ClustersConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.RoutesConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.ScopedRoutesConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.SecretsConfigDump.getDescriptor())
+            .add(io.envoyproxy.envoy.admin.v3.EndpointsConfigDump.getDescriptor())
             .build();
 
     public static final ProtoJson PARSER = new ProtoJson(REGISTRY);

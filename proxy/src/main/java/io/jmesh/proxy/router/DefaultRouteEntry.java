@@ -96,6 +96,7 @@ final class DefaultRouteEntry implements RouteEntry {
      * @param vhRetry the virtual host's retry policy, or null
      * @param levels request and response mutations of the virtual host and the configuration
      */
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     DefaultRouteEntry(Route route, String path, String virtualHostName, RetryPolicy vhRetry,
                       HeaderMutations vhRequest, HeaderMutations vhResponse, HeaderMutations cfgRequest,
                       HeaderMutations cfgResponse, boolean mostSpecificWins) throws ConfigException {

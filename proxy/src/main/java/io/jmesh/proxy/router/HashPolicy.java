@@ -1,5 +1,6 @@
 package io.jmesh.proxy.router;
 
+import io.jmesh.proxy.internal.XxHash64;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -122,7 +123,7 @@ final class HashPolicy {
                     throw new AssertionError(m.kind);
             }
             if (input != null) {
-                final long h = XxHash64.hash(input);
+                final long h = XxHash64.hash(input, 0);
                 hash = has ? Long.rotateLeft(hash, 1) ^ h : h;
                 has = true;
             }

@@ -35,6 +35,7 @@ final class HeaderMatch {
         this.missingAsEmpty = missingAsEmpty;
     }
 
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     static HeaderMatch from(HeaderMatcher h, String path) throws ConfigException {
         final String name = h.getName().toLowerCase(Locale.ROOT);
         if (name.isEmpty()) {

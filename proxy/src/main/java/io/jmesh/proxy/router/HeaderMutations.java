@@ -44,6 +44,7 @@ final class HeaderMutations {
         return remove.length == 0 && add.length == 0;
     }
 
+    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     static HeaderMutations from(List<HeaderValueOption> toAdd, List<String> toRemove, String addPath,
                                 String removePath) throws ConfigException {
         if (toAdd.isEmpty() && toRemove.isEmpty()) {

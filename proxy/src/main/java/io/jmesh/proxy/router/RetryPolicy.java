@@ -220,11 +220,12 @@ public final class RetryPolicy {
         return ceiling <= 0 ? 0 : ThreadLocalRandom.current().nextLong(ceiling);
     }
 
-    /** The upper bound (exclusive) of {@link #backoffMillis(int)} for a retry; for tests and logs. */
+    /** {@code retry_back_off.base_interval} in milliseconds (25 by default). */
     long baseIntervalMillis() {
         return baseIntervalMillis;
     }
 
+    /** {@code retry_back_off.max_interval} in milliseconds (10 x base by default). */
     long maxIntervalMillis() {
         return maxIntervalMillis;
     }

@@ -35,7 +35,7 @@ public final class RouteTable {
         final int[] lengths;
         final Map<String, VirtualHostEntry>[] byLength;
 
-        @SuppressWarnings("unchecked")
+        @SuppressWarnings({ "unchecked", "rawtypes" })
         Wildcards(TreeMap<Integer, Map<String, VirtualHostEntry>> map) {
             lengths = new int[map.size()];
             byLength = new Map[map.size()];

@@ -1,5 +1,6 @@
 package io.jmesh.proxy.upstream;
 
+import io.jmesh.proxy.internal.XxHash64;
 import java.util.Arrays;
 import java.util.List;
 

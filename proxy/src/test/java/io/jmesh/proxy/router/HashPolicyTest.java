@@ -1,5 +1,6 @@
 package io.jmesh.proxy.router;
 
+import io.jmesh.proxy.internal.XxHash64;
 import static io.jmesh.proxy.router.RouteConfigs.get;
 import static io.jmesh.proxy.router.RouteConfigs.table;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -70,7 +71,7 @@ class HashPolicyTest {
     void headerHashIsStableAndXxHash64() {
         final RouteTable t = table(CONFIG);
         final OptionalLong h1 = hash(t, req("/header", "x-user", "alice"), CLIENT_1);
-        assertEquals(OptionalLong.of(XxHash64.hash("alice")), h1);
+        assertEquals(OptionalLong.of(XxHash64.hash("alice", 0)), h1);
         assertEquals(h1, hash(t, req("/header", "x-user", "alice"), CLIENT_2));
         assertNotEquals(h1, hash(t, req("/header", "x-user", "bob"), CLIENT_1));
         assertFalse(hash(t, req("/header", null, null), CLIENT_1).isPresent());
@@ -85,14 +86,14 @@ class HashPolicyTest {
     @Test
     void cookieSourceIpAndQueryParameter() {
         final RouteTable t = table(CONFIG);
-        assertEquals(OptionalLong.of(XxHash64.hash("s1")),
+        assertEquals(OptionalLong.of(XxHash64.hash("s1", 0)),
                      hash(t, req("/cookie", "cookie", "a=b; session=s1; c=d"), CLIENT_1));
         // No cookie is generated: no hash.
         assertFalse(hash(t, req("/cookie", "cookie", "sessionx=1"), CLIENT_1).isPresent());
-        assertEquals(OptionalLong.of(XxHash64.hash("10.0.0.1")), hash(t, req("/ip", null, null), CLIENT_1));
+        assertEquals(OptionalLong.of(XxHash64.hash("10.0.0.1", 0)), hash(t, req("/ip", null, null), CLIENT_1));
         assertNotEquals(hash(t, req("/ip", null, null), CLIENT_1), hash(t, req("/ip", null, null), CLIENT_2));
         assertFalse(hash(t, req("/ip", null, null), null).isPresent());
-        assertEquals(OptionalLong.of(XxHash64.hash("42")), hash(t, req("/query?x=1&id=42&id=43", null, null), CLIENT_1));
+        assertEquals(OptionalLong.of(XxHash64.hash("42", 0)), hash(t, req("/query?x=1&id=42&id=43", null, null), CLIENT_1));
         assertFalse(hash(t, req("/query?x=1", null, null), CLIENT_1).isPresent());
         assertFalse(hash(t, req("/none", "x-user", "alice"), CLIENT_1).isPresent());
     }
@@ -100,8 +101,8 @@ class HashPolicyTest {
     @Test
     void terminalStopsAndCombinationRotates() {
         final RouteTable t = table(CONFIG);
-        final long alice = XxHash64.hash("alice");
-        final long ip = XxHash64.hash("10.0.0.1");
+        final long alice = XxHash64.hash("alice", 0);
+        final long ip = XxHash64.hash("10.0.0.1", 0);
         assertEquals(OptionalLong.of(alice), hash(t, req("/terminal", "x-user", "alice"), CLIENT_1));
         // The terminal policy produced nothing: evaluation goes on.
         assertEquals(OptionalLong.of(ip), hash(t, req("/terminal", null, null), CLIENT_1));
@@ -113,6 +114,6 @@ class HashPolicyTest {
         final RouteTable t = table(CONFIG);
         assertEquals(hash(t, req("/rewrite/a?x=1", null, null), CLIENT_1),
                      hash(t, req("/rewrite/a?y=2", null, null), CLIENT_2));
-        assertEquals(OptionalLong.of(XxHash64.hash("/rewrite/a")), hash(t, req("/rewrite/a?x=1", null, null), CLIENT_1));
+        assertEquals(OptionalLong.of(XxHash64.hash("/rewrite/a", 0)), hash(t, req("/rewrite/a?x=1", null, null), CLIENT_1));
     }
 }

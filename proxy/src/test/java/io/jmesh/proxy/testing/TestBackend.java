@@ -40,6 +40,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.util.CharsetUtil;
+import java.nio.charset.StandardCharsets;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -57,6 +58,8 @@ import io.netty.util.ReferenceCountUtil;
  * Counts requests and connections so tests can assert on what reached the upstream.
  */
 public final class TestBackend implements AutoCloseable {
+
+    private static final byte[] CHUNK = "x".repeat(65536).getBytes(StandardCharsets.US_ASCII);
 
     private final String name;
     private final EventLoopGroup group = new NioEventLoopGroup(1);
@@ -191,17 +194,7 @@ public final class TestBackend implements AutoCloseable {
                 HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
                 HttpUtil.setTransferEncodingChunked(r, true);
                 ctx.write(r);
-                long left = n;
-                while (left > 0) {
-                    int c = (int) Math.min(65536, left);
-                    ByteBuf b = ctx.alloc().buffer(c);
-                    for (int i = 0; i < c; i++) {
-                        b.writeByte('x');
-                    }
-                    ctx.write(new DefaultHttpContent(b));
-                    left -= c;
-                }
-                ctx.writeAndFlush(new DefaultLastHttpContent());
+                writeChunks(ctx, n);
                 return;
             }
             if (uri.startsWith("/sink")) {
@@ -216,6 +209,20 @@ public final class TestBackend implements AutoCloseable {
             sb.append("body-bytes=").append(bodyBytes).append('\n');
             req.headers().forEach(e -> sb.append("header ").append(e.getKey().toLowerCase()).append('=').append(e.getValue()).append('\n'));
             send(ctx, req, HttpResponseStatus.OK, sb.toString());
+        }
+
+        /** Streams {@code left} bytes one 64 KiB chunk at a time, each after the previous one was written. */
+        private void writeChunks(ChannelHandlerContext ctx, long left) {
+            if (left <= 0) {
+                ctx.writeAndFlush(new DefaultLastHttpContent());
+                return;
+            }
+            int c = (int) Math.min(CHUNK.length, left);
+            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(CHUNK, 0, c))).addListener(f -> {
+                if (f.isSuccess()) {
+                    writeChunks(ctx, left - c);
+                }
+            });
         }
 
         private void send(ChannelHandlerContext ctx, HttpRequest req, HttpResponseStatus status, String body) {

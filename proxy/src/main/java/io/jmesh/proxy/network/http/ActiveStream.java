@@ -20,6 +20,7 @@ import io.jmesh.proxy.filter.HttpFilterCallbacks;
 import io.jmesh.proxy.filter.HttpFilterFactory;
 import io.jmesh.proxy.router.RetryPolicy;
 import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
 import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
 import io.jmesh.proxy.upstream.ClusterManager;
@@ -82,11 +83,13 @@ final class ActiveStream implements HttpFilterCallbacks {
     private final long startNanos = System.nanoTime();
 
     private HttpRequest request;
+    private final boolean downstreamHttp2;
     private boolean requestEndsWithHeaders;
     private boolean requestComplete;
     private boolean upgradeRequest;
     private RouteEntry route;
     private UpstreamCluster cluster;
+    private String selectedCluster;
     private RetryPolicy retryPolicy = RetryPolicy.NONE;
     private List<HttpFilter> filters = List.of();
 
@@ -94,7 +97,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     private int retriesDone;
     private Host lastFailedHost;
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>(2);
-    private List<HttpContent> replay = new ArrayList<>(2);
+    private List<HttpContent> replay = new ArrayList<>(0);
     private long replayBytes;
 
     private boolean responseStarted;
@@ -118,12 +121,10 @@ final class ActiveStream implements HttpFilterCallbacks {
     ActiveStream(HttpConnectionManagerConfig config, DownstreamSink sink) {
         this.config = config;
         this.sink = sink;
+        this.downstreamHttp2 = "HTTP/2".equals(sink.protocol());
         config.stats.rqTotal.inc();
         config.stats.rqActive.inc();
         lastActivityNanos = startNanos;
-        if (config.streamIdleTimeoutMs > 0) {
-            scheduleIdleTimer(config.streamIdleTimeoutMs);
-        }
         if (config.requestTimeoutMs > 0) {
             requestTimer = sink.eventLoop().schedule(this::onRequestTimeout, config.requestTimeoutMs, TimeUnit.MILLISECONDS);
         }
@@ -139,7 +140,7 @@ final class ActiveStream implements HttpFilterCallbacks {
             onRequestComplete();
         }
         HttpHeaders h = req.headers();
-        upgradeRequest = h.contains(HttpHeaderNames.UPGRADE) && "HTTP/2".equals(sink.protocol()) == false;
+        upgradeRequest = !downstreamHttp2 && h.contains(HttpHeaderNames.UPGRADE);
         if (upgradeRequest && !config.upgradeAllowed(h.get(HttpHeaderNames.UPGRADE))) {
             sendLocalReply(403, "", "upgrade_failed");
             return;
@@ -195,8 +196,10 @@ final class ActiveStream implements HttpFilterCallbacks {
             sendLocalReply(503, "", "cluster_not_found");
             return;
         }
-        route.transformRequest(req);
+        route.transformRequest(req, clusterName);
+        selectedCluster = clusterName;
         retryPolicy = route.retryPolicy();
+        armIdleTimer();
         if (route.timeoutMillis() > 0 && requestComplete) {
             startRouteTimer();
         }
@@ -508,7 +511,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 if (perTryTimer != null) {
                     perTryTimer.cancel(false);
                 }
-                sanitizeResponseHeaders(resp.headers(), code == 101);
+                sanitizeResponseHeaders(resp.headers(), code == 101, stream.http2());
                 resp.headers().set(X_UPSTREAM_SERVICE_TIME, Long.toString(upstreamServiceTimeMs));
                 if (code == 101 && upgradeRequest && !stream.http2()) {
                     responseStarted = true;
@@ -625,7 +628,7 @@ final class ActiveStream implements HttpFilterCallbacks {
             h.set(HttpHeaderNames.DATE, DateHeader.now());
         }
         if (route != null) {
-            route.transformResponse(resp);
+            route.transformResponse(resp, selectedCluster);
         }
         for (int i = filters.size() - 1; i >= 0; i--) {
             filters.get(i).onResponseHeaders(resp, this);
@@ -711,6 +714,22 @@ final class ActiveStream implements HttpFilterCallbacks {
         sendLocalReply(408, "request timeout", "request_overall_timeout");
     }
 
+    /**
+     * Arms {@code stream_idle_timeout} unless the route timeout is certain to fire first (the request is
+     * complete and the route timeout is shorter): one timer per stream instead of two on the common path.
+     */
+    private void armIdleTimer() {
+        long idle = config.streamIdleTimeoutMs;
+        if (idle <= 0 || idleTimer != null) {
+            return;
+        }
+        long routeTimeout = route == null ? 0 : route.timeoutMillis();
+        if (requestComplete && routeTimeout > 0 && routeTimeout <= idle) {
+            return;
+        }
+        scheduleIdleTimer(idle);
+    }
+
     private void touch() {
         lastActivityNanos = System.nanoTime();
     }
@@ -776,30 +795,40 @@ final class ActiveStream implements HttpFilterCallbacks {
     }
 
     private void log() {
-        AccessLogEntry e = new AccessLogEntry();
-        e.startTimeMillis = startMillis;
-        e.durationNanos = System.nanoTime() - startNanos;
-        if (request != null) {
-            e.requestHeaders = request.headers();
-            e.method = request.method().name();
-            e.path = request.uri();
-            e.authority = request.headers().get(HttpHeaderNames.HOST);
+        if (config.accessLog == AccessLog.NOOP) {
+            return;
         }
-        e.protocol = sink.protocol();
-        e.responseCode = responseCode;
-        e.responseCodeDetails = responseCodeDetails;
-        e.responseFlags = flags;
-        e.responseHeaders = responseHeaders;
-        e.responseTrailers = responseTrailers;
-        e.bytesReceived = bytesReceived;
-        e.bytesSent = bytesSent;
-        e.upstreamServiceTimeMs = upstreamServiceTimeMs;
-        e.upstreamHost = upstreamHost == null ? null : upstreamHost.addressString();
-        e.upstreamCluster = cluster == null ? null : cluster.name();
-        e.routeName = route == null ? null : route.name();
-        e.downstreamRemoteAddress = sink.remoteAddress();
-        e.downstreamLocalAddress = sink.localAddress();
-        e.upstreamTransportFailureReason = upstreamFailure;
+        AccessLogEntry e = new AccessLogEntry()
+                .startTimeMillis(startMillis)
+                .startNanos(startNanos)
+                .protocol(sink.protocol())
+                .responseCode(responseCode)
+                .responseCodeDetails(responseCodeDetails)
+                .responseHeaders(responseHeaders)
+                .responseTrailers(responseTrailers)
+                .bytesReceived(bytesReceived)
+                .bytesSent(bytesSent)
+                .upstreamServiceTimeMs(upstreamServiceTimeMs)
+                .upstreamHost(upstreamHost == null ? null : upstreamHost.addressString())
+                .upstreamCluster(cluster == null ? null : cluster.name())
+                .routeName(route == null ? null : route.name())
+                .downstreamRemoteAddress(sink.remoteAddress())
+                .downstreamLocalAddress(sink.localAddress())
+                .upstreamTransportFailureReason(upstreamFailure)
+                .finish(System.nanoTime());
+        if (request != null) {
+            HttpHeaders h = request.headers();
+            e.requestHeaders(h)
+                    .method(request.method().name())
+                    .path(request.uri())
+                    .authority(h.get(HttpHeaderNames.HOST))
+                    .userAgent(h.get(HttpHeaderNames.USER_AGENT))
+                    .forwardedFor(h.get(X_FORWARDED_FOR))
+                    .requestId(h.get(X_REQUEST_ID));
+        }
+        for (ResponseFlag f : flags) {
+            e.addResponseFlag(f);
+        }
         try {
             config.accessLog.log(e);
         } catch (RuntimeException ex) {
@@ -810,7 +839,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     // ------------------------------------------------------------------ headers
 
     private void sanitizeRequestHeaders(HttpHeaders h) {
-        removeConnectionHeaders(h, upgradeRequest);
+        removeConnectionHeaders(h, upgradeRequest, downstreamHttp2);
         String te = h.get(HttpHeaderNames.TE);
         if (te != null && !te.equalsIgnoreCase("trailers")) {
             h.remove(HttpHeaderNames.TE);
@@ -826,12 +855,12 @@ final class ActiveStream implements HttpFilterCallbacks {
         h.remove(HttpHeaderNames.EXPECT);
     }
 
-    private static void sanitizeResponseHeaders(HttpHeaders h, boolean upgrade) {
-        removeConnectionHeaders(h, upgrade);
+    private static void sanitizeResponseHeaders(HttpHeaders h, boolean upgrade, boolean fromHttp2) {
+        removeConnectionHeaders(h, upgrade, fromHttp2);
         h.remove(HttpHeaderNames.TRANSFER_ENCODING);
     }
 
-    private static void removeConnectionHeaders(HttpHeaders h, boolean keepUpgrade) {
+    private static void removeConnectionHeaders(HttpHeaders h, boolean keepUpgrade, boolean http2Extensions) {
         String connection = h.get(HttpHeaderNames.CONNECTION);
         if (connection != null) {
             for (String token : connection.split(",")) {
@@ -851,7 +880,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (!keepUpgrade) {
             h.remove(HttpHeaderNames.UPGRADE);
         }
-        if (!h.isEmpty()) {
+        if (http2Extensions) {
             Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
             List<CharSequence> ext = null;
             while (it.hasNext()) {

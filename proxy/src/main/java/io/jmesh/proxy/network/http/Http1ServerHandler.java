@@ -61,7 +61,10 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
     private boolean headRequest;
     private HttpVersion version = HttpVersion.HTTP_1_1;
     private boolean draining;
-    private final ArrayDeque<Object> queued = new ArrayDeque<>();
+    /** Decoded messages of pipelined requests held at most before reading pauses. */
+    static final int MAX_QUEUED = 64;
+
+    private final ArrayDeque<Object> queued = new ArrayDeque<>(4);
 
     Http1ServerHandler(HttpConnectionManagerConfig config, boolean secure) {
         this.config = config;
@@ -87,8 +90,12 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
             return;
         }
         if (current != null && currentRequestComplete || !queued.isEmpty()) {
+            // A pipelined request: it waits for the responses before it. Reading stops only when
+            // many wait, so the common case costs no epoll changes.
             queued.add(msg);
-            channel.config().setAutoRead(false);
+            if (queued.size() >= MAX_QUEUED) {
+                channel.config().setAutoRead(false);
+            }
             return;
         }
         handle((HttpObject) msg);
@@ -99,7 +106,6 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
             if (msg instanceof HttpContent) {
                 if (msg instanceof LastHttpContent) {
                     currentRequestComplete = true;
-                    channel.config().setAutoRead(false);
                 }
                 current.onRequestBody((HttpContent) msg);
             } else {
@@ -148,7 +154,6 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
             FullHttpRequest full = (FullHttpRequest) req;
             HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
             currentRequestComplete = true;
-            channel.config().setAutoRead(false);
             if (!full.content().isReadable() && full.trailingHeaders().isEmpty()) {
                 full.release();
                 current.onRequestHeaders(head, true);
@@ -167,7 +172,6 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         if (!hasBody) {
             swallowLast = true;
             currentRequestComplete = true;
-            channel.config().setAutoRead(false);
             // Chunk-less requests still end with an (empty) LastHttpContent from the codec: drop it.
             ActiveStream s = current;
             s.onRequestHeaders(req, true);
@@ -248,7 +252,8 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         while (current != null && !currentRequestComplete && (next = queued.poll()) != null) {
             handle((HttpObject) next);
         }
-        if (queued.isEmpty() && (current == null || !currentRequestComplete)) {
+        if (queued.size() < MAX_QUEUED && !channel.config().isAutoRead()
+                && (current == null || !currentRequestComplete || channel.isWritable())) {
             channel.config().setAutoRead(true);
         }
     }

@@ -148,16 +148,17 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         logged = true;
-        AccessLogEntry e = new AccessLogEntry();
-        e.startTimeMillis = startMillis;
-        e.durationNanos = System.nanoTime() - startNanos;
-        e.responseFlags = flags;
-        e.bytesReceived = rx;
-        e.bytesSent = tx;
-        e.upstreamHost = host == null ? null : host.addressString();
-        e.upstreamCluster = cluster == null ? null : cluster.name();
-        e.downstreamRemoteAddress = (InetSocketAddress) downstream.remoteAddress();
-        e.downstreamLocalAddress = (InetSocketAddress) downstream.localAddress();
+        AccessLogEntry e = new AccessLogEntry()
+                .startTimeMillis(startMillis)
+                .startNanos(startNanos)
+                .bytesReceived(rx)
+                .bytesSent(tx)
+                .upstreamHost(host == null ? null : host.addressString())
+                .upstreamCluster(cluster == null ? null : cluster.name())
+                .downstreamRemoteAddress((InetSocketAddress) downstream.remoteAddress())
+                .downstreamLocalAddress((InetSocketAddress) downstream.localAddress())
+                .finish(System.nanoTime());
+        flags.forEach(e::addResponseFlag);
         config.accessLog.log(e);
     }
 

@@ -1,4 +1,4 @@
-package io.jmesh.proxy.upstream;
+package io.jmesh.proxy.internal;
 
 import java.nio.charset.StandardCharsets;
 
@@ -6,7 +6,7 @@ import java.nio.charset.StandardCharsets;
  * xxHash64 (<a href="https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md">specification</a>),
  * the hash Envoy uses for its ring hash and Maglev tables. Stateless and thread-safe.
  */
-final class XxHash64 {
+public final class XxHash64 {
 
     private static final long P1 = 0x9E3779B185EBCA87L;
     private static final long P2 = 0xC2B2AE3D27D4EB4FL;
@@ -17,11 +17,11 @@ final class XxHash64 {
     private XxHash64() {
     }
 
-    static long hash(String s, long seed) {
+    public static long hash(String s, long seed) {
         return hash(s.getBytes(StandardCharsets.UTF_8), seed);
     }
 
-    static long hash(long value, long seed) {
+    public static long hash(long value, long seed) {
         byte[] b = new byte[8];
         for (int i = 0; i < 8; i++) {
             b[i] = (byte) (value >>> (8 * i));
@@ -29,7 +29,7 @@ final class XxHash64 {
         return hash(b, seed);
     }
 
-    static long hash(byte[] in, long seed) {
+    public static long hash(byte[] in, long seed) {
         int len = in.length;
         int p = 0;
         long h;

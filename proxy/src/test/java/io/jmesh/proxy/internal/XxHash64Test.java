@@ -1,4 +1,4 @@
-package io.jmesh.proxy.upstream;
+package io.jmesh.proxy.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -1,0 +1,392 @@
+package io.jmesh.proxy.telemetry.accesslog;
+
+import io.jmesh.proxy.config.ConfigException;
+import io.netty.handler.codec.http.HttpHeaders;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.TextStyle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * An Envoy access log format string, parsed once and applied to many entries. See
+ * <a href="https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage">
+ * Envoy access log usage</a>.
+ *
+ * <p>Command operators are {@code %COMMAND%}, {@code %COMMAND(arg)%} or {@code %COMMAND(arg):N%}, where
+ * {@code N} truncates the value to at most {@code N} characters. {@code %REQ(X?Y)%} prints request header
+ * {@code X}, or {@code Y} when {@code X} is absent; {@code :METHOD}, {@code :PATH} and {@code :AUTHORITY} are
+ * the pseudo-headers. {@code %START_TIME(fmt)%} takes a strftime-like format in UTC with Envoy's
+ * {@code %s}, {@code %f}/{@code %3f}/{@code %6f}/{@code %9f} and {@code %E3S}-style extensions.
+ * Absent values print as {@code "-"}; text outside operators is copied as is. {@code %%} is a literal
+ * percent sign.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class AccessLogFormatter {
+
+    /** Envoy's default access log format, including the trailing newline. */
+    public static final String DEFAULT_FORMAT =
+            "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\" "
+            + "%RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% "
+            + "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\" "
+            + "\"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\"\n";
+
+    private static final String DEFAULT_START_TIME_FORMAT = "%Y-%m-%dT%H:%M:%E3SZ";
+
+    private static final Pattern OPERATOR =
+            Pattern.compile("%([A-Z][A-Z0-9_]*)(?:\\(([^)]*)\\))?(?::(\\d+))?%");
+
+    private final String format;
+    private final List<Part> parts;
+
+    private AccessLogFormatter(String format, List<Part> parts) {
+        this.format = format;
+        this.parts = parts;
+    }
+
+    /**
+     * Parses {@code format}.
+     *
+     * @throws ConfigException for an unknown command operator or a malformed argument, in the form
+     *         {@code format: %FOO% (expected: ...)}
+     */
+    public static AccessLogFormatter parse(String format) throws ConfigException {
+        List<Part> parts = new ArrayList<>();
+        StringBuilder literal = new StringBuilder();
+        int i = 0;
+        while (i < format.length()) {
+            char c = format.charAt(i);
+            if (c != '%') {
+                literal.append(c);
+                i++;
+                continue;
+            }
+            if (i + 1 < format.length() && format.charAt(i + 1) == '%') {
+                literal.append('%');
+                i += 2;
+                continue;
+            }
+            Matcher m = OPERATOR.matcher(format);
+            m.region(i, format.length());
+            if (!m.lookingAt()) {
+                throw new ConfigException("format: " + quote(format.substring(i))
+                        + " (expected: %COMMAND%, %COMMAND(arg)% or %COMMAND(arg):N%)");
+            }
+            if (literal.length() > 0) {
+                parts.add(new Part(literal.toString(), null, -1));
+                literal.setLength(0);
+            }
+            int maxLength = m.group(3) == null ? -1 : parseLength(m.group(0), m.group(3));
+            parts.add(new Part(null, command(m.group(0), m.group(1), m.group(2)), maxLength));
+            i = m.end();
+        }
+        if (literal.length() > 0) {
+            parts.add(new Part(literal.toString(), null, -1));
+        }
+        return new AccessLogFormatter(format, List.copyOf(parts));
+    }
+
+    /** The format string this was parsed from. */
+    public String formatString() {
+        return format;
+    }
+
+    /** Formats {@code entry}; absent values print as {@code "-"}. */
+    public String format(AccessLogEntry entry) {
+        StringBuilder out = new StringBuilder(128);
+        for (Part part : parts) {
+            if (part.literal != null) {
+                out.append(part.literal);
+            } else {
+                Object value = part.value(entry);
+                out.append(value == null ? "-" : value.toString());
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * For JSON formats: when this format is exactly one command operator, its typed value ({@link Long} for
+     * numbers, {@link String} otherwise, {@code null} when absent); else the formatted string.
+     */
+    Object typedValue(AccessLogEntry entry) {
+        if (parts.size() == 1 && parts.get(0).literal == null) {
+            return parts.get(0).value(entry);
+        }
+        return format(entry);
+    }
+
+    private static int parseLength(String operator, String digits) throws ConfigException {
+        try {
+            return Integer.parseInt(digits);
+        } catch (NumberFormatException e) {
+            throw new ConfigException("format: " + operator + " (expected: a length that fits an int)");
+        }
+    }
+
+    private static String quote(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "..." : s;
+    }
+
+    private static Function<AccessLogEntry, Object> command(String operator, String name, String arg)
+            throws ConfigException {
+        switch (name) {
+            case "START_TIME": {
+                String fmt = arg == null || arg.isEmpty() ? DEFAULT_START_TIME_FORMAT : arg;
+                return e -> e.startTimeMillis() <= 0 ? null : strftime(fmt, e.startTimeMillis());
+            }
+            case "REQ":
+                return headerCommand(operator, arg, AccessLogFormatter::requestHeader);
+            case "RESP":
+                return headerCommand(operator, arg, AccessLogFormatter::responseHeader);
+            case "TRAILER":
+                return headerCommand(operator, arg, (e, h) -> header(e.responseTrailers(), h));
+            default:
+                break;
+        }
+        if (arg != null) {
+            throw new ConfigException("format: " + operator + " (expected: no argument for %" + name + "%)");
+        }
+        switch (name) {
+            case "RESPONSE_CODE":
+                return e -> (long) e.responseCode();
+            case "RESPONSE_CODE_DETAILS":
+                return AccessLogEntry::responseCodeDetails;
+            case "RESPONSE_FLAGS":
+                return AccessLogFormatter::responseFlags;
+            case "BYTES_RECEIVED":
+                return AccessLogEntry::bytesReceived;
+            case "BYTES_SENT":
+                return AccessLogEntry::bytesSent;
+            case "DURATION":
+                return e -> orNull(e.durationMs());
+            case "RESPONSE_DURATION":
+                return e -> orNull(e.responseDurationMs());
+            case "UPSTREAM_SERVICE_TIME":
+                return e -> orNull(e.upstreamServiceTimeMs());
+            case "UPSTREAM_HOST":
+                return AccessLogEntry::upstreamHost;
+            case "UPSTREAM_CLUSTER":
+                return AccessLogEntry::upstreamCluster;
+            case "UPSTREAM_TRANSPORT_FAILURE_REASON":
+                return AccessLogEntry::upstreamTransportFailureReason;
+            case "CONNECTION_TERMINATION_DETAILS":
+                return AccessLogEntry::connectionTerminationDetails;
+            case "ROUTE_NAME":
+                return AccessLogEntry::routeName;
+            case "PROTOCOL":
+                return AccessLogEntry::protocol;
+            case "DOWNSTREAM_REMOTE_ADDRESS":
+                return e -> address(e.downstreamRemoteAddress(), true);
+            case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT":
+                return e -> address(e.downstreamRemoteAddress(), false);
+            case "DOWNSTREAM_REMOTE_PORT":
+                return e -> e.downstreamRemoteAddress() == null ? null : (Object) (long) e.downstreamRemoteAddress().getPort();
+            case "DOWNSTREAM_LOCAL_ADDRESS":
+                return e -> address(e.downstreamLocalAddress(), true);
+            case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT":
+                return e -> address(e.downstreamLocalAddress(), false);
+            case "DOWNSTREAM_LOCAL_PORT":
+                return e -> e.downstreamLocalAddress() == null ? null : (Object) (long) e.downstreamLocalAddress().getPort();
+            default:
+                throw new ConfigException("format: " + operator + " (expected: a known command operator)");
+        }
+    }
+
+    private interface HeaderLookup {
+        String get(AccessLogEntry entry, String name);
+    }
+
+    private static Function<AccessLogEntry, Object> headerCommand(String operator, String arg, HeaderLookup lookup)
+            throws ConfigException {
+        if (arg == null || arg.isEmpty()) {
+            throw new ConfigException("format: " + operator + " (expected: a header name in parentheses)");
+        }
+        int q = arg.indexOf('?');
+        String main = (q < 0 ? arg : arg.substring(0, q)).toLowerCase(Locale.ROOT);
+        String alt = q < 0 ? null : arg.substring(q + 1).toLowerCase(Locale.ROOT);
+        if (main.isEmpty() || (alt != null && (alt.isEmpty() || alt.indexOf('?') >= 0))) {
+            throw new ConfigException("format: " + operator + " (expected: X or X?Y with header names X and Y)");
+        }
+        return e -> {
+            String v = lookup.get(e, main);
+            if (v == null && alt != null) {
+                v = lookup.get(e, alt);
+            }
+            return v;
+        };
+    }
+
+    private static String requestHeader(AccessLogEntry e, String name) {
+        String fromField;
+        switch (name) {
+            case ":method": fromField = e.method(); break;
+            case ":path": fromField = e.path(); break;
+            case ":authority":
+            case "host": fromField = e.authority(); break;
+            case "x-envoy-original-path": fromField = e.originalPath(); break;
+            case "user-agent": fromField = e.userAgent(); break;
+            case "x-forwarded-for": fromField = e.forwardedFor(); break;
+            case "x-request-id": fromField = e.requestId(); break;
+            default: fromField = null;
+        }
+        return fromField != null ? fromField : header(e.requestHeaders(), name);
+    }
+
+    private static String responseHeader(AccessLogEntry e, String name) {
+        String v = header(e.responseHeaders(), name);
+        if (v == null) {
+            if (name.equals("x-envoy-upstream-service-time") && e.upstreamServiceTimeMs() >= 0) {
+                return Long.toString(e.upstreamServiceTimeMs());
+            }
+            if (name.equals(":status") && e.responseCode() > 0) {
+                return Integer.toString(e.responseCode());
+            }
+        }
+        return v;
+    }
+
+    private static String header(HttpHeaders headers, String name) {
+        return headers == null ? null : headers.get(name);
+    }
+
+    private static Object orNull(long millis) {
+        return millis < 0 ? null : (Object) millis;
+    }
+
+    private static String responseFlags(AccessLogEntry e) {
+        if (e.responseFlags().isEmpty()) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (ResponseFlag flag : e.responseFlags()) {
+            if (sb.length() > 0) {
+                sb.append(',');
+            }
+            sb.append(flag.code());
+        }
+        return sb.toString();
+    }
+
+    private static String address(InetSocketAddress address, boolean withPort) {
+        if (address == null) {
+            return null;
+        }
+        String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+        int zone = host.indexOf('%');
+        if (zone >= 0) {
+            host = host.substring(0, zone);
+        }
+        if (!withPort) {
+            return host;
+        }
+        boolean v6 = address.getAddress() instanceof Inet6Address || host.indexOf(':') >= 0;
+        return (v6 ? "[" + host + "]" : host) + ':' + address.getPort();
+    }
+
+    /** Formats {@code epochMillis} in UTC with a strftime-like format; visible for tests. */
+    static String strftime(String fmt, long epochMillis) {
+        ZonedDateTime t = Instant.ofEpochMilli(epochMillis).atZone(ZoneOffset.UTC);
+        long nanosOfSecond = (epochMillis % 1000 + 1000) % 1000 * 1_000_000L;
+        StringBuilder out = new StringBuilder(32);
+        int i = 0;
+        while (i < fmt.length()) {
+            char c = fmt.charAt(i++);
+            if (c != '%' || i >= fmt.length()) {
+                out.append(c);
+                continue;
+            }
+            char s = fmt.charAt(i++);
+            int digits = -1;
+            if (s >= '1' && s <= '9' && i < fmt.length() && fmt.charAt(i) == 'f') {
+                digits = s - '0';
+                s = fmt.charAt(i++);
+            } else if (s == 'E' && i < fmt.length()) {
+                // %ES or %E<n>S: seconds with n (default all) fractional digits.
+                int j = i;
+                int n = 9;
+                if (fmt.charAt(j) >= '0' && fmt.charAt(j) <= '9') {
+                    n = fmt.charAt(j) - '0';
+                    j++;
+                }
+                if (j < fmt.length() && fmt.charAt(j) == 'S') {
+                    pad(out, t.getSecond(), 2);
+                    if (n > 0) {
+                        out.append('.').append(fraction(nanosOfSecond, n));
+                    }
+                    i = j + 1;
+                    continue;
+                }
+            }
+            switch (s) {
+                case 'Y': out.append(t.getYear()); break;
+                case 'y': pad(out, t.getYear() % 100, 2); break;
+                case 'm': pad(out, t.getMonthValue(), 2); break;
+                case 'd': pad(out, t.getDayOfMonth(), 2); break;
+                case 'e': pad(out, t.getDayOfMonth(), 2, ' '); break;
+                case 'H': pad(out, t.getHour(), 2); break;
+                case 'M': pad(out, t.getMinute(), 2); break;
+                case 'S': pad(out, t.getSecond(), 2); break;
+                case 'j': pad(out, t.getDayOfYear(), 3); break;
+                case 's': out.append(Math.floorDiv(epochMillis, 1000L)); break;
+                case 'f': out.append(fraction(nanosOfSecond, digits < 0 ? 9 : digits)); break;
+                case 'F': out.append(strftime("%Y-%m-%d", epochMillis)); break;
+                case 'T': out.append(strftime("%H:%M:%S", epochMillis)); break;
+                case 'z': out.append("+0000"); break;
+                case 'Z': out.append("UTC"); break;
+                case 'a': out.append(t.getDayOfWeek().getDisplayName(TextStyle.SHORT, Locale.ROOT)); break;
+                case 'A': out.append(t.getDayOfWeek().getDisplayName(TextStyle.FULL, Locale.ROOT)); break;
+                case 'b': out.append(t.getMonth().getDisplayName(TextStyle.SHORT, Locale.ROOT)); break;
+                case 'B': out.append(t.getMonth().getDisplayName(TextStyle.FULL, Locale.ROOT)); break;
+                case '%': out.append('%'); break;
+                default: out.append('%').append(s);
+            }
+        }
+        return out.toString();
+    }
+
+    private static String fraction(long nanosOfSecond, int digits) {
+        String nine = String.format(Locale.ROOT, "%09d", nanosOfSecond);
+        return nine.substring(0, Math.min(9, digits));
+    }
+
+    private static void pad(StringBuilder out, int value, int width) {
+        pad(out, value, width, '0');
+    }
+
+    private static void pad(StringBuilder out, int value, int width, char padChar) {
+        String s = Integer.toString(value);
+        for (int k = s.length(); k < width; k++) {
+            out.append(padChar);
+        }
+        out.append(s);
+    }
+
+    private static final class Part {
+        final String literal;
+        final Function<AccessLogEntry, Object> command;
+        final int maxLength;
+
+        Part(String literal, Function<AccessLogEntry, Object> command, int maxLength) {
+            this.literal = literal;
+            this.command = command;
+            this.maxLength = maxLength;
+        }
+
+        Object value(AccessLogEntry entry) {
+            Object v = command.apply(entry);
+            if (maxLength >= 0 && v instanceof String && ((String) v).length() > maxLength) {
+                return ((String) v).substring(0, maxLength);
+            }
+            return v;
+        }
+    }
+}

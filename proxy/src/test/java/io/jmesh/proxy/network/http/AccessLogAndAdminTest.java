@@ -1,0 +1,112 @@
+package io.jmesh.proxy.network.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
+import io.jmesh.proxy.testing.Curl;
+import io.jmesh.proxy.testing.ProxyFixture;
+import io.jmesh.proxy.testing.TestBackend;
+
+/** Access logs with Envoy's default and custom formats (response flags included), and the admin API after real traffic. */
+class AccessLogAndAdminTest {
+
+    static final String CONFIG = """
+            admin:
+              address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+            static_resources:
+              listeners:
+              - name: http
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: envoy.filters.network.http_connection_manager
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                      stat_prefix: ingress
+                      access_log:
+                      - name: envoy.access_loggers.file
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                          path: "${DEFAULT_LOG}"
+                      - name: envoy.access_loggers.file
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+                          path: "${CUSTOM_LOG}"
+                          log_format:
+                            text_format_source:
+                              inline_string: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %UPSTREAM_CLUSTER% %REQ(X-TAG)%\\n"
+                      route_config:
+                        virtual_hosts:
+                        - name: strict
+                          domains: ["app.example"]
+                          routes:
+                          - match: { prefix: /ok }
+                            route: { cluster: backend }
+                          - match: { prefix: /empty }
+                            route: { cluster: empty }
+                      http_filters:
+                      - name: envoy.filters.http.router
+              clusters:
+              - name: backend
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: backend
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
+              - name: empty
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment: { cluster_name: empty }
+            """;
+
+    @Test
+    void accessLogsAndAdmin(@TempDir Path dir) throws Exception {
+        Path defaultLog = dir.resolve("default.log");
+        Path customLog = dir.resolve("custom.log");
+        try (TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(),
+                     "DEFAULT_LOG", defaultLog, "CUSTOM_LOG", customLog))) {
+            assertEquals(200, Curl.run("-H", "Host: app.example", "-H", "x-tag: t1", proxy.url("/ok")).status);
+            assertEquals(404, Curl.run("-H", "Host: other.example", proxy.url("/nothing")).status);
+            assertEquals(503, Curl.run("-H", "Host: app.example", proxy.url("/empty")).status);
+            AccessLogs.flush();
+            List<String> custom = Files.readAllLines(customLog);
+            assertEquals(List.of("200 - GET /ok backend t1", "404 NR GET /nothing - -", "503 UH GET /empty empty -"), custom);
+            List<String> def = Files.readAllLines(defaultLog);
+            assertEquals(3, def.size());
+            assertTrue(def.get(0).matches("\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z] \"GET /ok HTTP/1\\.1\" 200 - 0 \\d+ \\d+ \\d+ \"-\" \"curl/[^\"]+\" \"[0-9a-f-]{36}\" \"app\\.example\" \"127\\.0\\.0\\.1:" + backend.port() + "\""),
+                    def.get(0));
+            assertTrue(def.get(1).contains("\" 404 NR 0 0 "), def.get(1));
+
+            String admin = "http://127.0.0.1:" + proxy.adminPort();
+            assertEquals("LIVE\n", Curl.run(admin + "/ready").body);
+            String prom = Curl.run(admin + "/stats/prometheus").body;
+            assertTrue(prom.contains("envoy_cluster_upstream_rq_total{envoy_cluster_name=\"backend\"} 1"), prom);
+            assertTrue(prom.contains("envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix=\"ingress\"} 3"), prom);
+            String stats = Curl.run(admin + "/stats").body;
+            assertTrue(stats.contains("cluster.backend.upstream_rq_200: 1"), stats);
+            String clusters = Curl.run(admin + "/clusters").body;
+            assertTrue(clusters.contains("backend::127.0.0.1:" + backend.port() + "::rq_total::1"), clusters);
+            String dump = Curl.run(admin + "/config_dump").body;
+            assertTrue(dump.contains("\"@type\": \"type.googleapis.com/envoy.admin.v3.ListenersConfigDump\""), dump);
+            assertTrue(dump.contains("\"stat_prefix\": \"ingress\""), dump);
+            CountDownLatch quit = new CountDownLatch(1);
+            proxy.server().onQuit(quit::countDown);
+            assertEquals(200, Curl.run("-X", "POST", admin + "/quitquitquit").status);
+            assertTrue(quit.await(5, TimeUnit.SECONDS));
+        }
+    }
+}
