@@ -248,7 +248,11 @@ class ProxyFollowsDiscoveryTest {
             assertEquals(200, r.status, r.toString());
             assertEquals("backend-v1", r.header("x-backend"));
         }
-        assertTrue(!configDump().contains("secure.example.com"), "the rejected cluster is not in /config_dump");
+        String dump = configDump();
+        assertTrue(java.util.regex.Pattern.compile("\"name\"\\s*:\\s*\"outbound\\|9080\\|v1\\|backend\\.")
+                .matcher(dump).find(), dump);
+        assertTrue(!java.util.regex.Pattern.compile("\"name\"\\s*:\\s*\"outbound\\|8443\\|\\|secure\\.example\\.com\"")
+                .matcher(dump).find(), "the rejected cluster is not in /config_dump: " + dump);
     }
 
     @Test
