@@ -72,7 +72,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     /** A resource as shown in /config_dump. */
     public record DumpEntry(String version, Message resource, Timestamp lastUpdated) {}
 
-    private record Active(Listener original, ProxyListener bound) {}
+    /** A listener as bound here (after {@link ListenerBinding#expand}), and its socket. */
+    private record Active(Listener effective, ProxyListener bound) {}
 
     private final EventLoopGroup workers;
     private final Stats stats;
@@ -103,7 +104,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private final Counter ldsRejected;
     private final Counter rdsRejected;
 
-    private record Built(Listener original, ProxyListener listener) {}
+    private record Built(Listener effective, ProxyListener listener) {}
 
     /**
      * @param staticClusters the bootstrap's static clusters, kept in every cluster set
@@ -337,27 +338,26 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         List<Listener> list = unpack(resources, Listener.class);
         Map<String, Built> built = new LinkedHashMap<>();
         Set<String> rdsNames = new TreeSet<>();
+        Set<String> names = new HashSet<>();
         for (int i = 0; i < list.size(); i++) {
             Listener l = list.get(i);
             if (l.getName().isEmpty()) {
                 throw new ConfigException("resources[" + i + "].name: \"\" (expected: a listener name)");
             }
-            if (built.containsKey(l.getName())) {
+            if (!names.add(l.getName())) {
                 throw new ConfigException("resources[" + i + "].name: " + l.getName() + " (expected: a unique name)");
             }
-            Active old = listeners.get(l.getName());
-            if (old != null && old.original.equals(l)) {
-                built.put(l.getName(), new Built(l, old.bound));
-                addRdsName(old.bound, rdsNames);
-                continue;
-            }
-            Listener effective = binding.apply(l);
-            ProxyListener pl = null;
-            if (effective != null) {
-                pl = ProxyListener.create(effective, current, stats, "resources[" + i + "]", routes::get);
+            for (Listener effective : binding.expand(l)) {
+                Active old = listeners.get(effective.getName());
+                if (old != null && old.effective.equals(effective)) {
+                    built.put(effective.getName(), new Built(effective, old.bound));
+                    addRdsName(old.bound, rdsNames);
+                    continue;
+                }
+                ProxyListener pl = ProxyListener.create(effective, current, stats, "resources[" + i + "]", routes::get);
                 addRdsName(pl, rdsNames);
+                built.put(effective.getName(), new Built(effective, pl));
             }
-            built.put(l.getName(), new Built(l, pl));
         }
         if (client != null) {
             client.subscribe(ROUTE_TYPE, rdsNames);
@@ -397,7 +397,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             }
         }
         for (Built b : next.values()) {
-            Active old = listeners.get(b.original.getName());
+            Active old = listeners.get(b.effective.getName());
             if (old != null && old.bound == b.listener) {
                 continue; // unchanged
             }
@@ -407,8 +407,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 // Same socket: pick up the RDS routes that arrived since it was built, then swap its filter chain.
                 refreshRoutes(pl);
                 old.bound.replaceFilterChain(pl);
-                listeners.put(b.original.getName(), new Active(b.original, old.bound));
-                logger.info("listener {} updated in place", b.original.getName());
+                listeners.put(b.effective.getName(), new Active(b.effective, old.bound));
+                logger.info("listener {} updated in place", b.effective.getName());
                 continue;
             }
             if (pl != null) {
@@ -424,7 +424,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             if (old != null && old.bound != null) {
                 drain(old.bound);
             }
-            listeners.put(b.original.getName(), new Active(b.original, pl));
+            listeners.put(b.effective.getName(), new Active(b.effective, pl));
         }
         List<ProxyListener> now = new ArrayList<>();
         for (Active a : listeners.values()) {

@@ -1,9 +1,13 @@
 package io.jmesh.proxy.xds;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 
 /**
@@ -20,19 +24,61 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
  *       {@code ports().get(port)} instead of its own when mapped (0 = any free port, kept across updates of
  *       the same listener).</li>
  * </ul>
+ * and, with an {@link #inboundAddress()}, the inbound side as Istio's per-port inbound listeners used to be:
+ * <ul>
+ *   <li>an {@code INBOUND} listener with {@code use_original_dst} ({@code virtualInbound}) is split: each of its
+ *       filter chains that matches a {@code destination_port} P becomes a listener
+ *       {@code <inboundAddress>_<P>} bound on {@code inboundAddress:P} with that chain alone. The workload
+ *       registers {@code inboundAddress} as its address (WorkloadEntry {@code address}), listens itself on
+ *       {@code 127.0.0.1:P}, and callers reach it through its proxy, e.g. with one loopback IP per workload
+ *       ({@code 127.0.0.11}, {@code 127.0.0.12}, ...: Linux routes all of 127.0.0.0/8 to the loopback).</li>
+ * </ul>
  * {@link #AS_CONFIGURED} binds what has no {@code bind_to_port: false} nor {@code use_original_dst}, where
  * the listener says. Immutable.
  *
- * @param address the IP to bind instead of the listener's, or null to keep it
- * @param ports   listener port to local port (0 = any free port)
+ * @param address        the IP to bind instead of the listener's, or null to keep it
+ * @param ports          listener port to local port (0 = any free port)
+ * @param inboundAddress the workload's own IP on which to bind the inbound ports, or null not to bind them
  */
-public record ListenerBinding(String address, Map<Integer, Integer> ports) {
+public record ListenerBinding(String address, Map<Integer, Integer> ports, String inboundAddress) {
 
     /** Binds listeners where they say; nothing is remapped. */
-    public static final ListenerBinding AS_CONFIGURED = new ListenerBinding(null, Map.of());
+    public static final ListenerBinding AS_CONFIGURED = new ListenerBinding(null, Map.of(), null);
 
     public ListenerBinding {
         ports = Map.copyOf(ports);
+    }
+
+    /** A binding without inbound listeners. */
+    public ListenerBinding(String address, Map<Integer, Integer> ports) {
+        this(address, ports, null);
+    }
+
+    /**
+     * Returns the listeners to bind for {@code l}, each with a unique name (that of {@code l} unless it is split
+     * into inbound ports): none, the listener rewritten by {@link #apply}, or its per-port inbound listeners.
+     */
+    public List<Listener> expand(Listener l) {
+        boolean originalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
+        if (originalDst && inboundAddress != null && l.getTrafficDirection() == TrafficDirection.INBOUND) {
+            List<Listener> out = new ArrayList<>();
+            for (FilterChain fc : l.getFilterChainsList()) {
+                if (!fc.hasFilterChainMatch() || !fc.getFilterChainMatch().hasDestinationPort()) {
+                    continue;
+                }
+                int port = fc.getFilterChainMatch().getDestinationPort().getValue();
+                out.add(Listener.newBuilder()
+                        .setName(inboundAddress + "_" + port)
+                        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
+                                .setAddress(inboundAddress).setPortValue(port)))
+                        .setTrafficDirection(TrafficDirection.INBOUND)
+                        .addFilterChains(fc.toBuilder().clearFilterChainMatch())
+                        .build());
+            }
+            return out;
+        }
+        Listener one = apply(l);
+        return one == null ? List.of() : List.of(one);
     }
 
     /**
