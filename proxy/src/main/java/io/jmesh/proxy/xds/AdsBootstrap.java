@@ -12,7 +12,6 @@ import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.GrpcService;
-import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -133,7 +132,6 @@ public final class AdsBootstrap {
         Cluster xds = Cluster.newBuilder().setName(XDS_CLUSTER)
                 .setType(host.matches("[0-9.]+|.*:.*") ? Cluster.DiscoveryType.STATIC : Cluster.DiscoveryType.STRICT_DNS)
                 .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
-                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance())
                 .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(XDS_CLUSTER)
                         .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
                                 .setEndpoint(Endpoint.newBuilder().setAddress(address(host, port))))))
