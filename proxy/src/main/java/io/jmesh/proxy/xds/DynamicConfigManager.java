@@ -47,8 +47,8 @@ import io.netty.channel.EventLoopGroup;
  *       {@code ClusterLoadAssignment} arrives (at most {@link #INITIAL_FETCH_TIMEOUT_MILLIS}), then the manager
  *       is swapped in and the old one's removed clusters retired.</li>
  *   <li>EDS: {@link UpstreamCluster#updateLoadAssignment}.</li>
- *   <li>LDS: listeners are built against the RDS tables known so far and applied after the clusters have
- *       warmed: an unchanged listener is left alone, a changed one at the same address is updated in place
+ *   <li>LDS: listeners are built and applied once the clusters have warmed and the RDS route configurations
+ *       they name have arrived (each wait at most {@link #INITIAL_FETCH_TIMEOUT_MILLIS}): an unchanged listener is left alone, a changed one at the same address is updated in place
  *       ({@link ProxyListener#replaceFilterChain}), a removed one stops accepting and drains (closed when
  *       its connections are gone, or after the drain time).</li>
  *   <li>RDS: {@link HttpConnectionManagerConfig#setRouteTable} on every HCM following that name.</li>
@@ -89,6 +89,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private Set<String> awaitingEds = Set.of();
     private ScheduledFuture<?> warmingTimeout;
     private Map<String, Built> pendingListeners;
+    private ScheduledFuture<?> listenersTimeout;
     private final Map<String, ClusterLoadAssignment> assignments = new HashMap<>();
     private final Map<String, RouteTable> routes = new HashMap<>();
     private final Map<String, Active> listeners = new LinkedHashMap<>();
@@ -290,11 +291,43 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 logger.info("clusters removed or replaced: {}", gone.stream().map(UpstreamCluster::name).toList());
             }
         }
-        if (pendingListeners != null) {
-            Map<String, Built> l = pendingListeners;
-            pendingListeners = null;
-            applyListeners(l);
+        maybeApplyListeners(false);
+    }
+
+    /**
+     * Applies the listeners waiting for warming once the clusters are in and every RDS route configuration they
+     * use has arrived (Envoy's listener warming), or at once when {@code force}d by the initial fetch timeout.
+     */
+    private void maybeApplyListeners(boolean force) {
+        if (pendingListeners == null || pending != null) {
+            return;
         }
+        if (!force) {
+            for (Built b : pendingListeners.values()) {
+                HttpConnectionManagerConfig h = b.listener == null ? null : b.listener.httpConfig();
+                if (h != null && h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
+                    if (listenersTimeout == null) {
+                        Map<String, Built> waiting = pendingListeners;
+                        listenersTimeout = executor.schedule(() -> {
+                            listenersTimeout = null;
+                            if (pendingListeners == waiting) {
+                                logger.warn("listeners still warming after {} ms; activating them",
+                                        INITIAL_FETCH_TIMEOUT_MILLIS);
+                                maybeApplyListeners(true);
+                            }
+                        }, INITIAL_FETCH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+                    }
+                    return;
+                }
+            }
+        }
+        if (listenersTimeout != null) {
+            listenersTimeout.cancel(false);
+            listenersTimeout = null;
+        }
+        Map<String, Built> l = pendingListeners;
+        pendingListeners = null;
+        applyListeners(l);
     }
 
     private void onEndpoints(List<Any> resources) throws ConfigException {
@@ -371,11 +404,12 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         listenerDump = Map.copyOf(dump);
         ldsUpdate.inc();
         logger.info("LDS version {}: {} listeners", version, list.size());
-        if (pending != null) {
-            pendingListeners = built;
-        } else {
-            applyListeners(built);
+        pendingListeners = built;
+        if (listenersTimeout != null) {
+            listenersTimeout.cancel(false);
+            listenersTimeout = null;
         }
+        maybeApplyListeners(false);
     }
 
     private static void addRdsName(ProxyListener l, Set<String> names) {
@@ -486,6 +520,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 }
             });
         }
+        maybeApplyListeners(false);
         Timestamp now = now();
         Map<String, DumpEntry> dump = new LinkedHashMap<>(routeDump);
         for (RouteConfiguration rc : list) {
