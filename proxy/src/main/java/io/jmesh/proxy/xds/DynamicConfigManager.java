@@ -194,7 +194,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             }
             all.add(dynamic.get(i));
         }
-        ClusterManager basis = pending != null ? pending : current.get();
+        ClusterManager serving = current.get();
+        ClusterManager basis = pending != null ? pending : serving;
         ClusterManager next;
         try {
             next = ClusterManager.create(all, workers, stats, basis);
@@ -209,18 +210,18 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             }
             String serviceName = edsName(c.config());
             edsNames.add(serviceName);
-            if (basis != null && basis.get(c.name()) == c) {
-                continue;
+            if (serving != null && serving.get(c.name()) == c) {
+                continue; // serving already, with its endpoints
             }
             ClusterLoadAssignment cla = assignments.get(serviceName);
-            if (cla != null) {
+            if (cla == null) {
+                awaiting.add(serviceName);
+            } else if (basis == null || basis.get(c.name()) != c) {
                 try {
                     c.updateLoadAssignment(cla);
                 } catch (ConfigException e) {
                     logger.warn("cluster {}: cached endpoints rejected: {}", c.name(), e.getMessage());
                 }
-            } else {
-                awaiting.add(serviceName);
             }
         }
         if (pending != null) {

@@ -208,6 +208,19 @@ class DynamicConfigManagerTest {
     }
 
     @Test
+    void clustersStillWarmingStayWarmingAcrossANewCdsResponse() throws Exception {
+        push(DynamicConfigManager.CLUSTER_TYPE, "1", edsCluster("a"));
+        push(DynamicConfigManager.CLUSTER_TYPE, "2", edsCluster("a"), staticCluster("one", backend.port()));
+        assertNull(clusters.get("a"), "a is still warming");
+        push(DynamicConfigManager.CLUSTER_TYPE, "3", edsCluster("a"), edsCluster("b"));
+        push(DynamicConfigManager.ENDPOINT_TYPE, "1", assignment("a", backend.port()));
+        assertNull(clusters.get("a"), "b has no endpoints yet");
+        push(DynamicConfigManager.ENDPOINT_TYPE, "2", assignment("a", backend.port()), assignment("b", other.port()));
+        assertEquals(1, clusters.get("a").hosts().size());
+        assertEquals(1, clusters.get("b").hosts().size());
+    }
+
+    @Test
     void removedListenerDrainsWithoutCuttingInFlightRequests() throws Exception {
         push(DynamicConfigManager.CLUSTER_TYPE, "1", staticCluster("one", backend.port()));
         push(DynamicConfigManager.ROUTE_TYPE, "1", route("r", "one"));
