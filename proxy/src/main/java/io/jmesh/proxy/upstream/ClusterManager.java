@@ -95,6 +95,15 @@ public final class ClusterManager implements AutoCloseable {
         return new ClusterManager(Collections.unmodifiableMap(byName), List.copyOf(refreshers));
     }
 
+    /**
+     * Checks an EDS {@code ClusterLoadAssignment} as {@link UpstreamCluster#updateLoadAssignment} would, without
+     * applying it, so that an xDS response can be rejected whole before any of it is applied.
+     */
+    public static void validateLoadAssignment(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment cla)
+            throws ConfigException {
+        Endpoints.parse(cla, true, "EDS");
+    }
+
     /** The cluster named {@code name}, or null if there is none. */
     public UpstreamCluster get(String name) {
         return clusters.get(name);

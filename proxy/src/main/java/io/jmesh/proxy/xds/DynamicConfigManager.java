@@ -347,6 +347,14 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             if (cla.getClusterName().isEmpty()) {
                 throw new ConfigException("resources[" + i + "].cluster_name: \"\" (expected: a cluster name)");
             }
+            try {
+                ClusterManager.validateLoadAssignment(cla);
+            } catch (ConfigException e) {
+                throw e.under("resources[" + i + "]");
+            }
+        }
+        for (int i = 0; i < list.size(); i++) {
+            ClusterLoadAssignment cla = list.get(i);
             for (UpstreamCluster c : byServiceName.getOrDefault(cla.getClusterName(), List.of())) {
                 try {
                     c.updateLoadAssignment(cla);

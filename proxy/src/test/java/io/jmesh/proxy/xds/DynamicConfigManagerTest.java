@@ -221,6 +221,16 @@ class DynamicConfigManagerTest {
     }
 
     @Test
+    void invalidEndpointsAreRejectedWholeBeforeAnyIsApplied() throws Exception {
+        push(DynamicConfigManager.CLUSTER_TYPE, "1", edsCluster("a"), edsCluster("b"));
+        push(DynamicConfigManager.ENDPOINT_TYPE, "1", assignment("a", backend.port()), assignment("b", other.port()));
+        ConfigException e = assertThrows(ConfigException.class, () -> push(DynamicConfigManager.ENDPOINT_TYPE, "2",
+                assignment("a", other.port()), assignment("b", 0)));
+        assertTrue(e.getMessage().startsWith("resources[1].endpoints[0].lb_endpoints[0]"), e.getMessage());
+        assertEquals(backend.port(), clusters.get("a").hosts().get(0).address().getPort(), "a kept its endpoints");
+    }
+
+    @Test
     void removedListenerDrainsWithoutCuttingInFlightRequests() throws Exception {
         push(DynamicConfigManager.CLUSTER_TYPE, "1", staticCluster("one", backend.port()));
         push(DynamicConfigManager.ROUTE_TYPE, "1", route("r", "one"));
