@@ -51,6 +51,11 @@ public final class AdsClient implements AutoCloseable {
     /** Longest reconnect delay. */
     public static final long MAX_BACKOFF_MILLIS = 30_000;
 
+    /** Types whose request without names means "all" (CDS and LDS). */
+    private static final Set<String> WILDCARD_TYPES = Set.of(
+            "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+            "type.googleapis.com/envoy.config.listener.v3.Listener");
+
     /** Receives the resources of one response; throwing NACKs it. */
     public interface ResourceHandler {
         /**
@@ -109,6 +114,9 @@ public final class AdsClient implements AutoCloseable {
     public void subscribe(String typeUrl, Set<String> names) {
         Subscription s = subscriptions.get(typeUrl);
         Set<String> copy = new LinkedHashSet<>(names);
+        if (s == null && copy.isEmpty() && !WILDCARD_TYPES.contains(typeUrl)) {
+            return; // nothing to ask for yet (an empty EDS or RDS request would mean "none")
+        }
         if (s == null) {
             s = new Subscription(typeUrl, copy);
             subscriptions.put(typeUrl, s);
