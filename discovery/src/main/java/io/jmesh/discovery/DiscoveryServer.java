@@ -8,12 +8,14 @@ import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.debug.MonitoringServer;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.registry.AggregateRegistry;
+import io.jmesh.discovery.registry.ServiceRegistry;
 import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import io.jmesh.discovery.server.AdsService;
 import io.jmesh.discovery.server.Debouncer;
 import io.jmesh.discovery.server.XdsMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -62,11 +64,29 @@ public final class DiscoveryServer implements AutoCloseable {
      * @throws java.io.IOException                    if a port cannot be bound
      */
     public static DiscoveryServer start(DiscoveryOptions options) throws Exception {
+        return start(options, List.of());
+    }
+
+    /**
+     * Starts discovery with {@code extraRegistries} (e.g. from
+     * {@link io.jmesh.discovery.registry.Registries#fromUri}) merged after the file registry: a host
+     * defined by a ServiceEntry wins over the same host from a registry, and among registries the
+     * first in the list wins. Discovery owns them from here on: it closes them on {@link #close()}
+     * and when start fails.
+     *
+     * @throws io.jmesh.proxy.config.ConfigException if the config directory or mesh config file is unusable
+     * @throws java.io.IOException                    if a port cannot be bound
+     */
+    public static DiscoveryServer start(DiscoveryOptions options, List<ServiceRegistry> extraRegistries)
+            throws Exception {
         XdsMetrics metrics = new XdsMetrics();
         AdsService ads = new AdsService(metrics, Math.max(2, Runtime.getRuntime().availableProcessors()));
         FileServiceRegistry fileRegistry = new FileServiceRegistry();
         AggregateRegistry registries = new AggregateRegistry();
         registries.add(fileRegistry);
+        for (ServiceRegistry r : extraRegistries) {
+            registries.add(r);
+        }
         AtomicLong versions = new AtomicLong();
         DirectoryConfigWatcher[] watcherRef = new DirectoryConfigWatcher[1];
         Debouncer debouncer = new Debouncer(options.debounce(), options.debounce().multipliedBy(100)
@@ -114,6 +134,7 @@ public final class DiscoveryServer implements AutoCloseable {
                     server.monitoringAddress(), options.configDir());
             return server;
         } catch (Exception e) {
+            registries.close();
             watcher.close();
             debouncer.close();
             ads.close();

@@ -58,6 +58,12 @@ class HttpProxyTest {
                             route: { cluster: no_such_cluster }
                           - match: { prefix: /retry }
                             route: { cluster: backend, retry_policy: { retry_on: 5xx, num_retries: 2 } }
+                          - match: { prefix: /pertry/delay/ }
+                            route:
+                              cluster: backend
+                              prefix_rewrite: /delay/
+                              timeout: 5s
+                              retry_policy: { retry_on: 5xx, num_retries: 1, per_try_timeout: 0.2s }
                           - match: { prefix: /delay/ }
                             route: { cluster: backend, timeout: 0.3s }
                           - match: { prefix: /direct }
@@ -239,6 +245,22 @@ class HttpProxyTest {
         assertEquals("upstream request timeout", r.body);
         Curl.Result ok = Curl.run(proxy.url("/delay/10"));
         assertEquals(200, ok.status, "the proxy keeps serving: " + ok);
+    }
+
+    @Test
+    void perTryTimeoutRetriesThenGivesUp() throws Exception {
+        long before = proxy.counter("cluster.backend.upstream_rq_per_try_timeout");
+        Curl.Result r = Curl.run(proxy.url("/pertry/delay/2000"));
+        assertEquals(504, r.status, r.toString());
+        assertEquals(before + 2, proxy.counter("cluster.backend.upstream_rq_per_try_timeout"));
+    }
+
+    @Test
+    void oversizedHeadersOverHttp2AreRefused() throws Exception {
+        Curl.Result r = Curl.run("--http2-prior-knowledge", "-H", "x-big: " + "a".repeat(10 * 1024), proxy.url("/big-h2"));
+        assertTrue(r.status == 431 || r.exitCode != 0, "refused: " + r);
+        assertEquals(0, backend.byPath.getOrDefault("/big-h2", new java.util.concurrent.atomic.AtomicInteger()).get());
+        assertEquals(200, Curl.run("--http2-prior-knowledge", proxy.url("/after-big-h2")).status);
     }
 
     @Test
