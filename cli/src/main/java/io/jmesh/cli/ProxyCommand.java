@@ -8,20 +8,53 @@ import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.jmesh.proxy.config.BootstrapLoader;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.xds.AdsBootstrap;
+import io.jmesh.proxy.xds.ListenerBinding;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jmesh proxy --config FILE}: runs the sidecar proxy from an Envoy v3 bootstrap file. Exit code 1
- * with the file and field path for a bad config; SIGTERM drains for {@code --drain-time} and exits 0.
+ * {@code jmesh proxy --config FILE}: runs the sidecar proxy from an Envoy v3 bootstrap file (static, or
+ * {@code dynamic_resources} over ADS); or {@code jmesh proxy --discovery-address HOST:PORT --node-id ID}: builds
+ * such a bootstrap and follows {@code jmesh discovery}. Exit code 1 with the file and field path for a bad
+ * config; SIGTERM drains for {@code --drain-time} and exits 0.
  */
 @Command(name = "proxy", mixinStandardHelpOptions = true,
-        description = "Run the sidecar proxy from an Envoy v3 bootstrap file (YAML or JSON).")
+        description = "Run the sidecar proxy from an Envoy v3 bootstrap file (YAML or JSON), or follow jmesh discovery.")
 final class ProxyCommand implements Callable<Integer> {
 
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
             description = "Envoy v3 bootstrap (YAML or JSON).")
     Path config;
+
+    @Option(names = "--discovery-address", paramLabel = "HOST:PORT",
+            description = "Follow the ADS server at HOST:PORT (jmesh discovery's --grpc-addr) instead of --config.")
+    String discoveryAddress;
+
+    @Option(names = "--node-id", paramLabel = "ID",
+            description = "xDS node id: sidecar~IP~name.namespace~namespace.svc.cluster.local or router~...")
+    String nodeId;
+
+    @Option(names = "--node-metadata", paramLabel = "KEY=VALUE",
+            description = "Node metadata (repeatable), e.g. CLUSTER_ID=Kubernetes.")
+    java.util.Map<String, String> nodeMetadata = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--node-label", paramLabel = "KEY=VALUE",
+            description = "Workload label sent as node metadata LABELS (repeatable), e.g. app=reviews.")
+    java.util.Map<String, String> nodeLabels = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--admin-port", defaultValue = "15000", paramLabel = "PORT",
+            description = "Admin port on 127.0.0.1 with --discovery-address (default: ${DEFAULT-VALUE}; 0 = any).")
+    int adminPort;
+
+    @Option(names = "--listener-address", paramLabel = "IP",
+            description = "Bind LDS listeners on this IP instead of theirs (e.g. 127.0.0.1).")
+    String listenerAddress;
+
+    @Option(names = "--listener-port", paramLabel = "PORT=LOCAL",
+            description = "Bind the LDS listener of PORT on LOCAL (0 = any free port); also binds bind_to_port:false "
+                    + "listeners, which need iptables otherwise (repeatable), e.g. 9080=15080.")
+    java.util.Map<Integer, Integer> listenerPorts = new java.util.LinkedHashMap<>();
 
     @Option(names = "--concurrency", defaultValue = "0", paramLabel = "N",
             description = "Worker threads (default: number of CPUs).")
@@ -38,21 +71,42 @@ final class ProxyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Bootstrap bootstrap;
-        try {
-            bootstrap = BootstrapLoader.load(config);
-        } catch (ConfigException e) {
-            System.err.println("error: " + e.getMessage());
-            return 1;
+        if ((config == null) == (discoveryAddress == null)) {
+            System.err.println("error: give either --config FILE or --discovery-address HOST:PORT");
+            return 2;
+        }
+        if (discoveryAddress != null) {
+            int colon = discoveryAddress.lastIndexOf(':');
+            int port = -1;
+            try {
+                port = colon < 0 ? -1 : Integer.parseInt(discoveryAddress.substring(colon + 1));
+            } catch (NumberFormatException ignored) {
+                // reported below
+            }
+            if (port < 1 || port > 65535 || nodeId == null) {
+                System.err.println("error: --discovery-address: " + discoveryAddress
+                        + " (expected: HOST:PORT, with --node-id sidecar~IP~name.namespace~namespace.svc.cluster.local)");
+                return 2;
+            }
+            String host = discoveryAddress.substring(0, colon).replace("[", "").replace("]", "");
+            bootstrap = AdsBootstrap.forDiscovery(host, port, nodeId, nodeMetadata, nodeLabels, adminPort);
+        } else {
+            try {
+                bootstrap = BootstrapLoader.load(config);
+            } catch (ConfigException e) {
+                System.err.println("error: " + e.getMessage());
+                return 1;
+            }
         }
         if (mode.equals("validate")) {
-            System.out.println("configuration '" + config + "' OK");
+            System.out.println("configuration '" + (config != null ? config : discoveryAddress) + "' OK");
             return 0;
         }
         ProxyServer server;
         try {
-            server = ProxyServer.start(bootstrap, concurrency);
+            server = ProxyServer.start(bootstrap, concurrency, new ListenerBinding(listenerAddress, listenerPorts));
         } catch (ConfigException e) {
-            System.err.println("error: " + config + ": " + e.getMessage());
+            System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
             return 1;
         }
         CountDownLatch stop = new CountDownLatch(1);

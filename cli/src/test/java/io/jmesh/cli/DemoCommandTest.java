@@ -10,6 +10,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -17,21 +20,37 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** {@code jmesh demo} starts, prints the gateway URL, serves the sample services through it, and stops by itself. */
+/**
+ * {@code jmesh demo} starts discovery, sidecars and a gateway configured from examples/demo, prints the gateway URL,
+ * serves the sample services through it, follows an edit of routing.yaml, and stops by itself with exit code 0.
+ */
 class DemoCommandTest {
 
+    @TempDir
+    Path dir;
+
+    private static HttpResponse<String> get(HttpClient client, String url, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     @Test
-    void demoServesThroughTheGateway() throws Exception {
+    void demoServesThroughTheGatewayAndFollowsTheYaml() throws Exception {
         PrintStream old = System.out;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         try {
-            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> Main.run("demo", "--duration", "8"));
+            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(
+                    () -> Main.run("demo", "--duration", "25", "--dir", dir.toString()));
             Pattern url = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage");
             String base = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (base == null && System.nanoTime() < deadline) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            while (base == null && System.nanoTime() < deadline && !run.isDone()) {
                 Matcher m = url.matcher(buf.toString(StandardCharsets.UTF_8));
                 if (m.find()) {
                     base = m.group(1);
@@ -40,15 +59,37 @@ class DemoCommandTest {
                 }
             }
             assertTrue(base != null, "demo printed its gateway URL: " + buf);
+            assertTrue(buf.toString(StandardCharsets.UTF_8).contains(dir.resolve("routing.yaml").toString()),
+                    "demo says which file to edit: " + buf);
             HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-            HttpResponse<String> page = client.send(HttpRequest.newBuilder(URI.create(base + "/productpage")).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> page = get(client, base + "/productpage");
             assertEquals(200, page.statusCode());
             assertTrue(page.body().contains("\"service\":\"productpage\""), page.body());
-            HttpResponse<String> jason = client.send(HttpRequest.newBuilder(URI.create(base + "/reviews"))
-                    .header("end-user", "jason").build(), HttpResponse.BodyHandlers.ofString());
-            assertTrue(jason.body().contains("\"version\":\"v2\""), jason.body());
-            assertEquals(0, run.get(30, TimeUnit.SECONDS));
+            HttpResponse<String> ratings = get(client, base + "/ratings");
+            assertTrue(ratings.body().contains("\"service\":\"ratings\""), ratings.body());
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> jason = get(client, base + "/reviews", "end-user", "jason");
+                assertTrue(jason.body().contains("\"version\":\"v2\""), jason.body());
+            }
+
+            // Shift all of reviews to v2 by editing the YAML, as the demo tells the user to.
+            Path routing = dir.resolve("routing.yaml");
+            String yaml = Files.readString(routing);
+            String edited = yaml.replace("subset: v1}, weight: 80}", "subset: v1}, weight: 0}")
+                    .replace("subset: v2}, weight: 20}", "subset: v2}, weight: 100}");
+            assertTrue(!edited.equals(yaml), "the example has the 80/20 split");
+            Path tmp = dir.resolve(".routing.tmp");
+            Files.writeString(tmp, edited);
+            Files.move(tmp, routing, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            int v2InARow = 0;
+            long shiftDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (v2InARow < 20 && System.nanoTime() < shiftDeadline) {
+                HttpResponse<String> r = get(client, base + "/reviews");
+                assertEquals(200, r.statusCode(), r.body());
+                v2InARow = r.body().contains("\"version\":\"v2\"") ? v2InARow + 1 : 0;
+            }
+            assertEquals(20, v2InARow, "after the edit every /reviews goes to v2");
+            assertEquals(0, run.get(40, TimeUnit.SECONDS));
         } finally {
             System.setOut(old);
         }

@@ -350,12 +350,16 @@ final class ListenerGenerator {
         }
     }
 
-    /** Istio's sidecar/gateway HTTP filters that routes configure per route: fault, CORS, then the router. */
+    /**
+     * Istio's sidecar/gateway HTTP filters that routes configure per route: fault, CORS, then the router.
+     * Fault and CORS are marked {@code is_optional} (a no-op for Envoy, which has them) so that a jmesh proxy
+     * without these filters yet still accepts the listener; their per-route config then has no effect there.
+     */
     private static List<HttpFilter> httpFilters() {
         return List.of(
-                HttpFilter.newBuilder().setName("envoy.filters.http.fault")
+                HttpFilter.newBuilder().setName("envoy.filters.http.fault").setIsOptional(true)
                         .setTypedConfig(Protos.any(HTTPFault.getDefaultInstance())).build(),
-                HttpFilter.newBuilder().setName("envoy.filters.http.cors")
+                HttpFilter.newBuilder().setName("envoy.filters.http.cors").setIsOptional(true)
                         .setTypedConfig(Protos.any(Cors.getDefaultInstance())).build(),
                 router());
     }

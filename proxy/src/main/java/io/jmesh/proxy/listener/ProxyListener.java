@@ -55,11 +55,12 @@ public final class ProxyListener {
 
     private static final Logger logger = LoggerFactory.getLogger(ProxyListener.class);
 
-    private final Listener config;
+    /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
+    private record Chain(Listener config, SslContext sslContext, HttpConnectionManagerInitializer http,
+                         TcpProxyConfig tcp) {}
+
     private final InetSocketAddress address;
-    private final SslContext sslContext;
-    private final HttpConnectionManagerInitializer http;
-    private final TcpProxyConfig tcp;
+    private volatile Chain chain;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Counter cxTotal;
     private final Gauge cxActive;
@@ -67,11 +68,8 @@ public final class ProxyListener {
 
     private ProxyListener(Listener config, InetSocketAddress address, SslContext ssl,
                           HttpConnectionManagerInitializer http, TcpProxyConfig tcp, Stats stats) {
-        this.config = config;
         this.address = address;
-        this.sslContext = ssl;
-        this.http = http;
-        this.tcp = tcp;
+        this.chain = new Chain(config, ssl, http, tcp);
         String prefix = "listener." + address.getAddress().getHostAddress() + "_" + address.getPort() + ".";
         this.cxTotal = stats.counter(prefix + "downstream_cx_total");
         this.cxActive = stats.gauge(prefix + "downstream_cx_active");
@@ -79,6 +77,17 @@ public final class ProxyListener {
 
     /** Validates a listener; {@code path} names it in errors, e.g. {@code static_resources.listeners[0]}. */
     public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path)
+            throws ConfigException {
+        return create(l, clusters, stats, path, null);
+    }
+
+    /**
+     * Validates a listener whose HTTP connection manager may take its routes from RDS: {@code rds} returns the
+     * current route table of a route configuration name, or null if none has arrived yet (see
+     * {@link HttpConnectionManagerConfig#create(HttpConnectionManager, Supplier, Stats, String, java.util.function.Function)}).
+     */
+    public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path,
+                                       java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds)
             throws ConfigException {
         if (!l.hasAddress() || !l.getAddress().hasSocketAddress()) {
             throw new ConfigException(path + ".address: (expected: a socket_address)");
@@ -135,7 +144,7 @@ public final class ProxyListener {
         TcpProxyConfig tcp = null;
         if (cfg.is(HttpConnectionManager.class)) {
             http = new HttpConnectionManagerInitializer(HttpConnectionManagerConfig.create(
-                    unpack(cfg, HttpConnectionManager.class, fpath), clusters, stats, fpath + ".typed_config"));
+                    unpack(cfg, HttpConnectionManager.class, fpath), clusters, stats, fpath + ".typed_config", rds));
         } else if (cfg.is(TcpProxy.class)) {
             tcp = TcpProxyConfig.create(unpack(cfg, TcpProxy.class, fpath), clusters, stats, fpath + ".typed_config");
         } else {
@@ -154,11 +163,36 @@ public final class ProxyListener {
     }
 
     public String name() {
-        return config.getName();
+        return chain.config.getName();
     }
 
+    /** The listener as last configured (by {@link #create} or {@link #replaceFilterChain}). */
     public Listener config() {
-        return config;
+        return chain.config;
+    }
+
+    /** The HTTP connection manager of the current filter chain, or null for tcp_proxy. */
+    public HttpConnectionManagerConfig httpConfig() {
+        HttpConnectionManagerInitializer h = chain.http;
+        return h == null ? null : h.config();
+    }
+
+    /**
+     * Updates this listener in place with the filter chain of {@code next} (built by {@link #create} for the same
+     * address, never bound): the socket keeps accepting without a gap, new connections get the new chain, and
+     * connections accepted before are asked to finish their current requests and close (HTTP/1.1
+     * {@code connection: close}, HTTP/2 GOAWAY), as Envoy drains the connections of an updated listener.
+     * Thread-safe.
+     */
+    public void replaceFilterChain(ProxyListener next) {
+        if (!next.address.equals(address)) {
+            throw new IllegalArgumentException("address " + next.address + " differs from " + address);
+        }
+        List<Channel> old = List.copyOf(connections);
+        chain = next.chain;
+        for (Channel ch : old) {
+            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+        }
     }
 
     /** Binds the socket; connections are served on {@code workers}. */
@@ -172,6 +206,10 @@ public final class ProxyListener {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        Chain chain = ProxyListener.this.chain;
+                        SslContext sslContext = chain.sslContext;
+                        HttpConnectionManagerInitializer http = chain.http;
+                        TcpProxyConfig tcp = chain.tcp;
                         connections.add(ch);
                         cxTotal.inc();
                         cxActive.inc();

@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -19,6 +21,7 @@ import io.envoyproxy.envoy.admin.v3.BootstrapConfigDump;
 import io.envoyproxy.envoy.admin.v3.ClustersConfigDump;
 import io.envoyproxy.envoy.admin.v3.ConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
+import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -33,6 +36,10 @@ import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.jmesh.proxy.xds.AdsBootstrap;
+import io.jmesh.proxy.xds.AdsClient;
+import io.jmesh.proxy.xds.DynamicConfigManager;
+import io.jmesh.proxy.xds.ListenerBinding;
 import io.netty.channel.EventLoopGroup;
 
 /**
@@ -58,9 +65,17 @@ public final class ProxyServer implements AutoCloseable {
     private volatile boolean healthCheckFailed;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile Runnable onQuit = () -> {};
+    private final ListenerBinding binding;
+    private ScheduledExecutorService xdsExecutor;
+    private DynamicConfigManager dynamic;
+    private AdsClient ads;
 
-    private ProxyServer(Bootstrap bootstrap, int concurrency) {
+    /** How long a listener removed or replaced by LDS lets its connections finish (Envoy's --drain-time-s). */
+    public static final long LDS_DRAIN_MILLIS = 30_000;
+
+    private ProxyServer(Bootstrap bootstrap, int concurrency, ListenerBinding binding) {
         this.bootstrap = bootstrap;
+        this.binding = binding;
         this.workers = Transports.newGroup(concurrency, "jmesh-worker");
     }
 
@@ -70,8 +85,21 @@ public final class ProxyServer implements AutoCloseable {
      * @param concurrency worker event loops (Envoy's {@code --concurrency}); 0 = number of CPUs
      */
     public static ProxyServer start(Bootstrap bootstrap, int concurrency) throws ConfigException, InterruptedException {
+        return start(bootstrap, concurrency, ListenerBinding.AS_CONFIGURED);
+    }
+
+    /**
+     * Validates the bootstrap, binds its static listeners and the admin server, and, when the bootstrap has
+     * {@code dynamic_resources}, starts following the control plane over ADS (asynchronously: LDS listeners
+     * appear in {@link #listenerAddresses()} as they arrive; the proxy serves its static config meanwhile).
+     *
+     * @param concurrency worker event loops (Envoy's {@code --concurrency}); 0 = number of CPUs
+     * @param binding     where LDS listeners are bound on a machine without traffic redirection
+     */
+    public static ProxyServer start(Bootstrap bootstrap, int concurrency, ListenerBinding binding)
+            throws ConfigException, InterruptedException {
         int n = concurrency > 0 ? concurrency : Runtime.getRuntime().availableProcessors();
-        ProxyServer server = new ProxyServer(bootstrap, n);
+        ProxyServer server = new ProxyServer(bootstrap, n, binding);
         try {
             server.init();
         } catch (ConfigException | RuntimeException | InterruptedException e) {
@@ -93,9 +121,7 @@ public final class ProxyServer implements AutoCloseable {
             listeners.add(ProxyListener.create(sr.getListeners(i), () -> clusters, stats,
                     "static_resources.listeners[" + i + "]"));
         }
-        if (bootstrap.hasDynamicResources()) {
-            logger.warn("dynamic_resources is not supported yet by this build; serving static_resources only");
-        }
+        String adsTarget = bootstrap.hasDynamicResources() ? AdsBootstrap.adsTarget(bootstrap) : null;
         for (ProxyListener l : listeners) {
             var f = l.bind(workers).await();
             if (!f.isSuccess()) {
@@ -111,7 +137,27 @@ public final class ProxyServer implements AutoCloseable {
             admin = AdminServer.start(addr, new Admin(), workers);
             logger.info("admin on {}", admin.localAddress());
         }
+        if (adsTarget != null) {
+            ScheduledThreadPoolExecutor exec = new ScheduledThreadPoolExecutor(1, r -> {
+                Thread t = new Thread(r, "jmesh-xds");
+                t.setDaemon(true);
+                return t;
+            });
+            exec.setRemoveOnCancelPolicy(true);
+            xdsExecutor = exec;
+            dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
+                    binding, exec, LDS_DRAIN_MILLIS);
+            ads = new AdsClient(adsTarget, bootstrap.getNode(), dynamic, exec);
+            dynamic.attach(ads);
+            ads.start();
+            logger.info("following the control plane at {} as {}", adsTarget, bootstrap.getNode().getId());
+        }
         state = "LIVE";
+    }
+
+    /** The dynamic (xDS) config of this proxy, or null when the bootstrap has no {@code dynamic_resources}. */
+    public DynamicConfigManager dynamicConfig() {
+        return dynamic;
     }
 
     public Stats stats() {
@@ -122,13 +168,24 @@ public final class ProxyServer implements AutoCloseable {
         return clusters;
     }
 
-    /** Bound listener addresses by listener name, in config order. */
+    /** Bound listener addresses by listener name: static ones in config order, then those from LDS. */
     public Map<String, InetSocketAddress> listenerAddresses() {
         Map<String, InetSocketAddress> out = new LinkedHashMap<>();
         for (ProxyListener l : listeners) {
             out.put(l.name(), l.localAddress());
         }
+        if (dynamic != null) {
+            out.putAll(dynamic.listenerAddresses());
+        }
         return out;
+    }
+
+    private List<ProxyListener> allListeners() {
+        List<ProxyListener> all = new ArrayList<>(listeners);
+        if (dynamic != null) {
+            all.addAll(dynamic.boundListeners());
+        }
+        return all;
     }
 
     public InetSocketAddress adminAddress() {
@@ -150,11 +207,12 @@ public final class ProxyServer implements AutoCloseable {
      */
     public void drainAndClose(long drainMillis) {
         state = "DRAINING";
-        for (ProxyListener l : listeners) {
+        List<ProxyListener> all = allListeners();
+        for (ProxyListener l : all) {
             l.drain();
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
-        while (System.nanoTime() < deadline && listeners.stream().anyMatch(l -> l.activeConnections() > 0)) {
+        while (System.nanoTime() < deadline && all.stream().anyMatch(l -> l.activeConnections() > 0)) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -176,6 +234,22 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         state = "TERMINATED";
+        if (ads != null) {
+            ads.close();
+        }
+        if (xdsExecutor != null) {
+            DynamicConfigManager d = dynamic;
+            xdsExecutor.execute(d::closeAll);
+            xdsExecutor.shutdown();
+            try {
+                if (!xdsExecutor.awaitTermination(5, TimeUnit.SECONDS)) {
+                    xdsExecutor.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                xdsExecutor.shutdownNow();
+            }
+        }
         for (ProxyListener l : listeners) {
             l.close();
         }
@@ -201,10 +275,22 @@ public final class ProxyServer implements AutoCloseable {
         for (Listener li : bootstrap.getStaticResources().getListenersList()) {
             l.addStaticListeners(ListenersConfigDump.StaticListener.newBuilder().setListener(Any.pack(li)).setLastUpdated(now));
         }
+        RoutesConfigDump.Builder r = RoutesConfigDump.newBuilder();
+        DynamicConfigManager d = dynamic;
+        if (d != null) {
+            d.dumpClusters().values().forEach(e -> c.addDynamicActiveClusters(ClustersConfigDump.DynamicCluster.newBuilder()
+                    .setVersionInfo(e.version()).setCluster(Any.pack(e.resource())).setLastUpdated(e.lastUpdated())));
+            d.dumpListeners().forEach((name, e) -> l.addDynamicListeners(ListenersConfigDump.DynamicListener.newBuilder()
+                    .setName(name).setActiveState(ListenersConfigDump.DynamicListenerState.newBuilder()
+                            .setVersionInfo(e.version()).setListener(Any.pack(e.resource())).setLastUpdated(e.lastUpdated()))));
+            d.dumpRoutes().values().forEach(e -> r.addDynamicRouteConfigs(RoutesConfigDump.DynamicRouteConfig.newBuilder()
+                    .setVersionInfo(e.version()).setRouteConfig(Any.pack(e.resource())).setLastUpdated(e.lastUpdated())));
+        }
         return ConfigDump.newBuilder()
                 .addConfigs(Any.pack(b))
                 .addConfigs(Any.pack(c.build()))
                 .addConfigs(Any.pack(l.build()))
+                .addConfigs(Any.pack(r.build()))
                 .build();
     }
 

@@ -42,12 +42,29 @@ public final class ClusterManager implements AutoCloseable {
      */
     public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats)
             throws ConfigException {
+        return create(clusters, group, stats, null);
+    }
+
+    /**
+     * Builds the next cluster set after {@code previous} (CDS): a cluster whose {@code Cluster} proto is equal to
+     * one of {@code previous} is carried over as the same {@link UpstreamCluster} (hosts, EDS assignment, stats,
+     * connection pools and DNS refresh kept); the others are built anew as {@link #create(List, EventLoopGroup,
+     * Stats)} does. {@code previous} stays usable; once the result is in use, call
+     * {@link #retireReplaced(ClusterManager, EventLoopGroup)} on {@code previous}. Call off the event loop.
+     */
+    public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats,
+                                        ClusterManager previous) throws ConfigException {
         Map<String, UpstreamCluster> byName = new LinkedHashMap<>();
         for (int i = 0; i < clusters.size(); i++) {
             Cluster c = clusters.get(i);
             String path = "clusters[" + i + ']';
             if (byName.containsKey(c.getName())) {
                 throw new ConfigException(path + ".name: " + c.getName() + " (expected: a unique cluster name)");
+            }
+            UpstreamCluster old = previous == null ? null : previous.get(c.getName());
+            if (old != null && old.config().equals(c)) {
+                byName.put(c.getName(), old);
+                continue;
             }
             try {
                 byName.put(c.getName(), UpstreamCluster.build(c, stats));
@@ -56,13 +73,35 @@ public final class ClusterManager implements AutoCloseable {
             }
         }
         List<DnsRefresher> refreshers = new ArrayList<>();
+        List<DnsRefresher> fresh = new ArrayList<>();
         for (UpstreamCluster c : byName.values()) {
             if (c.type() == Cluster.DiscoveryType.STRICT_DNS || c.type() == Cluster.DiscoveryType.LOGICAL_DNS) {
-                refreshers.add(new DnsRefresher(c, group));
+                DnsRefresher kept = null;
+                if (previous != null) {
+                    for (DnsRefresher r : previous.refreshers) {
+                        if (r.cluster() == c) {
+                            kept = r;
+                        }
+                    }
+                }
+                if (kept == null) {
+                    kept = new DnsRefresher(c, group);
+                    fresh.add(kept);
+                }
+                refreshers.add(kept);
             }
         }
-        refreshers.forEach(DnsRefresher::start);
+        fresh.forEach(DnsRefresher::start);
         return new ClusterManager(Collections.unmodifiableMap(byName), List.copyOf(refreshers));
+    }
+
+    /**
+     * Checks an EDS {@code ClusterLoadAssignment} as {@link UpstreamCluster#updateLoadAssignment} would, without
+     * applying it, so that an xDS response can be rejected whole before any of it is applied.
+     */
+    public static void validateLoadAssignment(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment cla)
+            throws ConfigException {
+        Endpoints.parse(cla, true, "EDS");
     }
 
     /** The cluster named {@code name}, or null if there is none. */
@@ -78,6 +117,31 @@ public final class ClusterManager implements AutoCloseable {
     /** Completes when every cluster is {@link UpstreamCluster#ready() ready} (DNS clusters resolved once). */
     public CompletableFuture<Void> ready() {
         return ready;
+    }
+
+    /**
+     * Once {@code next} (built from this one) serves: stops the DNS refresh of clusters {@code next} did not
+     * carry over and drains their connection pools on every event loop of {@code group}. Returns the clusters
+     * retired.
+     */
+    public List<UpstreamCluster> retireReplaced(ClusterManager next, EventLoopGroup group) {
+        for (DnsRefresher r : refreshers) {
+            if (!next.refreshers.contains(r)) {
+                r.close();
+            }
+        }
+        List<UpstreamCluster> gone = new ArrayList<>();
+        for (UpstreamCluster c : clusters.values()) {
+            if (next.get(c.name()) != c) {
+                gone.add(c);
+            }
+        }
+        if (!gone.isEmpty()) {
+            for (io.netty.util.concurrent.EventExecutor loop : group) {
+                loop.execute(() -> gone.forEach(io.jmesh.proxy.upstream.pool.ConnectionPools::retire));
+            }
+        }
+        return gone;
     }
 
     /** Stops DNS refresh and releases the resolvers. Idempotent. Hosts already picked stay usable. */

@@ -76,6 +76,10 @@ final class DnsRefresher {
         }
     }
 
+    UpstreamCluster cluster() {
+        return cluster;
+    }
+
     void start() {
         loop.execute(this::resolveAll);
     }

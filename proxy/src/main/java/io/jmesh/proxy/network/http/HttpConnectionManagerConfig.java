@@ -1,6 +1,7 @@
 package io.jmesh.proxy.network.http;
 
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import com.google.protobuf.util.Durations;
@@ -19,8 +20,9 @@ import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
 import io.jmesh.proxy.upstream.ClusterManager;
 
 /**
- * The validated, immutable form of Envoy's {@link HttpConnectionManager} for one filter chain.
- * Supported: inline {@code route_config}, {@code codec_type}, {@code stat_prefix},
+ * The validated form of Envoy's {@link HttpConnectionManager} for one filter chain, immutable except for the
+ * route table of an RDS HCM.
+ * Supported: inline {@code route_config} or {@code rds} over ADS (see {@link #setRouteTable}), {@code codec_type}, {@code stat_prefix},
  * {@code max_request_headers_kb}, {@code stream_idle_timeout}, {@code request_timeout},
  * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
  * and {@code http_filters} ending with the router.
@@ -42,14 +44,16 @@ public final class HttpConnectionManagerConfig {
     final boolean useRemoteAddress;
     final boolean generateRequestId;
     final String serverName;
-    final RouteTable routeTable;
+    /** Read once per request; replaced by {@link #setRouteTable} when RDS delivers a new version. */
+    volatile RouteTable routeTable;
+    final String rdsRouteName;
     final List<HttpFilterFactory.PerStream> filters;
     final AccessLog accessLog;
     final Supplier<ClusterManager> clusters;
     final HcmStats stats;
     final java.util.Set<String> upgradeTypes;
 
-    private HttpConnectionManagerConfig(HttpConnectionManager proto, RouteTable routeTable,
+    private HttpConnectionManagerConfig(HttpConnectionManager proto, RouteTable routeTable, String rdsRouteName,
                                         List<HttpFilterFactory.PerStream> filters, AccessLog accessLog,
                                         Supplier<ClusterManager> clusters, Stats stats) {
         this.statPrefix = proto.getStatPrefix();
@@ -63,6 +67,7 @@ public final class HttpConnectionManagerConfig {
         this.generateRequestId = !proto.hasGenerateRequestId() || proto.getGenerateRequestId().getValue();
         this.serverName = proto.getServerName().isEmpty() ? "envoy" : proto.getServerName();
         this.routeTable = routeTable;
+        this.rdsRouteName = rdsRouteName;
         this.filters = filters;
         this.accessLog = accessLog;
         this.clusters = clusters;
@@ -81,9 +86,21 @@ public final class HttpConnectionManagerConfig {
         return upgrade != null && upgradeTypes.contains(upgrade.trim().toLowerCase(java.util.Locale.ROOT));
     }
 
-    /** Validates and builds; {@code path} prefixes error messages. */
+    /** Validates and builds an HCM with an inline {@code route_config}; {@code path} prefixes error messages. */
     public static HttpConnectionManagerConfig create(HttpConnectionManager proto, Supplier<ClusterManager> clusters,
                                                      Stats stats, String path) throws ConfigException {
+        return create(proto, clusters, stats, path, null);
+    }
+
+    /**
+     * Validates and builds; {@code path} prefixes error messages. {@code rds} gives the current route table of
+     * an {@code rds.route_config_name} (null if RDS has not delivered it yet: the HCM then answers 404 until
+     * {@link #setRouteTable} is called, as Envoy does for a route configuration it has not received);
+     * a null {@code rds} means RDS is not available and an HCM with {@code rds} is an error.
+     */
+    public static HttpConnectionManagerConfig create(HttpConnectionManager proto, Supplier<ClusterManager> clusters,
+                                                     Stats stats, String path, Function<String, RouteTable> rds)
+            throws ConfigException {
         if (proto.getStatPrefix().isEmpty()) {
             throw new ConfigException(path + ".stat_prefix: \"\" (expected: a non-empty prefix)");
         }
@@ -97,12 +114,24 @@ public final class HttpConnectionManagerConfig {
             }
         }
         RouteTable table;
+        String rdsName = null;
         if (proto.hasRouteConfig()) {
             try {
                 table = RouteTable.create(proto.getRouteConfig());
             } catch (ConfigException e) {
                 throw e.under(path + ".route_config");
             }
+        } else if (proto.hasRds() && rds != null) {
+            rdsName = proto.getRds().getRouteConfigName();
+            if (rdsName.isEmpty()) {
+                throw new ConfigException(path + ".rds.route_config_name: \"\" (expected: a non-empty name)");
+            }
+            if (!proto.getRds().getConfigSource().hasAds()) {
+                throw new ConfigException(path + ".rds.config_source: " + proto.getRds().getConfigSource()
+                        .getConfigSourceSpecifierCase() + " (expected: ads)");
+            }
+            RouteTable current = rds.apply(rdsName);
+            table = current != null ? current : EMPTY_ROUTES;
         } else if (proto.hasRds()) {
             throw new ConfigException(path + ".rds: (expected: an inline route_config; RDS needs dynamic_resources)");
         } else {
@@ -116,11 +145,40 @@ public final class HttpConnectionManagerConfig {
         } catch (ConfigException e) {
             throw e.under(path + ".access_log");
         }
-        return new HttpConnectionManagerConfig(proto, table, filters, log, clusters, stats);
+        return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats);
     }
 
+    private static final RouteTable EMPTY_ROUTES;
+
+    static {
+        try {
+            EMPTY_ROUTES = RouteTable.create(io.envoyproxy.envoy.config.route.v3.RouteConfiguration.getDefaultInstance());
+        } catch (ConfigException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** The current route table; for an RDS HCM it changes with {@link #setRouteTable}. */
     public RouteTable routeTable() {
         return routeTable;
+    }
+
+    /** The {@code rds.route_config_name} this HCM follows, or null when its routes are inline. */
+    public String rdsRouteName() {
+        return rdsRouteName;
+    }
+
+    /**
+     * Swaps the route table of an RDS HCM atomically: requests that have already been routed keep their route,
+     * the next request reads the new table. Thread-safe.
+     *
+     * @throws IllegalStateException if the routes are inline
+     */
+    public void setRouteTable(RouteTable table) {
+        if (rdsRouteName == null) {
+            throw new IllegalStateException("route_config is inline, not RDS");
+        }
+        this.routeTable = java.util.Objects.requireNonNull(table, "table");
     }
 
     public String statPrefix() {

@@ -1,0 +1,110 @@
+package io.jmesh.proxy.xds;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+
+/**
+ * Where a proxy without iptables binds the listeners it receives over LDS ("local mode").
+ *
+ * <p>In a pod, Istio's sidecar listeners rely on traffic redirection: {@code virtualOutbound} (15001) and
+ * {@code virtualInbound} (15006) use {@code use_original_dst}, and the per-port outbound listeners
+ * ({@code 0.0.0.0_9080}) have {@code bind_to_port: false}. On a machine without redirection the rules are:
+ * <ul>
+ *   <li>a listener with {@code use_original_dst} is accepted (and shown in /config_dump) but not bound;</li>
+ *   <li>a listener with {@code bind_to_port: false} is bound only if its port is in {@link #ports()};</li>
+ *   <li>every other listener is bound;</li>
+ *   <li>a bound listener uses {@link #address()} instead of its own IP when set, and the port
+ *       {@code ports().get(port)} instead of its own when mapped (0 = any free port, kept across updates of
+ *       the same listener).</li>
+ * </ul>
+ * and, with an {@link #inboundAddress()}, the inbound side as Istio's per-port inbound listeners used to be:
+ * <ul>
+ *   <li>an {@code INBOUND} listener with {@code use_original_dst} ({@code virtualInbound}) is split: each of its
+ *       filter chains that matches a {@code destination_port} P becomes a listener
+ *       {@code <inboundAddress>_<P>} bound on {@code inboundAddress:P} with that chain alone. The workload
+ *       registers {@code inboundAddress} as its address (WorkloadEntry {@code address}), listens itself on
+ *       {@code 127.0.0.1:P}, and callers reach it through its proxy, e.g. with one loopback IP per workload
+ *       ({@code 127.0.0.11}, {@code 127.0.0.12}, ...: Linux routes all of 127.0.0.0/8 to the loopback).</li>
+ * </ul>
+ * {@link #AS_CONFIGURED} binds what has no {@code bind_to_port: false} nor {@code use_original_dst}, where
+ * the listener says. Immutable.
+ *
+ * @param address        the IP to bind instead of the listener's, or null to keep it
+ * @param ports          listener port to local port (0 = any free port)
+ * @param inboundAddress the workload's own IP on which to bind the inbound ports, or null not to bind them
+ */
+public record ListenerBinding(String address, Map<Integer, Integer> ports, String inboundAddress) {
+
+    /** Binds listeners where they say; nothing is remapped. */
+    public static final ListenerBinding AS_CONFIGURED = new ListenerBinding(null, Map.of(), null);
+
+    public ListenerBinding {
+        ports = Map.copyOf(ports);
+    }
+
+    /** A binding without inbound listeners. */
+    public ListenerBinding(String address, Map<Integer, Integer> ports) {
+        this(address, ports, null);
+    }
+
+    /**
+     * Returns the listeners to bind for {@code l}, each with a unique name (that of {@code l} unless it is split
+     * into inbound ports): none, the listener rewritten by {@link #apply}, or its per-port inbound listeners.
+     */
+    public List<Listener> expand(Listener l) {
+        boolean originalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
+        if (originalDst && inboundAddress != null && l.getTrafficDirection() == TrafficDirection.INBOUND) {
+            List<Listener> out = new ArrayList<>();
+            for (FilterChain fc : l.getFilterChainsList()) {
+                if (!fc.hasFilterChainMatch() || !fc.getFilterChainMatch().hasDestinationPort()) {
+                    continue;
+                }
+                int port = fc.getFilterChainMatch().getDestinationPort().getValue();
+                out.add(Listener.newBuilder()
+                        .setName(inboundAddress + "_" + port)
+                        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
+                                .setAddress(inboundAddress).setPortValue(port)))
+                        .setTrafficDirection(TrafficDirection.INBOUND)
+                        .addFilterChains(fc.toBuilder().clearFilterChainMatch())
+                        .build());
+            }
+            return out;
+        }
+        Listener one = apply(l);
+        return one == null ? List.of() : List.of(one);
+    }
+
+    /**
+     * Returns the listener to bind (its address rewritten per these rules), or null if {@code l} is not to be
+     * bound here.
+     */
+    public Listener apply(Listener l) {
+        if (l.hasUseOriginalDst() && l.getUseOriginalDst().getValue()) {
+            return null;
+        }
+        if (!l.hasAddress() || !l.getAddress().hasSocketAddress()) {
+            return l; // validation reports it
+        }
+        SocketAddress sa = l.getAddress().getSocketAddress();
+        Integer mapped = ports.get(sa.getPortValue());
+        boolean bindToPort = !l.hasBindToPort() || l.getBindToPort().getValue();
+        if (!bindToPort && mapped == null) {
+            return null;
+        }
+        SocketAddress.Builder nsa = sa.toBuilder();
+        if (address != null) {
+            nsa.setAddress(address);
+        }
+        if (mapped != null) {
+            nsa.setPortValue(mapped);
+        }
+        return l.toBuilder().clearBindToPort().setAddress(Address.newBuilder().setSocketAddress(nsa)).build();
+    }
+}
