@@ -34,6 +34,11 @@ final class DiscoveryCommand implements Callable<Integer> {
     @Option(names = "--mesh-config", paramLabel = "FILE", description = "MeshConfig YAML file.")
     Path meshConfig;
 
+    @Option(names = "--registry", paramLabel = "URI",
+            description = "Also discover services from a registry: zookeeper://HOST:PORT (Dubbo and SOFARPC providers) "
+                    + "or nacos://HOST:PORT. Repeatable.")
+    java.util.List<String> registries = new java.util.ArrayList<>();
+
     @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS", hidden = true,
             description = "Stop by itself after this many seconds (tests).")
     long durationSeconds;
@@ -49,11 +54,22 @@ final class DiscoveryCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
+        java.util.List<io.jmesh.discovery.registry.ServiceRegistry> extra = new java.util.ArrayList<>();
         DiscoveryServer server;
         try {
+            for (String uri : registries) {
+                extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
+            }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
+                    DiscoveryOptions.DEFAULT_DEBOUNCE), extra);
         } catch (Exception e) {
+            for (io.jmesh.discovery.registry.ServiceRegistry r : extra) {
+                try {
+                    r.close();
+                } catch (Exception ignored) {
+                    // best effort on the way out
+                }
+            }
             System.err.println("error: " + e.getMessage());
             return 1;
         }
