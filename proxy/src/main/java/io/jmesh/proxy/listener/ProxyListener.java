@@ -14,6 +14,7 @@ import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
@@ -37,6 +38,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -47,17 +49,25 @@ import io.netty.util.concurrent.GlobalEventExecutor;
  * One Envoy listener: a bound socket and its filter chain (TLS termination, then the HTTP connection
  * manager or tcp_proxy). Built and validated off the event loop; immutable once built.
  *
- * <p>Supported: {@code address.socket_address}, one filter chain (or several that differ only by
- * {@code filter_chain_match.server_names}, chosen by SNI — not yet: see the closing note), with
+ * <p>Supported: {@code address.socket_address}; {@code filter_chains} chosen by {@code filter_chain_match}
+ * ({@code destination_port}, {@code server_names}, {@code transport_protocol}, {@code application_protocols};
+ * see {@link FilterChainMatcher}) with a {@code default_filter_chain}; each chain with an optional
  * {@code transport_socket} {@code envoy.transport_sockets.tls} and one terminal network filter.
  */
 public final class ProxyListener {
 
     private static final Logger logger = LoggerFactory.getLogger(ProxyListener.class);
 
+    /** One validated filter chain: TLS termination (optional) and its terminal network filter. */
+    private record ChainRuntime(SslContext sslContext, HttpConnectionManagerInitializer http, TcpProxyConfig tcp) {}
+
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
-    private record Chain(Listener config, SslContext sslContext, HttpConnectionManagerInitializer http,
-                         TcpProxyConfig tcp) {}
+    private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher) {
+        /** The only chain when no selection is needed, else null. */
+        ChainRuntime single() {
+            return matcher == null ? chains.get(0) : null;
+        }
+    }
 
     private final InetSocketAddress address;
     private volatile Chain chain;
@@ -66,10 +76,10 @@ public final class ProxyListener {
     private final Gauge cxActive;
     private Channel serverChannel;
 
-    private ProxyListener(Listener config, InetSocketAddress address, SslContext ssl,
-                          HttpConnectionManagerInitializer http, TcpProxyConfig tcp, Stats stats) {
+    private ProxyListener(Listener config, InetSocketAddress address, List<ChainRuntime> chains,
+                          FilterChainMatcher<ChainRuntime> matcher, Stats stats) {
         this.address = address;
-        this.chain = new Chain(config, ssl, http, tcp);
+        this.chain = new Chain(config, chains, matcher);
         String prefix = "listener." + address.getAddress().getHostAddress() + "_" + address.getPort() + ".";
         this.cxTotal = stats.counter(prefix + "downstream_cx_total");
         this.cxActive = stats.gauge(prefix + "downstream_cx_active");
@@ -106,18 +116,31 @@ public final class ProxyListener {
                     + " (expected: an IP address)");
         }
         List<FilterChain> chains = l.getFilterChainsList();
-        FilterChain chain;
-        String chainPath;
-        if (chains.size() == 1) {
-            chain = chains.get(0);
-            chainPath = path + ".filter_chains[0]";
-        } else if (chains.isEmpty() && l.hasDefaultFilterChain()) {
-            chain = l.getDefaultFilterChain();
-            chainPath = path + ".default_filter_chain";
-        } else {
-            throw new ConfigException(path + ".filter_chains: " + chains.size()
-                    + " chains (expected: exactly one filter chain)");
+        if (chains.isEmpty() && !l.hasDefaultFilterChain()) {
+            throw new ConfigException(path + ".filter_chains: [] (expected: at least one filter chain or a default_filter_chain)");
         }
+        List<ChainRuntime> runtimes = new java.util.ArrayList<>();
+        List<FilterChainMatcher.Entry<ChainRuntime>> entries = new java.util.ArrayList<>();
+        for (int i = 0; i < chains.size(); i++) {
+            ChainRuntime r = buildChain(chains.get(i), clusters, stats, path + ".filter_chains[" + i + "]", rds);
+            runtimes.add(r);
+            entries.add(new FilterChainMatcher.Entry<>(chains.get(i).getFilterChainMatch(), r));
+        }
+        ChainRuntime fallback = null;
+        if (l.hasDefaultFilterChain()) {
+            fallback = buildChain(l.getDefaultFilterChain(), clusters, stats, path + ".default_filter_chain", rds);
+            runtimes.add(fallback);
+        }
+        boolean trivial = runtimes.size() == 1
+                && (chains.isEmpty() || chains.get(0).getFilterChainMatch().equals(FilterChainMatch.getDefaultInstance()));
+        FilterChainMatcher<ChainRuntime> matcher = trivial ? null : new FilterChainMatcher<>(entries, fallback);
+        return new ProxyListener(l, address, List.copyOf(runtimes), matcher, stats);
+    }
+
+    private static ChainRuntime buildChain(FilterChain chain, Supplier<ClusterManager> clusters, Stats stats,
+                                           String chainPath,
+                                           java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds)
+            throws ConfigException {
         SslContext ssl = null;
         if (chain.hasTransportSocket()) {
             var ts = chain.getTransportSocket();
@@ -151,7 +174,7 @@ public final class ProxyListener {
             throw new ConfigException(fpath + ".name: " + f.getName() + " (" + cfg.getTypeUrl()
                     + ") (expected: envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy)");
         }
-        return new ProxyListener(l, address, ssl, http, tcp, stats);
+        return new ChainRuntime(ssl, http, tcp);
     }
 
     private static <T extends Message> T unpack(Any any, Class<T> type, String path) throws ConfigException {
@@ -171,10 +194,15 @@ public final class ProxyListener {
         return chain.config;
     }
 
-    /** The HTTP connection manager of the current filter chain, or null for tcp_proxy. */
-    public HttpConnectionManagerConfig httpConfig() {
-        HttpConnectionManagerInitializer h = chain.http;
-        return h == null ? null : h.config();
+    /** The HTTP connection managers of the current filter chains (none for tcp_proxy chains). */
+    public List<HttpConnectionManagerConfig> httpConfigs() {
+        List<HttpConnectionManagerConfig> out = new java.util.ArrayList<>(chain.chains.size());
+        for (ChainRuntime r : chain.chains) {
+            if (r.http != null) {
+                out.add(r.http.config());
+            }
+        }
+        return out;
     }
 
     /**
@@ -207,37 +235,98 @@ public final class ProxyListener {
                     @Override
                     protected void initChannel(Channel ch) {
                         Chain chain = ProxyListener.this.chain;
-                        SslContext sslContext = chain.sslContext;
-                        HttpConnectionManagerInitializer http = chain.http;
-                        TcpProxyConfig tcp = chain.tcp;
                         connections.add(ch);
                         cxTotal.inc();
                         cxActive.inc();
                         ch.closeFuture().addListener(f -> cxActive.dec());
-                        if (sslContext != null) {
-                            ch.pipeline().addLast("ssl", sslContext.newHandler(ch.alloc()));
-                        }
-                        if (http != null) {
-                            if (sslContext != null) {
-                                http.initSecure(ch.pipeline());
-                            } else {
-                                http.initCleartext(ch.pipeline());
-                            }
+                        ChainRuntime single = chain.single();
+                        if (single != null) {
+                            install(ch.pipeline(), single);
                         } else {
-                            ch.pipeline().addLast("tcp_proxy", new TcpProxyHandler(tcp));
+                            ch.pipeline().addLast("filter-chain-match", new FilterChainSelector(chain.matcher));
                         }
-                        ch.pipeline().addLast("errors", new ChannelInboundHandlerAdapter() {
-                            @Override
-                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                logger.debug("{} closing on error: {}", ctx.channel(), cause.toString());
-                                ctx.close();
-                            }
-                        });
                     }
                 });
         ChannelFuture f = b.bind(address);
         serverChannel = f.channel();
         return f;
+    }
+
+    /** Sets up a connection for one filter chain, at the end of its pipeline. */
+    private static void install(ChannelPipeline p, ChainRuntime r) {
+        if (r.sslContext != null) {
+            p.addLast("ssl", r.sslContext.newHandler(p.channel().alloc()));
+        }
+        if (r.http != null) {
+            if (r.sslContext != null) {
+                r.http.initSecure(p);
+            } else {
+                r.http.initCleartext(p);
+            }
+        } else {
+            p.addLast("tcp_proxy", new TcpProxyHandler(r.tcp));
+        }
+        p.addLast("errors", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                logger.debug("{} closing on error: {}", ctx.channel(), cause.toString());
+                ctx.close();
+            }
+        });
+    }
+
+    /**
+     * Chooses the filter chain of a connection from its destination port and, when a chain asks for them, the
+     * TLS ClientHello's SNI and ALPN (peeked, not consumed), then hands the bytes read so far to that chain.
+     */
+    private static final class FilterChainSelector extends io.netty.handler.codec.ByteToMessageDecoder {
+        private final FilterChainMatcher<ChainRuntime> matcher;
+
+        FilterChainSelector(FilterChainMatcher<ChainRuntime> matcher) {
+            this.matcher = matcher;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            if (!matcher.needsClientHello()) {
+                choose(ctx, null, "raw_buffer");
+            }
+            super.channelActive(ctx);
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in, List<Object> out) {
+            if (!ClientHello.looksLikeTls(in)) {
+                choose(ctx, null, "raw_buffer");
+                return;
+            }
+            ClientHello hello = ClientHello.parse(in);
+            if (hello == null) {
+                if (in.readableBytes() >= ClientHello.MAX_BYTES) {
+                    choose(ctx, null, "tls");
+                }
+                return;
+            }
+            choose(ctx, hello, "tls");
+        }
+
+        private void choose(ChannelHandlerContext ctx, ClientHello hello, String transport) {
+            if (ctx.isRemoved()) {
+                return;
+            }
+            int port = ((InetSocketAddress) ctx.channel().localAddress()).getPort();
+            ChainRuntime r = matcher.select(new FilterChainMatcher.Connection(port,
+                    hello == null ? null : hello.serverName, transport, hello == null ? List.of() : hello.alpn));
+            if (r == null) {
+                logger.debug("{} no filter chain matches (sni={}, transport={}); closing", ctx.channel(),
+                        hello == null ? null : hello.serverName, transport);
+                ctx.close();
+                return;
+            }
+            install(ctx.pipeline(), r);
+            // Removing the decoder passes the bytes it holds to the chain just installed.
+            ctx.pipeline().remove(this);
+        }
     }
 
     /** The bound address (with the real port when the config said 0). */

@@ -305,8 +305,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         }
         if (!force) {
             for (Built b : pendingListeners.values()) {
-                HttpConnectionManagerConfig h = b.listener == null ? null : b.listener.httpConfig();
-                if (h != null && h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
+                for (HttpConnectionManagerConfig h : b.listener == null ? List.<HttpConnectionManagerConfig>of() : b.listener.httpConfigs()) {
+                if (h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
                     if (listenersTimeout == null) {
                         Map<String, Built> waiting = pendingListeners;
                         listenersTimeout = executor.schedule(() -> {
@@ -319,6 +319,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                         }, INITIAL_FETCH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
                     }
                     return;
+                }
                 }
             }
         }
@@ -422,9 +423,13 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     }
 
     private static void addRdsName(ProxyListener l, Set<String> names) {
-        HttpConnectionManagerConfig h = l == null ? null : l.httpConfig();
-        if (h != null && h.rdsRouteName() != null) {
-            names.add(h.rdsRouteName());
+        if (l == null) {
+            return;
+        }
+        for (HttpConnectionManagerConfig h : l.httpConfigs()) {
+            if (h.rdsRouteName() != null) {
+                names.add(h.rdsRouteName());
+            }
         }
     }
 
@@ -479,11 +484,12 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     }
 
     private void refreshRoutes(ProxyListener pl) {
-        HttpConnectionManagerConfig h = pl.httpConfig();
-        if (h != null && h.rdsRouteName() != null) {
-            RouteTable t = routes.get(h.rdsRouteName());
-            if (t != null) {
-                h.setRouteTable(t);
+        for (HttpConnectionManagerConfig h : pl.httpConfigs()) {
+            if (h.rdsRouteName() != null) {
+                RouteTable t = routes.get(h.rdsRouteName());
+                if (t != null) {
+                    h.setRouteTable(t);
+                }
             }
         }
     }
@@ -517,9 +523,13 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         }
         routes.putAll(tables);
         for (Active a : listeners.values()) {
-            HttpConnectionManagerConfig h = a.bound == null ? null : a.bound.httpConfig();
-            if (h != null && h.rdsRouteName() != null && tables.containsKey(h.rdsRouteName())) {
-                h.setRouteTable(tables.get(h.rdsRouteName()));
+            if (a.bound == null) {
+                continue;
+            }
+            for (HttpConnectionManagerConfig h : a.bound.httpConfigs()) {
+                if (h.rdsRouteName() != null && tables.containsKey(h.rdsRouteName())) {
+                    h.setRouteTable(tables.get(h.rdsRouteName()));
+                }
             }
         }
         if (pendingListeners != null) {
