@@ -52,6 +52,7 @@ final class SimulatedSidecar implements StreamObserver<DiscoveryResponse> {
     private volatile long changeAckNanos;
 
     private volatile Throwable error;
+    private volatile boolean stopping;
 
     SimulatedSidecar(Node node, ResponseIndex index, CountDownLatch ready, long startNanos) {
         this.node = node;
@@ -137,16 +138,23 @@ final class SimulatedSidecar implements StreamObserver<DiscoveryResponse> {
     @Override
     public void onError(Throwable t) {
         error = t;
+        if (stopping) {
+            return;
+        }
         logger.warn("{} stream failed: {}", node.getId(), t.toString());
     }
 
     @Override
     public void onCompleted() {
+        if (stopping) {
+            return;
+        }
         logger.warn("{} stream ended by discovery", node.getId());
     }
 
     /** Closes the stream from the client side. */
     synchronized void stop() {
+        stopping = true;
         if (requests != null) {
             try {
                 requests.onCompleted();
