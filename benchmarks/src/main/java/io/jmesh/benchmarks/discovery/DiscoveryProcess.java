@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * <p>Usage: {@code java -Xmx1g -cp ... io.jmesh.benchmarks.discovery.DiscoveryProcess CONFIG_DIR}. It binds
  * ADS and monitoring on port 0 of 127.0.0.1 and prints {@code READY <grpc port> <monitoring port>} on
  * stdout. Then it reads commands from stdin, one per line: {@code stats} runs a full GC and prints
- * {@link #stats()}; {@code exit} or the end of stdin (the parent died) stops discovery and exits.
+ * {@link #stats()}; {@code progress} prints {@link #progress()}; {@code exit} or the end of stdin (the parent died) stops discovery and exits.
  * Logs go to stderr.
  */
 public final class DiscoveryProcess {
@@ -48,6 +48,10 @@ public final class DiscoveryProcess {
                         System.out.println("STATS " + stats());
                         System.out.flush();
                     }
+                    case "progress" -> {
+                        System.out.println("PROGRESS " + progress());
+                        System.out.flush();
+                    }
                     case "exit" -> {
                         return;
                     }
@@ -69,6 +73,21 @@ public final class DiscoveryProcess {
         var heap = mx.getHeapMemoryUsage();
         return "heapUsed=" + heap.getUsed() + " heapCommitted=" + heap.getCommitted() + " heapMax=" + heap.getMax()
                 + " rssKb=" + procStatus("VmRSS") + " hwmKb=" + procStatus("VmHWM");
+    }
+
+    /**
+     * Returns heap used (without forcing a GC), the time spent in GC so far and RSS, as
+     * {@code heapUsed=<MiB> gcTime=<ms> gcCount=<n> rssKb=<kB>}.
+     */
+    public static String progress() {
+        long gcMillis = 0;
+        long gcCount = 0;
+        for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            gcMillis += Math.max(0, gc.getCollectionTime());
+            gcCount += Math.max(0, gc.getCollectionCount());
+        }
+        return "heapUsed=" + mib(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()) + " gcTime="
+                + gcMillis + "ms gcCount=" + gcCount + " rssKb=" + procStatus("VmRSS");
     }
 
     /** Returns a {@code kB} field of {@code /proc/self/status}, or -1. */

@@ -62,7 +62,8 @@ public final class PilotLoad {
     public static final String USAGE = """
             usage: PilotLoad [--services 100] [--proxies 100] [--channels 4] [--client-threads 2]
                              [--rounds 5] [--round-timeout-seconds 60] [--timeout-seconds 600]
-                             [--generation-iterations 200] [--config-dir DIR]
+                             [--generation-iterations 200] [--connect-rate 0 (per second, 0: all at once)]
+                             [--config-dir DIR]
                              [--discovery-xmx 1g] [--in-process | --connect 127.0.0.1:PORT]""";
 
     private final Map<String, String> options;
@@ -134,12 +135,14 @@ public final class PilotLoad {
         int rounds = intOption("rounds", 5);
         int roundTimeout = intOption("round-timeout-seconds", 60);
         int iterations = intOption("generation-iterations", 200);
+        int connectRate = intOption("connect-rate", 0);
         MeshConfigGenerator gen = MeshConfigGenerator.of(services);
         Path dir = options.containsKey("config-dir") ? Path.of(options.get("config-dir"))
                 : Files.createTempDirectory("pilot-load");
         gen.write(dir);
-        out.printf("pilot-load: %d services (%d endpoints, %d VirtualServices), %d sidecars, %d channels, config in %s%n",
-                services, gen.endpoints(), (services + 4) / 5, proxies, channels, dir);
+        out.printf("pilot-load: %d services (%d endpoints, %d VirtualServices), %d sidecars (%s), %d channels, "
+                + "config in %s%n", services, gen.endpoints(), (services + 4) / 5, proxies,
+                connectRate == 0 ? "connecting at once" : "connecting " + connectRate + "/s", channels, dir);
 
         measureGeneration(gen, dir, iterations);
 
@@ -174,11 +177,26 @@ public final class PilotLoad {
             CountDownLatch ready = new CountDownLatch(proxies);
             long start = System.nanoTime();
             for (int k = 0; k < proxies; k++) {
+                if (connectRate > 0) {
+                    long due = start + k * 1_000_000_000L / connectRate;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    }
+                }
                 SimulatedSidecar s = new SimulatedSidecar(node(gen, k), index, ready, start);
                 sidecars.add(s);
                 s.start(chans.get(k % channels));
             }
-            boolean allReady = ready.await(Math.max(roundTimeout, 1) * 5L, TimeUnit.SECONDS);
+            long readyDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(roundTimeout, 1) * 5L);
+            boolean allReady = false;
+            while (!allReady && System.nanoTime() < readyDeadline) {
+                allReady = ready.await(10, TimeUnit.SECONDS);
+                if (!allReady) {
+                    out.printf("  ... %d/%d sidecars have their full config after %s; discovery %s%n",
+                            proxies - ready.getCount(), proxies, ms(System.nanoTime() - start), discovery.progress());
+                }
+            }
             long[] readyNanos = sidecars.stream().mapToLong(SimulatedSidecar::timeToReadyNanos).filter(n -> n >= 0)
                     .toArray();
             out.printf("first full config: %d/%d sidecars in %s (per sidecar from start: %s)%n", readyNanos.length,
@@ -334,6 +352,9 @@ public final class PilotLoad {
 
         String stats() throws IOException;
 
+        /** Heap and GC counters without forcing a GC, for progress lines. */
+        String progress() throws IOException;
+
         @Override
         void close() throws Exception;
     }
@@ -347,6 +368,11 @@ public final class PilotLoad {
         @Override
         public String stats() {
             return "n/a (discovery runs elsewhere: use jcmd PID GC.heap_info)";
+        }
+
+        @Override
+        public String progress() {
+            return "";
         }
 
         @Override
@@ -367,6 +393,11 @@ public final class PilotLoad {
         @Override
         public String stats() {
             return DiscoveryProcess.stats() + " (shared with the clients)";
+        }
+
+        @Override
+        public String progress() {
+            return DiscoveryProcess.progress();
         }
 
         @Override
@@ -426,6 +457,13 @@ public final class PilotLoad {
             stdin.println("stats");
             String line = stdout.readLine();
             return line == null ? "n/a (discovery exited)" : line.substring("STATS ".length());
+        }
+
+        @Override
+        public String progress() throws IOException {
+            stdin.println("progress");
+            String line = stdout.readLine();
+            return line == null ? "n/a (discovery exited)" : line.substring("PROGRESS ".length());
         }
 
         @Override
