@@ -63,7 +63,7 @@ public final class DiscoveryProcess {
 
     /**
      * Runs {@link System#gc()} twice and returns this JVM's memory as
-     * {@code heapUsed=<bytes> heapCommitted=<bytes> heapMax=<bytes> rssKb=<kB> hwmKb=<kB>}; RSS and
+     * {@code heapUsed=<bytes> heapCommitted=<bytes> heapMax=<bytes> rssKb=<kB> hwmKb=<kB> cpu=<ms>}; RSS and
      * its high-water mark come from {@code /proc/self/status} (-1 where not Linux).
      */
     public static String stats() {
@@ -72,12 +72,20 @@ public final class DiscoveryProcess {
         System.gc();
         var heap = mx.getHeapMemoryUsage();
         return "heapUsed=" + heap.getUsed() + " heapCommitted=" + heap.getCommitted() + " heapMax=" + heap.getMax()
-                + " rssKb=" + procStatus("VmRSS") + " hwmKb=" + procStatus("VmHWM");
+                + " rssKb=" + procStatus("VmRSS") + " hwmKb=" + procStatus("VmHWM") + " cpu=" + cpuMillis() + "ms";
+    }
+
+    /** Returns the CPU time this process used so far (all threads, including GC), in ms, or -1. */
+    public static long cpuMillis() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime() / 1_000_000;
+        }
+        return -1;
     }
 
     /**
-     * Returns heap used (without forcing a GC), the time spent in GC so far and RSS, as
-     * {@code heapUsed=<MiB> gcTime=<ms> gcCount=<n> rssKb=<kB>}.
+     * Returns heap used (without forcing a GC), the time spent in GC so far, process CPU time and
+     * RSS, as {@code heapUsed=<MiB> gcTime=<ms> gcCount=<n> cpu=<ms> rssKb=<kB>}.
      */
     public static String progress() {
         long gcMillis = 0;
@@ -87,7 +95,7 @@ public final class DiscoveryProcess {
             gcCount += Math.max(0, gc.getCollectionCount());
         }
         return "heapUsed=" + mib(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()) + " gcTime="
-                + gcMillis + "ms gcCount=" + gcCount + " rssKb=" + procStatus("VmRSS");
+                + gcMillis + "ms gcCount=" + gcCount + " cpu=" + cpuMillis() + "ms rssKb=" + procStatus("VmRSS");
     }
 
     /** Returns a {@code kB} field of {@code /proc/self/status}, or -1. */

@@ -174,6 +174,7 @@ public final class PilotLoad {
                     + "; closed before the run");
             first.stop();
             quiet(List.of(first), 500, roundTimeout);
+            out.println("discovery before connecting: " + discovery.progress());
             CountDownLatch ready = new CountDownLatch(proxies);
             long start = System.nanoTime();
             for (int k = 0; k < proxies; k++) {
@@ -207,6 +208,7 @@ public final class PilotLoad {
                 sidecars.stream().filter(s -> s.timeToReadyNanos() < 0).limit(3).forEach(s -> out.println(
                         "  not ready: " + s.id() + " responses=" + s.responses() + " error=" + s.error()));
             }
+            out.println("discovery after connecting: " + discovery.progress());
             quiet(sidecars, 1000, roundTimeout);
             out.println("discovery memory with all sidecars connected (after GC): " + discovery.stats());
 
@@ -220,8 +222,8 @@ public final class PilotLoad {
                 boolean done = changed.await(roundTimeout, TimeUnit.SECONDS);
                 long[] lat = sidecars.stream().mapToLong(s -> s.changeLatencyNanos(write)).filter(n -> n >= 0).toArray();
                 Arrays.stream(lat).forEach(all::add);
-                out.printf("change %d (VirtualService svc-0 weight v1=%d): %d/%d sidecars ACKed; write -> ACK %s%n",
-                        r + 1, weight, lat.length, proxies, percentiles(lat));
+                out.printf("change %d (VirtualService svc-0 weight v1=%d): %d/%d sidecars ACKed; write -> ACK %s; "
+                        + "discovery %s%n", r + 1, weight, lat.length, proxies, percentiles(lat), discovery.progress());
                 ok &= done;
                 quiet(sidecars, 1000, roundTimeout);
             }
