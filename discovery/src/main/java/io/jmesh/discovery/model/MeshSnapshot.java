@@ -34,6 +34,16 @@ public final class MeshSnapshot {
     private final List<Config<DestinationRule>> destinationRules;
     private final List<Config<Gateway>> gateways;
     private final List<Config<Sidecar>> sidecars;
+    /** DestinationRules by resolved exact host, and those with a wildcard host, each in config order. */
+    private final Map<String, List<Config<DestinationRule>>> drByHost = new java.util.HashMap<>();
+    private final List<HostIndexed<DestinationRule>> drWildcards = new ArrayList<>();
+    private final Map<Config<DestinationRule>, Integer> drOrder = new java.util.IdentityHashMap<>();
+    /** VirtualServices by resolved exact host, and (VirtualService, wildcard host) pairs, each in config order. */
+    private final Map<String, List<Config<VirtualService>>> vsByHost = new java.util.HashMap<>();
+    private final List<HostIndexed<VirtualService>> vsWildcards = new ArrayList<>();
+
+    /** A config and one of its hosts, resolved to a FQDN or a wildcard pattern. */
+    public record HostIndexed<T>(Config<T> config, String host) {}
 
     /**
      * Builds a snapshot. {@code services} with the same host from several registries: the first
@@ -61,6 +71,39 @@ public final class MeshSnapshot {
         this.destinationRules = config.of(ConfigKind.DESTINATION_RULE);
         this.gateways = config.of(ConfigKind.GATEWAY);
         this.sidecars = config.of(ConfigKind.SIDECAR);
+        for (int i = 0; i < destinationRules.size(); i++) {
+            Config<DestinationRule> dr = destinationRules.get(i);
+            drOrder.put(dr, i);
+            String h = resolveShortName(dr.spec().host(), dr.meta().namespace());
+            if (h.startsWith("*")) {
+                drWildcards.add(new HostIndexed<>(dr, h));
+            } else {
+                drByHost.computeIfAbsent(h, k -> new ArrayList<>(1)).add(dr);
+            }
+        }
+        for (Config<VirtualService> vs : virtualServices) {
+            for (String raw : vs.spec().hosts()) {
+                String h = resolveShortName(raw, vs.meta().namespace());
+                if (h.startsWith("*")) {
+                    vsWildcards.add(new HostIndexed<>(vs, h));
+                } else {
+                    List<Config<VirtualService>> l = vsByHost.computeIfAbsent(h, k -> new ArrayList<>(1));
+                    if (!l.contains(vs)) {
+                        l.add(vs);
+                    }
+                }
+            }
+        }
+    }
+
+    /** VirtualServices naming {@code host} exactly (after short-name resolution), in config order. */
+    public List<Config<VirtualService>> virtualServicesForHost(String host) {
+        return vsByHost.getOrDefault(host, List.of());
+    }
+
+    /** Every (VirtualService, wildcard host) pair, in config order. */
+    public List<HostIndexed<VirtualService>> wildcardVirtualServiceHosts() {
+        return Collections.unmodifiableList(vsWildcards);
     }
 
     /** Returns an empty snapshot. */
@@ -135,19 +178,31 @@ public final class MeshSnapshot {
      * proxy's namespace first, then any other (Istio's lookup order, without exportTo).
      */
     public Config<DestinationRule> destinationRule(String host, String namespace) {
+        // Same result as scanning every rule in config order, from an index built once per snapshot.
+        Config<DestinationRule> sameNs = null;
         Config<DestinationRule> other = null;
-        for (Config<DestinationRule> dr : destinationRules) {
-            String drHost = resolveShortName(dr.spec().host(), dr.meta().namespace());
-            if (hostMatches(drHost, host)) {
-                if (dr.meta().namespace().equals(namespace)) {
-                    return dr;
-                }
-                if (other == null) {
-                    other = dr;
-                }
+        for (Config<DestinationRule> dr : drByHost.getOrDefault(host, List.of())) {
+            if (dr.meta().namespace().equals(namespace)) {
+                sameNs = dr;
+                break;
+            }
+            if (other == null) {
+                other = dr;
             }
         }
-        return other;
+        for (HostIndexed<DestinationRule> w : drWildcards) {
+            if (!hostMatches(w.host(), host)) {
+                continue;
+            }
+            Config<DestinationRule> dr = w.config();
+            if (dr.meta().namespace().equals(namespace) && (sameNs == null || drOrder.get(dr) < drOrder.get(sameNs))) {
+                sameNs = dr;
+            }
+            if (other == null || drOrder.get(dr) < drOrder.get(other)) {
+                other = dr;
+            }
+        }
+        return sameNs != null ? sameNs : other;
     }
 
     /**

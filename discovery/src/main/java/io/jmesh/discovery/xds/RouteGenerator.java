@@ -185,21 +185,18 @@ final class RouteGenerator {
      */
     static Config<VirtualService> virtualServiceFor(MeshSnapshot snapshot, String host, String gateway,
                                                      String gatewayNamespace) {
+        for (Config<VirtualService> vs : snapshot.virtualServicesForHost(host)) {
+            if (boundTo(vs, gateway, gatewayNamespace)) {
+                return vs;
+            }
+        }
         Config<VirtualService> wildcard = null;
         int wildcardLen = -1;
-        for (Config<VirtualService> vs : snapshot.virtualServices()) {
-            if (!boundTo(vs, gateway, gatewayNamespace)) {
-                continue;
-            }
-            for (String h : vs.spec().hosts()) {
-                String resolved = MeshSnapshot.resolveShortName(h, vs.meta().namespace());
-                if (resolved.equals(host)) {
-                    return vs;
-                }
-                if (MeshSnapshot.hostMatches(resolved, host) && resolved.length() > wildcardLen) {
-                    wildcard = vs;
-                    wildcardLen = resolved.length();
-                }
+        for (MeshSnapshot.HostIndexed<VirtualService> w : snapshot.wildcardVirtualServiceHosts()) {
+            if (w.host().length() > wildcardLen && MeshSnapshot.hostMatches(w.host(), host)
+                    && boundTo(w.config(), gateway, gatewayNamespace)) {
+                wildcard = w.config();
+                wildcardLen = w.host().length();
             }
         }
         return wildcard;
