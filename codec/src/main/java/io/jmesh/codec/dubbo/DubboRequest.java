@@ -1,0 +1,207 @@
+package io.jmesh.codec.dubbo;
+
+import java.util.Collections;
+import java.util.Map;
+
+import io.jmesh.codec.internal.Hessian2FormatException;
+import io.jmesh.codec.internal.Hessian2Reader;
+import io.jmesh.codec.internal.Hessian2Writer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+
+/**
+ * A Dubbo request or request event (heartbeat). For a Hessian2 invocation, the routing fields are read
+ * from the body: {@link #dubboVersion()}, {@link #servicePath()}, {@link #serviceVersion()},
+ * {@link #methodName()}, {@link #parameterTypesDesc()} and, after skipping the argument values without
+ * materialising them, {@link #attachments()}. For events and other serializations these are
+ * {@code null} and the attachments empty; the body is forwarded as is either way.
+ */
+public final class DubboRequest extends DubboMessage {
+
+    private final String dubboVersion;
+    private final String servicePath;
+    private final String serviceVersion;
+    private final String methodName;
+    private final String parameterTypesDesc;
+    private final Map<String, String> attachments;
+
+    /** Parses the routing fields of {@code frame}; does not take ownership of it if this throws. */
+    DubboRequest(ByteBuf frame) {
+        super(frame);
+        if (isEvent() || serializationId() != SERIALIZATION_HESSIAN2 || bodyLength() == 0) {
+            dubboVersion = servicePath = serviceVersion = methodName = parameterTypesDesc = null;
+            attachments = Collections.emptyMap();
+            return;
+        }
+        final Hessian2Reader in = new Hessian2Reader(body());
+        try {
+            dubboVersion = in.readString();
+            servicePath = in.readString();
+            serviceVersion = in.readString();
+            methodName = in.readString();
+            parameterTypesDesc = in.readString();
+            final int args = countParameters(parameterTypesDesc);
+            for (int i = 0; i < args; i++) {
+                in.skipValue();
+            }
+            final Map<String, String> map = in.isReadable() ? in.readStringMap() : null;
+            attachments = map == null ? Collections.emptyMap() : map;
+        } catch (Hessian2FormatException e) {
+            throw new DubboProtocolException("body: " + e.getMessage() + " (expected: a Hessian2 invocation)");
+        }
+    }
+
+    private DubboRequest(DubboRequest m, long requestId) {
+        super(m, requestId);
+        dubboVersion = m.dubboVersion;
+        servicePath = m.servicePath;
+        serviceVersion = m.serviceVersion;
+        methodName = m.methodName;
+        parameterTypesDesc = m.parameterTypesDesc;
+        attachments = m.attachments;
+    }
+
+    /** Number of parameters in a JVM descriptor list such as {@code Ljava/lang/String;[IJ}. */
+    static int countParameters(String desc) {
+        if (desc == null || desc.isEmpty()) {
+            return 0;
+        }
+        int count = 0;
+        int i = 0;
+        final int n = desc.length();
+        while (i < n) {
+            char c = desc.charAt(i);
+            while (c == '[') {
+                if (++i == n) {
+                    throw new Hessian2FormatException("parameter descriptor ends in '[': " + desc);
+                }
+                c = desc.charAt(i);
+            }
+            if (c == 'L') {
+                final int end = desc.indexOf(';', i);
+                if (end < 0) {
+                    throw new Hessian2FormatException("parameter descriptor lacks ';': " + desc);
+                }
+                i = end + 1;
+            } else if ("ZBCSIJFD".indexOf(c) >= 0) {
+                i++;
+            } else {
+                throw new Hessian2FormatException("parameter descriptor has '" + c + "': " + desc);
+            }
+            count++;
+        }
+        return count;
+    }
+
+    /**
+     * Builds a heartbeat request as Dubbo sends it: request, two-way, event, Hessian2, body {@code N}.
+     */
+    public static DubboRequest heartbeat(ByteBufAllocator alloc, long requestId) {
+        final ByteBuf body = Unpooled.wrappedBuffer(new byte[] { 'N' });
+        final ByteBuf frame = writeFrame(alloc, FLAG_REQUEST | FLAG_TWO_WAY | FLAG_EVENT | SERIALIZATION_HESSIAN2, 0,
+                                         requestId, body);
+        return new DubboRequest(frame);
+    }
+
+    /**
+     * Builds a Hessian2 invocation with string arguments: the body Dubbo's {@code DubboCodec} writes
+     * for a method whose parameters are all {@code String}s. For tests and local probes.
+     */
+    public static DubboRequest invocation(ByteBufAllocator alloc, long requestId, boolean twoWay, String path,
+                                          String version, String method, String[] args,
+                                          Map<String, String> attachments) {
+        final ByteBuf body = alloc.buffer();
+        try {
+            Hessian2Writer.writeString(body, "2.0.2");
+            Hessian2Writer.writeString(body, path);
+            Hessian2Writer.writeString(body, version);
+            Hessian2Writer.writeString(body, method);
+            Hessian2Writer.writeString(body, "Ljava/lang/String;".repeat(args.length));
+            for (String a : args) {
+                Hessian2Writer.writeString(body, a);
+            }
+            body.writeByte('H');
+            for (Map.Entry<String, String> e : attachments.entrySet()) {
+                Hessian2Writer.writeString(body, e.getKey());
+                Hessian2Writer.writeString(body, e.getValue());
+            }
+            body.writeByte('Z');
+            final ByteBuf frame = writeFrame(alloc, FLAG_REQUEST | (twoWay ? FLAG_TWO_WAY : 0) | SERIALIZATION_HESSIAN2,
+                                             0, requestId, body);
+            try {
+                return new DubboRequest(frame);
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
+        } finally {
+            body.release();
+        }
+    }
+
+    /** Whether the caller expects a response. */
+    public boolean isTwoWay() {
+        return (flag & FLAG_TWO_WAY) != 0;
+    }
+
+    /** The Dubbo protocol version the caller wrote (e.g. {@code 2.0.2}), or {@code null}. */
+    public String dubboVersion() {
+        return dubboVersion;
+    }
+
+    /** The service path (usually the interface name), or {@code null}. */
+    public String servicePath() {
+        return servicePath;
+    }
+
+    /** The service version (e.g. {@code 1.0.0}; may be {@code 0.0.0} or empty), or {@code null}. */
+    public String serviceVersion() {
+        return serviceVersion;
+    }
+
+    /** The method name, or {@code null}. */
+    public String methodName() {
+        return methodName;
+    }
+
+    /** The parameter descriptor, e.g. {@code Ljava/lang/String;}, or {@code null}. */
+    public String parameterTypesDesc() {
+        return parameterTypesDesc;
+    }
+
+    /**
+     * The attachments, unmodifiable, in wire order. Scalar values (strings, numbers, booleans) appear as
+     * strings; null and complex values are left out.
+     */
+    public Map<String, String> attachments() {
+        return attachments;
+    }
+
+    /** An attachment, or {@code null}. */
+    public String attachment(String key) {
+        return attachments.get(key);
+    }
+
+    /** The {@code interface} attachment, else the service path. */
+    public String interfaceName() {
+        final String i = attachments.get("interface");
+        return i != null ? i : servicePath;
+    }
+
+    /** The {@code group} attachment, or {@code null}. */
+    public String group() {
+        return attachments.get("group");
+    }
+
+    @Override
+    public DubboRequest withRequestId(long requestId) {
+        return new DubboRequest(this, requestId);
+    }
+
+    @Override
+    public String toString() {
+        return "DubboRequest(id=" + requestId + ", flag=0x" + Integer.toHexString(flag & 0xff) + ", "
+               + servicePath + ':' + serviceVersion + '#' + methodName + ", body=" + bodyLength() + "B)";
+    }
+}
