@@ -23,6 +23,7 @@ import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.network.http.DrainEvent;
 import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.network.http.HttpConnectionManagerInitializer;
+import io.jmesh.proxy.network.rpc.RpcProxyConfig;
 import io.jmesh.proxy.network.tcp.TcpProxyConfig;
 import io.jmesh.proxy.network.tcp.TcpProxyHandler;
 import io.jmesh.proxy.telemetry.Counter;
@@ -60,18 +61,20 @@ public final class ProxyListener {
     private final SslContext sslContext;
     private final HttpConnectionManagerInitializer http;
     private final TcpProxyConfig tcp;
+    private final RpcProxyConfig rpc;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Counter cxTotal;
     private final Gauge cxActive;
     private Channel serverChannel;
 
     private ProxyListener(Listener config, InetSocketAddress address, SslContext ssl,
-                          HttpConnectionManagerInitializer http, TcpProxyConfig tcp, Stats stats) {
+                          HttpConnectionManagerInitializer http, TcpProxyConfig tcp, RpcProxyConfig rpc, Stats stats) {
         this.config = config;
         this.address = address;
         this.sslContext = ssl;
         this.http = http;
         this.tcp = tcp;
+        this.rpc = rpc;
         String prefix = "listener." + address.getAddress().getHostAddress() + "_" + address.getPort() + ".";
         this.cxTotal = stats.counter(prefix + "downstream_cx_total");
         this.cxActive = stats.gauge(prefix + "downstream_cx_active");
@@ -133,16 +136,19 @@ public final class ProxyListener {
         Any cfg = f.getTypedConfig();
         HttpConnectionManagerInitializer http = null;
         TcpProxyConfig tcp = null;
+        RpcProxyConfig rpc = null;
         if (cfg.is(HttpConnectionManager.class)) {
             http = new HttpConnectionManagerInitializer(HttpConnectionManagerConfig.create(
                     unpack(cfg, HttpConnectionManager.class, fpath), clusters, stats, fpath + ".typed_config"));
         } else if (cfg.is(TcpProxy.class)) {
             tcp = TcpProxyConfig.create(unpack(cfg, TcpProxy.class, fpath), clusters, stats, fpath + ".typed_config");
+        } else if (RpcProxyConfig.matches(cfg)) {
+            rpc = RpcProxyConfig.create(cfg, clusters, stats, fpath + ".typed_config");
         } else {
             throw new ConfigException(fpath + ".name: " + f.getName() + " (" + cfg.getTypeUrl()
                     + ") (expected: envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy)");
         }
-        return new ProxyListener(l, address, ssl, http, tcp, stats);
+        return new ProxyListener(l, address, ssl, http, tcp, rpc, stats);
     }
 
     private static <T extends Message> T unpack(Any any, Class<T> type, String path) throws ConfigException {
@@ -185,6 +191,8 @@ public final class ProxyListener {
                             } else {
                                 http.initCleartext(ch.pipeline());
                             }
+                        } else if (rpc != null) {
+                            rpc.initPipeline(ch.pipeline());
                         } else {
                             ch.pipeline().addLast("tcp_proxy", new TcpProxyHandler(tcp));
                         }
