@@ -338,6 +338,35 @@ class RpcProxyTest {
 
     @ParameterizedTest
     @EnumSource(RpcProtocol.class)
+    void logsEachCall(RpcProtocol p, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        final java.nio.file.Path log = dir.resolve("rpc.log");
+        start(p, "timeout: 20s\n            access_log: [{ name: envoy.access_loggers.file, typed_config: "
+                 + "{ \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: \""
+                 + log + "\", log_format: { text_format_source: { inline_string: \"%PROTOCOL% %REQ(:AUTHORITY)% "
+                 + "%REQ(:PATH)% %REQ(X-COLOR)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% "
+                 + "%RESPONSE_CODE_DETAILS%\\n\" } } } }]");
+        final RpcPeers.Client c = client(p);
+        callServer(c, request(p, 1, false, 0, "com.example.Echo", "echo", Map.of("x-color", "blue"), "x"));
+        ReferenceCountUtil.release(c.call(request(p, 2, false, 0, "com.example.Unknown", "nope", Map.of(), "x")));
+        final String name = p.protocolName();
+        final String notFound = p == RpcProtocol.BOLT ? "6" : "60";
+        final String okCode = p == RpcProtocol.BOLT ? "0" : "20";
+        final List<String> expected = List.of(
+                name + " com.example.Echo /com.example.Echo/echo blue " + okCode + " - b via_upstream",
+                name + " com.example.Unknown /com.example.Unknown/nope - " + notFound + " NR - route_not_found");
+        List<String> lines = List.of();
+        for (int i = 0; i < 500 && lines.size() < 2; i++) {
+            io.jmesh.proxy.telemetry.accesslog.AccessLogs.flush();
+            lines = java.nio.file.Files.exists(log) ? java.nio.file.Files.readAllLines(log) : List.of();
+            if (lines.size() < 2) {
+                Thread.sleep(10);
+            }
+        }
+        assertEquals(expected, lines);
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
     void noRouteAndUnknownClusterGetErrorReplies(RpcProtocol p) throws Exception {
         start(p);
         final RpcPeers.Client c = client(p);
