@@ -146,7 +146,8 @@ public final class ProxyListener {
             rpc = RpcProxyConfig.create(cfg, clusters, stats, fpath + ".typed_config");
         } else {
             throw new ConfigException(fpath + ".name: " + f.getName() + " (" + cfg.getTypeUrl()
-                    + ") (expected: envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy)");
+                    + ") (expected: envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy or "
+                    + RpcProxyConfig.FILTER_NAME + ")");
         }
         return new ProxyListener(l, address, ssl, http, tcp, rpc, stats);
     }

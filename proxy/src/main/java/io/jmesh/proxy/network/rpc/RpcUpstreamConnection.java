@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.collection.LongObjectHashMap;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -36,6 +39,12 @@ import io.netty.util.concurrent.FastThreadLocal;
 final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     private static final Logger logger = LoggerFactory.getLogger(RpcUpstreamConnection.class);
+
+    /**
+     * An upstream connection with no call for this long is closed (Envoy's default upstream
+     * {@code idle_timeout}, 1 hour); this also retires connections of clusters replaced by a new config.
+     */
+    static final long IDLE_TIMEOUT_MS = 3_600_000;
 
     /** A call the connection carries; implemented by the downstream side. */
     interface Call {
@@ -113,6 +122,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         final ChannelFuture f = UpstreamConnector.connect(loop, cluster, host, p -> {
             p.addLast("rpc_decoder", protocol.newDecoder(maxFrameBytes));
             p.addLast("rpc_encoder", protocol.encoder());
+            p.addLast("idle", new IdleStateHandler(0, 0, IDLE_TIMEOUT_MS, TimeUnit.MILLISECONDS));
             p.addLast("rpc_upstream", this);
         });
         channel = f.channel();
@@ -240,6 +250,19 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         while ((c = pending.poll()) != null) {
             c.onConnectFailure("connection closed");
         }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (inFlight.isEmpty()) {
+                logger.debug("{} closing idle upstream connection", ctx.channel());
+                markClosed();
+                ctx.close();
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

@@ -251,6 +251,35 @@ class RpcProxyTest {
         assertTrue(a.accepted.get() <= 2, "at most one upstream connection per event loop: " + a.accepted.get());
     }
 
+    @org.junit.jupiter.api.Test
+    void boltV2WithCrcKeepsValidCrcAcrossIdRemapping() throws Exception {
+        start(RpcProtocol.BOLT);
+        final RpcPeers.Client c = client(RpcProtocol.BOLT);
+        for (int i = 1; i <= 3; i++) {
+            final io.netty.buffer.ByteBuf content = io.netty.buffer.Unpooled.copiedBuffer("crc-" + i,
+                    java.nio.charset.StandardCharsets.UTF_8);
+            final BoltRequest req;
+            try {
+                req = BoltRequest.of(ByteBufAllocator.DEFAULT, BoltMessage.PROTOCOL_V2, false, 1000 + i, 0,
+                                     (byte) BoltMessage.SWITCH_CRC, "cls",
+                                     Map.of(BoltMessage.HEADER_SERVICE, "com.example.Echo:1.0",
+                                            BoltMessage.HEADER_METHOD_NAME, "echo"), content);
+            } finally {
+                content.release();
+            }
+            final Object r = c.call(req); // the client's decoder checks the CRC32
+            try {
+                final BoltResponse resp = (BoltResponse) r;
+                assertEquals(1000 + i, resp.requestId());
+                assertEquals(BoltMessage.PROTOCOL_V2, resp.protocol());
+                assertTrue(resp.hasCrc());
+                assertEquals("crc-" + i, payload(resp));
+            } finally {
+                ReferenceCountUtil.release(r);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(RpcProtocol.class)
     void answersHeartbeatsItself(RpcProtocol p) throws Exception {
