@@ -231,6 +231,11 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         @Override
+        public io.netty.channel.Channel downstream() {
+            return ctx.channel();
+        }
+
+        @Override
         public boolean expectsResponse() {
             return !oneway;
         }

@@ -35,6 +35,10 @@ import io.netty.util.concurrent.FastThreadLocal;
  * handed back with {@link Call#onConnectFailure(String)} (nothing was written, so a retry is safe). When an
  * open connection closes, each call in flight gets {@link Call#onUpstreamReset()}; later calls open a
  * new connection.
+ *
+ * <p>Flow control: when the connection cannot take more bytes, the downstream connections that keep
+ * sending to it stop being read until it drains. The other way round is not limited: a slow caller
+ * cannot slow down the shared connection, its responses wait in its own outbound buffer.
  */
 final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
@@ -53,6 +57,9 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
         /** The request was handed to the connection under this upstream request id. */
         void onWritten(RpcUpstreamConnection connection, long upstreamId);
+
+        /** The downstream connection of the call, paused while this connection cannot take more bytes. */
+        Channel downstream();
 
         /** Whether a response is expected. */
         boolean expectsResponse();
@@ -81,6 +88,8 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     private final int maxFrameBytes;
     private final ArrayDeque<Call> pending = new ArrayDeque<>();
     private final LongObjectHashMap<Call> inFlight = new LongObjectHashMap<>();
+    /** Downstream connections whose reading is paused until this connection is writable again. */
+    private final List<Channel> paused = new ArrayList<>();
     private Channel channel;
     private boolean active;
     private boolean closed;
@@ -163,6 +172,13 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         if (active) {
             write(call);
             channel.flush();
+            if (!channel.isWritable()) {
+                final Channel d = call.downstream();
+                if (d.config().isAutoRead()) {
+                    d.config().setAutoRead(false);
+                    paused.add(d);
+                }
+            }
         } else {
             pending.add(call);
         }
@@ -236,6 +252,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         markClosed();
+        resumeDownstreams();
         cluster.stats().upstreamCxDestroy().inc();
         final List<Call> calls = new ArrayList<>(inFlight.values());
         inFlight.clear();
@@ -250,6 +267,21 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         while ((c = pending.poll()) != null) {
             c.onConnectFailure("connection closed");
         }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            resumeDownstreams();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private void resumeDownstreams() {
+        for (Channel d : paused) {
+            d.config().setAutoRead(true);
+        }
+        paused.clear();
     }
 
     @Override
