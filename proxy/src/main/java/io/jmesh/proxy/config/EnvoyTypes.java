@@ -49,6 +49,7 @@ public final class EnvoyTypes {
             .add(UpstreamTlsContext.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor())
             .add(HttpProtocolOptions.getDescriptor())
+            .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.ConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.BootstrapConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.ListenersConfigDump.getDescriptor())

@@ -24,6 +24,7 @@ import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.network.http.DrainEvent;
 import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.network.http.HttpConnectionManagerInitializer;
+import io.jmesh.proxy.network.rpc.RpcProxyConfig;
 import io.jmesh.proxy.network.tcp.TcpProxyConfig;
 import io.jmesh.proxy.network.tcp.TcpProxyHandler;
 import io.jmesh.proxy.telemetry.Counter;
@@ -59,7 +60,8 @@ public final class ProxyListener {
     private static final Logger logger = LoggerFactory.getLogger(ProxyListener.class);
 
     /** One validated filter chain: TLS termination (optional) and its terminal network filter. */
-    private record ChainRuntime(SslContext sslContext, HttpConnectionManagerInitializer http, TcpProxyConfig tcp) {}
+    private record ChainRuntime(SslContext sslContext, HttpConnectionManagerInitializer http, TcpProxyConfig tcp,
+                                RpcProxyConfig rpc) {}
 
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
     private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher) {
@@ -165,16 +167,20 @@ public final class ProxyListener {
         Any cfg = f.getTypedConfig();
         HttpConnectionManagerInitializer http = null;
         TcpProxyConfig tcp = null;
+        RpcProxyConfig rpc = null;
         if (cfg.is(HttpConnectionManager.class)) {
             http = new HttpConnectionManagerInitializer(HttpConnectionManagerConfig.create(
                     unpack(cfg, HttpConnectionManager.class, fpath), clusters, stats, fpath + ".typed_config", rds));
         } else if (cfg.is(TcpProxy.class)) {
             tcp = TcpProxyConfig.create(unpack(cfg, TcpProxy.class, fpath), clusters, stats, fpath + ".typed_config");
+        } else if (RpcProxyConfig.matches(cfg)) {
+            rpc = RpcProxyConfig.create(cfg, clusters, stats, fpath + ".typed_config");
         } else {
             throw new ConfigException(fpath + ".name: " + f.getName() + " (" + cfg.getTypeUrl()
-                    + ") (expected: envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy)");
+                    + ") (expected: envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy or "
+                    + RpcProxyConfig.FILTER_NAME + ")");
         }
-        return new ChainRuntime(ssl, http, tcp);
+        return new ChainRuntime(ssl, http, tcp, rpc);
     }
 
     private static <T extends Message> T unpack(Any any, Class<T> type, String path) throws ConfigException {
@@ -263,6 +269,8 @@ public final class ProxyListener {
             } else {
                 r.http.initCleartext(p);
             }
+        } else if (r.rpc != null) {
+            r.rpc.initPipeline(p);
         } else {
             p.addLast("tcp_proxy", new TcpProxyHandler(r.tcp));
         }

@@ -1,0 +1,6 @@
+package io.jmesh.it.rpc;
+
+/** The service the real SOFARPC provider exports. */
+public interface HelloService {
+    String sayHello(String name, int times);
+}

@@ -1,0 +1,392 @@
+package io.jmesh.proxy.network.rpc;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.telemetry.accesslog.AccessLog;
+import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
+import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.upstream.ClusterManager;
+import io.jmesh.proxy.upstream.Host;
+import io.jmesh.proxy.upstream.LoadBalancerContext;
+import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+/**
+ * The RPC proxy for one downstream connection (the {@code jmesh.filters.network.rpc_proxy} filter), placed
+ * after the protocol's decoder and encoder by {@link RpcProxyConfig#initPipeline}.
+ *
+ * <p>For each request: heartbeats are answered here; other requests are routed with the filter's route
+ * table over their {@linkplain RpcProtocol#routingView(Object) header view}, sent to a host of the chosen
+ * cluster over the event loop's shared {@link RpcUpstreamConnection} to that host under a fresh request id,
+ * and the response is written back under the caller's id. A request that cannot be served (no route,
+ * unknown cluster, no healthy host, connection failure after the allowed retries, the upstream connection
+ * lost with the request in flight, timeout) gets a local error reply in the protocol's own form; a oneway
+ * request gets nothing. Connect failures are retried on another host (the request was not written):
+ * up to the route's {@code retry_policy.num_retries}, at least once.
+ *
+ * <p>A malformed frame closes this connection only, counted in {@code rpc.<stat_prefix>.downstream_cx_protocol_error}.
+ * Runs on the channel's event loop; nothing blocks.
+ */
+public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
+
+    private static final Logger logger = LoggerFactory.getLogger(RpcProxyHandler.class);
+
+    private final RpcProxyConfig config;
+    private final RpcProtocol protocol;
+    private final Set<ActiveCall> calls = new LinkedHashSet<>();
+    private ChannelHandlerContext ctx;
+
+    /** A handler for one downstream connection. */
+    public RpcProxyHandler(RpcProxyConfig config) {
+        this.config = config;
+        this.protocol = config.protocol;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        config.cxTotal.inc();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!protocol.isMessage(msg) || !protocol.isRequest(msg)) {
+            // Responses from a caller (e.g. acks of heartbeats nobody sent) have no one to go to.
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (protocol.isHeartbeat(msg)) {
+            config.heartbeat.inc();
+            final Object reply;
+            try {
+                reply = protocol.heartbeatReply(msg, ctx.alloc());
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+            if (reply != null) {
+                ctx.writeAndFlush(reply);
+            }
+            return;
+        }
+        new ActiveCall(msg).start();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        for (ActiveCall c : new ArrayList<>(calls)) {
+            c.onDownstreamClosed();
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException) {
+            config.cxProtocolError.inc();
+            logger.warn("{} closing on malformed {} frame: {}", ctx.channel(), protocol.protocolName(),
+                        cause.getMessage());
+        } else {
+            logger.debug("{} closing on error: {}", ctx.channel(), cause.toString());
+        }
+        ctx.close();
+    }
+
+    /** One request from this connection, from decoding to its response or local reply. */
+    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext {
+        /** The request as received (downstream id); one reference, released in {@link #finish()}. */
+        private Object request;
+        private final boolean oneway;
+        private final long startNanos = System.nanoTime();
+        private final long startMillis = System.currentTimeMillis();
+        private final EnumSet<ResponseFlag> flags = EnumSet.noneOf(ResponseFlag.class);
+        private HttpRequest view;
+        private RouteEntry route;
+        private UpstreamCluster cluster;
+        private Host host;
+        private Host failedHost;
+        private RpcUpstreamConnection connection;
+        private long upstreamId;
+        private boolean attemptActive;
+        private int retriesLeft;
+        private ScheduledFuture<?> timer;
+        private boolean done;
+        private int responseCode = -1;
+        private String details;
+        private String failure;
+
+        ActiveCall(Object request) {
+            this.request = request;
+            this.oneway = protocol.isOneway(request);
+        }
+
+        void start() {
+            calls.add(this);
+            config.requestTotal.inc();
+            if (oneway) {
+                config.oneway.inc();
+            }
+            view = protocol.routingView(request);
+            final String iface = view.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+            final String method = view.headers().get(RpcProtocol.METHOD);
+            config.serviceRequests(iface).inc();
+            config.methodRequests(iface, method == null ? "" : method).inc();
+
+            route = config.routeTable.route(view);
+            if (route == null || route.kind() != RouteEntry.Kind.ROUTE) {
+                flags.add(ResponseFlag.NO_ROUTE_FOUND);
+                localReply(RpcProtocol.LocalReply.NO_ROUTE, "jmesh: no route for " + view.uri());
+                return;
+            }
+            final String clusterName = route.selectCluster(view);
+            final ClusterManager cm = config.clusters.get();
+            cluster = cm == null ? null : cm.get(clusterName);
+            if (cluster == null) {
+                flags.add(ResponseFlag.NO_CLUSTER_FOUND);
+                localReply(RpcProtocol.LocalReply.NO_CLUSTER, "jmesh: unknown cluster " + clusterName);
+                return;
+            }
+            retriesLeft = Math.max(1, route.retryPolicy().numRetries());
+            if (!oneway) {
+                final long frameTimeout = protocol.timeoutMillis(request);
+                final long timeout = frameTimeout > 0 ? frameTimeout
+                        : config.defaultTimeoutMs > 0 ? config.defaultTimeoutMs : route.timeoutMillis();
+                if (timeout > 0) {
+                    timer = ctx.executor().schedule(this::onTimeout, timeout, TimeUnit.MILLISECONDS);
+                }
+            }
+            attempt();
+        }
+
+        private void attempt() {
+            final Host h = cluster.chooseHost(this);
+            if (h == null || !h.healthy()) {
+                cluster.stats().upstreamCxNoneHealthy().inc();
+                flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
+                localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
+                           "jmesh: no healthy upstream in cluster " + cluster.name());
+                return;
+            }
+            host = h;
+            attemptActive = true;
+            cluster.stats().upstreamRqTotal().inc();
+            cluster.stats().upstreamRqActive().inc();
+            h.requestStarted();
+            h.stats().incRqTotal();
+            connection = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, h,
+                                                   config.maxFrameBytes);
+            connection.send(this);
+        }
+
+        private void endAttempt() {
+            if (attemptActive) {
+                attemptActive = false;
+                cluster.stats().upstreamRqActive().dec();
+                host.requestFinished();
+            }
+        }
+
+        // ---- LoadBalancerContext
+
+        @Override
+        public OptionalLong hashKey() {
+            return route.hash(view, (InetSocketAddress) ctx.channel().remoteAddress());
+        }
+
+        @Override
+        public boolean shouldSelectAnotherHost(Host h) {
+            return h == failedHost;
+        }
+
+        // ---- RpcUpstreamConnection.Call
+
+        @Override
+        public Object takeRequest() {
+            return ReferenceCountUtil.retain(request);
+        }
+
+        @Override
+        public void onWritten(RpcUpstreamConnection c, long id) {
+            upstreamId = id;
+            if (oneway) {
+                endAttempt();
+                host.stats().incRqSuccess();
+                details = "via_upstream";
+                finish();
+            }
+        }
+
+        @Override
+        public io.netty.channel.Channel downstream() {
+            return ctx.channel();
+        }
+
+        @Override
+        public boolean expectsResponse() {
+            return !oneway;
+        }
+
+        @Override
+        public void onResponse(Object response) {
+            endAttempt();
+            if (done) {
+                ReferenceCountUtil.release(response);
+                return;
+            }
+            responseCode = protocol.responseStatus(response);
+            if (protocol.isSuccess(response)) {
+                host.stats().incRqSuccess();
+            } else {
+                host.stats().incRqError();
+                config.responseError.inc();
+            }
+            details = "via_upstream";
+            write(protocol.withRequestId(response, protocol.requestId(request)));
+            finish();
+        }
+
+        @Override
+        public void onConnectFailure(String reason) {
+            endAttempt();
+            if (done) {
+                return;
+            }
+            host.stats().incRqError();
+            failure = reason;
+            failedHost = host;
+            if (retriesLeft-- > 0) {
+                cluster.stats().upstreamRqRetry().inc();
+                attempt();
+                return;
+            }
+            flags.add(ResponseFlag.UPSTREAM_CONNECTION_FAILURE);
+            localReply(RpcProtocol.LocalReply.CONNECT_FAILURE,
+                       "jmesh: upstream connect error to " + host.addressString() + ": " + reason);
+        }
+
+        @Override
+        public void onUpstreamReset() {
+            endAttempt();
+            if (done) {
+                return;
+            }
+            host.stats().incRqError();
+            flags.add(ResponseFlag.UPSTREAM_CONNECTION_TERMINATION);
+            localReply(RpcProtocol.LocalReply.UPSTREAM_RESET,
+                       "jmesh: upstream " + host.addressString() + " closed the connection");
+        }
+
+        // ---- local events
+
+        private void onTimeout() {
+            timer = null;
+            if (done) {
+                return;
+            }
+            config.requestTimeout.inc();
+            if (connection != null) {
+                connection.cancel(this, upstreamId);
+            }
+            if (attemptActive) {
+                cluster.stats().upstreamRqTimeout().inc();
+                host.stats().incRqTimeout();
+                endAttempt();
+            }
+            flags.add(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT);
+            localReply(RpcProtocol.LocalReply.TIMEOUT, "jmesh: no response within the timeout");
+        }
+
+        void onDownstreamClosed() {
+            if (done) {
+                return;
+            }
+            if (connection != null) {
+                connection.cancel(this, upstreamId);
+            }
+            endAttempt();
+            flags.add(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION);
+            details = "downstream_remote_disconnect";
+            finish();
+        }
+
+        private void localReply(RpcProtocol.LocalReply reason, String message) {
+            if (done) {
+                return;
+            }
+            config.localReply.inc();
+            details = reason.details;
+            if (!oneway) {
+                final Object reply = protocol.errorReply(request, reason, message, ctx.alloc());
+                responseCode = protocol.responseStatus(reply);
+                write(reply);
+            }
+            finish();
+        }
+
+        private void write(Object reply) {
+            if (ctx.channel().isActive()) {
+                ctx.writeAndFlush(reply, ctx.voidPromise());
+            } else {
+                ReferenceCountUtil.release(reply);
+            }
+        }
+
+        private void finish() {
+            done = true;
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+            calls.remove(this);
+            log();
+            ReferenceCountUtil.release(request);
+        }
+
+        private void log() {
+            if (config.accessLog == AccessLog.NOOP) {
+                return;
+            }
+            final AccessLogEntry e = new AccessLogEntry()
+                    .startTimeMillis(startMillis)
+                    .startNanos(startNanos)
+                    .protocol(protocol.protocolName())
+                    .responseCode(responseCode)
+                    .responseCodeDetails(details)
+                    .upstreamHost(host == null ? null : host.addressString())
+                    .upstreamCluster(cluster == null ? null : cluster.name())
+                    .routeName(route == null ? null : route.name())
+                    .downstreamRemoteAddress((InetSocketAddress) ctx.channel().remoteAddress())
+                    .downstreamLocalAddress((InetSocketAddress) ctx.channel().localAddress())
+                    .upstreamTransportFailureReason(failure)
+                    .finish(System.nanoTime());
+            if (view != null) {
+                e.requestHeaders(view.headers())
+                 .method(view.headers().get(RpcProtocol.METHOD))
+                 .path(view.uri())
+                 .authority(view.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST));
+            }
+            for (ResponseFlag f : flags) {
+                e.addResponseFlag(f);
+            }
+            try {
+                config.accessLog.log(e);
+            } catch (RuntimeException ex) {
+                logger.warn("access log failed: {}", ex.toString());
+            }
+        }
+    }
+}

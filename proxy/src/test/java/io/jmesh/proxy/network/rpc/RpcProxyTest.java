@@ -1,0 +1,491 @@
+package io.jmesh.proxy.network.rpc;
+
+import static io.jmesh.proxy.network.rpc.RpcPeers.payload;
+import static io.jmesh.proxy.network.rpc.RpcPeers.request;
+import static io.jmesh.proxy.network.rpc.RpcPeers.server;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import io.jmesh.codec.bolt.BoltMessage;
+import io.jmesh.codec.bolt.BoltRequest;
+import io.jmesh.codec.bolt.BoltResponse;
+import io.jmesh.codec.bolt.BoltResponseStatus;
+import io.jmesh.codec.dubbo.DubboRequest;
+import io.jmesh.codec.dubbo.DubboResponse;
+import io.jmesh.codec.dubbo.DubboStatus;
+import io.jmesh.proxy.testing.ProxyFixture;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * The rpc_proxy filter end to end over real sockets: a client built with the codec, the proxy, and two
+ * echo servers built with the codec, for Bolt and for Dubbo.
+ */
+class RpcProxyTest {
+
+    static final String CONFIG = """
+            static_resources:
+              listeners:
+              - name: rpc
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: jmesh.filters.network.rpc_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
+                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
+                      value:
+                        stat_prefix: test
+                        protocol: ${PROTOCOL}
+                        ${TIMEOUT_LINE}
+                        route_config:
+                          virtual_hosts:
+                          - name: echo
+                            domains: ["com.example.Echo"]
+                            routes:
+                            - match: { prefix: "/com.example.Echo/toB" }
+                              route: { cluster: b }
+                            - match: { prefix: "/", headers: [{ name: x-color, string_match: { exact: blue } }] }
+                              route: { cluster: b }
+                            - match: { prefix: "/" }
+                              route: { cluster: a }
+                          - name: others
+                            domains: ["*"]
+                            routes:
+                            - match: { prefix: "/com.example.Weighted/" }
+                              route:
+                                weighted_clusters:
+                                  clusters: [{ name: a, weight: 1 }, { name: b, weight: 1 }]
+                            - match: { prefix: "/com.example.Slow/" }
+                              route: { cluster: a, timeout: 0.2s }
+                            - match: { prefix: "/com.example.Missing/" }
+                              route: { cluster: nope }
+                            - match: { prefix: "/com.example.Dead/" }
+                              route: { cluster: dead }
+                            - match: { prefix: "/com.example.Both/" }
+                              route: { cluster: both }
+                            - match: { prefix: "/", headers: [{ name: service, string_match: { exact: "com.example.ByService" } }] }
+                              route: { cluster: b }
+              clusters:
+              - name: a
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: a
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
+              - name: b
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: b
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
+              - name: dead
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: dead
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${DEAD} } } }
+              - name: both
+                connect_timeout: 1s
+                type: STATIC
+                lb_policy: ROUND_ROBIN
+                load_assignment:
+                  cluster_name: both
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
+            """;
+
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private RpcPeers.EchoServer a;
+    private RpcPeers.EchoServer b;
+    private ProxyFixture proxy;
+
+    private ProxyFixture start(RpcProtocol protocol) throws Exception {
+        return start(protocol, "timeout: 20s");
+    }
+
+    /** Starts the servers and the proxy; {@code timeoutLine} is the filter's timeout field, or a comment. */
+    private ProxyFixture start(RpcProtocol protocol, String timeoutLine) throws Exception {
+        a = new RpcPeers.EchoServer(protocol, "a");
+        b = new RpcPeers.EchoServer(protocol, "b");
+        resources.add(a);
+        resources.add(b);
+        final int dead;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();
+        }
+        proxy = ProxyFixture.start(CONFIG, Map.of("PROTOCOL", protocol.protocolName(), "A", a.port(), "B", b.port(),
+                                                  "DEAD", dead, "TIMEOUT_LINE", timeoutLine));
+        return proxy;
+    }
+
+    private RpcPeers.Client client(RpcProtocol protocol) throws InterruptedException {
+        final RpcPeers.Client c = new RpcPeers.Client(protocol, proxy.port());
+        resources.add(0, c);
+        return c;
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (AutoCloseable r : resources) {
+            r.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    private static long id(Object msg) {
+        return msg instanceof BoltMessage ? ((BoltMessage) msg).requestId() : ((DubboResponse) msg).requestId();
+    }
+
+    private static int status(Object msg) {
+        return msg instanceof BoltResponse ? ((BoltResponse) msg).status() : ((DubboResponse) msg).status();
+    }
+
+    private static int ok(RpcProtocol p) {
+        return p == RpcProtocol.BOLT ? BoltResponseStatus.SUCCESS : DubboStatus.OK;
+    }
+
+    /** Calls and returns {@code server + ":" + status}, releasing the response. */
+    private static String callServer(RpcPeers.Client c, Object request) throws InterruptedException {
+        final Object r = c.call(request);
+        try {
+            return server(r) + ':' + status(r);
+        } finally {
+            ReferenceCountUtil.release(r);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void routesByServiceMethodAndHeader(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final int okStatus = ok(p);
+        assertEquals("a:" + okStatus, callServer(c, request(p, 1, false, 0, "com.example.Echo", "echo", Map.of(), "x")));
+        assertEquals("b:" + okStatus, callServer(c, request(p, 2, false, 0, "com.example.Echo", "toB", Map.of(), "x")));
+        assertEquals("b:" + okStatus, callServer(c, request(p, 3, false, 0, "com.example.Echo", "echo",
+                                                            Map.of("x-color", "blue"), "x")));
+        assertEquals("a:" + okStatus, callServer(c, request(p, 4, false, 0, "com.example.Echo", "echo",
+                                                            Map.of("x-color", "red"), "x")));
+        // The "service" header: Bolt interface:version, Dubbo the service path.
+        final Map<String, String> svc = p == RpcProtocol.BOLT
+                ? Map.of(BoltMessage.HEADER_SERVICE, "com.example.ByService") : Map.of();
+        assertEquals("b:" + okStatus, callServer(c, request(p, 5, false, 0,
+                p == RpcProtocol.BOLT ? "com.example.Other" : "com.example.ByService", "echo", svc, "x")));
+        assertEquals(5, proxy.counter("rpc.test.request_total"));
+        assertEquals(4, proxy.counter("rpc.test.service.com.example.Echo.request_total"));
+        assertEquals(1, proxy.counter("rpc.test.service.com.example.Echo.method.toB.request_total"));
+        assertEquals(0, proxy.counter("rpc.test.local_reply"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void weightedClustersSpreadCalls(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final Map<String, Integer> byServer = new HashMap<>();
+        for (int i = 0; i < 200; i++) {
+            byServer.merge(callServer(c, request(p, i + 1, false, 0, "com.example.Weighted", "echo", Map.of(), "w")),
+                           1, Integer::sum);
+        }
+        final int okStatus = ok(p);
+        assertEquals(Set.of("a:" + okStatus, "b:" + okStatus), byServer.keySet(), byServer.toString());
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void remapsIdsOfManyConcurrentCallsOnOneConnection(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c1 = client(p);
+        final RpcPeers.Client c2 = client(p);
+        final int n = 300;
+        // Both clients use the same ids; the proxy must keep their calls apart.
+        for (int i = 1; i <= n; i++) {
+            c1.send(request(p, i, false, 0, "com.example.Echo", "echo", Map.of(), "c1-payload-" + i + "."));
+            c2.send(request(p, i, false, 0, "com.example.Echo", "echo", Map.of(), "c2-payload-" + i + "."));
+        }
+        for (RpcPeers.Client c : List.of(c1, c2)) {
+            final String tag = c == c1 ? "c1" : "c2";
+            final Set<Long> seen = new HashSet<>();
+            for (int i = 0; i < n; i++) {
+                final Object r = c.take();
+                try {
+                    final long id = id(r);
+                    assertTrue(payload(r).contains(tag + "-payload-" + id + "."),
+                               "response " + id + " carries " + payload(r));
+                    assertTrue(seen.add(id), "duplicate response for " + id);
+                } finally {
+                    ReferenceCountUtil.release(r);
+                }
+            }
+        }
+        assertEquals(2 * n, a.receivedIds.size());
+        assertTrue(a.accepted.get() <= 2, "at most one upstream connection per event loop: " + a.accepted.get());
+    }
+
+    @org.junit.jupiter.api.Test
+    void boltV2WithCrcKeepsValidCrcAcrossIdRemapping() throws Exception {
+        start(RpcProtocol.BOLT);
+        final RpcPeers.Client c = client(RpcProtocol.BOLT);
+        for (int i = 1; i <= 3; i++) {
+            final io.netty.buffer.ByteBuf content = io.netty.buffer.Unpooled.copiedBuffer("crc-" + i,
+                    java.nio.charset.StandardCharsets.UTF_8);
+            final BoltRequest req;
+            try {
+                req = BoltRequest.of(ByteBufAllocator.DEFAULT, BoltMessage.PROTOCOL_V2, false, 1000 + i, 0,
+                                     (byte) BoltMessage.SWITCH_CRC, "cls",
+                                     Map.of(BoltMessage.HEADER_SERVICE, "com.example.Echo:1.0",
+                                            BoltMessage.HEADER_METHOD_NAME, "echo"), content);
+            } finally {
+                content.release();
+            }
+            final Object r = c.call(req); // the client's decoder checks the CRC32
+            try {
+                final BoltResponse resp = (BoltResponse) r;
+                assertEquals(1000 + i, resp.requestId());
+                assertEquals(BoltMessage.PROTOCOL_V2, resp.protocol());
+                assertTrue(resp.hasCrc());
+                assertEquals("crc-" + i, payload(resp));
+            } finally {
+                ReferenceCountUtil.release(r);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void answersHeartbeatsItself(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final Object hb = p == RpcProtocol.BOLT ? BoltRequest.heartbeat(ByteBufAllocator.DEFAULT, BoltMessage.PROTOCOL_V1, 77)
+                                                : DubboRequest.heartbeat(ByteBufAllocator.DEFAULT, 77);
+        final Object ack = c.call(hb);
+        try {
+            assertEquals(77, id(ack));
+            if (ack instanceof BoltResponse) {
+                assertTrue(((BoltResponse) ack).isHeartbeat());
+            } else {
+                assertTrue(((DubboResponse) ack).isHeartbeat());
+            }
+        } finally {
+            ReferenceCountUtil.release(ack);
+        }
+        assertEquals(1, proxy.counter("rpc.test.heartbeat"));
+        assertEquals(0, a.accepted.get() + b.accepted.get(), "no upstream connection for a heartbeat");
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void forwardsOnewayWithoutWaiting(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        c.send(request(p, 1, true, 0, "com.example.Echo", "fireAndForget", Map.of(), "o"));
+        assertEquals("fireAndForget", a.receivedMethods.poll(10, TimeUnit.SECONDS));
+        final Object r = c.call(request(p, 2, false, 0, "com.example.Echo", "echo", Map.of(), "two-way"));
+        try {
+            assertEquals(2, id(r), "the oneway call got no response");
+        } finally {
+            ReferenceCountUtil.release(r);
+        }
+        assertEquals(1, proxy.counter("rpc.test.request_oneway"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void timeoutFromFrameGetsProtocolTimeoutReply(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final Object r = c.call(request(p, 9, false, 200, "com.example.Echo", "echo", Map.of("sleep", "never"), "t"));
+        try {
+            assertEquals(9, id(r));
+            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.TIMEOUT : DubboStatus.SERVER_TIMEOUT, status(r));
+        } finally {
+            ReferenceCountUtil.release(r);
+        }
+        assertEquals(1, proxy.counter("rpc.test.request_timeout"));
+        assertEquals(1, proxy.counter("rpc.test.local_reply"));
+        // The connection keeps working after the timeout.
+        assertEquals("a:" + ok(p), callServer(c, request(p, 10, false, 0, "com.example.Echo", "echo", Map.of(), "x")));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void routeTimeoutAppliesWithoutFrameOrFilterTimeout(RpcProtocol p) throws Exception {
+        start(p, "# no filter timeout: the route's applies");
+        final RpcPeers.Client c = client(p);
+        final Object r = c.call(request(p, 3, false, 0, "com.example.Slow", "echo", Map.of("sleep", "never"), "t"));
+        try {
+            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.TIMEOUT : DubboStatus.SERVER_TIMEOUT, status(r));
+        } finally {
+            ReferenceCountUtil.release(r);
+        }
+        assertEquals(1, proxy.counter("rpc.test.request_timeout"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void filterTimeoutAppliesWithoutFrameTimeout(RpcProtocol p) throws Exception {
+        start(p, "timeout: 0.2s");
+        final RpcPeers.Client c = client(p);
+        final Object r = c.call(request(p, 4, false, 0, "com.example.Echo", "echo", Map.of("sleep", "never"), "t"));
+        try {
+            assertEquals(4, id(r));
+            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.TIMEOUT : DubboStatus.SERVER_TIMEOUT, status(r));
+        } finally {
+            ReferenceCountUtil.release(r);
+        }
+        assertEquals(1, proxy.counter("rpc.test.request_timeout"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void logsEachCall(RpcProtocol p, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        final java.nio.file.Path log = dir.resolve("rpc.log");
+        start(p, "timeout: 20s\n            access_log: [{ name: envoy.access_loggers.file, typed_config: "
+                 + "{ \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: \""
+                 + log + "\", log_format: { text_format_source: { inline_string: \"%PROTOCOL% %REQ(:AUTHORITY)% "
+                 + "%REQ(:PATH)% %REQ(X-COLOR)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% "
+                 + "%RESPONSE_CODE_DETAILS%\\n\" } } } }]");
+        final RpcPeers.Client c = client(p);
+        callServer(c, request(p, 1, false, 0, "com.example.Echo", "echo", Map.of("x-color", "blue"), "x"));
+        ReferenceCountUtil.release(c.call(request(p, 2, false, 0, "com.example.Unknown", "nope", Map.of(), "x")));
+        final String name = p.protocolName();
+        final String notFound = p == RpcProtocol.BOLT ? "6" : "60";
+        final String okCode = p == RpcProtocol.BOLT ? "0" : "20";
+        final List<String> expected = List.of(
+                name + " com.example.Echo /com.example.Echo/echo blue " + okCode + " - b via_upstream",
+                name + " com.example.Unknown /com.example.Unknown/nope - " + notFound + " NR - route_not_found");
+        List<String> lines = List.of();
+        for (int i = 0; i < 500 && lines.size() < 2; i++) {
+            io.jmesh.proxy.telemetry.accesslog.AccessLogs.flush();
+            lines = java.nio.file.Files.exists(log) ? java.nio.file.Files.readAllLines(log) : List.of();
+            if (lines.size() < 2) {
+                Thread.sleep(10);
+            }
+        }
+        assertEquals(expected, lines);
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void noRouteAndUnknownClusterGetErrorReplies(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final int notFound = p == RpcProtocol.BOLT ? BoltResponseStatus.NO_PROCESSOR : DubboStatus.SERVICE_NOT_FOUND;
+        for (String iface : List.of("com.example.Unknown", "com.example.Missing")) {
+            final Object r = c.call(request(p, 5, false, 0, iface, "echo", Map.of(), "n"));
+            try {
+                assertEquals(5, id(r));
+                assertEquals(notFound, status(r));
+                if (r instanceof DubboResponse) {
+                    assertTrue(((DubboResponse) r).errorMessage().startsWith("jmesh: "),
+                               ((DubboResponse) r).errorMessage());
+                }
+            } finally {
+                ReferenceCountUtil.release(r);
+            }
+        }
+        assertEquals(2, proxy.counter("rpc.test.local_reply"));
+        assertEquals(0, a.accepted.get() + b.accepted.get());
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void deadUpstreamGetsErrorReply(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final Object r = c.call(request(p, 6, false, 0, "com.example.Dead", "echo", Map.of(), "d"));
+        try {
+            assertEquals(6, id(r));
+            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.CONNECTION_CLOSED : DubboStatus.CHANNEL_INACTIVE,
+                         status(r));
+        } finally {
+            ReferenceCountUtil.release(r);
+        }
+        assertEquals(1, proxy.counter("cluster.dead.upstream_rq_retry"));
+        assertEquals(2, proxy.counter("cluster.dead.upstream_cx_connect_fail"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void malformedFrameClosesOnlyThatConnection(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client good = client(p);
+        assertEquals("a:" + ok(p), callServer(good, request(p, 1, false, 0, "com.example.Echo", "echo", Map.of(), "x")));
+        try (Socket bad = new Socket("127.0.0.1", proxy.port())) {
+            bad.setSoTimeout(10_000);
+            bad.getOutputStream().write(new byte[] { 0x7f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+                    0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17 });
+            bad.getOutputStream().flush();
+            final InputStream in = bad.getInputStream();
+            assertEquals(-1, in.read(), "the proxy closes the connection that sent a malformed frame");
+        }
+        assertEquals("a:" + ok(p), callServer(good, request(p, 2, false, 0, "com.example.Echo", "echo", Map.of(), "x")));
+        assertEquals(1, proxy.counter("rpc.test.downstream_cx_protocol_error"));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void upstreamKilledMidFlightFailsOnlyItsCallsAndLaterCallsUseTheOtherHost(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client c = client(p);
+        final int n = 10;
+        for (int i = 1; i <= n; i++) {
+            c.send(request(p, i, false, 0, "com.example.Both", "hold", Map.of("sleep", "never"), "h" + i));
+        }
+        // Wait until every call reached a server; round robin spreads them over a and b.
+        for (int waited = 0; a.receivedIds.size() + b.receivedIds.size() < n; waited++) {
+            assertTrue(waited < 1000, "calls did not reach the servers");
+            Thread.sleep(10);
+        }
+        final int onA = a.receivedIds.size();
+        assertTrue(onA > 0 && onA < n, "calls on a: " + onA);
+        a.close();
+        final int reset = p == RpcProtocol.BOLT ? BoltResponseStatus.CONNECTION_CLOSED : DubboStatus.SERVER_ERROR;
+        final List<Long> failed = new ArrayList<>();
+        for (int i = 0; i < onA; i++) {
+            final Object r = c.take();
+            try {
+                assertEquals(reset, status(r));
+                failed.add(id(r));
+            } finally {
+                ReferenceCountUtil.release(r);
+            }
+        }
+        assertNull(c.received.poll(200, TimeUnit.MILLISECONDS), "calls on b are still waiting");
+        Collections.sort(failed);
+        assertEquals(onA, new HashSet<>(failed).size());
+        for (int i = 0; i < 6; i++) {
+            assertEquals("b:" + ok(p), callServer(c, request(p, 100 + i, false, 0, "com.example.Both", "echo",
+                                                             Map.of(), "after")));
+        }
+    }
+}
