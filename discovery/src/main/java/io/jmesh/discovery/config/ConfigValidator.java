@@ -23,7 +23,7 @@ public final class ConfigValidator {
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?|\\.\\d+)(ns|us|µs|ms|s|m|h)");
     private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO",
-            "REDIS", "MYSQL", "TCP", "TLS", "UDP");
+            "REDIS", "MYSQL", "TCP", "TLS", "UDP", "DUBBO", "BOLT", "SOFARPC");
     private static final Set<String> LB_SIMPLE = Set.of("UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH",
             "ROUND_ROBIN", "LEAST_REQUEST");
     private static final Set<String> CLIENT_TLS_MODES = Set.of("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL");

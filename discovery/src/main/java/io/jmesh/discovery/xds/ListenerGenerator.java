@@ -1,6 +1,11 @@
 package io.jmesh.discovery.xds;
 
+import com.github.xds.type.v3.TypedStruct;
 import com.google.protobuf.BoolValue;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
 import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
@@ -35,6 +40,7 @@ import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
+import io.jmesh.proxy.network.rpc.RpcProxyConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,7 +50,9 @@ import java.util.TreeMap;
 /**
  * Builds LDS. Sidecars: {@code virtualOutbound} (15001, original destination), one
  * {@code 0.0.0.0_<port>} listener per outbound HTTP port (HCM with RDS {@code <port>}), one
- * {@code <address|0.0.0.0>_<port>} per TCP service port (tcp_proxy), and {@code virtualInbound}
+ * {@code <address|0.0.0.0>_<port>} per TCP service port (tcp_proxy) or Dubbo/Bolt service port
+ * (jmesh's rpc_proxy with an inline route configuration; services sharing the listener get a virtual
+ * host each), and {@code virtualInbound}
  * (15006) with a filter chain per workload port to {@code inbound|<port>||}. Gateways: one
  * {@code 0.0.0.0_<port>} per Gateway server port, TLS terminated or passed through by SNI.
  * Proxyless gRPC: one {@code host:port} listener per service port holding an api_listener whose
@@ -107,6 +115,8 @@ final class ListenerGenerator {
                 .addFilterChains(FilterChain.newBuilder().setName(fallback)
                         .addFilters(tcpProxy(fallback, fallback)))
                 .build());
+        // Dubbo and Bolt listeners, by name: their services (of one RPC protocol, the first one's).
+        Map<String, List<Service>> rpc = new LinkedHashMap<>();
         for (Service s : ctx.services) {
             for (ServicePort p : s.ports()) {
                 if (p.isHttp()) {
@@ -119,10 +129,20 @@ final class ListenerGenerator {
                                     .setTypedConfig(Protos.any(rdsHcm(ctx, "outbound_0.0.0.0_" + p.number(),
                                             String.valueOf(p.number()))))))
                             .build());
-                } else {
+                } else if (p.rpcProtocol() != null) {
                     String addr = s.addresses().isEmpty() ? "0.0.0.0" : s.addresses().get(0);
                     String name = addr + '_' + p.number();
                     if (!out.containsKey(name)) {
+                        List<Service> members = rpc.computeIfAbsent(name, k -> new ArrayList<>());
+                        if (members.isEmpty() || members.get(0).port(p.number()).rpcProtocol()
+                                .equals(p.rpcProtocol())) {
+                            members.add(s);
+                        }
+                    }
+                } else {
+                    String addr = s.addresses().isEmpty() ? "0.0.0.0" : s.addresses().get(0);
+                    String name = addr + '_' + p.number();
+                    if (!rpc.containsKey(name) && !out.containsKey(name)) {
                         out.put(name, Listener.newBuilder().setName(name)
                                 .setAddress(ClusterGenerator.address(addr, p.number()))
                                 .setBindToPort(BoolValue.of(false))
@@ -132,6 +152,17 @@ final class ListenerGenerator {
                     }
                 }
             }
+        }
+        for (Map.Entry<String, List<Service>> e : rpc.entrySet()) {
+            String name = e.getKey();
+            int sep = name.lastIndexOf('_');
+            int port = Integer.parseInt(name.substring(sep + 1));
+            out.put(name, Listener.newBuilder().setName(name)
+                    .setAddress(ClusterGenerator.address(name.substring(0, sep), port))
+                    .setBindToPort(BoolValue.of(false))
+                    .setTrafficDirection(TrafficDirection.OUTBOUND)
+                    .addFilterChains(FilterChain.newBuilder().addFilters(rpcProxy(ctx, name, e.getValue(), port)))
+                    .build());
         }
         Listener.Builder inbound = Listener.newBuilder().setName("virtualInbound")
                 .setAddress(ClusterGenerator.address("0.0.0.0", 15006))
@@ -328,6 +359,32 @@ final class ListenerGenerator {
             }
         }
         return tcpProxy(statPrefix, statPrefix);
+    }
+
+    /**
+     * The {@code jmesh.filters.network.rpc_proxy} filter of a sidecar's Dubbo or Bolt listener (docs/rpc.md):
+     * a TypedStruct with {@code stat_prefix} (the cluster name when the listener has one service, else the
+     * listener's), {@code protocol} and an inline {@code route_config} built like the HTTP routes.
+     */
+    private static Filter rpcProxy(GenerationContext ctx, String listenerName, List<Service> services, int port) {
+        Service first = services.get(0);
+        String statPrefix = services.size() == 1
+                ? ClusterGenerator.outboundName(port, null, first.hostname()) : "outbound_" + listenerName;
+        RouteConfiguration rc = RouteGenerator.rpcRoutes(ctx, listenerName, services, port);
+        Struct.Builder routeConfig = Struct.newBuilder();
+        try {
+            JsonFormat.parser().merge(JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY).print(rc),
+                    routeConfig);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException(listenerName + ": route_config not printable as JSON", e);
+        }
+        Struct value = Struct.newBuilder()
+                .putFields("stat_prefix", Value.newBuilder().setStringValue(statPrefix).build())
+                .putFields("protocol", Value.newBuilder().setStringValue(first.port(port).rpcProtocol()).build())
+                .putFields("route_config", Value.newBuilder().setStructValue(routeConfig).build())
+                .build();
+        return Filter.newBuilder().setName(RpcProxyConfig.FILTER_NAME).setTypedConfig(Protos.any(TypedStruct.newBuilder()
+                .setTypeUrl(RpcProxyConfig.TYPE_URL).setValue(value).build())).build();
     }
 
     private static HttpConnectionManager rdsHcm(GenerationContext ctx, String statPrefix, String routeName) {

@@ -130,6 +130,41 @@ final class RouteGenerator {
         return rc.build();
     }
 
+    /**
+     * The inline route configuration of a sidecar's {@code rpc_proxy} (Dubbo, Bolt) listener named
+     * {@code name}: one virtual host per service on it, built as for HTTP (VirtualService http routes,
+     * weights, subsets; else one route to {@code outbound|<port>||<host>}), the proxy matching them
+     * against the call's fields exposed as headers (docs/rpc.md). The domains are the service's names
+     * and, because {@code :authority} is the interface, {@code *} when the listener has a single
+     * service. Per-filter HTTP config (fault, CORS) is dropped: the RPC proxy has no HTTP filters.
+     * No catch-all: a call to an unknown interface gets the protocol's no-route error.
+     */
+    static RouteConfiguration rpcRoutes(GenerationContext ctx, String name, List<Service> services, int port) {
+        RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name)
+                .setValidateClusters(BoolValue.of(false));
+        Set<String> used = new java.util.HashSet<>();
+        for (Service s : services) {
+            VirtualHost vh = serviceVirtualHost(ctx, s, s.port(port), true);
+            VirtualHost.Builder b = vh.toBuilder().clearDomains().clearRoutes();
+            for (Route r : vh.getRoutesList()) {
+                b.addRoutes(r.toBuilder().clearTypedPerFilterConfig());
+            }
+            if (services.size() == 1) {
+                b.addDomains("*");
+            } else {
+                for (String d : vh.getDomainsList()) {
+                    if (used.add(d)) {
+                        b.addDomains(d);
+                    }
+                }
+            }
+            if (b.getDomainsCount() > 0) {
+                rc.addVirtualHosts(b);
+            }
+        }
+        return rc.build();
+    }
+
     private static VirtualHost serviceVirtualHost(GenerationContext ctx, Service s, ServicePort p,
                                                   boolean sidecar) {
         VirtualHost.Builder vh = VirtualHost.newBuilder().setName(s.hostname() + ':' + p.number())

@@ -39,6 +39,7 @@ public final class XdsGenerator {
             .add(Cors.getDescriptor())
             .add(CorsPolicy.getDescriptor())
             .add(TcpProxy.getDescriptor())
+            .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
             .add(TlsInspector.getDescriptor())
             .add(UpstreamTlsContext.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor())
