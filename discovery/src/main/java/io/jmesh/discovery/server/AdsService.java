@@ -61,6 +61,7 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
     private final XdsMetrics metrics;
     private final PushQueue queue;
     private final XdsCache cache = new XdsCache();
+    private final SubscriptionInterner subscriptions = new SubscriptionInterner();
     private volatile MeshSnapshot snapshot = MeshSnapshot.empty();
     private volatile long triggeredAtNanos = System.nanoTime();
 
@@ -194,10 +195,7 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
             }
             ts.requested = true;
             ts.wildcard = wildcard;
-            ts.names.clear();
-            if (!wildcard) {
-                ts.names.addAll(names);
-            }
+            ts.names = wildcard ? Set.of() : subscriptions.intern(names);
             ts.owed = true;
             queue.enqueue(c);
         }
@@ -227,8 +225,9 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                 ts.wildcard = TypeUrls.isWildcardType(type) && req.getResourceNamesSubscribeCount() == 0;
                 ts.sent = new java.util.HashMap<>(req.getInitialResourceVersionsMap());
             }
+            Set<String> names = new HashSet<>(ts.names);
             for (String n : req.getResourceNamesSubscribeList()) {
-                changed |= n.equals("*") ? !ts.wildcard : ts.names.add(n);
+                changed |= n.equals("*") ? !ts.wildcard : names.add(n);
                 if (n.equals("*")) {
                     ts.wildcard = true;
                 }
@@ -237,10 +236,11 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                 if (n.equals("*")) {
                     ts.wildcard = false;
                 } else {
-                    ts.names.remove(n);
+                    names.remove(n);
                 }
                 ts.sent.remove(n);
             }
+            ts.names = subscriptions.intern(names);
             if (changed) {
                 ts.owed |= first;
                 queue.enqueue(c);

@@ -17,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.UUID;
 
 /**
@@ -33,7 +32,8 @@ final class XdsConnection {
     static final class TypeState {
         boolean requested;
         boolean wildcard;
-        final Set<String> names = new TreeSet<>();
+        /** Subscribed names when not wildcard: immutable, and shared by connections with the same subscription. */
+        Set<String> names = Set.of();
         /** Delta only: what the client holds, name to content version; empty for state of the world. */
         Map<String, String> sent = Map.of();
         /** A response is owed whatever its content (a new subscription), at the next push. */
