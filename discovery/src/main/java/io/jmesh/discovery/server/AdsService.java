@@ -362,6 +362,11 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
         logger.info("{} disconnected", c);
     }
 
+    /** Returns how many connections have a push stopped by gRPC flow control, waiting for the client to read. */
+    public long waitingForReady() {
+        return connections.values().stream().filter(c -> c.waitingForReady).count();
+    }
+
     /** Returns how many connections wait for a push. */
     public int queued() {
         return queue.size();
