@@ -1,6 +1,5 @@
 package io.jmesh.discovery.server;
 
-import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -8,11 +7,12 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.xds.ProxyNode;
 import io.jmesh.discovery.xds.TypeUrls;
-import io.jmesh.discovery.xds.XdsGenerator;
+import io.jmesh.discovery.xds.XdsCache;
 import io.jmesh.proxy.config.ConfigException;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -40,10 +40,16 @@ import org.slf4j.LoggerFactory;
  * names).
  *
  * <p>Protocol: the first request on a stream must carry a {@link Node}; a request with an empty
- * {@code response_nonce} subscribes and is answered at once; a request whose nonce matches the
+ * {@code response_nonce} subscribes and is answered by the push queue (never on gRPC's request
+ * thread, so a burst of connecting proxies generates at most {@code pushConcurrency} configs at
+ * once); a request whose nonce matches the
  * last response of its type is an ACK, or a NACK when it carries {@code error_detail} (recorded,
  * nothing resent); a request with an older nonce is ignored, as in Istio. Versions are content
  * hashes per type, so an unchanged type keeps its version.
+ *
+ * <p>Memory: generated resources come from an {@link XdsCache} shared by all connections, so
+ * proxies of the same shape share one set of packed messages; a push sends one type at a time and
+ * stops while the stream is not ready (gRPC flow control), resuming from its on-ready handler.
  */
 public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase
         implements AutoCloseable {
@@ -54,6 +60,8 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
     private final AtomicLong connectionIds = new AtomicLong();
     private final XdsMetrics metrics;
     private final PushQueue queue;
+    private final XdsCache cache = new XdsCache();
+    private final SubscriptionInterner subscriptions = new SubscriptionInterner();
     private volatile MeshSnapshot snapshot = MeshSnapshot.empty();
     private volatile long triggeredAtNanos = System.nanoTime();
 
@@ -117,6 +125,7 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
     @Override
     public StreamObserver<DiscoveryRequest> streamAggregatedResources(StreamObserver<DiscoveryResponse> out) {
         XdsConnection c = new XdsConnection("sotw-" + connectionIds.incrementAndGet(), out, null);
+        onReady(c, out);
         return new StreamObserver<>() {
             @Override
             public void onNext(DiscoveryRequest req) {
@@ -138,6 +147,7 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
     @Override
     public StreamObserver<DeltaDiscoveryRequest> deltaAggregatedResources(StreamObserver<DeltaDiscoveryResponse> out) {
         XdsConnection c = new XdsConnection("delta-" + connectionIds.incrementAndGet(), null, out);
+        onReady(c, out);
         return new StreamObserver<>() {
             @Override
             public void onNext(DeltaDiscoveryRequest req) {
@@ -185,11 +195,9 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
             }
             ts.requested = true;
             ts.wildcard = wildcard;
-            ts.names.clear();
-            if (!wildcard) {
-                ts.names.addAll(names);
-            }
-            sendType(c, type, true);
+            ts.names = wildcard ? Set.of() : subscriptions.intern(names);
+            ts.owed = true;
+            queue.enqueue(c);
         }
     }
 
@@ -217,8 +225,9 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                 ts.wildcard = TypeUrls.isWildcardType(type) && req.getResourceNamesSubscribeCount() == 0;
                 ts.sent = new java.util.HashMap<>(req.getInitialResourceVersionsMap());
             }
+            Set<String> names = new HashSet<>(ts.names);
             for (String n : req.getResourceNamesSubscribeList()) {
-                changed |= n.equals("*") ? !ts.wildcard : ts.names.add(n);
+                changed |= n.equals("*") ? !ts.wildcard : names.add(n);
                 if (n.equals("*")) {
                     ts.wildcard = true;
                 }
@@ -227,12 +236,14 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                 if (n.equals("*")) {
                     ts.wildcard = false;
                 } else {
-                    ts.names.remove(n);
+                    names.remove(n);
                 }
                 ts.sent.remove(n);
             }
+            ts.names = subscriptions.intern(names);
             if (changed) {
-                sendType(c, type, first);
+                ts.owed |= first;
+                queue.enqueue(c);
             }
         }
     }
@@ -273,20 +284,20 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
         logger.warn("{} NACK {} version {}: {}", c, TypeUrls.shortName(type), ts.sentVersion, message);
     }
 
-    private void sendType(XdsConnection c, String type, boolean force) {
-        long start = System.nanoTime();
-        Map<String, Message> resources = XdsGenerator.generate(type, c.proxy, snapshot);
-        try {
-            if (c.send(type, resources, force)) {
-                metrics.recordPush(type, System.nanoTime() - start);
-            }
-        } catch (RuntimeException e) {
-            logger.debug("{} send failed", c, e);
-            close(c, null);
+    private void onReady(XdsConnection c, StreamObserver<?> out) {
+        if (out instanceof ServerCallStreamObserver<?> call) {
+            call.setOnReadyHandler(() -> {
+                if (c.waitingForReady) {
+                    queue.enqueue(c);
+                }
+            });
         }
     }
 
-    /** Pushes the current snapshot to {@code c}: each requested type whose content changed, in CDS, EDS, LDS, RDS order. */
+    /**
+     * Brings {@code c} up to the current snapshot: each requested type that is owed a response or
+     * whose content changed, in CDS, EDS, LDS, RDS order, one at a time while the stream is ready.
+     */
     private void pushAll(XdsConnection c) {
         MeshSnapshot s = snapshot;
         long triggered = triggeredAtNanos;
@@ -294,16 +305,27 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
             if (c.closed || c.proxy == null) {
                 return;
             }
-            long start = System.nanoTime();
-            Map<String, Map<String, Message>> all = XdsGenerator.generateAll(c.proxy, s);
-            long generated = System.nanoTime() - start;
+            c.waitingForReady = false;
             boolean any = false;
             for (String type : c.requestedTypes()) {
-                try {
-                    if (c.send(type, all.get(type), false)) {
-                        metrics.recordPush(type, generated);
-                        any = true;
+                if (!c.isReady()) {
+                    // The on-ready handler queues this connection again; the next push resumes here.
+                    c.waitingForReady = true;
+                    if (c.isReady()) {
+                        queue.enqueue(c);
                     }
+                    break;
+                }
+                XdsConnection.TypeState ts = c.type(type);
+                try {
+                    long start = System.nanoTime();
+                    XdsCache.Generated g = cache.get(type, c.proxy, s);
+                    boolean owed = ts.owed;
+                    if (c.send(g, owed)) {
+                        metrics.recordPush(type, System.nanoTime() - start);
+                        any |= !owed;
+                    }
+                    ts.owed = false;
                 } catch (RuntimeException e) {
                     logger.debug("{} push failed", c, e);
                     close(c, null);
@@ -314,6 +336,11 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                 metrics.recordConvergence(System.nanoTime() - triggered);
             }
         }
+    }
+
+    /** Returns the cache of generated resources shared by all connections. */
+    public XdsCache cache() {
+        return cache;
     }
 
     private void close(XdsConnection c, StreamObserver<?> out) {
@@ -333,6 +360,11 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
             }
         }
         logger.info("{} disconnected", c);
+    }
+
+    /** Returns how many connections have a push stopped by gRPC flow control, waiting for the client to read. */
+    public long waitingForReady() {
+        return connections.values().stream().filter(c -> c.waitingForReady).count();
     }
 
     /** Returns how many connections wait for a push. */

@@ -1,12 +1,14 @@
 package io.jmesh.discovery.server;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.jmesh.discovery.xds.Versions;
+import io.jmesh.discovery.xds.XdsCache;
 import io.jmesh.discovery.xds.ProxyNode;
 import io.jmesh.discovery.xds.TypeUrls;
 import java.time.Instant;
@@ -15,14 +17,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.UUID;
 
 /**
  * One ADS stream: who is on it, what it subscribed to per type, and what was sent, ACKed and
  * NACKed. All state is guarded by the connection's monitor; sends happen under it too, so the
- * gRPC request thread and push workers never write to the stream at once.
+ * gRPC request thread and push workers never write to the stream at once. Responses are sent only
+ * by push workers, one type at a time while the stream {@linkplain #isReady() is ready}, so a
+ * slow client holds at most one unread response here.
  */
 final class XdsConnection {
 
@@ -30,9 +32,12 @@ final class XdsConnection {
     static final class TypeState {
         boolean requested;
         boolean wildcard;
-        final Set<String> names = new TreeSet<>();
-        /** What the client holds: name to content version (SotW: the last response; delta: per resource). */
-        Map<String, String> sent = new HashMap<>();
+        /** Subscribed names when not wildcard: immutable, and shared by connections with the same subscription. */
+        Set<String> names = Set.of();
+        /** Delta only: what the client holds, name to content version; empty for state of the world. */
+        Map<String, String> sent = Map.of();
+        /** A response is owed whatever its content (a new subscription), at the next push. */
+        boolean owed;
         String sentVersion;
         String sentNonce;
         String ackedVersion;
@@ -51,6 +56,8 @@ final class XdsConnection {
     Node node;
     ProxyNode proxy;
     boolean closed;
+    /** A push stopped because the stream was not ready; the on-ready handler queues it again. */
+    volatile boolean waitingForReady;
 
     XdsConnection(String id, StreamObserver<DiscoveryResponse> sotwOut, StreamObserver<DeltaDiscoveryResponse> deltaOut) {
         this.id = id;
@@ -64,41 +71,45 @@ final class XdsConnection {
     }
 
     /**
-     * Sends what the client should now hold of {@code typeUrl}, given every resource of that type
+     * Sends what the client should now hold of {@code g}'s type, given every resource of that type
      * for this proxy. Returns whether a response was sent: nothing is sent when the client already
-     * holds exactly that, unless {@code force}.
+     * holds exactly that, unless {@code force}. State of the world keeps only the version of the set
+     * last sent (the protocol resends the whole set anyway); delta keeps a version per resource.
      */
-    boolean send(String typeUrl, Map<String, Message> all, boolean force) {
+    boolean send(XdsCache.Generated g, boolean force) {
+        String typeUrl = g.typeUrl();
         TypeState ts = type(typeUrl);
         if (!ts.requested || closed) {
             return false;
         }
-        Map<String, Message> wanted = new TreeMap<>();
-        for (Map.Entry<String, Message> e : all.entrySet()) {
-            if (ts.wildcard || ts.names.contains(e.getKey())) {
-                wanted.put(e.getKey(), e.getValue());
+        Map<String, Any> wanted = g.resources();
+        Map<String, String> versions = g.versions();
+        String version = g.version();
+        if (!ts.wildcard && !ts.names.containsAll(g.resources().keySet())) {
+            wanted = new LinkedHashMap<>();
+            versions = new LinkedHashMap<>();
+            for (Map.Entry<String, Any> e : g.resources().entrySet()) {
+                if (ts.names.contains(e.getKey())) {
+                    wanted.put(e.getKey(), e.getValue());
+                    versions.put(e.getKey(), g.versions().get(e.getKey()));
+                }
             }
+            version = Versions.ofSet(versions);
         }
-        Map<String, String> versions = new TreeMap<>();
-        wanted.forEach((k, v) -> versions.put(k, Versions.of(v)));
         String nonce = UUID.randomUUID().toString();
-        String version = setVersion(versions);
         if (!delta) {
-            if (!force && versions.equals(ts.sent)) {
+            if (!force && version.equals(ts.sentVersion)) {
                 return false;
             }
-            DiscoveryResponse.Builder r = DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setNonce(nonce)
-                    .setVersionInfo(version);
-            wanted.values().forEach(m -> r.addResources(Any.pack(m)));
-            sotwOut.onNext(r.build());
+            sotwOut.onNext(DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setNonce(nonce)
+                    .setVersionInfo(version).addAllResources(wanted.values()).build());
         } else {
             DeltaDiscoveryResponse.Builder r = DeltaDiscoveryResponse.newBuilder().setTypeUrl(typeUrl)
                     .setNonce(nonce).setSystemVersionInfo(version);
-            for (Map.Entry<String, Message> e : wanted.entrySet()) {
+            for (Map.Entry<String, Any> e : wanted.entrySet()) {
                 String v = versions.get(e.getKey());
                 if (!v.equals(ts.sent.get(e.getKey()))) {
-                    r.addResources(Resource.newBuilder().setName(e.getKey()).setVersion(v)
-                            .setResource(Any.pack(e.getValue())));
+                    r.addResources(Resource.newBuilder().setName(e.getKey()).setVersion(v).setResource(e.getValue()));
                 }
             }
             for (String name : ts.sent.keySet()) {
@@ -110,8 +121,8 @@ final class XdsConnection {
                 return false;
             }
             deltaOut.onNext(r.build());
+            ts.sent = new HashMap<>(versions);
         }
-        ts.sent = new HashMap<>(versions);
         ts.sentVersion = version;
         ts.sentNonce = nonce;
         ts.resourceCount = versions.size();
@@ -119,11 +130,13 @@ final class XdsConnection {
         return true;
     }
 
-    /** A type's version: a hash of its resources' names and versions, so equal content has an equal version. */
-    private static String setVersion(Map<String, String> versions) {
-        StringBuilder sb = new StringBuilder();
-        versions.forEach((k, v) -> sb.append(k).append('=').append(v).append(';'));
-        return Versions.of(com.google.protobuf.StringValue.of(sb.toString()));
+    /**
+     * Returns whether the stream can take a response now without buffering it (gRPC flow
+     * control); always true for an observer that is not a server call's.
+     */
+    boolean isReady() {
+        Object out = delta ? deltaOut : sotwOut;
+        return !(out instanceof ServerCallStreamObserver<?> s) || s.isReady();
     }
 
     /** Returns the types the client asked for, in push order. */

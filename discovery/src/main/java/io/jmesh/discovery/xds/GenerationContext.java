@@ -64,7 +64,7 @@ final class GenerationContext {
         return out;
     }
 
-    private static Config<Sidecar> sidecarFor(ProxyNode proxy, MeshSnapshot snapshot) {
+    static Config<Sidecar> sidecarFor(ProxyNode proxy, MeshSnapshot snapshot) {
         Config<Sidecar> namespaceWide = null;
         for (Config<Sidecar> sc : snapshot.sidecars()) {
             if (!sc.meta().namespace().equals(proxy.namespace())) {

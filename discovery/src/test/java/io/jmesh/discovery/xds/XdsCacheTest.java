@@ -1,0 +1,112 @@
+package io.jmesh.discovery.xds;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.Message;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.jmesh.discovery.config.ConfigParser;
+import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.MeshConfig;
+import io.jmesh.discovery.model.MeshSnapshot;
+import io.jmesh.discovery.registry.file.FileServiceRegistry;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {@link XdsCache}: same output as {@link XdsGenerator}, shared only between proxies of the same shape. */
+class XdsCacheTest {
+
+    private static final Path DIR = Path.of("src/test/resources/golden");
+
+    private static MeshSnapshot snapshot(String file, long version) throws Exception {
+        ConfigParser.Result parsed = ConfigParser.parse(DIR.resolve(file));
+        assertEquals(List.of(), parsed.errors());
+        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), new MeshConfig(null, null, null, null));
+        FileServiceRegistry registry = new FileServiceRegistry();
+        registry.update(config);
+        return new MeshSnapshot(version, config, registry.services(), registry.endpoints());
+    }
+
+    private static ProxyNode sidecar(String ip, String pod, String ns, String labelKey, String labelValue) throws Exception {
+        Struct labels = Struct.newBuilder().putFields(labelKey, Value.newBuilder().setStringValue(labelValue).build()).build();
+        return ProxyNode.of(Node.newBuilder().setId("sidecar~" + ip + "~" + pod + "." + ns + "~" + ns + ".svc.cluster.local")
+                .setMetadata(Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(labels).build()))
+                .build());
+    }
+
+    private static void assertSameAsGenerator(XdsCache.Generated g, ProxyNode proxy, MeshSnapshot snapshot) {
+        Map<String, Message> expected = XdsGenerator.generate(g.typeUrl(), proxy, snapshot);
+        assertEquals(expected.keySet(), g.resources().keySet(), g.typeUrl());
+        expected.forEach((name, m) -> {
+            assertEquals(Any.pack(m), g.resources().get(name), name);
+            assertEquals(Versions.of(m), g.versions().get(name), name);
+        });
+        assertEquals(Versions.ofSet(g.versions()), g.version());
+    }
+
+    @Test
+    void sidecarsOfTheSameShapeShareOneGeneration() throws Exception {
+        MeshSnapshot s = snapshot("sidecar-bookinfo.yaml", 1);
+        XdsCache cache = new XdsCache();
+        // productpage and reviews-v1 run on port 9080 (HTTP): same inbound shape, other labels and IPs.
+        ProxyNode productpage = sidecar("10.1.0.10", "productpage-v1-1", "default", "app", "productpage");
+        ProxyNode reviews = sidecar("10.1.0.21", "reviews-v1-1", "default", "app", "reviews");
+        for (String type : TypeUrls.ALL) {
+            XdsCache.Generated first = cache.get(type, productpage, s);
+            assertSameAsGenerator(first, productpage, s);
+            assertSame(first, cache.get(type, reviews, s), type);
+            assertSameAsGenerator(first, reviews, s);
+        }
+        assertEquals(4, cache.misses());
+        assertEquals(4, cache.hits());
+        assertEquals(4, cache.size());
+    }
+
+    @Test
+    void ownWorkloadNamespaceAndSourceLabelsSplitTheShape() throws Exception {
+        MeshSnapshot bookinfo = snapshot("sidecar-bookinfo.yaml", 1);
+        XdsCache cache = new XdsCache();
+        ProxyNode productpage = sidecar("10.1.0.10", "productpage-v1-1", "default", "app", "productpage");
+        ProxyNode noWorkload = sidecar("10.9.9.9", "job-1", "default", "app", "productpage");
+        // No endpoint of its own: no inbound cluster, so not the same CDS (but the same EDS).
+        XdsCache.Generated cds = cache.get(TypeUrls.CLUSTER, productpage, bookinfo);
+        XdsCache.Generated cdsNone = cache.get(TypeUrls.CLUSTER, noWorkload, bookinfo);
+        assertNotEquals(cds.version(), cdsNone.version());
+        assertSameAsGenerator(cdsNone, noWorkload, bookinfo);
+        assertSame(cache.get(TypeUrls.ENDPOINT, productpage, bookinfo), cache.get(TypeUrls.ENDPOINT, noWorkload, bookinfo));
+
+        // A VirtualService matching on sourceLabels: routes depend on the proxy's labels.
+        MeshSnapshot scoped = snapshot("sidecar-scoped.yaml", 2);
+        ProxyNode frontend = sidecar("10.3.0.5", "frontend-1", "web", "app", "frontend");
+        ProxyNode other = sidecar("10.3.0.5", "frontend-2", "web", "app", "other");
+        XdsCache.Generated routesFrontend = cache.get(TypeUrls.ROUTE, frontend, scoped);
+        XdsCache.Generated routesOther = cache.get(TypeUrls.ROUTE, other, scoped);
+        assertNotSame(routesFrontend, routesOther);
+        assertNotEquals(routesFrontend.version(), routesOther.version());
+        assertSameAsGenerator(routesFrontend, frontend, scoped);
+        assertSameAsGenerator(routesOther, other, scoped);
+        // The newer snapshot dropped the older one's entries.
+        assertEquals(2, cache.size());
+    }
+
+    @Test
+    void olderSnapshotIsGeneratedWithoutReplacingTheNewer() throws Exception {
+        MeshSnapshot older = snapshot("sidecar-bookinfo.yaml", 1);
+        MeshSnapshot newer = snapshot("sidecar-bookinfo.yaml", 2);
+        XdsCache cache = new XdsCache();
+        ProxyNode productpage = sidecar("10.1.0.10", "productpage-v1-1", "default", "app", "productpage");
+        XdsCache.Generated fromNewer = cache.get(TypeUrls.ROUTE, productpage, newer);
+        XdsCache.Generated fromOlder = cache.get(TypeUrls.ROUTE, productpage, older);
+        assertNotSame(fromNewer, fromOlder);
+        assertEquals(fromNewer.version(), fromOlder.version());
+        assertSame(fromNewer, cache.get(TypeUrls.ROUTE, productpage, newer));
+        assertEquals(1, cache.size());
+    }
+}
