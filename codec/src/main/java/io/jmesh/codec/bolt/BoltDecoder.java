@@ -1,15 +1,13 @@
 package io.jmesh.codec.bolt;
 
-import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.ProtocolDetectionState;
+import io.jmesh.codec.internal.FailClosedFrameDecoder;
 
 /**
  * Decodes Bolt v1 and v2 frames into {@link BoltRequest}s and {@link BoltResponse}s (layout in the
@@ -25,7 +23,7 @@ import io.netty.handler.codec.ProtocolDetectionState;
  *
  * <p>One instance per channel; runs on the channel's event loop.
  */
-public final class BoltDecoder extends ByteToMessageDecoder {
+public final class BoltDecoder extends FailClosedFrameDecoder {
 
     private static final Logger logger = LoggerFactory.getLogger(BoltDecoder.class);
 
@@ -41,7 +39,6 @@ public final class BoltDecoder extends ByteToMessageDecoder {
     private final int maxFrameLength;
     private final int maxHeaderLength;
     private final int maxClassNameLength;
-    private boolean failed;
 
     /** A decoder with the default limits. */
     public BoltDecoder() {
@@ -54,6 +51,7 @@ public final class BoltDecoder extends ByteToMessageDecoder {
      * @throws IllegalArgumentException if a limit is not positive
      */
     public BoltDecoder(int maxFrameLength, int maxHeaderLength, int maxClassNameLength) {
+        super(logger, protocolErrors, "Bolt");
         if (maxFrameLength <= 0) {
             throw new IllegalArgumentException("maxFrameLength: " + maxFrameLength + " (expected: > 0)");
         }
@@ -115,26 +113,12 @@ public final class BoltDecoder extends ByteToMessageDecoder {
     }
 
     @Override
-    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (failed) {
-            in.skipBytes(in.readableBytes());
-            return;
-        }
-        try {
-            final BoltMessage msg = decodeFrame(in);
-            if (msg != null) {
-                out.add(msg);
-            }
-        } catch (BoltProtocolException e) {
-            failed = true;
-            in.skipBytes(in.readableBytes());
-            protocolErrors.increment();
-            logger.warn("{} closing on bad Bolt frame: {}", ctx.channel(), e.getMessage());
-            throw e;
-        }
+    protected boolean isProtocolError(io.netty.handler.codec.DecoderException e) {
+        return e instanceof BoltProtocolException;
     }
 
-    private BoltMessage decodeFrame(ByteBuf in) {
+    @Override
+    protected BoltMessage decodeFrame(ByteBuf in) {
         final int base = in.readerIndex();
         final int readable = in.readableBytes();
         if (readable < 1) {

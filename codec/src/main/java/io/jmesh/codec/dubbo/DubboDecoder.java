@@ -1,15 +1,13 @@
 package io.jmesh.codec.dubbo;
 
-import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.ProtocolDetectionState;
+import io.jmesh.codec.internal.FailClosedFrameDecoder;
 
 /**
  * Decodes Dubbo frames into {@link DubboRequest}s and {@link DubboResponse}s (layout in the
@@ -25,7 +23,7 @@ import io.netty.handler.codec.ProtocolDetectionState;
  *
  * <p>One instance per channel; runs on the channel's event loop.
  */
-public final class DubboDecoder extends ByteToMessageDecoder {
+public final class DubboDecoder extends FailClosedFrameDecoder {
 
     private static final Logger logger = LoggerFactory.getLogger(DubboDecoder.class);
 
@@ -35,7 +33,6 @@ public final class DubboDecoder extends ByteToMessageDecoder {
     private static final LongAdder protocolErrors = new LongAdder();
 
     private final int maxFrameLength;
-    private boolean failed;
 
     /** A decoder with {@link #DEFAULT_MAX_FRAME_LENGTH}. */
     public DubboDecoder() {
@@ -48,6 +45,7 @@ public final class DubboDecoder extends ByteToMessageDecoder {
      * @throws IllegalArgumentException if {@code maxFrameLength < 16}
      */
     public DubboDecoder(int maxFrameLength) {
+        super(logger, protocolErrors, "Dubbo");
         if (maxFrameLength < DubboMessage.HEADER_LENGTH) {
             throw new IllegalArgumentException("maxFrameLength: " + maxFrameLength + " (expected: >= 16)");
         }
@@ -76,26 +74,12 @@ public final class DubboDecoder extends ByteToMessageDecoder {
     }
 
     @Override
-    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (failed) {
-            in.skipBytes(in.readableBytes());
-            return;
-        }
-        try {
-            final DubboMessage msg = decodeFrame(in);
-            if (msg != null) {
-                out.add(msg);
-            }
-        } catch (DubboProtocolException e) {
-            failed = true;
-            in.skipBytes(in.readableBytes());
-            protocolErrors.increment();
-            logger.warn("{} closing on bad Dubbo frame: {}", ctx.channel(), e.getMessage());
-            throw e;
-        }
+    protected boolean isProtocolError(io.netty.handler.codec.DecoderException e) {
+        return e instanceof DubboProtocolException;
     }
 
-    private DubboMessage decodeFrame(ByteBuf in) {
+    @Override
+    protected DubboMessage decodeFrame(ByteBuf in) {
         final int base = in.readerIndex();
         final int readable = in.readableBytes();
         final int magicBytes = Math.min(readable, 2);
