@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -42,7 +41,6 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -447,7 +445,7 @@ final class ActiveStream implements HttpFilterCallbacks {
 
         @Override
         public void onStreamFailure(ResetReason reason, String detail) {
-            endAttempt(false);
+            endAttempt();
             host.stats().incRqError();
             if (!current()) {
                 return;
@@ -495,7 +493,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code)) {
                     ReferenceCountUtil.release(msg);
                     cluster.stats().recordResponseCode(code);
-                    endAttempt(true);
+                    endAttempt();
                     stream.reset();
                     stream = null;
                     maybeRetry(this, RetryCause.STATUS, code);
@@ -519,7 +517,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                     responseHeaders = resp.headers();
                     UpstreamStream s = stream;
                     stream = null;
-                    endAttempt(true);
+                    endAttempt();
                     ReferenceCountUtil.release(msg);
                     sink.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS,
                             Unpooled.EMPTY_BUFFER, resp.headers(), new DefaultHttpHeaders(false)));
@@ -559,7 +557,7 @@ final class ActiveStream implements HttpFilterCallbacks {
             sink.flush();
             UpstreamStream s = stream;
             stream = null;
-            endAttempt(true);
+            endAttempt();
             s.complete();
             finish(true);
         }
@@ -579,7 +577,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         }
 
         void abort() {
-            endAttempt(false);
+            endAttempt();
             UpstreamStream s = stream;
             stream = null;
             if (s != null) {
@@ -587,7 +585,7 @@ final class ActiveStream implements HttpFilterCallbacks {
             }
         }
 
-        private void endAttempt(boolean gotResponse) {
+        private void endAttempt() {
             if (ended) {
                 return;
             }
@@ -632,9 +630,6 @@ final class ActiveStream implements HttpFilterCallbacks {
         }
         for (int i = filters.size() - 1; i >= 0; i--) {
             filters.get(i).onResponseHeaders(resp, this);
-        }
-        if (request != null && request.method().equals(HttpMethod.HEAD)) {
-            return;
         }
     }
 
@@ -786,6 +781,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         config.stats.rqActive.dec();
         if (responseCode > 0) {
             config.stats.recordStatus(responseCode);
+            config.stats.rqCompleted.inc();
         }
         log();
         if (complete) {
@@ -914,10 +910,5 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (list instanceof List) {
             ((List<?>) list).clear();
         }
-    }
-
-    @SuppressWarnings("unused")
-    private static int random(int bound) {
-        return ThreadLocalRandom.current().nextInt(bound);
     }
 }

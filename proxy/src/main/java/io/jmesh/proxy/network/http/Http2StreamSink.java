@@ -15,7 +15,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -179,9 +178,5 @@ final class Http2StreamSink extends ChannelInboundHandlerAdapter implements Down
     @Override
     public boolean secure() {
         return secure;
-    }
-
-    static boolean isLast(Object msg) {
-        return msg instanceof LastHttpContent;
     }
 }

@@ -196,7 +196,7 @@ public final class HttpConnectionManagerConfig {
         final Counter[] rqByClass = new Counter[6];
         final Counter rqTimeout;
         final Counter cxProtocolError;
-        final Counter rqRx;
+        final Counter rqCompleted;
 
         HcmStats(Stats stats, String prefix) {
             String p = "http." + prefix + ".";
@@ -211,7 +211,7 @@ public final class HttpConnectionManagerConfig {
             }
             rqTimeout = stats.counter(p + "downstream_rq_timeout");
             cxProtocolError = stats.counter(p + "downstream_cx_protocol_error");
-            rqRx = stats.counter(p + "downstream_rq_completed");
+            rqCompleted = stats.counter(p + "downstream_rq_completed");
         }
 
         void recordStatus(int status) {

@@ -334,7 +334,10 @@ class HttpProxyTest {
     void statsCountRequests() throws Exception {
         long before = proxy.counter("http.ingress.downstream_rq_total");
         Curl.run(proxy.url("/count"));
+        long completedBefore = proxy.counter("http.ingress.downstream_rq_completed");
         assertTrue(proxy.counter("http.ingress.downstream_rq_total") >= before + 1);
+        Curl.run(proxy.url("/count-again"));
+        assertTrue(proxy.counter("http.ingress.downstream_rq_completed") >= completedBefore + 1);
         assertTrue(proxy.counter("cluster.backend.upstream_rq_total") >= 1);
     }
 
