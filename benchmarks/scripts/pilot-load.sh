@@ -7,7 +7,8 @@
 #   benchmarks/scripts/pilot-load.sh --services 100 --proxies 100
 #   benchmarks/scripts/pilot-load.sh --services 1000 --proxies 2000 --timeout-seconds 900
 #
-# Environment: PILOT_LOAD_CLIENT_OPTS (JVM options of the load tool, default -Xmx2g).
+# Environment: PILOT_LOAD_CLIENT_OPTS (JVM options of the load tool, default -Xmx2g),
+# PILOT_LOAD_DISCOVERY_OPTS (extra JVM options of the discovery JVM, e.g. -XX:StartFlightRecording=...).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 jar=benchmarks/target/benchmarks.jar

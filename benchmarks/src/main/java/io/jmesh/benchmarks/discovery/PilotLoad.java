@@ -426,16 +426,26 @@ public final class PilotLoad {
         static Child start(Path dir, String xmx) throws IOException {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Path log = Files.createTempFile("pilot-load-discovery", ".log");
-            Process p = new ProcessBuilder(java, "-Xmx" + xmx,
-                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                    "-cp", System.getProperty("java.class.path"), DiscoveryProcess.class.getName(), dir.toString())
+            List<String> command = new ArrayList<>(List.of(java, "-Xmx" + xmx));
+            String extra = System.getenv("PILOT_LOAD_DISCOVERY_OPTS");
+            if (extra != null && !extra.isBlank()) {
+                command.addAll(List.of(extra.trim().split("\\s+")));
+            }
+            command.addAll(List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                    "-cp", System.getProperty("java.class.path"), DiscoveryProcess.class.getName(), dir.toString()));
+            Process p = new ProcessBuilder(command)
                     .redirectError(log.toFile())
                     .start();
             Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             PrintWriter w = new PrintWriter(p.getOutputStream(), true, StandardCharsets.UTF_8);
             String line = r.readLine();
-            if (line == null || !line.startsWith("READY ")) {
+            while (line != null && !line.startsWith("READY ")) {
+                // JVM options such as -XX:StartFlightRecording print to stdout before discovery does.
+                logger.info("discovery: {}", line);
+                line = r.readLine();
+            }
+            if (line == null) {
                 p.destroyForcibly();
                 throw new IOException("discovery did not start (" + line + "), see " + log);
             }

@@ -39,6 +39,13 @@ import org.slf4j.LoggerFactory;
  * the types whose content changed (delta streams: only the changed resources and the removed
  * names).
  *
+ * <p>Push scope: {@link #update} asks the cache what the new snapshot may change
+ * ({@link XdsCache.Scope}: a VirtualService change touches LDS and RDS, an endpoint change EDS,
+ * a ServiceEntry everything) and queues only connections with such a type; their push checks only
+ * those types. Within them, a type whose content version did not change is not sent at all (for
+ * state of the world too: istiod resends a full push's types whatever their content, jmesh does
+ * not, since its versions are content hashes).
+ *
  * <p>Protocol: the first request on a stream must carry a {@link Node}; a request with an empty
  * {@code response_nonce} subscribes and is answered by the push queue (never on gRPC's request
  * thread, so a burst of connecting proxies generates at most {@code pushConcurrency} configs at
@@ -90,9 +97,20 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
      *                         {@code pilot_proxy_convergence_time}
      */
     public void update(MeshSnapshot next, long triggeredAtNanos) {
+        XdsCache.Scope scope = cache.advance(next);
         this.snapshot = next;
         this.triggeredAtNanos = triggeredAtNanos;
-        connections.values().forEach(queue::enqueue);
+        if (scope.isEmpty()) {
+            logger.debug("snapshot {} changes no xDS type", next.version());
+            return;
+        }
+        logger.debug("snapshot {} may change {} (and CDS/LDS at {} workload addresses)", next.version(),
+                scope.types().stream().map(TypeUrls::shortName).toList(), scope.workloadIps().size());
+        for (XdsConnection c : connections.values()) {
+            if (c.markStale(scope)) {
+                queue.enqueue(c);
+            }
+        }
     }
 
     /** Returns the current snapshot. */
@@ -243,6 +261,7 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
             ts.names = subscriptions.intern(names);
             if (changed) {
                 ts.owed |= first;
+                ts.stale = true;
                 queue.enqueue(c);
             }
         }
@@ -299,12 +318,14 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
      * whose content changed, in CDS, EDS, LDS, RDS order, one at a time while the stream is ready.
      */
     private void pushAll(XdsConnection c) {
-        MeshSnapshot s = snapshot;
-        long triggered = triggeredAtNanos;
         synchronized (c) {
             if (c.closed || c.proxy == null) {
                 return;
             }
+            // Read under the connection's monitor: update() publishes the snapshot before it marks
+            // types stale under the same monitor, so a stale mark is never cleared with an older snapshot.
+            MeshSnapshot s = snapshot;
+            long triggered = triggeredAtNanos;
             c.waitingForReady = false;
             boolean any = false;
             for (String type : c.requestedTypes()) {
@@ -317,6 +338,9 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                     break;
                 }
                 XdsConnection.TypeState ts = c.type(type);
+                if (!ts.owed && !ts.stale) {
+                    continue;
+                }
                 try {
                     long start = System.nanoTime();
                     XdsCache.Generated g = cache.get(type, c.proxy, s);
@@ -326,6 +350,7 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
                         any |= !owed;
                     }
                     ts.owed = false;
+                    ts.stale = false;
                 } catch (RuntimeException e) {
                     logger.debug("{} push failed", c, e);
                     close(c, null);

@@ -38,6 +38,8 @@ final class XdsConnection {
         Map<String, String> sent = Map.of();
         /** A response is owed whatever its content (a new subscription), at the next push. */
         boolean owed;
+        /** The content may have changed since the last push (a new snapshot touched this type). */
+        boolean stale;
         String sentVersion;
         String sentNonce;
         String ackedVersion;
@@ -128,6 +130,23 @@ final class XdsConnection {
         ts.resourceCount = versions.size();
         ts.sentAtNanos = System.nanoTime();
         return true;
+    }
+
+    /**
+     * Marks the requested types that {@code scope} may change as stale; returns whether any was.
+     */
+    synchronized boolean markStale(XdsCache.Scope scope) {
+        if (closed || proxy == null) {
+            return false;
+        }
+        boolean any = false;
+        for (Map.Entry<String, TypeState> e : types.entrySet()) {
+            if (e.getValue().requested && scope.affects(e.getKey(), proxy.ip())) {
+                e.getValue().stale = true;
+                any = true;
+            }
+        }
+        return any;
     }
 
     /**

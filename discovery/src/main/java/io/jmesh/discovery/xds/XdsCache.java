@@ -3,6 +3,7 @@ package io.jmesh.discovery.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.Sidecar;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
@@ -10,9 +11,12 @@ import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -55,11 +59,118 @@ public final class XdsCache {
         }
     }
 
+    /**
+     * What a new snapshot may change for proxies, compared with the one before it (istiod's
+     * {@code PushRequest}: {@code Full} and {@code ConfigsUpdated} narrowed to xDS types, as its
+     * {@code cdsNeedsPush} / {@code edsNeedsPush} / {@code rdsNeedsPush} / {@code ldsNeedsPush} do).
+     * A type outside {@code types} has the same content as before for every proxy, except CDS and
+     * LDS of proxies whose IP is in {@code workloadIps} (their own workload's endpoints changed, so
+     * their inbound config may have). Immutable.
+     *
+     * <p>Derived from the two snapshots, per kind of input:
+     * <ul>
+     *   <li>mesh config, services (ServiceEntry or any registry), DestinationRule, Sidecar, or an
+     *       unknown kind: every type;
+     *   <li>VirtualService, Gateway: LDS and RDS (listeners embed TCP and RPC routes; gateway
+     *       listeners and routes come from Gateway servers), never CDS or EDS;
+     *   <li>endpoints only (Istio's incremental EDS): EDS, plus CDS when a changed host is
+     *       DNS-resolved (its cluster carries its endpoints inline), plus CDS and LDS of the proxies
+     *       at the changed endpoints' addresses.
+     * </ul>
+     *
+     * @param types       type URLs whose content may have changed for any proxy
+     * @param workloadIps addresses of endpoints added, removed or changed
+     */
+    public record Scope(Set<String> types, Set<String> workloadIps) {
+
+        /** Every type, for every proxy. */
+        public static final Scope ALL = new Scope(Set.copyOf(TypeUrls.ALL), Set.of());
+
+        /** Nothing changed. */
+        public static final Scope NONE = new Scope(Set.of(), Set.of());
+
+        public Scope {
+            types = Set.copyOf(types);
+            workloadIps = Set.copyOf(workloadIps);
+        }
+
+        /** Returns whether {@code typeUrl} may have changed for a proxy at {@code ip}. */
+        public boolean affects(String typeUrl, String ip) {
+            return types.contains(typeUrl) || (!workloadIps.isEmpty() && workloadIps.contains(ip)
+                    && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER)));
+        }
+
+        /** Returns whether nothing changed for any proxy. */
+        public boolean isEmpty() {
+            return types.isEmpty() && workloadIps.isEmpty();
+        }
+
+        /** Returns what {@code next} may change compared with {@code prev}. */
+        public static Scope between(MeshSnapshot prev, MeshSnapshot next) {
+            if (prev == next) {
+                return NONE;
+            }
+            if (!prev.meshConfig().equals(next.meshConfig()) || !prev.services().equals(next.services())) {
+                return ALL;
+            }
+            Set<String> types = new HashSet<>();
+            for (ConfigKind kind : ConfigKind.values()) {
+                if (prev.config().of(kind).equals(next.config().of(kind))) {
+                    continue;
+                }
+                switch (kind) {
+                    // Their effect is in services and endpoints, compared on their own.
+                    case SERVICE_ENTRY, WORKLOAD_ENTRY -> { }
+                    case VIRTUAL_SERVICE, GATEWAY -> {
+                        types.add(TypeUrls.LISTENER);
+                        types.add(TypeUrls.ROUTE);
+                    }
+                    default -> {
+                        return ALL;
+                    }
+                }
+            }
+            Set<String> ips = new HashSet<>();
+            Map<String, List<Endpoint>> before = prev.endpoints();
+            Map<String, List<Endpoint>> after = next.endpoints();
+            if (!before.equals(after)) {
+                types.add(TypeUrls.ENDPOINT);
+                Set<String> hosts = new HashSet<>(before.keySet());
+                hosts.addAll(after.keySet());
+                for (String host : hosts) {
+                    List<Endpoint> b = before.getOrDefault(host, List.of());
+                    List<Endpoint> a = after.getOrDefault(host, List.of());
+                    if (b.equals(a)) {
+                        continue;
+                    }
+                    Service svc = next.service(host);
+                    if (svc != null && !"STATIC".equals(svc.resolution())) {
+                        types.add(TypeUrls.CLUSTER);
+                    }
+                    Set<Endpoint> common = new HashSet<>(b);
+                    common.retainAll(a);
+                    for (Endpoint e : b) {
+                        if (!common.contains(e)) {
+                            ips.add(e.address());
+                        }
+                    }
+                    for (Endpoint e : a) {
+                        if (!common.contains(e)) {
+                            ips.add(e.address());
+                        }
+                    }
+                }
+            }
+            return new Scope(types, ips);
+        }
+    }
+
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
                        Map<String, String> labels, Map<Integer, Boolean> inboundPorts) {}
 
     private record State(MeshSnapshot snapshot, boolean sourceLabels,
-                         ConcurrentHashMap<Key, CompletableFuture<Generated>> entries) {}
+                         ConcurrentHashMap<Key, CompletableFuture<Generated>> entries,
+                         Map<String, Map<Integer, Boolean>> inboundPortsByIp) {}
 
     private final AtomicReference<State> state = new AtomicReference<>(newState(MeshSnapshot.empty()));
     private final LongAdder hits = new LongAdder();
@@ -98,6 +209,40 @@ public final class XdsCache {
         }
     }
 
+    /**
+     * Makes {@code next} the cached snapshot and returns what it changes compared with the cached
+     * one: entries of the types it does not affect are kept (they are what generation would give
+     * again), the others dropped. Returns {@link Scope#ALL} when {@code next} is not newer than
+     * the cached snapshot. Call it once per new snapshot, before pushing it.
+     */
+    public Scope advance(MeshSnapshot next) {
+        while (true) {
+            State s = state.get();
+            if (s.snapshot == next) {
+                return Scope.NONE;
+            }
+            if (next.version() < s.snapshot.version()) {
+                return Scope.ALL;
+            }
+            Scope scope = Scope.between(s.snapshot, next);
+            State n = newState(next);
+            if (!scope.types().containsAll(TypeUrls.ALL)) {
+                s.entries.forEach((key, f) -> {
+                    if (!scope.types().contains(key.typeUrl()) && f.isDone() && !f.isCompletedExceptionally()
+                            && (scope.workloadIps().isEmpty() || key.kind() == ProxyNode.Type.SIDECAR
+                                || !(key.typeUrl().equals(TypeUrls.CLUSTER) || key.typeUrl().equals(TypeUrls.LISTENER)))) {
+                        // A sidecar's CDS and LDS depend on its own endpoints only through the key's
+                        // inbound ports, recomputed from the new snapshot at each lookup.
+                        n.entries.put(key, f);
+                    }
+                });
+            }
+            if (state.compareAndSet(s, n)) {
+                return scope;
+            }
+        }
+    }
+
     /** Returns how many lookups were answered from the cache. */
     public long hits() {
         return hits.sum();
@@ -130,7 +275,8 @@ public final class XdsCache {
     }
 
     private static State newState(MeshSnapshot snapshot) {
-        return new State(snapshot, usesSourceLabels(snapshot), new ConcurrentHashMap<>());
+        return new State(snapshot, usesSourceLabels(snapshot), new ConcurrentHashMap<>(),
+                inboundPortsByIp(snapshot));
     }
 
     private static Key key(String typeUrl, ProxyNode proxy, State s) {
@@ -142,35 +288,33 @@ public final class XdsCache {
         Map<Integer, Boolean> inbound = Map.of();
         if (proxy.type() == ProxyNode.Type.SIDECAR
                 && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER))) {
-            inbound = inboundPorts(proxy, s.snapshot);
+            inbound = proxy.ip().isEmpty() ? Map.of() : s.inboundPortsByIp.getOrDefault(proxy.ip(), Map.of());
         }
         return new Key(typeUrl, proxy.type(), proxy.namespace(), sidecar, byLabels ? proxy.labels() : Map.of(),
                 inbound);
     }
 
-    /** The ports of the proxy's own workload and whether each is HTTP: all that inbound config depends on. */
-    private static Map<Integer, Boolean> inboundPorts(ProxyNode proxy, MeshSnapshot snapshot) {
-        if (proxy.ip().isEmpty()) {
-            return Map.of();
-        }
-        Map<Integer, Boolean> ports = new TreeMap<>();
+    /**
+     * The ports of each workload address and whether each is HTTP: all that a sidecar's inbound
+     * config depends on (see {@code ListenerGenerator} and {@code ClusterGenerator}).
+     */
+    private static Map<String, Map<Integer, Boolean>> inboundPortsByIp(MeshSnapshot snapshot) {
+        Map<String, Map<Integer, Boolean>> out = new HashMap<>();
         for (List<Endpoint> eps : snapshot.endpoints().values()) {
             for (Endpoint e : eps) {
-                if (e.address().equals(proxy.ip())) {
-                    Service svc = snapshot.service(e.serviceHost());
-                    boolean http = false;
-                    if (svc != null) {
-                        for (ServicePort p : svc.ports()) {
-                            if (p.name().equals(e.servicePortName())) {
-                                http = p.isHttp();
-                            }
+                Service svc = snapshot.service(e.serviceHost());
+                boolean http = false;
+                if (svc != null) {
+                    for (ServicePort p : svc.ports()) {
+                        if (p.name().equals(e.servicePortName())) {
+                            http = p.isHttp();
                         }
                     }
-                    ports.merge(e.port(), http, Boolean::logicalAnd);
                 }
+                out.computeIfAbsent(e.address(), k -> new TreeMap<>()).merge(e.port(), http, Boolean::logicalAnd);
             }
         }
-        return ports;
+        return out;
     }
 
     private static boolean usesSourceLabels(MeshSnapshot snapshot) {

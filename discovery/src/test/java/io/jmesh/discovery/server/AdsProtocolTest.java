@@ -3,7 +3,6 @@ package io.jmesh.discovery.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Any;
@@ -13,7 +12,6 @@ import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
@@ -22,7 +20,6 @@ import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.discovery.xds.TypeUrls;
@@ -33,8 +30,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
@@ -73,7 +68,7 @@ class AdsProtocolTest {
 
     @Test
     void sotwAckNackAndPushOnChange() throws Exception {
-        Stream<DiscoveryRequest, DiscoveryResponse> s = sotw();
+        XdsClientStream<DiscoveryRequest, DiscoveryResponse> s = sotw();
         s.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.CLUSTER).build());
         DiscoveryResponse first = s.take();
         assertEquals(TypeUrls.CLUSTER, first.getTypeUrl());
@@ -130,7 +125,7 @@ class AdsProtocolTest {
 
     @Test
     void deltaSendsOnlyChangedAndRemovedResources() throws Exception {
-        Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> s = delta();
+        XdsClientStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> s = delta();
         s.send(DeltaDiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.CLUSTER).build());
         DeltaDiscoveryResponse first = s.take();
         Set<String> all = first.getResourcesList().stream().map(Resource::getName).collect(Collectors.toSet());
@@ -161,14 +156,14 @@ class AdsProtocolTest {
 
     @Test
     void reconnectingClientsGetTheSameVersionsAndDeltaSkipsWhatTheyHold() throws Exception {
-        Stream<DiscoveryRequest, DiscoveryResponse> s1 = sotw();
+        XdsClientStream<DiscoveryRequest, DiscoveryResponse> s1 = sotw();
         s1.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.LISTENER).build());
         DiscoveryResponse before = s1.take();
         s1.close();
         await(() -> discovery.ads().statuses().isEmpty());
 
         // Envoy reconnects with its last version: a full response again, with the same content version.
-        Stream<DiscoveryRequest, DiscoveryResponse> s2 = sotw();
+        XdsClientStream<DiscoveryRequest, DiscoveryResponse> s2 = sotw();
         s2.send(DiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.LISTENER)
                 .setVersionInfo(before.getVersionInfo()).build());
         DiscoveryResponse after = s2.take();
@@ -177,13 +172,13 @@ class AdsProtocolTest {
         s2.close();
 
         // A delta client that already holds reviews at the current version is sent only the rest.
-        Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> d1 = delta();
+        XdsClientStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> d1 = delta();
         d1.send(DeltaDiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.CLUSTER).build());
         DeltaDiscoveryResponse full = d1.take();
         String reviewsVersion = full.getResourcesList().stream().filter(r -> r.getName().equals(REVIEWS))
                 .findFirst().orElseThrow().getVersion();
         d1.close();
-        Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> d2 = delta();
+        XdsClientStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> d2 = delta();
         d2.send(DeltaDiscoveryRequest.newBuilder().setNode(SIDECAR).setTypeUrl(TypeUrls.CLUSTER)
                 .putInitialResourceVersions(REVIEWS, reviewsVersion)
                 .putInitialResourceVersions("outbound|1|gone|old.example.com", "x").build());
@@ -197,7 +192,7 @@ class AdsProtocolTest {
 
     @Test
     void aStreamWithoutAValidNodeIsRefused() throws Exception {
-        Stream<DiscoveryRequest, DiscoveryResponse> s = sotw();
+        XdsClientStream<DiscoveryRequest, DiscoveryResponse> s = sotw();
         s.send(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId("not-istio")).setTypeUrl(TypeUrls.CLUSTER)
                 .build());
         Throwable t = s.error();
@@ -259,56 +254,11 @@ class AdsProtocolTest {
         }
     }
 
-    private Stream<DiscoveryRequest, DiscoveryResponse> sotw() {
-        Stream<DiscoveryRequest, DiscoveryResponse> s = new Stream<>();
-        s.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(s);
-        return s;
+    private XdsClientStream<DiscoveryRequest, DiscoveryResponse> sotw() {
+        return XdsClientStream.sotw(channel);
     }
 
-    private Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> delta() {
-        Stream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> s = new Stream<>();
-        s.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(s);
-        return s;
-    }
-
-    /** A client stream with its responses queued. */
-    private static final class Stream<Q, R> implements StreamObserver<R> {
-        final BlockingQueue<Object> responses = new LinkedBlockingQueue<>();
-        StreamObserver<Q> requests;
-
-        void send(Q q) {
-            requests.onNext(q);
-        }
-
-        @SuppressWarnings("unchecked")
-        R take() throws InterruptedException {
-            Object o = responses.poll(30, TimeUnit.SECONDS);
-            assertNotNull(o, "no response within 30 s");
-            assertFalse(o instanceof Throwable, () -> "stream failed: " + o);
-            return (R) o;
-        }
-
-        Throwable error() throws InterruptedException {
-            Object o = responses.poll(30, TimeUnit.SECONDS);
-            assertTrue(o instanceof Throwable, () -> "expected an error, got " + o);
-            return (Throwable) o;
-        }
-
-        void close() {
-            requests.onCompleted();
-        }
-
-        @Override
-        public void onNext(R r) {
-            responses.add(r);
-        }
-
-        @Override
-        public void onError(Throwable t) {
-            responses.add(t);
-        }
-
-        @Override
-        public void onCompleted() {}
+    private XdsClientStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> delta() {
+        return XdsClientStream.delta(channel);
     }
 }
