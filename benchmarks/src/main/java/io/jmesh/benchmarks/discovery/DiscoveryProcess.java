@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * <p>Usage: {@code java -Xmx1g -cp ... io.jmesh.benchmarks.discovery.DiscoveryProcess CONFIG_DIR}. It binds
  * ADS and monitoring on port 0 of 127.0.0.1 and prints {@code READY <grpc port> <monitoring port>} on
  * stdout. Then it reads commands from stdin, one per line: {@code stats} runs a full GC and prints
- * {@link #stats()}; {@code progress} prints {@link #progress()}; {@code exit} or the end of stdin (the parent died) stops discovery and exits.
+ * {@link #stats()}; {@code progress} prints {@link #progress(DiscoveryServer)}; {@code exit} or the end of stdin (the parent died) stops discovery and exits.
  * Logs go to stderr.
  */
 public final class DiscoveryProcess {
@@ -49,7 +49,7 @@ public final class DiscoveryProcess {
                         System.out.flush();
                     }
                     case "progress" -> {
-                        System.out.println("PROGRESS " + progress());
+                        System.out.println("PROGRESS " + progress(server));
                         System.out.flush();
                     }
                     case "exit" -> {
@@ -85,9 +85,10 @@ public final class DiscoveryProcess {
 
     /**
      * Returns heap used (without forcing a GC), the time spent in GC so far, process CPU time and
-     * RSS, as {@code heapUsed=<MiB> gcTime=<ms> gcCount=<n> cpu=<ms> rssKb=<kB>}.
+     * RSS, as {@code heapUsed=<MiB> gcTime=<ms> gcCount=<n> cpu=<ms> rssKb=<kB>}, then how often
+     * {@code server}'s generation cache was hit and missed ({@code cache=<hits>/<misses>}).
      */
-    public static String progress() {
+    public static String progress(DiscoveryServer server) {
         long gcMillis = 0;
         long gcCount = 0;
         for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
@@ -95,7 +96,8 @@ public final class DiscoveryProcess {
             gcCount += Math.max(0, gc.getCollectionCount());
         }
         return "heapUsed=" + mib(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed()) + " gcTime="
-                + gcMillis + "ms gcCount=" + gcCount + " cpu=" + cpuMillis() + "ms rssKb=" + procStatus("VmRSS");
+                + gcMillis + "ms gcCount=" + gcCount + " cpu=" + cpuMillis() + "ms rssKb=" + procStatus("VmRSS")
+                + " cache=" + server.ads().cache().hits() + "/" + server.ads().cache().misses();
     }
 
     /** Returns a {@code kB} field of {@code /proc/self/status}, or -1. */

@@ -399,7 +399,7 @@ public final class PilotLoad {
 
         @Override
         public String progress() {
-            return DiscoveryProcess.progress();
+            return DiscoveryProcess.progress(server);
         }
 
         @Override

@@ -91,12 +91,19 @@ public final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedD
     }
 
     /**
-     * Makes {@code next} the current snapshot and queues a push to every connection.
+     * Makes {@code next} the current snapshot and queues a push to every connection that it may
+     * change; a snapshot older than the current one (by {@link MeshSnapshot#version()}) is ignored.
      *
      * @param triggeredAtNanos {@link System#nanoTime()} of the first change it contains, for
      *                         {@code pilot_proxy_convergence_time}
      */
-    public void update(MeshSnapshot next, long triggeredAtNanos) {
+    public synchronized void update(MeshSnapshot next, long triggeredAtNanos) {
+        if (next.version() < snapshot.version()) {
+            // Two builders raced (the first snapshot at start and a debounced one): the newer wins.
+            // Serving the older one would also defeat the cache, which only caches the newest.
+            logger.debug("snapshot {} is older than {}; ignored", next.version(), snapshot.version());
+            return;
+        }
         XdsCache.Scope scope = cache.advance(next);
         this.snapshot = next;
         this.triggeredAtNanos = triggeredAtNanos;
