@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,6 +23,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +54,8 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
     private Thread watchThread;
     private ScheduledFuture<?> pendingReload;
     private Map<Path, String> lastFingerprint = Map.of();
+    /** The last parse of each file, with its size, modification time and file key when parsed. */
+    private Map<Path, Map.Entry<String, ConfigParser.Result>> parsed = Map.of();
     private volatile ConfigSnapshot current = ConfigSnapshot.EMPTY;
     private volatile boolean closed;
 
@@ -173,7 +177,20 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
             }
             lastFingerprint = fingerprint;
             registerTree();
-            ConfigSnapshot next = load(files, mesh);
+            // Only files whose attributes changed are parsed again: with 1,000s of files, a change to
+            // one must not cost a parse of all of them on the way to the proxies.
+            Map<Path, Map.Entry<String, ConfigParser.Result>> nextParsed = new HashMap<>();
+            ConfigSnapshot next = load(files, mesh, f -> {
+                String key = parseKey(f);
+                Map.Entry<String, ConfigParser.Result> last = parsed.get(f);
+                ConfigParser.Result r = key != null && last != null && last.getKey().equals(key)
+                        ? last.getValue() : ConfigParser.parse(f);
+                if (key != null) {
+                    nextParsed.put(f, Map.entry(key, r));
+                }
+                return r;
+            });
+            parsed = nextParsed;
             if (next.equals(current)) {
                 return;
             }
@@ -192,11 +209,16 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
 
     /** Loads {@code files} into one snapshot; later duplicates of an object are rejected. */
     static ConfigSnapshot load(List<Path> files, MeshConfig mesh) {
+        return load(files, mesh, ConfigParser::parse);
+    }
+
+    private static ConfigSnapshot load(List<Path> files, MeshConfig mesh,
+                                       Function<Path, ConfigParser.Result> parser) {
         List<Config<?>> configs = new ArrayList<>();
         List<ConfigError> errors = new ArrayList<>();
         Map<String, ConfigSource> seen = new HashMap<>();
         for (Path f : files) {
-            ConfigParser.Result r = ConfigParser.parse(f);
+            ConfigParser.Result r = parser.apply(f);
             for (Config<?> c : r.configs()) {
                 ConfigSource first = seen.putIfAbsent(c.meta().key(), c.meta().source());
                 if (first != null) {
@@ -210,6 +232,16 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
             errors.addAll(r.errors());
         }
         return new ConfigSnapshot(configs, errors, mesh);
+    }
+
+    /** Size, modification time (full precision) and file key (inode), or {@code null} if unreadable. */
+    private static String parseKey(Path f) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
+            return a.size() + "@" + a.lastModifiedTime() + "#" + a.fileKey();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private List<Path> listFiles() {

@@ -1,8 +1,9 @@
 package io.jmesh.discovery.xds;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
-import java.io.ByteArrayOutputStream;
+import com.google.protobuf.UnsafeByteOperations;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
@@ -21,13 +22,34 @@ public final class Versions {
 
     /** Returns the version of one resource: 16 hex digits of SHA-256 over its deterministic serialization. */
     public static String of(Message m) {
+        return of(deterministicBytes(m));
+    }
+
+    /** Returns the version of a resource given its {@linkplain #deterministicBytes deterministic serialization}. */
+    public static String of(ByteString deterministicBytes) {
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(m.getSerializedSize());
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (java.nio.ByteBuffer b : deterministicBytes.asReadOnlyByteBufferList()) {
+                sha.update(b);
+            }
+            return HexFormat.of().formatHex(sha.digest(), 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Returns {@code m} serialized with map entries in key order, so that equal content gives equal
+     * bytes; also a valid value for an {@code Any} holding {@code m}.
+     */
+    public static ByteString deterministicBytes(Message m) {
+        try {
+            byte[] bytes = new byte[m.getSerializedSize()];
             CodedOutputStream out = CodedOutputStream.newInstance(bytes);
             out.useDeterministicSerialization();
             m.writeTo(out);
-            out.flush();
-            return hash(bytes.toByteArray());
+            out.checkNoSpaceLeft();
+            return UnsafeByteOperations.unsafeWrap(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -43,14 +65,4 @@ public final class Versions {
         // Same bytes as a StringValue holding the text, so versions match those of earlier releases.
         return of(com.google.protobuf.StringValue.of(sb.toString()));
     }
-
-    private static String hash(byte[] bytes) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(bytes);
-            return HexFormat.of().formatHex(digest, 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
 }

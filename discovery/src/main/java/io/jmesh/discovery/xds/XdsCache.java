@@ -1,6 +1,7 @@
 package io.jmesh.discovery.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
@@ -51,8 +52,11 @@ public final class XdsCache {
             Map<String, Any> anys = new LinkedHashMap<>();
             Map<String, String> versions = new LinkedHashMap<>();
             new TreeMap<>(resources).forEach((name, m) -> {
-                anys.put(name, Any.pack(m));
-                versions.put(name, Versions.of(m));
+                // One deterministic serialization serves as the packed value and as the hashed bytes.
+                ByteString bytes = Versions.deterministicBytes(m);
+                anys.put(name, Any.newBuilder().setTypeUrl(TYPE_URL_PREFIX + m.getDescriptorForType().getFullName())
+                        .setValue(bytes).build());
+                versions.put(name, Versions.of(bytes));
             });
             return new Generated(typeUrl, Collections.unmodifiableMap(anys), Collections.unmodifiableMap(versions),
                     Versions.ofSet(versions));
@@ -164,6 +168,8 @@ public final class XdsCache {
             return new Scope(types, ips);
         }
     }
+
+    private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
                        Map<String, String> labels, Map<Integer, Boolean> inboundPorts) {}
