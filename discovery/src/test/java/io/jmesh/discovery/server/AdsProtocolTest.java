@@ -17,17 +17,10 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
-import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.discovery.xds.TypeUrls;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -49,21 +42,18 @@ class AdsProtocolTest {
 
     @TempDir
     Path dir;
+    private TestDiscovery test;
     private DiscoveryServer discovery;
-    private ManagedChannel channel;
 
     @BeforeEach
     void setUp() throws Exception {
-        write("services.yaml", services(""));
-        discovery = DiscoveryServer.start(new DiscoveryOptions(dir, new InetSocketAddress("127.0.0.1", 0),
-                new InetSocketAddress("127.0.0.1", 0), null, Duration.ofMillis(20)));
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", discovery.grpcAddress().getPort()).usePlaintext().build();
+        test = TestDiscovery.start(dir, "services.yaml", services(""));
+        discovery = test.server;
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        discovery.close();
+        test.close();
     }
 
     @Test
@@ -84,7 +74,7 @@ class AdsProtocolTest {
         assertEquals(first.getVersionInfo(), status().types().get("cds").ackedVersion());
 
         // A config change pushes a new version with the new subset cluster.
-        write("services.yaml", services("""
+        test.write("services.yaml", services("""
                 ---
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
@@ -133,7 +123,7 @@ class AdsProtocolTest {
         s.send(DeltaDiscoveryRequest.newBuilder().setTypeUrl(TypeUrls.CLUSTER).setResponseNonce(first.getNonce()).build());
 
         // Change reviews' policy and drop ratings: only reviews comes back, ratings is removed.
-        write("services.yaml", services("""
+        test.write("services.yaml", services("""
                 ---
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
@@ -240,11 +230,6 @@ class AdsProtocolTest {
                 """ + extra;
     }
 
-    private void write(String name, String content) throws Exception {
-        Path tmp = dir.resolve("." + name + ".tmp");
-        Files.writeString(tmp, content);
-        Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -255,10 +240,10 @@ class AdsProtocolTest {
     }
 
     private XdsClientStream<DiscoveryRequest, DiscoveryResponse> sotw() {
-        return XdsClientStream.sotw(channel);
+        return test.sotw();
     }
 
     private XdsClientStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> delta() {
-        return XdsClientStream.delta(channel);
+        return test.delta();
     }
 }

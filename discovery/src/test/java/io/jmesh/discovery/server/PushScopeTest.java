@@ -10,19 +10,10 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.discovery.xds.TypeUrls;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,21 +35,16 @@ class PushScopeTest {
 
     @TempDir
     Path dir;
-    private DiscoveryServer discovery;
-    private ManagedChannel channel;
+    private TestDiscovery test;
 
     @BeforeEach
     void setUp() throws Exception {
-        write(mesh("10.0.0.2", 90));
-        discovery = DiscoveryServer.start(new DiscoveryOptions(dir, new InetSocketAddress("127.0.0.1", 0),
-                new InetSocketAddress("127.0.0.1", 0), null, Duration.ofMillis(20)));
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", discovery.grpcAddress().getPort()).usePlaintext().build();
+        test = TestDiscovery.start(dir, "mesh.yaml", mesh("10.0.0.2", 90));
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        discovery.close();
+        test.close();
     }
 
     @Test
@@ -75,14 +61,14 @@ class PushScopeTest {
 
         // A VirtualService change: RDS with the new weight; no CDS, EDS or LDS (the HTTP listener
         // takes its routes by RDS, so its content is unchanged). The other proxy gets nothing.
-        write(mesh("10.0.0.2", 50));
+        test.write("mesh.yaml", mesh("10.0.0.2", 50));
         DiscoveryResponse rds = full.takeAndAck();
         assertEquals(TypeUrls.ROUTE, rds.getTypeUrl());
         assertTrue(rds.getResources(0).unpack(RouteConfiguration.class).toString().contains("value: 50"),
                 "the new weight");
 
         // An endpoint change: EDS only, to both, with the new address; nothing else.
-        write(mesh("10.0.0.4", 50));
+        test.write("mesh.yaml", mesh("10.0.0.4", 50));
         for (Client c : List.of(full, clustersOnly)) {
             DiscoveryResponse eds = c.takeAndAck();
             assertEquals(TypeUrls.ENDPOINT, eds.getTypeUrl());
@@ -90,7 +76,7 @@ class PushScopeTest {
         }
 
         // A change that touches every type ends each sequence: nothing else arrived before it.
-        write(mesh("10.0.0.4", 50) + """
+        test.write("mesh.yaml", mesh("10.0.0.4", 50) + """
                 ---
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
@@ -120,7 +106,7 @@ class PushScopeTest {
 
     /** A sidecar on one SotW stream that ACKs what it takes and records the type of each response. */
     private final class Client {
-        final XdsClientStream<DiscoveryRequest, DiscoveryResponse> stream = XdsClientStream.sotw(channel);
+        final XdsClientStream<DiscoveryRequest, DiscoveryResponse> stream = test.sotw();
         final Node node;
         final List<String> received = new ArrayList<>();
         boolean first = true;
@@ -200,11 +186,5 @@ class PushScopeTest {
                     - {destination: {host: reviews, subset: v1}, weight: %d}
                     - {destination: {host: reviews, subset: v2}, weight: %d}
                 """.formatted(reviewsV2Address, v1Weight, 100 - v1Weight);
-    }
-
-    private void write(String content) throws Exception {
-        Path tmp = dir.resolve(".mesh.yaml.tmp");
-        Files.writeString(tmp, content);
-        Files.move(tmp, dir.resolve("mesh.yaml"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 }
