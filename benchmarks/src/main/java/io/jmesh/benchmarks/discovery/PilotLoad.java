@@ -58,6 +58,16 @@ public final class PilotLoad {
 
     private static final Logger logger = LoggerFactory.getLogger(PilotLoad.class);
 
+    /** Returns the machine's 1, 5 and 15 minute load averages ({@code /proc/loadavg}), or "n/a". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+
     /** The command-line options, with their defaults. */
     public static final String USAGE = """
             usage: PilotLoad [--services 100] [--proxies 100] [--channels 4] [--client-threads 2]
@@ -210,7 +220,8 @@ public final class PilotLoad {
             }
             out.println("discovery after connecting: " + discovery.progress());
             quiet(sidecars, 1000, roundTimeout);
-            out.println("discovery memory with all sidecars connected (after GC): " + discovery.stats());
+            out.println("discovery memory with all sidecars connected (after GC): " + discovery.stats()
+                    + "; load tool cpu=" + DiscoveryProcess.cpuMillis() + "ms; machine load " + loadAverage());
 
             List<Long> all = new ArrayList<>();
             for (int r = 0; r < rounds; r++) {
@@ -223,7 +234,8 @@ public final class PilotLoad {
                 long[] lat = sidecars.stream().mapToLong(s -> s.changeLatencyNanos(write)).filter(n -> n >= 0).toArray();
                 Arrays.stream(lat).forEach(all::add);
                 out.printf("change %d (VirtualService svc-0 weight v1=%d): %d/%d sidecars ACKed; write -> ACK %s; "
-                        + "discovery %s%n", r + 1, weight, lat.length, proxies, percentiles(lat), discovery.progress());
+                        + "discovery %s; load tool cpu=%dms; machine load %s%n", r + 1, weight, lat.length, proxies,
+                        percentiles(lat), discovery.progress(), DiscoveryProcess.cpuMillis(), loadAverage());
                 ok &= done;
                 quiet(sidecars, 1000, roundTimeout);
             }
@@ -286,7 +298,7 @@ public final class PilotLoad {
             long b = e.getValue().values().stream().mapToLong(Message::getSerializedSize).sum();
             bytes += b;
             sizes.append(e.getKey().substring(e.getKey().lastIndexOf('.') + 1)).append('=')
-                    .append(e.getValue().size()).append(' ');
+                    .append(e.getValue().size()).append(" (").append(b / 1024).append(" KiB) ");
         }
         out.printf("one sidecar's full config: %sresources, %d KiB serialized; generation (%d runs after %d warm-up, "
                 + "this JVM, single thread) %s%n", sizes, bytes / 1024, iterations, iterations, percentiles(t));
