@@ -75,7 +75,6 @@ class AdsProtocolTest {
 
         // A config change pushes a new version with the new subset cluster.
         test.write("services.yaml", services("""
-                ---
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: reviews, namespace: default}
@@ -124,7 +123,6 @@ class AdsProtocolTest {
 
         // Change reviews' policy and drop ratings: only reviews comes back, ratings is removed.
         test.write("services.yaml", services("""
-                ---
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: reviews, namespace: default}
@@ -205,29 +203,9 @@ class AdsProtocolTest {
     }
 
     private static String services(String extra) {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: reviews, namespace: default}
-                spec:
-                  hosts: [reviews.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  endpoints:
-                  - {address: 10.0.0.1, labels: {version: v1}, locality: us-west/a}
-                  - {address: 10.0.0.2, labels: {version: v2}, locality: us-west/b}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: ratings, namespace: default}
-                spec:
-                  hosts: [ratings.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  endpoints: [{address: 10.0.0.3}]
-                """ + extra;
+        return TestDiscovery.serviceEntry("reviews", "{address: 10.0.0.1, labels: {version: v1}, locality: us-west/a}",
+                "{address: 10.0.0.2, labels: {version: v2}, locality: us-west/b}")
+                + TestDiscovery.serviceEntry("ratings", "{address: 10.0.0.3}") + extra;
     }
 
 

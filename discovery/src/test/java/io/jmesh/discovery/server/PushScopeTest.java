@@ -76,18 +76,7 @@ class PushScopeTest {
         }
 
         // A change that touches every type ends each sequence: nothing else arrived before it.
-        test.write("mesh.yaml", mesh("10.0.0.4", 50) + """
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: details, namespace: default}
-                spec:
-                  hosts: [details.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  endpoints: [{address: 10.0.0.8}]
-                """);
+        test.write("mesh.yaml", mesh("10.0.0.4", 50) + TestDiscovery.serviceEntry("details", "{address: 10.0.0.8}"));
         assertEquals(TypeUrls.CLUSTER, full.takeAndAck().getTypeUrl());
         assertEquals(TypeUrls.CLUSTER, clustersOnly.takeAndAck().getTypeUrl());
         assertEquals(List.of(TypeUrls.ROUTE, TypeUrls.ENDPOINT, TypeUrls.CLUSTER), full.received.subList(4, 7));
@@ -146,29 +135,9 @@ class PushScopeTest {
     }
 
     private static String mesh(String reviewsV2Address, int v1Weight) {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: reviews, namespace: default}
-                spec:
-                  hosts: [reviews.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  endpoints:
-                  - {address: 10.0.0.1, labels: {version: v1}}
-                  - {address: %s, labels: {version: v2}}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: ratings, namespace: default}
-                spec:
-                  hosts: [ratings.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  endpoints: [{address: 10.0.0.3}]
-                ---
+        return TestDiscovery.serviceEntry("reviews", "{address: 10.0.0.1, labels: {version: v1}}",
+                "{address: " + reviewsV2Address + ", labels: {version: v2}}")
+                + TestDiscovery.serviceEntry("ratings", "{address: 10.0.0.3}") + """
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: reviews, namespace: default}
@@ -185,6 +154,7 @@ class PushScopeTest {
                   - route:
                     - {destination: {host: reviews, subset: v1}, weight: %d}
                     - {destination: {host: reviews, subset: v2}, weight: %d}
-                """.formatted(reviewsV2Address, v1Weight, 100 - v1Weight);
+                ---
+                """.formatted(v1Weight, 100 - v1Weight);
     }
 }

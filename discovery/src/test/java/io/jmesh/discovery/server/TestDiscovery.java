@@ -39,6 +39,28 @@ final class TestDiscovery implements AutoCloseable {
                 Duration.ofMillis(20))));
     }
 
+    /**
+     * Returns the YAML of a MESH_INTERNAL, STATIC ServiceEntry for {@code <name>.default.svc.cluster.local}
+     * with one HTTP port 9080 and {@code endpoints}, one flow-style endpoint a line, followed by {@code ---}.
+     */
+    static String serviceEntry(String name, String... endpoints) {
+        StringBuilder yaml = new StringBuilder("""
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: %1$s, namespace: default}
+                spec:
+                  hosts: [%1$s.default.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 9080, name: http, protocol: HTTP}]
+                  endpoints:
+                """.formatted(name));
+        for (String e : endpoints) {
+            yaml.append("  - ").append(e).append('\n');
+        }
+        return yaml.append("---\n").toString();
+    }
+
     /** Replaces {@code name} in the config directory atomically, as a config management tool would. */
     void write(String name, String content) throws Exception {
         write(dir, name, content);
