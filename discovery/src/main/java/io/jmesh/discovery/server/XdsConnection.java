@@ -98,11 +98,11 @@ final class XdsConnection {
             }
             version = Versions.ofSet(versions);
         }
+        if (!delta && !force && version.equals(ts.sentVersion)) {
+            return false;
+        }
         String nonce = UUID.randomUUID().toString();
         if (!delta) {
-            if (!force && version.equals(ts.sentVersion)) {
-                return false;
-            }
             sotwOut.onNext(DiscoveryResponse.newBuilder().setTypeUrl(typeUrl).setNonce(nonce)
                     .setVersionInfo(version).addAllResources(wanted.values()).build());
         } else {

@@ -172,11 +172,11 @@ public final class XdsCache {
     private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
-                       Map<String, String> labels, Map<Integer, Boolean> inboundPorts) {}
+                       Map<String, String> labels, Map<Integer, String> inboundPorts) {}
 
     private record State(MeshSnapshot snapshot, boolean sourceLabels,
                          ConcurrentHashMap<Key, CompletableFuture<Generated>> entries,
-                         Map<String, Map<Integer, Boolean>> inboundPortsByIp) {}
+                         Map<String, Map<Integer, String>> inboundPortsByIp) {}
 
     private final AtomicReference<State> state = new AtomicReference<>(newState(MeshSnapshot.empty()));
     private final LongAdder hits = new LongAdder();
@@ -291,7 +291,7 @@ public final class XdsCache {
         String sidecar = sc == null ? "" : sc.meta().namespace() + '/' + sc.meta().name();
         boolean byLabels = proxy.type() == ProxyNode.Type.ROUTER
                 || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)));
-        Map<Integer, Boolean> inbound = Map.of();
+        Map<Integer, String> inbound = Map.of();
         if (proxy.type() == ProxyNode.Type.SIDECAR
                 && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER))) {
             inbound = proxy.ip().isEmpty() ? Map.of() : s.inboundPortsByIp.getOrDefault(proxy.ip(), Map.of());
@@ -301,23 +301,26 @@ public final class XdsCache {
     }
 
     /**
-     * The ports of each workload address and whether each is HTTP: all that a sidecar's inbound
-     * config depends on (see {@code ListenerGenerator} and {@code ClusterGenerator}).
+     * The ports of each workload address and the protocol of each as the sidecar's inbound listener
+     * sees it ({@code http}, {@code dubbo}, {@code bolt}, or {@code tcp} when unknown or when services
+     * disagree): all that a sidecar's inbound config depends on (see {@code ListenerGenerator} and
+     * {@code ClusterGenerator}); keep the two in step.
      */
-    private static Map<String, Map<Integer, Boolean>> inboundPortsByIp(MeshSnapshot snapshot) {
-        Map<String, Map<Integer, Boolean>> out = new HashMap<>();
+    private static Map<String, Map<Integer, String>> inboundPortsByIp(MeshSnapshot snapshot) {
+        Map<String, Map<Integer, String>> out = new HashMap<>();
         for (List<Endpoint> eps : snapshot.endpoints().values()) {
             for (Endpoint e : eps) {
                 Service svc = snapshot.service(e.serviceHost());
-                boolean http = false;
+                String protocol = "tcp";
                 if (svc != null) {
                     for (ServicePort p : svc.ports()) {
                         if (p.name().equals(e.servicePortName())) {
-                            http = p.isHttp();
+                            protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
                         }
                     }
                 }
-                out.computeIfAbsent(e.address(), k -> new TreeMap<>()).merge(e.port(), http, Boolean::logicalAnd);
+                out.computeIfAbsent(e.address(), k -> new TreeMap<>())
+                        .merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
             }
         }
         return out;
