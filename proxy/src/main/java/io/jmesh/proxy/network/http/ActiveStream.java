@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +33,7 @@ import io.jmesh.proxy.upstream.pool.UpstreamStream;
 import io.jmesh.proxy.upstream.pool.UpstreamStreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -90,6 +92,8 @@ final class ActiveStream implements HttpFilterCallbacks {
     private String selectedCluster;
     private RetryPolicy retryPolicy = RetryPolicy.NONE;
     private List<HttpFilter> filters = List.of();
+    /** Index of the filter that paused the chain ({@link HttpFilter.Status#STOP_ITERATION}), or -1. */
+    private int pausedAt = -1;
 
     private Attempt attempt;
     private int retriesDone;
@@ -156,19 +160,64 @@ final class ActiveStream implements HttpFilterCallbacks {
             h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? remote : xff + "," + remote);
         }
 
+        route = config.routeTable.route(req);
         if (!config.filters.isEmpty()) {
             filters = new ArrayList<>(config.filters.size());
             for (HttpFilterFactory.PerStream f : config.filters) {
                 filters.add(f.newFilter());
             }
-            for (HttpFilter f : filters) {
-                if (f.onRequestHeaders(req, this) == HttpFilter.Status.STOP || finished) {
-                    return;
-                }
+            if (!runFilters(0)) {
+                return;
             }
         }
+        routeRequest();
+    }
 
-        route = config.routeTable.route(req);
+    /** Runs the filters from {@code from}; returns whether the chain went through to the router. */
+    private boolean runFilters(int from) {
+        for (int i = from; i < filters.size(); i++) {
+            HttpFilter.Status s = filters.get(i).onRequestHeaders(request, this);
+            if (finished || s == HttpFilter.Status.STOP) {
+                return false;
+            }
+            if (s == HttpFilter.Status.STOP_ITERATION) {
+                pausedAt = i;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void continueDecoding() {
+        if (finished || pausedAt < 0) {
+            return;
+        }
+        int next = pausedAt + 1;
+        pausedAt = -1;
+        if (runFilters(next)) {
+            routeRequest();
+        }
+    }
+
+    @Override
+    public void addResponseFlag(ResponseFlag flag) {
+        flags.add(flag);
+    }
+
+    @Override
+    public Object perFilterConfig(String filterName) {
+        return route == null ? null : route.perFilterConfig(filterName);
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return sink.eventLoop();
+    }
+
+    /** The router: forwards the request along its route, or answers locally (404, redirect, ...). */
+    private void routeRequest() {
+        HttpRequest req = request;
         if (route == null) {
             flags.add(ResponseFlag.NO_ROUTE_FOUND);
             sendLocalReply(404, "", "route_not_found");
@@ -239,7 +288,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         }
         if (last) {
             onRequestComplete();
-            if (route != null && route.kind() == RouteEntry.Kind.ROUTE && route.timeoutMillis() > 0 && routeTimer == null) {
+            if (cluster != null && route.timeoutMillis() > 0 && routeTimer == null) {
                 startRouteTimer();
             }
             if (a != null && a.stream != null) {
@@ -646,7 +695,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     }
 
     @Override
-    public void sendLocalReply(int status, String body, String details) {
+    public void sendLocalReply(int status, String body, String details, Consumer<HttpHeaders> modifyHeaders) {
         if (finished) {
             return;
         }
@@ -660,6 +709,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
         if (!body.isEmpty()) {
             resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
+        }
+        if (modifyHeaders != null) {
+            modifyHeaders.accept(resp.headers());
         }
         sendResponse(resp, details);
     }
@@ -777,6 +829,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (replay != null) {
             releaseAll(replay);
             replay = null;
+        }
+        for (HttpFilter f : filters) {
+            f.onDestroy();
         }
         config.stats.rqActive.dec();
         if (responseCode > 0) {

@@ -117,7 +117,7 @@ public final class HttpConnectionManagerConfig {
         String rdsName = null;
         if (proto.hasRouteConfig()) {
             try {
-                table = RouteTable.create(proto.getRouteConfig());
+                table = RouteTable.create(proto.getRouteConfig(), HttpFilterRegistry.DEFAULT);
             } catch (ConfigException e) {
                 throw e.under(path + ".route_config");
             }
@@ -138,7 +138,18 @@ public final class HttpConnectionManagerConfig {
             throw new ConfigException(path + ": no route_config (expected: an inline route_config)");
         }
         List<HttpFilterFactory.PerStream> filters =
-                HttpFilterRegistry.DEFAULT.build(proto.getHttpFiltersList(), path + ".http_filters");
+                HttpFilterRegistry.DEFAULT.build(proto.getHttpFiltersList(), path + ".http_filters",
+                        new HttpFilterFactory.Context() {
+                            @Override
+                            public Stats stats() {
+                                return stats;
+                            }
+
+                            @Override
+                            public String statPrefix() {
+                                return proto.getStatPrefix();
+                            }
+                        });
         AccessLog log;
         try {
             log = AccessLogs.create(proto.getAccessLogList());
