@@ -52,6 +52,7 @@ public final class UpstreamCluster {
     private final Cluster config;
     private final Cluster.DiscoveryType type;
     private final ClusterStats stats;
+    private final CircuitBreakers circuitBreakers;
     private final long connectTimeoutMillis;
     private final boolean http2;
     private final int maxConcurrentStreams;
@@ -111,6 +112,7 @@ public final class UpstreamCluster {
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
+        this.circuitBreakers = new CircuitBreakers(config.getCircuitBreakers(), stats, this.stats.prefix());
 
         ClusterLoadAssignment cla = config.getLoadAssignment();
         switch (type) {
@@ -280,6 +282,16 @@ public final class UpstreamCluster {
 
     public ClusterStats stats() {
         return stats;
+    }
+
+    /**
+     * The cluster's circuit breakers ({@code circuit_breakers}, Envoy's defaults when unset). The HTTP router
+     * takes a request slot per attempt and a retry slot per retry; the HTTP/1 pool takes connection and
+     * pending slots. Other proxies (RPC) call {@link CircuitBreakers#tryAcquireRequest()} per request and
+     * answer an overflow themselves.
+     */
+    public CircuitBreakers circuitBreakers() {
+        return circuitBreakers;
     }
 
     /** Every host of every priority, healthy or not (for admin {@code /clusters}); an immutable list. */

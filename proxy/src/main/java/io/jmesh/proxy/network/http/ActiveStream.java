@@ -347,6 +347,11 @@ final class ActiveStream implements HttpFilterCallbacks {
             sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
             return;
         }
+        if (!cluster.circuitBreakers().tryAcquireRequest()) {
+            cluster.stats().upstreamRqPendingOverflow().inc();
+            onOverflow();
+            return;
+        }
         upstreamHost = host;
         if (route.autoHostRewrite()) {
             request.headers().set(HttpHeaderNames.HOST, host.addressString());
@@ -358,6 +363,13 @@ final class ActiveStream implements HttpFilterCallbacks {
         host.requestStarted();
         host.stats().incRqTotal();
         ConnectionPools.get(sink.eventLoop(), cluster, host, cluster.http2()).newStream(a);
+    }
+
+    /** A circuit breaker refused the request: 503 with response flag UO, as Envoy's router answers. */
+    private void onOverflow() {
+        flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
+        sendLocalReply(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                + ResetReason.OVERFLOW.text(), "upstream_reset_before_response_started{overflow}");
     }
 
     /** Whether a failed attempt may be retried under the route's retry policy. */
@@ -376,21 +388,37 @@ final class ActiveStream implements HttpFilterCallbacks {
 
     /** Retries if allowed; returns whether a retry was scheduled. */
     private boolean maybeRetry(Attempt failed, RetryCause cause, int status) {
-        if (!retryAllowed(cause, status)) {
+        if (!retryAllowed(cause, status) || !acquireRetrySlot()) {
             return false;
         }
+        scheduleRetry(failed);
+        return true;
+    }
+
+    /** Takes a {@code max_retries} slot, released when the retry starts; on overflow counts it and flags UO. */
+    private boolean acquireRetrySlot() {
+        if (cluster.circuitBreakers().tryAcquireRetry()) {
+            return true;
+        }
+        cluster.stats().upstreamRqRetryOverflow().inc();
+        flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
+        return false;
+    }
+
+    /** Schedules the next attempt after the back-off; the caller holds a retry slot. */
+    private void scheduleRetry(Attempt failed) {
         retriesDone++;
         lastFailedHost = failed.host;
         cluster.stats().upstreamRqRetry().inc();
         long backoff = retryPolicy.backoffMillis(retriesDone);
         attempt = null;
         sink.eventLoop().schedule(() -> {
+            cluster.circuitBreakers().releaseRetry();
             if (!finished) {
                 rebuildPending();
                 startAttempt();
             }
         }, backoff, TimeUnit.MILLISECONDS);
-        return true;
     }
 
     private void rebuildPending() {
@@ -500,6 +528,10 @@ final class ActiveStream implements HttpFilterCallbacks {
                 return;
             }
             stream = null;
+            if (reason == ResetReason.OVERFLOW) {
+                onOverflow(); // never retried, as in Envoy
+                return;
+            }
             lastFailedHost = host;
             RetryCause cause = reason == ResetReason.CONNECTION_FAILURE || reason == ResetReason.CONNECT_TIMEOUT
                     ? RetryCause.CONNECT_FAILURE
@@ -539,13 +571,13 @@ final class ActiveStream implements HttpFilterCallbacks {
                     ReferenceCountUtil.release(msg); // 100 Continue was answered locally
                     return;
                 }
-                if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code)) {
+                if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code) && acquireRetrySlot()) {
                     ReferenceCountUtil.release(msg);
                     cluster.stats().recordResponseCode(code);
                     endAttempt();
                     stream.reset();
                     stream = null;
-                    maybeRetry(this, RetryCause.STATUS, code);
+                    scheduleRetry(this);
                     return;
                 }
                 upstreamServiceTimeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos);
@@ -643,6 +675,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 perTryTimer.cancel(false);
             }
             host.requestFinished();
+            cluster.circuitBreakers().releaseRequest();
             cluster.stats().upstreamRqActive().dec();
         }
     }

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
 import io.jmesh.proxy.testing.Curl;
+import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
 
@@ -163,12 +163,12 @@ class FaultFilterTest {
                 OutputStream out = s.getOutputStream();
                 out.write("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.flush();
-                poll(() -> proxy.counter("http.ingress.fault.delays_injected") == 1);
-                assertEquals(1, gauge(proxy, "http.ingress.fault.active_faults"));
+                Poll.until(() -> proxy.counter("http.ingress.fault.delays_injected") == 1, "delay injected");
+                assertEquals(1, proxy.gauge("http.ingress.fault.active_faults"));
                 assertNull(backend.byPath.get("/hold"), "the upstream sees nothing while the delay is pending");
             }
-            poll(() -> gauge(proxy, "http.ingress.downstream_rq_active") == 0);
-            assertEquals(0, gauge(proxy, "http.ingress.fault.active_faults"));
+            Poll.until(() -> proxy.gauge("http.ingress.downstream_rq_active") == 0, "stream ended");
+            assertEquals(0, proxy.gauge("http.ingress.fault.active_faults"));
             assertNull(backend.byPath.get("/hold"), "a reset during the delay never reaches the upstream");
             assertEquals(0, backend.requests.get());
         }
@@ -180,16 +180,5 @@ class FaultFilterTest {
                 CONFIG.replace("http_status: 418", "http_status: 700"), Map.of("BACKEND", 1, "LOG", "/dev/null")));
         assertTrue(e.getMessage().contains("http_filters[0].typed_config.abort.http_status: 700 (expected: 200..599)"),
                 e.getMessage());
-    }
-
-    static long gauge(ProxyFixture proxy, String name) {
-        return proxy.server().stats().gaugeValues().getOrDefault(name, 0L);
-    }
-
-    static void poll(BooleanSupplier condition) throws InterruptedException {
-        for (int i = 0; i < 1000 && !condition.getAsBoolean(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(condition.getAsBoolean(), "condition not reached within 10 s");
     }
 }
