@@ -53,6 +53,9 @@ public final class UpstreamCluster {
     private final Cluster.DiscoveryType type;
     private final ClusterStats stats;
     private final CircuitBreakers circuitBreakers;
+    private final OutlierDetector outlierDetector;
+    /** The overprovisioning factor of the current host set, for rebuilding it when health changes. */
+    private int currentFactor = HostSetSnapshot.DEFAULT_OVERPROVISIONING_FACTOR;
     private final long connectTimeoutMillis;
     private final boolean http2;
     private final int maxConcurrentStreams;
@@ -113,6 +116,7 @@ public final class UpstreamCluster {
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
         this.circuitBreakers = new CircuitBreakers(config.getCircuitBreakers(), stats, this.stats.prefix());
+        this.outlierDetector = OutlierDetector.create(this, stats, this.stats.prefix());
 
         ClusterLoadAssignment cla = config.getLoadAssignment();
         switch (type) {
@@ -340,8 +344,33 @@ public final class UpstreamCluster {
         return m;
     }
 
+    /**
+     * Reports the outcome of a request to {@code host} for outlier detection: the response status, or for a
+     * failure without response 503 (connect failure, reset) or 504 (timeout). A no-op without
+     * {@code outlier_detection}. Thread-safe, lock-free, never blocks.
+     */
+    public void reportResult(Host host, int status) {
+        OutlierDetector d = outlierDetector;
+        if (d != null) {
+            d.report(host, status);
+        }
+    }
+
+    /** Rebuilds the load balancers over the same hosts after a health change (ejection); off the event loop. */
+    synchronized void refreshHealth() {
+        setHosts(snapshot.hosts, currentFactor);
+    }
+
+    /** Stops the outlier detector's timer work; for a cluster that a config update retired. */
+    public void close() {
+        if (outlierDetector != null) {
+            outlierDetector.close();
+        }
+    }
+
     /** Builds and swaps in a new snapshot; serialized by callers (one DNS loop, or synchronized EDS updates). */
     synchronized void setHosts(List<Host> hosts, int factor) {
+        currentFactor = factor;
         HostSetSnapshot next = HostSetSnapshot.build(hosts, lbFactory, localityWeighted, factor);
         HostSetSnapshot prev = snapshot;
         snapshot = next;

@@ -342,7 +342,7 @@ final class ActiveStream implements HttpFilterCallbacks {
 
     private void startAttempt() {
         Host host = cluster.chooseHost(new LbContext());
-        if (host == null || !host.healthy()) {
+        if (host == null) { // the balancers hold healthy hosts only; one ejected since is still usable
             flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
             sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
             return;
@@ -514,6 +514,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 return;
             }
             cluster.stats().upstreamRqPerTryTimeout().inc();
+            cluster.reportResult(host, 504);
             abort();
             if (!maybeRetry(this, RetryCause.PER_TRY_TIMEOUT, 0)) {
                 onTimeout();
@@ -523,15 +524,19 @@ final class ActiveStream implements HttpFilterCallbacks {
         @Override
         public void onStreamFailure(ResetReason reason, String detail) {
             endAttempt();
+            if (reason == ResetReason.OVERFLOW) {
+                if (current()) {
+                    stream = null;
+                    onOverflow(); // never retried, as in Envoy
+                }
+                return;
+            }
             host.stats().incRqError();
+            cluster.reportResult(host, 503);
             if (!current()) {
                 return;
             }
             stream = null;
-            if (reason == ResetReason.OVERFLOW) {
-                onOverflow(); // never retried, as in Envoy
-                return;
-            }
             lastFailedHost = host;
             RetryCause cause = reason == ResetReason.CONNECTION_FAILURE || reason == ResetReason.CONNECT_TIMEOUT
                     ? RetryCause.CONNECT_FAILURE
@@ -571,6 +576,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                     ReferenceCountUtil.release(msg); // 100 Continue was answered locally
                     return;
                 }
+                cluster.reportResult(host, code);
                 if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code) && acquireRetrySlot()) {
                     ReferenceCountUtil.release(msg);
                     cluster.stats().recordResponseCode(code);
@@ -769,6 +775,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         Attempt a = attempt;
         attempt = null;
         if (a != null) {
+            if (!responseStarted) {
+                cluster.reportResult(a.host, 504);
+            }
             a.abort();
         }
         if (responseStarted) {
