@@ -25,11 +25,13 @@ import io.jmesh.proxy.telemetry.Stats;
  * (<a href="https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/upstream/outlier">outlier
  * detection</a>): {@code consecutive_5xx} (default 5, enforced 100%) and {@code consecutive_gateway_failure}
  * (default 5, enforced {@code enforcing_consecutive_gateway_failure}, default 0%). Connect failures, resets and
- * timeouts count as gateway failures and 5xx (Envoy without {@code split_external_local_origin_errors}).
+ * timeouts count as gateway failures and 5xx; with {@code split_external_local_origin_errors} they count
+ * toward {@code consecutive_local_origin_failure} (default 5, enforced 100%) instead, as in Envoy.
  * An ejected host is unhealthy for the load balancers for {@code base_ejection_time} (30 s) times its number
  * of ejections, capped at {@code max_ejection_time} (300 s), and returns at the first {@code interval} tick
- * (10 s) after that. At most {@code max_ejection_percent} (10%) of the hosts are ejected, but always at least
- * one, as Envoy does. Success-rate and failure-percentage detection are not implemented.
+ * (10 s) after that. At most {@code max_ejection_percent} (10%) of the hosts are ejected, except that with
+ * {@code always_eject_one_host} one host may always be (current Envoy; so with the defaults a cluster needs 10
+ * hosts before any ejection). Success-rate and failure-percentage detection are not implemented.
  *
  * <p>Stats under {@code cluster.<name>.outlier_detection.}: {@code ejections_active},
  * {@code ejections_enforced_total}, {@code ejections_enforced_consecutive_5xx},
@@ -59,6 +61,10 @@ final class OutlierDetector {
     private final long baseEjectionNanos;
     private final long maxEjectionNanos;
     private final int maxEjectionPercent;
+    private final boolean alwaysEjectOneHost;
+    private final boolean split;
+    private final int consecutiveLocal;
+    private final int enforcingLocal;
     private final AtomicBoolean sweepScheduled = new AtomicBoolean();
     private volatile boolean closed;
 
@@ -69,11 +75,14 @@ final class OutlierDetector {
     private final Counter enforcedGateway;
     private final Counter detectedGateway;
     private final Counter overflow;
+    private final Counter enforcedLocal;
+    private final Counter detectedLocal;
 
     /** The outlier state of one host, shared by the {@link Host} objects of one address across updates. */
     static final class State {
         final AtomicInteger consecutive5xx = new AtomicInteger();
         final AtomicInteger consecutiveGateway = new AtomicInteger();
+        final AtomicInteger consecutiveLocal = new AtomicInteger();
         volatile boolean ejected;
         /** Guarded by the detector's cluster. */
         long ejectedAtNanos;
@@ -97,9 +106,12 @@ final class OutlierDetector {
                 : Durations.fromSeconds(300), "max_ejection_time"));
         this.maxEjectionPercent = percent(od.hasMaxEjectionPercent() ? od.getMaxEjectionPercent().getValue() : 10,
                 "max_ejection_percent");
-        if (od.getSplitExternalLocalOriginErrors()) {
-            throw new ConfigException("outlier_detection.split_external_local_origin_errors: true (expected: false)");
-        }
+        this.alwaysEjectOneHost = od.hasAlwaysEjectOneHost() && od.getAlwaysEjectOneHost().getValue();
+        this.split = od.getSplitExternalLocalOriginErrors();
+        this.consecutiveLocal = od.hasConsecutiveLocalOriginFailure() ? od.getConsecutiveLocalOriginFailure().getValue() : 5;
+        this.enforcingLocal = percent(od.hasEnforcingConsecutiveLocalOriginFailure()
+                ? od.getEnforcingConsecutiveLocalOriginFailure().getValue() : 100,
+                "enforcing_consecutive_local_origin_failure");
         String p = prefix + "outlier_detection.";
         ejectionsActive = stats.gauge(p + "ejections_active");
         enforcedTotal = stats.counter(p + "ejections_enforced_total");
@@ -108,6 +120,8 @@ final class OutlierDetector {
         enforcedGateway = stats.counter(p + "ejections_enforced_consecutive_gateway_failure");
         detectedGateway = stats.counter(p + "ejections_detected_consecutive_gateway_failure");
         overflow = stats.counter(p + "ejections_overflow");
+        enforcedLocal = stats.counter(p + "ejections_enforced_consecutive_local_origin_failure");
+        detectedLocal = stats.counter(p + "ejections_detected_consecutive_local_origin_failure");
     }
 
     /** The detector of {@code cluster}'s {@code outlier_detection}, or null when it has none. */
@@ -134,11 +148,34 @@ final class OutlierDetector {
         return nanos;
     }
 
-    /** Records the outcome of one request to {@code host}: an HTTP status (or the status of a local failure). */
+    /**
+     * Records a failure of this proxy to get a response from {@code host} (connect failure, reset: 503;
+     * timeout: 504). With {@code split_external_local_origin_errors} it counts toward
+     * {@code consecutive_local_origin_failure} only; otherwise as that HTTP status.
+     */
+    void reportLocalOriginFailure(Host host, int mappedStatus) {
+        if (!split) {
+            report(host, mappedStatus);
+            return;
+        }
+        State s = host.outlierState();
+        if (!s.ejected && s.consecutiveLocal.incrementAndGet() >= consecutiveLocal) {
+            s.consecutiveLocal.set(0);
+            detectedLocal.inc();
+            if (roll(enforcingLocal)) {
+                TIMER.execute(() -> eject(host, enforcedLocal));
+            }
+        }
+    }
+
+    /** Records the HTTP status of one response from {@code host}. */
     void report(Host host, int status) {
         State s = host.outlierState();
         if (s.ejected) {
             return;
+        }
+        if (split) {
+            s.consecutiveLocal.set(0); // the host answered
         }
         boolean fiveXx = status >= 500;
         boolean gateway = status == 502 || status == 503 || status == 504;
@@ -184,7 +221,8 @@ final class OutlierDetector {
             }
             List<Host> hosts = cluster.hosts();
             long active = ejectionsActive.get();
-            if (active > 0 && 100.0 * (active + 1) / Math.max(1, hosts.size()) > maxEjectionPercent) {
+            if (100.0 * (active + 1) / Math.max(1, hosts.size()) > maxEjectionPercent
+                    && !(alwaysEjectOneHost && active == 0)) {
                 overflow.inc();
                 return;
             }
@@ -220,6 +258,7 @@ final class OutlierDetector {
                         s.ejected = false;
                         s.consecutive5xx.set(0);
                         s.consecutiveGateway.set(0);
+                        s.consecutiveLocal.set(0);
                         changed = true;
                         logger.info("cluster {}: host {} returns after ejection", cluster.name(), h.addressString());
                     } else {

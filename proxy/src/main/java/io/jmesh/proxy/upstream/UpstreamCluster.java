@@ -345,14 +345,24 @@ public final class UpstreamCluster {
     }
 
     /**
-     * Reports the outcome of a request to {@code host} for outlier detection: the response status, or for a
-     * failure without response 503 (connect failure, reset) or 504 (timeout). A no-op without
+     * Reports the status of a response from {@code host} for outlier detection. A no-op without
      * {@code outlier_detection}. Thread-safe, lock-free, never blocks.
      */
     public void reportResult(Host host, int status) {
         OutlierDetector d = outlierDetector;
         if (d != null) {
             d.report(host, status);
+        }
+    }
+
+    /**
+     * Reports that no response came from {@code host} for outlier detection: {@code timeout} false for a
+     * connect failure or reset (counted as 503), true for a timeout (504). Thread-safe, lock-free, never blocks.
+     */
+    public void reportLocalOriginFailure(Host host, boolean timeout) {
+        OutlierDetector d = outlierDetector;
+        if (d != null) {
+            d.reportLocalOriginFailure(host, timeout ? 504 : 503);
         }
     }
 

@@ -97,7 +97,7 @@ class OutlierDetectionTest {
         }
         try (TestBackend live = TestBackend.start("live");
              ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", dead, "B2", live.port(),
-                     "OUTLIER", "consecutive_5xx: 100, consecutive_gateway_failure: 2, "
+                     "OUTLIER", "consecutive_5xx: 100, consecutive_gateway_failure: 2, always_eject_one_host: true, "
                              + "enforcing_consecutive_gateway_failure: 100, interval: 10s, base_ejection_time: 60s"))) {
             for (int i = 0; i < 20 && proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0; i++) {
                 Curl.run(proxy.url("/x"));

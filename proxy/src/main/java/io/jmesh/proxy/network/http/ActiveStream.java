@@ -514,7 +514,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 return;
             }
             cluster.stats().upstreamRqPerTryTimeout().inc();
-            cluster.reportResult(host, 504);
+            cluster.reportLocalOriginFailure(host, true);
             abort();
             if (!maybeRetry(this, RetryCause.PER_TRY_TIMEOUT, 0)) {
                 onTimeout();
@@ -532,7 +532,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 return;
             }
             host.stats().incRqError();
-            cluster.reportResult(host, 503);
+            cluster.reportLocalOriginFailure(host, false);
             if (!current()) {
                 return;
             }
@@ -776,7 +776,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         attempt = null;
         if (a != null) {
             if (!responseStarted) {
-                cluster.reportResult(a.host, 504);
+                cluster.reportLocalOriginFailure(a.host, true);
             }
             a.abort();
         }
