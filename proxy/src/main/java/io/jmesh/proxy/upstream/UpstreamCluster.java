@@ -59,6 +59,7 @@ public final class UpstreamCluster {
     private final long connectTimeoutMillis;
     private final boolean http2;
     private final int maxConcurrentStreams;
+    private final long maxRequestsPerConnection;
     private final SslContext sslContext;
     private final String sni;
     private final LoadBalancer.Factory lbFactory;
@@ -92,6 +93,7 @@ public final class UpstreamCluster {
                                                                             "dns_refresh_rate")
                                                            : DEFAULT_DNS_REFRESH_MILLIS;
         Http2ProtocolOptions h2 = http2Options(config);
+        this.maxRequestsPerConnection = maxRequestsPerConnection(config);
         this.http2 = h2 != null;
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
@@ -174,6 +176,22 @@ public final class UpstreamCluster {
                                       + " (expected: >= 1)");
         }
         return f;
+    }
+
+    @SuppressWarnings("deprecation") // legacy field Envoy still honours
+    private static long maxRequestsPerConnection(Cluster c) throws ConfigException {
+        Any any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
+        if (any != null && any.getTypeUrl().endsWith("/" + HTTP_PROTOCOL_OPTIONS)) {
+            try {
+                HttpProtocolOptions o = any.unpack(HttpProtocolOptions.class);
+                if (o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
+                    return Integer.toUnsignedLong(o.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue());
+                }
+            } catch (InvalidProtocolBufferException e) {
+                return 0; // reported by http2Options
+            }
+        }
+        return c.hasMaxRequestsPerConnection() ? Integer.toUnsignedLong(c.getMaxRequestsPerConnection().getValue()) : 0;
     }
 
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
@@ -272,6 +290,14 @@ public final class UpstreamCluster {
     /** {@code http2_protocol_options.max_concurrent_streams}, {@link Integer#MAX_VALUE} when unset. */
     public int maxConcurrentStreams() {
         return maxConcurrentStreams;
+    }
+
+    /**
+     * {@code common_http_protocol_options.max_requests_per_connection} of the cluster's {@code HttpProtocolOptions}
+     * (or the legacy {@code max_requests_per_connection}); 0 means unlimited. Applied by the HTTP/1.1 pool.
+     */
+    public long maxRequestsPerConnection() {
+        return maxRequestsPerConnection;
     }
 
     /** The client TLS context from {@code transport_socket}, or null for plaintext. ALPN follows {@link #http2()}. */

@@ -125,6 +125,28 @@ class CircuitBreakersTest {
         }
     }
 
+    @Test
+    void maxRequestsPerConnectionClosesUsedConnections(@TempDir Path dir) throws Exception {
+        String config = CONFIG.replace("""
+                    circuit_breakers:
+                      thresholds:
+                      - { ${THRESHOLDS} }
+                """, """
+                    typed_extension_protocol_options:
+                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                        common_http_protocol_options: { max_requests_per_connection: 2 }
+                        explicit_http_config: { http_protocol_options: {} }
+                """);
+        try (TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = ProxyFixture.start(config, Map.of("BACKEND", backend.port(), "LOG", dir.resolve("l")), 1)) {
+            for (int i = 0; i < 4; i++) {
+                assertEquals(200, Curl.run(proxy.url("/r" + i)).status);
+            }
+            assertEquals(2, backend.connections.get(), "two requests per upstream connection");
+        }
+    }
+
     private static Curl.Result curl(String url) {
         try {
             return Curl.run(url);

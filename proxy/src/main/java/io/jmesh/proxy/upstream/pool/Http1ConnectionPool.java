@@ -25,7 +25,8 @@ import io.netty.util.ReferenceCountUtil;
  * HTTP/1.1 connections to one host with keep-alive reuse: one request at a time per connection, idle
  * connections reused most-recently-used first. When the cluster's {@code max_connections} breaker is full,
  * a request waits (within {@code max_pending_requests}, else it fails with {@link ResetReason#OVERFLOW})
- * for a connection of this pool to come free. Confined to its event loop.
+ * for a connection of this pool to come free. A connection closes after
+ * {@link UpstreamCluster#maxRequestsPerConnection()} requests. Confined to its event loop.
  */
 final class Http1ConnectionPool implements ConnectionPool {
 
@@ -204,7 +205,8 @@ final class Http1ConnectionPool implements ConnectionPool {
             listener = null;
             conn.stream = null;
             channel.config().setAutoRead(true);
-            if (requestComplete && responseComplete && keepAlive) {
+            long max = cluster.maxRequestsPerConnection();
+            if (requestComplete && responseComplete && keepAlive && (max == 0 || conn.requests < max)) {
                 release(conn);
             } else {
                 conn.channel.close();
@@ -217,6 +219,8 @@ final class Http1ConnectionPool implements ConnectionPool {
         Channel channel;
         Http1Stream stream;
         boolean connected;
+        /** Requests assigned to this connection so far, for max_requests_per_connection. */
+        long requests;
         /** Whether this connection holds a max_connections slot, released once when it closes. */
         boolean counted;
 
@@ -228,6 +232,7 @@ final class Http1ConnectionPool implements ConnectionPool {
         }
 
         void assign(UpstreamStreamListener listener) {
+            requests++;
             stream = new Http1Stream(this, listener);
         }
 
