@@ -6,6 +6,7 @@ import java.util.List;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.filter.FractionalPercents;
 import io.jmesh.proxy.router.StringMatch;
 
 /**
@@ -47,14 +48,7 @@ final class CorsPolicyConfig {
         if (p.hasFilterEnabled()) {
             FractionalPercent f = p.getFilterEnabled().getDefaultValue();
             enabledNumerator = f.getNumerator();
-            switch (f.getDenominator()) {
-                case HUNDRED: enabledDenominator = 100; break;
-                case TEN_THOUSAND: enabledDenominator = 10_000; break;
-                case MILLION: enabledDenominator = 1_000_000; break;
-                default:
-                    throw new ConfigException("filter_enabled.default_value.denominator: " + f.getDenominatorValue()
-                            + " (expected: HUNDRED, TEN_THOUSAND or MILLION)");
-            }
+            enabledDenominator = FractionalPercents.denominator(f, "filter_enabled.default_value.denominator");
         } else {
             enabledNumerator = 1;
             enabledDenominator = 1;
@@ -63,8 +57,7 @@ final class CorsPolicyConfig {
 
     /** {@code filter_enabled}, rolled per request; enabled when unset. */
     boolean enabled() {
-        return enabledNumerator >= enabledDenominator || (enabledNumerator > 0
-                && java.util.concurrent.ThreadLocalRandom.current().nextInt(enabledDenominator) < enabledNumerator);
+        return FractionalPercents.roll(enabledNumerator, enabledDenominator);
     }
 
     /** Whether {@code origin} matches one of {@code allow_origin_string_match}. */

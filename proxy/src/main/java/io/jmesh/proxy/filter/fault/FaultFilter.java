@@ -2,6 +2,7 @@ package io.jmesh.proxy.filter.fault;
 
 import java.util.concurrent.TimeUnit;
 
+import io.jmesh.proxy.filter.FractionalPercents;
 import io.jmesh.proxy.filter.HttpFilter;
 import io.jmesh.proxy.filter.HttpFilterCallbacks;
 import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
@@ -40,7 +41,7 @@ final class FaultFilter implements HttpFilter {
         }
         HttpHeaders h = request.headers();
         long delay = delayMillis(s, h);
-        if (delay >= 0 && FaultSettings.roll(s.delayNumerator, s.delayDenominator)) {
+        if (delay >= 0 && FractionalPercents.roll(s.delayNumerator, s.delayDenominator)) {
             stats.delaysInjected.inc();
             stats.activeFaults.inc();
             active = true;
@@ -82,7 +83,7 @@ final class FaultFilter implements HttpFilter {
                 return false;
             }
         }
-        if (!FaultSettings.roll(s.abortNumerator, s.abortDenominator)) {
+        if (!FractionalPercents.roll(s.abortNumerator, s.abortDenominator)) {
             return false;
         }
         stats.abortsInjected.inc();

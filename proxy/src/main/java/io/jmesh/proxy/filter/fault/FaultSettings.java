@@ -1,14 +1,12 @@
 package io.jmesh.proxy.filter.fault;
 
-import java.util.concurrent.ThreadLocalRandom;
-
 import com.google.protobuf.util.Durations;
 
 import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
-import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.filter.FractionalPercents;
 
 /**
  * The validated form of one {@link HTTPFault}
@@ -72,7 +70,7 @@ final class FaultSettings {
             delayMillis = 0;
         }
         delayNumerator = d.getPercentage().getNumerator();
-        delayDenominator = denominator(d.getPercentage(), "delay.percentage.denominator");
+        delayDenominator = FractionalPercents.denominator(d.getPercentage(), "delay.percentage.denominator");
 
         hasAbort = f.hasAbort();
         FaultAbort a = f.getAbort();
@@ -90,31 +88,12 @@ final class FaultSettings {
             throw new ConfigException("abort.error_type: null (expected: http_status, grpc_status or header_abort)");
         }
         abortNumerator = a.getPercentage().getNumerator();
-        abortDenominator = denominator(a.getPercentage(), "abort.percentage.denominator");
+        abortDenominator = FractionalPercents.denominator(a.getPercentage(), "abort.percentage.denominator");
     }
 
     /** Parses and validates; null when {@code f} injects nothing (the filter-level default of Istio). */
     static FaultSettings from(HTTPFault f) throws ConfigException {
         FaultSettings s = new FaultSettings(f);
         return s.hasDelay || s.hasAbort ? s : null;
-    }
-
-    private static int denominator(FractionalPercent p, String path) throws ConfigException {
-        switch (p.getDenominator()) {
-            case HUNDRED:
-                return 100;
-            case TEN_THOUSAND:
-                return 10_000;
-            case MILLION:
-                return 1_000_000;
-            default:
-                throw new ConfigException(path + ": " + p.getDenominatorValue()
-                        + " (expected: HUNDRED, TEN_THOUSAND or MILLION)");
-        }
-    }
-
-    /** Rolls the percentage as Envoy does: a uniform draw in {@code [0, denominator)} below the numerator. */
-    static boolean roll(int numerator, int denominator) {
-        return numerator > 0 && (numerator >= denominator || ThreadLocalRandom.current().nextInt(denominator) < numerator);
     }
 }
