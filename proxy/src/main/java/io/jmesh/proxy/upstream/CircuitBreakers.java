@@ -123,7 +123,7 @@ public final class CircuitBreakers {
         }
 
         void release() {
-            if (count.decrementAndGet() < max) {
+            if (count.getAndDecrement() >= max) { // was full: the gauge is written only on that edge
                 open.set(0);
             }
         }

@@ -175,13 +175,13 @@ final class OutlierDetector {
             return;
         }
         if (split) {
-            s.consecutiveLocal.set(0); // the host answered
+            resetIfSet(s.consecutiveLocal); // the host answered
         }
         boolean fiveXx = status >= 500;
         boolean gateway = status == 502 || status == 503 || status == 504;
         if (!fiveXx) {
-            s.consecutive5xx.set(0);
-            s.consecutiveGateway.set(0);
+            resetIfSet(s.consecutive5xx);
+            resetIfSet(s.consecutiveGateway);
             return;
         }
         if (gateway) {
@@ -194,7 +194,7 @@ final class OutlierDetector {
                 }
             }
         } else {
-            s.consecutiveGateway.set(0);
+            resetIfSet(s.consecutiveGateway);
         }
         if (s.consecutive5xx.incrementAndGet() >= consecutive5xx) {
             s.consecutive5xx.set(0);
@@ -202,6 +202,13 @@ final class OutlierDetector {
             if (roll(enforcing5xx)) {
                 TIMER.execute(() -> eject(host, enforced5xx));
             }
+        }
+    }
+
+    /** Clears a counter without writing the shared cache line when it is already 0 (the common case). */
+    private static void resetIfSet(AtomicInteger counter) {
+        if (counter.get() != 0) {
+            counter.set(0);
         }
     }
 
