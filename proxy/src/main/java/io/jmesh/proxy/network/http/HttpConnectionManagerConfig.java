@@ -25,7 +25,9 @@ import io.jmesh.proxy.upstream.ClusterManager;
  * Supported: inline {@code route_config} or {@code rds} over ADS (see {@link #setRouteTable}), {@code codec_type}, {@code stat_prefix},
  * {@code max_request_headers_kb}, {@code stream_idle_timeout}, {@code request_timeout},
  * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
- * and {@code http_filters} ending with the router.
+ * and {@code http_filters} ending with the router (the filters of {@link HttpFilterRegistry#DEFAULT}: fault, CORS;
+ * an unknown filter marked {@code is_optional} is skipped). Inline routes parse their
+ * {@code typed_per_filter_config} with the same registry.
  */
 public final class HttpConnectionManagerConfig {
 
