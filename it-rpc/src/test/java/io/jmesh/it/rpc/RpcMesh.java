@@ -1,0 +1,160 @@
+package io.jmesh.it.rpc;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.TestingServer;
+
+import io.jmesh.discovery.DiscoveryOptions;
+import io.jmesh.discovery.DiscoveryServer;
+import io.jmesh.discovery.registry.Registries;
+import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.xds.AdsBootstrap;
+import io.jmesh.proxy.xds.ListenerBinding;
+
+/**
+ * A mesh on one machine for RPC apps: a real ZooKeeper on {@code 127.0.0.1}, {@code jmesh discovery} reading it
+ * ({@code --registry zookeeper://...}) and a config directory, and sidecars following discovery over ADS in local
+ * mode (docs/rpc.md, "Join the mesh"): a provider's sidecar binds its inbound ports on the workload's own loopback
+ * IP; a consumer's sidecar binds the outbound Dubbo (20880) and Bolt (12200) listeners on free ports of
+ * {@code 127.0.0.1}. Closes everything it started, last started first.
+ */
+final class RpcMesh implements AutoCloseable {
+
+    /** Dubbo's and Bolt's service ports as the ZooKeeper registry maps them (RpcServiceMapper). */
+    static final int DUBBO_PORT = 20880;
+    static final int BOLT_PORT = 12200;
+
+    private final TestingServer zk;
+    private final DiscoveryServer discovery;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    private RpcMesh(TestingServer zk, DiscoveryServer discovery) {
+        this.zk = zk;
+        this.discovery = discovery;
+    }
+
+    /** Starts ZooKeeper and discovery with {@code istioYaml} (may be empty) as its only config file. */
+    static RpcMesh start(Path configDir, String istioYaml) throws Exception {
+        Files.writeString(configDir.resolve("mesh.yaml"), istioYaml, UTF_8);
+        final TestingServer zk = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, -1, -1,
+                Map.of("clientPortAddress", "127.0.0.1")), true);
+        try {
+            final DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(configDir,
+                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
+                    DiscoveryOptions.DEFAULT_DEBOUNCE),
+                    List.of(Registries.fromUri("zookeeper://" + zk.getConnectString())));
+            return new RpcMesh(zk, discovery);
+        } catch (Exception e) {
+            zk.close();
+            throw e;
+        }
+    }
+
+    /** ZooKeeper's {@code host:port}. */
+    String zookeeper() {
+        return zk.getConnectString();
+    }
+
+    /** A provider workload's sidecar: node IP {@code ip}, inbound ports bound on {@code ip}. */
+    ProxyServer providerSidecar(String name, String ip) throws Exception {
+        return sidecar(name, ip, new ListenerBinding("127.0.0.1", Map.of(), ip));
+    }
+
+    /** A consumer's sidecar: outbound Dubbo and Bolt listeners on free ports of 127.0.0.1, awaited. */
+    ProxyServer consumerSidecar(String name, String ip) throws Exception {
+        final ProxyServer p = sidecar(name, ip,
+                new ListenerBinding("127.0.0.1", Map.of(DUBBO_PORT, 0, BOLT_PORT, 0), null));
+        return p;
+    }
+
+    private ProxyServer sidecar(String name, String ip, ListenerBinding binding) throws Exception {
+        final String node = "sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local";
+        final ProxyServer p = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(),
+                node, Map.of(), Map.of("app", name), 0), 1, binding);
+        closeables.add(p::close);
+        return p;
+    }
+
+    /** Starts a provider app in a child JVM, closed with the mesh. */
+    ChildJvm provider(String name, Class<?> main, boolean curator4, String ip, int port) throws Exception {
+        final ChildJvm child = ChildJvm.start(name, main, curator4, zookeeper(), ip, String.valueOf(port), name);
+        closeables.add(child);
+        return child;
+    }
+
+    /** The bound address of a sidecar's outbound listener for service port {@code port}, once LDS has it. */
+    static InetSocketAddress outbound(ProxyServer sidecar, int port) throws InterruptedException {
+        final String name = "0.0.0.0_" + port;
+        await("listener " + name, () -> sidecar.listenerAddresses().containsKey(name));
+        return sidecar.listenerAddresses().get(name);
+    }
+
+    /** The bound address of a provider sidecar's inbound listener for workload port {@code port}. */
+    static InetSocketAddress inbound(ProxyServer sidecar, String ip, int port) throws InterruptedException {
+        final String name = ip + "_" + port;
+        await("inbound listener " + name, () -> sidecar.listenerAddresses().containsKey(name));
+        return sidecar.listenerAddresses().get(name);
+    }
+
+    /** The sum of a sidecar's counters named {@code prefix...suffix}. */
+    static long counter(ProxyServer sidecar, String prefix, String suffix) {
+        long sum = 0;
+        for (Map.Entry<String, Long> e : sidecar.stats().counterValues().entrySet()) {
+            if (e.getKey().startsWith(prefix) && e.getKey().endsWith(suffix)) {
+                sum += e.getValue();
+            }
+        }
+        return sum;
+    }
+
+    /** A free port of 127.0.0.1 (for an app: the same port is then bound by its sidecar on its own IP). */
+    static int freePort() throws Exception {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
+    }
+
+    /** Polls {@code condition} every 20 ms for up to 60 s. */
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("never happened within 60 s: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        Exception first = null;
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception e) {
+                first = first == null ? e : first;
+            }
+        }
+        try {
+            discovery.close();
+        } finally {
+            zk.close();
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+}
