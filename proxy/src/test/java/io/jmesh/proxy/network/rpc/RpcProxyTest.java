@@ -425,7 +425,7 @@ class RpcProxyTest {
         final Object r = c.call(request(p, 6, false, 0, "com.example.Dead", "echo", Map.of(), "d"));
         try {
             assertEquals(6, id(r));
-            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.CONNECTION_CLOSED : DubboStatus.CHANNEL_INACTIVE,
+            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.CLIENT_SEND_ERROR : DubboStatus.CHANNEL_INACTIVE,
                          status(r));
         } finally {
             ReferenceCountUtil.release(r);
