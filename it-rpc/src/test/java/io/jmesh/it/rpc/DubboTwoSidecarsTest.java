@@ -149,4 +149,22 @@ class DubboTwoSidecarsTest {
     void anAttachmentRoutesToItsSubset() {
         assertEquals(Map.of("greeting-green", 100), call(100, true));
     }
+
+    @Test
+    void malformedFramesCloseTheirConnectionOnly() throws Exception {
+        final java.net.InetSocketAddress listener = RpcMesh.outbound(consumerSidecar, RpcMesh.DUBBO_PORT);
+        final long errors0 = counter(consumerSidecar, "rpc.", ".downstream_cx_protocol_error");
+        final java.nio.ByteBuffer overLimit = java.nio.ByteBuffer.allocate(16)
+                .putShort((short) 0xdabb).put((byte) 0xc2).put((byte) 0).putLong(1).putInt(Integer.MAX_VALUE);
+        final java.nio.ByteBuffer garbage = java.nio.ByteBuffer.allocate(24)
+                .putShort((short) 0xdabb).put((byte) 0xc2).put((byte) 0).putLong(2).putInt(8)
+                .putLong(0xffff_ffff_ffff_ffffL); // not a Hessian2 invocation
+        RpcMesh.assertClosesConnection(listener, new byte[] { (byte) 0xca, (byte) 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0, 0 }); // bad magic
+        RpcMesh.assertClosesConnection(listener, overLimit.array());
+        RpcMesh.assertClosesConnection(listener, garbage.array());
+        await("three protocol errors counted",
+                () -> counter(consumerSidecar, "rpc.", ".downstream_cx_protocol_error") - errors0 == 3);
+        assertEquals(20, call(20, false).values().stream().mapToInt(Integer::intValue).sum());
+    }
 }

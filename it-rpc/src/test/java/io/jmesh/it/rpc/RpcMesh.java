@@ -1,11 +1,14 @@
 package io.jmesh.it.rpc;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -124,6 +127,26 @@ final class RpcMesh implements AutoCloseable {
     static int freePort() throws Exception {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return probe.getLocalPort();
+        }
+    }
+
+    /**
+     * Sends {@code frame} on a new connection to {@code listener} and asserts that the sidecar closes that
+     * connection (end of stream or reset) without answering, within 30 s.
+     */
+    static void assertClosesConnection(InetSocketAddress listener, byte[] frame) throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(listener, 10_000);
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(frame);
+            s.getOutputStream().flush();
+            int read;
+            try {
+                read = s.getInputStream().read();
+            } catch (SocketException reset) {
+                read = -1;
+            }
+            assertEquals(-1, read, "the sidecar answered a malformed frame instead of closing the connection");
         }
     }
 

@@ -132,4 +132,29 @@ class SofaTwoSidecarsTest {
     void aCustomHeaderRoutesToItsSubset() {
         assertEquals(Map.of("hello-green", 100), call(100, true));
     }
+
+    /** A Bolt v1 request header (22 bytes): proto, type, cmdcode, ver2, id, codec, timeout, lengths. */
+    private static java.nio.ByteBuffer boltRequest(int capacity, int id, int classLength, int headerLength,
+                                                   int contentLength) {
+        return java.nio.ByteBuffer.allocate(capacity).put((byte) 1).put((byte) 1).putShort((short) 1).put((byte) 1)
+                .putInt(id).put((byte) 1).putInt(3000).putShort((short) classLength).putShort((short) headerLength)
+                .putInt(contentLength);
+    }
+
+    @Test
+    void malformedFramesCloseTheirConnectionOnly() throws Exception {
+        final java.net.InetSocketAddress listener = RpcMesh.outbound(consumerSidecar, RpcMesh.BOLT_PORT);
+        final long errors0 = counter(consumerSidecar, "rpc.", ".downstream_cx_protocol_error");
+        final byte[] badProto = boltRequest(22, 1, 0, 0, 0).array();
+        badProto[0] = 7;
+        final byte[] overLimit = boltRequest(22, 2, 0, 0, Integer.MAX_VALUE).array();
+        // a header map whose first key claims 2 GiB inside an 8-byte map
+        final byte[] garbage = boltRequest(30, 3, 0, 8, 0).putInt(Integer.MAX_VALUE).putInt(0).array();
+        RpcMesh.assertClosesConnection(listener, badProto);
+        RpcMesh.assertClosesConnection(listener, overLimit);
+        RpcMesh.assertClosesConnection(listener, garbage);
+        await("three protocol errors counted",
+                () -> counter(consumerSidecar, "rpc.", ".downstream_cx_protocol_error") - errors0 == 3);
+        assertEquals(20, call(20, false).values().stream().mapToInt(Integer::intValue).sum());
+    }
 }
