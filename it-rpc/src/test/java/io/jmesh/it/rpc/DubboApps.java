@@ -18,16 +18,11 @@ final class DubboApps {
 
     /**
      * Starts a consumer of {@link GreetingService} 1.0.0 calling {@code dubbo://<sidecar outbound>}. Dubbo rewrites
-     * 127.0.0.1 to the machine's first non-loopback address (../shared/PEERS.md): pinned back to loopback first.
+     * 127.0.0.1 to the machine's first non-loopback address (../shared/PEERS.md): pinned to loopback first.
      */
     static DubboBootstrap consumer(InetSocketAddress sidecar, ReferenceConfig<GreetingService> reference)
-            throws ReflectiveOperationException, java.net.UnknownHostException {
-        final Field host = NetUtils.class.getDeclaredField("HOST_ADDRESS");
-        host.setAccessible(true);
-        host.set(null, "127.0.0.1");
-        final Field local = NetUtils.class.getDeclaredField("LOCAL_ADDRESS");
-        local.setAccessible(true);
-        local.set(null, InetAddress.getByName("127.0.0.1"));
+            throws Exception {
+        setLocalHost("127.0.0.1");
         reference.setInterface(GreetingService.class);
         reference.setVersion("1.0.0");
         reference.setUrl("dubbo://127.0.0.1:" + sidecar.getPort());
@@ -37,5 +32,18 @@ final class DubboApps {
         app.setQosEnable(false);
         return DubboBootstrap.newInstance(new FrameworkModel()).application(app)
                 .registry(new RegistryConfig("N/A")).reference(reference).start();
+    }
+
+    /**
+     * Sets the address Dubbo takes for this machine's ({@code NetUtils.getLocalHost()}, private statics): the
+     * address a provider registers when its host is {@code 127.x}, and the one a consumer dials for 127.0.0.1.
+     */
+    static void setLocalHost(String ip) throws Exception {
+        final Field host = NetUtils.class.getDeclaredField("HOST_ADDRESS");
+        host.setAccessible(true);
+        host.set(null, ip);
+        final Field local = NetUtils.class.getDeclaredField("LOCAL_ADDRESS");
+        local.setAccessible(true);
+        local.set(null, InetAddress.getByName(ip));
     }
 }

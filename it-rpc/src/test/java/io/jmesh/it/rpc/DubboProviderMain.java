@@ -1,9 +1,5 @@
 package io.jmesh.it.rpc;
 
-import java.lang.reflect.Field;
-import java.net.InetAddress;
-
-import org.apache.dubbo.common.utils.NetUtils;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.RegistryConfig;
@@ -34,8 +30,7 @@ public final class DubboProviderMain {
         final String registerIp = args[1];
         final int port = Integer.parseInt(args[2]);
         final String application = args[3];
-        setNetUtils("HOST_ADDRESS", registerIp);
-        setNetUtils("LOCAL_ADDRESS", InetAddress.getByName(registerIp));
+        DubboApps.setLocalHost(registerIp);
 
         final ApplicationConfig app = new ApplicationConfig(application);
         app.setQosEnable(false);
@@ -54,11 +49,5 @@ public final class DubboProviderMain {
         System.out.println(ChildJvm.READY);
         System.out.flush();
         Thread.currentThread().join();
-    }
-
-    private static void setNetUtils(String name, Object value) throws ReflectiveOperationException {
-        final Field f = NetUtils.class.getDeclaredField(name);
-        f.setAccessible(true);
-        f.set(null, value);
     }
 }
