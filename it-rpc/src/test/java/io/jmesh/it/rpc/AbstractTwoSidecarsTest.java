@@ -31,9 +31,6 @@ import io.jmesh.proxy.server.ProxyServer;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class AbstractTwoSidecarsTest {
 
-    @TempDir
-    Path dir;
-
     private RpcMesh mesh;
     private ProxyServer blueSidecar;
     private ProxyServer greenSidecar;
@@ -79,7 +76,7 @@ abstract class AbstractTwoSidecarsTest {
     }
 
     @BeforeAll
-    void start() throws Exception {
+    void start(@TempDir Path dir) throws Exception {
         final String host = service().getName().toLowerCase(java.util.Locale.ROOT);
         mesh = RpcMesh.start(dir, """
                 apiVersion: networking.istio.io/v1
