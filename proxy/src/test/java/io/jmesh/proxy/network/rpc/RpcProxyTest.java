@@ -488,4 +488,18 @@ class RpcProxyTest {
                                                              Map.of(), "after")));
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void notSentReplyOfAnUpstreamSidecarIsRetriedOnTheOtherHost(RpcProtocol p) throws Exception {
+        start(p);
+        a.notSent = true; // a stands for a provider's sidecar whose application is gone
+        final RpcPeers.Client c = client(p);
+        for (int i = 0; i < 6; i++) {
+            assertEquals("b:" + ok(p), callServer(c, request(p, 200 + i, false, 0, "com.example.Both", "echo",
+                                                             Map.of(), "x")));
+        }
+        assertTrue(a.receivedIds.size() >= 3, "round robin sent calls to a first: " + a.receivedIds);
+        assertEquals(a.receivedIds.size(), proxy.counter("cluster.both.upstream_rq_retry"));
+    }
 }
