@@ -142,6 +142,9 @@ class ProviderKilledTest {
             thread.join(TimeUnit.SECONDS.toMillis(30));
             assertTrue(!thread.isAlive(), thread + " hangs");
         }
+        System.out.printf("provider killed under load: %d calls from %d threads, %d failed, %d answered by the"
+                + " survivor after the kill: %s%n", calls.get(), THREADS, failures.size(), survivorAfterKill.get(),
+                failures);
         assertTrue(failures.size() <= THREADS, failures.toString());
         for (String f : failures) {
             assertTrue(f.startsWith("in flight: ") && !f.contains("not a protocol error"), failures.toString());
