@@ -38,26 +38,33 @@ abstract class AbstractTwoSidecarsTest {
     private int bluePort;
     private int greenPort;
 
-    /** The application name prefix: providers are {@code <app>-blue} and {@code <app>-green}. */
-    abstract String app();
+    private final String app;
+    private final Class<?> service;
+    private final String method;
+    private final Class<?> providerMain;
+    private final boolean curator4;
+    private final int servicePort;
+    private final int firstIp;
 
-    /** The interface. */
-    abstract Class<?> service();
-
-    /** The method the consumer calls. */
-    abstract String method();
-
-    /** The provider's {@code main}: arguments ZooKeeper, registered IP, port, application. */
-    abstract Class<?> providerMain();
-
-    /** Whether the provider needs Curator 4 (SOFARPC). */
-    abstract boolean curator4();
-
-    /** The service port of the protocol (the consumer sidecar's outbound listener). */
-    abstract int servicePort();
-
-    /** The first loopback IP of the three this class uses (blue, green, consumer). */
-    abstract int firstIp();
+    /**
+     * @param app          the application name prefix: providers are {@code <app>-blue} and {@code <app>-green}
+     * @param service      the interface
+     * @param method       the method the consumer calls
+     * @param providerMain the provider's {@code main} (arguments: ZooKeeper, registered IP, port, application)
+     * @param curator4     whether the provider needs Curator 4 (SOFARPC)
+     * @param servicePort  the protocol's service port (the consumer sidecar's outbound listener)
+     * @param firstIp      the last byte of the first of the three loopback IPs used (blue, green, consumer)
+     */
+    AbstractTwoSidecarsTest(String app, Class<?> service, String method, Class<?> providerMain, boolean curator4,
+                            int servicePort, int firstIp) {
+        this.app = app;
+        this.service = service;
+        this.method = method;
+        this.providerMain = providerMain;
+        this.curator4 = curator4;
+        this.servicePort = servicePort;
+        this.firstIp = firstIp;
+    }
 
     /** Starts the real consumer, calling {@code sidecar}. */
     abstract void startConsumer(InetSocketAddress sidecar) throws Exception;
@@ -65,19 +72,19 @@ abstract class AbstractTwoSidecarsTest {
     /** Stops the consumer. */
     abstract void stopConsumer();
 
-    /** One call of {@link #method()} with {@code name} (and {@code x-canary: yes} when asked); the answer. */
+    /** One call of {@link #method} with {@code name} (and {@code x-canary: yes} when asked); the answer. */
     abstract String call(String name, boolean canary);
 
     /** Malformed frames of each kind: bad magic or protocol byte, over-limit length, unreadable content. */
     abstract byte[][] malformedFrames();
 
     private String ip(int i) {
-        return "127.0.0." + (firstIp() + i);
+        return "127.0.0." + (firstIp + i);
     }
 
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
-        final String host = service().getName().toLowerCase(java.util.Locale.ROOT);
+        final String host = service.getName().toLowerCase(java.util.Locale.ROOT);
         mesh = RpcMesh.start(dir, """
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
@@ -99,17 +106,17 @@ abstract class AbstractTwoSidecarsTest {
                   - route:
                     - {destination: {host: %1$s, subset: blue}, weight: 80}
                     - {destination: {host: %1$s, subset: green}, weight: 20}
-                """.formatted(host, app()));
+                """.formatted(host, app));
         bluePort = RpcMesh.freePort();
         greenPort = RpcMesh.freePort();
-        mesh.provider(app() + "-blue", providerMain(), curator4(), ip(0), bluePort);
-        mesh.provider(app() + "-green", providerMain(), curator4(), ip(1), greenPort);
-        blueSidecar = mesh.providerSidecar(app() + "-blue", ip(0));
-        greenSidecar = mesh.providerSidecar(app() + "-green", ip(1));
-        consumerSidecar = mesh.consumerSidecar(app() + "-consumer", ip(2));
+        mesh.provider(app + "-blue", providerMain, curator4, ip(0), bluePort);
+        mesh.provider(app + "-green", providerMain, curator4, ip(1), greenPort);
+        blueSidecar = mesh.providerSidecar(app + "-blue", ip(0));
+        greenSidecar = mesh.providerSidecar(app + "-green", ip(1));
+        consumerSidecar = mesh.consumerSidecar(app + "-consumer", ip(2));
         RpcMesh.inbound(blueSidecar, ip(0), bluePort);
         RpcMesh.inbound(greenSidecar, ip(1), greenPort);
-        startConsumer(RpcMesh.outbound(consumerSidecar, servicePort()));
+        startConsumer(RpcMesh.outbound(consumerSidecar, servicePort));
         await("a first call through both sidecars", () -> {
             try {
                 return call("warm-up", false).contains(" warm-up");
@@ -137,7 +144,7 @@ abstract class AbstractTwoSidecarsTest {
         final Map<String, Integer> answers = new HashMap<>();
         for (int i = 0; i < n; i++) {
             final String answer = call("n" + i, canary);
-            assertTrue(answer.startsWith(app() + "-") && answer.contains(" n" + i), answer);
+            assertTrue(answer.startsWith(app + "-") && answer.contains(" n" + i), answer);
             answers.merge(answer.substring(0, answer.indexOf(' ')), 1, Integer::sum);
         }
         return answers;
@@ -145,7 +152,7 @@ abstract class AbstractTwoSidecarsTest {
 
     @Test
     void callsGoThroughTheConsumersAndTheProvidersSidecars() {
-        final String perMethod = ".service." + service().getName() + ".method." + method() + ".request_total";
+        final String perMethod = ".service." + service.getName() + ".method." + method + ".request_total";
         final long out0 = counter(consumerSidecar, "rpc.outbound", perMethod);
         final long blue0 = inbound(blueSidecar, bluePort);
         final long green0 = inbound(greenSidecar, greenPort);
@@ -153,7 +160,7 @@ abstract class AbstractTwoSidecarsTest {
 
         final Map<String, Integer> answers = calls(100, false);
 
-        final long blue = answers.getOrDefault(app() + "-blue", 0);
+        final long blue = answers.getOrDefault(app + "-blue", 0);
         assertEquals(100, counter(consumerSidecar, "rpc.outbound", perMethod) - out0);
         assertEquals(blue, inbound(blueSidecar, bluePort) - blue0, answers.toString());
         assertEquals(100 - blue, inbound(greenSidecar, greenPort) - green0, answers.toString());
@@ -163,20 +170,20 @@ abstract class AbstractTwoSidecarsTest {
     @Test
     void weightsSplitCallsBetweenSubsets() {
         final Map<String, Integer> answers = calls(500, false);
-        final int green = answers.getOrDefault(app() + "-green", 0);
+        final int green = answers.getOrDefault(app + "-green", 0);
         // 20% of 500 = 100, standard deviation ~9: [60, 140] is more than 4 deviations either side.
         assertTrue(green >= 60 && green <= 140, answers.toString());
-        assertEquals(500 - green, answers.getOrDefault(app() + "-blue", 0), answers.toString());
+        assertEquals(500 - green, answers.getOrDefault(app + "-blue", 0), answers.toString());
     }
 
     @Test
     void aHeaderRoutesToItsSubset() {
-        assertEquals(Map.of(app() + "-green", 100), calls(100, true));
+        assertEquals(Map.of(app + "-green", 100), calls(100, true));
     }
 
     @Test
     void malformedFramesCloseTheirConnectionOnly() throws Exception {
-        final InetSocketAddress listener = RpcMesh.outbound(consumerSidecar, servicePort());
+        final InetSocketAddress listener = RpcMesh.outbound(consumerSidecar, servicePort);
         final long errors0 = counter(consumerSidecar, "rpc.", ".downstream_cx_protocol_error");
         final byte[][] frames = malformedFrames();
         for (byte[] frame : frames) {

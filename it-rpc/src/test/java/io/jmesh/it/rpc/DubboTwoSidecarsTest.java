@@ -17,39 +17,8 @@ class DubboTwoSidecarsTest extends AbstractTwoSidecarsTest {
     private DubboBootstrap consumer;
     private GreetingService greeting;
 
-    @Override
-    String app() {
-        return "greeting";
-    }
-
-    @Override
-    Class<?> service() {
-        return GreetingService.class;
-    }
-
-    @Override
-    String method() {
-        return "greet";
-    }
-
-    @Override
-    Class<?> providerMain() {
-        return DubboProviderMain.class;
-    }
-
-    @Override
-    boolean curator4() {
-        return false;
-    }
-
-    @Override
-    int servicePort() {
-        return RpcMesh.DUBBO_PORT;
-    }
-
-    @Override
-    int firstIp() {
-        return 21;
+    DubboTwoSidecarsTest() {
+        super("greeting", GreetingService.class, "greet", DubboProviderMain.class, false, RpcMesh.DUBBO_PORT, 21);
     }
 
     @Override

@@ -76,11 +76,9 @@ final class RpcMesh implements AutoCloseable {
         return sidecar(name, ip, new ListenerBinding("127.0.0.1", Map.of(), ip));
     }
 
-    /** A consumer's sidecar: outbound Dubbo and Bolt listeners on free ports of 127.0.0.1, awaited. */
+    /** A consumer's sidecar: outbound Dubbo and Bolt listeners on free ports of 127.0.0.1 (see {@link #outbound}). */
     ProxyServer consumerSidecar(String name, String ip) throws Exception {
-        final ProxyServer p = sidecar(name, ip,
-                new ListenerBinding("127.0.0.1", Map.of(DUBBO_PORT, 0, BOLT_PORT, 0), null));
-        return p;
+        return sidecar(name, ip, new ListenerBinding("127.0.0.1", Map.of(DUBBO_PORT, 0, BOLT_PORT, 0), null));
     }
 
     private ProxyServer sidecar(String name, String ip, ListenerBinding binding) throws Exception {

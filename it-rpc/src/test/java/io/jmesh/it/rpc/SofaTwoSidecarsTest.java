@@ -17,39 +17,8 @@ class SofaTwoSidecarsTest extends AbstractTwoSidecarsTest {
     private ConsumerConfig<HelloService> consumer;
     private HelloService hello;
 
-    @Override
-    String app() {
-        return "hello";
-    }
-
-    @Override
-    Class<?> service() {
-        return HelloService.class;
-    }
-
-    @Override
-    String method() {
-        return "sayHello";
-    }
-
-    @Override
-    Class<?> providerMain() {
-        return SofaProviderMain.class;
-    }
-
-    @Override
-    boolean curator4() {
-        return true;
-    }
-
-    @Override
-    int servicePort() {
-        return RpcMesh.BOLT_PORT;
-    }
-
-    @Override
-    int firstIp() {
-        return 24;
+    SofaTwoSidecarsTest() {
+        super("hello", HelloService.class, "sayHello", SofaProviderMain.class, true, RpcMesh.BOLT_PORT, 24);
     }
 
     @Override
