@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -42,7 +43,7 @@ final class RpcMesh implements AutoCloseable {
 
     private final TestingServer zk;
     private final DiscoveryServer discovery;
-    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final List<Runnable> closeables = new ArrayList<>();
 
     private RpcMesh(TestingServer zk, DiscoveryServer discovery) {
         this.zk = zk;
@@ -92,7 +93,7 @@ final class RpcMesh implements AutoCloseable {
     /** Starts a provider app in a child JVM, closed with the mesh. */
     ChildJvm provider(String name, Class<?> main, boolean curator4, String ip, int port) throws Exception {
         final ChildJvm child = ChildJvm.start(name, main, curator4, zookeeper(), ip, String.valueOf(port), name);
-        closeables.add(child);
+        closeables.add(child::close);
         return child;
     }
 
@@ -160,22 +161,14 @@ final class RpcMesh implements AutoCloseable {
     }
 
     @Override
-    public void close() throws Exception {
-        Exception first = null;
+    public void close() throws IOException {
         for (int i = closeables.size() - 1; i >= 0; i--) {
-            try {
-                closeables.get(i).close();
-            } catch (Exception e) {
-                first = first == null ? e : first;
-            }
+            closeables.get(i).run();
         }
         try {
             discovery.close();
         } finally {
             zk.close();
-        }
-        if (first != null) {
-            throw first;
         }
     }
 }
