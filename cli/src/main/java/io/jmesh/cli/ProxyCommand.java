@@ -56,6 +56,11 @@ final class ProxyCommand implements Callable<Integer> {
                     + "listeners, which need iptables otherwise (repeatable), e.g. 9080=15080.")
     java.util.Map<Integer, Integer> listenerPorts = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--inbound-address", paramLabel = "IP",
+            description = "Without iptables: bind each inbound port P of virtualInbound on IP:P (the workload's own IP, "
+                    + "e.g. 127.0.0.21, the address its app registers), forwarding to the app on 127.0.0.1:P.")
+    String inboundAddress;
+
     @Option(names = "--concurrency", defaultValue = "0", paramLabel = "N",
             description = "Worker threads (default: number of CPUs).")
     int concurrency;
@@ -104,7 +109,8 @@ final class ProxyCommand implements Callable<Integer> {
         }
         ProxyServer server;
         try {
-            server = ProxyServer.start(bootstrap, concurrency, new ListenerBinding(listenerAddress, listenerPorts));
+            server = ProxyServer.start(bootstrap, concurrency, new ListenerBinding(listenerAddress, listenerPorts,
+                    inboundAddress));
         } catch (ConfigException e) {
             System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
             return 1;

@@ -3,10 +3,12 @@ package io.jmesh.discovery.xds;
 import com.github.xds.type.v3.TypedStruct;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.ListValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import com.google.protobuf.Message;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
@@ -45,6 +47,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -53,7 +56,8 @@ import java.util.TreeMap;
  * {@code <address|0.0.0.0>_<port>} per TCP service port (tcp_proxy) or Dubbo/Bolt service port
  * (jmesh's rpc_proxy with an inline route configuration; services sharing the listener get a virtual
  * host each), and {@code virtualInbound}
- * (15006) with a filter chain per workload port to {@code inbound|<port>||}. Gateways: one
+ * (15006) with a filter chain per workload port to {@code inbound|<port>||}: an HCM for HTTP ports, rpc_proxy
+ * for Dubbo/Bolt ports (stat prefix {@code inbound_0.0.0.0_<port>}, one route), else tcp_proxy. Gateways: one
  * {@code 0.0.0.0_<port>} per Gateway server port, TLS terminated or passed through by SNI.
  * Proxyless gRPC: one {@code host:port} listener per service port holding an api_listener whose
  * HCM takes routes by RDS over ADS and ends with the router filter.
@@ -168,39 +172,36 @@ final class ListenerGenerator {
                 .setAddress(ClusterGenerator.address("0.0.0.0", 15006))
                 .setUseOriginalDst(BoolValue.of(true))
                 .setTrafficDirection(TrafficDirection.INBOUND);
-        Map<Integer, Boolean> ports = new TreeMap<>();
+        // Each workload port's protocol: "http", "dubbo", "bolt", or "tcp" (unknown, or services disagree).
+        Map<Integer, String> ports = new TreeMap<>();
         for (Endpoint e : ctx.ownEndpoints()) {
             Service s = ctx.snapshot.service(e.serviceHost());
-            boolean http = false;
+            String protocol = "tcp";
             if (s != null) {
                 for (ServicePort p : s.ports()) {
                     if (p.name().equals(e.servicePortName())) {
-                        http = p.isHttp();
+                        protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
                     }
                 }
             }
-            ports.merge(e.port(), http, Boolean::logicalAnd);
+            ports.merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
         }
-        for (Map.Entry<Integer, Boolean> e : ports.entrySet()) {
+        for (Map.Entry<Integer, String> e : ports.entrySet()) {
             String cluster = ClusterGenerator.inboundName(e.getKey());
+            String statPrefix = "inbound_0.0.0.0_" + e.getKey();
             FilterChain.Builder fc = FilterChain.newBuilder().setName(cluster)
                     .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(e.getKey())));
-            if (e.getValue()) {
-                RouteConfiguration rc = RouteConfiguration.newBuilder().setName(cluster)
-                        .setValidateClusters(BoolValue.of(false))
-                        .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|http|" + e.getKey()).addDomains("*")
-                                .addRoutes(Route.newBuilder().setName("default")
-                                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                                        .setRoute(RouteAction.newBuilder().setCluster(cluster)
-                                                .setTimeout(com.google.protobuf.Duration.getDefaultInstance()))))
-                        .build();
-                HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
-                        .setStatPrefix("inbound_0.0.0.0_" + e.getKey())
-                        .setRouteConfig(rc).addAllHttpFilters(httpFilters());
-                addAccessLog(ctx, hcm);
-                fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
-            } else {
-                fc.addFilters(tcpProxy(cluster, cluster));
+            switch (e.getValue()) {
+                case "http" -> {
+                    HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                            .setStatPrefix(statPrefix)
+                            .setRouteConfig(inboundRoutes(cluster, "http", e.getKey())).addAllHttpFilters(httpFilters());
+                    accessLog(ctx).ifPresent(hcm::addAccessLog);
+                    fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
+                }
+                case "tcp" -> fc.addFilters(tcpProxy(cluster, cluster));
+                default -> fc.addFilters(rpcProxy(statPrefix, e.getValue(),
+                        inboundRoutes(cluster, e.getValue(), e.getKey()), accessLog(ctx)));
             }
             inbound.addFilterChains(fc);
         }
@@ -371,20 +372,48 @@ final class ListenerGenerator {
         String statPrefix = services.size() == 1
                 ? ClusterGenerator.outboundName(port, null, first.hostname()) : "outbound_" + listenerName;
         RouteConfiguration rc = RouteGenerator.rpcRoutes(ctx, listenerName, services, port);
-        Struct.Builder routeConfig = Struct.newBuilder();
-        try {
-            JsonFormat.parser().merge(JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY).print(rc),
-                    routeConfig);
-        } catch (InvalidProtocolBufferException e) {
-            throw new IllegalStateException(listenerName + ": route_config not printable as JSON", e);
-        }
-        Struct value = Struct.newBuilder()
-                .putFields("stat_prefix", Value.newBuilder().setStringValue(statPrefix).build())
-                .putFields("protocol", Value.newBuilder().setStringValue(first.port(port).rpcProtocol()).build())
-                .putFields("route_config", Value.newBuilder().setStructValue(routeConfig).build())
+        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty());
+    }
+
+    /**
+     * The inbound route configuration of workload port {@code port}: every request to {@code inbound|<port>||},
+     * with no route timeout (the caller's own timeout, or its sidecar's, applies).
+     */
+    private static RouteConfiguration inboundRoutes(String cluster, String protocol, int port) {
+        return RouteConfiguration.newBuilder().setName(cluster)
+                .setValidateClusters(BoolValue.of(false))
+                .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|" + protocol + "|" + port).addDomains("*")
+                        .addRoutes(Route.newBuilder().setName("default")
+                                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                                .setRoute(RouteAction.newBuilder().setCluster(cluster)
+                                        .setTimeout(com.google.protobuf.Duration.getDefaultInstance()))))
                 .build();
+    }
+
+    /** The rpc_proxy TypedStruct: {@code stat_prefix}, {@code protocol}, inline {@code route_config}, access log. */
+    private static Filter rpcProxy(String statPrefix, String protocol, RouteConfiguration rc,
+                                   Optional<AccessLog> accessLog) {
+        Struct.Builder value = Struct.newBuilder()
+                .putFields("stat_prefix", Value.newBuilder().setStringValue(statPrefix).build())
+                .putFields("protocol", Value.newBuilder().setStringValue(protocol).build())
+                .putFields("route_config", Value.newBuilder().setStructValue(jsonStruct(rc, statPrefix)).build());
+        accessLog.ifPresent(log -> value.putFields("access_log", Value.newBuilder().setListValue(
+                ListValue.newBuilder().addValues(Value.newBuilder().setStructValue(jsonStruct(log, statPrefix))))
+                .build()));
         return Filter.newBuilder().setName(RpcProxyConfig.FILTER_NAME).setTypedConfig(Protos.any(TypedStruct.newBuilder()
                 .setTypeUrl(RpcProxyConfig.TYPE_URL).setValue(value).build())).build();
+    }
+
+    /** A message as the Struct of its proto3 JSON form (what a TypedStruct's value holds). */
+    private static Struct jsonStruct(Message m, String where) {
+        Struct.Builder out = Struct.newBuilder();
+        try {
+            JsonFormat.parser().merge(JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY).print(m), out);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException(where + ": " + m.getDescriptorForType().getName()
+                    + " not printable as JSON", e);
+        }
+        return out.build();
     }
 
     private static HttpConnectionManager rdsHcm(GenerationContext ctx, String statPrefix, String routeName) {
@@ -392,19 +421,19 @@ final class ListenerGenerator {
                 .setStatPrefix(statPrefix)
                 .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
                 .addAllHttpFilters(httpFilters());
-        addAccessLog(ctx, hcm);
+        accessLog(ctx).ifPresent(hcm::addAccessLog);
         return hcm.build();
     }
 
-    /** MeshConfig {@code accessLogFile}: Envoy's file access log with its default format. */
-    private static void addAccessLog(GenerationContext ctx, HttpConnectionManager.Builder hcm) {
+    /** MeshConfig {@code accessLogFile}: Envoy's file access log with its default format; empty when unset. */
+    private static Optional<AccessLog> accessLog(GenerationContext ctx) {
         String file = ctx.snapshot.meshConfig().accessLogFile();
-        if (!file.isEmpty()) {
-            hcm.addAccessLog(io.envoyproxy.envoy.config.accesslog.v3.AccessLog.newBuilder()
-                    .setName("envoy.access_loggers.file")
-                    .setTypedConfig(Protos.any(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
-                            .newBuilder().setPath(file).build())));
+        if (file.isEmpty()) {
+            return Optional.empty();
         }
+        return Optional.of(AccessLog.newBuilder().setName("envoy.access_loggers.file")
+                .setTypedConfig(Protos.any(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
+                        .newBuilder().setPath(file).build())).build());
     }
 
     /**

@@ -44,25 +44,34 @@ class RpcListenerTest {
 
     @BeforeAll
     static void generate() throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("src/test/resources/golden/sidecar-rpc.yaml"));
+        listeners = listeners("sidecar-rpc.yaml", "sidecar~10.5.0.9~consumer-1.default~default.svc.cluster.local",
+                "consumer", null);
+    }
+
+    private static Map<String, Message> listeners(String golden, String nodeId, String app, String accessLog)
+            throws Exception {
+        ConfigParser.Result parsed = ConfigParser.parse(Path.of("src/test/resources/golden", golden));
         assertEquals(List.of(), parsed.errors());
         ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(),
-                new MeshConfig(null, null, null, null));
+                new MeshConfig(null, null, accessLog, null));
         FileServiceRegistry registry = new FileServiceRegistry();
         registry.update(config);
         MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
-        Node node = Node.newBuilder().setId("sidecar~10.5.0.9~consumer-1.default~default.svc.cluster.local")
+        Node node = Node.newBuilder().setId(nodeId)
                 .setMetadata(Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(
-                        Struct.newBuilder().putFields("app", Value.newBuilder().setStringValue("consumer").build()))
+                        Struct.newBuilder().putFields("app", Value.newBuilder().setStringValue(app).build()))
                         .build()))
                 .build();
-        listeners = XdsGenerator.generate(TypeUrls.LISTENER, ProxyNode.of(node), snapshot);
+        return XdsGenerator.generate(TypeUrls.LISTENER, ProxyNode.of(node), snapshot);
     }
 
     private static RpcProxyConfig rpcProxy(String listener) throws Exception {
         Listener l = (Listener) listeners.get(listener);
         assertNotNull(l, listener);
-        Filter f = l.getFilterChains(0).getFilters(0);
+        return rpcProxy(l.getFilterChains(0).getFilters(0), listener);
+    }
+
+    private static RpcProxyConfig rpcProxy(Filter f, String listener) throws Exception {
         assertEquals(RpcProxyConfig.FILTER_NAME, f.getName());
         assertTrue(RpcProxyConfig.matches(f.getTypedConfig()));
         return RpcProxyConfig.create(f.getTypedConfig(), () -> null, new Stats(), listener);
@@ -111,6 +120,34 @@ class RpcListenerTest {
         assertEquals("outbound|12200||com.example.helloservice", c.statPrefix());
         HttpRequest r = call("com.example.HelloService", "hello", Map.of());
         assertEquals("outbound|12200||com.example.helloservice", c.routeTable().route(r).selectCluster(r));
+    }
+
+    @Test
+    void providerInboundPortsAreRpcProxiesToTheirInboundCluster() throws Exception {
+        Listener inbound = (Listener) listeners("sidecar-rpc-inbound.yaml",
+                "sidecar~10.5.0.11~provider-1.default~default.svc.cluster.local", "provider", "/dev/stdout")
+                .get("virtualInbound");
+        Map<Integer, Filter> byPort = new java.util.TreeMap<>();
+        for (var fc : inbound.getFilterChainsList()) {
+            if (fc.hasFilterChainMatch()) {
+                byPort.put(fc.getFilterChainMatch().getDestinationPort().getValue(), fc.getFilters(0));
+            }
+        }
+        assertEquals(Set.of(6379, 12201, 20880), byPort.keySet());
+        assertEquals(ListenerGenerator.TCP_PROXY, byPort.get(6379).getName());
+
+        RpcProxyConfig dubbo = rpcProxy(byPort.get(20880), "virtualInbound");
+        assertEquals(RpcProtocol.DUBBO, dubbo.protocol());
+        assertEquals("inbound_0.0.0.0_20880", dubbo.statPrefix());
+        HttpRequest any = call("org.example.AnyService", "m", Map.of());
+        RouteEntry route = dubbo.routeTable().route(any);
+        assertEquals("inbound|20880||", route.selectCluster(any));
+        assertEquals(0, route.timeoutMillis());
+
+        RpcProxyConfig bolt = rpcProxy(byPort.get(12201), "virtualInbound");
+        assertEquals(RpcProtocol.BOLT, bolt.protocol());
+        assertEquals("inbound_0.0.0.0_12201", bolt.statPrefix());
+        assertEquals("inbound|12201||", bolt.routeTable().route(any).selectCluster(any));
     }
 
     @Test

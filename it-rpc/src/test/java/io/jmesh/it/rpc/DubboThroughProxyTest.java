@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.reflect.Field;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 
-import org.apache.dubbo.common.utils.NetUtils;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.ReferenceConfig;
@@ -84,19 +82,9 @@ class DubboThroughProxyTest {
         }
     }
 
-    /** Dubbo rewrites 127.0.0.1 to the machine's first other address (see PEERS.md): pin it to loopback. */
-    private static void pinLoopback() throws Exception {
-        final Field host = NetUtils.class.getDeclaredField("HOST_ADDRESS");
-        host.setAccessible(true);
-        host.set(null, "127.0.0.1");
-        final Field local = NetUtils.class.getDeclaredField("LOCAL_ADDRESS");
-        local.setAccessible(true);
-        local.set(null, InetAddress.getByName("127.0.0.1"));
-    }
-
     @BeforeAll
     static void start() throws Exception {
-        pinLoopback();
+        DubboApps.setLocalHost("127.0.0.1"); // Dubbo would dial another address (PEERS.md)
         final int port = freePort();
         final ServiceConfig<GreetingService> service = new ServiceConfig<>();
         service.setInterface(GreetingService.class);

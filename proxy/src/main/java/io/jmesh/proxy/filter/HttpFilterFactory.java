@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Descriptors.Descriptor;
 
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.telemetry.Stats;
 
 /**
  * Makes filters of one kind from their typed config. Registered in {@link HttpFilterRegistry} under
@@ -22,11 +23,42 @@ public interface HttpFilterFactory {
         return false;
     }
 
-    /** Validates the config once; the result creates one filter per stream (or null for none). */
-    PerStream create(Any typedConfig) throws ConfigException;
+    /**
+     * Validates the config once; the result creates one filter per stream (or null for none). Error
+     * messages are relative to the {@code typed_config}.
+     */
+    PerStream create(Any typedConfig, Context context) throws ConfigException;
+
+    /**
+     * Parses a route-specific config ({@code typed_per_filter_config}) once, when the route table is built;
+     * the filter gets the result from {@link HttpFilterCallbacks#perFilterConfig(String)}. By default a
+     * filter takes none.
+     */
+    default Object createRouteConfig(Any typedConfig) throws ConfigException {
+        throw new ConfigException("@type: " + typedConfig.getTypeUrl() + " (expected: no route-specific config for "
+                + name() + ")");
+    }
 
     /** Creates the filter instance of one stream. */
     interface PerStream {
         HttpFilter newFilter();
+    }
+
+    /** Where a filter chain lives: its HTTP connection manager's stats. */
+    interface Context {
+        Stats stats();
+
+        /** The HCM's {@code stat_prefix}; filter stats are {@code http.<stat_prefix>.<filter>.<name>}. */
+        String statPrefix();
+    }
+
+    /** Unpacks {@code any} as {@code type}, or fails with Envoy-style path and expectation. */
+    static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, Descriptor descriptor)
+            throws ConfigException {
+        try {
+            return any.unpack(type);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new ConfigException("@type: " + any.getTypeUrl() + " (expected: type.googleapis.com/" + descriptor.getFullName() + ")", e);
+        }
     }
 }

@@ -10,17 +10,25 @@ import com.google.protobuf.Any;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.config.EnvoyTypes;
+import io.jmesh.proxy.filter.cors.CorsFilterFactory;
+import io.jmesh.proxy.filter.fault.FaultFilterFactory;
 import io.jmesh.proxy.filter.router.RouterFilterFactory;
+import io.jmesh.proxy.router.FilterConfigParser;
 
 /**
  * The immutable registry of HTTP filter factories, keyed by Envoy filter name and by config type URL
  * (a filter may be named either way, as in Envoy). An unknown filter is a config error unless the
- * filter is marked {@code is_optional}; the chain must end with the router.
+ * filter is marked {@code is_optional}; the chain must end with the router. Also parses route-specific
+ * filter configs ({@code typed_per_filter_config}) for {@link io.jmesh.proxy.router.RouteTable}.
  */
-public final class HttpFilterRegistry {
+public final class HttpFilterRegistry implements FilterConfigParser {
 
     /** The filters this proxy ships. */
-    public static final HttpFilterRegistry DEFAULT = new HttpFilterRegistry(List.of(new RouterFilterFactory()));
+    public static final HttpFilterRegistry DEFAULT = new HttpFilterRegistry(List.of(
+            new FaultFilterFactory(), new CorsFilterFactory(), new RouterFilterFactory()));
+
+    private static final String FILTER_CONFIG_TYPE_URL =
+            EnvoyTypes.typeUrl(io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor());
 
     private final Map<String, HttpFilterFactory> byName = new HashMap<>();
     private final Map<String, HttpFilterFactory> byTypeUrl = new HashMap<>();
@@ -33,7 +41,8 @@ public final class HttpFilterRegistry {
     }
 
     /** Builds the per-stream factories of a filter chain; {@code path} prefixes error messages. */
-    public List<HttpFilterFactory.PerStream> build(List<HttpFilter> filters, String path) throws ConfigException {
+    public List<HttpFilterFactory.PerStream> build(List<HttpFilter> filters, String path,
+                                                   HttpFilterFactory.Context context) throws ConfigException {
         List<HttpFilterFactory.PerStream> out = new ArrayList<>();
         if (filters.isEmpty()) {
             throw new ConfigException(path + ": [] (expected: a chain ending with envoy.filters.http.router)");
@@ -61,7 +70,7 @@ public final class HttpFilterRegistry {
                         : " (expected: the router to be the last filter)"));
             }
             try {
-                HttpFilterFactory.PerStream ps = factory.create(cfg == null ? Any.getDefaultInstance() : cfg);
+                HttpFilterFactory.PerStream ps = factory.create(cfg == null ? Any.getDefaultInstance() : cfg, context);
                 if (ps != null) {
                     out.add(ps);
                 }
@@ -70,5 +79,44 @@ public final class HttpFilterRegistry {
             }
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * Parses a {@code typed_per_filter_config} entry: the filter is found by the config's type URL, else by
+     * {@code filterName}. An {@code envoy.config.route.v3.FilterConfig} wrapper is unwrapped; with
+     * {@code is_optional} an unknown filter is ignored (null), else it is an error, as in Envoy.
+     */
+    @Override
+    public Object parse(String filterName, Any config, String path) throws ConfigException {
+        Any cfg = config;
+        boolean optional = false;
+        if (FILTER_CONFIG_TYPE_URL.equals(cfg.getTypeUrl())) {
+            io.envoyproxy.envoy.config.route.v3.FilterConfig fc = HttpFilterFactory.unpack(cfg,
+                    io.envoyproxy.envoy.config.route.v3.FilterConfig.class,
+                    io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor());
+            if (fc.getDisabled()) {
+                throw new ConfigException(path + ".disabled: true (expected: false; disabling a filter per route"
+                        + " is not supported)");
+            }
+            optional = fc.getIsOptional();
+            cfg = fc.getConfig();
+            path = path + ".config";
+        }
+        HttpFilterFactory factory = byTypeUrl.get(cfg.getTypeUrl());
+        if (factory == null) {
+            factory = byName.get(filterName);
+        }
+        if (factory == null) {
+            if (optional) {
+                return null;
+            }
+            throw new ConfigException(path + ": " + cfg.getTypeUrl() + " (expected: the config of a supported"
+                    + " HTTP filter: " + byName.keySet() + ")");
+        }
+        try {
+            return factory.createRouteConfig(cfg);
+        } catch (ConfigException e) {
+            throw e.under(path);
+        }
     }
 }

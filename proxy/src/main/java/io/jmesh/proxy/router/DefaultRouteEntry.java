@@ -36,6 +36,7 @@ final class DefaultRouteEntry implements RouteEntry {
     static final AsciiString X_ENVOY_ORIGINAL_PATH = AsciiString.cached("x-envoy-original-path");
 
     private final Kind kind;
+    private final Map<String, Object> filterConfigs;
     private final String name;
     private final String virtualHostName;
 
@@ -99,8 +100,10 @@ final class DefaultRouteEntry implements RouteEntry {
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     DefaultRouteEntry(Route route, String path, String virtualHostName, RetryPolicy vhRetry,
                       HeaderMutations vhRequest, HeaderMutations vhResponse, HeaderMutations cfgRequest,
-                      HeaderMutations cfgResponse, boolean mostSpecificWins) throws ConfigException {
+                      HeaderMutations cfgResponse, boolean mostSpecificWins, Map<String, Object> filterConfigs)
+            throws ConfigException {
         this.name = route.getName();
+        this.filterConfigs = filterConfigs;
         this.virtualHostName = virtualHostName;
 
         // ---- match
@@ -691,4 +694,9 @@ final class DefaultRouteEntry implements RouteEntry {
         return "RouteEntry{" + virtualHostName + '/' + name + ", " + kind + '}';
     }
 
+
+    @Override
+    public Object perFilterConfig(String filterName) {
+        return filterConfigs.isEmpty() ? null : filterConfigs.get(filterName);
+    }
 }

@@ -30,6 +30,15 @@ public interface RouteEntry {
     /** {@code VirtualHost.name} of the virtual host the route belongs to. */
     String virtualHostName();
 
+    /**
+     * The parsed {@code typed_per_filter_config} for filter {@code filterName} (Envoy's canonical name, or
+     * the name the config was keyed by), the most specific of route, virtual host and route configuration;
+     * null when none. Applies to every kind.
+     */
+    default Object perFilterConfig(String filterName) {
+        return null;
+    }
+
     // ---- Kind.ROUTE
 
     /**

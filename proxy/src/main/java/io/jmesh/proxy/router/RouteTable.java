@@ -98,6 +98,18 @@ public final class RouteTable {
      *         virtual_hosts[0].routes[2].match.safe_regex.regex: ( (expected: ...)}
      */
     public static RouteTable create(RouteConfiguration config) throws ConfigException {
+        return create(config, FilterConfigParser.NONE);
+    }
+
+    /**
+     * As {@link #create(RouteConfiguration)}, also parsing every {@code typed_per_filter_config} (of the
+     * configuration, its virtual hosts and routes) with {@code filterConfigs}; a route sees the most
+     * specific config of each filter (route, else virtual host, else route configuration), as in Envoy.
+     */
+    public static RouteTable create(RouteConfiguration config, FilterConfigParser filterConfigs)
+            throws ConfigException {
+        final Map<String, Object> cfgFilters = PerFilterConfigs.parse(filterConfigs,
+                config.getTypedPerFilterConfigMap(), Map.of(), "typed_per_filter_config");
         final boolean mostSpecificWins = config.getMostSpecificHeaderMutationsWins();
         final HeaderMutations cfgRequest = HeaderMutations.from(
                 config.getRequestHeadersToAddList(), config.getRequestHeadersToRemoveList(),
@@ -124,7 +136,8 @@ public final class RouteTable {
                 throw new ConfigException(vp + ".name: " + vh.getName() + " (expected: unique, already used by"
                                           + " virtual_hosts[" + dup + "])");
             }
-            final VirtualHostEntry entry = VirtualHostEntry.create(vh, vp, cfgRequest, cfgResponse, mostSpecificWins);
+            final VirtualHostEntry entry = VirtualHostEntry.create(vh, vp, cfgRequest, cfgResponse, mostSpecificWins,
+                                                                       filterConfigs, cfgFilters);
             if (vh.getDomainsCount() == 0) {
                 throw new ConfigException(vp + ".domains: [] (expected: at least one domain)");
             }

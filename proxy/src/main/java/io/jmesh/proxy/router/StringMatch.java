@@ -5,8 +5,8 @@ import java.util.regex.Pattern;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.jmesh.proxy.config.ConfigException;
 
-/** A compiled {@code envoy.type.matcher.v3.StringMatcher}; immutable. */
-final class StringMatch {
+/** A compiled {@code envoy.type.matcher.v3.StringMatcher}; immutable and thread-safe. */
+public final class StringMatch {
 
     enum Kind { EXACT, PREFIX, SUFFIX, CONTAINS, REGEX }
 
@@ -22,7 +22,8 @@ final class StringMatch {
         this.pattern = pattern;
     }
 
-    static StringMatch from(StringMatcher m, String path) throws ConfigException {
+    /** Compiles {@code m}; {@code path} prefixes error messages. */
+    public static StringMatch from(StringMatcher m, String path) throws ConfigException {
         final boolean ic = m.getIgnoreCase();
         switch (m.getMatchPatternCase()) {
             case EXACT:
@@ -55,7 +56,8 @@ final class StringMatch {
         return v;
     }
 
-    boolean matches(String s) {
+    /** Whether {@code s} matches; {@code s} must not be null. */
+    public boolean matches(String s) {
         switch (kind) {
             case EXACT:
                 return ignoreCase ? s.equalsIgnoreCase(value) : s.equals(value);

@@ -15,7 +15,9 @@ final class VirtualHostEntry {
     }
 
     static VirtualHostEntry create(VirtualHost vh, String path, HeaderMutations cfgRequest,
-                                   HeaderMutations cfgResponse, boolean mostSpecificWins) throws ConfigException {
+                                   HeaderMutations cfgResponse, boolean mostSpecificWins,
+                                   FilterConfigParser filterConfigs, java.util.Map<String, Object> cfgFilters)
+            throws ConfigException {
         if (vh.hasMatcher()) {
             throw new ConfigException(path + ".matcher: " + vh.getMatcher().getClass().getSimpleName()
                                       + " (expected: unset; use routes)");
@@ -34,10 +36,16 @@ final class VirtualHostEntry {
         final HeaderMutations vhResponse = HeaderMutations.from(
                 vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList(),
                 path + ".response_headers_to_add", path + ".response_headers_to_remove");
+        final java.util.Map<String, Object> vhFilters = PerFilterConfigs.parse(filterConfigs,
+                vh.getTypedPerFilterConfigMap(), cfgFilters, path + ".typed_per_filter_config");
         final DefaultRouteEntry[] routes = new DefaultRouteEntry[vh.getRoutesCount()];
         for (int i = 0; i < routes.length; i++) {
-            routes[i] = new DefaultRouteEntry(vh.getRoutes(i), path + ".routes[" + i + ']', vh.getName(), retry,
-                                              vhRequest, vhResponse, cfgRequest, cfgResponse, mostSpecificWins);
+            final String rp = path + ".routes[" + i + ']';
+            routes[i] = new DefaultRouteEntry(vh.getRoutes(i), rp, vh.getName(), retry,
+                                              vhRequest, vhResponse, cfgRequest, cfgResponse, mostSpecificWins,
+                                              PerFilterConfigs.parse(filterConfigs,
+                                                      vh.getRoutes(i).getTypedPerFilterConfigMap(), vhFilters,
+                                                      rp + ".typed_per_filter_config"));
         }
         return new VirtualHostEntry(vh.getName(), routes);
     }

@@ -312,7 +312,7 @@ public final class ProxyServer implements AutoCloseable {
                 sb.append(p).append("rq_success::").append(h.stats().rqSuccess()).append('\n');
                 sb.append(p).append("rq_error::").append(h.stats().rqError()).append('\n');
                 sb.append(p).append("weight::").append(h.weight()).append('\n');
-                sb.append(p).append("health_flags::").append(h.healthy() ? "healthy" : "/failed_eds_health").append('\n');
+                sb.append(p).append("health_flags::").append(h.healthFlags()).append('\n');
                 sb.append(p).append("priority::").append(h.priority()).append('\n');
             }
         }

@@ -136,6 +136,7 @@ public final class ClusterManager implements AutoCloseable {
                 gone.add(c);
             }
         }
+        gone.forEach(UpstreamCluster::close);
         if (!gone.isEmpty()) {
             for (io.netty.util.concurrent.EventExecutor loop : group) {
                 loop.execute(() -> gone.forEach(io.jmesh.proxy.upstream.pool.ConnectionPools::retire));

@@ -33,6 +33,7 @@ public final class ClusterStats {
     private final Counter upstreamRqPendingTotal;
     private final Counter upstreamCxTotal;
     private final Counter upstreamCxConnectFail;
+    private final Counter upstreamCxOverflow;
     private final Counter upstreamCxConnectTimeout;
     private final Counter upstreamCxDestroy;
     private final Counter upstreamCxNoneHealthy;
@@ -65,6 +66,7 @@ public final class ClusterStats {
         upstreamRqPendingTotal = counter("upstream_rq_pending_total");
         upstreamCxTotal = counter("upstream_cx_total");
         upstreamCxConnectFail = counter("upstream_cx_connect_fail");
+        upstreamCxOverflow = counter("upstream_cx_overflow");
         upstreamCxConnectTimeout = counter("upstream_cx_connect_timeout");
         upstreamCxDestroy = counter("upstream_cx_destroy");
         upstreamCxNoneHealthy = counter("upstream_cx_none_healthy");
@@ -130,6 +132,8 @@ public final class ClusterStats {
     public Counter upstreamRqPendingTotal() { return upstreamRqPendingTotal; }
     public Counter upstreamCxTotal() { return upstreamCxTotal; }
     public Counter upstreamCxConnectFail() { return upstreamCxConnectFail; }
+    /** {@code upstream_cx_overflow}: a connection the {@code max_connections} breaker did not allow. */
+    public Counter upstreamCxOverflow() { return upstreamCxOverflow; }
     public Counter upstreamCxConnectTimeout() { return upstreamCxConnectTimeout; }
     public Counter upstreamCxDestroy() { return upstreamCxDestroy; }
     /** {@code upstream_cx_none_healthy}; {@link UpstreamCluster#chooseHost} increments it when it returns null. */

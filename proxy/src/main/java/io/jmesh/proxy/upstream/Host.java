@@ -27,6 +27,7 @@ public final class Host {
     private final int localityWeight;
     private final AtomicInteger activeRequests;
     private final HostStats stats;
+    private final OutlierDetector.State outlier;
 
     Host(InetSocketAddress address, String hostname, int weight, int priority, HealthStatus healthStatus,
          String locality, int localityWeight, Host previous) {
@@ -40,6 +41,7 @@ public final class Host {
         this.localityWeight = localityWeight;
         this.activeRequests = previous != null ? previous.activeRequests : new AtomicInteger();
         this.stats = previous != null ? previous.stats : new HostStats();
+        this.outlier = previous != null ? previous.outlier : new OutlierDetector.State();
     }
 
     static String toString(InetSocketAddress address) {
@@ -78,10 +80,34 @@ public final class Host {
 
     /**
      * Whether the load balancer may pick this host: {@code health_status} is {@code UNKNOWN} or
-     * {@code HEALTHY}. No active health checking or outlier detection is applied yet.
+     * {@code HEALTHY}, and outlier detection has not ejected it. No active health checking yet.
      */
     public boolean healthy() {
+        return edsHealthy() && !outlier.ejected;
+    }
+
+    private boolean edsHealthy() {
         return healthStatus == HealthStatus.UNKNOWN || healthStatus == HealthStatus.HEALTHY;
+    }
+
+    /** Whether outlier detection has ejected this host now. */
+    public boolean ejected() {
+        return outlier.ejected;
+    }
+
+    /**
+     * The host's health as admin {@code /clusters} shows it in Envoy: {@code healthy}, or the failed checks, e.g.
+     * {@code /failed_outlier_check} or {@code /failed_eds_health/failed_outlier_check}.
+     */
+    public String healthFlags() {
+        if (healthy()) {
+            return "healthy";
+        }
+        return (edsHealthy() ? "" : "/failed_eds_health") + (outlier.ejected ? "/failed_outlier_check" : "");
+    }
+
+    OutlierDetector.State outlierState() {
+        return outlier;
     }
 
     /** The locality as {@code region/zone/sub_zone}, {@code ""} when the endpoint has none. */

@@ -52,9 +52,14 @@ public final class UpstreamCluster {
     private final Cluster config;
     private final Cluster.DiscoveryType type;
     private final ClusterStats stats;
+    private final CircuitBreakers circuitBreakers;
+    private final OutlierDetector outlierDetector;
+    /** The overprovisioning factor of the current host set, for rebuilding it when health changes. */
+    private int currentFactor = HostSetSnapshot.DEFAULT_OVERPROVISIONING_FACTOR;
     private final long connectTimeoutMillis;
     private final boolean http2;
     private final int maxConcurrentStreams;
+    private final long maxRequestsPerConnection;
     private final SslContext sslContext;
     private final String sni;
     private final LoadBalancer.Factory lbFactory;
@@ -88,6 +93,7 @@ public final class UpstreamCluster {
                                                                             "dns_refresh_rate")
                                                            : DEFAULT_DNS_REFRESH_MILLIS;
         Http2ProtocolOptions h2 = http2Options(config);
+        this.maxRequestsPerConnection = maxRequestsPerConnection(config);
         this.http2 = h2 != null;
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
@@ -111,6 +117,8 @@ public final class UpstreamCluster {
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
+        this.circuitBreakers = new CircuitBreakers(config.getCircuitBreakers(), stats, this.stats.prefix());
+        this.outlierDetector = OutlierDetector.create(this, stats, this.stats.prefix());
 
         ClusterLoadAssignment cla = config.getLoadAssignment();
         switch (type) {
@@ -168,6 +176,22 @@ public final class UpstreamCluster {
                                       + " (expected: >= 1)");
         }
         return f;
+    }
+
+    @SuppressWarnings("deprecation") // legacy field Envoy still honours
+    private static long maxRequestsPerConnection(Cluster c) throws ConfigException {
+        Any any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
+        if (any != null && any.getTypeUrl().endsWith("/" + HTTP_PROTOCOL_OPTIONS)) {
+            try {
+                HttpProtocolOptions o = any.unpack(HttpProtocolOptions.class);
+                if (o.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
+                    return Integer.toUnsignedLong(o.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue());
+                }
+            } catch (InvalidProtocolBufferException e) {
+                return 0; // reported by http2Options
+            }
+        }
+        return c.hasMaxRequestsPerConnection() ? Integer.toUnsignedLong(c.getMaxRequestsPerConnection().getValue()) : 0;
     }
 
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
@@ -268,6 +292,14 @@ public final class UpstreamCluster {
         return maxConcurrentStreams;
     }
 
+    /**
+     * {@code common_http_protocol_options.max_requests_per_connection} of the cluster's {@code HttpProtocolOptions}
+     * (or the legacy {@code max_requests_per_connection}); 0 means unlimited. Applied by the HTTP/1.1 pool.
+     */
+    public long maxRequestsPerConnection() {
+        return maxRequestsPerConnection;
+    }
+
     /** The client TLS context from {@code transport_socket}, or null for plaintext. ALPN follows {@link #http2()}. */
     public SslContext sslContext() {
         return sslContext;
@@ -280,6 +312,16 @@ public final class UpstreamCluster {
 
     public ClusterStats stats() {
         return stats;
+    }
+
+    /**
+     * The cluster's circuit breakers ({@code circuit_breakers}, Envoy's defaults when unset). The HTTP router
+     * takes a request slot per attempt and a retry slot per retry; the HTTP/1 pool takes connection and
+     * pending slots. Other proxies (RPC) call {@link CircuitBreakers#tryAcquireRequest()} per request and
+     * answer an overflow themselves.
+     */
+    public CircuitBreakers circuitBreakers() {
+        return circuitBreakers;
     }
 
     /** Every host of every priority, healthy or not (for admin {@code /clusters}); an immutable list. */
@@ -328,8 +370,43 @@ public final class UpstreamCluster {
         return m;
     }
 
+    /**
+     * Reports the status of a response from {@code host} for outlier detection. A no-op without
+     * {@code outlier_detection}. Thread-safe, lock-free, never blocks.
+     */
+    public void reportResult(Host host, int status) {
+        OutlierDetector d = outlierDetector;
+        if (d != null) {
+            d.report(host, status);
+        }
+    }
+
+    /**
+     * Reports that no response came from {@code host} for outlier detection: {@code timeout} false for a
+     * connect failure or reset (counted as 503), true for a timeout (504). Thread-safe, lock-free, never blocks.
+     */
+    public void reportLocalOriginFailure(Host host, boolean timeout) {
+        OutlierDetector d = outlierDetector;
+        if (d != null) {
+            d.reportLocalOriginFailure(host, timeout ? 504 : 503);
+        }
+    }
+
+    /** Rebuilds the load balancers over the same hosts after a health change (ejection); off the event loop. */
+    synchronized void refreshHealth() {
+        setHosts(snapshot.hosts, currentFactor);
+    }
+
+    /** Stops the outlier detector's timer work; for a cluster that a config update retired. */
+    public void close() {
+        if (outlierDetector != null) {
+            outlierDetector.close();
+        }
+    }
+
     /** Builds and swaps in a new snapshot; serialized by callers (one DNS loop, or synchronized EDS updates). */
     synchronized void setHosts(List<Host> hosts, int factor) {
+        currentFactor = factor;
         HostSetSnapshot next = HostSetSnapshot.build(hosts, lbFactory, localityWeighted, factor);
         HostSetSnapshot prev = snapshot;
         snapshot = next;

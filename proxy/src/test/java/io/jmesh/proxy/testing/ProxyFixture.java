@@ -20,11 +20,17 @@ public final class ProxyFixture implements AutoCloseable {
     }
 
     public static ProxyFixture start(String yaml, Map<String, Object> vars) throws ConfigException, InterruptedException {
+        return start(yaml, vars, 2);
+    }
+
+    /** As {@link #start(String, Map)} with {@code workers} event loops (1 puts every connection on one loop). */
+    public static ProxyFixture start(String yaml, Map<String, Object> vars, int workers)
+            throws ConfigException, InterruptedException {
         String text = yaml;
         for (Map.Entry<String, Object> e : vars.entrySet()) {
             text = text.replace("${" + e.getKey() + "}", String.valueOf(e.getValue()));
         }
-        return new ProxyFixture(ProxyServer.start(BootstrapLoader.parse(text), 2));
+        return new ProxyFixture(ProxyServer.start(BootstrapLoader.parse(text), workers));
     }
 
     public ProxyServer server() {
@@ -54,6 +60,10 @@ public final class ProxyFixture implements AutoCloseable {
 
     public long counter(String name) {
         return server.stats().counterValues().getOrDefault(name, 0L);
+    }
+
+    public long gauge(String name) {
+        return server.stats().gaugeValues().getOrDefault(name, 0L);
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class RouterFilterFactory implements HttpFilterFactory {
     }
 
     @Override
-    public PerStream create(Any typedConfig) throws ConfigException {
+    public PerStream create(Any typedConfig, Context context) throws ConfigException {
         if (typedConfig.getTypeUrl().isEmpty()) {
             return null;
         }

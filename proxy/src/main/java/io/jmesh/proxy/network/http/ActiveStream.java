@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +33,7 @@ import io.jmesh.proxy.upstream.pool.UpstreamStream;
 import io.jmesh.proxy.upstream.pool.UpstreamStreamListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -90,6 +92,8 @@ final class ActiveStream implements HttpFilterCallbacks {
     private String selectedCluster;
     private RetryPolicy retryPolicy = RetryPolicy.NONE;
     private List<HttpFilter> filters = List.of();
+    /** Index of the filter that paused the chain ({@link HttpFilter.Status#STOP_ITERATION}), or -1. */
+    private int pausedAt = -1;
 
     private Attempt attempt;
     private int retriesDone;
@@ -156,19 +160,64 @@ final class ActiveStream implements HttpFilterCallbacks {
             h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? remote : xff + "," + remote);
         }
 
+        route = config.routeTable.route(req);
         if (!config.filters.isEmpty()) {
             filters = new ArrayList<>(config.filters.size());
             for (HttpFilterFactory.PerStream f : config.filters) {
                 filters.add(f.newFilter());
             }
-            for (HttpFilter f : filters) {
-                if (f.onRequestHeaders(req, this) == HttpFilter.Status.STOP || finished) {
-                    return;
-                }
+            if (!runFilters(0)) {
+                return;
             }
         }
+        routeRequest();
+    }
 
-        route = config.routeTable.route(req);
+    /** Runs the filters from {@code from}; returns whether the chain went through to the router. */
+    private boolean runFilters(int from) {
+        for (int i = from; i < filters.size(); i++) {
+            HttpFilter.Status s = filters.get(i).onRequestHeaders(request, this);
+            if (finished || s == HttpFilter.Status.STOP) {
+                return false;
+            }
+            if (s == HttpFilter.Status.STOP_ITERATION) {
+                pausedAt = i;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void continueDecoding() {
+        if (finished || pausedAt < 0) {
+            return;
+        }
+        int next = pausedAt + 1;
+        pausedAt = -1;
+        if (runFilters(next)) {
+            routeRequest();
+        }
+    }
+
+    @Override
+    public void addResponseFlag(ResponseFlag flag) {
+        flags.add(flag);
+    }
+
+    @Override
+    public Object perFilterConfig(String filterName) {
+        return route == null ? null : route.perFilterConfig(filterName);
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return sink.eventLoop();
+    }
+
+    /** The router: forwards the request along its route, or answers locally (404, redirect, ...). */
+    private void routeRequest() {
+        HttpRequest req = request;
         if (route == null) {
             flags.add(ResponseFlag.NO_ROUTE_FOUND);
             sendLocalReply(404, "", "route_not_found");
@@ -239,7 +288,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         }
         if (last) {
             onRequestComplete();
-            if (route != null && route.kind() == RouteEntry.Kind.ROUTE && route.timeoutMillis() > 0 && routeTimer == null) {
+            if (cluster != null && route.timeoutMillis() > 0 && routeTimer == null) {
                 startRouteTimer();
             }
             if (a != null && a.stream != null) {
@@ -293,9 +342,14 @@ final class ActiveStream implements HttpFilterCallbacks {
 
     private void startAttempt() {
         Host host = cluster.chooseHost(new LbContext());
-        if (host == null || !host.healthy()) {
+        if (host == null) { // the balancers hold healthy hosts only; one ejected since is still usable
             flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
             sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
+            return;
+        }
+        if (!cluster.circuitBreakers().tryAcquireRequest()) {
+            cluster.stats().upstreamRqPendingOverflow().inc();
+            onOverflow();
             return;
         }
         upstreamHost = host;
@@ -309,6 +363,13 @@ final class ActiveStream implements HttpFilterCallbacks {
         host.requestStarted();
         host.stats().incRqTotal();
         ConnectionPools.get(sink.eventLoop(), cluster, host, cluster.http2()).newStream(a);
+    }
+
+    /** A circuit breaker refused the request: 503 with response flag UO, as Envoy's router answers. */
+    private void onOverflow() {
+        flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
+        sendLocalReply(503, "upstream connect error or disconnect/reset before headers. reset reason: "
+                + ResetReason.OVERFLOW.text(), "upstream_reset_before_response_started{overflow}");
     }
 
     /** Whether a failed attempt may be retried under the route's retry policy. */
@@ -327,21 +388,37 @@ final class ActiveStream implements HttpFilterCallbacks {
 
     /** Retries if allowed; returns whether a retry was scheduled. */
     private boolean maybeRetry(Attempt failed, RetryCause cause, int status) {
-        if (!retryAllowed(cause, status)) {
+        if (!retryAllowed(cause, status) || !acquireRetrySlot()) {
             return false;
         }
+        scheduleRetry(failed);
+        return true;
+    }
+
+    /** Takes a {@code max_retries} slot, released when the retry starts; on overflow counts it and flags UO. */
+    private boolean acquireRetrySlot() {
+        if (cluster.circuitBreakers().tryAcquireRetry()) {
+            return true;
+        }
+        cluster.stats().upstreamRqRetryOverflow().inc();
+        flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
+        return false;
+    }
+
+    /** Schedules the next attempt after the back-off; the caller holds a retry slot. */
+    private void scheduleRetry(Attempt failed) {
         retriesDone++;
         lastFailedHost = failed.host;
         cluster.stats().upstreamRqRetry().inc();
         long backoff = retryPolicy.backoffMillis(retriesDone);
         attempt = null;
         sink.eventLoop().schedule(() -> {
+            cluster.circuitBreakers().releaseRetry();
             if (!finished) {
                 rebuildPending();
                 startAttempt();
             }
         }, backoff, TimeUnit.MILLISECONDS);
-        return true;
     }
 
     private void rebuildPending() {
@@ -437,6 +514,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 return;
             }
             cluster.stats().upstreamRqPerTryTimeout().inc();
+            cluster.reportLocalOriginFailure(host, true);
             abort();
             if (!maybeRetry(this, RetryCause.PER_TRY_TIMEOUT, 0)) {
                 onTimeout();
@@ -446,7 +524,15 @@ final class ActiveStream implements HttpFilterCallbacks {
         @Override
         public void onStreamFailure(ResetReason reason, String detail) {
             endAttempt();
+            if (reason == ResetReason.OVERFLOW) {
+                if (current()) {
+                    stream = null;
+                    onOverflow(); // never retried, as in Envoy
+                }
+                return;
+            }
             host.stats().incRqError();
+            cluster.reportLocalOriginFailure(host, false);
             if (!current()) {
                 return;
             }
@@ -490,13 +576,14 @@ final class ActiveStream implements HttpFilterCallbacks {
                     ReferenceCountUtil.release(msg); // 100 Continue was answered locally
                     return;
                 }
-                if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code)) {
+                cluster.reportResult(host, code);
+                if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code) && acquireRetrySlot()) {
                     ReferenceCountUtil.release(msg);
                     cluster.stats().recordResponseCode(code);
                     endAttempt();
                     stream.reset();
                     stream = null;
-                    maybeRetry(this, RetryCause.STATUS, code);
+                    scheduleRetry(this);
                     return;
                 }
                 upstreamServiceTimeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos);
@@ -594,6 +681,7 @@ final class ActiveStream implements HttpFilterCallbacks {
                 perTryTimer.cancel(false);
             }
             host.requestFinished();
+            cluster.circuitBreakers().releaseRequest();
             cluster.stats().upstreamRqActive().dec();
         }
     }
@@ -646,7 +734,7 @@ final class ActiveStream implements HttpFilterCallbacks {
     }
 
     @Override
-    public void sendLocalReply(int status, String body, String details) {
+    public void sendLocalReply(int status, String body, String details, Consumer<HttpHeaders> modifyHeaders) {
         if (finished) {
             return;
         }
@@ -660,6 +748,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
         if (!body.isEmpty()) {
             resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
+        }
+        if (modifyHeaders != null) {
+            modifyHeaders.accept(resp.headers());
         }
         sendResponse(resp, details);
     }
@@ -684,6 +775,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         Attempt a = attempt;
         attempt = null;
         if (a != null) {
+            if (!responseStarted) {
+                cluster.reportLocalOriginFailure(a.host, true);
+            }
             a.abort();
         }
         if (responseStarted) {
@@ -777,6 +871,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (replay != null) {
             releaseAll(replay);
             replay = null;
+        }
+        for (HttpFilter f : filters) {
+            f.onDestroy();
         }
         config.stats.rqActive.dec();
         if (responseCode > 0) {

@@ -25,7 +25,9 @@ import io.jmesh.proxy.upstream.ClusterManager;
  * Supported: inline {@code route_config} or {@code rds} over ADS (see {@link #setRouteTable}), {@code codec_type}, {@code stat_prefix},
  * {@code max_request_headers_kb}, {@code stream_idle_timeout}, {@code request_timeout},
  * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
- * and {@code http_filters} ending with the router.
+ * and {@code http_filters} ending with the router (the filters of {@link HttpFilterRegistry#DEFAULT}: fault, CORS;
+ * an unknown filter marked {@code is_optional} is skipped). Inline routes parse their
+ * {@code typed_per_filter_config} with the same registry.
  */
 public final class HttpConnectionManagerConfig {
 
@@ -117,7 +119,7 @@ public final class HttpConnectionManagerConfig {
         String rdsName = null;
         if (proto.hasRouteConfig()) {
             try {
-                table = RouteTable.create(proto.getRouteConfig());
+                table = RouteTable.create(proto.getRouteConfig(), HttpFilterRegistry.DEFAULT);
             } catch (ConfigException e) {
                 throw e.under(path + ".route_config");
             }
@@ -138,7 +140,18 @@ public final class HttpConnectionManagerConfig {
             throw new ConfigException(path + ": no route_config (expected: an inline route_config)");
         }
         List<HttpFilterFactory.PerStream> filters =
-                HttpFilterRegistry.DEFAULT.build(proto.getHttpFiltersList(), path + ".http_filters");
+                HttpFilterRegistry.DEFAULT.build(proto.getHttpFiltersList(), path + ".http_filters",
+                        new HttpFilterFactory.Context() {
+                            @Override
+                            public Stats stats() {
+                                return stats;
+                            }
+
+                            @Override
+                            public String statPrefix() {
+                                return proto.getStatPrefix();
+                            }
+                        });
         AccessLog log;
         try {
             log = AccessLogs.create(proto.getAccessLogList());

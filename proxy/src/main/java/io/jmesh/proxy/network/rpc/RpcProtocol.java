@@ -131,6 +131,11 @@ public enum RpcProtocol {
             return !(response instanceof BoltResponse)
                    || ((BoltResponse) response).status() == BoltResponseStatus.SUCCESS;
         }
+
+        @Override
+        boolean isNotDelivered(Object response) {
+            return response instanceof BoltResponse r && r.status() == BoltResponseStatus.CLIENT_SEND_ERROR;
+        }
     },
 
     /** Dubbo's default protocol ({@code dubbo://}), Hessian2 bodies. */
@@ -240,6 +245,11 @@ public enum RpcProtocol {
         boolean isSuccess(Object response) {
             return !(response instanceof DubboResponse) || ((DubboResponse) response).isOk();
         }
+
+        @Override
+        boolean isNotDelivered(Object response) {
+            return response instanceof DubboResponse r && r.status() == DubboStatus.CHANNEL_INACTIVE;
+        }
     };
 
     /** Routing header: the service (Bolt: {@code interface:version}; Dubbo: the service path). */
@@ -324,6 +334,13 @@ public enum RpcProtocol {
     /** Whether the response reports success. */
     abstract boolean isSuccess(Object response);
 
+    /**
+     * Whether the response says that the call never reached an application: the "not sent" status of a client
+     * (Bolt {@code CLIENT_SEND_ERROR}, Dubbo {@code CHANNEL_INACTIVE}), which a server never sends but the
+     * provider's sidecar does when it cannot connect to its application. Such a call is safe to retry elsewhere.
+     */
+    abstract boolean isNotDelivered(Object response);
+
     /** The interface of a service name {@code interface[:version[:uniqueId]]}, or {@code ""}. */
     static String interfaceOf(String service) {
         if (service == null) {
@@ -346,17 +363,22 @@ public enum RpcProtocol {
                                       '/' + i + '/' + (method == null ? "" : method), headers);
     }
 
-    /** Why the proxy answers a request itself, with the status each protocol uses for it. */
+    /**
+     * Why the proxy answers a request itself, with the status each protocol uses for it. "Not sent" replies
+     * ({@link #NO_HEALTHY_UPSTREAM}, {@link #CONNECT_FAILURE}) use statuses that only a client side produces (Bolt
+     * {@code CLIENT_SEND_ERROR}, Dubbo {@code CHANNEL_INACTIVE}), so that a sidecar receiving one from another
+     * sidecar knows the call never reached an application ({@link RpcProtocol#isNotDelivered}).
+     */
     enum LocalReply {
         /** No route matched, or the route is not a cluster route. */
         NO_ROUTE(BoltResponseStatus.NO_PROCESSOR, DubboStatus.SERVICE_NOT_FOUND, "route_not_found"),
         /** The route names a cluster that does not exist. */
         NO_CLUSTER(BoltResponseStatus.NO_PROCESSOR, DubboStatus.SERVICE_NOT_FOUND, "cluster_not_found"),
         /** The cluster has no healthy host. */
-        NO_HEALTHY_UPSTREAM(BoltResponseStatus.CONNECTION_CLOSED, DubboStatus.CHANNEL_INACTIVE,
+        NO_HEALTHY_UPSTREAM(BoltResponseStatus.CLIENT_SEND_ERROR, DubboStatus.CHANNEL_INACTIVE,
                             "no_healthy_upstream"),
         /** The upstream connection could not be opened. */
-        CONNECT_FAILURE(BoltResponseStatus.CONNECTION_CLOSED, DubboStatus.CHANNEL_INACTIVE,
+        CONNECT_FAILURE(BoltResponseStatus.CLIENT_SEND_ERROR, DubboStatus.CHANNEL_INACTIVE,
                         "upstream_reset_before_response_started{connection_failure}"),
         /** The upstream connection closed with the request in flight. */
         UPSTREAM_RESET(BoltResponseStatus.CONNECTION_CLOSED, DubboStatus.SERVER_ERROR,

@@ -36,13 +36,17 @@ import io.netty.util.concurrent.ScheduledFuture;
  * and the response is written back under the caller's id. A request that cannot be served (no route,
  * unknown cluster, no healthy host, connection failure after the allowed retries, the upstream connection
  * lost with the request in flight, timeout) gets a local error reply in the protocol's own form; a oneway
- * request gets nothing. Connect failures are retried on another host (the request was not written):
- * up to the route's {@code retry_policy.num_retries}, at least once.
+ * request gets nothing. Connect failures are retried on another host (the request was not written), and so are
+ * "not sent" replies from an upstream sidecar that could not reach its application
+ * ({@link RpcProtocol#isNotDelivered}): up to the route's {@code retry_policy.num_retries}, at least once.
  *
  * <p>A malformed frame closes this connection only, counted in {@code rpc.<stat_prefix>.downstream_cx_protocol_error}.
  * Runs on the channel's event loop; nothing blocks.
  */
 public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
+
+    /** Extra host picks for a retry while the load balancer keeps returning the host that failed. */
+    private static final int RESELECT_ATTEMPTS = 8;
 
     private static final Logger logger = LoggerFactory.getLogger(RpcProxyHandler.class);
 
@@ -173,7 +177,12 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void attempt() {
-            final Host h = cluster.chooseHost(this);
+            Host h = cluster.chooseHost(this);
+            // A retry must leave the host that failed when there is another: the load balancer re-picks only a few
+            // times, and least-request favours a host that fails fast (it has no requests in flight).
+            for (int i = 0; i < RESELECT_ATTEMPTS && h != null && h == failedHost; i++) {
+                h = cluster.chooseHost(this);
+            }
             if (h == null || !h.healthy()) {
                 cluster.stats().upstreamCxNoneHealthy().inc();
                 flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
@@ -245,6 +254,12 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             endAttempt();
             if (done) {
                 ReferenceCountUtil.release(response);
+                return;
+            }
+            if (retriesLeft > 0 && protocol.isNotDelivered(response)) {
+                // The upstream is a sidecar that could not reach its application: nothing was delivered.
+                ReferenceCountUtil.release(response);
+                onConnectFailure("upstream could not deliver the call");
                 return;
             }
             responseCode = protocol.responseStatus(response);

@@ -5,6 +5,7 @@ import java.util.ArrayDeque;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.jmesh.proxy.upstream.CircuitBreakers;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.netty.channel.Channel;
@@ -22,7 +23,10 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * HTTP/1.1 connections to one host with keep-alive reuse: one request at a time per connection, idle
- * connections reused most-recently-used first. Confined to its event loop.
+ * connections reused most-recently-used first. When the cluster's {@code max_connections} breaker is full,
+ * a request waits (within {@code max_pending_requests}, else it fails with {@link ResetReason#OVERFLOW})
+ * for a connection of this pool to come free. A connection closes after
+ * {@link UpstreamCluster#maxRequestsPerConnection()} requests. Confined to its event loop.
  */
 final class Http1ConnectionPool implements ConnectionPool {
 
@@ -32,6 +36,8 @@ final class Http1ConnectionPool implements ConnectionPool {
     private final UpstreamCluster cluster;
     private final Host host;
     private final ArrayDeque<Connection> idle = new ArrayDeque<>();
+    /** Requests waiting for a connection while max_connections is reached (each holds a pending slot). */
+    private final ArrayDeque<UpstreamStreamListener> pending = new ArrayDeque<>();
     private int open;
     private boolean draining;
 
@@ -51,7 +57,51 @@ final class Http1ConnectionPool implements ConnectionPool {
                 return;
             }
         }
+        CircuitBreakers cb = cluster.circuitBreakers();
+        // As Envoy, a pool without any connection may open one past max_connections, so that it never starves.
+        if (!cb.tryAcquireConnection()) {
+            cluster.stats().upstreamCxOverflow().inc();
+            if (open > 0) {
+                if (!cb.tryAcquirePending()) {
+                    cluster.stats().upstreamRqPendingOverflow().inc();
+                    listener.onStreamFailure(ResetReason.OVERFLOW, "");
+                    return;
+                }
+                cluster.stats().upstreamRqPendingTotal().inc();
+                cluster.stats().upstreamRqPendingActive().inc();
+                pending.addLast(listener);
+                return;
+            }
+            connect(listener, false);
+            return;
+        }
+        connect(listener, true);
+    }
+
+    /** Hands the connection to the oldest waiting request; returns false when none waits. */
+    private boolean servePending(Connection c) {
+        UpstreamStreamListener next = pollPending();
+        if (next == null) {
+            return false;
+        }
+        c.assign(next);
+        next.onStreamReady(c.stream);
+        return true;
+    }
+
+    private UpstreamStreamListener pollPending() {
+        UpstreamStreamListener next = pending.pollFirst();
+        if (next != null) {
+            cluster.circuitBreakers().releasePending();
+            cluster.stats().upstreamRqPendingActive().dec();
+        }
+        return next;
+    }
+
+    /** Opens a connection for {@code listener}; {@code counted} when it holds a max_connections slot. */
+    private void connect(UpstreamStreamListener listener, boolean counted) {
         Connection conn = new Connection();
+        conn.counted = counted;
         ChannelFuture f = UpstreamConnector.connect(loop, cluster, host, p -> {
             p.addLast("codec", new HttpClientCodec(4096, 96 * 1024, 64 * 1024, false, false));
             p.addLast("handler", conn);
@@ -70,6 +120,7 @@ final class Http1ConnectionPool implements ConnectionPool {
                 }
             } else {
                 open--;
+                conn.releaseSlot();
                 Throwable cause = future.cause();
                 if (UpstreamConnector.failureReason(cause) == ResetReason.CONNECT_TIMEOUT) {
                     cluster.stats().upstreamCxConnectTimeout().inc();
@@ -104,7 +155,9 @@ final class Http1ConnectionPool implements ConnectionPool {
             c.channel.close();
             return;
         }
-        idle.addLast(c);
+        if (!servePending(c)) {
+            idle.addLast(c);
+        }
     }
 
     /** The per-request view of a connection. */
@@ -152,7 +205,8 @@ final class Http1ConnectionPool implements ConnectionPool {
             listener = null;
             conn.stream = null;
             channel.config().setAutoRead(true);
-            if (requestComplete && responseComplete && keepAlive) {
+            long max = cluster.maxRequestsPerConnection();
+            if (requestComplete && responseComplete && keepAlive && (max == 0 || conn.requests < max)) {
                 release(conn);
             } else {
                 conn.channel.close();
@@ -165,8 +219,20 @@ final class Http1ConnectionPool implements ConnectionPool {
         Channel channel;
         Http1Stream stream;
         boolean connected;
+        /** Requests assigned to this connection so far, for max_requests_per_connection. */
+        long requests;
+        /** Whether this connection holds a max_connections slot, released once when it closes. */
+        boolean counted;
+
+        void releaseSlot() {
+            if (counted) {
+                counted = false;
+                cluster.circuitBreakers().releaseConnection();
+            }
+        }
 
         void assign(UpstreamStreamListener listener) {
+            requests++;
             stream = new Http1Stream(this, listener);
         }
 
@@ -227,10 +293,15 @@ final class Http1ConnectionPool implements ConnectionPool {
                 cluster.stats().upstreamCxDestroy().inc();
             }
             idle.remove(this);
+            releaseSlot();
             Http1Stream s = stream;
             stream = null;
             if (s != null) {
                 s.fireFailure(ResetReason.CONNECTION_TERMINATION, "");
+            }
+            if (!pending.isEmpty()) {
+                UpstreamStreamListener next = pollPending();
+                newStream(next);
             }
         }
 

@@ -100,6 +100,8 @@ final class RpcPeers {
         final BlockingQueue<Long> receivedIds = new LinkedBlockingQueue<>();
         /** Methods of the requests seen. */
         final BlockingQueue<String> receivedMethods = new LinkedBlockingQueue<>();
+        /** When set, answers "not sent" as a provider's sidecar does when its application is gone. */
+        volatile boolean notSent;
 
         EchoServer(RpcProtocol protocol, String name) throws InterruptedException {
             this.protocol = protocol;
@@ -155,7 +157,9 @@ final class RpcPeers {
                     if (protocol.isOneway(msg) || "never".equals(sleep)) {
                         return;
                     }
-                    final Object reply = reply(ctx.alloc(), msg);
+                    final Object reply = notSent
+                            ? protocol.errorReply(msg, RpcProtocol.LocalReply.CONNECT_FAILURE, "app gone", ctx.alloc())
+                            : reply(ctx.alloc(), msg);
                     if (sleep != null) {
                         ctx.executor().schedule(() -> ctx.writeAndFlush(reply), Long.parseLong(sleep),
                                                 TimeUnit.MILLISECONDS);

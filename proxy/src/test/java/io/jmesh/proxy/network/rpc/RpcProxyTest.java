@@ -425,7 +425,7 @@ class RpcProxyTest {
         final Object r = c.call(request(p, 6, false, 0, "com.example.Dead", "echo", Map.of(), "d"));
         try {
             assertEquals(6, id(r));
-            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.CONNECTION_CLOSED : DubboStatus.CHANNEL_INACTIVE,
+            assertEquals(p == RpcProtocol.BOLT ? BoltResponseStatus.CLIENT_SEND_ERROR : DubboStatus.CHANNEL_INACTIVE,
                          status(r));
         } finally {
             ReferenceCountUtil.release(r);
@@ -487,5 +487,19 @@ class RpcProxyTest {
             assertEquals("b:" + ok(p), callServer(c, request(p, 100 + i, false, 0, "com.example.Both", "echo",
                                                              Map.of(), "after")));
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void notSentReplyOfAnUpstreamSidecarIsRetriedOnTheOtherHost(RpcProtocol p) throws Exception {
+        start(p);
+        a.notSent = true; // a stands for a provider's sidecar whose application is gone
+        final RpcPeers.Client c = client(p);
+        for (int i = 0; i < 6; i++) {
+            assertEquals("b:" + ok(p), callServer(c, request(p, 200 + i, false, 0, "com.example.Both", "echo",
+                                                             Map.of(), "x")));
+        }
+        assertTrue(a.receivedIds.size() >= 3, "round robin sent calls to a first: " + a.receivedIds);
+        assertEquals(a.receivedIds.size(), proxy.counter("cluster.both.upstream_rq_retry"));
     }
 }

@@ -1,0 +1,174 @@
+package io.jmesh.it.rpc;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import org.apache.curator.test.InstanceSpec;
+import org.apache.curator.test.TestingServer;
+
+import io.jmesh.discovery.DiscoveryOptions;
+import io.jmesh.discovery.DiscoveryServer;
+import io.jmesh.discovery.registry.Registries;
+import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.xds.AdsBootstrap;
+import io.jmesh.proxy.xds.ListenerBinding;
+
+/**
+ * A mesh on one machine for RPC apps: a real ZooKeeper on {@code 127.0.0.1}, {@code jmesh discovery} reading it
+ * ({@code --registry zookeeper://...}) and a config directory, and sidecars following discovery over ADS in local
+ * mode (docs/rpc.md, "Join the mesh"): a provider's sidecar binds its inbound ports on the workload's own loopback
+ * IP; a consumer's sidecar binds the outbound Dubbo (20880) and Bolt (12200) listeners on free ports of
+ * {@code 127.0.0.1}. Closes everything it started, last started first.
+ */
+final class RpcMesh implements AutoCloseable {
+
+    /** Dubbo's and Bolt's service ports as the ZooKeeper registry maps them (RpcServiceMapper). */
+    static final int DUBBO_PORT = 20880;
+    static final int BOLT_PORT = 12200;
+
+    private final TestingServer zk;
+    private final DiscoveryServer discovery;
+    private final List<Runnable> closeables = new ArrayList<>();
+
+    private RpcMesh(TestingServer zk, DiscoveryServer discovery) {
+        this.zk = zk;
+        this.discovery = discovery;
+    }
+
+    /** Starts ZooKeeper and discovery with {@code istioYaml} (may be empty) as its only config file. */
+    static RpcMesh start(Path configDir, String istioYaml) throws Exception {
+        Files.writeString(configDir.resolve("mesh.yaml"), istioYaml, UTF_8);
+        final TestingServer zk = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, -1, -1,
+                Map.of("clientPortAddress", "127.0.0.1")), true);
+        try {
+            final DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(configDir,
+                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
+                    DiscoveryOptions.DEFAULT_DEBOUNCE),
+                    List.of(Registries.fromUri("zookeeper://" + zk.getConnectString())));
+            return new RpcMesh(zk, discovery);
+        } catch (Exception e) {
+            zk.close();
+            throw e;
+        }
+    }
+
+    /** ZooKeeper's {@code host:port}. */
+    String zookeeper() {
+        return zk.getConnectString();
+    }
+
+    /** A provider workload's sidecar: node IP {@code ip}, inbound ports bound on {@code ip}. */
+    ProxyServer providerSidecar(String name, String ip) throws Exception {
+        return sidecar(name, ip, new ListenerBinding("127.0.0.1", Map.of(), ip));
+    }
+
+    /** A consumer's sidecar: outbound Dubbo and Bolt listeners on free ports of 127.0.0.1 (see {@link #outbound}). */
+    ProxyServer consumerSidecar(String name, String ip) throws Exception {
+        return sidecar(name, ip, new ListenerBinding("127.0.0.1", Map.of(DUBBO_PORT, 0, BOLT_PORT, 0), null));
+    }
+
+    private ProxyServer sidecar(String name, String ip, ListenerBinding binding) throws Exception {
+        final String node = "sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local";
+        final ProxyServer p = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(),
+                node, Map.of(), Map.of("app", name), 0), 1, binding);
+        closeables.add(p::close);
+        return p;
+    }
+
+    /** Starts a provider app in a child JVM, closed with the mesh. */
+    ChildJvm provider(String name, Class<?> main, boolean curator4, String ip, int port) throws Exception {
+        final ChildJvm child = ChildJvm.start(name, main, curator4, zookeeper(), ip, String.valueOf(port), name);
+        closeables.add(child::close);
+        return child;
+    }
+
+    /** The bound address of a sidecar's outbound listener for service port {@code port}, once LDS has it. */
+    static InetSocketAddress outbound(ProxyServer sidecar, int port) throws InterruptedException {
+        final String name = "0.0.0.0_" + port;
+        await("listener " + name, () -> sidecar.listenerAddresses().containsKey(name));
+        return sidecar.listenerAddresses().get(name);
+    }
+
+    /** The bound address of a provider sidecar's inbound listener for workload port {@code port}. */
+    static InetSocketAddress inbound(ProxyServer sidecar, String ip, int port) throws InterruptedException {
+        final String name = ip + "_" + port;
+        await("inbound listener " + name, () -> sidecar.listenerAddresses().containsKey(name));
+        return sidecar.listenerAddresses().get(name);
+    }
+
+    /** The sum of a sidecar's counters named {@code prefix...suffix}. */
+    static long counter(ProxyServer sidecar, String prefix, String suffix) {
+        long sum = 0;
+        for (Map.Entry<String, Long> e : sidecar.stats().counterValues().entrySet()) {
+            if (e.getKey().startsWith(prefix) && e.getKey().endsWith(suffix)) {
+                sum += e.getValue();
+            }
+        }
+        return sum;
+    }
+
+    /** A free port of 127.0.0.1 (for an app: the same port is then bound by its sidecar on its own IP). */
+    static int freePort() throws Exception {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return probe.getLocalPort();
+        }
+    }
+
+    /**
+     * Sends {@code frame} on a new connection to {@code listener} and asserts that the sidecar closes that
+     * connection (end of stream or reset) without answering, within 30 s.
+     */
+    static void assertClosesConnection(InetSocketAddress listener, byte[] frame) throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(listener, 10_000);
+            s.setSoTimeout(30_000);
+            s.getOutputStream().write(frame);
+            s.getOutputStream().flush();
+            int read;
+            try {
+                read = s.getInputStream().read();
+            } catch (SocketException reset) {
+                read = -1;
+            }
+            assertEquals(-1, read, "the sidecar answered a malformed frame instead of closing the connection");
+        }
+    }
+
+    /** Polls {@code condition} every 20 ms for up to 60 s. */
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("never happened within 60 s: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).run();
+        }
+        try {
+            discovery.close();
+        } finally {
+            zk.close();
+        }
+    }
+}

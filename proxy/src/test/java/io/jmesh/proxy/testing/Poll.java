@@ -1,0 +1,18 @@
+package io.jmesh.proxy.testing;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.function.BooleanSupplier;
+
+/** Waits for an observable condition, bounded (10 s), instead of sleeping a guessed time. */
+public final class Poll {
+
+    private Poll() {}
+
+    public static void until(BooleanSupplier condition, String what) throws InterruptedException {
+        for (int i = 0; i < 1000 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(condition.getAsBoolean(), what + ": not reached within 10 s");
+    }
+}

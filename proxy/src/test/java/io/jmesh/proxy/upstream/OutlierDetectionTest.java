@@ -1,0 +1,112 @@
+package io.jmesh.proxy.upstream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.ServerSocket;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.jmesh.proxy.testing.Curl;
+import io.jmesh.proxy.testing.Poll;
+import io.jmesh.proxy.testing.ProxyFixture;
+import io.jmesh.proxy.testing.TestBackend;
+
+/** Cluster {@code outlier_detection} through a real proxy: ejection, traffic to the others, return. */
+class OutlierDetectionTest {
+
+    static final String CONFIG = """
+            admin:
+              address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+            static_resources:
+              listeners:
+              - name: http
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: envoy.filters.network.http_connection_manager
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                      stat_prefix: ingress
+                      route_config:
+                        virtual_hosts:
+                        - name: all
+                          domains: ["*"]
+                          routes:
+                          - match: { prefix: / }
+                            route: { cluster: backend }
+                      http_filters:
+                      - name: envoy.filters.http.router
+              clusters:
+              - name: backend
+                connect_timeout: 1s
+                type: STATIC
+                outlier_detection: { ${OUTLIER} }
+                load_assignment:
+                  cluster_name: backend
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B1} } } }
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B2} } } }
+            """;
+
+    @Test
+    void consecutive5xxEjectsAndTheHostReturns() throws Exception {
+        try (TestBackend b1 = TestBackend.start("b1");
+             TestBackend b2 = TestBackend.start("b2");
+             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", b1.port(), "B2", b2.port(),
+                     "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 3s, max_ejection_percent: 50"))) {
+            b1.failNext.set(1_000_000);
+            String admin = "http://127.0.0.1:" + proxy.adminPort();
+            for (int i = 0; i < 20 && proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0; i++) {
+                Curl.run(proxy.url("/x"));
+            }
+            assertEquals(1, proxy.gauge("cluster.backend.outlier_detection.ejections_active"));
+            assertEquals(1, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_total"));
+            assertEquals(3, b1.requests.get(), "ejected after exactly 3 consecutive 5xx");
+            String clusters = Curl.run(admin + "/clusters").body;
+            assertTrue(clusters.contains("backend::127.0.0.1:" + b1.port() + "::health_flags::/failed_outlier_check"),
+                    clusters);
+            assertTrue(clusters.contains("backend::127.0.0.1:" + b2.port() + "::health_flags::healthy"), clusters);
+            int b1Seen = b1.requests.get();
+            for (int i = 0; i < 6; i++) {
+                Curl.Result r = Curl.run(proxy.url("/x"));
+                if (proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 1) { // still ejected
+                    assertEquals(200, r.status);
+                    assertEquals("b2", r.header("x-backend"));
+                }
+            }
+            b1.failNext.set(0);
+            Poll.until(() -> proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0,
+                    "un-ejected after base_ejection_time");
+            for (int i = 0; i < 20 && b1.requests.get() == b1Seen; i++) {
+                Curl.run(proxy.url("/x"));
+            }
+            assertTrue(b1.requests.get() > b1Seen, "the host takes traffic again");
+            assertTrue(Curl.run(admin + "/clusters").body
+                    .contains("backend::127.0.0.1:" + b1.port() + "::health_flags::healthy"));
+        }
+    }
+
+    @Test
+    void connectFailuresAreGatewayFailures() throws Exception {
+        int dead;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();
+        }
+        try (TestBackend live = TestBackend.start("live");
+             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", dead, "B2", live.port(),
+                     "OUTLIER", "consecutive_5xx: 100, consecutive_gateway_failure: 2, always_eject_one_host: true, "
+                             + "enforcing_consecutive_gateway_failure: 100, interval: 10s, base_ejection_time: 60s"))) {
+            for (int i = 0; i < 20 && proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0; i++) {
+                Curl.run(proxy.url("/x"));
+            }
+            assertEquals(1, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_consecutive_gateway_failure"));
+            assertEquals(0, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_consecutive_5xx"));
+            for (int i = 0; i < 6; i++) {
+                assertEquals(200, Curl.run(proxy.url("/x")).status, "only the live host is picked");
+            }
+        }
+    }
+}
