@@ -208,6 +208,17 @@ class RequestMirrorTest {
     }
 
     @Test
+    void http2RequestIsMirroredWithShadowAuthority() throws Exception {
+        Curl.Result r = Curl.run("--http2-prior-knowledge", "-H", "Host: reviews:9080", "--data-binary", "over h2",
+                proxy.url("/h2"));
+        assertEquals(200, r.status);
+        assertEquals("HTTP/2", r.httpVersion);
+        assertEquals("primary", r.header("x-backend"));
+        Poll.until(() -> mirror.seen.size() == 1, "the mirror receives the HTTP/2 request");
+        assertEquals("POST /h2 reviews-shadow:9080 over h2", mirror.seen.get(0));
+    }
+
+    @Test
     void clusterHeaderNamesTheMirror() throws Exception {
         assertEquals(200, Curl.run(proxy.url("/header/none")).status);
         assertEquals(200, Curl.run("-H", "x-mirror-cluster: mirror", proxy.url("/header/yes")).status);
