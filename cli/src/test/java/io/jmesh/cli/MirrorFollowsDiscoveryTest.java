@@ -3,24 +3,16 @@ package io.jmesh.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.TestBackend;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * End to end: a VirtualService's {@code mirror} with {@code mirrorPercentage: 100} takes effect in a sidecar that
@@ -29,7 +21,6 @@ import io.jmesh.proxy.xds.ListenerBinding;
  */
 class MirrorFollowsDiscoveryTest {
 
-    private static final String NODE = "sidecar~10.0.0.1~client.default~default.svc.cluster.local";
     private static final String HOST = "backend.default.svc.cluster.local:9080";
 
     @TempDir
@@ -70,21 +61,10 @@ class MirrorFollowsDiscoveryTest {
                         mirror: {host: backend-v2}
                         mirrorPercentage: {value: 100}
                     """.formatted(backend.port(), shadow.port()), StandardCharsets.UTF_8);
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), NODE, Map.of(), Map.of("app", "client"), 0), 1,
-                         new ListenerBinding("127.0.0.1", Map.of(9080, 0)))) {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                int status = 0;
-                while (System.nanoTime() < deadline && status != 200) {
-                    InetSocketAddress l = proxy.listenerAddresses().get("0.0.0.0_9080");
-                    status = l == null ? 0 : Curl.run("-H", "Host: " + HOST, "http://127.0.0.1:" + l.getPort() + "/").status;
-                    Thread.sleep(status == 200 ? 0 : 100);
-                }
-                assertEquals(200, status, "the sidecar routes to the backend");
-                String url = "http://127.0.0.1:" + proxy.listenerAddresses().get("0.0.0.0_9080").getPort() + "/mirrored";
+            try (SidecarWithDiscovery mesh = SidecarWithDiscovery.start(dir)) {
+                SidecarWithDiscovery.Ready ready = mesh.awaitRoute(HOST);
+                assertEquals(200, ready.status(), "the sidecar routes to the backend");
+                String url = ready.baseUrl() + "/mirrored";
 
                 Curl.Result r = Curl.run("-H", "Host: " + HOST, "--data-binary", "copy me", url);
                 assertEquals(200, r.status, r.toString());
