@@ -120,7 +120,7 @@ final class ShadowStream implements UpstreamStreamListener {
             return new DefaultHttpRequest(primary.protocolVersion(), primary.method(), primary.uri(), headers);
         }
         final HttpHeaders trailers = primary instanceof FullHttpRequest
-                ? ((FullHttpRequest) primary).trailingHeaders().copy() : new DefaultHttpHeaders(false);
+                ? ((FullHttpRequest) primary).trailingHeaders().copy() : new DefaultHttpHeaders();
         return new DefaultFullHttpRequest(primary.protocolVersion(), primary.method(), primary.uri(),
                                           Unpooled.EMPTY_BUFFER, headers, trailers);
     }
