@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -275,6 +277,19 @@ class RequestMirrorTest {
         assertEquals(200, r.status);
         assertEquals("primary", r.header("x-backend"));
         assertEquals(1, proxy.counter("http.ingress.shadow_cluster_not_found"));
+    }
+
+    @Test
+    void clientGoingAwayMidBodyResetsTheMirror() throws Exception {
+        try (Socket client = new Socket("127.0.0.1", proxy.port())) {
+            OutputStream out = client.getOutputStream();
+            out.write(("POST /partial HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n" + "z".repeat(10))
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Poll.until(() -> proxy.counter("cluster.mirror.upstream_rq_total") == 1, "the mirror stream starts");
+        }
+        Poll.until(() -> proxy.gauge("cluster.mirror.upstream_rq_active") == 0, "the mirror stream is reset");
+        assertEquals(List.of(), mirror.seen, "the mirror never gets a complete request");
     }
 
     @Test
