@@ -3,23 +3,15 @@ package io.jmesh.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.TestBackend;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * End to end: a VirtualService's {@code fault.abort} (behind a header match) and {@code corsPolicy} take effect in
@@ -28,7 +20,6 @@ import io.jmesh.proxy.xds.ListenerBinding;
  */
 class FaultAndCorsFollowDiscoveryTest {
 
-    private static final String NODE = "sidecar~10.0.0.1~client.default~default.svc.cluster.local";
     private static final String HOST = "backend.default.svc.cluster.local:9080";
 
     @TempDir
@@ -65,21 +56,10 @@ class FaultAndCorsFollowDiscoveryTest {
                           maxAge: 24h
                         route: [{destination: {host: backend}}]
                     """.formatted(backend.port()), StandardCharsets.UTF_8);
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), NODE, Map.of(), Map.of("app", "client"), 0), 1,
-                         new ListenerBinding("127.0.0.1", Map.of(9080, 0)))) {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                int status = 0;
-                while (System.nanoTime() < deadline && status != 200) {
-                    InetSocketAddress l = proxy.listenerAddresses().get("0.0.0.0_9080");
-                    status = l == null ? 0 : Curl.run("-H", "Host: " + HOST, "http://127.0.0.1:" + l.getPort() + "/").status;
-                    Thread.sleep(status == 200 ? 0 : 100);
-                }
-                assertEquals(200, status, "the sidecar routes to the backend");
-                String url = "http://127.0.0.1:" + proxy.listenerAddresses().get("0.0.0.0_9080").getPort() + "/items";
+            try (SidecarWithDiscovery mesh = SidecarWithDiscovery.start(dir)) {
+                SidecarWithDiscovery.Ready ready = mesh.awaitRoute(HOST);
+                assertEquals(200, ready.status(), "the sidecar routes to the backend");
+                String url = ready.baseUrl() + "/items";
                 int seen = backend.requests.get();
 
                 Curl.Result abort = Curl.run("-H", "Host: " + HOST, "-H", "x-fault: yes", url);

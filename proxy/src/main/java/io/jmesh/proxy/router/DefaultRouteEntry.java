@@ -3,6 +3,7 @@ package io.jmesh.proxy.router;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -66,6 +67,7 @@ final class DefaultRouteEntry implements RouteEntry {
     private final String hostRewriteHeader;
     private final boolean autoHostRewrite;
     private final HashPolicy hashPolicy;
+    private final List<RequestMirrorPolicy> mirrorPolicies;
 
     // REDIRECT
     private final String redirectScheme;
@@ -149,6 +151,7 @@ final class DefaultRouteEntry implements RouteEntry {
         String hostRewriteHeader = null;
         boolean autoHost = false;
         HashPolicy hash = HashPolicy.NONE;
+        List<RequestMirrorPolicy> mirrors = List.of();
         String rScheme = null;
         String rHost = null;
         int rPort = 0;
@@ -268,6 +271,7 @@ final class DefaultRouteEntry implements RouteEntry {
                                                   + " host_rewrite_header)");
                 }
                 hash = HashPolicy.from(a.getHashPolicyList(), ap + ".hash_policy");
+                mirrors = RequestMirrorPolicy.from(a.getRequestMirrorPoliciesList(), ap + ".request_mirror_policies");
                 break;
             }
             case REDIRECT: {
@@ -385,6 +389,7 @@ final class DefaultRouteEntry implements RouteEntry {
         this.hostRewriteHeader = hostRewriteHeader;
         this.autoHostRewrite = autoHost;
         this.hashPolicy = hash;
+        this.mirrorPolicies = mirrors;
         this.redirectScheme = rScheme;
         this.redirectHost = rHost;
         this.redirectPort = rPort;
@@ -589,6 +594,11 @@ final class DefaultRouteEntry implements RouteEntry {
     public OptionalLong hash(HttpRequest request, InetSocketAddress downstreamRemote) {
         ensure(Kind.ROUTE);
         return hashPolicy.hash(request, downstreamRemote);
+    }
+
+    @Override
+    public List<RequestMirrorPolicy> mirrorPolicies() {
+        return mirrorPolicies;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.jmesh.proxy.router;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.OptionalLong;
 
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -98,6 +99,14 @@ public interface RouteEntry {
      * @param downstreamRemote the client's address; may be null (then source_ip yields nothing)
      */
     OptionalLong hash(HttpRequest request, InetSocketAddress downstreamRemote);
+
+    /**
+     * {@code RouteAction.request_mirror_policies}, in order; an empty list (the same instance for every
+     * route without them) when none, so that a caller pays one {@code isEmpty()} on the common path.
+     */
+    default List<RequestMirrorPolicy> mirrorPolicies() {
+        return List.of();
+    }
 
     // ---- Kind.REDIRECT
 

@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 import io.jmesh.proxy.filter.HttpFilter;
 import io.jmesh.proxy.filter.HttpFilterCallbacks;
 import io.jmesh.proxy.filter.HttpFilterFactory;
+import io.jmesh.proxy.router.RequestMirrorPolicy;
 import io.jmesh.proxy.router.RetryPolicy;
 import io.jmesh.proxy.router.RouteEntry;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
@@ -101,6 +102,8 @@ final class ActiveStream implements HttpFilterCallbacks {
     private final ArrayDeque<HttpContent> pending = new ArrayDeque<>(2);
     private List<HttpContent> replay = new ArrayList<>(0);
     private long replayBytes;
+    /** Mirrored copies of this request ({@code request_mirror_policies}); null on routes without them. */
+    private List<ShadowStream> shadows;
 
     private boolean responseStarted;
     private boolean finished;
@@ -250,7 +253,37 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (route.timeoutMillis() > 0 && requestComplete) {
             startRouteTimer();
         }
+        List<RequestMirrorPolicy> mirrors = route.mirrorPolicies();
+        if (!mirrors.isEmpty()) {
+            startShadows(mirrors, cm);
+        }
         startAttempt();
+    }
+
+    /** Starts one {@link ShadowStream} per mirror policy that samples this request. */
+    private void startShadows(List<RequestMirrorPolicy> mirrors, ClusterManager cm) {
+        for (RequestMirrorPolicy p : mirrors) {
+            if (!p.sampled()) {
+                continue;
+            }
+            String name = p.cluster(request);
+            UpstreamCluster c = name == null ? null : cm.get(name);
+            if (c == null) {
+                if (name != null) {
+                    config.stats.shadowClusterNotFound.inc();
+                    logger.debug("{} shadow cluster '{}' does not exist", sink.remoteAddress(), name);
+                }
+                continue;
+            }
+            ShadowStream s = ShadowStream.start(p, c, request, requestEndsWithHeaders, pending, route.timeoutMillis(),
+                    sink.eventLoop(), config.stats);
+            if (s != null) {
+                if (shadows == null) {
+                    shadows = new ArrayList<>(mirrors.size());
+                }
+                shadows.add(s);
+            }
+        }
     }
 
     /** A piece of request body; {@link LastHttpContent} ends the request (and may carry trailers). */
@@ -261,6 +294,11 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (finished) {
             content.release();
             return;
+        }
+        if (shadows != null) {
+            for (ShadowStream s : shadows) {
+                s.onRequestBody(content.retainedDuplicate());
+            }
         }
         if (replay != null) {
             replayBytes += content.content().readableBytes();
@@ -302,6 +340,9 @@ final class ActiveStream implements HttpFilterCallbacks {
         Attempt a = attempt;
         if (a != null && a.stream != null) {
             a.stream.flush();
+        }
+        if (shadows != null) {
+            shadows.forEach(ShadowStream::flush);
         }
     }
 
@@ -871,6 +912,10 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (replay != null) {
             releaseAll(replay);
             replay = null;
+        }
+        if (shadows != null) {
+            shadows.forEach(ShadowStream::onPrimaryEnded);
+            shadows = null;
         }
         for (HttpFilter f : filters) {
             f.onDestroy();

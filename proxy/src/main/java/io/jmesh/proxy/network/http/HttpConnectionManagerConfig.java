@@ -210,6 +210,8 @@ public final class HttpConnectionManagerConfig {
         final Counter rqTimeout;
         final Counter cxProtocolError;
         final Counter rqCompleted;
+        final Counter shadowClusterNotFound;
+        final Counter shadowBufferOverflow;
 
         HcmStats(Stats stats, String prefix) {
             String p = "http." + prefix + ".";
@@ -225,6 +227,8 @@ public final class HttpConnectionManagerConfig {
             rqTimeout = stats.counter(p + "downstream_rq_timeout");
             cxProtocolError = stats.counter(p + "downstream_cx_protocol_error");
             rqCompleted = stats.counter(p + "downstream_rq_completed");
+            shadowClusterNotFound = stats.counter(p + "shadow_cluster_not_found");
+            shadowBufferOverflow = stats.counter(p + "shadow_buffer_overflow");
         }
 
         void recordStatus(int status) {
