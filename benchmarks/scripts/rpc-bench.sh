@@ -17,7 +17,9 @@
 # Options: --protocols LIST (bolt,dubbo) --targets LIST (direct,haproxy,jmesh) --warmup S (15) --duration S (20)
 #   --concurrency N (32 outstanding calls) --mode sync|async (sync: N caller threads; async: N chained
 #   callbacks) --payload BYTES (64) --repeat N (1) --out FILE --jfr FILE (JFR of the jmesh proxy's
-#   measured run) --proxy-cpus/--load-cpus/--backend-cpus LIST --keep-tmp.
+#   measured run) --proxy-cpus/--load-cpus/--backend-cpus LIST --keep-tmp --baseline-cp CP (adds the
+#   target jmesh-base: the same proxy run from another class path, e.g. a copy of an older cli/target/lib,
+#   for before/after figures in one interleaved run).
 # Environment: JMESH_BENCH_JAVA_OPTS (the proxy's JVM options, as for proxy-bench-cmd.sh),
 #   RPC_BENCH_APP_OPTS (provider and consumer JVM options, default -Xms256m -Xmx256m).
 # Everything listens on and dials 127.0.0.1 (Dubbo's provider binds the wildcard address, see PEERS.md).
@@ -25,7 +27,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 PROTOCOLS=bolt,dubbo TARGETS=direct,haproxy,jmesh WARMUP=15 DURATION=20 CONCURRENCY=32 MODE=sync PAYLOAD=64
-REPEAT=1 OUT="" JFR="" PROXY_CPUS="" LOAD_CPUS="" BACKEND_CPUS="" KEEP=0
+REPEAT=1 OUT="" JFR="" BASELINE_CP="" PROXY_CPUS="" LOAD_CPUS="" BACKEND_CPUS="" KEEP=0
 die() { echo "rpc-bench: $*" >&2; exit 2; }
 log() { echo "rpc-bench: $*" >&2; }
 while [ $# -gt 0 ]; do
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --protocols) PROTOCOLS=$2 ;; --targets) TARGETS=$2 ;; --warmup) WARMUP=$2 ;; --duration) DURATION=$2 ;;
     --concurrency) CONCURRENCY=$2 ;; --mode) MODE=$2 ;; --payload) PAYLOAD=$2 ;; --repeat) REPEAT=$2 ;;
-    --out) OUT=$2 ;; --jfr) JFR=$2 ;; --proxy-cpus) PROXY_CPUS=$2 ;; --load-cpus) LOAD_CPUS=$2 ;;
+    --out) OUT=$2 ;; --baseline-cp) BASELINE_CP=$2 ;; --jfr) JFR=$2 ;; --proxy-cpus) PROXY_CPUS=$2 ;; --load-cpus) LOAD_CPUS=$2 ;;
     --backend-cpus) BACKEND_CPUS=$2 ;; --keep-tmp) KEEP=1; shift; continue ;;
     *) die "unknown option $1" ;;
   esac
@@ -156,14 +158,16 @@ run_target() {
       port=$(free_port); haproxy_cfg "$port" "$pport" >"$TMP/haproxy.cfg"
       start_group "$PROXY_CPUS" "$TMP/haproxy-$proto-$round.log" "$HAPROXY" -db -f "$TMP/haproxy.cfg"
       pid=$LAST_PID ;;
-    jmesh)
+    jmesh|jmesh-base)
+      local cp="$cli_jar:$root/cli/target/lib/*"
+      [ "$target" = jmesh-base ] && cp=$BASELINE_CP
       port=$(free_port); jmesh_cfg "$proto" "$port" "$pport" >"$TMP/jmesh.yaml"
       local jopts=(${JMESH_BENCH_JAVA_OPTS:--XX:+UseSerialGC -Xms48m -Xmx48m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled})
       if [ -n "$JFR" ]; then
-        jopts+=("-XX:StartFlightRecording=delay=${WARMUP}s,duration=${DURATION}s,filename=${JFR%.jfr}-$proto-$round.jfr,settings=profile")
+        jopts+=("-XX:StartFlightRecording=delay=${WARMUP}s,duration=${DURATION}s,filename=${JFR%.jfr}-$target-$proto-$round.jfr,settings=profile")
       fi
       start_group "$PROXY_CPUS" "$TMP/jmesh-$proto-$round.log" java "${jopts[@]}" \
-        -cp "$cli_jar:$root/cli/target/lib/*" io.jmesh.cli.Main proxy --config "$TMP/jmesh.yaml" --concurrency 1
+        -cp "$cp" io.jmesh.cli.Main proxy --config "$TMP/jmesh.yaml" --concurrency 1
       pid=$LAST_PID ;;
     *) die "unknown target $target" ;;
   esac
@@ -182,6 +186,7 @@ run_target() {
 }
 
 # ---------------------------------------------------------------- rounds
+[ -n "$BASELINE_CP" ] && [[ ,$TARGETS, != *,jmesh-base,* ]] && TARGETS=$TARGETS,jmesh-base
 IFS=, read -ra PROTOS <<<"$PROTOCOLS"; IFS=, read -ra TGTS <<<"$TARGETS"
 RAW=$TMP/raw.txt; : >"$RAW"
 log "proxy CPUs $PROXY_CPUS, consumer CPUs $LOAD_CPUS, provider CPUs $BACKEND_CPUS; load: $(cut -d' ' -f1-3 /proc/loadavg)"

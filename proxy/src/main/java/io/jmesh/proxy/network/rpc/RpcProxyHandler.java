@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -49,7 +50,13 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     private final RpcProxyConfig config;
     private final RpcProtocol protocol;
     private final Set<ActiveCall> calls = new LinkedHashSet<>();
+    /** Upstream connections written to during the current read batch, flushed when it ends. */
+    private final List<RpcUpstreamConnection> upstreamsToFlush = new ArrayList<>(2);
     private ChannelHandlerContext ctx;
+    /** Inside a read batch: between channelRead and channelReadComplete. */
+    private boolean reading;
+    /** Replies were written during the current read batch and wait for its end to be flushed. */
+    private boolean needsFlush;
 
     /** A handler for one downstream connection. */
     public RpcProxyHandler(RpcProxyConfig config) {
@@ -65,6 +72,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
         if (!protocol.isMessage(msg) || !protocol.isRequest(msg)) {
             // Responses from a caller (e.g. acks of heartbeats nobody sent) have no one to go to.
             ReferenceCountUtil.release(msg);
@@ -79,15 +87,47 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(msg);
             }
             if (reply != null) {
-                ctx.writeAndFlush(reply);
+                ctx.write(reply);
+                needsFlush = true;
             }
             return;
         }
         new ActiveCall(msg).start();
     }
 
+    /**
+     * Ends a read batch: one flush per upstream connection written to and one for the replies, so a
+     * batch of calls costs one write syscall each way instead of one per call.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        flushUpstreams();
+        if (needsFlush) {
+            needsFlush = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void flushUpstreams() {
+        if (!upstreamsToFlush.isEmpty()) {
+            for (RpcUpstreamConnection c : upstreamsToFlush) {
+                c.flush();
+            }
+            upstreamsToFlush.clear();
+        }
+    }
+
+    /** Flushes the replies written to this connection; called by an upstream connection at the end of its read batch. */
+    void flush() {
+        ctx.flush();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        reading = false;
+        flushUpstreams();
         for (ActiveCall c : new ArrayList<>(calls)) {
             c.onDownstreamClosed();
         }
@@ -189,7 +229,9 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             h.stats().incRqTotal();
             connection = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, h,
                                                    config.maxFrameBytes);
-            connection.send(this);
+            if (connection.send(this, reading) && !upstreamsToFlush.contains(connection)) {
+                upstreamsToFlush.add(connection);
+            }
         }
 
         private void endAttempt() {
@@ -338,10 +380,17 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void write(Object reply) {
-            if (ctx.channel().isActive()) {
-                ctx.writeAndFlush(reply, ctx.voidPromise());
-            } else {
+            if (!ctx.channel().isActive()) {
                 ReferenceCountUtil.release(reply);
+                return;
+            }
+            ctx.write(reply, ctx.voidPromise());
+            // Flush at the end of the read batch that produced the reply (this connection's or the
+            // upstream's), or now when it came from a timer or a connection event.
+            if (reading) {
+                needsFlush = true;
+            } else if (connection == null || !connection.flushLater(RpcProxyHandler.this)) {
+                ctx.flush();
             }
         }
 

@@ -90,8 +90,12 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     private final LongObjectHashMap<Call> inFlight = new LongObjectHashMap<>();
     /** Downstream connections whose reading is paused until this connection is writable again. */
     private final List<Channel> paused = new ArrayList<>();
+    /** Downstream connections written to during the current read batch, flushed when it ends. */
+    private final List<RpcProxyHandler> downstreamsToFlush = new ArrayList<>(4);
     private Channel channel;
     private boolean active;
+    /** Inside a read batch: between channelRead and channelReadComplete. */
+    private boolean reading;
     private boolean closed;
     private long lastId;
 
@@ -167,11 +171,17 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /** Sends {@code call}: writes it now, or when the connection is up. */
-    void send(Call call) {
+    /**
+     * Sends {@code call}: writes it now, or when the connection is up. With {@code deferFlush} a write
+     * is not flushed and the method returns {@code true}: the caller then owes a {@link #flush()} (at the
+     * end of its read batch, so that all the calls of one batch leave in one syscall).
+     */
+    boolean send(Call call, boolean deferFlush) {
         if (active) {
             write(call);
-            channel.flush();
+            if (!deferFlush) {
+                channel.flush();
+            }
             if (!channel.isWritable()) {
                 final Channel d = call.downstream();
                 if (d.config().isAutoRead()) {
@@ -179,9 +189,29 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
                     paused.add(d);
                 }
             }
-        } else {
-            pending.add(call);
+            return deferFlush;
         }
+        pending.add(call);
+        return false;
+    }
+
+    /** Flushes what {@link #send(Call, boolean)} wrote without flushing. */
+    void flush() {
+        channel.flush();
+    }
+
+    /**
+     * Whether this connection is delivering responses of one read batch; {@link #flushLater} then
+     * collects the downstream connections written to, flushed once when the batch ends.
+     */
+    boolean flushLater(RpcProxyHandler downstream) {
+        if (!reading) {
+            return false;
+        }
+        if (!downstreamsToFlush.contains(downstream)) {
+            downstreamsToFlush.add(downstream);
+        }
+        return true;
     }
 
     /** Whether this connection can still take calls. */
@@ -197,17 +227,9 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
             inFlight.put(id, call);
         }
         call.onWritten(this, id);
-        channel.write(protocol.withRequestId(request, id)).addListener(f -> {
-            if (!f.isSuccess()) {
-                logger.debug("{} write failed: {}", channel, f.cause().toString());
-                final Call c = inFlight.get(id);
-                if (c == call) {
-                    inFlight.remove(id);
-                    c.onUpstreamReset();
-                }
-                channel.close();
-            }
-        });
+        // A failed write fires exceptionCaught, which closes the connection: the calls in flight then
+        // get onUpstreamReset() from channelInactive. No promise or listener per call.
+        channel.write(protocol.withRequestId(request, id), channel.voidPromise());
     }
 
     /**
@@ -222,6 +244,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
         if (!protocol.isMessage(msg)) {
             ReferenceCountUtil.release(msg);
             return;
@@ -250,7 +273,24 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        if (!downstreamsToFlush.isEmpty()) {
+            for (RpcProxyHandler d : downstreamsToFlush) {
+                d.flush();
+            }
+            downstreamsToFlush.clear();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        reading = false;
+        for (RpcProxyHandler d : downstreamsToFlush) {
+            d.flush();
+        }
+        downstreamsToFlush.clear();
         markClosed();
         resumeDownstreams();
         cluster.stats().upstreamCxDestroy().inc();
