@@ -3,16 +3,15 @@ package io.jmesh.proxy.network.rpc;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
 import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
@@ -49,7 +48,15 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
     private final RpcProxyConfig config;
     private final RpcProtocol protocol;
-    private final Set<ActiveCall> calls = new LinkedHashSet<>();
+    /** Calls not finished yet: an intrusive doubly linked list (no allocation per call). */
+    private ActiveCall first;
+    /** The upstream connection of the previous call, reused while it serves the same cluster and host. */
+    private RpcUpstreamConnection lastConnection;
+    /** The counters of the previous call's service and method, reused while they are the same. */
+    private String lastIface;
+    private String lastMethod;
+    private Counter lastServiceCounter;
+    private Counter lastMethodCounter;
     /** Upstream connections written to during the current read batch, flushed when it ends. */
     private final List<RpcUpstreamConnection> upstreamsToFlush = new ArrayList<>(2);
     private ChannelHandlerContext ctx;
@@ -128,7 +135,11 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         reading = false;
         flushUpstreams();
-        for (ActiveCall c : new ArrayList<>(calls)) {
+        final List<ActiveCall> open = new ArrayList<>();
+        for (ActiveCall c = first; c != null; c = c.next) {
+            open.add(c);
+        }
+        for (ActiveCall c : open) {
             c.onDownstreamClosed();
         }
         ctx.fireChannelInactive();
@@ -146,8 +157,31 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
+    private void countRequest(String iface, String method) {
+        if (!iface.equals(lastIface) || !method.equals(lastMethod)) {
+            lastServiceCounter = config.serviceRequests(iface);
+            lastMethodCounter = config.methodRequests(iface, method);
+            lastIface = iface;
+            lastMethod = method;
+        }
+        lastServiceCounter.inc();
+        lastMethodCounter.inc();
+    }
+
+    /** The upstream connection of this event loop to {@code host} of {@code cluster}. */
+    private RpcUpstreamConnection connection(UpstreamCluster cluster, Host host) {
+        RpcUpstreamConnection c = lastConnection;
+        if (c == null || !c.isUsable() || !c.serves(protocol, cluster, host)) {
+            c = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, host, config.maxFrameBytes);
+            lastConnection = c;
+        }
+        return c;
+    }
+
     /** One request from this connection, from decoding to its response or local reply. */
-    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext {
+    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext, Runnable {
+        private ActiveCall prev;
+        private ActiveCall next;
         /** The request as received (downstream id); one reference, released in {@link #finish()}. */
         private Object request;
         private final boolean oneway;
@@ -175,7 +209,11 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         void start() {
-            calls.add(this);
+            next = first;
+            if (first != null) {
+                first.prev = this;
+            }
+            first = this;
             config.requestTotal.inc();
             if (oneway) {
                 config.oneway.inc();
@@ -183,8 +221,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             view = protocol.routingView(request);
             final String iface = view.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST);
             final String method = view.headers().get(RpcProtocol.METHOD);
-            config.serviceRequests(iface).inc();
-            config.methodRequests(iface, method == null ? "" : method).inc();
+            countRequest(iface, method == null ? "" : method);
 
             route = config.routeTable.route(view);
             if (route == null || route.kind() != RouteEntry.Kind.ROUTE) {
@@ -206,7 +243,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 final long timeout = frameTimeout > 0 ? frameTimeout
                         : config.defaultTimeoutMs > 0 ? config.defaultTimeoutMs : route.timeoutMillis();
                 if (timeout > 0) {
-                    timer = ctx.executor().schedule(this::onTimeout, timeout, TimeUnit.MILLISECONDS);
+                    timer = ctx.executor().schedule(this, timeout, TimeUnit.MILLISECONDS);
                 }
             }
             attempt();
@@ -227,8 +264,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             cluster.stats().upstreamRqActive().inc();
             h.requestStarted();
             h.stats().incRqTotal();
-            connection = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, h,
-                                                   config.maxFrameBytes);
+            connection = connection(cluster, h);
             if (connection.send(this, reading) && !upstreamsToFlush.contains(connection)) {
                 upstreamsToFlush.add(connection);
             }
@@ -334,7 +370,9 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         // ---- local events
 
-        private void onTimeout() {
+        /** The timeout timer. */
+        @Override
+        public void run() {
             timer = null;
             if (done) {
                 return;
@@ -400,7 +438,16 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 timer.cancel(false);
                 timer = null;
             }
-            calls.remove(this);
+            if (prev != null) {
+                prev.next = next;
+            } else if (first == this) {
+                first = next;
+            }
+            if (next != null) {
+                next.prev = prev;
+            }
+            prev = null;
+            next = null;
             log();
             ReferenceCountUtil.release(request);
         }

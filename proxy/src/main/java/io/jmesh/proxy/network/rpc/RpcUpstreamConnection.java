@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -219,6 +218,11 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         return !closed;
     }
 
+    /** Whether this is the connection to {@code host} of {@code cluster} (the same objects) for {@code protocol}. */
+    boolean serves(RpcProtocol protocol, UpstreamCluster cluster, Host host) {
+        return key.protocol == protocol && key.cluster == cluster && key.host == host;
+    }
+
     private void write(Call call) {
         final Object request = call.takeRequest();
         lastId = protocol.nextUpstreamId(lastId);
@@ -365,11 +369,14 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         final RpcProtocol protocol;
         final UpstreamCluster cluster;
         final Host host;
+        private final int hash;
 
         Key(RpcProtocol protocol, UpstreamCluster cluster, Host host) {
             this.protocol = protocol;
             this.cluster = cluster;
             this.host = host;
+            this.hash = (protocol.hashCode() * 31 + System.identityHashCode(cluster)) * 31
+                        + System.identityHashCode(host);
         }
 
         @Override
@@ -380,7 +387,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
         @Override
         public int hashCode() {
-            return Objects.hash(protocol, System.identityHashCode(cluster), System.identityHashCode(host));
+            return hash;
         }
     }
 }
