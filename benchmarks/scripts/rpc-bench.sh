@@ -19,7 +19,9 @@
 #   callbacks) --payload BYTES (64) --repeat N (1) --out FILE --jfr FILE (JFR of the jmesh proxy's
 #   measured run) --proxy-cpus/--load-cpus/--backend-cpus LIST --keep-tmp --baseline-cp CP (adds the
 #   target jmesh-base: the same proxy run from another class path, e.g. a copy of an older cli/target/lib,
-#   for before/after figures in one interleaved run).
+#   for before/after figures in one interleaved run) --strace (count the proxy's syscalls with
+#   `strace -c -f` over the whole consumer run, warm-up included, and report syscalls per call; strace slows
+#   the proxy down, so use these runs for that column only).
 # Environment: JMESH_BENCH_JAVA_OPTS (the proxy's JVM options, as for proxy-bench-cmd.sh),
 #   RPC_BENCH_APP_OPTS (provider and consumer JVM options, default -Xms256m -Xmx256m).
 # Everything listens on and dials 127.0.0.1 (Dubbo's provider binds the wildcard address, see PEERS.md).
@@ -27,16 +29,17 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 PROTOCOLS=bolt,dubbo TARGETS=direct,haproxy,jmesh WARMUP=15 DURATION=20 CONCURRENCY=32 MODE=sync PAYLOAD=64
-REPEAT=1 OUT="" JFR="" BASELINE_CP="" PROXY_CPUS="" LOAD_CPUS="" BACKEND_CPUS="" KEEP=0
+REPEAT=1 OUT="" JFR="" BASELINE_CP="" STRACE=0 PROXY_CPUS="" LOAD_CPUS="" BACKEND_CPUS="" KEEP=0
 die() { echo "rpc-bench: $*" >&2; exit 2; }
 log() { echo "rpc-bench: $*" >&2; }
 while [ $# -gt 0 ]; do
-  [ $# -ge 2 ] || [ "$1" = --keep-tmp ] || die "$1 needs a value"
+  [ $# -ge 2 ] || [ "$1" = --keep-tmp ] || [ "$1" = --strace ] || die "$1 needs a value"
   case $1 in
     --protocols) PROTOCOLS=$2 ;; --targets) TARGETS=$2 ;; --warmup) WARMUP=$2 ;; --duration) DURATION=$2 ;;
     --concurrency) CONCURRENCY=$2 ;; --mode) MODE=$2 ;; --payload) PAYLOAD=$2 ;; --repeat) REPEAT=$2 ;;
     --out) OUT=$2 ;; --baseline-cp) BASELINE_CP=$2 ;; --jfr) JFR=$2 ;; --proxy-cpus) PROXY_CPUS=$2 ;; --load-cpus) LOAD_CPUS=$2 ;;
     --backend-cpus) BACKEND_CPUS=$2 ;; --keep-tmp) KEEP=1; shift; continue ;;
+    --strace) STRACE=1; shift; continue ;;
     *) die "unknown option $1" ;;
   esac
   shift 2
@@ -175,11 +178,22 @@ run_target() {
     wait_port "$port" "$pid" 60 || { echo "FAILED: $target did not start"; return 0; }
     extra=(--watch-pid "$pid")
   fi
-  local out
+  local out spid=""
+  if [ "$STRACE" = 1 ] && [ -n "$pid" ]; then
+    strace -c -f -p "$pid" -o "$TMP/strace-$proto-$target-$round.txt" >/dev/null 2>&1 &
+    spid=$!
+  fi
   out=$(timeout -k 5 $((WARMUP + DURATION + 90)) taskset -c "$LOAD_CPUS" "${APP_JAVA[@]}" consumer \
         --protocol "$proto" --port "$port" --concurrency "$CONCURRENCY" --mode "$MODE" --payload "$PAYLOAD" \
         --warmup "$WARMUP" --duration "$DURATION" --clk-tck "$CLK_TCK" "${extra[@]}" \
         2>"$TMP/consumer-$proto-$target-$round.log" | grep '^RESULT' || true)
+  if [ -n "$spid" ]; then
+    kill -INT "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+    local sys calls
+    sys=$(awk '$NF == "total" {print $4}' "$TMP/strace-$proto-$target-$round.txt")
+    calls=${out##*total_calls=}
+    [ -n "$sys" ] && [ -n "$out" ] && out="$out syscalls_per_call=$(awk -v s="$sys" -v c="$calls" 'BEGIN{printf "%.2f", (c > 0 ? s / c : 0)}')"
+  fi
   [ -n "$pid" ] && stop_group "$pid"
   if [ -z "$out" ]; then echo "FAILED: consumer gave no result (see $TMP/consumer-$proto-$target-$round.log)"
   else echo "${out#RESULT }"; fi
@@ -222,19 +236,20 @@ report() {
       load[key] = load[key] " " substr($4, 6) }
     END {
       np = split(protos, P, ","); nt = split(tgts, T, ",")
-      print "| protocol | target | calls/s | p50 ms | p99 ms | p999 ms | errors | proxy CPU % core | CPU us/call | proxy max RSS MiB | thr vs direct | thr vs haproxy | +p99 ms vs direct | load |"
-      print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+      print "| protocol | target | calls/s | p50 ms | p99 ms | p999 ms | errors | proxy CPU % core | CPU us/call | proxy max RSS MiB | syscalls/call | thr vs direct | thr vs haproxy | +p99 ms vs direct | load |"
+      print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
       for (p = 1; p <= np; p++) {
         for (t = 1; t <= nt; t++) { k = P[p] SUBSEP T[t]
           c[T[t]] = med(v[k, "calls_per_s"]); p99[T[t]] = med(v[k, "p99_ms"]) }
         for (t = 1; t <= nt; t++) { k = P[p] SUBSEP T[t]
-          if (c[T[t]] == "-") { printf "| %s | %s | FAILED |||||||||||\n", P[p], T[t]; continue }
+          if (c[T[t]] == "-") { printf "| %s | %s | FAILED ||||||||||||\n", P[p], T[t]; continue }
           vd = ("direct" in c && c["direct"] != "-") ? sprintf("%.3f", c[T[t]] / c["direct"]) : "-"
           vh = ("haproxy" in c && c["haproxy"] != "-") ? sprintf("%.3f", c[T[t]] / c["haproxy"]) : "-"
           dp = ("direct" in p99 && p99["direct"] != "-") ? sprintf("%+.3f", p99[T[t]] - p99["direct"]) : "-"
-          printf "| %s | %s | %.0f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %s |%s |\n", P[p], T[t],
+          printf "| %s | %s | %.0f | %.3f | %.3f | %.3f | %s | %s | %s | %s | %s | %s | %s | %s |%s |\n", P[p], T[t],
             c[T[t]], med(v[k, "p50_ms"]), p99[T[t]], med(v[k, "p999_ms"]), med(v[k, "errors"]),
-            med(v[k, "cpu_pct"]), med(v[k, "cpu_us_per_call"]), med(v[k, "rss_mib"]), vd, vh, dp, load[k] }
+            med(v[k, "cpu_pct"]), med(v[k, "cpu_us_per_call"]), med(v[k, "rss_mib"]),
+            med(v[k, "syscalls_per_call"]), vd, vh, dp, load[k] }
         delete c; delete p99 }
     }' "$RAW"
   echo

@@ -45,10 +45,13 @@ import com.alipay.sofa.rpc.core.request.RequestBase;
  *
  * <p>The provider exports {@link EchoService} on 127.0.0.1 (direct mode, no registry; Dubbo version
  * {@code 1.0.0}) and runs until killed. The consumer calls {@code echo} with a fixed ASCII string of
- * {@code --payload} bytes from {@code --threads} threads, each making synchronous calls back to back (a
- * closed loop with a fixed concurrency), over the consumer's one connection to 127.0.0.1:P. After the
+ * {@code --payload} bytes with {@code --concurrency} calls outstanding at any time (a closed loop): in
+ * {@code sync} mode from as many threads, each making synchronous calls back to back; in {@code async}
+ * mode as chains of callbacks (SOFARPC callback invocations, Dubbo {@link EchoService#echoAsync}), each
+ * answer sending the next call. All calls go over the consumer's one connection to 127.0.0.1:P. After the
  * warm-up it records {@code --duration} seconds and prints one line
- * {@code RESULT calls_per_s=.. p50_ms=.. p99_ms=.. p999_ms=.. errors=.. cpu_us_per_call=.. cpu_pct=.. rss_mib=..};
+ * {@code RESULT calls_per_s=.. p50_ms=.. p99_ms=.. p999_ms=.. errors=.. cpu_us_per_call=.. cpu_pct=.. rss_mib=.. total_calls=..}
+ * ({@code total_calls}: warm-up included, until the consumer stops);
  * the CPU figures are those of {@code --watch-pid} (utime+stime of /proc/PID/stat over the window; RSS is
  * its VmHWM at the end), {@code -} without one. A call whose answer differs from its argument counts as
  * an error. The process exits when done.
@@ -117,21 +120,21 @@ public final class RpcBench {
     }
 
     private static void startDubboProvider(int port) throws Exception {
-        pinDubboLoopback();
         final ServiceConfig<EchoService> service = new ServiceConfig<>();
         service.setInterface(EchoService.class);
         service.setRef(payload -> payload);
         service.setVersion(DUBBO_VERSION);
         final ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
         protocol.setHost("127.0.0.1");
-        final ApplicationConfig app = new ApplicationConfig("rpc-bench-provider");
+        dubbo("rpc-bench-provider").protocol(protocol).service(service).start();
+    }
+
+    /** A Dubbo application of its own, direct mode (no registry), without the QoS port. */
+    private static DubboBootstrap dubbo(String name) throws Exception {
+        pinDubboLoopback();
+        final ApplicationConfig app = new ApplicationConfig(name);
         app.setQosEnable(false);
-        DubboBootstrap.newInstance(new FrameworkModel())
-                      .application(app)
-                      .registry(new RegistryConfig("N/A"))
-                      .protocol(protocol)
-                      .service(service)
-                      .start();
+        return DubboBootstrap.newInstance(new FrameworkModel()).application(app).registry(new RegistryConfig("N/A"));
     }
 
     /** Dubbo rewrites 127.0.0.1 to the machine's first other address (see PEERS.md): pin it to loopback. */
@@ -159,20 +162,13 @@ public final class RpcBench {
     }
 
     private static EchoService dubboConsumer(int port) throws Exception {
-        pinDubboLoopback();
         final ReferenceConfig<EchoService> reference = new ReferenceConfig<>();
         reference.setInterface(EchoService.class);
         reference.setVersion(DUBBO_VERSION);
         reference.setUrl("dubbo://127.0.0.1:" + port);
         reference.setTimeout(5000);
         reference.setRetries(0);
-        final ApplicationConfig app = new ApplicationConfig("rpc-bench-consumer");
-        app.setQosEnable(false);
-        DubboBootstrap.newInstance(new FrameworkModel())
-                      .application(app)
-                      .registry(new RegistryConfig("N/A"))
-                      .reference(reference)
-                      .start();
+        dubbo("rpc-bench-consumer").reference(reference).start();
         return reference.get();
     }
 
@@ -287,6 +283,7 @@ public final class RpcBench {
         final long errorCount = errors.sum();
         final long cpu1 = watchPid == null ? 0 : cpuTicks(watchPid);
         finished.await(30, TimeUnit.SECONDS);
+        final long total = allCalls.sum();
 
         final double seconds = (t1 - t0) / 1e9;
         final long calls = h.getTotalCount();
@@ -303,11 +300,16 @@ public final class RpcBench {
         } else {
             out.append(" cpu_us_per_call=- cpu_pct=- rss_mib=-");
         }
+        out.append(" total_calls=").append(total);
         System.out.println(out);
         System.out.flush();
     }
 
+    /** Calls answered since the start, warm-up included. */
+    private static final LongAdder allCalls = new LongAdder();
+
     private static void record(Recorder recorder, LongAdder errors, boolean ok, long nanos) {
+        allCalls.increment();
         if (ok) {
             recorder.recordValue(Math.min(nanos, TimeUnit.SECONDS.toNanos(10)));
         } else {
