@@ -64,6 +64,8 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     private boolean reading;
     /** Replies were written during the current read batch and wait for its end to be flushed. */
     private boolean needsFlush;
+    /** Queued by an upstream connection for a flush at the end of its read batch (O(1) de-duplication). */
+    boolean flushQueued;
 
     /** A handler for one downstream connection. */
     public RpcProxyHandler(RpcProxyConfig config) {
@@ -128,6 +130,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
     /** Flushes the replies written to this connection; called by an upstream connection at the end of its read batch. */
     void flush() {
+        flushQueued = false;
         ctx.flush();
     }
 

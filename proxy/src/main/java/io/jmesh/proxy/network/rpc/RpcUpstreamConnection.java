@@ -207,7 +207,8 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         if (!reading) {
             return false;
         }
-        if (!downstreamsToFlush.contains(downstream)) {
+        if (!downstream.flushQueued) {
+            downstream.flushQueued = true;
             downstreamsToFlush.add(downstream);
         }
         return true;
