@@ -362,7 +362,7 @@ public abstract class BoltMessage implements ReferenceCounted {
                         (int) crc.getValue()));
             }
         }
-        p.className = classLen == 0 ? "" : frame.toString(i, classLen, UTF_8);
+        p.className = className(frame, i, classLen);
         i += classLen;
         p.headers = parseHeaderMap(frame, i, headerLen);
         i += headerLen;
@@ -374,17 +374,50 @@ public abstract class BoltMessage implements ReferenceCounted {
         return new BoltRequest(p);
     }
 
+    /** Class names SOFARPC puts in every frame, returned as constants instead of decoded each time. */
+    private static final String[] KNOWN_CLASS_NAMES = {
+        "com.alipay.sofa.rpc.core.request.SofaRequest",
+        "com.alipay.sofa.rpc.core.response.SofaResponse",
+    };
+    private static final byte[][] KNOWN_CLASS_NAME_BYTES = {
+        KNOWN_CLASS_NAMES[0].getBytes(UTF_8),
+        KNOWN_CLASS_NAMES[1].getBytes(UTF_8),
+    };
+
+    private static String className(ByteBuf frame, int index, int length) {
+        if (length == 0) {
+            return "";
+        }
+        for (int k = 0; k < KNOWN_CLASS_NAME_BYTES.length; k++) {
+            final byte[] known = KNOWN_CLASS_NAME_BYTES[k];
+            if (known.length == length && sameBytes(frame, index, known)) {
+                return KNOWN_CLASS_NAMES[k];
+            }
+        }
+        return frame.toString(index, length, UTF_8);
+    }
+
+    private static boolean sameBytes(ByteBuf buf, int index, byte[] bytes) {
+        // Compare from the end: the names share their long package prefix.
+        for (int j = bytes.length - 1; j >= 0; j--) {
+            if (buf.getByte(index + j) != bytes[j]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static Map<String, String> parseHeaderMap(ByteBuf buf, int index, int length) {
         if (length == 0) {
             return Collections.emptyMap();
         }
         final Map<String, String> map = new LinkedHashMap<>();
         final int end = index + length;
+        final int[] next = new int[1];
         int i = index;
         while (i < end) {
             final String key;
             final String value;
-            int[] next = new int[1];
             key = readHeaderString(buf, i, end, next, "key");
             i = next[0];
             value = readHeaderString(buf, i, end, next, "value");

@@ -3,15 +3,15 @@ package io.jmesh.proxy.network.rpc;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
 import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
@@ -52,8 +52,24 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
     private final RpcProxyConfig config;
     private final RpcProtocol protocol;
-    private final Set<ActiveCall> calls = new LinkedHashSet<>();
+    /** Calls not finished yet: an intrusive doubly linked list (no allocation per call). */
+    private ActiveCall first;
+    /** The upstream connection of the previous call, reused while it serves the same cluster and host. */
+    private RpcUpstreamConnection lastConnection;
+    /** The counters of the previous call's service and method, reused while they are the same. */
+    private String lastIface;
+    private String lastMethod;
+    private Counter lastServiceCounter;
+    private Counter lastMethodCounter;
+    /** Upstream connections written to during the current read batch, flushed when it ends. */
+    private final List<RpcUpstreamConnection> upstreamsToFlush = new ArrayList<>(2);
     private ChannelHandlerContext ctx;
+    /** Inside a read batch: between channelRead and channelReadComplete. */
+    private boolean reading;
+    /** Replies were written during the current read batch and wait for its end to be flushed. */
+    private boolean needsFlush;
+    /** Queued by an upstream connection for a flush at the end of its read batch (O(1) de-duplication). */
+    boolean flushQueued;
 
     /** A handler for one downstream connection. */
     public RpcProxyHandler(RpcProxyConfig config) {
@@ -69,6 +85,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
         if (!protocol.isMessage(msg) || !protocol.isRequest(msg)) {
             // Responses from a caller (e.g. acks of heartbeats nobody sent) have no one to go to.
             ReferenceCountUtil.release(msg);
@@ -83,16 +100,53 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(msg);
             }
             if (reply != null) {
-                ctx.writeAndFlush(reply);
+                ctx.write(reply);
+                needsFlush = true;
             }
             return;
         }
         new ActiveCall(msg).start();
     }
 
+    /**
+     * Ends a read batch: one flush per upstream connection written to and one for the replies, so a
+     * batch of calls costs one write syscall each way instead of one per call.
+     */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        flushUpstreams();
+        if (needsFlush) {
+            needsFlush = false;
+            ctx.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void flushUpstreams() {
+        if (!upstreamsToFlush.isEmpty()) {
+            for (RpcUpstreamConnection c : upstreamsToFlush) {
+                c.flush();
+            }
+            upstreamsToFlush.clear();
+        }
+    }
+
+    /** Flushes the replies written to this connection; called by an upstream connection at the end of its read batch. */
+    void flush() {
+        flushQueued = false;
+        ctx.flush();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        for (ActiveCall c : new ArrayList<>(calls)) {
+        reading = false;
+        flushUpstreams();
+        final List<ActiveCall> open = new ArrayList<>();
+        for (ActiveCall c = first; c != null; c = c.next) {
+            open.add(c);
+        }
+        for (ActiveCall c : open) {
             c.onDownstreamClosed();
         }
         ctx.fireChannelInactive();
@@ -110,8 +164,31 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
+    private void countRequest(String iface, String method) {
+        if (!iface.equals(lastIface) || !method.equals(lastMethod)) {
+            lastServiceCounter = config.serviceRequests(iface);
+            lastMethodCounter = config.methodRequests(iface, method);
+            lastIface = iface;
+            lastMethod = method;
+        }
+        lastServiceCounter.inc();
+        lastMethodCounter.inc();
+    }
+
+    /** The upstream connection of this event loop to {@code host} of {@code cluster}. */
+    private RpcUpstreamConnection connection(UpstreamCluster cluster, Host host) {
+        RpcUpstreamConnection c = lastConnection;
+        if (c == null || !c.isUsable() || !c.serves(protocol, cluster, host)) {
+            c = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, host, config.maxFrameBytes);
+            lastConnection = c;
+        }
+        return c;
+    }
+
     /** One request from this connection, from decoding to its response or local reply. */
-    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext {
+    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext, Runnable {
+        private ActiveCall prev;
+        private ActiveCall next;
         /** The request as received (downstream id); one reference, released in {@link #finish()}. */
         private Object request;
         private final boolean oneway;
@@ -139,7 +216,11 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         void start() {
-            calls.add(this);
+            next = first;
+            if (first != null) {
+                first.prev = this;
+            }
+            first = this;
             config.requestTotal.inc();
             if (oneway) {
                 config.oneway.inc();
@@ -147,8 +228,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             view = protocol.routingView(request);
             final String iface = view.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST);
             final String method = view.headers().get(RpcProtocol.METHOD);
-            config.serviceRequests(iface).inc();
-            config.methodRequests(iface, method == null ? "" : method).inc();
+            countRequest(iface, method == null ? "" : method);
 
             route = config.routeTable.route(view);
             if (route == null || route.kind() != RouteEntry.Kind.ROUTE) {
@@ -170,7 +250,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 final long timeout = frameTimeout > 0 ? frameTimeout
                         : config.defaultTimeoutMs > 0 ? config.defaultTimeoutMs : route.timeoutMillis();
                 if (timeout > 0) {
-                    timer = ctx.executor().schedule(this::onTimeout, timeout, TimeUnit.MILLISECONDS);
+                    timer = ctx.executor().schedule(this, timeout, TimeUnit.MILLISECONDS);
                 }
             }
             attempt();
@@ -196,9 +276,10 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             cluster.stats().upstreamRqActive().inc();
             h.requestStarted();
             h.stats().incRqTotal();
-            connection = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, h,
-                                                   config.maxFrameBytes);
-            connection.send(this);
+            connection = connection(cluster, h);
+            if (connection.send(this, reading) && !upstreamsToFlush.contains(connection)) {
+                upstreamsToFlush.add(connection);
+            }
         }
 
         private void endAttempt() {
@@ -307,7 +388,9 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         // ---- local events
 
-        private void onTimeout() {
+        /** The timeout timer. */
+        @Override
+        public void run() {
             timer = null;
             if (done) {
                 return;
@@ -353,10 +436,17 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void write(Object reply) {
-            if (ctx.channel().isActive()) {
-                ctx.writeAndFlush(reply, ctx.voidPromise());
-            } else {
+            if (!ctx.channel().isActive()) {
                 ReferenceCountUtil.release(reply);
+                return;
+            }
+            ctx.write(reply, ctx.voidPromise());
+            // Flush at the end of the read batch that produced the reply (this connection's or the
+            // upstream's), or now when it came from a timer or a connection event.
+            if (reading) {
+                needsFlush = true;
+            } else if (connection == null || !connection.flushLater(RpcProxyHandler.this)) {
+                ctx.flush();
             }
         }
 
@@ -366,7 +456,16 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 timer.cancel(false);
                 timer = null;
             }
-            calls.remove(this);
+            if (prev != null) {
+                prev.next = next;
+            } else if (first == this) {
+                first = next;
+            }
+            if (next != null) {
+                next.prev = prev;
+            }
+            prev = null;
+            next = null;
             log();
             ReferenceCountUtil.release(request);
         }

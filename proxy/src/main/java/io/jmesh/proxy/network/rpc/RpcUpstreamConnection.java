@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -90,8 +89,12 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     private final LongObjectHashMap<Call> inFlight = new LongObjectHashMap<>();
     /** Downstream connections whose reading is paused until this connection is writable again. */
     private final List<Channel> paused = new ArrayList<>();
+    /** Downstream connections written to during the current read batch, flushed when it ends. */
+    private final List<RpcProxyHandler> downstreamsToFlush = new ArrayList<>(4);
     private Channel channel;
     private boolean active;
+    /** Inside a read batch: between channelRead and channelReadComplete. */
+    private boolean reading;
     private boolean closed;
     private long lastId;
 
@@ -167,11 +170,17 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /** Sends {@code call}: writes it now, or when the connection is up. */
-    void send(Call call) {
+    /**
+     * Sends {@code call}: writes it now, or when the connection is up. With {@code deferFlush} a write
+     * is not flushed and the method returns {@code true}: the caller then owes a {@link #flush()} (at the
+     * end of its read batch, so that all the calls of one batch leave in one syscall).
+     */
+    boolean send(Call call, boolean deferFlush) {
         if (active) {
             write(call);
-            channel.flush();
+            if (!deferFlush) {
+                channel.flush();
+            }
             if (!channel.isWritable()) {
                 final Channel d = call.downstream();
                 if (d.config().isAutoRead()) {
@@ -179,14 +188,40 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
                     paused.add(d);
                 }
             }
-        } else {
-            pending.add(call);
+            return deferFlush;
         }
+        pending.add(call);
+        return false;
+    }
+
+    /** Flushes what {@link #send(Call, boolean)} wrote without flushing. */
+    void flush() {
+        channel.flush();
+    }
+
+    /**
+     * Whether this connection is delivering responses of one read batch; {@link #flushLater} then
+     * collects the downstream connections written to, flushed once when the batch ends.
+     */
+    boolean flushLater(RpcProxyHandler downstream) {
+        if (!reading) {
+            return false;
+        }
+        if (!downstream.flushQueued) {
+            downstream.flushQueued = true;
+            downstreamsToFlush.add(downstream);
+        }
+        return true;
     }
 
     /** Whether this connection can still take calls. */
     boolean isUsable() {
         return !closed;
+    }
+
+    /** Whether this is the connection to {@code host} of {@code cluster} (the same objects) for {@code protocol}. */
+    boolean serves(RpcProtocol protocol, UpstreamCluster cluster, Host host) {
+        return key.protocol == protocol && key.cluster == cluster && key.host == host;
     }
 
     private void write(Call call) {
@@ -197,17 +232,9 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
             inFlight.put(id, call);
         }
         call.onWritten(this, id);
-        channel.write(protocol.withRequestId(request, id)).addListener(f -> {
-            if (!f.isSuccess()) {
-                logger.debug("{} write failed: {}", channel, f.cause().toString());
-                final Call c = inFlight.get(id);
-                if (c == call) {
-                    inFlight.remove(id);
-                    c.onUpstreamReset();
-                }
-                channel.close();
-            }
-        });
+        // A failed write fires exceptionCaught, which closes the connection: the calls in flight then
+        // get onUpstreamReset() from channelInactive. No promise or listener per call.
+        channel.write(protocol.withRequestId(request, id), channel.voidPromise());
     }
 
     /**
@@ -222,6 +249,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
         if (!protocol.isMessage(msg)) {
             ReferenceCountUtil.release(msg);
             return;
@@ -250,7 +278,24 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        if (!downstreamsToFlush.isEmpty()) {
+            for (RpcProxyHandler d : downstreamsToFlush) {
+                d.flush();
+            }
+            downstreamsToFlush.clear();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        reading = false;
+        for (RpcProxyHandler d : downstreamsToFlush) {
+            d.flush();
+        }
+        downstreamsToFlush.clear();
         markClosed();
         resumeDownstreams();
         cluster.stats().upstreamCxDestroy().inc();
@@ -325,11 +370,14 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
         final RpcProtocol protocol;
         final UpstreamCluster cluster;
         final Host host;
+        private final int hash;
 
         Key(RpcProtocol protocol, UpstreamCluster cluster, Host host) {
             this.protocol = protocol;
             this.cluster = cluster;
             this.host = host;
+            this.hash = (protocol.hashCode() * 31 + System.identityHashCode(cluster)) * 31
+                        + System.identityHashCode(host);
         }
 
         @Override
@@ -340,7 +388,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
         @Override
         public int hashCode() {
-            return Objects.hash(protocol, System.identityHashCode(cluster), System.identityHashCode(host));
+            return hash;
         }
     }
 }
