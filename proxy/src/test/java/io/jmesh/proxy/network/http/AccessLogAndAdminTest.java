@@ -3,7 +3,6 @@ package io.jmesh.proxy.network.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -13,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
+import io.jmesh.proxy.testing.AccessLogFiles;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
@@ -82,10 +81,9 @@ class AccessLogAndAdminTest {
             assertEquals(200, Curl.run("-H", "Host: app.example", "-H", "x-tag: t1", proxy.url("/ok")).status);
             assertEquals(404, Curl.run("-H", "Host: other.example", proxy.url("/nothing")).status);
             assertEquals(503, Curl.run("-H", "Host: app.example", proxy.url("/empty")).status);
-            AccessLogs.flush();
-            List<String> custom = Files.readAllLines(customLog);
+            List<String> custom = AccessLogFiles.awaitLines(customLog, 3);
             assertEquals(List.of("200 - GET /ok backend t1", "404 NR GET /nothing - -", "503 UH GET /empty empty -"), custom);
-            List<String> def = Files.readAllLines(defaultLog);
+            List<String> def = AccessLogFiles.awaitLines(defaultLog, 3);
             assertEquals(3, def.size());
             assertTrue(def.get(0).matches("\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z] \"GET /ok HTTP/1\\.1\" 200 - 0 \\d+ \\d+ \\d+ \"-\" \"curl/[^\"]+\" \"[0-9a-f-]{36}\" \"app\\.example\" \"127\\.0\\.0\\.1:" + backend.port() + "\""),
                     def.get(0));

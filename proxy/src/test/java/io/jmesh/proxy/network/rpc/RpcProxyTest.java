@@ -383,15 +383,7 @@ class RpcProxyTest {
         final List<String> expected = List.of(
                 name + " com.example.Echo /com.example.Echo/echo blue " + okCode + " - b via_upstream",
                 name + " com.example.Unknown /com.example.Unknown/nope - " + notFound + " NR - route_not_found");
-        List<String> lines = List.of();
-        for (int i = 0; i < 500 && lines.size() < 2; i++) {
-            io.jmesh.proxy.telemetry.accesslog.AccessLogs.flush();
-            lines = java.nio.file.Files.exists(log) ? java.nio.file.Files.readAllLines(log) : List.of();
-            if (lines.size() < 2) {
-                Thread.sleep(10);
-            }
-        }
-        assertEquals(expected, lines);
+        assertEquals(expected, io.jmesh.proxy.testing.AccessLogFiles.awaitLines(log, 2));
     }
 
     @ParameterizedTest
