@@ -94,7 +94,9 @@ class ProxyCommandTest {
     @Test
     void sigtermDrainsInFlightRequestsAndExitsZero(@TempDir Path dir) throws Exception {
         HttpServer app = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        java.util.concurrent.CountDownLatch atApp = new java.util.concurrent.CountDownLatch(1);
         app.createContext("/", ex -> {
+            atApp.countDown();
             try {
                 Thread.sleep(1500);
             } catch (InterruptedException e) {
@@ -128,7 +130,7 @@ class ProxyCommandTest {
             CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/slow")).timeout(Duration.ofSeconds(20)).build(),
                     HttpResponse.BodyHandlers.ofString());
-            Thread.sleep(500); // the request is now at the app
+            assertTrue(atApp.await(20, TimeUnit.SECONDS), "the request reached the app through the proxy");
             p.destroy(); // SIGTERM
             HttpResponse<String> resp = inFlight.get(20, TimeUnit.SECONDS);
             assertEquals(200, resp.statusCode());
