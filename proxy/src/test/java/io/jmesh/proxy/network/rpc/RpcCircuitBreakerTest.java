@@ -1,11 +1,15 @@
 package io.jmesh.proxy.network.rpc;
 
+import static io.jmesh.proxy.network.rpc.RpcPeers.id;
 import static io.jmesh.proxy.network.rpc.RpcPeers.payload;
 import static io.jmesh.proxy.network.rpc.RpcPeers.request;
 import static io.jmesh.proxy.network.rpc.RpcPeers.server;
+import static io.jmesh.proxy.network.rpc.RpcPeers.status;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +60,8 @@ class RpcCircuitBreakerTest {
                               route: { cluster: limited }
                             - match: { prefix: "/com.example.Pair/" }
                               route: { cluster: pair }
+                            - match: { prefix: "/com.example.NoRetry/" }
+                              route: { cluster: noretry }
               clusters:
               - name: limited
                 connect_timeout: 1s
@@ -66,6 +72,15 @@ class RpcCircuitBreakerTest {
                   endpoints:
                   - lb_endpoints:
                     - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
+              - name: noretry
+                connect_timeout: 1s
+                type: STATIC
+                circuit_breakers: { thresholds: [{ max_retries: 0 }] }
+                load_assignment:
+                  cluster_name: noretry
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${DEAD} } } }
               - name: pair
                 connect_timeout: 1s
                 type: STATIC
@@ -95,8 +110,12 @@ class RpcCircuitBreakerTest {
         resources.add(a);
         resources.add(b);
         log = dir.resolve("rpc.log");
+        final int dead;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();
+        }
         proxy = ProxyFixture.start(CONFIG, Map.of("PROTOCOL", p.protocolName(), "A", a.port(), "B", b.port(),
-                                                  "LOG", log.toString()));
+                                                  "DEAD", dead, "LOG", log.toString()));
         final RpcPeers.Client c = new RpcPeers.Client(p, proxy.port());
         resources.add(0, c);
         return c;
@@ -104,20 +123,7 @@ class RpcCircuitBreakerTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (AutoCloseable r : resources) {
-            r.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-    }
-
-    private static int status(Object msg) {
-        return msg instanceof BoltResponse ? ((BoltResponse) msg).status() : ((DubboResponse) msg).status();
-    }
-
-    private static long id(Object msg) {
-        return msg instanceof BoltResponse ? ((BoltResponse) msg).requestId() : ((DubboResponse) msg).requestId();
+        RpcPeers.closeAll(resources, proxy);
     }
 
     private static boolean ok(Object msg) {
@@ -184,6 +190,19 @@ class RpcCircuitBreakerTest {
                              okCode + " - limited via_upstream",
                              okCode + " - limited via_upstream"),
                      AccessLogFiles.awaitLines(log, 3));
+    }
+
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void retryOverMaxRetriesIsNotMade(RpcProtocol p, @TempDir Path dir) throws Exception {
+        final RpcPeers.Client c = start(p, dir);
+        assertEquals("error:" + (p == RpcProtocol.BOLT ? BoltResponseStatus.CLIENT_SEND_ERROR : DubboStatus.CHANNEL_INACTIVE),
+                     call(c, request(p, 1, false, 0, "com.example.NoRetry", "echo", Map.of(), "x")));
+        assertEquals(1, proxy.counter("cluster.noretry.upstream_rq_retry_overflow"));
+        assertEquals(0, proxy.counter("cluster.noretry.upstream_rq_retry"));
+        final String notSent = p == RpcProtocol.BOLT ? "8" : "35";
+        assertEquals(List.of(notSent + " UF,UO noretry upstream_reset_before_response_started{connection_failure}"),
+                     AccessLogFiles.awaitLines(log, 1));
     }
 
     @ParameterizedTest

@@ -69,6 +69,27 @@ final class RpcPeers {
                                        new String[] { payload }, h);
     }
 
+    /** The request id of a response. */
+    static long id(Object msg) {
+        return msg instanceof BoltMessage ? ((BoltMessage) msg).requestId() : ((DubboMessage) msg).requestId();
+    }
+
+    /** The protocol status of a response (Bolt {@code respStatus}, Dubbo status byte). */
+    static int status(Object msg) {
+        return msg instanceof BoltResponse ? ((BoltResponse) msg).status()
+                                           : ((io.jmesh.codec.dubbo.DubboResponse) msg).status();
+    }
+
+    /** Closes {@code resources} in order, then {@code proxy} when not null. */
+    static void closeAll(java.util.List<AutoCloseable> resources, AutoCloseable proxy) throws Exception {
+        for (AutoCloseable r : resources) {
+            r.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
     /** The payload an echo server put in a response. */
     static String payload(Object response) {
         if (response instanceof BoltResponse) {
