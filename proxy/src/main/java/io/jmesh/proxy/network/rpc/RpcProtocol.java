@@ -136,6 +136,20 @@ public enum RpcProtocol {
         boolean isNotDelivered(Object response) {
             return response instanceof BoltResponse r && r.status() == BoltResponseStatus.CLIENT_SEND_ERROR;
         }
+
+        @Override
+        int httpStatus(Object response) {
+            return switch (((BoltResponse) response).status()) {
+                case BoltResponseStatus.SUCCESS -> 200;
+                case BoltResponseStatus.NO_PROCESSOR -> 404;
+                case BoltResponseStatus.SERVER_DESERIAL_EXCEPTION, BoltResponseStatus.CODEC_EXCEPTION -> 400;
+                case BoltResponseStatus.SERVER_THREADPOOL_BUSY, BoltResponseStatus.CLIENT_SEND_ERROR,
+                     BoltResponseStatus.CONNECTION_CLOSED -> 503;
+                case BoltResponseStatus.ERROR_COMM -> 502;
+                case BoltResponseStatus.TIMEOUT -> 504;
+                default -> 500; // ERROR, SERVER_EXCEPTION, UNKNOWN, SERVER_SERIAL_EXCEPTION, anything newer
+            };
+        }
     },
 
     /** Dubbo's default protocol ({@code dubbo://}), Hessian2 bodies. */
@@ -250,6 +264,18 @@ public enum RpcProtocol {
         boolean isNotDelivered(Object response) {
             return response instanceof DubboResponse r && r.status() == DubboStatus.CHANNEL_INACTIVE;
         }
+
+        @Override
+        int httpStatus(Object response) {
+            return switch (((DubboResponse) response).status()) {
+                case DubboStatus.OK -> 200; // a business exception travels with OK, in the body
+                case DubboStatus.SERVICE_NOT_FOUND -> 404;
+                case DubboStatus.BAD_REQUEST, DubboStatus.CLIENT_ERROR -> 400;
+                case DubboStatus.SERVER_THREADPOOL_EXHAUSTED_ERROR, DubboStatus.CHANNEL_INACTIVE -> 503;
+                case DubboStatus.SERVER_TIMEOUT, DubboStatus.CLIENT_TIMEOUT -> 504;
+                default -> 500; // SERVER_ERROR, SERVICE_ERROR, BAD_RESPONSE, SERIALIZATION_ERROR, anything newer
+            };
+        }
     };
 
     /** Routing header: the service (Bolt: {@code interface:version}; Dubbo: the service path). */
@@ -341,6 +367,13 @@ public enum RpcProtocol {
      */
     abstract boolean isNotDelivered(Object response);
 
+    /**
+     * The HTTP status class a response counts as for outlier detection and {@code upstream_rq_<code>} stats, as
+     * Envoy's generic proxies map their protocols: success 200; "not found" 404; a malformed request 400;
+     * overload and "not sent" 503; timeouts 504; every other error 500 (see docs/rpc.md for the full table).
+     */
+    abstract int httpStatus(Object response);
+
     /** The interface of a service name {@code interface[:version[:uniqueId]]}, or {@code ""}. */
     static String interfaceOf(String service) {
         if (service == null) {
@@ -384,7 +417,13 @@ public enum RpcProtocol {
         UPSTREAM_RESET(BoltResponseStatus.CONNECTION_CLOSED, DubboStatus.SERVER_ERROR,
                        "upstream_reset_before_response_started{connection_termination}"),
         /** No response within the timeout. */
-        TIMEOUT(BoltResponseStatus.TIMEOUT, DubboStatus.SERVER_TIMEOUT, "upstream_response_timeout");
+        TIMEOUT(BoltResponseStatus.TIMEOUT, DubboStatus.SERVER_TIMEOUT, "upstream_response_timeout"),
+        /**
+         * A circuit breaker of the cluster ({@code max_requests}) is full: the statuses a busy server answers
+         * with (sofa-bolt {@code SERVER_THREADPOOL_BUSY}, Dubbo {@code SERVER_THREADPOOL_EXHAUSTED_ERROR}).
+         */
+        OVERFLOW(BoltResponseStatus.SERVER_THREADPOOL_BUSY, DubboStatus.SERVER_THREADPOOL_EXHAUSTED_ERROR,
+                 "upstream_reset_before_response_started{overflow}");
 
         final short boltStatus;
         final byte dubboStatus;

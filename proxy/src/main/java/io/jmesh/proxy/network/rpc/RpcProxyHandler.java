@@ -15,6 +15,7 @@ import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
 import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.upstream.CircuitBreakers;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
@@ -39,6 +40,15 @@ import io.netty.util.concurrent.ScheduledFuture;
  * request gets nothing. Connect failures are retried on another host (the request was not written), and so are
  * "not sent" replies from an upstream sidecar that could not reach its application
  * ({@link RpcProtocol#isNotDelivered}): up to the route's {@code retry_policy.num_retries}, at least once.
+ *
+ * <p>The cluster's circuit breakers apply: a call holds one {@code max_requests} slot from the moment it is
+ * routed until it ends (response, local reply, timeout, either connection closing; released in one place), and
+ * a call being retried holds one {@code max_retries} slot until it ends. A call over {@code max_requests} gets
+ * the protocol's "server busy" reply ({@link RpcProtocol.LocalReply#OVERFLOW}), counted in
+ * {@code upstream_rq_pending_overflow} and flagged {@code UO}; a retry over {@code max_retries} is not made
+ * ({@code upstream_rq_retry_overflow}, {@code UO}). Every result is reported to the cluster's outlier detection
+ * (responses as {@link RpcProtocol#httpStatus}, connect failures, resets and timeouts as local-origin
+ * failures), and host selection re-picks instead of using a host ejected since the balancer was built.
  *
  * <p>A malformed frame closes this connection only, counted in {@code rpc.<stat_prefix>.downstream_cx_protocol_error}.
  * Runs on the channel's event loop; nothing blocks.
@@ -204,6 +214,10 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         private long upstreamId;
         private boolean attemptActive;
         private int retriesLeft;
+        /** Holds a {@code max_requests} slot, released in {@link #finish()} only. */
+        private boolean requestSlot;
+        /** Holds a {@code max_retries} slot, released in {@link #finish()} only. */
+        private boolean retrySlot;
         private ScheduledFuture<?> timer;
         private boolean done;
         private int responseCode = -1;
@@ -244,6 +258,14 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 localReply(RpcProtocol.LocalReply.NO_CLUSTER, "jmesh: unknown cluster " + clusterName);
                 return;
             }
+            if (!cluster.circuitBreakers().tryAcquireRequest()) {
+                cluster.stats().upstreamRqPendingOverflow().inc();
+                flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
+                localReply(RpcProtocol.LocalReply.OVERFLOW,
+                           "jmesh: circuit breaker max_requests of cluster " + clusterName + " is full");
+                return;
+            }
+            requestSlot = true;
             retriesLeft = Math.max(1, route.retryPolicy().numRetries());
             if (!oneway) {
                 final long frameTimeout = protocol.timeoutMillis(request);
@@ -259,12 +281,16 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         private void attempt() {
             Host h = cluster.chooseHost(this);
             // A retry must leave the host that failed when there is another: the load balancer re-picks only a few
-            // times, and least-request favours a host that fails fast (it has no requests in flight).
-            for (int i = 0; i < RESELECT_ATTEMPTS && h != null && h == failedHost; i++) {
-                h = cluster.chooseHost(this);
+            // times, and least-request favours a host that fails fast (it has no requests in flight). A host
+            // ejected since the balancer was built is left too; when nothing else comes up it is still used.
+            for (int i = 0; i < RESELECT_ATTEMPTS && h != null && shouldSelectAnotherHost(h); i++) {
+                final Host other = cluster.chooseHost(this);
+                if (other == null) {
+                    break;
+                }
+                h = other;
             }
-            if (h == null || !h.healthy()) {
-                cluster.stats().upstreamCxNoneHealthy().inc();
+            if (h == null) { // chooseHost counted upstream_cx_none_healthy
                 flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
                 localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
                            "jmesh: no healthy upstream in cluster " + cluster.name());
@@ -299,7 +325,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public boolean shouldSelectAnotherHost(Host h) {
-            return h == failedHost;
+            return h == failedHost || h.ejected();
         }
 
         // ---- RpcUpstreamConnection.Call
@@ -337,10 +363,13 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(response);
                 return;
             }
+            final int httpStatus = protocol.httpStatus(response);
+            cluster.reportResult(host, httpStatus);
+            cluster.stats().recordResponseCode(httpStatus);
             if (retriesLeft > 0 && protocol.isNotDelivered(response)) {
                 // The upstream is a sidecar that could not reach its application: nothing was delivered.
                 ReferenceCountUtil.release(response);
-                onConnectFailure("upstream could not deliver the call");
+                retryOrFail("upstream could not deliver the call");
                 return;
             }
             responseCode = protocol.responseStatus(response);
@@ -361,10 +390,16 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (done) {
                 return;
             }
+            cluster.reportLocalOriginFailure(host, false);
+            retryOrFail(reason);
+        }
+
+        /** After a failure that left the call undelivered: another attempt, or the connect-failure reply. */
+        private void retryOrFail(String reason) {
             host.stats().incRqError();
             failure = reason;
             failedHost = host;
-            if (retriesLeft-- > 0) {
+            if (retriesLeft-- > 0 && acquireRetrySlot()) {
                 cluster.stats().upstreamRqRetry().inc();
                 attempt();
                 return;
@@ -380,10 +415,26 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (done) {
                 return;
             }
+            cluster.reportLocalOriginFailure(host, false);
             host.stats().incRqError();
             flags.add(ResponseFlag.UPSTREAM_CONNECTION_TERMINATION);
             localReply(RpcProtocol.LocalReply.UPSTREAM_RESET,
                        "jmesh: upstream " + host.addressString() + " closed the connection");
+        }
+
+        /** Takes the call's {@code max_retries} slot (once per call); on overflow counts it and flags UO. */
+        private boolean acquireRetrySlot() {
+            if (retrySlot) {
+                return true;
+            }
+            final CircuitBreakers breakers = cluster.circuitBreakers();
+            if (breakers.tryAcquireRetry()) {
+                retrySlot = true;
+                return true;
+            }
+            cluster.stats().upstreamRqRetryOverflow().inc();
+            flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
+            return false;
         }
 
         // ---- local events
@@ -402,6 +453,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (attemptActive) {
                 cluster.stats().upstreamRqTimeout().inc();
                 host.stats().incRqTimeout();
+                cluster.reportLocalOriginFailure(host, true);
                 endAttempt();
             }
             flags.add(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT);
@@ -455,6 +507,15 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (timer != null) {
                 timer.cancel(false);
                 timer = null;
+            }
+            // The one place where the circuit-breaker slots go back, whatever ended the call.
+            if (requestSlot) {
+                requestSlot = false;
+                cluster.circuitBreakers().releaseRequest();
+            }
+            if (retrySlot) {
+                retrySlot = false;
+                cluster.circuitBreakers().releaseRetry();
             }
             if (prev != null) {
                 prev.next = next;

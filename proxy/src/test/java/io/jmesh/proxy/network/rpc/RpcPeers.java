@@ -38,7 +38,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
  * Real Bolt and Dubbo peers on port 0, built with the codec: an echo server that answers every request
  * with the request's body (tagged with the server's name) and a client that collects what it receives.
  * The header {@code sleep} (Bolt header map entry, Dubbo attachment) makes the server hold its answer:
- * {@code never}, or a number of milliseconds.
+ * {@code never}, {@code hold} (until {@link EchoServer#releaseHeld()}), or a number of milliseconds.
  */
 final class RpcPeers {
 
@@ -67,6 +67,27 @@ final class RpcPeers {
         h.putIfAbsent("interface", iface);
         return DubboRequest.invocation(ByteBufAllocator.DEFAULT, id, !oneway, iface, "1.0.0", method,
                                        new String[] { payload }, h);
+    }
+
+    /** The request id of a response. */
+    static long id(Object msg) {
+        return msg instanceof BoltMessage ? ((BoltMessage) msg).requestId() : ((DubboMessage) msg).requestId();
+    }
+
+    /** The protocol status of a response (Bolt {@code respStatus}, Dubbo status byte). */
+    static int status(Object msg) {
+        return msg instanceof BoltResponse ? ((BoltResponse) msg).status()
+                                           : ((io.jmesh.codec.dubbo.DubboResponse) msg).status();
+    }
+
+    /** Closes {@code resources} in order, then {@code proxy} when not null. */
+    static void closeAll(java.util.List<AutoCloseable> resources, AutoCloseable proxy) throws Exception {
+        for (AutoCloseable r : resources) {
+            r.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
     }
 
     /** The payload an echo server put in a response. */
@@ -102,6 +123,11 @@ final class RpcPeers {
         final BlockingQueue<String> receivedMethods = new LinkedBlockingQueue<>();
         /** When set, answers "not sent" as a provider's sidecar does when its application is gone. */
         volatile boolean notSent;
+        /** When set, answers every call with a server error (Bolt {@code SERVER_EXCEPTION}, Dubbo {@code SERVER_ERROR}). */
+        volatile boolean serverError;
+        /** Replies held by {@code sleep: hold}, with the context to write them to. */
+        private final java.util.Queue<Map.Entry<ChannelHandlerContext, Object>> held =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
 
         EchoServer(RpcProtocol protocol, String name) throws InterruptedException {
             this.protocol = protocol;
@@ -122,11 +148,23 @@ final class RpcPeers {
             return ((InetSocketAddress) server.localAddress()).getPort();
         }
 
-        /** Kills the server: stops listening and closes every connection. */
+        /** Sends the replies held so far. */
+        void releaseHeld() {
+            Map.Entry<ChannelHandlerContext, Object> e;
+            while ((e = held.poll()) != null) {
+                e.getKey().writeAndFlush(e.getValue());
+            }
+        }
+
+        /** Kills the server: stops listening and closes every connection (held replies are dropped). */
         @Override
         public void close() throws InterruptedException {
             server.close().sync();
             children.close().sync();
+            Map.Entry<ChannelHandlerContext, Object> e;
+            while ((e = held.poll()) != null) {
+                ReferenceCountUtil.release(e.getValue());
+            }
         }
 
         private final class Echo extends ChannelInboundHandlerAdapter {
@@ -159,8 +197,10 @@ final class RpcPeers {
                     }
                     final Object reply = notSent
                             ? protocol.errorReply(msg, RpcProtocol.LocalReply.CONNECT_FAILURE, "app gone", ctx.alloc())
-                            : reply(ctx.alloc(), msg);
-                    if (sleep != null) {
+                            : serverError ? serverError(ctx.alloc(), msg) : reply(ctx.alloc(), msg);
+                    if ("hold".equals(sleep)) {
+                        held.add(Map.entry(ctx, reply));
+                    } else if (sleep != null) {
                         ctx.executor().schedule(() -> ctx.writeAndFlush(reply), Long.parseLong(sleep),
                                                 TimeUnit.MILLISECONDS);
                     } else {
@@ -169,6 +209,13 @@ final class RpcPeers {
                 } finally {
                     ReferenceCountUtil.release(msg);
                 }
+            }
+
+            private Object serverError(ByteBufAllocator alloc, Object msg) {
+                return msg instanceof BoltRequest r
+                        ? BoltResponse.error(r, BoltResponseStatus.SERVER_EXCEPTION, alloc)
+                        : io.jmesh.codec.dubbo.DubboResponse.error((DubboRequest) msg, DubboStatus.SERVER_ERROR,
+                                                                   "boom from " + name, alloc);
             }
 
             private Object reply(ByteBufAllocator alloc, Object msg) {

@@ -1,8 +1,10 @@
 package io.jmesh.proxy.network.rpc;
 
+import static io.jmesh.proxy.network.rpc.RpcPeers.id;
 import static io.jmesh.proxy.network.rpc.RpcPeers.payload;
 import static io.jmesh.proxy.network.rpc.RpcPeers.request;
 import static io.jmesh.proxy.network.rpc.RpcPeers.server;
+import static io.jmesh.proxy.network.rpc.RpcPeers.status;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -153,20 +155,7 @@ class RpcProxyTest {
 
     @AfterEach
     void tearDown() throws Exception {
-        for (AutoCloseable r : resources) {
-            r.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-    }
-
-    private static long id(Object msg) {
-        return msg instanceof BoltMessage ? ((BoltMessage) msg).requestId() : ((DubboResponse) msg).requestId();
-    }
-
-    private static int status(Object msg) {
-        return msg instanceof BoltResponse ? ((BoltResponse) msg).status() : ((DubboResponse) msg).status();
+        RpcPeers.closeAll(resources, proxy);
     }
 
     private static int ok(RpcProtocol p) {
