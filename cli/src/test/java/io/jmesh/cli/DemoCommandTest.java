@@ -50,20 +50,20 @@ class DemoCommandTest {
             Pattern url = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage");
             String base = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
-            String routing = dir.resolve("routing.yaml").toString();
+            String routingFile = dir.resolve("routing.yaml").toString();
             // The URL and the edit hint are printed one after the other: wait for both (the test reads stdout as
             // the demo writes it).
             while (base == null && System.nanoTime() < deadline && !run.isDone()) {
                 String out = buf.toString(StandardCharsets.UTF_8);
                 Matcher m = url.matcher(out);
-                if (m.find() && out.contains(routing)) {
+                if (m.find() && out.contains(routingFile)) {
                     base = m.group(1);
                 } else {
                     Thread.sleep(50);
                 }
             }
             assertTrue(base != null, "demo printed its gateway URL: " + buf);
-            assertTrue(buf.toString(StandardCharsets.UTF_8).contains(routing), "demo says which file to edit: " + buf);
+            assertTrue(buf.toString(StandardCharsets.UTF_8).contains(routingFile), "demo says which file to edit: " + buf);
             HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
             HttpResponse<String> page = get(client, base + "/productpage");
             assertEquals(200, page.statusCode());
