@@ -80,7 +80,7 @@ class CircuitBreakersTest {
             assertEquals("upstream connect error or disconnect/reset before headers. reset reason: overflow", second.body);
             assertEquals(1, proxy.counter("cluster.backend.upstream_rq_pending_overflow"));
             assertEquals(200, slow.get().status);
-            assertEquals(0, proxy.gauge("cluster.backend.circuit_breakers.default.rq_open"));
+            Poll.until(() -> proxy.gauge("cluster.backend.circuit_breakers.default.rq_open") == 0, "the slot is released");
             assertEquals(200, Curl.run(proxy.url("/fast")).status, "the slot is free again");
             assertEquals(List.of("503 UO /fast", "200 - /delay/3000", "200 - /fast"), AccessLogFiles.awaitLines(log, 3));
         }
