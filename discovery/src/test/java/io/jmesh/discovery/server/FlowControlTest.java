@@ -58,8 +58,10 @@ class FlowControlTest {
         try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
                 new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
                 Duration.ofMillis(20)))) {
+            // A fixed 64 KiB window: gRPC's default BDP auto-tuning could grow the window past the whole
+            // config and let the server write everything before the client reads (a flaky test).
             ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", discovery.grpcAddress().getPort())
-                    .usePlaintext().build();
+                    .usePlaintext().flowControlWindow(64 * 1024).build();
             try {
                 await(() -> discovery.snapshot().services().size() == SERVICES);
                 Set<String> received = ConcurrentHashMap.newKeySet();
