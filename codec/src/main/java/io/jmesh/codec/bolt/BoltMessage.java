@@ -8,10 +8,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
 
+import io.jmesh.codec.internal.FrameMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
-import io.netty.util.ReferenceCounted;
 
 /**
  * A decoded view of one Bolt frame: the fixed header fields, the class name and the header map, over
@@ -21,7 +21,7 @@ import io.netty.util.ReferenceCounted;
  * view with another request id over the same bytes; the encoder then writes a new fixed header (and
  * CRC32) in front of the unchanged rest. Releasing a message releases its frame.
  */
-public abstract class BoltMessage implements ReferenceCounted {
+public abstract class BoltMessage extends FrameMessage<BoltMessage> {
 
     /** Protocol byte of Bolt v1. */
     public static final byte PROTOCOL_V1 = 1;
@@ -58,7 +58,6 @@ public abstract class BoltMessage implements ReferenceCounted {
     /** Header map key: target application. */
     public static final String HEADER_TARGET_APP = "sofa_head_target_app";
 
-    final ByteBuf frame;
     final byte protocol;
     final byte ver1;
     final byte type;
@@ -74,7 +73,7 @@ public abstract class BoltMessage implements ReferenceCounted {
     final int contentLength;
 
     BoltMessage(Parsed p) {
-        frame = p.frame;
+        super(p.frame);
         protocol = p.protocol;
         ver1 = p.ver1;
         type = p.type;
@@ -92,7 +91,7 @@ public abstract class BoltMessage implements ReferenceCounted {
 
     /** Copy with another request id, sharing the frame and its reference count. */
     BoltMessage(BoltMessage m, int newRequestId) {
-        frame = m.frame;
+        super(m.frame);
         protocol = m.protocol;
         ver1 = m.ver1;
         type = m.type;
@@ -225,45 +224,6 @@ public abstract class BoltMessage implements ReferenceCounted {
             out.addComponent(true, alloc.buffer(4).writeInt((int) crc.getValue()));
         }
         return out;
-    }
-
-    @Override
-    public final int refCnt() {
-        return frame.refCnt();
-    }
-
-    @Override
-    public final BoltMessage retain() {
-        frame.retain();
-        return this;
-    }
-
-    @Override
-    public final BoltMessage retain(int increment) {
-        frame.retain(increment);
-        return this;
-    }
-
-    @Override
-    public final BoltMessage touch() {
-        frame.touch();
-        return this;
-    }
-
-    @Override
-    public final BoltMessage touch(Object hint) {
-        frame.touch(hint);
-        return this;
-    }
-
-    @Override
-    public final boolean release() {
-        return frame.release();
-    }
-
-    @Override
-    public final boolean release(int decrement) {
-        return frame.release(decrement);
     }
 
     // ---- layout ----

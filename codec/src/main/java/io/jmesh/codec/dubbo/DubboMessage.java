@@ -1,9 +1,9 @@
 package io.jmesh.codec.dubbo;
 
+import io.jmesh.codec.internal.FrameMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
-import io.netty.util.ReferenceCounted;
 
 /**
  * A decoded view of one Dubbo frame: the 16-byte header's fields over the frame's bytes, which the
@@ -13,7 +13,7 @@ import io.netty.util.ReferenceCounted;
  * request id over the same bytes; the encoder then writes a new 16-byte header in front of the
  * unchanged body. Releasing a message releases its frame.
  */
-public abstract class DubboMessage implements ReferenceCounted {
+public abstract class DubboMessage extends FrameMessage<DubboMessage> {
 
     /** The magic number that starts every frame. */
     public static final short MAGIC = (short) 0xdabb;
@@ -30,14 +30,13 @@ public abstract class DubboMessage implements ReferenceCounted {
     /** Serialization id of Hessian2, the one whose bodies this codec reads. */
     public static final byte SERIALIZATION_HESSIAN2 = 2;
 
-    final ByteBuf frame;
     final byte flag;
     final byte status;
     final long requestId;
     final long frameRequestId;
 
     DubboMessage(ByteBuf frame) {
-        this.frame = frame;
+        super(frame);
         final int base = frame.readerIndex();
         flag = frame.getByte(base + 2);
         status = frame.getByte(base + 3);
@@ -46,7 +45,7 @@ public abstract class DubboMessage implements ReferenceCounted {
     }
 
     DubboMessage(DubboMessage m, long newRequestId) {
-        frame = m.frame;
+        super(m.frame);
         flag = m.flag;
         status = m.status;
         requestId = newRequestId;
@@ -130,44 +129,5 @@ public abstract class DubboMessage implements ReferenceCounted {
         out.writeInt(body.readableBytes());
         out.writeBytes(body, body.readerIndex(), body.readableBytes());
         return out;
-    }
-
-    @Override
-    public final int refCnt() {
-        return frame.refCnt();
-    }
-
-    @Override
-    public final DubboMessage retain() {
-        frame.retain();
-        return this;
-    }
-
-    @Override
-    public final DubboMessage retain(int increment) {
-        frame.retain(increment);
-        return this;
-    }
-
-    @Override
-    public final DubboMessage touch() {
-        frame.touch();
-        return this;
-    }
-
-    @Override
-    public final DubboMessage touch(Object hint) {
-        frame.touch(hint);
-        return this;
-    }
-
-    @Override
-    public final boolean release() {
-        return frame.release();
-    }
-
-    @Override
-    public final boolean release(int decrement) {
-        return frame.release(decrement);
     }
 }
