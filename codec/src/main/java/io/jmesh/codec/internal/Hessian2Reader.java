@@ -272,7 +272,7 @@ public final class Hessian2Reader {
                 return;
             case 'R':
             case 'S':
-                skipStringChunks(tag);
+                readStringChunks(tag, null);
                 return;
             case 'A':
             case 'B':
@@ -375,50 +375,16 @@ public final class Hessian2Reader {
         return tag <= 0x1f || (tag >= 0x30 && tag <= 0x33) || tag == 'R' || tag == 'S';
     }
 
+    /** Reads the string chunks starting with {@code tag} into {@code sb}, or skips them when it is null. */
     private void readStringChunks(int tag, StringBuilder sb) {
         for (;;) {
-            final boolean last;
-            final int len;
-            if (tag <= 0x1f) {
-                len = tag;
-                last = true;
-            } else if (tag >= 0x30 && tag <= 0x33) {
-                len = ((tag - 0x30) << 8) | readU8();
-                last = true;
-            } else if (tag == 'S' || tag == 'R') {
-                ensure(2);
-                len = buf.readUnsignedShort();
-                last = tag == 'S';
+            final int chunk = stringChunk(tag);
+            if (sb == null) {
+                skipUtf8Chars(chunk >>> 1);
             } else {
-                throw new Hessian2FormatException("bad string chunk tag 0x" + Integer.toHexString(tag));
+                readUtf8Chars(chunk >>> 1, sb);
             }
-            readUtf8Chars(len, sb);
-            if (last) {
-                return;
-            }
-            tag = readTag();
-        }
-    }
-
-    private void skipStringChunks(int tag) {
-        for (;;) {
-            final boolean last;
-            final int len;
-            if (tag <= 0x1f) {
-                len = tag;
-                last = true;
-            } else if (tag >= 0x30 && tag <= 0x33) {
-                len = ((tag - 0x30) << 8) | readU8();
-                last = true;
-            } else if (tag == 'S' || tag == 'R') {
-                ensure(2);
-                len = buf.readUnsignedShort();
-                last = tag == 'S';
-            } else {
-                throw new Hessian2FormatException("bad string chunk tag 0x" + Integer.toHexString(tag));
-            }
-            skipUtf8Chars(len);
-            if (last) {
+            if ((chunk & 1) != 0) {
                 return;
             }
             tag = readTag();
@@ -427,27 +393,39 @@ public final class Hessian2Reader {
 
     private void skipBinaryChunks(int tag) {
         for (;;) {
-            final boolean last;
-            final int len;
-            if (tag >= 0x20 && tag <= 0x2f) {
-                len = tag - 0x20;
-                last = true;
-            } else if (tag >= 0x34 && tag <= 0x37) {
-                len = ((tag - 0x34) << 8) | readU8();
-                last = true;
-            } else if (tag == 'A' || tag == 'B') {
-                ensure(2);
-                len = buf.readUnsignedShort();
-                last = tag == 'B';
-            } else {
-                throw new Hessian2FormatException("bad binary chunk tag 0x" + Integer.toHexString(tag));
-            }
-            skip(len);
-            if (last) {
+            final int chunk = binaryChunk(tag);
+            skip(chunk >>> 1);
+            if ((chunk & 1) != 0) {
                 return;
             }
             tag = readTag();
         }
+    }
+
+    /** A string chunk's length (in UTF-16 units) shifted left by one, with the low bit set on the final chunk. */
+    private int stringChunk(int tag) {
+        if (tag <= 0x1f) {
+            return tag << 1 | 1;
+        } else if (tag >= 0x30 && tag <= 0x33) {
+            return (((tag - 0x30) << 8) | readU8()) << 1 | 1;
+        } else if (tag == 'S' || tag == 'R') {
+            ensure(2);
+            return buf.readUnsignedShort() << 1 | (tag == 'S' ? 1 : 0);
+        }
+        throw new Hessian2FormatException("bad string chunk tag 0x" + Integer.toHexString(tag));
+    }
+
+    /** A binary chunk's length in bytes shifted left by one, with the low bit set on the final chunk. */
+    private int binaryChunk(int tag) {
+        if (tag >= 0x20 && tag <= 0x2f) {
+            return (tag - 0x20) << 1 | 1;
+        } else if (tag >= 0x34 && tag <= 0x37) {
+            return (((tag - 0x34) << 8) | readU8()) << 1 | 1;
+        } else if (tag == 'A' || tag == 'B') {
+            ensure(2);
+            return buf.readUnsignedShort() << 1 | (tag == 'B' ? 1 : 0);
+        }
+        throw new Hessian2FormatException("bad binary chunk tag 0x" + Integer.toHexString(tag));
     }
 
     /** Hessian string lengths count UTF-16 units; each is one to three bytes of UTF-8. */
