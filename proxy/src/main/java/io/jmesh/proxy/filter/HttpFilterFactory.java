@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Descriptors.Descriptor;
 
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.router.RouteEntry;
 import io.jmesh.proxy.telemetry.Stats;
 
 /**
@@ -31,7 +32,8 @@ public interface HttpFilterFactory {
 
     /**
      * Parses a route-specific config ({@code typed_per_filter_config}) once, when the route table is built;
-     * the filter gets the result from {@link HttpFilterCallbacks#perFilterConfig(String)}. By default a
+     * the filter gets the result from {@link RouteEntry#perFilterConfig(String)} in {@link PerStream#newFilter}
+     * or from {@link HttpFilterCallbacks#perFilterConfig(String)}. By default a
      * filter takes none.
      */
     default Object createRouteConfig(Any typedConfig) throws ConfigException {
@@ -41,7 +43,12 @@ public interface HttpFilterFactory {
 
     /** Creates the filter instance of one stream. */
     interface PerStream {
-        HttpFilter newFilter();
+        /**
+         * Returns the filter of a stream routed to {@code route} (null when no route matched), or null when
+         * neither the filter's own config nor the route's {@code typed_per_filter_config} gives it anything to
+         * do on this stream: such a filter is neither created nor run.
+         */
+        HttpFilter newFilter(RouteEntry route);
     }
 
     /** Where a filter chain lives: its HTTP connection manager's stats. */

@@ -19,24 +19,23 @@ import io.netty.handler.codec.http.HttpResponse;
  */
 final class CorsFilter implements HttpFilter {
 
+    private final CorsPolicyConfig routePolicy;
     private final Counter originValid;
     private final Counter originInvalid;
     private CorsPolicyConfig policy;
     private String origin;
     private boolean preflightAnswered;
 
-    CorsFilter(Counter originValid, Counter originInvalid) {
+    /** A filter for a stream whose route has the CORS policy {@code routePolicy}. */
+    CorsFilter(CorsPolicyConfig routePolicy, Counter originValid, Counter originInvalid) {
+        this.routePolicy = routePolicy;
         this.originValid = originValid;
         this.originInvalid = originInvalid;
     }
 
     @Override
     public Status onRequestHeaders(HttpRequest request, HttpFilterCallbacks callbacks) {
-        Object cfg = callbacks.perFilterConfig(CorsFilterFactory.NAME);
-        if (!(cfg instanceof CorsPolicyConfig)) {
-            return Status.CONTINUE;
-        }
-        CorsPolicyConfig p = (CorsPolicyConfig) cfg;
+        CorsPolicyConfig p = routePolicy;
         if (!p.enabled()) {
             return Status.CONTINUE;
         }

@@ -37,7 +37,8 @@ public final class CorsFilterFactory implements HttpFilterFactory {
         String p = "http." + context.statPrefix() + ".cors.";
         Counter valid = context.stats().counter(p + "origin_valid");
         Counter invalid = context.stats().counter(p + "origin_invalid");
-        return () -> new CorsFilter(valid, invalid);
+        return route -> route != null && route.perFilterConfig(NAME) instanceof CorsPolicyConfig policy
+                ? new CorsFilter(policy, valid, invalid) : null;
     }
 
     @Override

@@ -22,23 +22,20 @@ final class FaultFilter implements HttpFilter {
     /** The per-route config of a route whose {@code HTTPFault} injects nothing (it overrides the default). */
     static final Object NO_FAULT = new Object();
 
-    private final FaultSettings defaults;
+    private final FaultSettings settings;
     private final FaultFilterFactory.FaultStats stats;
     private ScheduledFuture<?> delayTimer;
     private boolean active;
 
-    FaultFilter(FaultSettings defaults, FaultFilterFactory.FaultStats stats) {
-        this.defaults = defaults;
+    /** A filter that applies {@code settings}: the route's, else the filter's own. */
+    FaultFilter(FaultSettings settings, FaultFilterFactory.FaultStats stats) {
+        this.settings = settings;
         this.stats = stats;
     }
 
     @Override
     public Status onRequestHeaders(HttpRequest request, HttpFilterCallbacks callbacks) {
-        Object perRoute = callbacks.perFilterConfig(FaultFilterFactory.NAME);
-        FaultSettings s = perRoute == null ? defaults : perRoute instanceof FaultSettings ? (FaultSettings) perRoute : null;
-        if (s == null) {
-            return Status.CONTINUE;
-        }
+        FaultSettings s = settings;
         HttpHeaders h = request.headers();
         long delay = delayMillis(s, h);
         if (delay >= 0 && FractionalPercents.roll(s.delayNumerator, s.delayDenominator)) {

@@ -34,7 +34,11 @@ public final class FaultFilterFactory implements HttpFilterFactory {
         FaultSettings defaults = typedConfig.getTypeUrl().isEmpty() ? null
                 : FaultSettings.from(HttpFilterFactory.unpack(typedConfig, HTTPFault.class, HTTPFault.getDescriptor()));
         FaultStats stats = new FaultStats(context);
-        return () -> new FaultFilter(defaults, stats);
+        return route -> {
+            Object perRoute = route == null ? null : route.perFilterConfig(NAME);
+            FaultSettings s = perRoute == null ? defaults : perRoute instanceof FaultSettings f ? f : null;
+            return s == null ? null : new FaultFilter(s, stats);
+        };
     }
 
     @Override

@@ -164,14 +164,17 @@ final class ActiveStream implements HttpFilterCallbacks {
         }
 
         route = config.routeTable.route(req);
-        if (!config.filters.isEmpty()) {
-            filters = new ArrayList<>(config.filters.size());
-            for (HttpFilterFactory.PerStream f : config.filters) {
-                filters.add(f.newFilter());
+        for (HttpFilterFactory.PerStream f : config.filters) {
+            HttpFilter filter = f.newFilter(route);
+            if (filter != null) {
+                if (filters.isEmpty()) {
+                    filters = new ArrayList<>(config.filters.size());
+                }
+                filters.add(filter);
             }
-            if (!runFilters(0)) {
-                return;
-            }
+        }
+        if (!filters.isEmpty() && !runFilters(0)) {
+            return;
         }
         routeRequest();
     }
