@@ -33,7 +33,8 @@ final class HostSetSnapshot {
 
     /**
      * Picks per request when {@link LoadBalancerContext#shouldSelectAnotherHost} rejects hosts: the first pick
-     * plus 3 re-picks (Envoy's route-level {@code host_selection_retry_max_attempts} defaults to 1 re-pick).
+     * plus 3 re-picks (Envoy's route-level {@code host_selection_retry_max_attempts} defaults to 1 re-pick), then a
+     * scan of the balancer's hosts for one the context accepts.
      */
     static final int MAX_SELECTION_ATTEMPTS = 4;
     static final int DEFAULT_OVERPROVISIONING_FACTOR = 140;
@@ -193,16 +194,28 @@ final class HostSetSnapshot {
         boolean hasHash = key.isPresent();
         long hash = hasHash ? key.getAsLong() : ThreadLocalRandom.current().nextLong();
         Host host = null;
+        LoadBalancer lb = null;
         for (int attempt = 0; attempt < MAX_SELECTION_ATTEMPTS; attempt++) {
             long h = attempt == 0 ? hash
                                   : hasHash ? XxHash64.hash(hash, attempt) : ThreadLocalRandom.current().nextLong();
-            LoadBalancer lb = balancerFor(h);
+            lb = balancerFor(h);
             if (lb == null) {
                 return null;
             }
             host = lb.choose(h, hasHash, attempt);
             if (host == null || !context.shouldSelectAnotherHost(host)) {
                 return host;
+            }
+        }
+        // Every pick was rejected (least-request, say, keeps favouring a host that fails fast, having nothing in
+        // flight): the first host of the last balancer the context accepts, from a position the hash gives
+        // (stable for hashed requests), else the last pick.
+        List<Host> hosts = lb.hosts;
+        int start = (int) Long.remainderUnsigned(hash, hosts.size());
+        for (int i = 0; i < hosts.size(); i++) {
+            Host candidate = hosts.get((start + i) % hosts.size());
+            if (!context.shouldSelectAnotherHost(candidate)) {
+                return candidate;
             }
         }
         return host;

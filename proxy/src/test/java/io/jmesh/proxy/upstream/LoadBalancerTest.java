@@ -278,6 +278,28 @@ class LoadBalancerTest {
         for (int i = 0; i < 100; i++) {
             assertSame(rr.hosts().get(1), rr.chooseHost(ctx));
         }
+        // Least-request favours the host with nothing in flight, e.g. one that fails fast: a retry must still
+        // leave it when the re-picks keep landing on it.
+        UpstreamCluster lr = build(staticCluster("c", Cluster.LbPolicy.LEAST_REQUEST, 0, 0).build());
+        Host failsFast = lr.hosts().get(0);
+        Host busy = lr.hosts().get(1);
+        for (int i = 0; i < 5; i++) {
+            busy.requestStarted();
+        }
+        LoadBalancerContext leave = new LoadBalancerContext() {
+            @Override
+            public java.util.OptionalLong hashKey() {
+                return java.util.OptionalLong.empty();
+            }
+
+            @Override
+            public boolean shouldSelectAnotherHost(Host host) {
+                return host == failsFast;
+            }
+        };
+        for (int i = 0; i < 200; i++) {
+            assertSame(busy, lr.chooseHost(leave));
+        }
         UpstreamCluster ring = build(staticCluster("c", Cluster.LbPolicy.RING_HASH, 0, 0).build());
         Host first = ring.chooseHost(hash(7));
         assertNotNull(first);

@@ -55,9 +55,6 @@ import io.netty.util.concurrent.ScheduledFuture;
  */
 public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
-    /** Extra host picks for a retry while the load balancer keeps returning the host that failed. */
-    private static final int RESELECT_ATTEMPTS = 8;
-
     private static final Logger logger = LoggerFactory.getLogger(RpcProxyHandler.class);
 
     private final RpcProxyConfig config;
@@ -279,17 +276,9 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void attempt() {
-            Host h = cluster.chooseHost(this);
-            // A retry must leave the host that failed when there is another: the load balancer re-picks only a few
-            // times, and least-request favours a host that fails fast (it has no requests in flight). A host
-            // ejected since the balancer was built is left too; when nothing else comes up it is still used.
-            for (int i = 0; i < RESELECT_ATTEMPTS && h != null && shouldSelectAnotherHost(h); i++) {
-                final Host other = cluster.chooseHost(this);
-                if (other == null) {
-                    break;
-                }
-                h = other;
-            }
+            // A retry leaves the host that failed, and any host ejected since the balancer was built, when there is
+            // another (shouldSelectAnotherHost); when nothing else comes up it is still used.
+            final Host h = cluster.chooseHost(this);
             if (h == null) { // chooseHost counted upstream_cx_none_healthy
                 flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
                 localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
