@@ -162,9 +162,8 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof DecoderException) {
+            // The decoder (FailClosedFrameDecoder) has logged the reason once already.
             config.cxProtocolError.inc();
-            logger.warn("{} closing on malformed {} frame: {}", ctx.channel(), protocol.protocolName(),
-                        cause.getMessage());
         } else {
             logger.debug("{} closing on error: {}", ctx.channel(), cause.toString());
         }
