@@ -59,10 +59,11 @@ class OutlierDetectionTest {
                      "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 3s, max_ejection_percent: 50"))) {
             b1.failNext.set(1_000_000);
             String admin = "http://127.0.0.1:" + proxy.adminPort();
-            for (int i = 0; i < 20 && proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0; i++) {
+            // Detection is counted as the response is reported; the ejection follows on the detector's timer thread.
+            for (int i = 0; i < 20 && proxy.counter("cluster.backend.outlier_detection.ejections_detected_consecutive_5xx") == 0; i++) {
                 Curl.run(proxy.url("/x"));
             }
-            assertEquals(1, proxy.gauge("cluster.backend.outlier_detection.ejections_active"));
+            Poll.until(() -> proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 1, "b1 is ejected");
             assertEquals(1, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_total"));
             assertEquals(3, b1.requests.get(), "ejected after exactly 3 consecutive 5xx");
             String clusters = Curl.run(admin + "/clusters").body;
@@ -99,9 +100,11 @@ class OutlierDetectionTest {
              ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", dead, "B2", live.port(),
                      "OUTLIER", "consecutive_5xx: 100, consecutive_gateway_failure: 2, always_eject_one_host: true, "
                              + "enforcing_consecutive_gateway_failure: 100, interval: 10s, base_ejection_time: 60s"))) {
-            for (int i = 0; i < 20 && proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0; i++) {
+            for (int i = 0; i < 20
+                    && proxy.counter("cluster.backend.outlier_detection.ejections_detected_consecutive_gateway_failure") == 0; i++) {
                 Curl.run(proxy.url("/x"));
             }
+            Poll.until(() -> proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 1, "the dead host is ejected");
             assertEquals(1, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_consecutive_gateway_failure"));
             assertEquals(0, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_consecutive_5xx"));
             for (int i = 0; i < 6; i++) {
