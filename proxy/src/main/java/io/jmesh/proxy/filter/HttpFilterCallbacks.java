@@ -3,7 +3,7 @@ package io.jmesh.proxy.filter;
 import java.net.InetSocketAddress;
 import java.util.function.Consumer;
 
-import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.stream.ResponseFlag;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpHeaders;
 

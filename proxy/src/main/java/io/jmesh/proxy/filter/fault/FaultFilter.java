@@ -5,7 +5,7 @@ import java.util.concurrent.TimeUnit;
 import io.jmesh.proxy.filter.FractionalPercents;
 import io.jmesh.proxy.filter.HttpFilter;
 import io.jmesh.proxy.filter.HttpFilterCallbacks;
-import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.stream.ResponseFlag;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;

@@ -22,8 +22,8 @@ import io.jmesh.proxy.router.RequestMirrorPolicy;
 import io.jmesh.proxy.router.RetryPolicy;
 import io.jmesh.proxy.router.RouteEntry;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
-import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
-import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.stream.StreamInfo;
+import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
@@ -939,7 +939,7 @@ final class ActiveStream implements HttpFilterCallbacks {
         if (config.accessLog == AccessLog.NOOP) {
             return;
         }
-        AccessLogEntry e = new AccessLogEntry()
+        StreamInfo e = new StreamInfo()
                 .startTimeMillis(startMillis)
                 .startNanos(startNanos)
                 .protocol(sink.protocol())

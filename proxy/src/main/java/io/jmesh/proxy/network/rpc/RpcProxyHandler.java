@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 import io.jmesh.proxy.router.RouteEntry;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
-import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
-import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.stream.StreamInfo;
+import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.upstream.CircuitBreakers;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
@@ -523,7 +523,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (config.accessLog == AccessLog.NOOP) {
                 return;
             }
-            final AccessLogEntry e = new AccessLogEntry()
+            final StreamInfo e = new StreamInfo()
                     .startTimeMillis(startMillis)
                     .startNanos(startNanos)
                     .protocol(protocol.protocolName())

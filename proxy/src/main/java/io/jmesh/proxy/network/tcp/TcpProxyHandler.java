@@ -8,8 +8,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.network.TcpRelay;
-import io.jmesh.proxy.telemetry.accesslog.AccessLogEntry;
-import io.jmesh.proxy.telemetry.accesslog.ResponseFlag;
+import io.jmesh.proxy.stream.StreamInfo;
+import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
@@ -148,7 +148,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         logged = true;
-        AccessLogEntry e = new AccessLogEntry()
+        StreamInfo e = new StreamInfo()
                 .startTimeMillis(startMillis)
                 .startNanos(startNanos)
                 .bytesReceived(rx)

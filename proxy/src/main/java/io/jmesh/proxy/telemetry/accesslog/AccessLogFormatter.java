@@ -1,5 +1,8 @@
 package io.jmesh.proxy.telemetry.accesslog;
 
+import io.jmesh.proxy.stream.StreamInfo;
+import io.jmesh.proxy.stream.ResponseFlag;
+
 import io.jmesh.proxy.config.ConfigException;
 import io.netty.handler.codec.http.HttpHeaders;
 import java.net.Inet6Address;
@@ -100,7 +103,7 @@ public final class AccessLogFormatter {
     }
 
     /** Formats {@code entry}; absent values print as {@code "-"}. */
-    public String format(AccessLogEntry entry) {
+    public String format(StreamInfo entry) {
         StringBuilder out = new StringBuilder(128);
         for (Part part : parts) {
             if (part.literal != null) {
@@ -117,7 +120,7 @@ public final class AccessLogFormatter {
      * For JSON formats: when this format is exactly one command operator, its typed value ({@link Long} for
      * numbers, {@link String} otherwise, {@code null} when absent); else the formatted string.
      */
-    Object typedValue(AccessLogEntry entry) {
+    Object typedValue(StreamInfo entry) {
         if (parts.size() == 1 && parts.get(0).literal == null) {
             return parts.get(0).value(entry);
         }
@@ -136,7 +139,7 @@ public final class AccessLogFormatter {
         return s.length() > 40 ? s.substring(0, 40) + "..." : s;
     }
 
-    private static Function<AccessLogEntry, Object> command(String operator, String name, String arg)
+    private static Function<StreamInfo, Object> command(String operator, String name, String arg)
             throws ConfigException {
         switch (name) {
             case "START_TIME": {
@@ -159,13 +162,13 @@ public final class AccessLogFormatter {
             case "RESPONSE_CODE":
                 return e -> (long) e.responseCode();
             case "RESPONSE_CODE_DETAILS":
-                return AccessLogEntry::responseCodeDetails;
+                return StreamInfo::responseCodeDetails;
             case "RESPONSE_FLAGS":
                 return AccessLogFormatter::responseFlags;
             case "BYTES_RECEIVED":
-                return AccessLogEntry::bytesReceived;
+                return StreamInfo::bytesReceived;
             case "BYTES_SENT":
-                return AccessLogEntry::bytesSent;
+                return StreamInfo::bytesSent;
             case "DURATION":
                 return e -> orNull(e.durationMs());
             case "RESPONSE_DURATION":
@@ -173,17 +176,17 @@ public final class AccessLogFormatter {
             case "UPSTREAM_SERVICE_TIME":
                 return e -> orNull(e.upstreamServiceTimeMs());
             case "UPSTREAM_HOST":
-                return AccessLogEntry::upstreamHost;
+                return StreamInfo::upstreamHost;
             case "UPSTREAM_CLUSTER":
-                return AccessLogEntry::upstreamCluster;
+                return StreamInfo::upstreamCluster;
             case "UPSTREAM_TRANSPORT_FAILURE_REASON":
-                return AccessLogEntry::upstreamTransportFailureReason;
+                return StreamInfo::upstreamTransportFailureReason;
             case "CONNECTION_TERMINATION_DETAILS":
-                return AccessLogEntry::connectionTerminationDetails;
+                return StreamInfo::connectionTerminationDetails;
             case "ROUTE_NAME":
-                return AccessLogEntry::routeName;
+                return StreamInfo::routeName;
             case "PROTOCOL":
-                return AccessLogEntry::protocol;
+                return StreamInfo::protocol;
             case "DOWNSTREAM_REMOTE_ADDRESS":
                 return e -> address(e.downstreamRemoteAddress(), true);
             case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT":
@@ -202,10 +205,10 @@ public final class AccessLogFormatter {
     }
 
     private interface HeaderLookup {
-        String get(AccessLogEntry entry, String name);
+        String get(StreamInfo entry, String name);
     }
 
-    private static Function<AccessLogEntry, Object> headerCommand(String operator, String arg, HeaderLookup lookup)
+    private static Function<StreamInfo, Object> headerCommand(String operator, String arg, HeaderLookup lookup)
             throws ConfigException {
         if (arg == null || arg.isEmpty()) {
             throw new ConfigException("format: " + operator + " (expected: a header name in parentheses)");
@@ -225,7 +228,7 @@ public final class AccessLogFormatter {
         };
     }
 
-    private static String requestHeader(AccessLogEntry e, String name) {
+    private static String requestHeader(StreamInfo e, String name) {
         String fromField;
         switch (name) {
             case ":method": fromField = e.method(); break;
@@ -241,7 +244,7 @@ public final class AccessLogFormatter {
         return fromField != null ? fromField : header(e.requestHeaders(), name);
     }
 
-    private static String responseHeader(AccessLogEntry e, String name) {
+    private static String responseHeader(StreamInfo e, String name) {
         String v = header(e.responseHeaders(), name);
         if (v == null) {
             if (name.equals("x-envoy-upstream-service-time") && e.upstreamServiceTimeMs() >= 0) {
@@ -262,7 +265,7 @@ public final class AccessLogFormatter {
         return millis < 0 ? null : (Object) millis;
     }
 
-    private static String responseFlags(AccessLogEntry e) {
+    private static String responseFlags(StreamInfo e) {
         if (e.responseFlags().isEmpty()) {
             return null;
         }
@@ -372,16 +375,16 @@ public final class AccessLogFormatter {
 
     private static final class Part {
         final String literal;
-        final Function<AccessLogEntry, Object> command;
+        final Function<StreamInfo, Object> command;
         final int maxLength;
 
-        Part(String literal, Function<AccessLogEntry, Object> command, int maxLength) {
+        Part(String literal, Function<StreamInfo, Object> command, int maxLength) {
             this.literal = literal;
             this.command = command;
             this.maxLength = maxLength;
         }
 
-        Object value(AccessLogEntry entry) {
+        Object value(StreamInfo entry) {
             Object v = command.apply(entry);
             if (maxLength >= 0 && v instanceof String && ((String) v).length() > maxLength) {
                 return ((String) v).substring(0, maxLength);

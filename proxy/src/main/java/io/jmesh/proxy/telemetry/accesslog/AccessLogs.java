@@ -1,5 +1,7 @@
 package io.jmesh.proxy.telemetry.accesslog;
 
+import io.jmesh.proxy.stream.StreamInfo;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.Any;
@@ -268,7 +270,7 @@ public final class AccessLogs {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> render(Map<String, Object> template, AccessLogEntry entry) {
+    private static Map<String, Object> render(Map<String, Object> template, StreamInfo entry) {
         Map<String, Object> out = new LinkedHashMap<>();
         template.forEach((k, v) -> {
             if (v instanceof AccessLogFormatter) {
@@ -315,7 +317,7 @@ public final class AccessLogs {
 
     @FunctionalInterface
     private interface LineFormatter {
-        String format(AccessLogEntry entry);
+        String format(StreamInfo entry);
     }
 
     private static final class Line {
@@ -378,7 +380,7 @@ public final class AccessLogs {
         }
 
         @Override
-        public void log(AccessLogEntry entry) {
+        public void log(StreamInfo entry) {
             String text;
             try {
                 text = formatter.format(entry);

@@ -1,5 +1,5 @@
 /**
- * Envoy access logs: {@link io.jmesh.proxy.telemetry.accesslog.AccessLogEntry} filled per request,
+ * Envoy access logs: {@link io.jmesh.proxy.stream.StreamInfo} filled per request,
  * {@link io.jmesh.proxy.telemetry.accesslog.AccessLogFormatter} for Envoy format strings, and
  * {@link io.jmesh.proxy.telemetry.accesslog.AccessLogs} building file/stdout/stderr loggers from xDS config.
  */

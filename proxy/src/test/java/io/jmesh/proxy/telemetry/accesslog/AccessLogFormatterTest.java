@@ -1,5 +1,8 @@
 package io.jmesh.proxy.telemetry.accesslog;
 
+import io.jmesh.proxy.stream.StreamInfo;
+import io.jmesh.proxy.stream.ResponseFlag;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,7 +18,7 @@ class AccessLogFormatterTest {
     /** 2023-11-14T22:13:20.123Z */
     private static final long START = 1_700_000_000_123L;
 
-    static AccessLogEntry fullEntry() {
+    static StreamInfo fullEntry() {
         HttpHeaders request = new DefaultHttpHeaders()
                 .add("x-custom", "abcdefgh")
                 .add("x-forwarded-for", "10.0.0.9");
@@ -23,7 +26,7 @@ class AccessLogFormatterTest {
                 .add("x-envoy-upstream-service-time", "12")
                 .add("content-type", "text/plain");
         HttpHeaders trailers = new DefaultHttpHeaders().add("grpc-status", "0");
-        return new AccessLogEntry()
+        return new StreamInfo()
                 .startTimeMillis(START)
                 .method("GET")
                 .path("/rewritten")
@@ -64,7 +67,7 @@ class AccessLogFormatterTest {
 
     @Test
     void defaultFormatWithMissingValues() throws ConfigException {
-        AccessLogEntry entry = new AccessLogEntry().startTimeMillis(START).method("POST").path("/p")
+        StreamInfo entry = new StreamInfo().startTimeMillis(START).method("POST").path("/p")
                 .protocol("HTTP/2").responseCode(503)
                 .addResponseFlag(ResponseFlag.UPSTREAM_RETRY_LIMIT_EXCEEDED)
                 .addResponseFlag(ResponseFlag.NO_HEALTHY_UPSTREAM);
@@ -92,7 +95,7 @@ class AccessLogFormatterTest {
 
     @Test
     void ipv6AddressesAreBracketed() throws ConfigException {
-        AccessLogEntry entry = new AccessLogEntry()
+        StreamInfo entry = new StreamInfo()
                 .downstreamRemoteAddress(new InetSocketAddress("::1", 443));
         AccessLogFormatter f = AccessLogFormatter.parse(
                 "%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%");
@@ -101,7 +104,7 @@ class AccessLogFormatterTest {
 
     @Test
     void startTimeFormats() throws ConfigException {
-        AccessLogEntry entry = new AccessLogEntry().startTimeMillis(START);
+        StreamInfo entry = new StreamInfo().startTimeMillis(START);
         assertEquals("1700000000", AccessLogFormatter.parse("%START_TIME(%s)%").format(entry));
         assertEquals("2023-11-14T22:13:20.123Z",
                 AccessLogFormatter.parse("%START_TIME(%Y-%m-%dT%H:%M:%S.%3fZ)%").format(entry));
@@ -112,7 +115,7 @@ class AccessLogFormatterTest {
 
     @Test
     void responseFlagsJoinedInEnvoyOrder() throws ConfigException {
-        AccessLogEntry entry = new AccessLogEntry()
+        StreamInfo entry = new StreamInfo()
                 .addResponseFlag(ResponseFlag.NO_ROUTE_FOUND)
                 .addResponseFlag(ResponseFlag.UPSTREAM_CONNECTION_FAILURE)
                 .addResponseFlag(ResponseFlag.FAILED_LOCAL_HEALTH_CHECK);

@@ -1,5 +1,7 @@
 package io.jmesh.proxy.telemetry.accesslog;
 
+import io.jmesh.proxy.stream.StreamInfo;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -48,7 +50,7 @@ class AccessLogsTest {
                         DataSource.newBuilder().setInlineString("%REQ(:METHOD)% %RESPONSE_CODE% %UPSTREAM_CLUSTER%\n")))
                 .build())));
         log.log(AccessLogFormatterTest.fullEntry());
-        log.log(new AccessLogEntry().method("PUT").responseCode(404));
+        log.log(new StreamInfo().method("PUT").responseCode(404));
         AccessLogs.flush();
         assertEquals("existing\nGET 200 backend\nPUT 404 -\n", Files.readString(path, StandardCharsets.UTF_8));
     }
@@ -80,7 +82,7 @@ class AccessLogsTest {
                 .setPath(path.toString())
                 .setLogFormat(SubstitutionFormatString.newBuilder().setJsonFormat(json))
                 .build())));
-        log.log(new AccessLogEntry().method("GET").path("/a").responseCode(201));
+        log.log(new StreamInfo().method("GET").path("/a").responseCode(201));
         AccessLogs.flush();
         String text = Files.readString(path);
         assertTrue(text.endsWith("}\n"), text);

@@ -1,4 +1,4 @@
-package io.jmesh.proxy.telemetry.accesslog;
+package io.jmesh.proxy.stream;
 
 /**
  * Envoy's response flags, in the order Envoy prints them in {@code %RESPONSE_FLAGS%} (joined with

@@ -1,17 +1,19 @@
-package io.jmesh.proxy.telemetry.accesslog;
+package io.jmesh.proxy.stream;
 
 import io.netty.handler.codec.http.HttpHeaders;
 import java.net.InetSocketAddress;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * What is known about one request (or TCP connection) when it ends. Mutable and not thread-safe:
- * the connection manager fills it on its event loop, then hands it to {@link AccessLog#log} and no
+ * the connection manager fills it on its event loop, then hands it to {@code AccessLog#log} and no
  * longer touches it. Absent values are {@code null}, or {@code -1} for durations; the formatter prints
  * them as {@code "-"}.
  */
-public final class AccessLogEntry {
+public final class StreamInfo {
     private long startTimeMillis;
     private long startNanos;
     private String method;
@@ -40,6 +42,12 @@ public final class AccessLogEntry {
     private String upstreamTransportFailureReason;
     private String connectionTerminationDetails;
     private final EnumSet<ResponseFlag> responseFlags = EnumSet.noneOf(ResponseFlag.class);
+    private ConnectionInfo downstreamConnection;
+    private ConnectionInfo upstreamConnection;
+    private Map<String, com.google.protobuf.Struct> dynamicMetadata;
+    private Map<String, Object> filterState;
+    private com.google.protobuf.Struct upstreamHostMetadata;
+    private RequestAttributes requestAttributes;
 
     /** Start of the request (or connection) in epoch milliseconds. */
     public long startTimeMillis() {
@@ -47,7 +55,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #startTimeMillis()}. */
-    public AccessLogEntry startTimeMillis(long startTimeMillis) {
+    public StreamInfo startTimeMillis(long startTimeMillis) {
         this.startTimeMillis = startTimeMillis;
         return this;
     }
@@ -58,7 +66,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #startNanos()}. */
-    public AccessLogEntry startNanos(long startNanos) {
+    public StreamInfo startNanos(long startNanos) {
         this.startNanos = startNanos;
         return this;
     }
@@ -69,7 +77,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #method()}. */
-    public AccessLogEntry method(String method) {
+    public StreamInfo method(String method) {
         this.method = method;
         return this;
     }
@@ -80,7 +88,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #path()}. */
-    public AccessLogEntry path(String path) {
+    public StreamInfo path(String path) {
         this.path = path;
         return this;
     }
@@ -91,7 +99,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #originalPath()}. */
-    public AccessLogEntry originalPath(String originalPath) {
+    public StreamInfo originalPath(String originalPath) {
         this.originalPath = originalPath;
         return this;
     }
@@ -102,7 +110,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #protocol()}. */
-    public AccessLogEntry protocol(String protocol) {
+    public StreamInfo protocol(String protocol) {
         this.protocol = protocol;
         return this;
     }
@@ -113,7 +121,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #authority()}. */
-    public AccessLogEntry authority(String authority) {
+    public StreamInfo authority(String authority) {
         this.authority = authority;
         return this;
     }
@@ -124,7 +132,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #userAgent()}. */
-    public AccessLogEntry userAgent(String userAgent) {
+    public StreamInfo userAgent(String userAgent) {
         this.userAgent = userAgent;
         return this;
     }
@@ -135,7 +143,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #forwardedFor()}. */
-    public AccessLogEntry forwardedFor(String forwardedFor) {
+    public StreamInfo forwardedFor(String forwardedFor) {
         this.forwardedFor = forwardedFor;
         return this;
     }
@@ -146,7 +154,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #requestId()}. */
-    public AccessLogEntry requestId(String requestId) {
+    public StreamInfo requestId(String requestId) {
         this.requestId = requestId;
         return this;
     }
@@ -157,7 +165,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #requestHeaders()}. */
-    public AccessLogEntry requestHeaders(HttpHeaders requestHeaders) {
+    public StreamInfo requestHeaders(HttpHeaders requestHeaders) {
         this.requestHeaders = requestHeaders;
         return this;
     }
@@ -168,7 +176,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #responseHeaders()}. */
-    public AccessLogEntry responseHeaders(HttpHeaders responseHeaders) {
+    public StreamInfo responseHeaders(HttpHeaders responseHeaders) {
         this.responseHeaders = responseHeaders;
         return this;
     }
@@ -179,7 +187,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #responseTrailers()}. */
-    public AccessLogEntry responseTrailers(HttpHeaders responseTrailers) {
+    public StreamInfo responseTrailers(HttpHeaders responseTrailers) {
         this.responseTrailers = responseTrailers;
         return this;
     }
@@ -190,7 +198,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #responseCode()}. */
-    public AccessLogEntry responseCode(int responseCode) {
+    public StreamInfo responseCode(int responseCode) {
         this.responseCode = responseCode;
         return this;
     }
@@ -201,7 +209,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #responseCodeDetails()}. */
-    public AccessLogEntry responseCodeDetails(String responseCodeDetails) {
+    public StreamInfo responseCodeDetails(String responseCodeDetails) {
         this.responseCodeDetails = responseCodeDetails;
         return this;
     }
@@ -212,7 +220,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #bytesReceived()}. */
-    public AccessLogEntry bytesReceived(long bytesReceived) {
+    public StreamInfo bytesReceived(long bytesReceived) {
         this.bytesReceived = bytesReceived;
         return this;
     }
@@ -223,7 +231,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #bytesSent()}. */
-    public AccessLogEntry bytesSent(long bytesSent) {
+    public StreamInfo bytesSent(long bytesSent) {
         this.bytesSent = bytesSent;
         return this;
     }
@@ -234,7 +242,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #durationMs()}. */
-    public AccessLogEntry durationMs(long durationMs) {
+    public StreamInfo durationMs(long durationMs) {
         this.durationMs = durationMs;
         return this;
     }
@@ -245,7 +253,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #responseDurationMs()}. */
-    public AccessLogEntry responseDurationMs(long responseDurationMs) {
+    public StreamInfo responseDurationMs(long responseDurationMs) {
         this.responseDurationMs = responseDurationMs;
         return this;
     }
@@ -256,7 +264,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #upstreamServiceTimeMs()}. */
-    public AccessLogEntry upstreamServiceTimeMs(long upstreamServiceTimeMs) {
+    public StreamInfo upstreamServiceTimeMs(long upstreamServiceTimeMs) {
         this.upstreamServiceTimeMs = upstreamServiceTimeMs;
         return this;
     }
@@ -267,7 +275,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #upstreamHost()}. */
-    public AccessLogEntry upstreamHost(String upstreamHost) {
+    public StreamInfo upstreamHost(String upstreamHost) {
         this.upstreamHost = upstreamHost;
         return this;
     }
@@ -278,7 +286,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #upstreamCluster()}. */
-    public AccessLogEntry upstreamCluster(String upstreamCluster) {
+    public StreamInfo upstreamCluster(String upstreamCluster) {
         this.upstreamCluster = upstreamCluster;
         return this;
     }
@@ -289,7 +297,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #routeName()}. */
-    public AccessLogEntry routeName(String routeName) {
+    public StreamInfo routeName(String routeName) {
         this.routeName = routeName;
         return this;
     }
@@ -300,7 +308,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #downstreamRemoteAddress()}. */
-    public AccessLogEntry downstreamRemoteAddress(InetSocketAddress downstreamRemoteAddress) {
+    public StreamInfo downstreamRemoteAddress(InetSocketAddress downstreamRemoteAddress) {
         this.downstreamRemoteAddress = downstreamRemoteAddress;
         return this;
     }
@@ -311,7 +319,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #downstreamLocalAddress()}. */
-    public AccessLogEntry downstreamLocalAddress(InetSocketAddress downstreamLocalAddress) {
+    public StreamInfo downstreamLocalAddress(InetSocketAddress downstreamLocalAddress) {
         this.downstreamLocalAddress = downstreamLocalAddress;
         return this;
     }
@@ -322,7 +330,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #upstreamTransportFailureReason()}. */
-    public AccessLogEntry upstreamTransportFailureReason(String upstreamTransportFailureReason) {
+    public StreamInfo upstreamTransportFailureReason(String upstreamTransportFailureReason) {
         this.upstreamTransportFailureReason = upstreamTransportFailureReason;
         return this;
     }
@@ -333,7 +341,7 @@ public final class AccessLogEntry {
     }
 
     /** Sets {@link #connectionTerminationDetails()}. */
-    public AccessLogEntry connectionTerminationDetails(String connectionTerminationDetails) {
+    public StreamInfo connectionTerminationDetails(String connectionTerminationDetails) {
         this.connectionTerminationDetails = connectionTerminationDetails;
         return this;
     }
@@ -344,7 +352,7 @@ public final class AccessLogEntry {
     }
 
     /** Adds a response flag. */
-    public AccessLogEntry addResponseFlag(ResponseFlag flag) {
+    public StreamInfo addResponseFlag(ResponseFlag flag) {
         responseFlags.add(flag);
         return this;
     }
@@ -353,8 +361,76 @@ public final class AccessLogEntry {
      * Sets {@link #durationMs()} from {@link #startNanos()} and {@code nowNanos}
      * ({@link System#nanoTime()}).
      */
-    public AccessLogEntry finish(long nowNanos) {
+    public StreamInfo finish(long nowNanos) {
         this.durationMs = (nowNanos - startNanos) / 1_000_000L;
+        return this;
+    }
+
+    /** The downstream connection, or null when unknown. */
+    public ConnectionInfo downstreamConnection() {
+        return downstreamConnection;
+    }
+
+    public StreamInfo downstreamConnection(ConnectionInfo downstreamConnection) {
+        this.downstreamConnection = downstreamConnection;
+        return this;
+    }
+
+    /** The upstream connection of the last attempt, or null when none was made. */
+    public ConnectionInfo upstreamConnection() {
+        return upstreamConnection;
+    }
+
+    public StreamInfo upstreamConnection(ConnectionInfo upstreamConnection) {
+        this.upstreamConnection = upstreamConnection;
+        return this;
+    }
+
+    /**
+     * Envoy's dynamic metadata: one {@code Struct} per filter namespace (e.g. {@code envoy.filters.http.jwt_authn}),
+     * read by later filters and by {@code %DYNAMIC_METADATA(ns:key)%}. A live, mutable map.
+     */
+    public Map<String, com.google.protobuf.Struct> dynamicMetadata() {
+        if (dynamicMetadata == null) {
+            dynamicMetadata = new LinkedHashMap<>(4);
+        }
+        return dynamicMetadata;
+    }
+
+    /** Merges {@code fields} into the namespace's struct (Envoy's {@code setDynamicMetadata}). */
+    public StreamInfo setDynamicMetadata(String namespace, com.google.protobuf.Struct fields) {
+        dynamicMetadata().merge(namespace, fields, (a, b) -> a.toBuilder().putAllFields(b.getFieldsMap()).build());
+        return this;
+    }
+
+    /**
+     * Envoy's filter state: objects keyed by name, shared by the filters of one stream and read by
+     * {@code %FILTER_STATE(key)%} (printed with {@code toString()}). A live, mutable map.
+     */
+    public Map<String, Object> filterState() {
+        if (filterState == null) {
+            filterState = new LinkedHashMap<>(4);
+        }
+        return filterState;
+    }
+
+    /** The chosen upstream host's metadata ({@code %UPSTREAM_METADATA%}), or null. */
+    public com.google.protobuf.Struct upstreamHostMetadata() {
+        return upstreamHostMetadata;
+    }
+
+    public StreamInfo upstreamHostMetadata(com.google.protobuf.Struct upstreamHostMetadata) {
+        this.upstreamHostMetadata = upstreamHostMetadata;
+        return this;
+    }
+
+    /** The request as policy engines see it, or null before the request headers were read. */
+    public RequestAttributes requestAttributes() {
+        return requestAttributes;
+    }
+
+    public StreamInfo requestAttributes(RequestAttributes requestAttributes) {
+        this.requestAttributes = requestAttributes;
         return this;
     }
 }
