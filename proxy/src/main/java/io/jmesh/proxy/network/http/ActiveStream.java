@@ -363,6 +363,24 @@ final class ActiveStream implements HttpFilterCallbacks {
         finish(false);
     }
 
+    /**
+     * The downstream codec failed after the headers (a malformed chunk): the upstream attempt is reset before
+     * its request completes, so no backend sees a complete request, and the client gets {@code status} (a reset
+     * if the response has started). The connection closes as the request is incomplete.
+     */
+    void onDownstreamProtocolError(int status, String body, String details) {
+        if (finished) {
+            return;
+        }
+        flags.add(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR);
+        Attempt a = attempt;
+        attempt = null;
+        if (a != null) {
+            a.abort();
+        }
+        sendLocalReply(status, body, details);
+    }
+
     void onDownstreamWritabilityChanged(boolean writable) {
         Attempt a = attempt;
         if (a != null && a.stream != null) {

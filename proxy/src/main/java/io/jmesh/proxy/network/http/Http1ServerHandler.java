@@ -102,6 +102,9 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
     }
 
     private void handle(HttpObject msg) {
+        if (msg instanceof HttpContent && !(msg instanceof HttpRequest) && bodyFailed((HttpContent) msg)) {
+            return;
+        }
         if (current != null) {
             if (msg instanceof HttpContent) {
                 if (msg instanceof LastHttpContent) {
@@ -141,6 +144,13 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
             protocolError(status, status.reasonPhrase());
             return;
         }
+        Http1RequestChecks.Refusal refusal = Http1RequestChecks.check(req, config.maxHeadersCount);
+        if (refusal != null) {
+            ReferenceCountUtil.release(req);
+            logger.debug("{} request refused: {}", channel, refusal.details());
+            protocolError(refusal.status(), refusal.status().reasonPhrase());
+            return;
+        }
         version = req.protocolVersion();
         keepAlive = HttpUtil.isKeepAlive(req) && !draining;
         headRequest = req.method().equals(HttpMethod.HEAD);
@@ -178,6 +188,41 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         } else {
             current.onRequestHeaders(req, false);
         }
+    }
+
+    /**
+     * A body part the decoder could not frame (a malformed or over-long chunk size, a broken chunk) or trailers
+     * over {@code max_headers_count}: the request is not forwarded as complete. Its upstream request is reset
+     * before the end of the body, the client gets 400 (431) and the connection closes; true if so.
+     */
+    private boolean bodyFailed(HttpContent content) {
+        HttpResponseStatus status;
+        String details;
+        if (content.decoderResult().isFailure()) {
+            status = HttpResponseStatus.BAD_REQUEST;
+            details = "http1.codec_error";
+            logger.debug("{} bad request body: {}", channel, content.decoderResult().cause().toString());
+        } else if (content instanceof LastHttpContent && Http1RequestChecks.tooManyTrailers(
+                ((LastHttpContent) content).trailingHeaders(), config.maxHeadersCount)) {
+            status = HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+            details = Http1RequestChecks.TOO_MANY_HEADERS.details();
+        } else {
+            return false;
+        }
+        ReferenceCountUtil.release(content);
+        keepAlive = false;
+        swallowLast = false;
+        releaseQueued();
+        ActiveStream s = current;
+        if (s != null && !s.isFinished()) {
+            config.stats.cxProtocolError.inc();
+            s.onDownstreamProtocolError(status.code(), status.reasonPhrase(), details);
+        }
+        if (channel.isActive() && current == s) {
+            current = null;
+            protocolError(status, status.reasonPhrase());
+        }
+        return true;
     }
 
     private void protocolError(HttpResponseStatus status, String body) {

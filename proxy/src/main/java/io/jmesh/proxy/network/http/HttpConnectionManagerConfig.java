@@ -23,7 +23,9 @@ import io.jmesh.proxy.upstream.ClusterManager;
  * The validated form of Envoy's {@link HttpConnectionManager} for one filter chain, immutable except for the
  * route table of an RDS HCM.
  * Supported: inline {@code route_config} or {@code rds} over ADS (see {@link #setRouteTable}), {@code codec_type}, {@code stat_prefix},
- * {@code max_request_headers_kb}, {@code stream_idle_timeout}, {@code request_timeout},
+ * {@code max_request_headers_kb}, {@code common_http_protocol_options.max_headers_count},
+ * {@code stream_idle_timeout}, {@code request_timeout} (from the first byte of the request),
+ * {@code request_headers_timeout},
  * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
  * and {@code http_filters} ending with the router (the filters of {@link HttpFilterRegistry#DEFAULT}: fault, CORS;
  * an unknown filter marked {@code is_optional} is skipped). Inline routes parse their
@@ -35,6 +37,8 @@ public final class HttpConnectionManagerConfig {
     public static final int DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
     /** Envoy's default {@code stream_idle_timeout}: 5 minutes. */
     public static final long DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
+    /** Envoy's default {@code common_http_protocol_options.max_headers_count}. */
+    public static final int DEFAULT_MAX_HEADERS_COUNT = 100;
     /** Request bodies up to this size are kept for retries (Envoy's default buffer limit, 1 MiB). */
     public static final int RETRY_BUFFER_LIMIT = 1 << 20;
 
@@ -43,6 +47,8 @@ public final class HttpConnectionManagerConfig {
     final int maxRequestHeadersBytes;
     final long streamIdleTimeoutMs;
     final long requestTimeoutMs;
+    final long requestHeadersTimeoutMs;
+    final int maxHeadersCount;
     final boolean useRemoteAddress;
     final boolean generateRequestId;
     final String serverName;
@@ -65,6 +71,10 @@ public final class HttpConnectionManagerConfig {
         this.streamIdleTimeoutMs = proto.hasStreamIdleTimeout()
                 ? Durations.toMillis(proto.getStreamIdleTimeout()) : DEFAULT_STREAM_IDLE_TIMEOUT_MS;
         this.requestTimeoutMs = proto.hasRequestTimeout() ? Durations.toMillis(proto.getRequestTimeout()) : 0;
+        this.requestHeadersTimeoutMs = proto.hasRequestHeadersTimeout()
+                ? Durations.toMillis(proto.getRequestHeadersTimeout()) : 0;
+        this.maxHeadersCount = proto.getCommonHttpProtocolOptions().hasMaxHeadersCount()
+                ? proto.getCommonHttpProtocolOptions().getMaxHeadersCount().getValue() : DEFAULT_MAX_HEADERS_COUNT;
         this.useRemoteAddress = proto.hasUseRemoteAddress() && proto.getUseRemoteAddress().getValue();
         this.generateRequestId = !proto.hasGenerateRequestId() || proto.getGenerateRequestId().getValue();
         this.serverName = proto.getServerName().isEmpty() ? "envoy" : proto.getServerName();
@@ -115,6 +125,14 @@ public final class HttpConnectionManagerConfig {
                 throw new ConfigException(path + ".max_request_headers_kb: " + kb + " (expected: 1..8192)");
             }
         }
+        if (proto.getCommonHttpProtocolOptions().hasMaxHeadersCount()
+                && proto.getCommonHttpProtocolOptions().getMaxHeadersCount().getValue() < 1) {
+            throw new ConfigException(path + ".common_http_protocol_options.max_headers_count: "
+                    + proto.getCommonHttpProtocolOptions().getMaxHeadersCount().getValue() + " (expected: >= 1)");
+        }
+        checkDuration(proto.hasRequestTimeout(), proto.getRequestTimeout(), path + ".request_timeout");
+        checkDuration(proto.hasRequestHeadersTimeout(), proto.getRequestHeadersTimeout(),
+                path + ".request_headers_timeout");
         RouteTable table;
         String rdsName = null;
         if (proto.hasRouteConfig()) {
@@ -159,6 +177,13 @@ public final class HttpConnectionManagerConfig {
             throw e.under(path + ".access_log");
         }
         return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats);
+    }
+
+    private static void checkDuration(boolean present, com.google.protobuf.Duration d, String path)
+            throws ConfigException {
+        if (present && (d.getSeconds() < 0 || d.getNanos() < 0)) {
+            throw new ConfigException(path + ": " + Durations.toString(d) + " (expected: >= 0s)");
+        }
     }
 
     private static final RouteTable EMPTY_ROUTES;
@@ -208,6 +233,7 @@ public final class HttpConnectionManagerConfig {
         final Counter cxHttp2Total;
         final Counter[] rqByClass = new Counter[6];
         final Counter rqTimeout;
+        final Counter rqHeaderTimeout;
         final Counter cxProtocolError;
         final Counter rqCompleted;
         final Counter shadowClusterNotFound;
@@ -225,6 +251,7 @@ public final class HttpConnectionManagerConfig {
                 rqByClass[i] = stats.counter(p + "downstream_rq_" + i + "xx");
             }
             rqTimeout = stats.counter(p + "downstream_rq_timeout");
+            rqHeaderTimeout = stats.counter(p + "downstream_rq_header_timeout");
             cxProtocolError = stats.counter(p + "downstream_cx_protocol_error");
             rqCompleted = stats.counter(p + "downstream_rq_completed");
             shadowClusterNotFound = stats.counter(p + "shadow_cluster_not_found");
