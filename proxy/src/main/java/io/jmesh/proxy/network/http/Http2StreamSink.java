@@ -15,6 +15,9 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -115,6 +118,12 @@ final class Http2StreamSink extends ChannelInboundHandlerAdapter implements Down
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         logger.debug("{} downstream stream error: {}", ctx.channel(), cause.toString());
+        Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+        if (e != null) {
+            // A stream error found by Netty's decoder (DATA that disagrees with content-length, ...): the
+            // client gets RST_STREAM with its code, not CANCEL; the upstream request is reset on close.
+            ctx.writeAndFlush(new DefaultHttp2ResetFrame(e.error()));
+        }
         ctx.close();
     }
 

@@ -21,12 +21,20 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.util.AsciiString;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2Exception;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Sets up a downstream connection for the HTTP connection manager: HTTP/1.1, HTTP/2 with prior knowledge,
  * h2c upgrade ({@code codec_type: AUTO}), or ALPN after TLS. Stateless; one instance per filter chain.
  */
 public final class HttpConnectionManagerInitializer {
+
+    private static final Logger logger = LoggerFactory.getLogger(HttpConnectionManagerInitializer.class);
 
     /** Netty's default max initial line length is 4 KiB; Envoy accepts long URLs within the header limit. */
     private static final int MAX_INITIAL_LINE = 16 * 1024;
@@ -57,7 +65,8 @@ public final class HttpConnectionManagerInitializer {
                 HttpServerCodec codec = newHttp1Codec();
                 HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
                         AsciiString.contentEquals("h2c", protocol)
-                                ? new Http2ServerUpgradeCodec(newHttp2Codec(), newMultiplexer(false))
+                                ? new Http2ServerUpgradeCodec(newHttp2Codec(), newMultiplexer(false),
+                                        new Http2ConnectionErrors())
                                 : null, config.maxRequestHeadersBytes + 64 * 1024);
                 p.addLast("h2c", new CleartextHttp2ServerUpgradeHandler(codec, upgrade,
                         new ChannelInitializer<Channel>() {
@@ -66,6 +75,7 @@ public final class HttpConnectionManagerInitializer {
                                 config.stats.cxHttp2Total.inc();
                                 ch.pipeline().addAfter(ch.pipeline().context(this).name(), "h2", newHttp2Codec());
                                 ch.pipeline().addAfter("h2", "mux", newMultiplexer(false));
+                                ch.pipeline().addAfter("mux", "h2-errors", new Http2ConnectionErrors());
                             }
                         }));
                 p.addLast("http1", new Http1ServerHandler(config, false));
@@ -99,6 +109,7 @@ public final class HttpConnectionManagerInitializer {
         config.stats.cxHttp2Total.inc();
         p.addLast("h2", newHttp2Codec());
         p.addLast("mux", newMultiplexer(secure));
+        p.addLast("h2-errors", new Http2ConnectionErrors());
     }
 
     private HttpServerCodec newHttp1Codec() {
@@ -118,10 +129,28 @@ public final class HttpConnectionManagerInitializer {
         return new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast(new Http2RequestValidator(config.maxHeadersCount));
                 ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, false));
                 ch.pipeline().addLast(new Http2StreamSink(config, secure));
             }
         });
+    }
+
+    /**
+     * Netty's HTTP/2 codec answers a connection error itself (GOAWAY with the error's code, such as
+     * ENHANCE_YOUR_CALM for too many RST_STREAMs, then close) and also fires the exception down the pipeline:
+     * it stops here, so that the listener's close-on-error handler does not close first with GOAWAY NO_ERROR.
+     */
+    private static final class Http2ConnectionErrors extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+            if (e == null) {
+                ctx.fireExceptionCaught(cause);
+                return;
+            }
+            logger.debug("{} HTTP/2 connection error {}: {}", ctx.channel(), e.error(), e.getMessage());
+        }
     }
 
     /** Counts the connection and turns a {@link DrainEvent} into GOAWAY for HTTP/2 connections. */

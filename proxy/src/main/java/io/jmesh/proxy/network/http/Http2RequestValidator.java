@@ -1,0 +1,124 @@
+package io.jmesh.proxy.network.http;
+
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.jmesh.proxy.internal.HttpFields;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Rejects malformed HTTP/2 requests before anything is converted or forwarded (RFC 9113 section 8.2.1, 8.2.2
+ * and 8.3.1): first handler of each downstream stream channel. A malformed request is answered with
+ * {@code RST_STREAM(PROTOCOL_ERROR)} and nothing of it goes further, as Envoy resets such a stream:
+ * <ul>
+ *   <li>a field name that is not a lowercase token, or a pseudo-header other than {@code :method},
+ *   {@code :scheme}, {@code :authority}, {@code :path}, {@code :protocol};</li>
+ *   <li>a value with NUL, CR or LF, or with leading or trailing space or tab;</li>
+ *   <li>a connection-specific field ({@code connection}, {@code keep-alive}, {@code proxy-connection},
+ *   {@code transfer-encoding}, {@code upgrade}) or {@code te} other than {@code trailers};</li>
+ *   <li>a {@code :method} that is not a token, a {@code :path} with space or control characters.</li>
+ * </ul>
+ * More than {@code max_headers_count} fields reset the stream too (Envoy's HTTP/2 codec resets it; HTTP/1 gets
+ * 431). Netty's decoder already checks pseudo-header order and duplicates and that DATA matches
+ * {@code content-length}. Not sharable: one per stream.
+ */
+final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
+
+    private static final Logger logger = LoggerFactory.getLogger(Http2RequestValidator.class);
+
+    private static final AsciiString TE = AsciiString.cached("te");
+
+    private final int maxHeadersCount;
+    private boolean rejected;
+
+    Http2RequestValidator(int maxHeadersCount) {
+        this.maxHeadersCount = maxHeadersCount;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (rejected) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof Http2HeadersFrame) {
+            String problem = check(((Http2HeadersFrame) msg).headers(), maxHeadersCount);
+            if (problem != null) {
+                rejected = true;
+                ReferenceCountUtil.release(msg);
+                logger.debug("{} malformed HTTP/2 request: {}", ctx.channel(), problem);
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(problem.startsWith("too many")
+                        ? Http2Error.INTERNAL_ERROR : Http2Error.PROTOCOL_ERROR));
+                ctx.close();
+                return;
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    /** Returns what is wrong with a request's header block (or trailers), or null when it is well-formed. */
+    static String check(Http2Headers headers, int maxHeadersCount) {
+        int regular = 0;
+        for (Map.Entry<CharSequence, CharSequence> e : headers) {
+            CharSequence name = e.getKey();
+            CharSequence value = e.getValue();
+            if (name.length() > 0 && name.charAt(0) == ':') {
+                String pseudo = name.toString();
+                switch (pseudo) {
+                    case ":method":
+                        if (!HttpFields.isToken(value, false)) {
+                            return "invalid :method " + HttpFields.printable(value);
+                        }
+                        break;
+                    case ":path":
+                        if (!HttpFields.isValidRequestTarget(value)) {
+                            return "invalid :path " + HttpFields.printable(value);
+                        }
+                        break;
+                    case ":authority":
+                    case ":scheme":
+                    case ":protocol":
+                        if (!HttpFields.isValidRequestTarget(value)) {
+                            return "invalid " + pseudo + " " + HttpFields.printable(value);
+                        }
+                        break;
+                    default:
+                        return "unknown pseudo-header " + HttpFields.printable(name);
+                }
+                continue;
+            }
+            regular++;
+            if (!HttpFields.isToken(name, true)) {
+                return "invalid header name " + HttpFields.printable(name);
+            }
+            if (!HttpFields.isValidHttp2Value(value)) {
+                return "invalid value of " + name + ": " + HttpFields.printable(value);
+            }
+            if (isConnectionSpecific(name)) {
+                return "connection-specific header " + name;
+            }
+            if (TE.contentEquals(name) && !AsciiString.contentEqualsIgnoreCase(value, "trailers")) {
+                return "te: " + HttpFields.printable(value);
+            }
+        }
+        if (regular > maxHeadersCount) {
+            return "too many headers: " + regular + " (max_headers_count " + maxHeadersCount + ")";
+        }
+        return null;
+    }
+
+    private static boolean isConnectionSpecific(CharSequence name) {
+        return AsciiString.contentEquals(name, "connection") || AsciiString.contentEquals(name, "keep-alive")
+                || AsciiString.contentEquals(name, "proxy-connection")
+                || AsciiString.contentEquals(name, "transfer-encoding") || AsciiString.contentEquals(name, "upgrade");
+    }
+}
