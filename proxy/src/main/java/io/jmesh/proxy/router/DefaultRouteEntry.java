@@ -199,7 +199,7 @@ final class DefaultRouteEntry implements RouteEntry {
                                     cw.getResponseHeadersToAddList(), cw.getResponseHeadersToRemoveList(),
                                     cp + ".response_headers_to_add", cp + ".response_headers_to_remove");
                             final String hostRw = cw.getHostRewriteLiteral().isEmpty() ? null
-                                                                                        : cw.getHostRewriteLiteral();
+                                    : lineSafe(cw.getHostRewriteLiteral(), cp + ".host_rewrite_literal");
                             if (!req.isEmpty() || !resp.isEmpty() || hostRw != null) {
                                 extras.putIfAbsent(weightedNames[i], new WeightedClusterExtras(req, resp, hostRw));
                             }
@@ -239,13 +239,14 @@ final class DefaultRouteEntry implements RouteEntry {
                     retry = vhRetry;
                 }
                 if (!a.getPrefixRewrite().isEmpty()) {
-                    prefixRewrite = a.getPrefixRewrite();
+                    prefixRewrite = lineSafe(a.getPrefixRewrite(), ap + ".prefix_rewrite");
                 }
                 if (a.hasRegexRewrite()) {
                     if (prefixRewrite != null) {
                         throw new ConfigException(ap + ".regex_rewrite: " + a.getRegexRewrite().getPattern().getRegex()
                                                   + " (expected: not set together with prefix_rewrite)");
                     }
+                    lineSafe(a.getRegexRewrite().getSubstitution(), ap + ".regex_rewrite.substitution");
                     regexRewrite = Regexes.Substitution.from(a.getRegexRewrite(), ap + ".regex_rewrite");
                 }
                 if (a.hasPathRewritePolicy()) {
@@ -254,7 +255,7 @@ final class DefaultRouteEntry implements RouteEntry {
                 }
                 switch (a.getHostRewriteSpecifierCase()) {
                     case HOST_REWRITE_LITERAL:
-                        hostRewriteLiteral = a.getHostRewriteLiteral();
+                        hostRewriteLiteral = lineSafe(a.getHostRewriteLiteral(), ap + ".host_rewrite_literal");
                         break;
                     case AUTO_HOST_REWRITE:
                         autoHost = a.getAutoHostRewrite().getValue();
@@ -285,12 +286,13 @@ final class DefaultRouteEntry implements RouteEntry {
                         }
                         break;
                     case SCHEME_REDIRECT:
-                        rScheme = r.getSchemeRedirect().isEmpty() ? null : r.getSchemeRedirect().toLowerCase(Locale.ROOT);
+                        rScheme = r.getSchemeRedirect().isEmpty() ? null
+                                : lineSafe(r.getSchemeRedirect(), rp + ".scheme_redirect").toLowerCase(Locale.ROOT);
                         break;
                     default:
                         break;
                 }
-                rHost = r.getHostRedirect().isEmpty() ? null : r.getHostRedirect();
+                rHost = r.getHostRedirect().isEmpty() ? null : lineSafe(r.getHostRedirect(), rp + ".host_redirect");
                 if (r.getPortRedirect() > 65535) {
                     throw new ConfigException(rp + ".port_redirect: " + Integer.toUnsignedString(r.getPortRedirect())
                                               + " (expected: <= 65535)");
@@ -298,12 +300,13 @@ final class DefaultRouteEntry implements RouteEntry {
                 rPort = r.getPortRedirect();
                 switch (r.getPathRewriteSpecifierCase()) {
                     case PATH_REDIRECT:
-                        rPath = r.getPathRedirect().isEmpty() ? null : r.getPathRedirect();
+                        rPath = r.getPathRedirect().isEmpty() ? null : lineSafe(r.getPathRedirect(), rp + ".path_redirect");
                         break;
                     case PREFIX_REWRITE:
-                        prefixRewrite = r.getPrefixRewrite();
+                        prefixRewrite = lineSafe(r.getPrefixRewrite(), rp + ".prefix_rewrite");
                         break;
                     case REGEX_REWRITE:
+                        lineSafe(r.getRegexRewrite().getSubstitution(), rp + ".regex_rewrite.substitution");
                         regexRewrite = Regexes.Substitution.from(r.getRegexRewrite(), rp + ".regex_rewrite");
                         break;
                     default:
@@ -708,5 +711,20 @@ final class DefaultRouteEntry implements RouteEntry {
     @Override
     public Object perFilterConfig(String filterName) {
         return filterConfigs.isEmpty() ? null : filterConfigs.get(filterName);
+    }
+
+    /**
+     * Refuses a configured host, path, scheme or rewrite that would put a space, a control character (CR, LF,
+     * NUL, ...) or DEL into a request line, a {@code host} or a {@code location} header.
+     */
+    static String lineSafe(String value, String path) throws ConfigException {
+        for (int i = 0; i < value.length(); i++) {
+            final char c = value.charAt(i);
+            if (c <= ' ' || c == 0x7f) {
+                throw new ConfigException(path + ": \"" + io.jmesh.proxy.internal.HttpFields.printable(value)
+                                          + "\" (expected: no space or control characters)");
+            }
+        }
+        return value;
     }
 }

@@ -104,6 +104,7 @@ final class Http1ConnectionPool implements ConnectionPool {
         conn.counted = counted;
         ChannelFuture f = UpstreamConnector.connect(loop, cluster, host, p -> {
             p.addLast("codec", new HttpClientCodec(4096, 96 * 1024, 64 * 1024, false, false));
+            p.addLast("guard", new Http1RequestGuard(conn::onRequestRefused));
             p.addLast("handler", conn);
         });
         conn.channel = f.channel();
@@ -229,6 +230,23 @@ final class Http1ConnectionPool implements ConnectionPool {
                 counted = false;
                 cluster.circuitBreakers().releaseConnection();
             }
+        }
+
+        /**
+         * The guard refused to encode the request: its stream fails with a protocol error (after the current
+         * write call returns, so the owner never sees a failure in the middle of writing) and the connection
+         * closes.
+         */
+        void onRequestRefused(String problem) {
+            logger.warn("{} request not sent upstream: {}", channel, problem);
+            channel.eventLoop().execute(() -> {
+                Http1Stream s = stream;
+                stream = null;
+                if (s != null) {
+                    s.fireFailure(ResetReason.PROTOCOL_ERROR, problem);
+                }
+                channel.close();
+            });
         }
 
         void assign(UpstreamStreamListener listener) {

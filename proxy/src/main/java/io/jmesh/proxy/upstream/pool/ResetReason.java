@@ -14,6 +14,8 @@ public enum ResetReason {
     REMOTE_REFUSED_STREAM_RESET("remote refused stream reset"),
     /** A circuit breaker or pool limit refused the request. */
     OVERFLOW("overflow"),
+    /** The request or response broke the protocol (a field that cannot be encoded, a malformed response). */
+    PROTOCOL_ERROR("protocol error"),
     /** The stream was reset by this proxy. */
     LOCAL_RESET("local reset");
 
