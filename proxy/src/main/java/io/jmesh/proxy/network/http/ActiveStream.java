@@ -124,14 +124,22 @@ final class ActiveStream implements HttpFilterCallbacks {
     private long lastActivityNanos;
 
     ActiveStream(HttpConnectionManagerConfig config, DownstreamSink sink) {
+        this(config, sink, config.requestTimeoutMs);
+    }
+
+    /**
+     * {@code requestTimeoutMs}: what is left of {@code request_timeout}, which HTTP/1 starts at the first byte
+     * of the request (0: none).
+     */
+    ActiveStream(HttpConnectionManagerConfig config, DownstreamSink sink, long requestTimeoutMs) {
         this.config = config;
         this.sink = sink;
         this.downstreamHttp2 = "HTTP/2".equals(sink.protocol());
         config.stats.rqTotal.inc();
         config.stats.rqActive.inc();
         lastActivityNanos = startNanos;
-        if (config.requestTimeoutMs > 0) {
-            requestTimer = sink.eventLoop().schedule(this::onRequestTimeout, config.requestTimeoutMs, TimeUnit.MILLISECONDS);
+        if (requestTimeoutMs > 0) {
+            requestTimer = sink.eventLoop().schedule(this::onRequestTimeout, requestTimeoutMs, TimeUnit.MILLISECONDS);
         }
     }
 

@@ -2,6 +2,7 @@ package io.jmesh.proxy.network.http;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +15,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -39,6 +41,7 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.util.CharsetUtil;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * The HTTP/1.1 side of the connection manager: one {@link ActiveStream} at a time, pipelined requests
@@ -66,6 +69,19 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
 
     private final ArrayDeque<Object> queued = new ArrayDeque<>(4);
 
+    /** Name of the handler before the HTTP/1 codec that sees the first byte of each request. */
+    static final String REQUEST_START = "http1-request-start";
+
+    /** Whether bytes of a request whose head is not decoded yet have arrived (its timers run). */
+    private boolean requestStarted;
+    private long requestStartNanos;
+    /** Start times of decoded request heads not yet handed to an ActiveStream (pipelined ones wait). */
+    private final ArrayDeque<Long> requestStarts = new ArrayDeque<>(2);
+    private ScheduledFuture<?> headersTimer;
+    private ScheduledFuture<?> earlyRequestTimer;
+    /** The connection no longer speaks HTTP/1 (HTTP/2 upgrade, or an Upgrade relayed as raw bytes). */
+    private boolean notHttp1;
+
     Http1ServerHandler(HttpConnectionManagerConfig config, boolean secure) {
         this.config = config;
         this.secure = secure;
@@ -83,11 +99,107 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         ctx.fireChannelActive();
     }
 
+    // ------------------------------------------------------------------ request_timeout, request_headers_timeout
+
+    /**
+     * The handler to put before the HTTP/1 codec: it tells this handler when the first byte of a request arrives,
+     * where Envoy starts {@code request_timeout} and {@code request_headers_timeout}. Netty's decoder only
+     * reports a request once its head is complete, which a slow-header client never lets happen.
+     */
+    ChannelInboundHandlerAdapter requestStartTap() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (!requestStarted && !notHttp1 && msg instanceof ByteBuf && ((ByteBuf) msg).isReadable()) {
+                    onRequestStart();
+                }
+                ctx.fireChannelRead(msg);
+            }
+        };
+    }
+
+    private void onRequestStart() {
+        requestStarted = true;
+        requestStartNanos = System.nanoTime();
+        EventLoop loop = channel.eventLoop();
+        if (config.requestHeadersTimeoutMs > 0) {
+            headersTimer = loop.schedule(() -> onEarlyTimeout(true), config.requestHeadersTimeoutMs, TimeUnit.MILLISECONDS);
+        }
+        if (config.requestTimeoutMs > 0) {
+            earlyRequestTimer = loop.schedule(() -> onEarlyTimeout(false), config.requestTimeoutMs, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The head of the started request was decoded: its headers timer stops, its request timer moves on. */
+    private void onHeadDecoded() {
+        requestStarts.add(requestStarted ? requestStartNanos : System.nanoTime());
+        cancelEarlyTimers();
+    }
+
+    private void cancelEarlyTimers() {
+        if (headersTimer != null) {
+            headersTimer.cancel(false);
+            headersTimer = null;
+        }
+        if (earlyRequestTimer != null) {
+            earlyRequestTimer.cancel(false);
+            earlyRequestTimer = null;
+        }
+    }
+
+    /** What is left of {@code request_timeout} for the request whose head is handled now (0: none). */
+    private long remainingRequestTimeoutMs() {
+        Long start = requestStarts.poll();
+        if (config.requestTimeoutMs <= 0) {
+            return 0;
+        }
+        long elapsed = start == null ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        return Math.max(1, config.requestTimeoutMs - elapsed);
+    }
+
+    /**
+     * A request's head did not arrive in time: 408 ({@code request header timeout} or {@code request timeout},
+     * Envoy's bodies and stats) and the connection closes. While an earlier response is still going, the
+     * connection closes after it instead.
+     */
+    private void onEarlyTimeout(boolean headers) {
+        if (!requestStarted || notHttp1 || !channel.isActive()) {
+            return;
+        }
+        headersTimer = null;
+        earlyRequestTimer = null;
+        cancelEarlyTimers();
+        requestStarted = false;
+        if (headers) {
+            config.stats.rqHeaderTimeout.inc();
+        } else {
+            config.stats.rqTimeout.inc();
+        }
+        logger.debug("{} {} before the request headers were complete", channel,
+                headers ? "request_headers_timeout" : "request_timeout");
+        if (current != null) {
+            keepAlive = false;
+            releaseQueued();
+            return;
+        }
+        config.stats.rqTotal.inc();
+        config.stats.recordStatus(408);
+        respondAndClose(HttpResponseStatus.REQUEST_TIMEOUT, headers ? "request header timeout" : "request timeout");
+    }
+
+    // ------------------------------------------------------------------ decoded messages
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!(msg instanceof HttpObject)) {
             ctx.fireChannelRead(msg);
             return;
+        }
+        if (msg instanceof HttpRequest) {
+            onHeadDecoded();
+        }
+        if (msg instanceof LastHttpContent) {
+            requestStarted = false; // the next byte starts the next request
         }
         if (current != null && currentRequestComplete || !queued.isEmpty()) {
             // A pipelined request: it waits for the responses before it. Reading stops only when
@@ -159,7 +271,7 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
             ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
                     Unpooled.EMPTY_BUFFER), ctx.voidPromise());
         }
-        current = new ActiveStream(config, this);
+        current = new ActiveStream(config, this, remainingRequestTimeoutMs());
         if (req instanceof FullHttpRequest) {
             FullHttpRequest full = (FullHttpRequest) req;
             HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
@@ -227,6 +339,13 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
 
     private void protocolError(HttpResponseStatus status, String body) {
         config.stats.cxProtocolError.inc();
+        respondAndClose(status, body);
+    }
+
+    /** Answers locally with {@code Connection: close}, drops pipelined requests and closes the connection. */
+    private void respondAndClose(HttpResponseStatus status, String body) {
+        cancelEarlyTimers();
+        requestStarted = false;
         ByteBuf content = Unpooled.copiedBuffer(body, CharsetUtil.UTF_8);
         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
         resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
@@ -316,6 +435,8 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         }
         current = null;
         releaseQueued();
+        notHttp1 = true;
+        cancelEarlyTimers();
         Http1ServerHandler self = this;
         TcpRelay.splice(channel, up, h -> h == self
                 || h instanceof io.netty.handler.codec.http.HttpServerCodec
@@ -358,6 +479,11 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent
                 || evt instanceof CleartextHttp2ServerUpgradeHandler.PriorKnowledgeUpgradeEvent) {
             // The connection became HTTP/2: the HTTP/2 handlers take over.
+            notHttp1 = true;
+            cancelEarlyTimers();
+            if (ctx.pipeline().get(REQUEST_START) != null) {
+                ctx.pipeline().remove(REQUEST_START);
+            }
             ctx.pipeline().remove(this);
         } else if (evt == DrainEvent.INSTANCE) {
             draining = true;
@@ -388,6 +514,7 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelEarlyTimers();
         ActiveStream s = current;
         current = null;
         if (s != null && !s.isFinished()) {

@@ -62,6 +62,8 @@ public final class HttpConnectionManagerInitializer {
                 addHttp2(p, false);
                 break;
             default: {
+                Http1ServerHandler http1 = new Http1ServerHandler(config, false);
+                p.addLast(Http1ServerHandler.REQUEST_START, http1.requestStartTap());
                 HttpServerCodec codec = newHttp1Codec();
                 HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
                         AsciiString.contentEquals("h2c", protocol)
@@ -78,7 +80,7 @@ public final class HttpConnectionManagerInitializer {
                                 ch.pipeline().addAfter("mux", "h2-errors", new Http2ConnectionErrors());
                             }
                         }));
-                p.addLast("http1", new Http1ServerHandler(config, false));
+                p.addLast("http1", http1);
                 break;
             }
         }
@@ -101,8 +103,10 @@ public final class HttpConnectionManagerInitializer {
     }
 
     private void addHttp1(ChannelPipeline p, boolean secure) {
+        Http1ServerHandler http1 = new Http1ServerHandler(config, secure);
+        p.addLast(Http1ServerHandler.REQUEST_START, http1.requestStartTap());
         p.addLast("codec", newHttp1Codec());
-        p.addLast("http1", new Http1ServerHandler(config, secure));
+        p.addLast("http1", http1);
     }
 
     private void addHttp2(ChannelPipeline p, boolean secure) {

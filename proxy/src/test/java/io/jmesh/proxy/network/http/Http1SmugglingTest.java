@@ -53,7 +53,7 @@ class Http1SmugglingTest {
         RawHttp.Response r = RawHttp.exchange(proxy.port(), request, true);
         assertEquals(status, r.status, r.toString());
         assertTrue(r.closed, "connection closed after " + status);
-        assertEquals(0, backend.connections(), "nothing reached the backend: " + backend.received());
+        assertEquals("", backend.received(), "nothing reached the backend");
     }
 
     /** Waits until the proxy closed every upstream connection, then asserts no complete request reached it. */
