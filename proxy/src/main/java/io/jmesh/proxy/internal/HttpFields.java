@@ -4,6 +4,7 @@ import java.util.Iterator;
 import java.util.Map;
 
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 
 /**
  * Syntax checks for HTTP field names, values, methods and request targets (RFC 9110 section 5.1 and 5.5,
@@ -113,5 +114,28 @@ public final class HttpFields {
             }
         }
         return b.toString();
+    }
+
+    /**
+     * What makes a regular (non-pseudo) HTTP/2 field malformed under RFC 9113 section 8.2.1 and 8.2.2, or null:
+     * a name that is not a lowercase token, an invalid value, a connection-specific field, {@code te} other than
+     * {@code trailers}.
+     */
+    public static String http2FieldProblem(CharSequence name, CharSequence value) {
+        if (!isToken(name, true)) {
+            return "invalid header name " + printable(name);
+        }
+        if (!isValidHttp2Value(value)) {
+            return "invalid value of " + name + ": " + printable(value);
+        }
+        if (AsciiString.contentEquals(name, "connection") || AsciiString.contentEquals(name, "keep-alive")
+                || AsciiString.contentEquals(name, "proxy-connection")
+                || AsciiString.contentEquals(name, "transfer-encoding") || AsciiString.contentEquals(name, "upgrade")) {
+            return "connection-specific header " + name;
+        }
+        if (AsciiString.contentEquals(name, "te") && !AsciiString.contentEqualsIgnoreCase(value, "trailers")) {
+            return "te: " + printable(value);
+        }
+        return null;
     }
 }

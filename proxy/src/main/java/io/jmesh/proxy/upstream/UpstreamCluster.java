@@ -60,6 +60,7 @@ public final class UpstreamCluster {
     private final boolean http2;
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
+    private final int maxHeadersCount;
     private final SslContext sslContext;
     private final String sni;
     private final LoadBalancer.Factory lbFactory;
@@ -94,6 +95,7 @@ public final class UpstreamCluster {
                                                            : DEFAULT_DNS_REFRESH_MILLIS;
         Http2ProtocolOptions h2 = http2Options(config);
         this.maxRequestsPerConnection = maxRequestsPerConnection(config);
+        this.maxHeadersCount = maxHeadersCount(config);
         this.http2 = h2 != null;
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
@@ -176,6 +178,34 @@ public final class UpstreamCluster {
                                       + " (expected: >= 1)");
         }
         return f;
+    }
+
+    /** Envoy's default {@code common_http_protocol_options.max_headers_count}. */
+    public static final int DEFAULT_MAX_HEADERS_COUNT = 100;
+
+    @SuppressWarnings("deprecation") // legacy field Envoy still honours
+    private static int maxHeadersCount(Cluster c) throws ConfigException {
+        Any any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
+        io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions common = null;
+        String path = "common_http_protocol_options.max_headers_count";
+        if (any != null && any.getTypeUrl().endsWith("/" + HTTP_PROTOCOL_OPTIONS)) {
+            try {
+                common = any.unpack(HttpProtocolOptions.class).getCommonHttpProtocolOptions();
+                path = "typed_extension_protocol_options[\"" + HTTP_PROTOCOL_OPTIONS + "\"]." + path;
+            } catch (InvalidProtocolBufferException e) {
+                return DEFAULT_MAX_HEADERS_COUNT; // reported by http2Options
+            }
+        } else if (c.hasCommonHttpProtocolOptions()) {
+            common = c.getCommonHttpProtocolOptions();
+        }
+        if (common == null || !common.hasMaxHeadersCount()) {
+            return DEFAULT_MAX_HEADERS_COUNT;
+        }
+        int n = common.getMaxHeadersCount().getValue();
+        if (n < 1) {
+            throw new ConfigException(path + ": " + n + " (expected: >= 1)");
+        }
+        return n;
     }
 
     @SuppressWarnings("deprecation") // legacy field Envoy still honours
@@ -298,6 +328,14 @@ public final class UpstreamCluster {
      */
     public long maxRequestsPerConnection() {
         return maxRequestsPerConnection;
+    }
+
+    /**
+     * {@code common_http_protocol_options.max_headers_count} for responses from this cluster (default 100): a
+     * response with more fields fails as a protocol error (Envoy's codecs reset it: 503 to the client).
+     */
+    public int maxHeadersCount() {
+        return maxHeadersCount;
     }
 
     /** The client TLS context from {@code transport_socket}, or null for plaintext. ALPN follows {@link #http2()}. */

@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * An HTTP/1.1 backend on raw sockets (port 0 of 127.0.0.1) that records the exact bytes each connection
  * received: the honest witness of what a proxy forwarded. It frames requests as a strict RFC 9112 server
- * would (end of headers, then {@code Content-Length} or {@code chunked}), answers each complete one with
- * {@code 200} and body {@code ok}, and counts them. Nothing is normalised: {@link #received()} is the wire.
+ * would (end of headers, then {@code Content-Length} or {@code chunked}), answers each complete one (by
+ * default {@code 200} with body {@code ok}), and counts them. Nothing is normalised: {@link #received()} is the wire.
  */
 public final class RawBackend implements AutoCloseable {
 
@@ -29,7 +29,10 @@ public final class RawBackend implements AutoCloseable {
     private final AtomicInteger requests = new AtomicInteger();
     private final AtomicInteger closed = new AtomicInteger();
 
-    private RawBackend() throws IOException {
+    private final byte[] response;
+
+    private RawBackend(String response) throws IOException {
+        this.response = response.getBytes(StandardCharsets.ISO_8859_1);
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         acceptor = new Thread(this::acceptLoop, "raw-backend-" + server.getLocalPort());
         acceptor.setDaemon(true);
@@ -37,7 +40,12 @@ public final class RawBackend implements AutoCloseable {
     }
 
     public static RawBackend start() throws IOException {
-        return new RawBackend();
+        return new RawBackend("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    }
+
+    /** A backend that answers every complete request with {@code response}, written as it is. */
+    public static RawBackend start(String response) throws IOException {
+        return new RawBackend(response);
     }
 
     public int port() {
@@ -102,7 +110,7 @@ public final class RawBackend implements AutoCloseable {
                 while ((end = requestEnd(data, consumed)) > 0) {
                     consumed = end;
                     requests.incrementAndGet();
-                    out.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".getBytes(StandardCharsets.US_ASCII));
+                    out.write(response);
                     out.flush();
                 }
                 pending.reset();

@@ -12,7 +12,6 @@ import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
-import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -34,8 +33,6 @@ import io.netty.util.ReferenceCountUtil;
 final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
 
     private static final Logger logger = LoggerFactory.getLogger(Http2RequestValidator.class);
-
-    private static final AsciiString TE = AsciiString.cached("te");
 
     private final int maxHeadersCount;
     private boolean rejected;
@@ -97,28 +94,14 @@ final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
                 continue;
             }
             regular++;
-            if (!HttpFields.isToken(name, true)) {
-                return "invalid header name " + HttpFields.printable(name);
-            }
-            if (!HttpFields.isValidHttp2Value(value)) {
-                return "invalid value of " + name + ": " + HttpFields.printable(value);
-            }
-            if (isConnectionSpecific(name)) {
-                return "connection-specific header " + name;
-            }
-            if (TE.contentEquals(name) && !AsciiString.contentEqualsIgnoreCase(value, "trailers")) {
-                return "te: " + HttpFields.printable(value);
+            String problem = HttpFields.http2FieldProblem(name, value);
+            if (problem != null) {
+                return problem;
             }
         }
         if (regular > maxHeadersCount) {
             return "too many headers: " + regular + " (max_headers_count " + maxHeadersCount + ")";
         }
         return null;
-    }
-
-    private static boolean isConnectionSpecific(CharSequence name) {
-        return AsciiString.contentEquals(name, "connection") || AsciiString.contentEquals(name, "keep-alive")
-                || AsciiString.contentEquals(name, "proxy-connection")
-                || AsciiString.contentEquals(name, "transfer-encoding") || AsciiString.contentEquals(name, "upgrade");
     }
 }

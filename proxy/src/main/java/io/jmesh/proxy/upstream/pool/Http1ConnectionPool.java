@@ -277,11 +277,30 @@ final class Http1ConnectionPool implements ConnectionPool {
                     ctx.close();
                     return;
                 }
+                if (r.headers().size() > cluster.maxHeadersCount()) {
+                    refuseResponse(ctx, msg, s, "too many headers");
+                    return;
+                }
+            }
+            if (msg instanceof LastHttpContent
+                    && ((LastHttpContent) msg).trailingHeaders().size() > cluster.maxHeadersCount()) {
+                refuseResponse(ctx, msg, s, "too many trailers");
+                return;
             }
             if (msg instanceof LastHttpContent) {
                 s.responseComplete = true;
             }
             s.fireResponse((HttpObject) msg);
+        }
+
+        /** A response over max_headers_count: Envoy's codec fails it as a protocol error; the connection closes. */
+        private void refuseResponse(ChannelHandlerContext ctx, Object msg, Http1Stream s, String what) {
+            ReferenceCountUtil.release(msg);
+            logger.debug("{} upstream response refused: {} (max_headers_count {})", ctx.channel(), what,
+                    cluster.maxHeadersCount());
+            stream = null;
+            s.fireFailure(ResetReason.PROTOCOL_ERROR, what);
+            ctx.close();
         }
 
         @Override

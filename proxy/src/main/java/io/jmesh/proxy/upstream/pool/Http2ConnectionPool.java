@@ -175,6 +175,7 @@ final class Http2ConnectionPool implements ConnectionPool {
                     .handler(new ChannelInitializer<Http2StreamChannel>() {
                         @Override
                         protected void initChannel(Http2StreamChannel ch) {
+                            ch.pipeline().addLast(new Http2ResponseValidator(stream, cluster.maxHeadersCount()));
                             ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(false, false));
                             ch.pipeline().addLast(stream.handler);
                         }
