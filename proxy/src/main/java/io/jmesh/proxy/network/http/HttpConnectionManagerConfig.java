@@ -33,6 +33,8 @@ import io.jmesh.proxy.upstream.ClusterManager;
  */
 public final class HttpConnectionManagerConfig {
 
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(HttpConnectionManagerConfig.class);
+
     /** Envoy's default {@code max_request_headers_kb}. */
     public static final int DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
     /** Envoy's default {@code stream_idle_timeout}: 5 minutes. */
@@ -130,6 +132,10 @@ public final class HttpConnectionManagerConfig {
             throw new ConfigException(path + ".common_http_protocol_options.max_headers_count: "
                     + proto.getCommonHttpProtocolOptions().getMaxHeadersCount().getValue() + " (expected: >= 1)");
         }
+        proto.getCommonHttpProtocolOptions().getAllFields().keySet().stream()
+                .filter(f -> !f.getName().equals("max_headers_count"))
+                .forEach(f -> logger.warn("{}.common_http_protocol_options.{}: not supported, ignored", path,
+                        f.getName()));
         checkDuration(proto.hasRequestTimeout(), proto.getRequestTimeout(), path + ".request_timeout");
         checkDuration(proto.hasRequestHeadersTimeout(), proto.getRequestHeadersTimeout(),
                 path + ".request_headers_timeout");
