@@ -92,11 +92,9 @@ final class HeaderMutations {
             throw new ConfigException(path + ": \"" + name
                                       + "\" (expected: a header name other than host or a :pseudo-header)");
         }
-        for (int i = 0; i < n.length(); i++) {
-            final char c = n.charAt(i);
-            if (c <= ' ' || c >= 0x7f || c == ':') {
-                throw new ConfigException(path + ": \"" + name + "\" (expected: a valid header name)");
-            }
+        if (!io.jmesh.proxy.internal.HttpFields.isToken(n, true)) {
+            throw new ConfigException(path + ": \"" + io.jmesh.proxy.internal.HttpFields.printable(name)
+                                      + "\" (expected: a valid header name, an RFC 9110 token)");
         }
         return n;
     }

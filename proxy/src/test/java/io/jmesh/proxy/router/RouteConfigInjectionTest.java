@@ -52,6 +52,14 @@ class RouteConfigInjectionTest {
     }
 
     @Test
+    void headerNameThatIsNotAToken() {
+        assertRefused("""
+                {match: {prefix: "/"}, route: {cluster: c},
+                     request_headers_to_add: [{header: {key: "x(a)", value: "1"}}]}""",
+                "request_headers_to_add[0].header");
+    }
+
+    @Test
     void hostRewriteLiteralWithCrLf() {
         assertRefused("{match: {prefix: \"/\"}, route: {cluster: c, host_rewrite_literal: \"a\\r\\nx-injected: 1\"}}",
                 "route.host_rewrite_literal");
