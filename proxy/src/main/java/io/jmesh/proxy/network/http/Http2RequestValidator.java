@@ -33,12 +33,15 @@ import io.netty.util.ReferenceCountUtil;
 final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
 
     private static final Logger logger = LoggerFactory.getLogger(Http2RequestValidator.class);
+    private static final String TOO_MANY = "too many headers: ";
 
     private final int maxHeadersCount;
+    private final HttpConnectionManagerConfig.HcmStats stats;
     private boolean rejected;
 
-    Http2RequestValidator(int maxHeadersCount) {
+    Http2RequestValidator(int maxHeadersCount, HttpConnectionManagerConfig.HcmStats stats) {
         this.maxHeadersCount = maxHeadersCount;
+        this.stats = stats;
     }
 
     @Override
@@ -53,8 +56,9 @@ final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
                 rejected = true;
                 ReferenceCountUtil.release(msg);
                 logger.debug("{} malformed HTTP/2 request: {}", ctx.channel(), problem);
-                ctx.writeAndFlush(new DefaultHttp2ResetFrame(problem.startsWith("too many")
-                        ? Http2Error.INTERNAL_ERROR : Http2Error.PROTOCOL_ERROR));
+                boolean overflow = problem.startsWith(TOO_MANY);
+                (overflow ? stats.http2HeaderOverflow : stats.http2RxMessagingError).inc();
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(overflow ? Http2Error.INTERNAL_ERROR : Http2Error.PROTOCOL_ERROR));
                 ctx.close();
                 return;
             }
@@ -100,7 +104,7 @@ final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
             }
         }
         if (regular > maxHeadersCount) {
-            return "too many headers: " + regular + " (max_headers_count " + maxHeadersCount + ")";
+            return TOO_MANY + regular + " (max_headers_count " + maxHeadersCount + ")";
         }
         return null;
     }

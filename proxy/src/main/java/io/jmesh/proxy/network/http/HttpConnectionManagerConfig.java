@@ -240,6 +240,10 @@ public final class HttpConnectionManagerConfig {
         final Counter[] rqByClass = new Counter[6];
         final Counter rqTimeout;
         final Counter rqHeaderTimeout;
+        /** Envoy's {@code http2.rx_messaging_error}: requests reset for breaking RFC 9113 section 8. */
+        final Counter http2RxMessagingError;
+        /** Envoy's {@code http2.header_overflow}: requests reset for more than max_headers_count fields. */
+        final Counter http2HeaderOverflow;
         final Counter cxProtocolError;
         final Counter rqCompleted;
         final Counter shadowClusterNotFound;
@@ -258,6 +262,8 @@ public final class HttpConnectionManagerConfig {
             }
             rqTimeout = stats.counter(p + "downstream_rq_timeout");
             rqHeaderTimeout = stats.counter(p + "downstream_rq_header_timeout");
+            http2RxMessagingError = stats.counter("http2.rx_messaging_error");
+            http2HeaderOverflow = stats.counter("http2.header_overflow");
             cxProtocolError = stats.counter(p + "downstream_cx_protocol_error");
             rqCompleted = stats.counter(p + "downstream_rq_completed");
             shadowClusterNotFound = stats.counter(p + "shadow_cluster_not_found");

@@ -77,6 +77,7 @@ class Http2SmugglingTest {
     void crLfInValueIsReset() throws Exception {
         assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/")
                 .add("x-a", "a\r\nx-injected: 1\r\n\r\nGET /smuggled HTTP/1.1\r\nhost: a"));
+        assertEquals(1, proxy.counter("http2.rx_messaging_error"));
     }
 
     @Test
@@ -135,6 +136,7 @@ class Http2SmugglingTest {
         }
         H2FrameClient.Stream s = client.open().headers(h, true);
         assertEquals("reset:" + Http2Error.INTERNAL_ERROR.code(), s.next());
+        assertEquals(1, proxy.counter("http2.header_overflow"));
         assertEquals("", backend.received());
     }
 
