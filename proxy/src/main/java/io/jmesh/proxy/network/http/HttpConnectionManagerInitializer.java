@@ -21,7 +21,10 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.util.AsciiString;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Exception;
 
@@ -67,7 +70,7 @@ public final class HttpConnectionManagerInitializer {
                 HttpServerCodec codec = newHttp1Codec();
                 HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
                         AsciiString.contentEquals("h2c", protocol)
-                                ? new Http2ServerUpgradeCodec(newHttp2Codec(), newMultiplexer(false),
+                                ? new CheckedHttp2UpgradeCodec(newHttp2Codec(), newMultiplexer(false),
                                         new Http2ConnectionErrors())
                                 : null, config.maxRequestHeadersBytes + 64 * 1024);
                 p.addLast("h2c", new CleartextHttp2ServerUpgradeHandler(codec, upgrade,
@@ -138,6 +141,23 @@ public final class HttpConnectionManagerInitializer {
                 ch.pipeline().addLast(new Http2StreamSink(config, secure));
             }
         });
+    }
+
+    /**
+     * Refuses the h2c upgrade of a request that {@link Http1RequestChecks} refuses (a {@code Transfer-Encoding}
+     * other than chunked, too many headers): the request then goes on as HTTP/1.1 and gets its 501 or 431.
+     * Netty's upgrade would otherwise drop {@code Transfer-Encoding} and forward it with an empty body.
+     */
+    private final class CheckedHttp2UpgradeCodec extends Http2ServerUpgradeCodec {
+        CheckedHttp2UpgradeCodec(Http2FrameCodec codec, ChannelHandler... handlers) {
+            super(codec, handlers);
+        }
+
+        @Override
+        public boolean prepareUpgradeResponse(ChannelHandlerContext ctx, FullHttpRequest request, HttpHeaders headers) {
+            return Http1RequestChecks.check(request, config.maxHeadersCount) == null
+                    && super.prepareUpgradeResponse(ctx, request, headers);
+        }
     }
 
     /**

@@ -206,6 +206,23 @@ class Http1SmugglingTest {
         assertTrue(got.endsWith("\r\n\r\n" + body), got);
     }
 
+    /** An h2c upgrade request gets the HTTP/1 checks: the upgrade is refused and the request answered as HTTP/1. */
+    @Test
+    void h2cUpgradeWithUnknownTransferEncodingIs501() throws Exception {
+        assertRefused("POST /up HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nTransfer-Encoding: xchunked\r\n\r\n" + SMUGGLED, 501);
+    }
+
+    @Test
+    void h2cUpgradeWithTooManyHeadersIs431() throws Exception {
+        StringBuilder req = new StringBuilder("GET /up HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n");
+        for (int i = 0; i < 5000; i++) {
+            req.append("a:b\r\n");
+        }
+        assertRefused(req.append("\r\n").toString(), 431);
+    }
+
     @Test
     void dateHeaderIsImfFixdate() throws Exception {
         RawHttp.Response r = RawHttp.exchange(proxy.port(), "GET / HTTP/1.1\r\nHost: a\r\n\r\n", false);
