@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpMethod;
@@ -28,7 +29,8 @@ class Http1RequestGuardTest {
 
     /** A request whose headers were not validated when set (as a filter copying a JWT claim might build it). */
     private static HttpRequest request(String uri) {
-        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, false);
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri,
+                DefaultHttpHeadersFactory.headersFactory().withValidation(false));
     }
 
     private String written() {
@@ -80,7 +82,8 @@ class Http1RequestGuardTest {
         r.headers().add("transfer-encoding", "chunked");
         ch.writeAndFlush(r);
         assertTrue(written().startsWith("GET / HTTP/1.1"));
-        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER, false);
+        LastHttpContent last = new DefaultLastHttpContent(io.netty.buffer.Unpooled.EMPTY_BUFFER,
+                DefaultHttpHeadersFactory.trailersFactory().withValidation(false));
         last.trailingHeaders().add("x-t", "a\nGET /smuggled HTTP/1.1");
         ch.writeAndFlush(last);
         assertEquals("", written());
