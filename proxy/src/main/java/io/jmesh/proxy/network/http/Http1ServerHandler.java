@@ -352,6 +352,7 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         resp.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
         resp.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         resp.headers().set(HttpHeaderNames.SERVER, config.serverName);
+        resp.headers().set(HttpHeaderNames.DATE, DateHeader.now());
         releaseQueued();
         ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
     }

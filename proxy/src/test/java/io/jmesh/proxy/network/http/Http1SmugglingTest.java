@@ -53,6 +53,7 @@ class Http1SmugglingTest {
         RawHttp.Response r = RawHttp.exchange(proxy.port(), request, true);
         assertEquals(status, r.status, r.toString());
         assertTrue(r.closed, "connection closed after " + status);
+        assertTrue(r.headers.containsKey("date"), r.toString());
         assertEquals("", backend.received(), "nothing reached the backend");
     }
 
