@@ -15,11 +15,11 @@ import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.stream.StreamInfo;
 import io.jmesh.proxy.stream.ResponseFlag;
-import io.jmesh.proxy.upstream.CircuitBreakers;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
 import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.jmesh.proxy.upstream.UpstreamRequest;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
@@ -204,15 +204,14 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         private HttpRequest view;
         private RouteEntry route;
         private UpstreamCluster cluster;
+        /** The current attempt; holds its {@code max_requests} slot until it ends (null before the first). */
+        private UpstreamRequest upstream;
         private Host host;
         private Host failedHost;
         private RpcUpstreamConnection connection;
         private long upstreamId;
-        private boolean attemptActive;
         private int retriesLeft;
-        /** Holds a {@code max_requests} slot, released in {@link #finish()} only. */
-        private boolean requestSlot;
-        /** Holds a {@code max_retries} slot, released in {@link #finish()} only. */
+        /** Holds a {@code max_retries} slot from a retry decision until its attempt starts (or the call ends). */
         private boolean retrySlot;
         private ScheduledFuture<?> timer;
         private boolean done;
@@ -254,16 +253,9 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 localReply(RpcProtocol.LocalReply.NO_CLUSTER, "jmesh: unknown cluster " + clusterName);
                 return;
             }
-            if (!cluster.circuitBreakers().tryAcquireRequest()) {
-                cluster.stats().upstreamRqPendingOverflow().inc();
-                flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
-                localReply(RpcProtocol.LocalReply.OVERFLOW,
-                           "jmesh: circuit breaker max_requests of cluster " + clusterName + " is full");
-                return;
-            }
-            requestSlot = true;
             retriesLeft = Math.max(1, route.retryPolicy().numRetries());
-            if (!oneway) {
+            attempt();
+            if (!done && !oneway) {
                 final long frameTimeout = protocol.timeoutMillis(request);
                 final long timeout = frameTimeout > 0 ? frameTimeout
                         : config.defaultTimeoutMs > 0 ? config.defaultTimeoutMs : route.timeoutMillis();
@@ -271,25 +263,31 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                     timer = ctx.executor().schedule(this, timeout, TimeUnit.MILLISECONDS);
                 }
             }
-            attempt();
         }
 
         private void attempt() {
-            // A retry leaves the host that failed, and any host ejected since the balancer was built, when there is
-            // another (shouldSelectAnotherHost); when nothing else comes up it is still used.
-            final Host h = cluster.chooseHost(this);
-            if (h == null) { // chooseHost counted upstream_cx_none_healthy
-                flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
-                localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
-                           "jmesh: no healthy upstream in cluster " + cluster.name());
+            // The one upstream path (UpstreamRequest): a retry leaves the host that failed (shouldSelectAnotherHost),
+            // and every pick avoids a host ejected since the balancer was built, when there is another; when nothing
+            // else comes up it is still used. Then one max_requests slot per attempt, as Envoy's upstream requests.
+            final UpstreamRequest r = UpstreamRequest.start(cluster, this);
+            if (retrySlot) {
+                retrySlot = false;
+                UpstreamRequest.releaseRetry(cluster);
+            }
+            if (!r.started()) {
+                flags.add(r.failure().responseFlag());
+                if (r.failure() == UpstreamRequest.Failure.OVERFLOW) {
+                    localReply(RpcProtocol.LocalReply.OVERFLOW,
+                               "jmesh: circuit breaker max_requests of cluster " + cluster.name() + " is full");
+                } else {
+                    localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
+                               "jmesh: no healthy upstream in cluster " + cluster.name());
+                }
                 return;
             }
+            upstream = r;
+            final Host h = r.host();
             host = h;
-            attemptActive = true;
-            cluster.stats().upstreamRqTotal().inc();
-            cluster.stats().upstreamRqActive().inc();
-            h.requestStarted();
-            h.stats().incRqTotal();
             connection = connection(cluster, h);
             if (connection.send(this, reading) && !upstreamsToFlush.contains(connection)) {
                 upstreamsToFlush.add(connection);
@@ -297,10 +295,8 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void endAttempt() {
-            if (attemptActive) {
-                attemptActive = false;
-                cluster.stats().upstreamRqActive().dec();
-                host.requestFinished();
+            if (upstream != null) {
+                upstream.end();
             }
         }
 
@@ -313,7 +309,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public boolean shouldSelectAnotherHost(Host h) {
-            return h == failedHost || h.ejected();
+            return h == failedHost;
         }
 
         // ---- RpcUpstreamConnection.Call
@@ -327,8 +323,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         public void onWritten(RpcUpstreamConnection c, long id) {
             upstreamId = id;
             if (oneway) {
-                endAttempt();
-                host.stats().incRqSuccess();
+                endAttempt(); // no result to report (Envoy reports none without a response)
                 details = "via_upstream";
                 finish();
             }
@@ -346,14 +341,13 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onResponse(Object response) {
-            endAttempt();
             if (done) {
+                endAttempt();
                 ReferenceCountUtil.release(response);
                 return;
             }
-            final int httpStatus = protocol.httpStatus(response);
-            cluster.reportResult(host, httpStatus);
-            cluster.stats().recordResponseCode(httpStatus);
+            upstream.onResponse(protocol.httpStatus(response));
+            endAttempt();
             if (retriesLeft > 0 && protocol.isNotDelivered(response)) {
                 // The upstream is a sidecar that could not reach its application: nothing was delivered.
                 ReferenceCountUtil.release(response);
@@ -361,10 +355,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             responseCode = protocol.responseStatus(response);
-            if (protocol.isSuccess(response)) {
-                host.stats().incRqSuccess();
-            } else {
-                host.stats().incRqError();
+            if (!protocol.isSuccess(response)) {
                 config.responseError.inc();
             }
             details = "via_upstream";
@@ -374,23 +365,25 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onConnectFailure(String reason) {
-            endAttempt();
             if (done) {
+                endAttempt();
                 return;
             }
-            cluster.reportLocalOriginFailure(host, false);
+            upstream.onConnectFailure();
             retryOrFail(reason);
         }
 
         /** After a failure that left the call undelivered: another attempt, or the connect-failure reply. */
         private void retryOrFail(String reason) {
-            host.stats().incRqError();
             failure = reason;
             failedHost = host;
-            if (retriesLeft-- > 0 && acquireRetrySlot()) {
-                cluster.stats().upstreamRqRetry().inc();
-                attempt();
-                return;
+            if (retriesLeft-- > 0) {
+                if (UpstreamRequest.tryAcquireRetry(cluster)) {
+                    retrySlot = true;
+                    attempt();
+                    return;
+                }
+                flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
             }
             flags.add(ResponseFlag.UPSTREAM_CONNECTION_FAILURE);
             localReply(RpcProtocol.LocalReply.CONNECT_FAILURE,
@@ -399,30 +392,14 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onUpstreamReset() {
-            endAttempt();
             if (done) {
+                endAttempt();
                 return;
             }
-            cluster.reportLocalOriginFailure(host, false);
-            host.stats().incRqError();
+            upstream.onReset();
             flags.add(ResponseFlag.UPSTREAM_CONNECTION_TERMINATION);
             localReply(RpcProtocol.LocalReply.UPSTREAM_RESET,
                        "jmesh: upstream " + host.addressString() + " closed the connection");
-        }
-
-        /** Takes the call's {@code max_retries} slot (once per call); on overflow counts it and flags UO. */
-        private boolean acquireRetrySlot() {
-            if (retrySlot) {
-                return true;
-            }
-            final CircuitBreakers breakers = cluster.circuitBreakers();
-            if (breakers.tryAcquireRetry()) {
-                retrySlot = true;
-                return true;
-            }
-            cluster.stats().upstreamRqRetryOverflow().inc();
-            flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
-            return false;
         }
 
         // ---- local events
@@ -438,11 +415,10 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (connection != null) {
                 connection.cancel(this, upstreamId);
             }
-            if (attemptActive) {
+            if (upstream != null && !upstream.ended()) {
+                upstream.onTimeout(); // upstream_rq_timeout, host rq_timeout, a local-origin 504; ends the attempt
+            } else {
                 cluster.stats().upstreamRqTimeout().inc();
-                host.stats().incRqTimeout();
-                cluster.reportLocalOriginFailure(host, true);
-                endAttempt();
             }
             flags.add(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT);
             localReply(RpcProtocol.LocalReply.TIMEOUT, "jmesh: no response within the timeout");
@@ -496,14 +472,11 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 timer.cancel(false);
                 timer = null;
             }
-            // The one place where the circuit-breaker slots go back, whatever ended the call.
-            if (requestSlot) {
-                requestSlot = false;
-                cluster.circuitBreakers().releaseRequest();
-            }
+            // Whatever ended the call, its attempt ends (idempotent) and a retry slot still held goes back.
+            endAttempt();
             if (retrySlot) {
                 retrySlot = false;
-                cluster.circuitBreakers().releaseRetry();
+                UpstreamRequest.releaseRetry(cluster);
             }
             if (prev != null) {
                 prev.next = next;
