@@ -24,6 +24,7 @@ public final class RpcCodecs {
     public static final RpcCodecs DEFAULT = load();
 
     private final Map<String, RpcCodec> byName;
+    private final List<String> names;
 
     RpcCodecs(List<RpcCodec> codecs) {
         final Map<String, RpcCodec> m = new LinkedHashMap<>();
@@ -37,8 +38,6 @@ public final class RpcCodecs {
         byName = Map.copyOf(m);
         names = List.copyOf(m.keySet());
     }
-
-    private final List<String> names;
 
     private static RpcCodecs load() {
         final List<RpcCodec> all = new ArrayList<>();

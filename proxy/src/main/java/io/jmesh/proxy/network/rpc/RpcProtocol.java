@@ -160,15 +160,6 @@ public enum RpcProtocol {
                                       '/' + i + '/' + (method == null ? "" : method), h);
     }
 
-    /** The interface of a service name {@code interface[:version[:uniqueId]]}, or {@code ""}. */
-    static String interfaceOf(String service) {
-        if (service == null) {
-            return "";
-        }
-        final int colon = service.indexOf(':');
-        return colon < 0 ? service : service.substring(0, colon);
-    }
-
     /**
      * Why the proxy answers a request itself: the neutral {@link RpcStatus} each codec turns into its own form, and
      * the access log's {@code %RESPONSE_CODE_DETAILS%}.

@@ -48,7 +48,7 @@ import io.netty.util.concurrent.ScheduledFuture;
  * lost with the request in flight, timeout) gets a local error reply in the protocol's own form; a oneway
  * request gets nothing. Connect failures are retried on another host (the request was not written), and so are
  * "not sent" replies from an upstream sidecar that could not reach its application
- * ({@link RpcProtocol#isNotDelivered}): up to the route's {@code retry_policy.num_retries}, at least once.
+ * ({@link RpcCodec#isNotDelivered}): up to the route's {@code retry_policy.num_retries}, at least once.
  *
  * <p>Host choice, circuit breakers, outlier reporting and upstream stats are the proxy's one upstream path,
  * {@link UpstreamRequest}: each attempt holds one {@code max_requests} slot from its host pick until it ends
@@ -57,7 +57,7 @@ import io.netty.util.concurrent.ScheduledFuture;
  * the protocol's "server busy" reply ({@link RpcProtocol.LocalReply#OVERFLOW}), counted in
  * {@code upstream_rq_pending_overflow} and flagged {@code UO}; a retry over {@code max_retries} is not made
  * ({@code upstream_rq_retry_overflow}, {@code UO}). Every result is reported to the cluster's outlier detection
- * (responses as {@link RpcProtocol#httpStatus}, connect failures, resets and timeouts as local-origin
+ * (responses as {@link RpcCodec#httpStatus}, connect failures, resets and timeouts as local-origin
  * failures), and host selection re-picks instead of using a host ejected since the balancer was built.
  *
  * <p>A malformed frame closes this connection only, counted in {@code rpc.<stat_prefix>.downstream_cx_protocol_error}.
