@@ -167,8 +167,12 @@ public enum RpcProtocol {
     enum LocalReply {
         /** No route matched, or the route is not a cluster route. */
         NO_ROUTE(RpcStatus.NOT_FOUND, "route_not_found"),
-        /** The route names a cluster that does not exist. */
-        NO_CLUSTER(RpcStatus.NOT_FOUND, "cluster_not_found"),
+        /**
+         * The route names a cluster that does not exist. Envoy answers a retriable 503 ({@code NC}); here it is the
+         * "not sent" form, so a caller's sidecar retries on another host (a provider's sidecar whose inbound
+         * cluster went away with its provider must not turn the call into a final "service not found").
+         */
+        NO_CLUSTER(RpcStatus.NOT_SENT, "cluster_not_found"),
         /** The cluster has no healthy host. */
         NO_HEALTHY_UPSTREAM(RpcStatus.NOT_SENT, "no_healthy_upstream"),
         /** The upstream connection could not be opened. */

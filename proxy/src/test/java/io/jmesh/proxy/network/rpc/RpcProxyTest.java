@@ -381,11 +381,13 @@ class RpcProxyTest {
         start(p);
         final RpcPeers.Client c = client(p);
         final int notFound = p == RpcProtocol.BOLT ? BoltResponseStatus.NO_PROCESSOR : DubboStatus.SERVICE_NOT_FOUND;
+        // An unknown cluster is "not sent" (retriable, Envoy's 503 NC), not "service not found".
+        final int notSent = p == RpcProtocol.BOLT ? BoltResponseStatus.CLIENT_SEND_ERROR : DubboStatus.CHANNEL_INACTIVE;
         for (String iface : List.of("com.example.Unknown", "com.example.Missing")) {
             final Object r = c.call(request(p, 5, false, 0, iface, "echo", Map.of(), "n"));
             try {
                 assertEquals(5, id(r));
-                assertEquals(notFound, status(r));
+                assertEquals(iface.endsWith("Unknown") ? notFound : notSent, status(r));
                 if (r instanceof DubboResponse) {
                     assertTrue(((DubboResponse) r).errorMessage().startsWith("jmesh: "),
                                ((DubboResponse) r).errorMessage());
