@@ -1,6 +1,5 @@
 package io.jmesh.proxy.network.tcp;
 
-import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.concurrent.TimeUnit;
 
@@ -8,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.network.TcpRelay;
+import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.stream.StreamInfo;
 import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.upstream.ClusterManager;
@@ -148,6 +148,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         logged = true;
+        ConnectionInfo info = ConnectionInfo.of(downstream);
         StreamInfo e = new StreamInfo()
                 .startTimeMillis(startMillis)
                 .startNanos(startNanos)
@@ -155,8 +156,9 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
                 .bytesSent(tx)
                 .upstreamHost(host == null ? null : host.addressString())
                 .upstreamCluster(cluster == null ? null : cluster.name())
-                .downstreamRemoteAddress((InetSocketAddress) downstream.remoteAddress())
-                .downstreamLocalAddress((InetSocketAddress) downstream.localAddress())
+                .downstreamConnection(info)
+                .downstreamRemoteAddress(info.remoteAddress())
+                .downstreamLocalAddress(info.destinationAddress())
                 .finish(System.nanoTime());
         flags.forEach(e::addResponseFlag);
         config.accessLog.log(e);
