@@ -42,6 +42,8 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     private long rx;
     private long tx;
     private boolean logged;
+    /** Bytes read before the upstream connected (handed over by listener or network filters); then null. */
+    private java.util.ArrayDeque<Object> early = new java.util.ArrayDeque<>(1);
 
     public TcpProxyHandler(TcpProxyConfig config) {
         this.config = config;
@@ -103,12 +105,30 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             };
             downstream.pipeline().addLast("relay", new TcpRelay(upstream, true, counter));
             upstream.pipeline().addLast("relay", new TcpRelay(downstream, false, counter));
+            java.util.ArrayDeque<Object> held = early;
+            early = null;
+            if (!held.isEmpty()) {
+                ChannelHandlerContext self = downstream.pipeline().context(this);
+                for (Object m; (m = held.pollFirst()) != null; ) {
+                    self.fireChannelRead(m);
+                }
+                self.fireChannelReadComplete();
+            }
             downstream.config().setAutoRead(true);
         });
         if (config.idleTimeoutMs > 0) {
             downstream.pipeline().addBefore(ctx.name(), "idle",
                     new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
         }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (early != null) {
+            early.add(msg); // the relay is not there yet
+            return;
+        }
+        ctx.fireChannelRead(msg);
     }
 
     @Override
@@ -126,6 +146,11 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (early != null) {
+            for (Object m; (m = early.pollFirst()) != null; ) {
+                io.netty.util.ReferenceCountUtil.release(m);
+            }
+        }
         config.cxActive.dec();
         if (host != null) {
             host.requestFinished();
