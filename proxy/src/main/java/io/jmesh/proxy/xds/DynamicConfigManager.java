@@ -533,7 +533,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         for (int i = 0; i < list.size(); i++) {
             RouteConfiguration rc = list.get(i);
             try {
-                tables.put(rc.getName(), RouteTable.create(rc, io.jmesh.proxy.filter.HttpFilterRegistry.DEFAULT));
+                tables.put(rc.getName(), RouteTable.create(rc, extensions.httpFilters()));
             } catch (ConfigException e) {
                 throw e.under("resources[" + i + "]");
             }

@@ -42,7 +42,8 @@ public final class HttpConnectionManagerFilterFactory implements NetworkFilterFa
                     + typeUrls().get(0) + ")", e);
         }
         return new Installer(new HttpConnectionManagerInitializer(HttpConnectionManagerConfig.create(proto,
-                context.clusterManager(), context.stats(), "typed_config", context.routes())));
+                context.clusterManager(), context.stats(), "typed_config", context.routes(),
+                context.registry().httpFilters())));
     }
 
     /** Sets up a connection for HTTP: ALPN after TLS, else per {@code codec_type}. */
