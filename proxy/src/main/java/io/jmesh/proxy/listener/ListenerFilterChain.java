@@ -34,6 +34,9 @@ final class ListenerFilterChain extends ChannelInboundHandlerAdapter implements 
 
     static final String NAME = "listener-filters";
 
+    /** The most bytes held while the filters run (a filter's own limit is usually far lower). */
+    static final int MAX_HELD_BYTES = 128 * 1024;
+
     private final ListenerFilter[] filters;
     private final long timeoutMillis;
     private final boolean continueOnTimeout;
@@ -83,6 +86,12 @@ final class ListenerFilterChain extends ChannelInboundHandlerAdapter implements 
             peeked.writeBytes(in);
         } finally {
             in.release();
+        }
+        if (peeked.readableBytes() > MAX_HELD_BYTES) {
+            logger.debug("{} more than {} bytes before a filter chain was chosen; closing", ctx.channel(),
+                    MAX_HELD_BYTES);
+            fail();
+            return;
         }
         if (accepted && !waitingForContinue) {
             run();

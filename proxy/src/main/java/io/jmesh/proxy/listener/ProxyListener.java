@@ -494,7 +494,18 @@ public final class ProxyListener {
             if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
                 SslHandler ssl = ctx.pipeline().get(SslHandler.class);
                 if (ssl != null) {
-                    ConnectionInfo.of(ctx.channel()).onHandshake(ssl.engine().getSession(), ssl.applicationProtocol());
+                    javax.net.ssl.SSLSession session = ssl.engine().getSession();
+                    ConnectionInfo info = ConnectionInfo.of(ctx.channel()).onHandshake(session, ssl.applicationProtocol());
+                    if (info.requestedServerName() == null && session instanceof javax.net.ssl.ExtendedSSLSession) {
+                        for (javax.net.ssl.SNIServerName n
+                                : ((javax.net.ssl.ExtendedSSLSession) session).getRequestedServerNames()) {
+                            if (n instanceof javax.net.ssl.SNIHostName) {
+                                info.requestedServerName(((javax.net.ssl.SNIHostName) n).getAsciiName()
+                                        .toLowerCase(java.util.Locale.ROOT));
+                                break;
+                            }
+                        }
+                    }
                 }
             }
             ctx.fireUserEventTriggered(evt);
