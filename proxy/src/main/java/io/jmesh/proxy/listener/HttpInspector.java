@@ -11,6 +11,8 @@ import io.jmesh.proxy.config.EnvoyTypes;
 import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.network.FilterStatus;
 import io.jmesh.proxy.stream.ConnectionInfo;
+import io.jmesh.proxy.telemetry.Counter;
+import io.jmesh.proxy.telemetry.Stats;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -18,7 +20,8 @@ import io.netty.buffer.ByteBuf;
  * the application protocol as Envoy does: {@code h2c} for the HTTP/2 connection preface, {@code http/1.1} or
  * {@code http/1.0} for an HTTP/1.x request line ({@code METHOD SP target SP HTTP/1.x CRLF}), nothing otherwise.
  * Skipped on connections the TLS inspector found to be TLS. Looks at no more than {@value #MAX_INSPECT_BYTES}
- * bytes (Envoy's limit); a longer first line is not HTTP. Stateless.
+ * bytes (Envoy's limit); a longer first line is not HTTP. Stats under {@code http_inspector.} as Envoy's:
+ * {@code http10_found}, {@code http11_found}, {@code http2_found}, {@code http_not_found}. Stateless.
  */
 public final class HttpInspector implements ListenerFilter {
 
@@ -29,7 +32,21 @@ public final class HttpInspector implements ListenerFilter {
 
     private static final byte[] H2_PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
-    static final HttpInspector INSTANCE = new HttpInspector();
+    /** An inspector counting into stats of its own (tests). */
+    static final HttpInspector INSTANCE = new HttpInspector(new Stats());
+
+    private final Counter http10;
+    private final Counter http11;
+    private final Counter http2;
+    private final Counter notFound;
+
+    /** An inspector counting into {@code stats}. */
+    public HttpInspector(Stats stats) {
+        http10 = stats.counter("http_inspector.http10_found");
+        http11 = stats.counter("http_inspector.http11_found");
+        http2 = stats.counter("http_inspector.http2_found");
+        notFound = stats.counter("http_inspector.http_not_found");
+    }
 
     @Override
     public FilterStatus onAccept(ListenerFilterCallbacks callbacks) {
@@ -60,11 +77,13 @@ public final class HttpInspector implements ListenerFilter {
             protocol = "h2c";
         } else {
             int r = requestLine(peeked, start, n);
-            if (r == 0) {
-                return n >= MAX_INSPECT_BYTES ? FilterStatus.CONTINUE : FilterStatus.STOP_ITERATION;
+            if (r == 0 && n < MAX_INSPECT_BYTES) {
+                return FilterStatus.STOP_ITERATION;
             }
             protocol = r == 11 ? "http/1.1" : r == 10 ? "http/1.0" : null;
         }
+        (protocol == null ? notFound : protocol.equals("h2c") ? http2 : protocol.equals("http/1.1") ? http11 : http10)
+                .inc();
         if (protocol != null) {
             ConnectionInfo info = callbacks.connectionInfo();
             info.applicationProtocol(protocol);
@@ -145,7 +164,8 @@ public final class HttpInspector implements ListenerFilter {
 
         @Override
         public Supplier<ListenerFilter> create(Any typedConfig, ExtensionContext context) throws ConfigException {
-            return () -> INSTANCE;
+            HttpInspector f = new HttpInspector(context.stats());
+            return () -> f;
         }
     }
 }

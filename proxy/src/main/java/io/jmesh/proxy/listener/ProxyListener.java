@@ -212,7 +212,8 @@ public final class ProxyListener {
         if (!tlsInspector && needsTlsInspector(l, out.isEmpty())) {
             logger.warn("{}: filter chain match rules require the TLS inspector listener filter, but it is not"
                     + " configured; adding it first, as Envoy does", path);
-            out.add(0, () -> TlsInspector.INSTANCE);
+            TlsInspector injected = new TlsInspector(context.stats());
+            out.add(0, () -> injected);
         }
         return List.copyOf(out);
     }

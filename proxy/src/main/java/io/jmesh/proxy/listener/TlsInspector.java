@@ -10,6 +10,8 @@ import io.jmesh.proxy.config.EnvoyTypes;
 import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.network.FilterStatus;
 import io.jmesh.proxy.stream.ConnectionInfo;
+import io.jmesh.proxy.telemetry.Counter;
+import io.jmesh.proxy.telemetry.Stats;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -17,13 +19,35 @@ import io.netty.buffer.ByteBuf;
  * transport protocol {@code tls}, the SNI and the offered ALPN protocols in the {@link ConnectionInfo}, for filter
  * chain matching. Bytes that do not start a TLS handshake record leave the connection {@code raw_buffer}. A
  * ClientHello larger than one TLS record ({@value ClientHello#MAX_BYTES} bytes) closes the connection (Envoy's
- * {@code client_hello_too_large}). Stateless.
+ * {@code client_hello_too_large}). Stats under {@code tls_inspector.} as Envoy's: {@code tls_found},
+ * {@code tls_not_found}, {@code sni_found}, {@code sni_not_found}, {@code alpn_found}, {@code alpn_not_found},
+ * {@code client_hello_too_large}. Stateless.
  */
 public final class TlsInspector implements ListenerFilter {
 
     public static final String NAME = "envoy.filters.listener.tls_inspector";
 
-    static final TlsInspector INSTANCE = new TlsInspector();
+    /** An inspector counting into stats of its own (tests). */
+    static final TlsInspector INSTANCE = new TlsInspector(new Stats());
+
+    private final Counter tlsFound;
+    private final Counter tlsNotFound;
+    private final Counter sniFound;
+    private final Counter sniNotFound;
+    private final Counter alpnFound;
+    private final Counter alpnNotFound;
+    private final Counter tooLarge;
+
+    /** An inspector counting into {@code stats}. */
+    public TlsInspector(Stats stats) {
+        tlsFound = stats.counter("tls_inspector.tls_found");
+        tlsNotFound = stats.counter("tls_inspector.tls_not_found");
+        sniFound = stats.counter("tls_inspector.sni_found");
+        sniNotFound = stats.counter("tls_inspector.sni_not_found");
+        alpnFound = stats.counter("tls_inspector.alpn_found");
+        alpnNotFound = stats.counter("tls_inspector.alpn_not_found");
+        tooLarge = stats.counter("tls_inspector.client_hello_too_large");
+    }
 
     @Override
     public FilterStatus onAccept(ListenerFilterCallbacks callbacks) {
@@ -33,17 +57,27 @@ public final class TlsInspector implements ListenerFilter {
     @Override
     public FilterStatus onData(ListenerFilterCallbacks callbacks, ByteBuf peeked) {
         if (!ClientHello.looksLikeTls(peeked)) {
+            tlsNotFound.inc();
             return FilterStatus.CONTINUE;
         }
         ClientHello hello = ClientHello.parse(peeked);
         if (hello == null) {
+            if (peeked.readableBytes() >= ClientHello.MAX_BYTES) {
+                tooLarge.inc();
+                callbacks.channel().close();
+            }
             return FilterStatus.STOP_ITERATION;
         }
+        tlsFound.inc();
         ConnectionInfo info = callbacks.connectionInfo();
         info.transportProtocol("tls");
         if (hello.serverName != null) {
+            sniFound.inc();
             info.requestedServerName(hello.serverName);
+        } else {
+            sniNotFound.inc();
         }
+        (hello.alpn.isEmpty() ? alpnNotFound : alpnFound).inc();
         info.requestedApplicationProtocols(hello.alpn);
         return FilterStatus.CONTINUE;
     }
@@ -68,7 +102,8 @@ public final class TlsInspector implements ListenerFilter {
 
         @Override
         public Supplier<ListenerFilter> create(Any typedConfig, ExtensionContext context) throws ConfigException {
-            return () -> INSTANCE;
+            TlsInspector f = new TlsInspector(context.stats());
+            return () -> f;
         }
     }
 }

@@ -103,4 +103,16 @@ class InspectorsTest {
         assertEquals("raw_buffer", cb.info.transportProtocol());
         assertFalse(cb.info.secure());
     }
+
+    @Test
+    void tlsInspectorClosesOnAClientHelloLargerThanOneRecord() {
+        io.jmesh.proxy.telemetry.Stats stats = new io.jmesh.proxy.telemetry.Stats();
+        TlsInspector f = new TlsInspector(stats);
+        in.writeBytes(new byte[] {0x16, 0x03, 0x01, (byte) 0xff, (byte) 0xff, 0x01});
+        in.writeZero(ClientHello.MAX_BYTES);
+        cb.peeked = in;
+        assertEquals(FilterStatus.STOP_ITERATION, f.onData(cb, in));
+        assertFalse(cb.channel.isOpen());
+        assertEquals(1L, stats.counterValues().get("tls_inspector.client_hello_too_large"));
+    }
 }

@@ -118,6 +118,10 @@ class ListenerFiltersTest {
                 Curl.Result h1 = Curl.run("--http1.1", "--resolve", "b.mesh.example:" + port + ":127.0.0.1",
                         "--cacert", caFile, "https://b.mesh.example:" + port + "/");
                 assertTrue(h1.body.contains("backend=other-tls"), h1.toString());
+                assertEquals(3, proxy.counter("tls_inspector.tls_found"));
+                assertEquals(3, proxy.counter("tls_inspector.sni_found"));
+                assertEquals(3, proxy.counter("tls_inspector.alpn_found"));
+                assertEquals(0, proxy.counter("tls_inspector.tls_not_found"));
             }
         }
     }
@@ -146,6 +150,10 @@ class ListenerFiltersTest {
                     assertEquals("\u0001not http\r\n", new String(c.getInputStream().readNBytes(11),
                             StandardCharsets.ISO_8859_1));
                 }
+                assertEquals(1, proxy.counter("http_inspector.http11_found"));
+                assertEquals(1, proxy.counter("http_inspector.http10_found"));
+                assertEquals(1, proxy.counter("http_inspector.http2_found"));
+                assertEquals(1, proxy.counter("http_inspector.http_not_found"));
             }
         }
     }
