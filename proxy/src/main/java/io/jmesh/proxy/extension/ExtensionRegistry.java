@@ -83,19 +83,11 @@ public final class ExtensionRegistry {
         return new Builder();
     }
 
-    /** A builder holding this registry's factories, to add more. */
+    /** A builder holding this registry's factories (by the same names and type URLs), to add more. */
     public Builder toBuilder() {
         Builder b = new Builder();
-        for (Map.Entry<ExtensionKind<?>, Map<String, Object>> e : byName.entrySet()) {
-            for (Object f : new java.util.LinkedHashSet<>(e.getValue().values())) {
-                addUnchecked(b, e.getKey(), f);
-            }
-        }
-        for (Map.Entry<ExtensionKind<?>, Map<String, Object>> e : byTypeUrl.entrySet()) {
-            for (Object f : e.getValue().values()) {
-                addUnchecked(b, e.getKey(), f);
-            }
-        }
+        byName.forEach((k, v) -> b.byName.put(k, new LinkedHashMap<>(v)));
+        byTypeUrl.forEach((k, v) -> b.byTypeUrl.put(k, new LinkedHashMap<>(v)));
         return b;
     }
 

@@ -11,7 +11,6 @@ import org.slf4j.LoggerFactory;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
 import com.google.protobuf.util.Durations;
 
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -305,14 +304,6 @@ public final class ProxyListener {
         @Override
         public Object secretManager() {
             return parent.secretManager();
-        }
-    }
-
-    private static <T extends Message> T unpack(Any any, Class<T> type, String path) throws ConfigException {
-        try {
-            return any.unpack(type);
-        } catch (InvalidProtocolBufferException e) {
-            throw new ConfigException(path + ".typed_config: " + e.getMessage());
         }
     }
 

@@ -77,6 +77,12 @@ class ExtensionRegistryTest {
                 + " of [])", e.getMessage());
         assertNull(r.require(ListenerFilterFactory.KIND, "envoy.filters.listener.nope", null, "x", true),
                 "optional: skipped");
+        ExtensionRegistry more = ExtensionRegistry.loadDefault().toBuilder().add(replacement).build();
+        assertSame(replacement, more.find(NetworkFilterFactory.KIND, TcpProxyFilterFactory.NAME, null),
+                "the default registry plus one: the name is replaced");
+        assertTrue(more.find(NetworkFilterFactory.KIND, "x", tcp) instanceof TcpProxyFilterFactory,
+                "the built-in is still found by its type URL");
+        assertTrue(more.find(ListenerFilterFactory.KIND, "envoy.filters.listener.tls_inspector", null) != null);
     }
 
     static final String HCM_WITH_CORS = """
