@@ -133,6 +133,77 @@ class NetworkFilterChainTest {
     }
 
     @Test
+    void filtersReadTheConnectionInfoOfAMutualTlsConnection(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        io.jmesh.proxy.testing.TestCertificates ca = io.jmesh.proxy.testing.TestCertificates.create(dir);
+        io.jmesh.proxy.testing.TestCertificates.Issued server = ca.issue("server", null, java.util.List.of("echo.mesh.example"));
+        io.jmesh.proxy.testing.TestCertificates.Issued client = ca.issue("client",
+                "spiffe://cluster.local/ns/default/sa/sleep");
+        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        io.jmesh.proxy.network.tcp.TcpProxyTestAccess.echo(echo);
+        String yaml = """
+                static_resources:
+                  listeners:
+                  - name: mtls
+                    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                    filter_chains:
+                    - transport_socket:
+                        name: envoy.transport_sockets.tls
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+                          require_client_certificate: true
+                          common_tls_context:
+                            tls_certificates: [{ certificate_chain: { filename: "${CERT}" }, private_key: { filename: "${KEY}" } }]
+                            validation_context: { trusted_ca: { filename: "${CA}" } }
+                      filters:
+                      - name: test.filters.network.peer_recorder
+                      - name: envoy.filters.network.tcp_proxy
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                          stat_prefix: tcp
+                          cluster: echo
+                  clusters:
+                  - name: echo
+                    connect_timeout: 1s
+                    type: STATIC
+                    load_assignment:
+                      cluster_name: echo
+                      endpoints:
+                      - lb_endpoints:
+                        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
+                """;
+        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("client", client.key(), new char[0], new java.security.cert.Certificate[] {client.certificate()});
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", ca.caX509());
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        TestNetworkFilters.PEERS.clear();
+        try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of("CERT", server.certificateChain(),
+                "KEY", server.privateKey(), "CA", ca.caCertificate(), "PORT", echo.getLocalPort()));
+             javax.net.ssl.SSLSocket c = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket()) {
+            javax.net.ssl.SSLParameters p = c.getSSLParameters();
+            p.setServerNames(java.util.List.of(new javax.net.ssl.SNIHostName("echo.mesh.example")));
+            c.setSSLParameters(p);
+            c.connect(new java.net.InetSocketAddress("127.0.0.1", proxy.port()), 10_000);
+            c.setSoTimeout(10_000);
+            c.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
+            assertEquals("hi", read(c.getInputStream(), 2));
+            String seen = TestNetworkFilters.PEERS.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals("principal=cluster.local/ns/default/sa/sleep sni=echo.mesh.example tls=" + c.getSession()
+                    .getProtocol() + " transport=tls certs=1", seen);
+        }
+    }
+
+    @Test
     void unknownAndMisplacedFiltersAreConfigErrors() throws Exception {
         echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         ConfigException unknown = assertThrows(ConfigException.class, () -> ProxyFixture.start(

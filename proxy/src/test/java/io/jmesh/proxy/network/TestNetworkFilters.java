@@ -140,4 +140,48 @@ public final class TestNetworkFilters {
             });
         }
     }
+
+    /** What {@code test.filters.network.peer_recorder} saw of each connection, on its first bytes. */
+    static final java.util.concurrent.BlockingQueue<String> PEERS = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    /**
+     * {@code test.filters.network.peer_recorder}: on a connection's first bytes, records what the
+     * {@link io.jmesh.proxy.stream.ConnectionInfo} says of the peer (principal, SNI, TLS version, ALPN).
+     */
+    public static final class PeerRecorderFactory implements NetworkFilterFactory {
+        @Override
+        public String name() {
+            return "test.filters.network.peer_recorder";
+        }
+
+        @Override
+        public List<String> typeUrls() {
+            return List.of();
+        }
+
+        @Override
+        public NetworkFilterInstaller create(Any typedConfig, Context context) {
+            return m -> m.addReadFilter(new ReadFilter() {
+                private ReadFilterCallbacks callbacks;
+                private boolean seen;
+
+                @Override
+                public void initializeReadFilterCallbacks(ReadFilterCallbacks callbacks) {
+                    this.callbacks = callbacks;
+                }
+
+                @Override
+                public FilterStatus onData(ByteBuf data) {
+                    if (!seen) {
+                        seen = true;
+                        io.jmesh.proxy.stream.ConnectionInfo i = callbacks.connectionInfo();
+                        PEERS.add("principal=" + i.peerPrincipal() + " sni=" + i.requestedServerName() + " tls="
+                                + i.tlsVersion() + " transport=" + i.transportProtocol() + " certs="
+                                + i.peerCertificates().size());
+                    }
+                    return FilterStatus.CONTINUE;
+                }
+            });
+        }
+    }
 }
