@@ -99,6 +99,7 @@ class SniffingPortTest {
                                        .setPort(sofaPort).setDaemon(true);
         new ProviderConfig<HelloService>()
                 .setInterfaceId(HelloService.class.getName())
+                .setUniqueId("sniffing") // another test of this JVM exports HelloService too
                 .setRef((name, times) -> "bolt says hello " + name)
                 .setServer(sofaServer)
                 .setRegister(false)
@@ -160,6 +161,7 @@ class SniffingPortTest {
     void boltAndDubboOnOnePortReachTheirProviders() {
         final HelloService hello = new ConsumerConfig<HelloService>()
                 .setInterfaceId(HelloService.class.getName())
+                .setUniqueId("sniffing")
                 .setProtocol("bolt")
                 .setDirectUrl("bolt://127.0.0.1:" + port())
                 .setRegister(false)
