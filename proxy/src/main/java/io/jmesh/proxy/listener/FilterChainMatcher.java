@@ -30,17 +30,6 @@ final class FilterChainMatcher<T> {
         this.defaultChain = defaultChain;
     }
 
-    /** Whether choosing needs the ClientHello (some chain matches on SNI, ALPN or transport protocol). */
-    boolean needsClientHello() {
-        for (Entry<T> e : entries) {
-            FilterChainMatch m = e.match();
-            if (m.getServerNamesCount() > 0 || m.getApplicationProtocolsCount() > 0 || !m.getTransportProtocol().isEmpty()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** The chain for a connection, the default chain, or null (Envoy closes the connection). */
     T select(Connection c) {
         List<Entry<T>> cands = new ArrayList<>(entries);

@@ -1,7 +1,9 @@
 package io.jmesh.proxy.listener;
 
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -9,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.Message;
+import com.google.protobuf.util.Durations;
 
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -17,16 +19,24 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.extension.ServerLifecycle;
 import io.jmesh.proxy.internal.Transports;
+import io.jmesh.proxy.network.NetworkFilterChain;
+import io.jmesh.proxy.network.NetworkFilterFactory;
+import io.jmesh.proxy.network.NetworkFilterInstaller;
+import io.jmesh.proxy.network.NetworkFilterManager;
+import io.jmesh.proxy.network.ReadFilter;
+import io.jmesh.proxy.network.WriteFilter;
 import io.jmesh.proxy.network.http.DrainEvent;
 import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
-import io.jmesh.proxy.network.http.HttpConnectionManagerInitializer;
+import io.jmesh.proxy.network.http.HttpConnectionManagerFilterFactory;
 import io.jmesh.proxy.network.rpc.RpcProxyConfig;
-import io.jmesh.proxy.network.tcp.TcpProxyConfig;
-import io.jmesh.proxy.network.tcp.TcpProxyHandler;
+import io.jmesh.proxy.router.RouteTable;
+import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Gauge;
 import io.jmesh.proxy.telemetry.Stats;
@@ -35,6 +45,7 @@ import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -44,27 +55,37 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 /**
- * One Envoy listener: a bound socket and its filter chain (TLS termination, then the HTTP connection
- * manager or tcp_proxy). Built and validated off the event loop; immutable once built.
+ * One Envoy listener: a bound socket, its listener filters, and its filter chains (TLS termination, then network
+ * filters ending with the HTTP connection manager, tcp_proxy or rpc_proxy). Built and validated off the event
+ * loop; immutable once built.
  *
- * <p>Supported: {@code address.socket_address}; {@code filter_chains} chosen by {@code filter_chain_match}
- * ({@code destination_port}, {@code server_names}, {@code transport_protocol}, {@code application_protocols};
- * see {@link FilterChainMatcher}) with a {@code default_filter_chain}; each chain with an optional
- * {@code transport_socket} {@code envoy.transport_sockets.tls} and one terminal network filter.
+ * <p>Supported: {@code address.socket_address}; {@code listener_filters} (from the {@link ExtensionRegistry}:
+ * tls_inspector, http_inspector, original_dst, proxy_protocol, jmesh's rpc_inspector, or any registered) with
+ * {@code listener_filters_timeout} and {@code continue_on_listener_filters_timeout}; {@code filter_chains} chosen
+ * by {@code filter_chain_match} ({@code destination_port}, {@code server_names}, {@code transport_protocol},
+ * {@code application_protocols}; see {@link FilterChainMatcher}) with a {@code default_filter_chain}; each chain
+ * with an optional {@code transport_socket} {@code envoy.transport_sockets.tls} and its network filters, the last
+ * one terminal. As Envoy, a listener whose chains match on SNI, TLS or ALPN without a TLS inspector gets one.
  */
 public final class ProxyListener {
 
     private static final Logger logger = LoggerFactory.getLogger(ProxyListener.class);
 
-    /** One validated filter chain: TLS termination (optional) and its terminal network filter. */
-    private record ChainRuntime(SslContext sslContext, HttpConnectionManagerInitializer http, TcpProxyConfig tcp,
-                                RpcProxyConfig rpc) {}
+    /** Envoy's default {@code listener_filters_timeout}. */
+    public static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
+
+    /** One validated filter chain: TLS termination (optional) and its network filters, the last one terminal. */
+    private record ChainRuntime(SslContext sslContext, List<NetworkFilterInstaller> filters) {}
 
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
-    private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher) {
+    private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher,
+                         List<Supplier<ListenerFilter>> listenerFilters, long listenerFiltersTimeoutMillis,
+                         boolean continueOnTimeout) {
         /** The only chain when no selection is needed, else null. */
         ChainRuntime single() {
             return matcher == null ? chains.get(0) : null;
@@ -76,15 +97,18 @@ public final class ProxyListener {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Counter cxTotal;
     private final Gauge cxActive;
+    private final Counter preCxTimeout;
+    private final Counter noFilterChain;
     private Channel serverChannel;
 
-    private ProxyListener(Listener config, InetSocketAddress address, List<ChainRuntime> chains,
-                          FilterChainMatcher<ChainRuntime> matcher, Stats stats) {
+    private ProxyListener(InetSocketAddress address, Chain chain, Stats stats) {
         this.address = address;
-        this.chain = new Chain(config, chains, matcher);
+        this.chain = chain;
         String prefix = "listener." + address.getAddress().getHostAddress() + "_" + address.getPort() + ".";
         this.cxTotal = stats.counter(prefix + "downstream_cx_total");
         this.cxActive = stats.gauge(prefix + "downstream_cx_active");
+        this.preCxTimeout = stats.counter(prefix + "downstream_pre_cx_timeout");
+        this.noFilterChain = stats.counter(prefix + "no_filter_chain_match");
     }
 
     /** Validates a listener; {@code path} names it in errors, e.g. {@code static_resources.listeners[0]}. */
@@ -99,7 +123,18 @@ public final class ProxyListener {
      * {@link HttpConnectionManagerConfig#create(HttpConnectionManager, Supplier, Stats, String, java.util.function.Function)}).
      */
     public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path,
-                                       java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds)
+                                       Function<String, RouteTable> rds)
+            throws ConfigException {
+        return create(l, ExtensionContext.of(clusters, stats, null, ServerLifecycle.NONE), ExtensionRegistry.loadDefault(),
+                path, rds);
+    }
+
+    /**
+     * Validates a listener with the extensions of {@code registry}; {@code rds} returns the current route table
+     * of a route configuration name (null if none has arrived yet, or null for no RDS).
+     */
+    public static ProxyListener create(Listener l, ExtensionContext context, ExtensionRegistry registry, String path,
+                                       Function<String, RouteTable> rds)
             throws ConfigException {
         if (!l.hasAddress() || !l.getAddress().hasSocketAddress()) {
             throw new ConfigException(path + ".address: (expected: a socket_address)");
@@ -124,24 +159,78 @@ public final class ProxyListener {
         List<ChainRuntime> runtimes = new java.util.ArrayList<>();
         List<FilterChainMatcher.Entry<ChainRuntime>> entries = new java.util.ArrayList<>();
         for (int i = 0; i < chains.size(); i++) {
-            ChainRuntime r = buildChain(chains.get(i), clusters, stats, path + ".filter_chains[" + i + "]", rds);
+            ChainRuntime r = buildChain(chains.get(i), context, registry, path + ".filter_chains[" + i + "]", rds);
             runtimes.add(r);
             entries.add(new FilterChainMatcher.Entry<>(chains.get(i).getFilterChainMatch(), r));
         }
         ChainRuntime fallback = null;
         if (l.hasDefaultFilterChain()) {
-            fallback = buildChain(l.getDefaultFilterChain(), clusters, stats, path + ".default_filter_chain", rds);
+            fallback = buildChain(l.getDefaultFilterChain(), context, registry, path + ".default_filter_chain", rds);
             runtimes.add(fallback);
         }
         boolean trivial = runtimes.size() == 1
                 && (chains.isEmpty() || chains.get(0).getFilterChainMatch().equals(FilterChainMatch.getDefaultInstance()));
         FilterChainMatcher<ChainRuntime> matcher = trivial ? null : new FilterChainMatcher<>(entries, fallback);
-        return new ProxyListener(l, address, List.copyOf(runtimes), matcher, stats);
+        List<Supplier<ListenerFilter>> listenerFilters = buildListenerFilters(l, context, registry, path);
+        long timeout = DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS;
+        if (l.hasListenerFiltersTimeout()) {
+            timeout = Durations.toMillis(l.getListenerFiltersTimeout());
+            if (timeout < 0) {
+                throw new ConfigException(path + ".listener_filters_timeout: " + Durations.toString(
+                        l.getListenerFiltersTimeout()) + " (expected: >= 0s)");
+            }
+        }
+        Chain c = new Chain(l, List.copyOf(runtimes), matcher, listenerFilters, timeout,
+                l.getContinueOnListenerFiltersTimeout());
+        return new ProxyListener(address, c, context.stats());
     }
 
-    private static ChainRuntime buildChain(FilterChain chain, Supplier<ClusterManager> clusters, Stats stats,
-                                           String chainPath,
-                                           java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds)
+    private static List<Supplier<ListenerFilter>> buildListenerFilters(Listener l, ExtensionContext context,
+                                                                       ExtensionRegistry registry, String path)
+            throws ConfigException {
+        List<Supplier<ListenerFilter>> out = new ArrayList<>();
+        boolean tlsInspector = false;
+        for (int i = 0; i < l.getListenerFiltersCount(); i++) {
+            io.envoyproxy.envoy.config.listener.v3.ListenerFilter proto = l.getListenerFilters(i);
+            String at = path + ".listener_filters[" + i + "]";
+            if (proto.hasConfigDiscovery()) {
+                throw new ConfigException(at + ".config_discovery: set (expected: a typed_config; ECDS is not supported)");
+            }
+            if (proto.hasFilterDisabled()) {
+                throw new ConfigException(at + ".filter_disabled: set (expected: unset; not supported)");
+            }
+            Any cfg = proto.hasTypedConfig() ? proto.getTypedConfig() : null;
+            ListenerFilterFactory f = registry.require(ListenerFilterFactory.KIND, proto.getName(), cfg, at, false);
+            tlsInspector |= f instanceof TlsInspector.Factory;
+            try {
+                out.add(f.create(cfg == null ? Any.getDefaultInstance() : cfg, context));
+            } catch (ConfigException e) {
+                throw e.under(at);
+            }
+        }
+        if (!tlsInspector && needsTlsInspector(l, out.isEmpty())) {
+            logger.warn("{}: filter chain match rules require the TLS inspector listener filter, but it is not"
+                    + " configured; adding it first, as Envoy does", path);
+            TlsInspector injected = new TlsInspector(context.stats());
+            out.add(0, () -> injected);
+        }
+        return List.copyOf(out);
+    }
+
+    /** Envoy's rule for injecting the TLS inspector: a chain matches on SNI, on {@code tls}, or on ALPN alone. */
+    private static boolean needsTlsInspector(Listener l, boolean noListenerFilters) {
+        for (FilterChain fc : l.getFilterChainsList()) {
+            FilterChainMatch m = fc.getFilterChainMatch();
+            if (m.getServerNamesCount() > 0 || m.getTransportProtocol().equals("tls")
+                    || (m.getApplicationProtocolsCount() > 0 && m.getTransportProtocol().isEmpty() && noListenerFilters)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static ChainRuntime buildChain(FilterChain chain, ExtensionContext context, ExtensionRegistry registry,
+                                           String chainPath, Function<String, RouteTable> rds)
             throws ConfigException {
         SslContext ssl = null;
         if (chain.hasTransportSocket()) {
@@ -158,36 +247,63 @@ public final class ProxyListener {
                 throw e.under(chainPath + ".transport_socket.typed_config");
             }
         }
-        if (chain.getFiltersCount() != 1) {
-            throw new ConfigException(chainPath + ".filters: " + chain.getFiltersCount()
-                    + " filters (expected: one of envoy.filters.network.http_connection_manager or envoy.filters.network.tcp_proxy)");
-        }
-        Filter f = chain.getFilters(0);
-        String fpath = chainPath + ".filters[0]";
-        Any cfg = f.getTypedConfig();
-        HttpConnectionManagerInitializer http = null;
-        TcpProxyConfig tcp = null;
-        RpcProxyConfig rpc = null;
-        if (cfg.is(HttpConnectionManager.class)) {
-            http = new HttpConnectionManagerInitializer(HttpConnectionManagerConfig.create(
-                    unpack(cfg, HttpConnectionManager.class, fpath), clusters, stats, fpath + ".typed_config", rds));
-        } else if (cfg.is(TcpProxy.class)) {
-            tcp = TcpProxyConfig.create(unpack(cfg, TcpProxy.class, fpath), clusters, stats, fpath + ".typed_config");
-        } else if (RpcProxyConfig.matches(cfg)) {
-            rpc = RpcProxyConfig.create(cfg, clusters, stats, fpath + ".typed_config");
-        } else {
-            throw new ConfigException(fpath + ".name: " + f.getName() + " (" + cfg.getTypeUrl()
-                    + ") (expected: envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy or "
+        if (chain.getFiltersCount() == 0) {
+            throw new ConfigException(chainPath + ".filters: [] (expected: network filters ending with"
+                    + " envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy or "
                     + RpcProxyConfig.FILTER_NAME + ")");
         }
-        return new ChainRuntime(ssl, http, tcp, rpc);
+        NetworkFilterFactory.Context fctx = new FactoryContext(context, registry, rds);
+        List<NetworkFilterInstaller> installers = new ArrayList<>(chain.getFiltersCount());
+        for (int i = 0; i < chain.getFiltersCount(); i++) {
+            Filter f = chain.getFilters(i);
+            String fpath = chainPath + ".filters[" + i + "]";
+            if (f.hasConfigDiscovery()) {
+                throw new ConfigException(fpath + ".config_discovery: set (expected: a typed_config; ECDS is not supported)");
+            }
+            Any cfg = f.hasTypedConfig() ? f.getTypedConfig() : null;
+            NetworkFilterFactory factory = registry.require(NetworkFilterFactory.KIND, f.getName(), cfg, fpath, false);
+            boolean last = i == chain.getFiltersCount() - 1;
+            if (factory.terminal() != last) {
+                throw new ConfigException(fpath + ".name: " + f.getName() + (last
+                        ? " (expected: a terminal filter last: envoy.filters.network.http_connection_manager,"
+                          + " envoy.filters.network.tcp_proxy or " + RpcProxyConfig.FILTER_NAME + ")"
+                        : " (expected: the terminal filter to be the last one)"));
+            }
+            try {
+                installers.add(factory.create(cfg == null ? Any.getDefaultInstance() : cfg, fctx));
+            } catch (ConfigException e) {
+                throw e.under(fpath);
+            }
+        }
+        return new ChainRuntime(ssl, List.copyOf(installers));
     }
 
-    private static <T extends Message> T unpack(Any any, Class<T> type, String path) throws ConfigException {
-        try {
-            return any.unpack(type);
-        } catch (InvalidProtocolBufferException e) {
-            throw new ConfigException(path + ".typed_config: " + e.getMessage());
+    /** The context network filter factories of one listener see. */
+    private record FactoryContext(ExtensionContext parent, ExtensionRegistry registry,
+                                  Function<String, RouteTable> routes) implements NetworkFilterFactory.Context {
+        @Override
+        public Supplier<ClusterManager> clusterManager() {
+            return parent.clusterManager();
+        }
+
+        @Override
+        public Stats stats() {
+            return parent.stats();
+        }
+
+        @Override
+        public EventLoopGroup eventLoopGroup() {
+            return parent.eventLoopGroup();
+        }
+
+        @Override
+        public ServerLifecycle lifecycle() {
+            return parent.lifecycle();
+        }
+
+        @Override
+        public Object secretManager() {
+            return parent.secretManager();
         }
     }
 
@@ -204,8 +320,9 @@ public final class ProxyListener {
     public List<HttpConnectionManagerConfig> httpConfigs() {
         List<HttpConnectionManagerConfig> out = new java.util.ArrayList<>(chain.chains.size());
         for (ChainRuntime r : chain.chains) {
-            if (r.http != null) {
-                out.add(r.http.config());
+            NetworkFilterInstaller last = r.filters.get(r.filters.size() - 1);
+            if (last instanceof HttpConnectionManagerFilterFactory.Installer) {
+                out.add(((HttpConnectionManagerFilterFactory.Installer) last).config());
             }
         }
         return out;
@@ -245,12 +362,29 @@ public final class ProxyListener {
                         cxTotal.inc();
                         cxActive.inc();
                         ch.closeFuture().addListener(f -> cxActive.dec());
-                        ChainRuntime single = chain.single();
-                        if (single != null) {
-                            install(ch.pipeline(), single);
-                        } else {
-                            ch.pipeline().addLast("filter-chain-match", new FilterChainSelector(chain.matcher));
+                        ConnectionInfo.of(ch);
+                        if (chain.listenerFilters.isEmpty()) {
+                            ChainRuntime r = select(chain, ch);
+                            if (r == null) {
+                                ch.close();
+                                return;
+                            }
+                            install(ch.pipeline(), r);
+                            return;
                         }
+                        List<ListenerFilter> filters = new ArrayList<>(chain.listenerFilters.size());
+                        for (Supplier<ListenerFilter> s : chain.listenerFilters) {
+                            filters.add(s.get());
+                        }
+                        ch.pipeline().addLast(ListenerFilterChain.NAME, new ListenerFilterChain(filters,
+                                chain.listenerFiltersTimeoutMillis, chain.continueOnTimeout, ctx -> {
+                                    ChainRuntime r = select(chain, ctx.channel());
+                                    if (r == null) {
+                                        ctx.close();
+                                    } else {
+                                        install(ctx.pipeline(), r);
+                                    }
+                                }, preCxTimeout));
                     }
                 });
         ChannelFuture f = b.bind(address);
@@ -258,22 +392,43 @@ public final class ProxyListener {
         return f;
     }
 
-    /** Sets up a connection for one filter chain, at the end of its pipeline. */
+    /** The filter chain for a connection from what the listener filters found, or null (closed, as Envoy). */
+    private ChainRuntime select(Chain chain, Channel ch) {
+        ChainRuntime single = chain.single();
+        if (single != null) {
+            return single;
+        }
+        ConnectionInfo info = ConnectionInfo.of(ch);
+        InetSocketAddress dst = info.destinationAddress();
+        ChainRuntime r = chain.matcher.select(new FilterChainMatcher.Connection(dst == null ? 0 : dst.getPort(),
+                info.requestedServerName(), info.transportProtocol(), info.requestedApplicationProtocols()));
+        if (r == null) {
+            noFilterChain.inc();
+            logger.debug("{} no filter chain matches (sni={}, transport={}, alpn={}); closing", ch,
+                    info.requestedServerName(), info.transportProtocol(), info.requestedApplicationProtocols());
+        }
+        return r;
+    }
+
+    /**
+     * Sets up a connection for one filter chain, at the end of its pipeline: TLS, the non-terminal network
+     * filters ({@link NetworkFilterChain}, only when the chain has some), the terminal filter's handlers.
+     */
     private static void install(ChannelPipeline p, ChainRuntime r) {
-        if (r.sslContext != null) {
+        boolean secure = r.sslContext != null;
+        if (secure) {
             p.addLast("ssl", r.sslContext.newHandler(p.channel().alloc()));
+            p.addLast("tls-info", TlsInfoRecorder.INSTANCE);
         }
-        if (r.http != null) {
-            if (r.sslContext != null) {
-                r.http.initSecure(p);
-            } else {
-                r.http.initCleartext(p);
-            }
-        } else if (r.rpc != null) {
-            r.rpc.initPipeline(p);
-        } else {
-            p.addLast("tcp_proxy", new TcpProxyHandler(r.tcp));
+        Manager m = new Manager(p, secure);
+        int last = r.filters.size() - 1;
+        for (int i = 0; i < last; i++) {
+            r.filters.get(i).install(m);
         }
+        if (!m.reads.isEmpty() || !m.writes.isEmpty()) {
+            p.addLast(NetworkFilterChain.NAME, new NetworkFilterChain(m.reads, m.writes));
+        }
+        r.filters.get(last).install(m);
         p.addLast("errors", new ChannelInboundHandlerAdapter() {
             @Override
             public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
@@ -283,57 +438,69 @@ public final class ProxyListener {
         });
     }
 
-    /**
-     * Chooses the filter chain of a connection from its destination port and, when a chain asks for them, the
-     * TLS ClientHello's SNI and ALPN (peeked, not consumed), then hands the bytes read so far to that chain.
-     */
-    private static final class FilterChainSelector extends io.netty.handler.codec.ByteToMessageDecoder {
-        private final FilterChainMatcher<ChainRuntime> matcher;
+    /** Collects the read and write filters of one new connection. */
+    private static final class Manager implements NetworkFilterManager {
+        private final ChannelPipeline pipeline;
+        private final boolean secure;
+        final List<ReadFilter> reads = new ArrayList<>(2);
+        final List<WriteFilter> writes = new ArrayList<>(2);
 
-        FilterChainSelector(FilterChainMatcher<ChainRuntime> matcher) {
-            this.matcher = matcher;
+        Manager(ChannelPipeline pipeline, boolean secure) {
+            this.pipeline = pipeline;
+            this.secure = secure;
         }
 
         @Override
-        public void channelActive(ChannelHandlerContext ctx) throws Exception {
-            if (!matcher.needsClientHello()) {
-                choose(ctx, null, "raw_buffer");
-            }
-            super.channelActive(ctx);
+        public void addReadFilter(ReadFilter filter) {
+            reads.add(filter);
         }
 
         @Override
-        protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in, List<Object> out) {
-            if (!ClientHello.looksLikeTls(in)) {
-                choose(ctx, null, "raw_buffer");
-                return;
-            }
-            ClientHello hello = ClientHello.parse(in);
-            if (hello == null) {
-                if (in.readableBytes() >= ClientHello.MAX_BYTES) {
-                    choose(ctx, null, "tls");
+        public void addWriteFilter(WriteFilter filter) {
+            writes.add(filter);
+        }
+
+        @Override
+        public ChannelPipeline pipeline() {
+            return pipeline;
+        }
+
+        @Override
+        public ConnectionInfo connectionInfo() {
+            return ConnectionInfo.of(pipeline.channel());
+        }
+
+        @Override
+        public boolean secure() {
+            return secure;
+        }
+    }
+
+    /** Records a completed TLS handshake in the connection's {@link ConnectionInfo}. */
+    @ChannelHandler.Sharable
+    private static final class TlsInfoRecorder extends ChannelInboundHandlerAdapter {
+        static final TlsInfoRecorder INSTANCE = new TlsInfoRecorder();
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
+                SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+                if (ssl != null) {
+                    javax.net.ssl.SSLSession session = ssl.engine().getSession();
+                    ConnectionInfo info = ConnectionInfo.of(ctx.channel()).onHandshake(session, ssl.applicationProtocol());
+                    if (info.requestedServerName() == null && session instanceof javax.net.ssl.ExtendedSSLSession) {
+                        for (javax.net.ssl.SNIServerName n
+                                : ((javax.net.ssl.ExtendedSSLSession) session).getRequestedServerNames()) {
+                            if (n instanceof javax.net.ssl.SNIHostName) {
+                                info.requestedServerName(((javax.net.ssl.SNIHostName) n).getAsciiName()
+                                        .toLowerCase(java.util.Locale.ROOT));
+                                break;
+                            }
+                        }
+                    }
                 }
-                return;
             }
-            choose(ctx, hello, "tls");
-        }
-
-        private void choose(ChannelHandlerContext ctx, ClientHello hello, String transport) {
-            if (ctx.isRemoved()) {
-                return;
-            }
-            int port = ((InetSocketAddress) ctx.channel().localAddress()).getPort();
-            ChainRuntime r = matcher.select(new FilterChainMatcher.Connection(port,
-                    hello == null ? null : hello.serverName, transport, hello == null ? List.of() : hello.alpn));
-            if (r == null) {
-                logger.debug("{} no filter chain matches (sni={}, transport={}); closing", ctx.channel(),
-                        hello == null ? null : hello.serverName, transport);
-                ctx.close();
-                return;
-            }
-            install(ctx.pipeline(), r);
-            // Removing the decoder passes the bytes it holds to the chain just installed.
-            ctx.pipeline().remove(this);
+            ctx.fireUserEventTriggered(evt);
         }
     }
 

@@ -29,6 +29,9 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.jmesh.proxy.admin.AdminContext;
 import io.jmesh.proxy.admin.AdminServer;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.DefaultServerLifecycle;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.listener.ProxyListener;
 import io.jmesh.proxy.telemetry.Stats;
@@ -66,6 +69,9 @@ public final class ProxyServer implements AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile Runnable onQuit = () -> {};
     private final ListenerBinding binding;
+    private final ExtensionRegistry extensions;
+    private final DefaultServerLifecycle lifecycle = new DefaultServerLifecycle();
+    private final ExtensionContext extensionContext;
     private ScheduledExecutorService xdsExecutor;
     private DynamicConfigManager dynamic;
     private AdsClient ads;
@@ -73,10 +79,12 @@ public final class ProxyServer implements AutoCloseable {
     /** How long a listener removed or replaced by LDS lets its connections finish (Envoy's --drain-time-s). */
     public static final long LDS_DRAIN_MILLIS = 30_000;
 
-    private ProxyServer(Bootstrap bootstrap, int concurrency, ListenerBinding binding) {
+    private ProxyServer(Bootstrap bootstrap, int concurrency, ListenerBinding binding, ExtensionRegistry extensions) {
         this.bootstrap = bootstrap;
         this.binding = binding;
+        this.extensions = extensions;
         this.workers = Transports.newGroup(concurrency, "jmesh-worker");
+        this.extensionContext = ExtensionContext.of(() -> clusters, stats, workers, lifecycle);
     }
 
     /**
@@ -98,8 +106,17 @@ public final class ProxyServer implements AutoCloseable {
      */
     public static ProxyServer start(Bootstrap bootstrap, int concurrency, ListenerBinding binding)
             throws ConfigException, InterruptedException {
+        return start(bootstrap, concurrency, binding, ExtensionRegistry.loadDefault());
+    }
+
+    /**
+     * As {@link #start(Bootstrap, int, ListenerBinding)}, with the extensions (filters, listener filters) that
+     * listeners are built with.
+     */
+    public static ProxyServer start(Bootstrap bootstrap, int concurrency, ListenerBinding binding,
+                                    ExtensionRegistry extensions) throws ConfigException, InterruptedException {
         int n = concurrency > 0 ? concurrency : Runtime.getRuntime().availableProcessors();
-        ProxyServer server = new ProxyServer(bootstrap, n, binding);
+        ProxyServer server = new ProxyServer(bootstrap, n, binding, extensions);
         try {
             server.init();
         } catch (ConfigException | RuntimeException | InterruptedException e) {
@@ -118,8 +135,8 @@ public final class ProxyServer implements AutoCloseable {
             throw e.under("static_resources");
         }
         for (int i = 0; i < sr.getListenersCount(); i++) {
-            listeners.add(ProxyListener.create(sr.getListeners(i), () -> clusters, stats,
-                    "static_resources.listeners[" + i + "]"));
+            listeners.add(ProxyListener.create(sr.getListeners(i), extensionContext, extensions,
+                    "static_resources.listeners[" + i + "]", null));
         }
         String adsTarget = bootstrap.hasDynamicResources() ? AdsBootstrap.adsTarget(bootstrap) : null;
         for (ProxyListener l : listeners) {
@@ -146,13 +163,14 @@ public final class ProxyServer implements AutoCloseable {
             exec.setRemoveOnCancelPolicy(true);
             xdsExecutor = exec;
             dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
-                    binding, exec, LDS_DRAIN_MILLIS);
+                    binding, exec, LDS_DRAIN_MILLIS, lifecycle, extensions);
             ads = new AdsClient(adsTarget, bootstrap.getNode(), dynamic, exec);
             dynamic.attach(ads);
             ads.start();
             logger.info("following the control plane at {} as {}", adsTarget, bootstrap.getNode().getId());
         }
         state = "LIVE";
+        lifecycle.init();
     }
 
     /** The dynamic (xDS) config of this proxy, or null when the bootstrap has no {@code dynamic_resources}. */
@@ -207,6 +225,7 @@ public final class ProxyServer implements AutoCloseable {
      */
     public void drainAndClose(long drainMillis) {
         state = "DRAINING";
+        lifecycle.drain();
         List<ProxyListener> all = allListeners();
         for (ProxyListener l : all) {
             l.drain();
@@ -259,6 +278,7 @@ public final class ProxyServer implements AutoCloseable {
         if (clusters != null) {
             clusters.close();
         }
+        lifecycle.shutdown();
         AccessLogs.flush();
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         stopped.countDown();

@@ -38,6 +38,7 @@ public final class ConnectionInfo {
     private InetSocketAddress originalDestination;
     private String requestedServerName;
     private String applicationProtocol;
+    private List<String> requestedApplicationProtocols = List.of();
     private String transportProtocol = "raw_buffer";
     private String tlsVersion;
     private String cipherSuite;
@@ -128,6 +129,20 @@ public final class ConnectionInfo {
 
     public ConnectionInfo applicationProtocol(String applicationProtocol) {
         this.applicationProtocol = applicationProtocol;
+        return this;
+    }
+
+    /**
+     * The application protocols the client offered (TLS ALPN from the ClientHello) or a listener filter detected
+     * ({@code http/1.1}, {@code h2c}, {@code bolt}, {@code dubbo}), as Envoy's {@code application_protocols}
+     * filter chain match reads them; empty when unknown.
+     */
+    public List<String> requestedApplicationProtocols() {
+        return requestedApplicationProtocols;
+    }
+
+    public ConnectionInfo requestedApplicationProtocols(List<String> protocols) {
+        this.requestedApplicationProtocols = List.copyOf(protocols);
         return this;
     }
 

@@ -83,6 +83,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private final ListenerBinding binding;
     private final ScheduledExecutorService executor;
     private final long drainMillis;
+    private final io.jmesh.proxy.extension.ExtensionContext extensionContext;
+    private final io.jmesh.proxy.extension.ExtensionRegistry extensions;
     private AdsClient client;
 
     private ClusterManager pending;
@@ -117,6 +119,20 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
                                 Supplier<ClusterManager> current, Consumer<ClusterManager> install,
                                 ListenerBinding binding, ScheduledExecutorService executor, long drainMillis) {
+        this(workers, stats, staticClusters, current, install, binding, executor, drainMillis,
+                io.jmesh.proxy.extension.ServerLifecycle.NONE, io.jmesh.proxy.extension.ExtensionRegistry.loadDefault());
+    }
+
+    /**
+     * As above, with the server's lifecycle and the extensions LDS listeners are built with.
+     */
+    public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
+                                Supplier<ClusterManager> current, Consumer<ClusterManager> install,
+                                ListenerBinding binding, ScheduledExecutorService executor, long drainMillis,
+                                io.jmesh.proxy.extension.ServerLifecycle lifecycle,
+                                io.jmesh.proxy.extension.ExtensionRegistry extensions) {
+        this.extensionContext = io.jmesh.proxy.extension.ExtensionContext.of(current, stats, workers, lifecycle);
+        this.extensions = extensions;
         this.workers = workers;
         this.stats = stats;
         this.staticClusters = List.copyOf(staticClusters);
@@ -397,7 +413,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                     addRdsName(old.bound, rdsNames);
                     continue;
                 }
-                ProxyListener pl = ProxyListener.create(effective, current, stats, "resources[" + i + "]", routes::get);
+                ProxyListener pl = ProxyListener.create(effective, extensionContext, extensions, "resources[" + i + "]",
+                        routes::get);
                 addRdsName(pl, rdsNames);
                 built.put(effective.getName(), new Built(effective, pl));
             }
@@ -516,7 +533,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         for (int i = 0; i < list.size(); i++) {
             RouteConfiguration rc = list.get(i);
             try {
-                tables.put(rc.getName(), RouteTable.create(rc, io.jmesh.proxy.filter.HttpFilterRegistry.DEFAULT));
+                tables.put(rc.getName(), RouteTable.create(rc, extensions.httpFilters()));
             } catch (ConfigException e) {
                 throw e.under("resources[" + i + "]");
             }

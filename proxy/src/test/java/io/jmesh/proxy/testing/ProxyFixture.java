@@ -26,11 +26,19 @@ public final class ProxyFixture implements AutoCloseable {
     /** As {@link #start(String, Map)} with {@code workers} event loops (1 puts every connection on one loop). */
     public static ProxyFixture start(String yaml, Map<String, Object> vars, int workers)
             throws ConfigException, InterruptedException {
+        return start(yaml, vars, workers, io.jmesh.proxy.extension.ExtensionRegistry.loadDefault());
+    }
+
+    /** As {@link #start(String, Map, int)} with the extensions the proxy is built with. */
+    public static ProxyFixture start(String yaml, Map<String, Object> vars, int workers,
+                                     io.jmesh.proxy.extension.ExtensionRegistry extensions)
+            throws ConfigException, InterruptedException {
         String text = yaml;
         for (Map.Entry<String, Object> e : vars.entrySet()) {
             text = text.replace("${" + e.getKey() + "}", String.valueOf(e.getValue()));
         }
-        return new ProxyFixture(ProxyServer.start(BootstrapLoader.parse(text), workers));
+        return new ProxyFixture(ProxyServer.start(BootstrapLoader.parse(text), workers,
+                io.jmesh.proxy.xds.ListenerBinding.AS_CONFIGURED, extensions));
     }
 
     public ProxyServer server() {

@@ -115,6 +115,14 @@ public final class HttpConnectionManagerConfig {
     public static HttpConnectionManagerConfig create(HttpConnectionManager proto, Supplier<ClusterManager> clusters,
                                                      Stats stats, String path, Function<String, RouteTable> rds)
             throws ConfigException {
+        return create(proto, clusters, stats, path, rds, HttpFilterRegistry.DEFAULT);
+    }
+
+    /** As above, with the HTTP filters of {@code filterRegistry} (the extension registry's, adapted). */
+    public static HttpConnectionManagerConfig create(HttpConnectionManager proto, Supplier<ClusterManager> clusters,
+                                                     Stats stats, String path, Function<String, RouteTable> rds,
+                                                     HttpFilterRegistry filterRegistry)
+            throws ConfigException {
         if (proto.getStatPrefix().isEmpty()) {
             throw new ConfigException(path + ".stat_prefix: \"\" (expected: a non-empty prefix)");
         }
@@ -143,7 +151,7 @@ public final class HttpConnectionManagerConfig {
         String rdsName = null;
         if (proto.hasRouteConfig()) {
             try {
-                table = RouteTable.create(proto.getRouteConfig(), HttpFilterRegistry.DEFAULT);
+                table = RouteTable.create(proto.getRouteConfig(), filterRegistry);
             } catch (ConfigException e) {
                 throw e.under(path + ".route_config");
             }
@@ -164,7 +172,7 @@ public final class HttpConnectionManagerConfig {
             throw new ConfigException(path + ": no route_config (expected: an inline route_config)");
         }
         List<HttpFilterFactory.PerStream> filters =
-                HttpFilterRegistry.DEFAULT.build(proto.getHttpFiltersList(), path + ".http_filters",
+                filterRegistry.build(proto.getHttpFiltersList(), path + ".http_filters",
                         new HttpFilterFactory.Context() {
                             @Override
                             public Stats stats() {

@@ -1,6 +1,5 @@
 package io.jmesh.proxy.network.tcp;
 
-import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.concurrent.TimeUnit;
 
@@ -8,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.network.TcpRelay;
+import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.stream.StreamInfo;
 import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.upstream.ClusterManager;
@@ -50,6 +50,8 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     private long rx;
     private long tx;
     private boolean logged;
+    /** Bytes read before the upstream connected (handed over by listener or network filters); then null. */
+    private java.util.ArrayDeque<Object> early = new java.util.ArrayDeque<>(1);
 
     public TcpProxyHandler(TcpProxyConfig config) {
         this.config = config;
@@ -119,12 +121,30 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             };
             downstream.pipeline().addLast("relay", new TcpRelay(upstream, true, counter));
             upstream.pipeline().addLast("relay", new TcpRelay(downstream, false, counter));
+            java.util.ArrayDeque<Object> held = early;
+            early = null;
+            if (!held.isEmpty()) {
+                ChannelHandlerContext self = downstream.pipeline().context(this);
+                for (Object m; (m = held.pollFirst()) != null; ) {
+                    self.fireChannelRead(m);
+                }
+                self.fireChannelReadComplete();
+            }
             downstream.config().setAutoRead(true);
         });
         if (config.idleTimeoutMs > 0) {
             downstream.pipeline().addBefore(ctx.name(), "idle",
                     new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
         }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (early != null) {
+            early.add(msg); // the relay is not there yet
+            return;
+        }
+        ctx.fireChannelRead(msg);
     }
 
     @Override
@@ -142,6 +162,11 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (early != null) {
+            for (Object m; (m = early.pollFirst()) != null; ) {
+                io.netty.util.ReferenceCountUtil.release(m);
+            }
+        }
         config.cxActive.dec();
         if (upstreamRequest != null) {
             upstreamRequest.end();
@@ -164,6 +189,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         logged = true;
+        ConnectionInfo info = ConnectionInfo.of(downstream);
         StreamInfo e = new StreamInfo()
                 .startTimeMillis(startMillis)
                 .startNanos(startNanos)
@@ -171,8 +197,9 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
                 .bytesSent(tx)
                 .upstreamHost(host == null ? null : host.addressString())
                 .upstreamCluster(cluster == null ? null : cluster.name())
-                .downstreamRemoteAddress((InetSocketAddress) downstream.remoteAddress())
-                .downstreamLocalAddress((InetSocketAddress) downstream.localAddress())
+                .downstreamConnection(info)
+                .downstreamRemoteAddress(info.remoteAddress())
+                .downstreamLocalAddress(info.destinationAddress())
                 .finish(System.nanoTime());
         flags.forEach(e::addResponseFlag);
         config.accessLog.log(e);
