@@ -30,7 +30,8 @@ import io.jmesh.proxy.network.tcp.TcpProxyHandler;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Gauge;
 import io.jmesh.proxy.telemetry.Stats;
-import io.jmesh.proxy.tls.TlsContexts;
+import io.jmesh.proxy.tls.SecretManager;
+import io.jmesh.proxy.tls.ServerTlsProvider;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -43,7 +44,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 /**
@@ -60,7 +60,7 @@ public final class ProxyListener {
     private static final Logger logger = LoggerFactory.getLogger(ProxyListener.class);
 
     /** One validated filter chain: TLS termination (optional) and its terminal network filter. */
-    private record ChainRuntime(SslContext sslContext, HttpConnectionManagerInitializer http, TcpProxyConfig tcp,
+    private record ChainRuntime(ServerTlsProvider tls, HttpConnectionManagerInitializer http, TcpProxyConfig tcp,
                                 RpcProxyConfig rpc) {}
 
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
@@ -101,6 +101,17 @@ public final class ProxyListener {
     public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path,
                                        java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds)
             throws ConfigException {
+        return create(l, clusters, stats, path, rds, SecretManager.none());
+    }
+
+    /**
+     * As {@link #create(Listener, Supplier, Stats, String, java.util.function.Function)}, with the TLS secrets
+     * of the filter chains' transport sockets from {@code secrets} (static or SDS); see {@link #secretsReady()}.
+     */
+    public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path,
+                                       java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds,
+                                       SecretManager secrets)
+            throws ConfigException {
         if (!l.hasAddress() || !l.getAddress().hasSocketAddress()) {
             throw new ConfigException(path + ".address: (expected: a socket_address)");
         }
@@ -124,13 +135,15 @@ public final class ProxyListener {
         List<ChainRuntime> runtimes = new java.util.ArrayList<>();
         List<FilterChainMatcher.Entry<ChainRuntime>> entries = new java.util.ArrayList<>();
         for (int i = 0; i < chains.size(); i++) {
-            ChainRuntime r = buildChain(chains.get(i), clusters, stats, path + ".filter_chains[" + i + "]", rds);
+            ChainRuntime r = buildChain(chains.get(i), clusters, stats, path + ".filter_chains[" + i + "]", rds,
+                                        secrets);
             runtimes.add(r);
             entries.add(new FilterChainMatcher.Entry<>(chains.get(i).getFilterChainMatch(), r));
         }
         ChainRuntime fallback = null;
         if (l.hasDefaultFilterChain()) {
-            fallback = buildChain(l.getDefaultFilterChain(), clusters, stats, path + ".default_filter_chain", rds);
+            fallback = buildChain(l.getDefaultFilterChain(), clusters, stats, path + ".default_filter_chain", rds,
+                                  secrets);
             runtimes.add(fallback);
         }
         boolean trivial = runtimes.size() == 1
@@ -141,9 +154,10 @@ public final class ProxyListener {
 
     private static ChainRuntime buildChain(FilterChain chain, Supplier<ClusterManager> clusters, Stats stats,
                                            String chainPath,
-                                           java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds)
+                                           java.util.function.Function<String, io.jmesh.proxy.router.RouteTable> rds,
+                                           SecretManager secrets)
             throws ConfigException {
-        SslContext ssl = null;
+        ServerTlsProvider ssl = null;
         if (chain.hasTransportSocket()) {
             var ts = chain.getTransportSocket();
             if (!ts.hasTypedConfig() || !ts.getTypedConfig().is(DownstreamTlsContext.class)) {
@@ -151,7 +165,7 @@ public final class ProxyListener {
                         + " (expected: envoy.transport_sockets.tls with a DownstreamTlsContext)");
             }
             try {
-                ssl = TlsContexts.forDownstream(ts.getTypedConfig().unpack(DownstreamTlsContext.class));
+                ssl = ServerTlsProvider.create(ts.getTypedConfig().unpack(DownstreamTlsContext.class), secrets);
             } catch (InvalidProtocolBufferException e) {
                 throw new ConfigException(chainPath + ".transport_socket.typed_config: " + e.getMessage());
             } catch (ConfigException e) {
@@ -247,7 +261,7 @@ public final class ProxyListener {
                         ch.closeFuture().addListener(f -> cxActive.dec());
                         ChainRuntime single = chain.single();
                         if (single != null) {
-                            install(ch.pipeline(), single);
+                            install(ch.pipeline(), single, null);
                         } else {
                             ch.pipeline().addLast("filter-chain-match", new FilterChainSelector(chain.matcher));
                         }
@@ -258,13 +272,29 @@ public final class ProxyListener {
         return f;
     }
 
+    /**
+     * Completes when the TLS secrets of every filter chain have arrived (at once without SDS): a listener
+     * waiting for its secrets is warming and is bound only after (Envoy's listener warming).
+     */
+    public java.util.concurrent.CompletableFuture<Void> secretsReady() {
+        return java.util.concurrent.CompletableFuture.allOf(chain.chains.stream().filter(r -> r.tls != null)
+                .map(r -> r.tls.ready()).toArray(java.util.concurrent.CompletableFuture[]::new));
+    }
+
     /** Sets up a connection for one filter chain, at the end of its pipeline. */
-    private static void install(ChannelPipeline p, ChainRuntime r) {
-        if (r.sslContext != null) {
-            p.addLast("ssl", r.sslContext.newHandler(p.channel().alloc()));
+    private static void install(ChannelPipeline p, ChainRuntime r, String sni) {
+        if (r.tls != null) {
+            // The TLS context of the chain's current secrets: a rotation reaches the next connection.
+            io.netty.handler.ssl.SslHandler h = r.tls.newHandler(p.channel().alloc(), sni);
+            if (h == null) {
+                logger.debug("{} filter chain TLS secret not yet available; closing", p.channel());
+                p.channel().close();
+                return;
+            }
+            p.addLast("ssl", h);
         }
         if (r.http != null) {
-            if (r.sslContext != null) {
+            if (r.tls != null) {
                 r.http.initSecure(p);
             } else {
                 r.http.initCleartext(p);
@@ -331,7 +361,7 @@ public final class ProxyListener {
                 ctx.close();
                 return;
             }
-            install(ctx.pipeline(), r);
+            install(ctx.pipeline(), r, hello == null ? null : hello.serverName);
             // Removing the decoder passes the bytes it holds to the chain just installed.
             ctx.pipeline().remove(this);
         }
