@@ -33,6 +33,7 @@ import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.router.RouteTable;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.netty.channel.EventLoopGroup;
@@ -83,6 +84,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private final ListenerBinding binding;
     private final ScheduledExecutorService executor;
     private final long drainMillis;
+    private final SecretManager secrets;
+    private final SdsSubscriptions sds;
     private AdsClient client;
 
     private ClusterManager pending;
@@ -117,6 +120,21 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
                                 Supplier<ClusterManager> current, Consumer<ClusterManager> install,
                                 ListenerBinding binding, ScheduledExecutorService executor, long drainMillis) {
+        this(workers, stats, staticClusters, current, install, binding, executor, drainMillis, SecretManager.none(),
+             null);
+    }
+
+    /**
+     * As above, with TLS secrets for listeners and clusters from {@code secrets}; secrets over ADS arrive through
+     * {@code sds} (null: an ADS response of secrets is rejected). Clusters and listeners whose secrets have not
+     * arrived warm as EDS clusters and RDS listeners do.
+     */
+    public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
+                                Supplier<ClusterManager> current, Consumer<ClusterManager> install,
+                                ListenerBinding binding, ScheduledExecutorService executor, long drainMillis,
+                                SecretManager secrets, SdsSubscriptions sds) {
+        this.secrets = secrets;
+        this.sds = sds;
         this.workers = workers;
         this.stats = stats;
         this.staticClusters = List.copyOf(staticClusters);
@@ -138,6 +156,9 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             this.client = client;
             client.subscribe(CLUSTER_TYPE, Set.of());
             client.subscribe(LISTENER_TYPE, Set.of());
+            if (sds != null) {
+                sds.attachAds(client);
+            }
         });
     }
 
@@ -149,7 +170,13 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 case ENDPOINT_TYPE -> onEndpoints(resources);
                 case LISTENER_TYPE -> onListeners(version, resources);
                 case ROUTE_TYPE -> onRoutes(version, resources);
-                default -> throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS or RDS)");
+                case SdsSubscriptions.SECRET_TYPE -> {
+                    if (sds == null) {
+                        throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS or RDS)");
+                    }
+                    sds.onAdsSecrets(resources);
+                }
+                default -> throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS, RDS or SDS)");
             }
         } catch (ConfigException e) {
             switch (typeUrl) {
@@ -198,7 +225,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         ClusterManager basis = pending != null ? pending : serving;
         ClusterManager next;
         try {
-            next = ClusterManager.create(all, workers, stats, basis);
+            next = ClusterManager.create(all, workers, stats, basis, secrets);
         } catch (ConfigException e) {
             throw renumber(e, staticClusters.size());
         }
@@ -239,7 +266,22 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         if (client != null) {
             client.subscribe(ENDPOINT_TYPE, edsNames);
         }
-        if (awaiting.isEmpty()) {
+        List<String> awaitingTls = new ArrayList<>();
+        for (UpstreamCluster c : next.clusters()) {
+            if (!c.tlsReady().isDone()) {
+                awaitingTls.add(c.name());
+                ClusterManager warmingTls = next;
+                c.tlsReady().thenRun(() -> executor.execute(() -> {
+                    if (pending == warmingTls) {
+                        maybeActivate();
+                    }
+                }));
+            }
+        }
+        if (!awaitingTls.isEmpty()) {
+            logger.info("clusters {} warming until their TLS secrets arrive", awaitingTls);
+        }
+        if (awaiting.isEmpty() && awaitingTls.isEmpty()) {
             activate(next);
         } else {
             pending = next;
@@ -250,8 +292,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             ClusterManager warming = next;
             warmingTimeout = executor.schedule(() -> {
                 if (pending == warming) {
-                    logger.warn("clusters {} got no endpoints within {} ms; activating them empty", awaitingEds,
-                            INITIAL_FETCH_TIMEOUT_MILLIS);
+                    logger.warn("clusters {} got no endpoints or secrets within {} ms; activating them as they are",
+                            awaitingEds, INITIAL_FETCH_TIMEOUT_MILLIS);
                     activate(warming);
                 }
             }, INITIAL_FETCH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
@@ -275,6 +317,19 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private static String edsName(Cluster c) {
         String s = c.getEdsClusterConfig().getServiceName();
         return s.isEmpty() ? c.getName() : s;
+    }
+
+    /** Activates the pending clusters once every EDS assignment and TLS secret they wait for is here. */
+    private void maybeActivate() {
+        if (pending == null || !awaitingEds.isEmpty()) {
+            return;
+        }
+        for (UpstreamCluster c : pending.clusters()) {
+            if (!c.tlsReady().isDone()) {
+                return;
+            }
+        }
+        activate(pending);
     }
 
     private void activate(ClusterManager next) {
@@ -305,8 +360,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         }
         if (!force) {
             for (Built b : pendingListeners.values()) {
-                for (HttpConnectionManagerConfig h : b.listener == null ? List.<HttpConnectionManagerConfig>of() : b.listener.httpConfigs()) {
-                if (h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
+                if (warming(b.listener)) {
                     if (listenersTimeout == null) {
                         Map<String, Built> waiting = pendingListeners;
                         listenersTimeout = executor.schedule(() -> {
@@ -320,7 +374,6 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                     }
                     return;
                 }
-                }
             }
         }
         if (listenersTimeout != null) {
@@ -330,6 +383,27 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         Map<String, Built> l = pendingListeners;
         pendingListeners = null;
         applyListeners(l);
+    }
+
+    /**
+     * Whether {@code l} waits for an RDS route configuration or a TLS secret; when a secret is what it waits for,
+     * its arrival re-runs {@link #maybeApplyListeners}.
+     */
+    private boolean warming(ProxyListener l) {
+        if (l == null) {
+            return false;
+        }
+        for (HttpConnectionManagerConfig h : l.httpConfigs()) {
+            if (h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
+                return true;
+            }
+        }
+        var tls = l.secretsReady();
+        if (!tls.isDone()) {
+            tls.thenRun(() -> executor.execute(() -> maybeApplyListeners(false)));
+            return true;
+        }
+        return false;
     }
 
     private void onEndpoints(List<Any> resources) throws ConfigException {
@@ -369,9 +443,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             Set<String> still = new TreeSet<>(awaitingEds);
             list.forEach(cla -> still.remove(cla.getClusterName()));
             awaitingEds = still;
-            if (still.isEmpty()) {
-                activate(pending);
-            }
+            maybeActivate();
         }
     }
 
@@ -397,7 +469,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                     addRdsName(old.bound, rdsNames);
                     continue;
                 }
-                ProxyListener pl = ProxyListener.create(effective, current, stats, "resources[" + i + "]", routes::get);
+                ProxyListener pl = ProxyListener.create(effective, current, stats, "resources[" + i + "]", routes::get,
+                        secrets);
                 addRdsName(pl, rdsNames);
                 built.put(effective.getName(), new Built(effective, pl));
             }
