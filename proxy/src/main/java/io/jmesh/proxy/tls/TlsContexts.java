@@ -136,6 +136,7 @@ public final class TlsContexts {
         checkCertificate(cert, certPath);
         byte[] chain = read(cert.getCertificateChain(), certPath + ".certificate_chain");
         byte[] key = read(cert.getPrivateKey(), certPath + ".private_key");
+        checkKeyMatches(chain, key, certPath);
         SslContextBuilder builder;
         try {
             builder = SslContextBuilder.forServer(new ByteArrayInputStream(chain), new ByteArrayInputStream(key))
@@ -257,12 +258,60 @@ public final class TlsContexts {
         checkCertificate(cert, path);
         byte[] chain = read(cert.getCertificateChain(), path + ".certificate_chain");
         byte[] key = read(cert.getPrivateKey(), path + ".private_key");
+        checkKeyMatches(chain, key, path);
         try {
             builder.keyManager(new ByteArrayInputStream(chain), new ByteArrayInputStream(key));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path + ": " + e.getMessage() + " (expected: a PEM certificate chain and "
                                       + "a PEM PKCS#8 private key)", e);
         }
+    }
+
+    /**
+     * Refuses a private key that is not the key of the chain's first certificate (a rotation caught half-way,
+     * two files from different issues): the JDK engine would only fail at the first handshake. Checked by
+     * signing with the key and verifying with the certificate, for PKCS#8 RSA and EC keys; other forms are left
+     * to the engine.
+     */
+    private static void checkKeyMatches(byte[] chainPem, byte[] keyPem, String path) throws ConfigException {
+        java.security.cert.X509Certificate leaf;
+        try {
+            leaf = (java.security.cert.X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(chainPem));
+        } catch (CertificateException | RuntimeException e) {
+            throw new ConfigException(path + ".certificate_chain: " + e.getMessage() + " (expected: PEM certificates)", e);
+        }
+        String text = new String(keyPem, StandardCharsets.US_ASCII);
+        int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
+        int end = text.indexOf("-----END PRIVATE KEY-----");
+        if (begin < 0 || end < begin) {
+            return;
+        }
+        String algorithm = leaf.getPublicKey().getAlgorithm();
+        String signature = "RSA".equals(algorithm) ? "SHA256withRSA" : "EC".equals(algorithm) ? "SHA256withECDSA" : null;
+        if (signature == null) {
+            return;
+        }
+        try {
+            byte[] der = java.util.Base64.getMimeDecoder().decode(text.substring(begin + 27, end));
+            java.security.PrivateKey pk = java.security.KeyFactory.getInstance(algorithm)
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+            byte[] probe = "jmesh key check".getBytes(StandardCharsets.US_ASCII);
+            java.security.Signature signer = java.security.Signature.getInstance(signature);
+            signer.initSign(pk);
+            signer.update(probe);
+            byte[] sig = signer.sign();
+            java.security.Signature verifier = java.security.Signature.getInstance(signature);
+            verifier.initVerify(leaf.getPublicKey());
+            verifier.update(probe);
+            if (verifier.verify(sig)) {
+                return;
+            }
+        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            // a key of another type than the certificate's: it does not match either
+        }
+        throw new ConfigException(path + ".private_key: does not match certificate_chain (expected: the private key "
+                                  + "of the first certificate)");
     }
 
     private static X509TrustManager trustManager(CertificateValidationContext v, String path)

@@ -175,6 +175,9 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                         throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS or RDS)");
                     }
                     sds.onAdsSecrets(resources);
+                    // Whatever waited for these secrets goes live before the ACK.
+                    maybeActivate();
+                    maybeApplyListeners(false);
                 }
                 default -> throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS, RDS or SDS)");
             }
