@@ -344,6 +344,7 @@ public final class ProxyServer implements AutoCloseable {
                 .addConfigs(Any.pack(c.build()))
                 .addConfigs(Any.pack(l.build()))
                 .addConfigs(Any.pack(r.build()))
+                .addConfigs(Any.pack(secrets.configDump()))
                 .build();
     }
 

@@ -199,12 +199,48 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
         }
     }
 
-    /** Every secret known now (static and dynamic), for /config_dump; the value is null while one is awaited. */
-    public Map<String, Secret> dump() {
-        Map<String, Secret> out = new java.util.TreeMap<>();
-        statics.forEach(out::put);
-        handles.values().forEach(h -> out.put(h.name, h.value));
-        return out;
+    /**
+     * The secrets for {@code /config_dump}, as Envoy shows them: static ones, dynamic ones that arrived
+     * ({@code dynamic_active_secrets}) and dynamic ones still awaited ({@code dynamic_warming_secrets}), with
+     * private keys replaced by {@code [redacted]}.
+     */
+    public io.envoyproxy.envoy.admin.v3.SecretsConfigDump configDump() {
+        var b = io.envoyproxy.envoy.admin.v3.SecretsConfigDump.newBuilder();
+        new java.util.TreeMap<>(statics).forEach((name, secret) -> b.addStaticSecrets(
+                io.envoyproxy.envoy.admin.v3.SecretsConfigDump.StaticSecret.newBuilder().setName(name)
+                        .setSecret(Any.pack(redacted(secret)))));
+        for (Handle h : handles.values()) {
+            if (h.source == null) {
+                continue;
+            }
+            var d = io.envoyproxy.envoy.admin.v3.SecretsConfigDump.DynamicSecret.newBuilder().setName(h.name);
+            Secret v = h.value;
+            if (v == null) {
+                b.addDynamicWarmingSecrets(d);
+            } else {
+                long ms = h.updatedMillis;
+                d.setLastUpdated(com.google.protobuf.Timestamp.newBuilder().setSeconds(ms / 1000)
+                                         .setNanos((int) (ms % 1000) * 1_000_000))
+                 .setSecret(Any.pack(redacted(v)));
+                b.addDynamicActiveSecrets(d);
+            }
+        }
+        return b.build();
+    }
+
+    private static Secret redacted(Secret s) {
+        if (!s.hasTlsCertificate()) {
+            return s;
+        }
+        DataSource red = DataSource.newBuilder().setInlineString("[redacted]").build();
+        var t = s.getTlsCertificate().toBuilder();
+        if (t.hasPrivateKey()) {
+            t.setPrivateKey(red);
+        }
+        if (t.hasPassword()) {
+            t.setPassword(red);
+        }
+        return s.toBuilder().setTlsCertificate(t).build();
     }
 
     private Handle watchFiles(Handle h) {
@@ -342,6 +378,7 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
         final CompletableFuture<Void> ready = new CompletableFuture<>();
         private final List<WeakReference<Listener>> listeners = new ArrayList<>();
         volatile Secret value;
+        volatile long updatedMillis = System.currentTimeMillis();
         volatile boolean watching;
         long fingerprint;
         String fileText;
@@ -384,6 +421,7 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
                 return;
             }
             value = s;
+            updatedMillis = System.currentTimeMillis();
             fingerprint = fingerprint(s);
             ready.complete(null);
             notifyListeners();

@@ -96,8 +96,13 @@ class DefaultSecretManagerTest {
         assertNull(p.current(), "no context before the secret");
         assertNull(p.newHandler(io.netty.buffer.ByteBufAllocator.DEFAULT, null));
         assertTrue(!p.ready().isDone());
+        assertEquals("default", m.configDump().getDynamicWarmingSecrets(0).getName());
 
         m.deliver(DefaultSecretManager.sourceKey(ADS), List.of(cert("default", v1, v1)));
+        var dumped = m.configDump();
+        assertEquals(0, dumped.getDynamicWarmingSecretsCount());
+        assertEquals("[redacted]", dumped.getDynamicActiveSecrets(0).getSecret().unpack(Secret.class)
+                                          .getTlsCertificate().getPrivateKey().getInlineString());
         SslContext first = p.current();
         assertNotNull(first);
         assertTrue(p.ready().isDone());
