@@ -281,6 +281,11 @@ public final class ProxyListener {
                 .map(r -> r.tls.ready()).toArray(java.util.concurrent.CompletableFuture[]::new));
     }
 
+    /** Whether a filter chain waits for a TLS secret whose SDS config says {@code initial_fetch_timeout: 0s}. */
+    public boolean secretsAwaitedWithoutDeadline() {
+        return chain.chains.stream().anyMatch(r -> r.tls != null && r.tls.awaitsSecretsWithoutDeadline());
+    }
+
     /** Sets up a connection for one filter chain, at the end of its pipeline. */
     private static void install(ChannelPipeline p, ChainRuntime r, String sni) {
         if (r.tls != null) {

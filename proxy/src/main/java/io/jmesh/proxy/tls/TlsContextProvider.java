@@ -34,10 +34,12 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
     private final CertificateValidationContext defaultValidation;
     private final String validationPath;
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private final boolean noFetchTimeout;
     private volatile SslContext context;
 
     TlsContextProvider(CommonTlsContext common, SecretManager secrets, boolean server) throws ConfigException {
         String c = "common_tls_context";
+        noFetchTimeout = noFetchTimeout(common);
         if (common.hasTlsCertificateProviderInstance() || common.hasTlsCertificateCertificateProviderInstance()
             || hasLegacyProvider(common)) {
             throw new ConfigException(c + ".tls_certificate_provider_instance: set (expected: tls_certificates or "
@@ -102,6 +104,35 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
                                           + ": set (expected: validation_context, "
                                           + "validation_context_sds_secret_config or combined_validation_context)");
         }
+    }
+
+    /** Whether an SDS config says {@code initial_fetch_timeout: 0s}: wait for the secret without a deadline. */
+    private static boolean noFetchTimeout(CommonTlsContext common) {
+        List<io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig> configs =
+                new ArrayList<>(common.getTlsCertificateSdsSecretConfigsList());
+        if (common.hasValidationContextSdsSecretConfig()) {
+            configs.add(common.getValidationContextSdsSecretConfig());
+        }
+        if (common.hasCombinedValidationContext()
+            && common.getCombinedValidationContext().hasValidationContextSdsSecretConfig()) {
+            configs.add(common.getCombinedValidationContext().getValidationContextSdsSecretConfig());
+        }
+        for (var c : configs) {
+            if (c.hasSdsConfig() && c.getSdsConfig().hasInitialFetchTimeout()
+                && c.getSdsConfig().getInitialFetchTimeout().getSeconds() == 0
+                && c.getSdsConfig().getInitialFetchTimeout().getNanos() == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether this context still waits for a secret whose {@code sds_config} says {@code initial_fetch_timeout: 0s}
+     * (Istio's setting): its listener or cluster then warms without a deadline, as in Envoy.
+     */
+    public final boolean awaitsSecretsWithoutDeadline() {
+        return noFetchTimeout && !ready.isDone();
     }
 
     @SuppressWarnings("deprecation") // legacy field: refused by name

@@ -327,6 +327,11 @@ public final class UpstreamCluster {
         return tls == null ? CompletableFuture.completedFuture(null) : tls.ready();
     }
 
+    /** Whether the cluster waits for a TLS secret whose SDS config says {@code initial_fetch_timeout: 0s}. */
+    public boolean tlsAwaitsWithoutDeadline() {
+        return tls != null && tls.awaitsSecretsWithoutDeadline();
+    }
+
     /** {@code UpstreamTlsContext.sni}, or null when unset or plaintext. */
     public String sni() {
         return tls == null ? null : tls.sni();

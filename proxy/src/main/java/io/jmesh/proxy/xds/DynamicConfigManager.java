@@ -294,7 +294,9 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             }
             ClusterManager warming = next;
             warmingTimeout = executor.schedule(() -> {
-                if (pending == warming) {
+                if (pending == warming && warming.clusters().stream().anyMatch(UpstreamCluster::tlsAwaitsWithoutDeadline)) {
+                    logger.info("clusters still warming: a TLS secret with initial_fetch_timeout 0s is awaited");
+                } else if (pending == warming) {
                     logger.warn("clusters {} got no endpoints or secrets within {} ms; activating them as they are",
                             awaitingEds, INITIAL_FETCH_TIMEOUT_MILLIS);
                     activate(warming);
@@ -368,7 +370,11 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                         Map<String, Built> waiting = pendingListeners;
                         listenersTimeout = executor.schedule(() -> {
                             listenersTimeout = null;
-                            if (pendingListeners == waiting) {
+                            if (pendingListeners == waiting && waiting.values().stream().anyMatch(
+                                    w -> w.listener != null && w.listener.secretsAwaitedWithoutDeadline())) {
+                                logger.info("listeners still warming: a TLS secret with initial_fetch_timeout 0s "
+                                        + "is awaited");
+                            } else if (pendingListeners == waiting) {
                                 logger.warn("listeners still warming after {} ms; activating them",
                                         INITIAL_FETCH_TIMEOUT_MILLIS);
                                 maybeApplyListeners(true);
