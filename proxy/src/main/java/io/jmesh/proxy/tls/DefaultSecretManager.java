@@ -75,6 +75,7 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
     private final Map<String, Secret> statics;
     private final RemoteSource remote;
     private final Map<Key, Handle> handles = new ConcurrentHashMap<>();
+    private final Map<Secret, Handle> fixedHandles = new ConcurrentHashMap<>();
     private final List<Handle> watched = new CopyOnWriteArrayList<>();
     private final long pollMillis = Long.getLong(POLL_PROPERTY, DEFAULT_POLL_MILLIS);
     private ScheduledExecutorService poller;
@@ -178,8 +179,11 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
 
     @Override
     public Subscription fixed(Secret secret) {
-        Handle h = new Handle(secret.getName(), null, null, secret);
-        return files(secret).isEmpty() ? h : watchFiles(h);
+        if (files(secret).isEmpty()) {
+            return new Handle(secret.getName(), null, null, secret);
+        }
+        // One watched handle per distinct secret, so that rebuilding a config does not add watchers.
+        return fixedHandles.computeIfAbsent(secret, s -> watchFiles(new Handle(s.getName(), null, null, s)));
     }
 
     /**
