@@ -40,8 +40,7 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
     TlsContextProvider(CommonTlsContext common, SecretManager secrets, boolean server) throws ConfigException {
         String c = "common_tls_context";
         noFetchTimeout = noFetchTimeout(common);
-        if (common.hasTlsCertificateProviderInstance() || common.hasTlsCertificateCertificateProviderInstance()
-            || hasLegacyProvider(common)) {
+        if (common.hasTlsCertificateProviderInstance() || hasLegacyProvider(common)) {
             throw new ConfigException(c + ".tls_certificate_provider_instance: set (expected: tls_certificates or "
                                       + "tls_certificate_sds_secret_configs)");
         }
@@ -137,7 +136,7 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
 
     @SuppressWarnings("deprecation") // legacy field: refused by name
     private static boolean hasLegacyProvider(CommonTlsContext common) {
-        return common.hasTlsCertificateCertificateProvider();
+        return common.hasTlsCertificateCertificateProviderInstance() || common.hasTlsCertificateCertificateProvider();
     }
 
     /**

@@ -76,6 +76,7 @@ public final class TlsContexts {
      * config or from secrets): {@code cert} may be null (no client certificate), {@code validation} may be null
      * (no server verification, as in Envoy). {@code certPath} and {@code validationPath} name them in errors.
      */
+    @SuppressWarnings("deprecation") // legacy match_subject_alt_names is still honoured
     public static SslContext client(UpstreamTlsContext ctx, boolean h2, TlsCertificate cert, String certPath,
                                     CertificateValidationContext validation, String validationPath)
             throws ConfigException {

@@ -17,7 +17,9 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.stub.StreamObserver;
@@ -32,7 +34,7 @@ import io.grpc.stub.StreamObserver;
 public final class ScriptedXdsServer implements AutoCloseable {
 
     private final Server server;
-    private final EpollEventLoopGroup group;
+    private final EventLoopGroup group;
     private final Map<String, DiscoveryResponse> state = new ConcurrentHashMap<>();
     private final List<Stream> streams = new CopyOnWriteArrayList<>();
     private final AtomicLong nonces = new AtomicLong();
@@ -74,7 +76,7 @@ public final class ScriptedXdsServer implements AutoCloseable {
         }
     }
 
-    private ScriptedXdsServer(NettyServerBuilder builder, EpollEventLoopGroup group) throws IOException {
+    private ScriptedXdsServer(NettyServerBuilder builder, EventLoopGroup group) throws IOException {
         this.group = group;
         this.server = builder
                 .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
@@ -107,7 +109,7 @@ public final class ScriptedXdsServer implements AutoCloseable {
 
     /** A server on the Unix domain socket {@code path}. */
     public static ScriptedXdsServer uds(Path path) throws IOException {
-        EpollEventLoopGroup g = new EpollEventLoopGroup(1);
+        EventLoopGroup g = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
         return new ScriptedXdsServer(NettyServerBuilder.forAddress(new DomainSocketAddress(path.toString()))
                                                        .channelType(EpollServerDomainSocketChannel.class)
                                                        .bossEventLoopGroup(g).workerEventLoopGroup(g), g);
@@ -139,8 +141,12 @@ public final class ScriptedXdsServer implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        server.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    public void close() {
+        try {
+            server.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (group != null) {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         }
