@@ -73,8 +73,16 @@ final class ProxyCommand implements Callable<Integer> {
             description = "serve (default) or validate (check the config and exit), as Envoy's --mode.")
     String mode;
 
+    @Option(names = "--tls-engine", paramLabel = "ENGINE",
+            description = "TLS engine: auto (OpenSSL when its native library loads, else the JDK), openssl or jdk; "
+                    + "sets the system property jmesh.tls.engine.")
+    String tlsEngine;
+
     @Override
     public Integer call() throws Exception {
+        if (tlsEngine != null) {
+            System.setProperty(io.jmesh.proxy.tls.TlsEngine.PROPERTY, tlsEngine);
+        }
         Bootstrap bootstrap;
         if ((config == null) == (discoveryAddress == null)) {
             System.err.println("error: give either --config FILE or --discovery-address HOST:PORT");

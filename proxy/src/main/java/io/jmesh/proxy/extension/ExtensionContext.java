@@ -2,6 +2,8 @@ package io.jmesh.proxy.extension;
 
 import java.util.function.Supplier;
 
+import io.jmesh.proxy.tls.SecretManager;
+
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.channel.EventLoopGroup;
@@ -28,18 +30,26 @@ public interface ExtensionContext {
     /** The server's init, drain and shutdown hooks. */
     ServerLifecycle lifecycle();
 
-    /**
-     * The secret manager (static, file and SDS secrets). A slot for the {@code SecretManager} interface being
-     * written in the {@code tls} package: null until it is merged.
-     */
-    default Object secretManager() {
-        return null;
+    /** The secret manager (static, file and SDS secrets); {@link SecretManager#none()} when there is none. */
+    default SecretManager secretManager() {
+        return SecretManager.none();
     }
 
     /** A context of the given parts. */
     static ExtensionContext of(Supplier<ClusterManager> clusters, Stats stats, EventLoopGroup loops,
                                ServerLifecycle lifecycle) {
+        return of(clusters, stats, loops, lifecycle, SecretManager.none());
+    }
+
+    /** A context of the given parts, with the server's secret manager. */
+    static ExtensionContext of(Supplier<ClusterManager> clusters, Stats stats, EventLoopGroup loops,
+                               ServerLifecycle lifecycle, SecretManager secrets) {
         return new ExtensionContext() {
+            @Override
+            public SecretManager secretManager() {
+                return secrets;
+            }
+
             @Override
             public Supplier<ClusterManager> clusterManager() {
                 return clusters;

@@ -40,7 +40,8 @@ import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Gauge;
 import io.jmesh.proxy.telemetry.Stats;
-import io.jmesh.proxy.tls.TlsContexts;
+import io.jmesh.proxy.tls.SecretManager;
+import io.jmesh.proxy.tls.ServerTlsProvider;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -54,7 +55,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -80,7 +80,7 @@ public final class ProxyListener {
     public static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
 
     /** One validated filter chain: TLS termination (optional) and its network filters, the last one terminal. */
-    private record ChainRuntime(SslContext sslContext, List<NetworkFilterInstaller> filters) {}
+    private record ChainRuntime(ServerTlsProvider tls, List<NetworkFilterInstaller> filters) {}
 
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
     private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher,
@@ -125,8 +125,18 @@ public final class ProxyListener {
     public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path,
                                        Function<String, RouteTable> rds)
             throws ConfigException {
-        return create(l, ExtensionContext.of(clusters, stats, null, ServerLifecycle.NONE), ExtensionRegistry.loadDefault(),
-                path, rds);
+        return create(l, clusters, stats, path, rds, SecretManager.none());
+    }
+
+    /**
+     * As {@link #create(Listener, Supplier, Stats, String, Function)}, with the TLS secrets of the filter chains'
+     * transport sockets from {@code secrets} (static or SDS); see {@link #secretsReady()}.
+     */
+    public static ProxyListener create(Listener l, Supplier<ClusterManager> clusters, Stats stats, String path,
+                                       Function<String, RouteTable> rds, SecretManager secrets)
+            throws ConfigException {
+        return create(l, ExtensionContext.of(clusters, stats, null, ServerLifecycle.NONE, secrets),
+                ExtensionRegistry.loadDefault(), path, rds);
     }
 
     /**
@@ -232,7 +242,7 @@ public final class ProxyListener {
     private static ChainRuntime buildChain(FilterChain chain, ExtensionContext context, ExtensionRegistry registry,
                                            String chainPath, Function<String, RouteTable> rds)
             throws ConfigException {
-        SslContext ssl = null;
+        ServerTlsProvider ssl = null;
         if (chain.hasTransportSocket()) {
             var ts = chain.getTransportSocket();
             if (!ts.hasTypedConfig() || !ts.getTypedConfig().is(DownstreamTlsContext.class)) {
@@ -240,7 +250,8 @@ public final class ProxyListener {
                         + " (expected: envoy.transport_sockets.tls with a DownstreamTlsContext)");
             }
             try {
-                ssl = TlsContexts.forDownstream(ts.getTypedConfig().unpack(DownstreamTlsContext.class));
+                ssl = ServerTlsProvider.create(ts.getTypedConfig().unpack(DownstreamTlsContext.class),
+                        context.secretManager());
             } catch (InvalidProtocolBufferException e) {
                 throw new ConfigException(chainPath + ".transport_socket.typed_config: " + e.getMessage());
             } catch (ConfigException e) {
@@ -392,6 +403,20 @@ public final class ProxyListener {
         return f;
     }
 
+    /**
+     * Completes when the TLS secrets of every filter chain have arrived (at once without SDS): a listener
+     * waiting for its secrets is warming and is bound only after (Envoy's listener warming).
+     */
+    public java.util.concurrent.CompletableFuture<Void> secretsReady() {
+        return java.util.concurrent.CompletableFuture.allOf(chain.chains.stream().filter(r -> r.tls != null)
+                .map(r -> r.tls.ready()).toArray(java.util.concurrent.CompletableFuture[]::new));
+    }
+
+    /** Whether a filter chain waits for a TLS secret whose SDS config says {@code initial_fetch_timeout: 0s}. */
+    public boolean secretsAwaitedWithoutDeadline() {
+        return chain.chains.stream().anyMatch(r -> r.tls != null && r.tls.awaitsSecretsWithoutDeadline());
+    }
+
     /** The filter chain for a connection from what the listener filters found, or null (closed, as Envoy). */
     private ChainRuntime select(Chain chain, Channel ch) {
         ChainRuntime single = chain.single();
@@ -415,9 +440,17 @@ public final class ProxyListener {
      * filters ({@link NetworkFilterChain}, only when the chain has some), the terminal filter's handlers.
      */
     private static void install(ChannelPipeline p, ChainRuntime r) {
-        boolean secure = r.sslContext != null;
+        boolean secure = r.tls != null;
         if (secure) {
-            p.addLast("ssl", r.sslContext.newHandler(p.channel().alloc()));
+            // The TLS context of the chain's current secrets: a rotation reaches the next connection.
+            io.netty.handler.ssl.SslHandler h = r.tls.newHandler(p.channel().alloc(),
+                    ConnectionInfo.of(p.channel()).requestedServerName());
+            if (h == null) {
+                logger.debug("{} filter chain TLS secret not yet available; closing", p.channel());
+                p.channel().close();
+                return;
+            }
+            p.addLast("ssl", h);
             p.addLast("tls-info", TlsInfoRecorder.INSTANCE);
         }
         Manager m = new Manager(p, secure);

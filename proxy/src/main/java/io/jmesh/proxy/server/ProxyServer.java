@@ -43,6 +43,9 @@ import io.jmesh.proxy.xds.AdsBootstrap;
 import io.jmesh.proxy.xds.AdsClient;
 import io.jmesh.proxy.xds.DynamicConfigManager;
 import io.jmesh.proxy.xds.ListenerBinding;
+import io.jmesh.proxy.xds.SdsSubscriptions;
+import io.jmesh.proxy.tls.DefaultSecretManager;
+import io.jmesh.proxy.tls.SecretManager;
 import io.netty.channel.EventLoopGroup;
 
 /**
@@ -71,8 +74,12 @@ public final class ProxyServer implements AutoCloseable {
     private final ListenerBinding binding;
     private final ExtensionRegistry extensions;
     private final DefaultServerLifecycle lifecycle = new DefaultServerLifecycle();
-    private final ExtensionContext extensionContext;
+    private ExtensionContext extensionContext;
     private ScheduledExecutorService xdsExecutor;
+    private SdsSubscriptions sds;
+    private DefaultSecretManager secrets;
+    /** Static listeners bound so far (one whose TLS secret comes by SDS is bound when it arrives). */
+    private final List<ProxyListener> boundStatic = new java.util.concurrent.CopyOnWriteArrayList<>();
     private DynamicConfigManager dynamic;
     private AdsClient ads;
 
@@ -84,7 +91,6 @@ public final class ProxyServer implements AutoCloseable {
         this.binding = binding;
         this.extensions = extensions;
         this.workers = Transports.newGroup(concurrency, "jmesh-worker");
-        this.extensionContext = ExtensionContext.of(() -> clusters, stats, workers, lifecycle);
     }
 
     /**
@@ -128,9 +134,28 @@ public final class ProxyServer implements AutoCloseable {
 
     private void init() throws ConfigException, InterruptedException {
         var sr = bootstrap.getStaticResources();
-        List<Cluster> clusterList = sr.getClustersList();
+        ScheduledThreadPoolExecutor exec = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "jmesh-xds");
+            t.setDaemon(true);
+            return t;
+        });
+        exec.setRemoveOnCancelPolicy(true);
+        xdsExecutor = exec;
+        sds = new SdsSubscriptions(bootstrap, exec);
+        secrets = DefaultSecretManager.create(sr.getSecretsList(), sds);
+        sds.manager(secrets);
+        extensionContext = ExtensionContext.of(() -> clusters, stats, workers, lifecycle, secrets);
+        // Clusters reached over a pipe (Istio's sds-grpc) serve the gRPC clients only, as in Envoy.
+        List<Cluster> clusterList = new ArrayList<>();
+        for (Cluster c : sr.getClustersList()) {
+            if (SdsSubscriptions.isGrpcOnly(c)) {
+                logger.info("cluster {}: a Unix domain socket for xDS/SDS only", c.getName());
+            } else {
+                clusterList.add(c);
+            }
+        }
         try {
-            clusters = ClusterManager.create(clusterList, workers, stats);
+            clusters = ClusterManager.create(clusterList, workers, stats, null, secrets);
         } catch (ConfigException e) {
             throw e.under("static_resources");
         }
@@ -140,11 +165,18 @@ public final class ProxyServer implements AutoCloseable {
         }
         String adsTarget = bootstrap.hasDynamicResources() ? AdsBootstrap.adsTarget(bootstrap) : null;
         for (ProxyListener l : listeners) {
+            if (!l.secretsReady().isDone()) {
+                // Envoy's listener warming: bound once its TLS secrets have arrived.
+                logger.info("listener {} warming until its TLS secrets arrive", l.name());
+                l.secretsReady().thenRunAsync(() -> bindLate(l), exec);
+                continue;
+            }
             var f = l.bind(workers).await();
             if (!f.isSuccess()) {
                 throw new ConfigException("listener " + l.name() + ": cannot bind " + l.localAddress() + ": "
                         + f.cause().getMessage());
             }
+            boundStatic.add(l);
             logger.info("listener {} on {}", l.name(), l.localAddress());
         }
         if (bootstrap.hasAdmin() && bootstrap.getAdmin().hasAddress()) {
@@ -155,15 +187,8 @@ public final class ProxyServer implements AutoCloseable {
             logger.info("admin on {}", admin.localAddress());
         }
         if (adsTarget != null) {
-            ScheduledThreadPoolExecutor exec = new ScheduledThreadPoolExecutor(1, r -> {
-                Thread t = new Thread(r, "jmesh-xds");
-                t.setDaemon(true);
-                return t;
-            });
-            exec.setRemoveOnCancelPolicy(true);
-            xdsExecutor = exec;
             dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
-                    binding, exec, LDS_DRAIN_MILLIS, lifecycle, extensions);
+                    binding, exec, LDS_DRAIN_MILLIS, lifecycle, extensions, secrets, sds);
             ads = new AdsClient(adsTarget, bootstrap.getNode(), dynamic, exec);
             dynamic.attach(ads);
             ads.start();
@@ -171,6 +196,24 @@ public final class ProxyServer implements AutoCloseable {
         }
         state = "LIVE";
         lifecycle.init();
+    }
+
+    private void bindLate(ProxyListener l) {
+        if (stopped.getCount() == 0) {
+            return;
+        }
+        var f = l.bind(workers).awaitUninterruptibly();
+        if (f.isSuccess()) {
+            boundStatic.add(l);
+            logger.info("listener {} on {}", l.name(), l.localAddress());
+        } else {
+            logger.error("listener {}: cannot bind {}: {}", l.name(), l.localAddress(), f.cause().toString());
+        }
+    }
+
+    /** The secret manager of this proxy (static secrets, files, SDS). */
+    public SecretManager secretManager() {
+        return secrets;
     }
 
     /** The dynamic (xDS) config of this proxy, or null when the bootstrap has no {@code dynamic_resources}. */
@@ -190,7 +233,9 @@ public final class ProxyServer implements AutoCloseable {
     public Map<String, InetSocketAddress> listenerAddresses() {
         Map<String, InetSocketAddress> out = new LinkedHashMap<>();
         for (ProxyListener l : listeners) {
-            out.put(l.name(), l.localAddress());
+            if (boundStatic.contains(l)) {
+                out.put(l.name(), l.localAddress());
+            }
         }
         if (dynamic != null) {
             out.putAll(dynamic.listenerAddresses());
@@ -199,7 +244,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private List<ProxyListener> allListeners() {
-        List<ProxyListener> all = new ArrayList<>(listeners);
+        List<ProxyListener> all = new ArrayList<>(boundStatic);
         if (dynamic != null) {
             all.addAll(dynamic.boundListeners());
         }
@@ -256,9 +301,17 @@ public final class ProxyServer implements AutoCloseable {
         if (ads != null) {
             ads.close();
         }
+        if (sds != null) {
+            sds.close();
+        }
+        if (secrets != null) {
+            secrets.close();
+        }
         if (xdsExecutor != null) {
             DynamicConfigManager d = dynamic;
-            xdsExecutor.execute(d::closeAll);
+            if (d != null) {
+                xdsExecutor.execute(d::closeAll);
+            }
             xdsExecutor.shutdown();
             try {
                 if (!xdsExecutor.awaitTermination(5, TimeUnit.SECONDS)) {
@@ -311,6 +364,7 @@ public final class ProxyServer implements AutoCloseable {
                 .addConfigs(Any.pack(c.build()))
                 .addConfigs(Any.pack(l.build()))
                 .addConfigs(Any.pack(r.build()))
+                .addConfigs(Any.pack(secrets.configDump()))
                 .build();
     }
 

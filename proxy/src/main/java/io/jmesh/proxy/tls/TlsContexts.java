@@ -31,11 +31,10 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 
 /**
- * Builds Netty {@link SslContext}s (JDK provider, no tcnative) from Envoy's TLS transport socket configs
+ * Builds Netty {@link SslContext}s (engine per {@link TlsEngine}) from Envoy's TLS transport socket configs
  * (<a href="https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/tls/v3/tls.proto">tls.proto</a>).
  *
  * <p>Supported: {@code common_tls_context.tls_certificates[0]} ({@code certificate_chain} and
@@ -44,7 +43,8 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
  * {@code validation_context.trusted_ca}, {@code validation_context.match_typed_subject_alt_names} and the
  * legacy {@code match_subject_alt_names}, {@code alpn_protocols}, {@code tls_params} minimum and maximum
  * versions (TLSv1_2, TLSv1_3), and {@code require_client_certificate}. Not supported (a
- * {@link ConfigException} names the field): SDS secret configs, certificate providers, PKCS#12, private key
+ * {@link ConfigException} names the field): SDS secret configs (see {@link ServerTlsProvider} and
+ * {@link ClientTlsProvider}, which resolve them through a {@link SecretManager}), certificate providers, PKCS#12, private key
  * providers, CRLs, SPKI/hash pinning. {@code cipher_suites} and {@code ecdh_curves} use OpenSSL names and are
  * ignored (the JDK defaults apply). Reading files blocks: call this off the event loop, at config time.
  *
@@ -61,23 +61,40 @@ public final class TlsContexts {
      * An upstream (client) context. ALPN offers {@code common_tls_context.alpn_protocols} when set, else
      * {@code h2} when {@code h2} is true and {@code http/1.1} otherwise (Envoy's connection pools do the same).
      * {@code sni} is not part of the context: the caller passes it to {@code newHandler(alloc, sni, port)}.
+     * SDS secret configs are refused here: {@link ClientTlsProvider} reads them.
      */
-    @SuppressWarnings("deprecation") // legacy fields Envoy still honours
     public static SslContext forUpstream(UpstreamTlsContext ctx, boolean h2) throws ConfigException {
         CommonTlsContext common = ctx.getCommonTlsContext();
         checkUnsupported(common);
-        SslContextBuilder builder = SslContextBuilder.forClient().sslProvider(SslProvider.JDK);
-        if (common.getTlsCertificatesCount() > 0) {
-            keyManager(builder, common, "common_tls_context.tls_certificates[0]");
+        return client(ctx, h2, common.getTlsCertificatesCount() > 0 ? common.getTlsCertificates(0) : null,
+                      "common_tls_context.tls_certificates[0]", inlineValidationContext(common),
+                      "common_tls_context.validation_context");
+    }
+
+    /**
+     * An upstream (client) context with its certificate and validation context already resolved (from the
+     * config or from secrets): {@code cert} may be null (no client certificate), {@code validation} may be null
+     * (no server verification, as in Envoy). {@code certPath} and {@code validationPath} name them in errors.
+     */
+    @SuppressWarnings("deprecation") // legacy match_subject_alt_names is still honoured
+    public static SslContext client(UpstreamTlsContext ctx, boolean h2, TlsCertificate cert, String certPath,
+                                    CertificateValidationContext validation, String validationPath)
+            throws ConfigException {
+        CommonTlsContext common = ctx.getCommonTlsContext();
+        SslContextBuilder builder = SslContextBuilder.forClient().sslProvider(TlsEngine.provider());
+        if (cert != null) {
+            keyManager(builder, cert, certPath);
         }
-        CertificateValidationContext validation = validationContext(common);
+        if (validation != null) {
+            checkValidationContext(validation, validationPath);
+        }
         if (validation != null && validation.hasTrustedCa()) {
-            builder.trustManager(trustManager(validation, "common_tls_context.validation_context"));
+            builder.trustManager(trustManager(validation, validationPath));
         } else {
             if (validation != null && (validation.getMatchTypedSubjectAltNamesCount() > 0
                                        || validation.getMatchSubjectAltNamesCount() > 0)) {
-                throw new ConfigException("common_tls_context.validation_context.trusted_ca: unset (expected: a CA "
-                                          + "when subject alt names are matched)");
+                throw new ConfigException(validationPath + ".trusted_ca: unset (expected: a CA when subject alt "
+                                          + "names are matched)");
             }
             builder.trustManager(InsecureTrustManagerFactory.INSTANCE);
         }
@@ -95,7 +112,8 @@ public final class TlsContexts {
      * {@code require_client_certificate} the client must present a certificate that
      * {@code validation_context} accepts; without it a client certificate is requested and verified only
      * when a {@code trusted_ca} is configured. ALPN advertises {@code alpn_protocols} in order of preference;
-     * when unset, no ALPN is negotiated.
+     * when unset, no ALPN is negotiated. SDS secret configs are refused here: {@link ServerTlsProvider} reads
+     * them.
      */
     public static SslContext forDownstream(DownstreamTlsContext ctx) throws ConfigException {
         CommonTlsContext common = ctx.getCommonTlsContext();
@@ -103,27 +121,41 @@ public final class TlsContexts {
         if (common.getTlsCertificatesCount() == 0) {
             throw new ConfigException("common_tls_context.tls_certificates: [] (expected: one certificate and key)");
         }
-        TlsCertificate cert = common.getTlsCertificates(0);
-        String path = "common_tls_context.tls_certificates[0]";
-        checkCertificate(cert, path);
-        byte[] chain = read(cert.getCertificateChain(), path + ".certificate_chain");
-        byte[] key = read(cert.getPrivateKey(), path + ".private_key");
+        return server(ctx, common.getTlsCertificates(0), "common_tls_context.tls_certificates[0]",
+                      inlineValidationContext(common), "common_tls_context.validation_context");
+    }
+
+    /**
+     * A downstream (server) context with its certificate and validation context already resolved (from the
+     * config or from secrets); {@code validation} may be null. {@code certPath} and {@code validationPath} name
+     * them in errors.
+     */
+    public static SslContext server(DownstreamTlsContext ctx, TlsCertificate cert, String certPath,
+                                    CertificateValidationContext validation, String validationPath)
+            throws ConfigException {
+        CommonTlsContext common = ctx.getCommonTlsContext();
+        checkCertificate(cert, certPath);
+        byte[] chain = read(cert.getCertificateChain(), certPath + ".certificate_chain");
+        byte[] key = read(cert.getPrivateKey(), certPath + ".private_key");
+        checkKeyMatches(chain, key, certPath);
         SslContextBuilder builder;
         try {
             builder = SslContextBuilder.forServer(new ByteArrayInputStream(chain), new ByteArrayInputStream(key))
-                                       .sslProvider(SslProvider.JDK);
+                                       .sslProvider(TlsEngine.provider());
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(path + ": " + e.getMessage() + " (expected: a PEM certificate chain and "
+            throw new ConfigException(certPath + ": " + e.getMessage() + " (expected: a PEM certificate chain and "
                                       + "a PEM PKCS#8 private key)", e);
         }
         boolean require = ctx.hasRequireClientCertificate() && ctx.getRequireClientCertificate().getValue();
-        CertificateValidationContext validation = validationContext(common);
+        if (validation != null) {
+            checkValidationContext(validation, validationPath);
+        }
         if (validation != null && validation.hasTrustedCa()) {
-            builder.trustManager(trustManager(validation, "common_tls_context.validation_context"));
+            builder.trustManager(trustManager(validation, validationPath));
             builder.clientAuth(require ? ClientAuth.REQUIRE : ClientAuth.OPTIONAL);
         } else if (require) {
-            throw new ConfigException("common_tls_context.validation_context.trusted_ca: unset (expected: a CA "
-                                      + "when require_client_certificate is true)");
+            throw new ConfigException(validationPath + ".trusted_ca: unset (expected: a CA when "
+                                      + "require_client_certificate is true)");
         }
         if (common.getAlpnProtocolsCount() > 0) {
             builder.applicationProtocolConfig(alpn(common.getAlpnProtocolsList()));
@@ -177,20 +209,21 @@ public final class TlsContexts {
             default:
                 throw new ConfigException("common_tls_context." + common.getValidationContextTypeCase().name()
                                                                         .toLowerCase(java.util.Locale.ROOT)
-                                          + ": set (expected: validation_context)");
+                                          + ": set (expected: validation_context; SDS is not supported here)");
         }
     }
 
-    private static CertificateValidationContext validationContext(CommonTlsContext common) throws ConfigException {
-        CertificateValidationContext v;
+    private static CertificateValidationContext inlineValidationContext(CommonTlsContext common) {
         if (common.hasValidationContext()) {
-            v = common.getValidationContext();
+            return common.getValidationContext();
         } else if (common.hasCombinedValidationContext()) {
-            v = common.getCombinedValidationContext().getDefaultValidationContext();
-        } else {
-            return null;
+            return common.getCombinedValidationContext().getDefaultValidationContext();
         }
-        String path = "common_tls_context.validation_context";
+        return null;
+    }
+
+    /** Refuses the validation features this proxy does not implement, by name. */
+    static void checkValidationContext(CertificateValidationContext v, String path) throws ConfigException {
         if (v.hasCrl()) {
             throw new ConfigException(path + ".crl: set (expected: unset; CRLs are not supported)");
         }
@@ -201,7 +234,6 @@ public final class TlsContexts {
             throw new ConfigException(path + ".custom_validator_config: " + v.getCustomValidatorConfig().getName()
                                       + " (expected: unset)");
         }
-        return v;
     }
 
     private static void checkCertificate(TlsCertificate cert, String path) throws ConfigException {
@@ -222,18 +254,65 @@ public final class TlsContexts {
         }
     }
 
-    private static void keyManager(SslContextBuilder builder, CommonTlsContext common, String path)
+    private static void keyManager(SslContextBuilder builder, TlsCertificate cert, String path)
             throws ConfigException {
-        TlsCertificate cert = common.getTlsCertificates(0);
         checkCertificate(cert, path);
         byte[] chain = read(cert.getCertificateChain(), path + ".certificate_chain");
         byte[] key = read(cert.getPrivateKey(), path + ".private_key");
+        checkKeyMatches(chain, key, path);
         try {
             builder.keyManager(new ByteArrayInputStream(chain), new ByteArrayInputStream(key));
         } catch (IllegalArgumentException e) {
             throw new ConfigException(path + ": " + e.getMessage() + " (expected: a PEM certificate chain and "
                                       + "a PEM PKCS#8 private key)", e);
         }
+    }
+
+    /**
+     * Refuses a private key that is not the key of the chain's first certificate (a rotation caught half-way,
+     * two files from different issues): the JDK engine would only fail at the first handshake. Checked by
+     * signing with the key and verifying with the certificate, for PKCS#8 RSA and EC keys; other forms are left
+     * to the engine.
+     */
+    private static void checkKeyMatches(byte[] chainPem, byte[] keyPem, String path) throws ConfigException {
+        java.security.cert.X509Certificate leaf;
+        try {
+            leaf = (java.security.cert.X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(chainPem));
+        } catch (CertificateException | RuntimeException e) {
+            throw new ConfigException(path + ".certificate_chain: " + e.getMessage() + " (expected: PEM certificates)", e);
+        }
+        String text = new String(keyPem, StandardCharsets.US_ASCII);
+        int begin = text.indexOf("-----BEGIN PRIVATE KEY-----");
+        int end = text.indexOf("-----END PRIVATE KEY-----");
+        if (begin < 0 || end < begin) {
+            return;
+        }
+        String algorithm = leaf.getPublicKey().getAlgorithm();
+        String signature = "RSA".equals(algorithm) ? "SHA256withRSA" : "EC".equals(algorithm) ? "SHA256withECDSA" : null;
+        if (signature == null) {
+            return;
+        }
+        try {
+            byte[] der = java.util.Base64.getMimeDecoder().decode(text.substring(begin + 27, end));
+            java.security.PrivateKey pk = java.security.KeyFactory.getInstance(algorithm)
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+            byte[] probe = "jmesh key check".getBytes(StandardCharsets.US_ASCII);
+            java.security.Signature signer = java.security.Signature.getInstance(signature);
+            signer.initSign(pk);
+            signer.update(probe);
+            byte[] sig = signer.sign();
+            java.security.Signature verifier = java.security.Signature.getInstance(signature);
+            verifier.initVerify(leaf.getPublicKey());
+            verifier.update(probe);
+            if (verifier.verify(sig)) {
+                return;
+            }
+        } catch (java.security.GeneralSecurityException | IllegalArgumentException e) {
+            // a key of another type than the certificate's: it does not match either
+        }
+        throw new ConfigException(path + ".private_key: does not match certificate_chain (expected: the private key "
+                                  + "of the first certificate)");
     }
 
     private static X509TrustManager trustManager(CertificateValidationContext v, String path)

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.tls.SecretManager;
 import io.netty.channel.EventLoopGroup;
 
 /**
@@ -54,6 +55,15 @@ public final class ClusterManager implements AutoCloseable {
      */
     public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats,
                                         ClusterManager previous) throws ConfigException {
+        return create(clusters, group, stats, previous, SecretManager.none());
+    }
+
+    /**
+     * As {@link #create(List, EventLoopGroup, Stats, ClusterManager)}, with TLS secrets (SDS or static secrets)
+     * from {@code secrets}; see {@link UpstreamCluster#tlsReady()}.
+     */
+    public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats,
+                                        ClusterManager previous, SecretManager secrets) throws ConfigException {
         Map<String, UpstreamCluster> byName = new LinkedHashMap<>();
         for (int i = 0; i < clusters.size(); i++) {
             Cluster c = clusters.get(i);
@@ -67,7 +77,7 @@ public final class ClusterManager implements AutoCloseable {
                 continue;
             }
             try {
-                byName.put(c.getName(), UpstreamCluster.build(c, stats));
+                byName.put(c.getName(), UpstreamCluster.build(c, stats, secrets));
             } catch (ConfigException e) {
                 throw e.under(path);
             }

@@ -20,7 +20,8 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.Stats;
-import io.jmesh.proxy.tls.TlsContexts;
+import io.jmesh.proxy.tls.ClientTlsProvider;
+import io.jmesh.proxy.tls.SecretManager;
 import io.netty.handler.ssl.SslContext;
 
 /**
@@ -61,8 +62,7 @@ public final class UpstreamCluster {
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
     private final int maxHeadersCount;
-    private final SslContext sslContext;
-    private final String sni;
+    private final ClientTlsProvider tls;
     private final LoadBalancer.Factory lbFactory;
     private final boolean localityWeighted;
     /** Endpoints of STATIC, STRICT_DNS and LOGICAL_DNS clusters; empty for EDS and ORIGINAL_DST. */
@@ -73,7 +73,7 @@ public final class UpstreamCluster {
     private volatile HostSetSnapshot snapshot = HostSetSnapshot.EMPTY;
 
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
-    private UpstreamCluster(Cluster config, Stats stats) throws ConfigException {
+    private UpstreamCluster(Cluster config, Stats stats, SecretManager secrets) throws ConfigException {
         this.config = config;
         if (config.getName().isEmpty()) {
             throw new ConfigException("name: \"\" (expected: a non-empty cluster name)");
@@ -102,14 +102,12 @@ public final class UpstreamCluster {
         UpstreamTlsContext tls = tlsContext(config);
         if (tls != null) {
             try {
-                this.sslContext = TlsContexts.forUpstream(tls, http2);
+                this.tls = ClientTlsProvider.create(tls, http2, secrets);
             } catch (ConfigException e) {
                 throw e.under("transport_socket.typed_config");
             }
-            this.sni = tls.getSni().isEmpty() ? null : tls.getSni();
         } else {
-            this.sslContext = null;
-            this.sni = null;
+            this.tls = null;
         }
         if (config.getTransportSocketMatchesCount() > 0) {
             logger.warn("cluster {}: transport_socket_matches is not supported; using transport_socket for every "
@@ -157,7 +155,15 @@ public final class UpstreamCluster {
 
     /** Builds and validates a cluster; error paths are relative to the cluster. No DNS, no event loop. */
     static UpstreamCluster build(Cluster config, Stats stats) throws ConfigException {
-        return new UpstreamCluster(config, stats);
+        return new UpstreamCluster(config, stats, SecretManager.none());
+    }
+
+    /**
+     * As {@link #build(Cluster, Stats)}, with the TLS secrets of {@code transport_socket} from {@code secrets}
+     * (SDS): the cluster is built at once; {@link #tlsReady()} completes when its secrets have arrived.
+     */
+    static UpstreamCluster build(Cluster config, Stats stats, SecretManager secrets) throws ConfigException {
+        return new UpstreamCluster(config, stats, secrets);
     }
 
     private static long positiveMillis(Duration d, String path) throws ConfigException {
@@ -338,14 +344,35 @@ public final class UpstreamCluster {
         return maxHeadersCount;
     }
 
-    /** The client TLS context from {@code transport_socket}, or null for plaintext. ALPN follows {@link #http2()}. */
+    /**
+     * The client TLS context current now (from {@code transport_socket} and its secrets), or null for plaintext
+     * or while a secret is awaited. ALPN follows {@link #http2()}. New connections should use {@link #tls()}.
+     */
     public SslContext sslContext() {
-        return sslContext;
+        return tls == null ? null : tls.current();
+    }
+
+    /** The TLS of new connections, following secret rotation; null for plaintext. */
+    public ClientTlsProvider tls() {
+        return tls;
+    }
+
+    /**
+     * Completes when the cluster's TLS secrets are all here (at once for plaintext or inline certificates): a
+     * cluster whose secrets come by SDS warms until then (Envoy's cluster warming).
+     */
+    public CompletableFuture<Void> tlsReady() {
+        return tls == null ? CompletableFuture.completedFuture(null) : tls.ready();
+    }
+
+    /** Whether the cluster waits for a TLS secret whose SDS config says {@code initial_fetch_timeout: 0s}. */
+    public boolean tlsAwaitsWithoutDeadline() {
+        return tls != null && tls.awaitsSecretsWithoutDeadline();
     }
 
     /** {@code UpstreamTlsContext.sni}, or null when unset or plaintext. */
     public String sni() {
-        return sni;
+        return tls == null ? null : tls.sni();
     }
 
     public ClusterStats stats() {

@@ -78,7 +78,21 @@ public final class AdsClient implements AutoCloseable {
         }
     }
 
+    /** Opens one xDS stream on a channel: ADS, or a single-type service such as SDS. */
+    public interface StreamOpener {
+        StreamObserver<DiscoveryRequest> open(ManagedChannel channel, StreamObserver<DiscoveryResponse> responses);
+    }
+
+    /** {@code envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources}. */
+    public static final StreamOpener ADS = (ch, responses) ->
+            AggregatedDiscoveryServiceGrpc.newStub(ch).streamAggregatedResources(responses);
+
+    /** {@code envoy.service.secret.v3.SecretDiscoveryService/StreamSecrets}. */
+    public static final StreamOpener SDS = (ch, responses) ->
+            io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc.newStub(ch).streamSecrets(responses);
+
     private final ManagedChannel channel;
+    private final StreamOpener opener;
     private final Node node;
     private final ResourceHandler handler;
     private final ScheduledExecutorService executor;
@@ -95,11 +109,31 @@ public final class AdsClient implements AutoCloseable {
      * @param executor a single-threaded executor: the xDS thread
      */
     public AdsClient(String target, Node node, ResourceHandler handler, ScheduledExecutorService executor) {
-        this.channel = ManagedChannelBuilder.forTarget(target).usePlaintext().executor(executor)
-                .keepAliveTime(30, TimeUnit.SECONDS).build();
+        this(channel(target, executor), ADS, node, handler, executor);
+    }
+
+    /**
+     * Creates a client of the stream {@code opener} opens on {@code channel} (closed by {@link #close()}), for
+     * example {@link #SDS} on a channel to Istio's agent over a Unix domain socket.
+     */
+    public AdsClient(ManagedChannel channel, StreamOpener opener, Node node, ResourceHandler handler,
+                     ScheduledExecutorService executor) {
+        this.channel = channel;
+        this.opener = opener;
         this.node = node;
         this.handler = handler;
         this.executor = executor;
+    }
+
+    /**
+     * A plaintext gRPC channel to {@code target}: {@code host:port}, or {@code unix:/path} for a Unix domain
+     * socket (Netty's epoll domain sockets, as Istio's agent serves SDS on {@code /etc/istio/proxy/SDS}).
+     */
+    public static ManagedChannel channel(String target, ScheduledExecutorService executor) {
+        ManagedChannelBuilder<?> b = target.startsWith("unix:")
+                ? io.grpc.Grpc.newChannelBuilder(target, io.grpc.InsecureChannelCredentials.create())
+                : ManagedChannelBuilder.forTarget(target).usePlaintext();
+        return b.executor(executor).keepAliveTime(30, TimeUnit.SECONDS).build();
     }
 
     /** Opens the stream (asynchronously, on the xDS thread). */
@@ -140,8 +174,7 @@ public final class AdsClient implements AutoCloseable {
             return;
         }
         long gen = ++generation;
-        var stub = AggregatedDiscoveryServiceGrpc.newStub(channel);
-        requests = stub.streamAggregatedResources(new StreamObserver<>() {
+        requests = opener.open(channel, new StreamObserver<>() {
             @Override
             public void onNext(DiscoveryResponse response) {
                 if (gen == generation) {

@@ -33,6 +33,7 @@ import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.router.RouteTable;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.netty.channel.EventLoopGroup;
@@ -85,6 +86,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private final long drainMillis;
     private final io.jmesh.proxy.extension.ExtensionContext extensionContext;
     private final io.jmesh.proxy.extension.ExtensionRegistry extensions;
+    private final SecretManager secrets;
+    private final SdsSubscriptions sds;
     private AdsClient client;
 
     private ClusterManager pending;
@@ -123,16 +126,43 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 io.jmesh.proxy.extension.ServerLifecycle.NONE, io.jmesh.proxy.extension.ExtensionRegistry.loadDefault());
     }
 
-    /**
-     * As above, with the server's lifecycle and the extensions LDS listeners are built with.
-     */
+    /** As above, with the server's lifecycle and the extensions LDS listeners are built with; no secrets. */
     public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
                                 Supplier<ClusterManager> current, Consumer<ClusterManager> install,
                                 ListenerBinding binding, ScheduledExecutorService executor, long drainMillis,
                                 io.jmesh.proxy.extension.ServerLifecycle lifecycle,
                                 io.jmesh.proxy.extension.ExtensionRegistry extensions) {
-        this.extensionContext = io.jmesh.proxy.extension.ExtensionContext.of(current, stats, workers, lifecycle);
+        this(workers, stats, staticClusters, current, install, binding, executor, drainMillis, lifecycle, extensions,
+                SecretManager.none(), null);
+    }
+
+    /** As the first constructor, with TLS secrets (see below) and the default extensions. */
+    public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
+                                Supplier<ClusterManager> current, Consumer<ClusterManager> install,
+                                ListenerBinding binding, ScheduledExecutorService executor, long drainMillis,
+                                SecretManager secrets, SdsSubscriptions sds) {
+        this(workers, stats, staticClusters, current, install, binding, executor, drainMillis,
+                io.jmesh.proxy.extension.ServerLifecycle.NONE, io.jmesh.proxy.extension.ExtensionRegistry.loadDefault(),
+                secrets, sds);
+    }
+
+    /**
+     * As above, with the server's lifecycle, the extensions LDS listeners are built with, and TLS secrets for
+     * listeners and clusters from {@code secrets}; secrets over ADS arrive through {@code sds} (null: an ADS
+     * response of secrets is rejected). Clusters and listeners whose secrets have not arrived warm as EDS
+     * clusters and RDS listeners do.
+     */
+    public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
+                                Supplier<ClusterManager> current, Consumer<ClusterManager> install,
+                                ListenerBinding binding, ScheduledExecutorService executor, long drainMillis,
+                                io.jmesh.proxy.extension.ServerLifecycle lifecycle,
+                                io.jmesh.proxy.extension.ExtensionRegistry extensions,
+                                SecretManager secrets, SdsSubscriptions sds) {
+        this.extensionContext = io.jmesh.proxy.extension.ExtensionContext.of(current, stats, workers, lifecycle,
+                secrets);
         this.extensions = extensions;
+        this.secrets = secrets;
+        this.sds = sds;
         this.workers = workers;
         this.stats = stats;
         this.staticClusters = List.copyOf(staticClusters);
@@ -154,6 +184,9 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             this.client = client;
             client.subscribe(CLUSTER_TYPE, Set.of());
             client.subscribe(LISTENER_TYPE, Set.of());
+            if (sds != null) {
+                sds.attachAds(client);
+            }
         });
     }
 
@@ -165,7 +198,16 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 case ENDPOINT_TYPE -> onEndpoints(resources);
                 case LISTENER_TYPE -> onListeners(version, resources);
                 case ROUTE_TYPE -> onRoutes(version, resources);
-                default -> throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS or RDS)");
+                case SdsSubscriptions.SECRET_TYPE -> {
+                    if (sds == null) {
+                        throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS or RDS)");
+                    }
+                    sds.onAdsSecrets(resources);
+                    // Whatever waited for these secrets goes live before the ACK.
+                    maybeActivate();
+                    maybeApplyListeners(false);
+                }
+                default -> throw new ConfigException("type_url: " + typeUrl + " (expected: CDS, EDS, LDS, RDS or SDS)");
             }
         } catch (ConfigException e) {
             switch (typeUrl) {
@@ -214,7 +256,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         ClusterManager basis = pending != null ? pending : serving;
         ClusterManager next;
         try {
-            next = ClusterManager.create(all, workers, stats, basis);
+            next = ClusterManager.create(all, workers, stats, basis, secrets);
         } catch (ConfigException e) {
             throw renumber(e, staticClusters.size());
         }
@@ -255,7 +297,22 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         if (client != null) {
             client.subscribe(ENDPOINT_TYPE, edsNames);
         }
-        if (awaiting.isEmpty()) {
+        List<String> awaitingTls = new ArrayList<>();
+        for (UpstreamCluster c : next.clusters()) {
+            if (!c.tlsReady().isDone()) {
+                awaitingTls.add(c.name());
+                ClusterManager warmingTls = next;
+                c.tlsReady().thenRun(() -> executor.execute(() -> {
+                    if (pending == warmingTls) {
+                        maybeActivate();
+                    }
+                }));
+            }
+        }
+        if (!awaitingTls.isEmpty()) {
+            logger.info("clusters {} warming until their TLS secrets arrive", awaitingTls);
+        }
+        if (awaiting.isEmpty() && awaitingTls.isEmpty()) {
             activate(next);
         } else {
             pending = next;
@@ -265,9 +322,11 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             }
             ClusterManager warming = next;
             warmingTimeout = executor.schedule(() -> {
-                if (pending == warming) {
-                    logger.warn("clusters {} got no endpoints within {} ms; activating them empty", awaitingEds,
-                            INITIAL_FETCH_TIMEOUT_MILLIS);
+                if (pending == warming && warming.clusters().stream().anyMatch(UpstreamCluster::tlsAwaitsWithoutDeadline)) {
+                    logger.info("clusters still warming: a TLS secret with initial_fetch_timeout 0s is awaited");
+                } else if (pending == warming) {
+                    logger.warn("clusters {} got no endpoints or secrets within {} ms; activating them as they are",
+                            awaitingEds, INITIAL_FETCH_TIMEOUT_MILLIS);
                     activate(warming);
                 }
             }, INITIAL_FETCH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
@@ -291,6 +350,19 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private static String edsName(Cluster c) {
         String s = c.getEdsClusterConfig().getServiceName();
         return s.isEmpty() ? c.getName() : s;
+    }
+
+    /** Activates the pending clusters once every EDS assignment and TLS secret they wait for is here. */
+    private void maybeActivate() {
+        if (pending == null || !awaitingEds.isEmpty()) {
+            return;
+        }
+        for (UpstreamCluster c : pending.clusters()) {
+            if (!c.tlsReady().isDone()) {
+                return;
+            }
+        }
+        activate(pending);
     }
 
     private void activate(ClusterManager next) {
@@ -321,13 +393,16 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         }
         if (!force) {
             for (Built b : pendingListeners.values()) {
-                for (HttpConnectionManagerConfig h : b.listener == null ? List.<HttpConnectionManagerConfig>of() : b.listener.httpConfigs()) {
-                if (h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
+                if (warming(b.listener)) {
                     if (listenersTimeout == null) {
                         Map<String, Built> waiting = pendingListeners;
                         listenersTimeout = executor.schedule(() -> {
                             listenersTimeout = null;
-                            if (pendingListeners == waiting) {
+                            if (pendingListeners == waiting && waiting.values().stream().anyMatch(
+                                    w -> w.listener != null && w.listener.secretsAwaitedWithoutDeadline())) {
+                                logger.info("listeners still warming: a TLS secret with initial_fetch_timeout 0s "
+                                        + "is awaited");
+                            } else if (pendingListeners == waiting) {
                                 logger.warn("listeners still warming after {} ms; activating them",
                                         INITIAL_FETCH_TIMEOUT_MILLIS);
                                 maybeApplyListeners(true);
@@ -335,7 +410,6 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                         }, INITIAL_FETCH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
                     }
                     return;
-                }
                 }
             }
         }
@@ -346,6 +420,27 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         Map<String, Built> l = pendingListeners;
         pendingListeners = null;
         applyListeners(l);
+    }
+
+    /**
+     * Whether {@code l} waits for an RDS route configuration or a TLS secret; when a secret is what it waits for,
+     * its arrival re-runs {@link #maybeApplyListeners}.
+     */
+    private boolean warming(ProxyListener l) {
+        if (l == null) {
+            return false;
+        }
+        for (HttpConnectionManagerConfig h : l.httpConfigs()) {
+            if (h.rdsRouteName() != null && !routes.containsKey(h.rdsRouteName())) {
+                return true;
+            }
+        }
+        var tls = l.secretsReady();
+        if (!tls.isDone()) {
+            tls.thenRun(() -> executor.execute(() -> maybeApplyListeners(false)));
+            return true;
+        }
+        return false;
     }
 
     private void onEndpoints(List<Any> resources) throws ConfigException {
@@ -385,9 +480,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             Set<String> still = new TreeSet<>(awaitingEds);
             list.forEach(cla -> still.remove(cla.getClusterName()));
             awaitingEds = still;
-            if (still.isEmpty()) {
-                activate(pending);
-            }
+            maybeActivate();
         }
     }
 

@@ -13,7 +13,11 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
-import io.netty.handler.ssl.SslContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.jmesh.proxy.stream.ConnectionInfo;
+import io.jmesh.proxy.tls.ClientTlsProvider;
+import javax.net.ssl.SSLException;
 import io.netty.handler.ssl.SslHandler;
 
 /** Opens TCP (and TLS, per the cluster's transport socket) connections to an upstream host from a given event loop. */
@@ -25,7 +29,23 @@ public final class UpstreamConnector {
         void configure(ChannelPipeline pipeline);
     }
 
+    /**
+     * Connects to {@code host}. A TLS cluster whose secret has not arrived yet gets no connection: the future
+     * fails with an {@link SSLException} (Envoy sends nothing to a cluster without its secret; the cluster warms
+     * first, and after the initial fetch timeout requests fail here, as upstream connection failures).
+     */
     public static ChannelFuture connect(EventLoop loop, UpstreamCluster cluster, Host host, PipelineSetup setup) {
+        ClientTlsProvider provider = cluster.tls();
+        if (provider != null && provider.current() == null) {
+            ChannelFuture reg = new Bootstrap().group(loop).channel(Transports.socketChannel(loop.parent()))
+                    .handler(new ChannelInboundHandlerAdapter()).register();
+            ChannelPromise failed = reg.channel().newPromise();
+            reg.addListener(f -> {
+                reg.channel().close();
+                failed.setFailure(new SSLException("cluster " + cluster.name() + ": TLS secret not yet available"));
+            });
+            return failed;
+        }
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(Transports.socketChannel(loop.parent()))
@@ -34,11 +54,18 @@ public final class UpstreamConnector {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        SslContext ssl = cluster.sslContext();
-                        if (ssl != null) {
-                            String sni = cluster.sni();
-                            String peer = sni != null && !sni.isEmpty() ? sni : host.address().getHostString();
-                            SslHandler h = ssl.newHandler(ch.alloc(), peer, host.address().getPort());
+                        ClientTlsProvider tls = cluster.tls();
+                        if (tls != null) {
+                            SslHandler h = tls.newHandler(ch.alloc(), host.address().getHostString(),
+                                                          host.address().getPort());
+                            if (h == null) {
+                                throw new IllegalStateException("cluster " + cluster.name() + ": TLS secret lost");
+                            }
+                            h.handshakeFuture().addListener(f -> {
+                                if (f.isSuccess()) {
+                                    ConnectionInfo.of(ch).onHandshake(h.engine().getSession(), h.applicationProtocol());
+                                }
+                            });
                             ch.pipeline().addLast("ssl", h);
                         }
                         setup.configure(ch.pipeline());
