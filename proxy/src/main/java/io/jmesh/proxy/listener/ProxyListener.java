@@ -313,7 +313,7 @@ public final class ProxyListener {
         }
 
         @Override
-        public Object secretManager() {
+        public SecretManager secretManager() {
             return parent.secretManager();
         }
     }
