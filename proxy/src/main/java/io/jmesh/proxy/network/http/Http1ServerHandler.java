@@ -81,6 +81,10 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
     private ScheduledFuture<?> earlyRequestTimer;
     /** The connection no longer speaks HTTP/1 (HTTP/2 upgrade, or an Upgrade relayed as raw bytes). */
     private boolean notHttp1;
+    /** A local reply that ends the connection was written: input is discarded until the delayed close. */
+    private boolean closing;
+    /** Envoy's default {@code delayed_close_timeout}. */
+    static final long DELAYED_CLOSE_MILLIS = 1000;
 
     Http1ServerHandler(HttpConnectionManagerConfig config, boolean secure) {
         this.config = config;
@@ -110,6 +114,10 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         return new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (closing) {
+                    ReferenceCountUtil.release(msg); // after a local reply that ends the connection
+                    return;
+                }
                 if (!requestStarted && !notHttp1 && msg instanceof ByteBuf && ((ByteBuf) msg).isReadable()) {
                     onRequestStart();
                 }
@@ -191,6 +199,10 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (!(msg instanceof HttpObject)) {
             ctx.fireChannelRead(msg);
             return;
@@ -354,7 +366,30 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         resp.headers().set(HttpHeaderNames.SERVER, config.serverName);
         resp.headers().set(HttpHeaderNames.DATE, DateHeader.now());
         releaseQueued();
-        ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
+        closeAfter(ctx.writeAndFlush(resp));
+    }
+
+    /**
+     * Envoy's delayed close ({@code delayed_close_timeout}, default 1 s) after a local reply that ends the
+     * connection: the response is flushed, the write side shut (FIN), and what the client still sends is read and
+     * discarded until it closes or the delay ends. Closing at once with unread input makes the kernel send a TCP
+     * reset, which can destroy the response before the client reads it (a client still writing a large request
+     * sees "connection reset" instead of the 400).
+     */
+    private void closeAfter(io.netty.channel.ChannelFuture written) {
+        closing = true;
+        cancelEarlyTimers();
+        channel.config().setAutoRead(true);
+        written.addListener(f -> {
+            if (!f.isSuccess() || !(channel instanceof io.netty.channel.socket.DuplexChannel)) {
+                channel.close();
+                return;
+            }
+            ((io.netty.channel.socket.DuplexChannel) channel).shutdownOutput();
+            channel.eventLoop().schedule(() -> {
+                channel.close();
+            }, DELAYED_CLOSE_MILLIS, TimeUnit.MILLISECONDS);
+        });
     }
 
     // ------------------------------------------------------------------ DownstreamSink
@@ -407,7 +442,7 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
         current = null;
         if (closeConnection || !keepAlive || draining) {
             releaseQueued();
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            closeAfter(ctx.writeAndFlush(Unpooled.EMPTY_BUFFER));
             return;
         }
         Object next;
