@@ -1,4 +1,4 @@
-package io.jmesh.proxy.network.http;
+package io.jmesh.proxy.filter.router;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +35,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 /**
  * A fire-and-forget copy of a request sent to a route's mirror cluster (Envoy's shadow request, from
  * {@code RouteAction.request_mirror_policies}). Lives on the downstream event loop; every method must be
- * called there. It outlives its {@link ActiveStream} when the primary response finishes first.
+ * called there. It outlives its {@link RouterFilter} when the primary response finishes first.
  *
  * <p>The mirrored request carries a copy of the primary's headers as routed (with {@code -shadow} appended to
  * its Host unless the policy disables it) and receives retained duplicates of the body as it streams in.
@@ -50,10 +50,10 @@ final class ShadowStream implements UpstreamStreamListener {
     private static final Logger logger = LoggerFactory.getLogger(ShadowStream.class);
 
     /** The most request body mirrored, as the retry buffer: Envoy buffers the body of a shadow. */
-    static final long BODY_LIMIT = HttpConnectionManagerConfig.RETRY_BUFFER_LIMIT;
+    static final long BODY_LIMIT = RouterFilter.RETRY_BUFFER_LIMIT;
 
     private final UpstreamCluster cluster;
-    private final HttpConnectionManagerConfig.HcmStats stats;
+    private final RouterFilterFactory.RouterStats stats;
     private final HttpRequest request;
     private final ArrayDeque<HttpContent> queued = new ArrayDeque<>(2);
     private Host host;
@@ -63,7 +63,7 @@ final class ShadowStream implements UpstreamStreamListener {
     private boolean requestComplete;
     private boolean done;
 
-    private ShadowStream(UpstreamCluster cluster, HttpConnectionManagerConfig.HcmStats stats, HttpRequest request,
+    private ShadowStream(UpstreamCluster cluster, RouterFilterFactory.RouterStats stats, HttpRequest request,
                          boolean endStream) {
         this.cluster = cluster;
         this.stats = stats;
@@ -81,7 +81,7 @@ final class ShadowStream implements UpstreamStreamListener {
      */
     static ShadowStream start(RequestMirrorPolicy policy, UpstreamCluster cluster, HttpRequest primary,
                               boolean endStream, Iterable<HttpContent> bodySoFar, long timeoutMillis,
-                              EventLoop loop, HttpConnectionManagerConfig.HcmStats stats) {
+                              EventLoop loop, RouterFilterFactory.RouterStats stats) {
         final Host host = cluster.chooseHost(LoadBalancerContext.NONE);
         if (host == null) {
             cluster.stats().upstreamCxNoneHealthy().inc();
