@@ -539,3 +539,4 @@ public final class LocalReply {
         }
     }
 
+}
