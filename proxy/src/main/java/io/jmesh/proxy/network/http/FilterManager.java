@@ -45,9 +45,10 @@ import io.netty.util.ReferenceCountUtil;
  * chains without sockets. Not thread-safe: every method runs on {@link #eventLoop()}.
  *
  * <p>Iteration: an event (headers, a piece of data, trailers) goes from the first filter on until a filter
- * stops it; at most one filter per direction is stopped at a time, and what arrives meanwhile is held there
- * (shown to that filter when it stopped with {@code STOP_ITERATION}, not shown with {@code STOP_ALL_*}).
- * Filters before a stopped one must pass new data on: a stop from them is treated as {@code CONTINUE}.
+ * stops it. Headers stop at one filter (later ones have not seen them); what arrives after is shown to that
+ * filter when it stopped with {@code STOP_ITERATION}, and held without being shown with {@code STOP_ALL_*}. The
+ * body is held at one filter at a time (the one that stopped it); filters before it must pass new data on: a
+ * stop from them then is treated as {@code CONTINUE}.
  * Bodies pass as the same {@code ByteBuf} from filter to filter; nothing is copied, and the buffer of a
  * stopped filter is a {@link CompositeByteBuf} of the pieces it holds.
  */
@@ -351,18 +352,22 @@ public final class FilterManager {
 
     // ------------------------------------------------------------------ iteration
 
-    private enum Stop { NONE, SINGLE, ALL, TRAILERS }
-
-    /** One direction's filters and iteration state. */
+    /**
+     * One direction's filters and iteration state, per Envoy's rules: headers stop at {@code hStop} (later
+     * filters have not seen them); the body is held at {@code dStop} (a filter that stopped data, or stopped all
+     * iteration on headers); trailers are held at {@code tStop}. A continue at one of these resumes, in order,
+     * the headers, the held body and the held trailers from the next filter on.
+     */
     private final class Chain {
         final Entry[] entries;
         final boolean decode;
         HttpMessage headers;
         boolean headersEnd;
         boolean headersDone;
-        int headersUpTo = -1;
-        int stopIndex = -1;
-        Stop stop = Stop.NONE;
+        int hStop = -1;
+        boolean hAll;
+        int dStop = -1;
+        int tStop = -1;
         boolean watermarkMode;
         boolean watermarked;
         CompositeByteBuf buffer;
@@ -417,7 +422,6 @@ public final class FilterManager {
         /** Returns true when the headers went past the last filter. */
         private boolean runHeaders(int from) {
             for (int i = from; i < entries.length; i++) {
-                headersUpTo = i;
                 FilterHeadersStatus s = entries[i].headers(headers, headersEnd && buffer == null);
                 if (dead()) {
                     return false;
@@ -426,35 +430,30 @@ public final class FilterManager {
                     case CONTINUE:
                         continue;
                     case STOP_ITERATION:
-                        stopAt(i, Stop.SINGLE, false);
+                        hStop = i;
+                        hAll = false;
                         return false;
                     case STOP_ALL_ITERATION_AND_BUFFER:
-                        stopAt(i, Stop.ALL, false);
-                        return false;
                     case STOP_ALL_ITERATION_AND_WATERMARK:
-                        stopAt(i, Stop.ALL, true);
+                        hStop = i;
+                        hAll = true;
+                        dStop = i;
+                        watermarkMode = s == FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK;
                         return false;
                     default:
                         throw new IllegalStateException(s.toString());
                 }
             }
             headersDone = true;
-            boolean end = headersEnd && buffer == null;
-            if (decode) {
-                return true;
+            if (!decode) {
+                terminalHeaders(headers, headersEnd && buffer == null);
             }
-            terminalHeaders(headers, end);
             return true;
         }
 
         private void runData(int from, ByteBuf data, boolean end) {
             for (int i = from; i < entries.length; i++) {
-                if (i == stopIndex) {
-                    if (stop != Stop.SINGLE) {
-                        hold(data, end);
-                        return;
-                    }
-                } else if (!headersDone && i > headersUpTo) {
+                if (i == hStop && hAll) {
                     hold(data, end);
                     return;
                 }
@@ -466,28 +465,31 @@ public final class FilterManager {
                     return;
                 }
                 if (s == FilterDataStatus.CONTINUE) {
-                    if (i == stopIndex) {
+                    if (i == dStop || i == hStop) {
+                        dStop = i; // what this filter held goes on before this piece
                         append(data, end);
-                        resume(i + 1);
+                        resumeAt(i);
                         return;
                     }
                     continue;
                 }
-                if (stopIndex >= 0 && stopIndex != i) {
-                    logger.debug("{} filter {} stopped data while filter {} holds the stream; continuing",
-                            connection, i, stopIndex);
+                if (dStop >= 0 && dStop != i) {
+                    // An earlier filter may not stop the body while a later one holds it (documented).
+                    logger.debug("{} filter {} stopped data while filter {} holds the body; continuing",
+                            connection, i, dStop);
                     if (s == FilterDataStatus.STOP_ITERATION_NO_BUFFER) {
                         return;
                     }
                     continue;
                 }
-                if (stopIndex != i) {
-                    stopAt(i, Stop.SINGLE, false);
-                }
                 if (s == FilterDataStatus.STOP_ITERATION_NO_BUFFER) {
-                    heldEnd = end;
+                    if (i < entries.length - 1) {
+                        dStop = i;
+                        heldEnd |= end;
+                    }
                     return;
                 }
+                dStop = i;
                 watermarkMode = s == FilterDataStatus.STOP_ITERATION_AND_WATERMARK;
                 hold(data, end);
                 return;
@@ -501,12 +503,8 @@ public final class FilterManager {
 
         private void runTrailers(int from, HttpHeaders t) {
             for (int i = from; i < entries.length; i++) {
-                if (i == stopIndex) {
-                    if (stop != Stop.SINGLE) {
-                        heldTrailers = t;
-                        return;
-                    }
-                } else if (!headersDone && i > headersUpTo) {
+                if (i == hStop && hAll) {
+                    tStop = i;
                     heldTrailers = t;
                     return;
                 }
@@ -515,16 +513,16 @@ public final class FilterManager {
                     return;
                 }
                 if (s == FilterTrailersStatus.CONTINUE) {
-                    if (i == stopIndex) {
+                    if (i == dStop || i == hStop) {
+                        tStop = i;
                         heldTrailers = t;
-                        resume(i + 1);
+                        resumeAt(i);
                         return;
                     }
                     continue;
                 }
+                tStop = i;
                 heldTrailers = t;
-                stopIndex = i;
-                stop = Stop.TRAILERS;
                 return;
             }
             if (!decode) {
@@ -532,40 +530,41 @@ public final class FilterManager {
             }
         }
 
-        private void stopAt(int i, Stop kind, boolean watermark) {
-            stopIndex = i;
-            stop = kind;
-            watermarkMode = watermark;
-        }
-
-        /** The filter at {@code stopIndex} continues: headers (if held), held data, held trailers go on. */
-        void resume(int from) {
-            stopIndex = -1;
-            stop = Stop.NONE;
-            if (!headersDone) {
-                runHeaders(from);
+        /** Filter {@code i} continues: headers stopped there, the body held there, trailers held there go on. */
+        void resumeAt(int i) {
+            CompositeByteBuf b = null;
+            boolean end = false;
+            boolean data = i == dStop;
+            if (data) {
+                dStop = -1;
+                b = buffer;
+                end = heldEnd;
+                buffer = null;
+                heldEnd = false;
+                if (watermarked) {
+                    watermarked = false;
+                    watermark(false);
+                }
+            }
+            if (i == hStop) {
+                hStop = -1;
+                runHeaders(i + 1);
+                if (dead()) {
+                    ReferenceCountUtil.safeRelease(b);
+                    return;
+                }
+            }
+            if (data && (b != null || end)) {
+                runData(i + 1, b != null ? b : Unpooled.EMPTY_BUFFER, end);
                 if (dead()) {
                     return;
                 }
             }
-            CompositeByteBuf b = buffer;
-            boolean end = heldEnd;
-            buffer = null;
-            heldEnd = false;
-            if (watermarked) {
-                watermarked = false;
-                watermark(false);
-            }
-            if (b != null || end) {
-                runData(from, b != null ? b : Unpooled.EMPTY_BUFFER, end);
-                if (dead()) {
-                    return;
-                }
-            }
-            HttpHeaders t = heldTrailers;
-            if (t != null && (stopIndex < 0 || stopIndex >= from)) {
+            if (i == tStop) {
+                tStop = -1;
+                HttpHeaders t = heldTrailers;
                 heldTrailers = null;
-                runTrailers(from, t);
+                runTrailers(i + 1, t);
             }
         }
 
@@ -612,19 +611,26 @@ public final class FilterManager {
             }
         }
 
-        void addData(ByteBuf data) {
+        void addData(int index, ByteBuf data) {
             if (dead()) {
                 ReferenceCountUtil.safeRelease(data);
                 return;
+            }
+            if (dStop < 0) {
+                dStop = index;
             }
             hold(data, false);
         }
 
         void continueAt(int index) {
-            if (dead() || stopIndex != index) {
+            if (dead() || (index != hStop && index != dStop && index != tStop)) {
                 return;
             }
-            resume(index + 1);
+            resumeAt(index);
+        }
+
+        ByteBuf bufferAt(int index) {
+            return dStop == index ? buffer : null;
         }
 
         void releaseHeld() {
@@ -720,12 +726,12 @@ public final class FilterManager {
 
         @Override
         public ByteBuf decodingBuffer() {
-            return chain.stopIndex == index ? chain.buffer : null;
+            return chain.bufferAt(index);
         }
 
         @Override
         public void addDecodedData(ByteBuf data) {
-            chain.addData(data);
+            chain.addData(index, data);
         }
 
         @Override
@@ -825,12 +831,12 @@ public final class FilterManager {
 
         @Override
         public ByteBuf encodingBuffer() {
-            return chain.stopIndex == index ? chain.buffer : null;
+            return chain.bufferAt(index);
         }
 
         @Override
         public void addEncodedData(ByteBuf data) {
-            chain.addData(data);
+            chain.addData(index, data);
         }
     }
 }
