@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import io.jmesh.proxy.filter.HttpFilterFactory;
 import io.jmesh.proxy.filter.StreamFilterBase;
 import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.router.RouteTable;
 import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.stream.StreamInfo;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
@@ -122,7 +123,8 @@ final class ActiveStream implements FilterManager.Callbacks {
         info.requestHeaders(h).requestAttributes(
                 new HttpRequestAttributes(req, info.downstreamConnection(), sink.secure() ? "https" : "http"));
 
-        RouteEntry route = config.routeTable.route(req);
+        RouteTable table = config.routeTable; // the stream keeps this snapshot, also when it is routed again
+        RouteEntry route = table.route(req);
         List<StreamFilterBase> filters = new ArrayList<>(config.filters.size());
         for (HttpFilterFactory.PerStream f : config.filters) {
             StreamFilterBase filter = f.newFilter(route);
@@ -130,15 +132,9 @@ final class ActiveStream implements FilterManager.Callbacks {
                 filters.add(filter);
             }
         }
-        RouteEntry first = route;
-        boolean[] firstUsed = {false};
-        filterManager = new FilterManager(this, sink.eventLoop(), info, info.downstreamConnection(), r -> {
-            if (!firstUsed[0]) {
-                firstUsed[0] = true;
-                return first;
-            }
-            return config.routeTable.route(r);
-        }, config.localReply, config.bufferLimit, filters);
+        filterManager = new FilterManager(this, sink.eventLoop(), info, info.downstreamConnection(), table::route,
+                config.localReply, config.bufferLimit, filters);
+        filterManager.cacheRoute(route);
         filterManager.onOverLimit(() -> {
             config.stats.rqTooLarge.inc();
             filterManager.sendLocalReply(413, "Payload Too Large", "request_payload_too_large", null, -1);
@@ -146,7 +142,6 @@ final class ActiveStream implements FilterManager.Callbacks {
             config.stats.rsTooLarge.inc();
             filterManager.sendLocalReply(500, "Internal Server Error", "response_payload_too_large", null, -1);
         });
-        filterManager.route();
         applyRouteIdleTimeout(route);
         armIdleTimer(route);
         if (upgradeRequest && !config.upgradeAllowed(h.get(HttpHeaderNames.UPGRADE))) {

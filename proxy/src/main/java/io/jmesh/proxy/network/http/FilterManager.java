@@ -215,6 +215,13 @@ public final class FilterManager {
         return route;
     }
 
+    /** Sets the cached route (the connection manager chose it to create the filters). */
+    public void cacheRoute(RouteEntry route) {
+        this.route = route;
+        this.routeCached = true;
+        streamInfo.routeName(route == null ? null : route.name());
+    }
+
     /** Forgets the cached route. */
     public void clearRouteCache() {
         routeCached = false;

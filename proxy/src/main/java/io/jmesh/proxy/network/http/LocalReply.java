@@ -174,7 +174,12 @@ public final class LocalReply {
         if (grpc) {
             resp.setStatus(HttpResponseStatus.OK);
             h.set(HttpHeaderNames.CONTENT_TYPE, "application/grpc");
-            h.set("grpc-status", Integer.toString(grpcStatus >= 0 ? grpcStatus : httpToGrpcStatus(code)));
+            if (!h.contains("grpc-status")) {
+                h.set("grpc-status", Integer.toString(grpcStatus >= 0 ? grpcStatus : httpToGrpcStatus(code)));
+            }
+            if (text.endsWith("\n")) {
+                text = text.substring(0, text.length() - 1);
+            }
             if (!text.isEmpty()) {
                 h.set("grpc-message", percentEncode(text));
             }
@@ -224,13 +229,17 @@ public final class LocalReply {
         }
     }
 
-    /** gRPC's percent-encoding of {@code grpc-message}: bytes outside 0x20..0x7e and '%' become %XX. */
+    /**
+     * gRPC's percent-encoding of {@code grpc-message}: bytes outside 0x20..0x7e, '%', and a space at either end
+     * become %XX.
+     */
     static String percentEncode(String s) {
         byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
         StringBuilder b = null;
         for (int i = 0; i < bytes.length; i++) {
             int c = bytes[i] & 0xff;
-            if (c < 0x20 || c > 0x7e || c == '%') {
+            // A space at either end is encoded too: an HTTP field value may not start or end with one.
+            if (c < 0x20 || c > 0x7e || c == '%' || (c == ' ' && (i == 0 || i == bytes.length - 1))) {
                 if (b == null) {
                     b = new StringBuilder(bytes.length + 16);
                     b.append(new String(bytes, 0, i, StandardCharsets.UTF_8));
