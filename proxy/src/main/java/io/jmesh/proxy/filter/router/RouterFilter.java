@@ -93,8 +93,11 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
     private Attempt attempt;
     private int retriesDone;
     private Host lastFailedHost;
-    private final ArrayDeque<HttpContent> pending = new ArrayDeque<>(2);
-    private List<HttpContent> replay = new ArrayList<>(0);
+    /** Request body received before the upstream stream is ready; created with the first piece. */
+    private ArrayDeque<HttpContent> pending;
+    /** Request body kept for retries (null once over the limit); created with the first piece. */
+    private List<HttpContent> replay;
+    private boolean replayOverflow;
     private long replayBytes;
     private List<ShadowStream> shadows;
     private boolean responseStarted;
@@ -196,12 +199,18 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
                 s.onRequestBody(content.retainedDuplicate());
             }
         }
-        if (replay != null) {
+        if (!replayOverflow) {
             replayBytes += content.content().readableBytes();
             if (replayBytes > RETRY_BUFFER_LIMIT) {
-                releaseAll(replay);
-                replay = null;
+                if (replay != null) {
+                    releaseAll(replay);
+                    replay = null;
+                }
+                replayOverflow = true;
             } else {
+                if (replay == null) {
+                    replay = new ArrayList<>(4);
+                }
                 replay.add(content.retainedDuplicate());
             }
         }
@@ -215,6 +224,9 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
                 callbacks.onDecoderFilterAboveWriteBufferHighWatermark();
             }
         } else {
+            if (pending == null) {
+                pending = new ArrayDeque<>(4);
+            }
             pending.add(content);
             if (pendingBytes() > PENDING_HIGH_WATERMARK) {
                 callbacks.onDecoderFilterAboveWriteBufferHighWatermark();
@@ -273,7 +285,8 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
                 }
                 continue;
             }
-            ShadowStream s = ShadowStream.start(p, c, request, requestEndsWithHeaders, pending, route.timeoutMillis(),
+            ShadowStream s = ShadowStream.start(p, c, request, requestEndsWithHeaders,
+                    pending == null ? List.<HttpContent>of() : pending, route.timeoutMillis(),
                     callbacks.eventLoop(), stats);
             if (s != null) {
                 if (shadows == null) {
@@ -299,7 +312,9 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
         if (a != null) {
             a.abort();
         }
-        releaseAll(pending);
+        if (pending != null) {
+            releaseAll(pending);
+        }
         if (replay != null) {
             releaseAll(replay);
             replay = null;
@@ -355,7 +370,7 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
             }
             return false;
         }
-        return requestEndsWithHeaders || replay != null; // else the body was too large to replay
+        return requestEndsWithHeaders || !replayOverflow; // else the body was too large to replay
     }
 
     /** Retries if allowed; returns whether a retry was scheduled. */
@@ -394,8 +409,13 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
     }
 
     private void rebuildPending() {
-        releaseAll(pending);
+        if (pending != null) {
+            releaseAll(pending);
+        }
         if (replay != null) {
+            if (pending == null) {
+                pending = new ArrayDeque<>(replay.size());
+            }
             for (HttpContent c : replay) {
                 pending.add(c.retainedDuplicate());
             }
@@ -491,7 +511,7 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
             HttpRequest out = upstreamRequest(s.http2());
             s.write(out);
             HttpContent c;
-            while ((c = pending.poll()) != null) {
+            while (pending != null && (c = pending.poll()) != null) {
                 s.write(c);
             }
             s.flush();

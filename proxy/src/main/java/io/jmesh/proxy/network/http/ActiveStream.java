@@ -231,6 +231,9 @@ final class ActiveStream implements FilterManager.Callbacks {
             h.set(HttpHeaderNames.DATE, DateHeader.now());
         }
         if (endStream) {
+            if (resp instanceof FullHttpResponse) {
+                info.bytesSent(info.bytesSent() + ((FullHttpResponse) resp).content().readableBytes());
+            }
             FullHttpResponse full = resp instanceof FullHttpResponse ? (FullHttpResponse) resp
                     : new DefaultFullHttpResponse(resp.protocolVersion(), resp.status(), Unpooled.EMPTY_BUFFER, h,
                             EmptyHttpHeaders.INSTANCE);

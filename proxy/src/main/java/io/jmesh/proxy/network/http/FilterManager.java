@@ -1,6 +1,5 @@
 package io.jmesh.proxy.network.http;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -26,6 +25,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequest;
@@ -97,8 +98,9 @@ public final class FilterManager {
     private final int bufferLimit;
     private final Chain decoder;
     private final Chain encoder;
-    private final List<StreamFilterBase> all;
-    private List<DownstreamWatermarkCallbacks> watermarkCallbacks;
+    private final List<? extends StreamFilterBase> all;
+    /** Registered downstream watermark callbacks (the router's, usually just one); null when none. */
+    private DownstreamWatermarkCallbacks[] watermarkCallbacks;
 
     private HttpRequest request;
     private RouteEntry route;
@@ -112,7 +114,7 @@ public final class FilterManager {
 
     /**
      * A filter manager over {@code filters} (each a {@link StreamDecoderFilter}, a {@link StreamEncoderFilter}
-     * or both, in configuration order). {@code router} matches a request to its route (the route cache);
+     * or both, in configuration order; the list is kept, not copied). {@code router} matches a request to its route (the route cache);
      * {@code bufferLimit} bounds what a stopped filter holds.
      */
     public FilterManager(Callbacks callbacks, EventLoop eventLoop, StreamInfo streamInfo, ConnectionInfo connection,
@@ -125,22 +127,32 @@ public final class FilterManager {
         this.router = router;
         this.localReply = localReply;
         this.bufferLimit = bufferLimit;
-        this.all = List.copyOf(filters);
-        List<Entry> dec = new ArrayList<>(filters.size());
-        List<Entry> enc = new ArrayList<>(filters.size());
-        for (StreamFilterBase f : filters) {
+        this.all = filters; // the caller hands over its list
+        int decoders = 0;
+        int encoders = 0;
+        for (int i = 0; i < filters.size(); i++) {
+            StreamFilterBase f = filters.get(i);
+            decoders += f instanceof StreamDecoderFilter ? 1 : 0;
+            encoders += f instanceof StreamEncoderFilter ? 1 : 0;
+        }
+        Entry[] dec = new Entry[decoders];
+        Entry[] enc = new Entry[encoders];
+        int d = 0;
+        for (int i = 0; i < filters.size(); i++) {
+            StreamFilterBase f = filters.get(i);
             if (f instanceof StreamDecoderFilter) {
-                dec.add(new DecoderEntry((StreamDecoderFilter) f));
+                dec[d++] = new DecoderEntry((StreamDecoderFilter) f);
             }
         }
+        int n = 0;
         for (int i = filters.size() - 1; i >= 0; i--) {
             StreamFilterBase f = filters.get(i);
             if (f instanceof StreamEncoderFilter) {
-                enc.add(new EncoderEntry((StreamEncoderFilter) f));
+                enc[n++] = new EncoderEntry((StreamEncoderFilter) f);
             }
         }
-        decoder = new Chain(dec.toArray(new Entry[0]), true);
-        encoder = new Chain(enc.toArray(new Entry[0]), false);
+        decoder = new Chain(dec, true);
+        encoder = new Chain(enc, false);
         for (Entry e : decoder.entries) {
             ((DecoderEntry) e).filter.setDecoderFilterCallbacks((DecoderEntry) e);
         }
@@ -273,7 +285,13 @@ public final class FilterManager {
             }
             ByteBuf content = reply.body;
             boolean headersOnly = content == null || !content.isReadable();
-            if (viaFilters) {
+            if (viaFilters && encoder.entries.length == 0 && !headersOnly) {
+                // No encoder filter: the reply goes out as one message.
+                encoder.started = true;
+                HttpResponse h = reply.headers;
+                terminalHeaders(new DefaultFullHttpResponse(h.protocolVersion(), h.status(), content, h.headers(),
+                        EmptyHttpHeaders.INSTANCE), true);
+            } else if (viaFilters) {
                 encoder.onHeaders(reply.headers, headersOnly);
                 if (!headersOnly) {
                     encoder.onData(content, true);
@@ -792,10 +810,14 @@ public final class FilterManager {
 
         @Override
         public void addDownstreamWatermarkCallbacks(DownstreamWatermarkCallbacks w) {
-            if (watermarkCallbacks == null) {
-                watermarkCallbacks = new ArrayList<>(1);
+            DownstreamWatermarkCallbacks[] old = watermarkCallbacks;
+            if (old == null) {
+                watermarkCallbacks = new DownstreamWatermarkCallbacks[] {w};
+            } else {
+                DownstreamWatermarkCallbacks[] more = java.util.Arrays.copyOf(old, old.length + 1);
+                more[old.length] = w;
+                watermarkCallbacks = more;
             }
-            watermarkCallbacks.add(w);
         }
 
         @Override
