@@ -626,8 +626,10 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
                 scheduleRetry(this);
                 return;
             }
-            long serviceTime = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentNanos);
+            long now = System.nanoTime();
+            long serviceTime = TimeUnit.NANOSECONDS.toMillis(now - sentNanos);
             info.upstreamServiceTimeMs(serviceTime);
+            info.responseDurationMs(TimeUnit.NANOSECONDS.toMillis(now - info.startNanos()));
             cluster.stats().recordResponseCode(code);
             if (code >= 500) {
                 host.stats().incRqError();

@@ -40,7 +40,8 @@ import io.netty.util.ReferenceCountUtil;
  * {@link FilterDataStatus}, {@link FilterTrailersStatus}), buffering up to a limit (past it: 413 on the
  * request path, 500 on the response path, or flow control for the watermark statuses), {@code continueDecoding}
  * / {@code continueEncoding}, local replies ({@link LocalReply}), the route cache, and {@code onDestroy} exactly
- * once per filter.
+ * once per filter. A filter that throws ends its stream with a 500 (or a reset once the response started),
+ * never the connection.
  *
  * <p>Used by the connection manager's {@link ActiveStream}; public so that tests and benchmarks can run filter
  * chains without sockets. Not thread-safe: every method runs on {@link #eventLoop()}.
@@ -326,6 +327,19 @@ public final class FilterManager {
                 logger.warn("{} filter {} failed in onDestroy: {}", connection, f.getClass().getName(), e.toString());
             }
         }
+    }
+
+    /**
+     * A filter threw: the stream ends with a 500 local reply (details {@code filter_exception}), or a reset when
+     * the response has started; the exception is logged, the connection lives on.
+     */
+    private void filterFailed(StreamFilterBase filter, RuntimeException e) {
+        logger.warn("{} HTTP filter {} failed", connection, filter.getClass().getName(), e);
+        if (localReplyInProgress) {
+            callbacks.resetStream();
+            return;
+        }
+        sendLocalReply(500, "Internal Server Error", "filter_exception", null, -1);
     }
 
     private void decodeOverLimit() {
@@ -731,17 +745,32 @@ public final class FilterManager {
 
         @Override
         FilterHeadersStatus headers(HttpMessage h, boolean end) {
-            return filter.decodeHeaders((HttpRequest) h, end);
+            try {
+                return filter.decodeHeaders((HttpRequest) h, end);
+            } catch (RuntimeException e) {
+                filterFailed(filter, e);
+                return FilterHeadersStatus.STOP_ITERATION;
+            }
         }
 
         @Override
         FilterDataStatus data(ByteBuf data, boolean end) {
-            return filter.decodeData(data, end);
+            try {
+                return filter.decodeData(data, end);
+            } catch (RuntimeException e) {
+                filterFailed(filter, e);
+                return FilterDataStatus.STOP_ITERATION_NO_BUFFER; // who owns the buffer now is unknown
+            }
         }
 
         @Override
         FilterTrailersStatus trailers(HttpHeaders t) {
-            return filter.decodeTrailers(t);
+            try {
+                return filter.decodeTrailers(t);
+            } catch (RuntimeException e) {
+                filterFailed(filter, e);
+                return FilterTrailersStatus.STOP_ITERATION;
+            }
         }
 
         @Override
@@ -840,17 +869,32 @@ public final class FilterManager {
 
         @Override
         FilterHeadersStatus headers(HttpMessage h, boolean end) {
-            return filter.encodeHeaders((HttpResponse) h, end);
+            try {
+                return filter.encodeHeaders((HttpResponse) h, end);
+            } catch (RuntimeException e) {
+                filterFailed(filter, e);
+                return FilterHeadersStatus.STOP_ITERATION;
+            }
         }
 
         @Override
         FilterDataStatus data(ByteBuf data, boolean end) {
-            return filter.encodeData(data, end);
+            try {
+                return filter.encodeData(data, end);
+            } catch (RuntimeException e) {
+                filterFailed(filter, e);
+                return FilterDataStatus.STOP_ITERATION_NO_BUFFER;
+            }
         }
 
         @Override
         FilterTrailersStatus trailers(HttpHeaders t) {
-            return filter.encodeTrailers(t);
+            try {
+                return filter.encodeTrailers(t);
+            } catch (RuntimeException e) {
+                filterFailed(filter, e);
+                return FilterTrailersStatus.STOP_ITERATION;
+            }
         }
 
         @Override

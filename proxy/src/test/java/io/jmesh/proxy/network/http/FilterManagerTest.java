@@ -318,6 +318,26 @@ class FilterManagerTest {
     }
 
     @Test
+    void aFilterThatThrowsEndsItsStreamWith500() {
+        Recording a = new Recording("a");
+        a.onHeaders = h -> {
+            throw new IllegalStateException("bug in a filter");
+        };
+        Recording b = new Recording("b");
+        start(1024, a, b, new Echo());
+
+        fm.decodeHeaders(request("/"), false);
+        fm.decodeData(bytes("dropped"), true);
+
+        assertEquals(List.of("headers 500", "data 21", "complete"), downstream.events);
+        assertEquals("filter_exception", info.responseCodeDetails());
+        assertFalse(log.contains("b.decodeHeaders"));
+        fm.destroy();
+        assertEquals(1, a.destroyed);
+        assertEquals(1, b.destroyed);
+    }
+
+    @Test
     void encoderOnlyAndDecoderOnlyFiltersRunInTheirDirectionOnly() {
         List<String> seen = new ArrayList<>();
         StreamDecoderFilter decoderOnly = new StreamDecoderFilter() {
