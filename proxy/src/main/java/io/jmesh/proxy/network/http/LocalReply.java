@@ -77,6 +77,7 @@ public final class LocalReply {
     }
 
     /** Validates {@code local_reply_config}; {@code path} prefixes error messages. */
+    @SuppressWarnings("deprecation") // HeaderValueOption.append and text_format: legacy fields Envoy still honours
     public static LocalReply create(LocalReplyConfig config, String path) throws ConfigException {
         List<Mapper> mappers = new ArrayList<>();
         for (int i = 0; i < config.getMappersCount(); i++) {
@@ -423,6 +424,7 @@ public final class LocalReply {
             this.contentType = contentType;
         }
 
+        @SuppressWarnings("deprecation") // text_format: a legacy field Envoy still honours
         static BodyFormat from(SubstitutionFormatString f, String path) throws ConfigException {
             String ct = f.getContentType();
             switch (f.getFormatCase()) {
