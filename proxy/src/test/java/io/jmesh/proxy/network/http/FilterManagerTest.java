@@ -318,6 +318,50 @@ class FilterManagerTest {
     }
 
     @Test
+    void anEncoderFilterPausesTheResponseAndResumesOnItsTimer() {
+        Recording a = new Recording("a");
+        a.onEncodeHeaders = h -> {
+            a.encoderCallbacks.eventLoop().schedule(() -> {
+                h.headers().set("x-late", "1");
+                a.encoderCallbacks.continueEncoding();
+            }, 50, TimeUnit.MILLISECONDS);
+            return FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER;
+        };
+        start(1024, a, new Echo());
+
+        fm.decodeHeaders(request("/"), false);
+        fm.decodeData(bytes("abc"), false);
+        fm.decodeTrailers(trailers("t", "1"));
+        assertEquals(List.of(), downstream.events, "the response waits at the paused encoder filter");
+
+        clock.forwardTime(50, TimeUnit.MILLISECONDS);
+        assertEquals(List.of("headers 200", "data 3", "trailers", "complete"), downstream.events);
+        assertEquals("1", downstream.headers.headers().get("x-late"));
+        assertEquals("1", downstream.trailers.get("t"));
+    }
+
+    @Test
+    void aFilterStopsTheRequestTrailersUntilItContinues() {
+        Recording a = new Recording("a") {
+            @Override
+            public FilterTrailersStatus decodeTrailers(HttpHeaders trailers) {
+                log.add("a.decodeTrailers stop");
+                return FilterTrailersStatus.STOP_ITERATION;
+            }
+        };
+        Recording b = new Recording("b");
+        start(1024, a, b, new Echo());
+
+        fm.decodeHeaders(request("/"), false);
+        fm.decodeData(bytes("abc"), false);
+        fm.decodeTrailers(trailers("t", "1"));
+        assertFalse(log.contains("b.decodeTrailers"));
+        a.callbacks.continueDecoding();
+        assertTrue(log.contains("b.decodeTrailers"));
+        assertEquals(List.of("headers 200", "data 3", "trailers", "complete"), downstream.events);
+    }
+
+    @Test
     void aFilterThatThrowsEndsItsStreamWith500() {
         Recording a = new Recording("a");
         a.onHeaders = h -> {
@@ -446,7 +490,7 @@ class FilterManagerTest {
     }
 
     /** A filter of both directions that logs every call and returns what the test says. */
-    private final class Recording implements HttpFilter {
+    private class Recording implements HttpFilter {
         final String name;
         Function<HttpRequest, FilterHeadersStatus> onHeaders = h -> FilterHeadersStatus.CONTINUE;
         DataHandler onData = (d, e) -> FilterDataStatus.CONTINUE;
