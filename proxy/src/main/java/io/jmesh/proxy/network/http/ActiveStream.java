@@ -231,12 +231,14 @@ final class ActiveStream implements FilterManager.Callbacks {
             h.set(HttpHeaderNames.DATE, DateHeader.now());
         }
         if (endStream) {
+            FullHttpResponse full;
             if (resp instanceof FullHttpResponse) {
-                info.bytesSent(info.bytesSent() + ((FullHttpResponse) resp).content().readableBytes());
+                full = (FullHttpResponse) resp;
+                info.bytesSent(info.bytesSent() + full.content().readableBytes());
+            } else {
+                full = new DefaultFullHttpResponse(resp.protocolVersion(), resp.status(), Unpooled.EMPTY_BUFFER, h,
+                        EmptyHttpHeaders.INSTANCE);
             }
-            FullHttpResponse full = resp instanceof FullHttpResponse ? (FullHttpResponse) resp
-                    : new DefaultFullHttpResponse(resp.protocolVersion(), resp.status(), Unpooled.EMPTY_BUFFER, h,
-                            EmptyHttpHeaders.INSTANCE);
             sink.write(full);
         } else {
             sink.write(resp);

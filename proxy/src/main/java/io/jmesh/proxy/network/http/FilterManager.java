@@ -11,6 +11,7 @@ import io.jmesh.proxy.filter.DownstreamWatermarkCallbacks;
 import io.jmesh.proxy.filter.FilterDataStatus;
 import io.jmesh.proxy.filter.FilterHeadersStatus;
 import io.jmesh.proxy.filter.FilterTrailersStatus;
+import io.jmesh.proxy.filter.HttpFilter;
 import io.jmesh.proxy.filter.StreamDecoderFilter;
 import io.jmesh.proxy.filter.StreamDecoderFilterCallbacks;
 import io.jmesh.proxy.filter.StreamEncoderFilter;
@@ -99,9 +100,21 @@ public final class FilterManager {
     private final int bufferLimit;
     private final Chain decoder;
     private final Chain encoder;
-    private final List<? extends StreamFilterBase> all;
-    /** Registered downstream watermark callbacks (the router's, usually just one); null when none. */
-    private DownstreamWatermarkCallbacks[] watermarkCallbacks;
+    private static final byte DECODER = 1;
+    private static final byte ENCODER = 2;
+    private static final byte BOTH = 3;
+    private static final ClassValue<Byte> KINDS = new ClassValue<>() {
+        @Override
+        protected Byte computeValue(Class<?> type) {
+            boolean d = StreamDecoderFilter.class.isAssignableFrom(type);
+            boolean e = StreamEncoderFilter.class.isAssignableFrom(type);
+            return (byte) (d && e ? BOTH : d ? DECODER : e ? ENCODER : 0);
+        }
+    };
+    /** The first registered downstream watermark callbacks (the router's); null when none. */
+    private DownstreamWatermarkCallbacks watermark;
+    /** Any further ones; null when none. */
+    private DownstreamWatermarkCallbacks[] moreWatermarks;
 
     private HttpRequest request;
     private RouteEntry route;
@@ -128,27 +141,37 @@ public final class FilterManager {
         this.router = router;
         this.localReply = localReply;
         this.bufferLimit = bufferLimit;
-        this.all = filters; // the caller hands over its list
+        // A filter's kind comes from a per-class cache, and each filter is cast to one interface only: interface
+        // checks that alternate on one class defeat HotSpot's secondary-supers cache (JDK-8180450).
+        int size = filters.size();
+        byte[] kinds = new byte[size];
         int decoders = 0;
         int encoders = 0;
-        for (int i = 0; i < filters.size(); i++) {
-            StreamFilterBase f = filters.get(i);
-            decoders += f instanceof StreamDecoderFilter ? 1 : 0;
-            encoders += f instanceof StreamEncoderFilter ? 1 : 0;
+        for (int i = 0; i < size; i++) {
+            byte k = KINDS.get(filters.get(i).getClass());
+            kinds[i] = k;
+            decoders += (k & DECODER) != 0 ? 1 : 0;
+            encoders += (k & ENCODER) != 0 ? 1 : 0;
         }
         Entry[] dec = new Entry[decoders];
         Entry[] enc = new Entry[encoders];
         int d = 0;
-        for (int i = 0; i < filters.size(); i++) {
-            StreamFilterBase f = filters.get(i);
-            if (f instanceof StreamDecoderFilter) {
+        for (int i = 0; i < size; i++) {
+            Object f = filters.get(i);
+            if (kinds[i] == BOTH) {
+                dec[d++] = new DecoderEntry(f instanceof HttpFilter ? (HttpFilter) f : (StreamDecoderFilter) f);
+            } else if (kinds[i] == DECODER) {
                 dec[d++] = new DecoderEntry((StreamDecoderFilter) f);
             }
         }
         int n = 0;
-        for (int i = filters.size() - 1; i >= 0; i--) {
-            StreamFilterBase f = filters.get(i);
-            if (f instanceof StreamEncoderFilter) {
+        for (int i = size - 1; i >= 0; i--) {
+            Object f = filters.get(i);
+            if (kinds[i] == BOTH) {
+                EncoderEntry e = new EncoderEntry(f instanceof HttpFilter ? (HttpFilter) f : (StreamEncoderFilter) f);
+                e.alsoDecoder = true;
+                enc[n++] = e;
+            } else if (kinds[i] == ENCODER) {
                 enc[n++] = new EncoderEntry((StreamEncoderFilter) f);
             }
         }
@@ -188,23 +211,20 @@ public final class FilterManager {
 
     /** A batch of downstream reads ended. */
     public void onDownstreamReadComplete() {
-        if (watermarkCallbacks != null && !destroyed) {
-            for (DownstreamWatermarkCallbacks w : watermarkCallbacks) {
-                w.onDownstreamReadComplete();
+        if (watermark != null && !destroyed) {
+            watermark.onDownstreamReadComplete();
+            if (moreWatermarks != null) {
+                for (DownstreamWatermarkCallbacks w : moreWatermarks) {
+                    w.onDownstreamReadComplete();
+                }
             }
         }
     }
 
     /** The downstream's writability changed. */
     public void onDownstreamWritabilityChanged(boolean writable) {
-        if (watermarkCallbacks != null && !destroyed) {
-            for (DownstreamWatermarkCallbacks w : watermarkCallbacks) {
-                if (writable) {
-                    w.onBelowWriteBufferLowWatermark();
-                } else {
-                    w.onAboveWriteBufferHighWatermark();
-                }
-            }
+        if (watermark != null && !destroyed) {
+            notifyWatermark(!writable);
         }
     }
 
@@ -320,12 +340,22 @@ public final class FilterManager {
         destroyed = true;
         decoder.releaseHeld();
         encoder.releaseHeld();
-        for (StreamFilterBase f : all) {
-            try {
-                f.onDestroy();
-            } catch (RuntimeException e) {
-                logger.warn("{} filter {} failed in onDestroy: {}", connection, f.getClass().getName(), e.toString());
+        for (Entry e : decoder.entries) {
+            destroy(((DecoderEntry) e).filter);
+        }
+        for (Entry e : encoder.entries) {
+            EncoderEntry en = (EncoderEntry) e;
+            if (!en.alsoDecoder) {
+                destroy(en.filter);
             }
+        }
+    }
+
+    private void destroy(StreamFilterBase f) {
+        try {
+            f.onDestroy();
+        } catch (RuntimeException e) {
+            logger.warn("{} filter {} failed in onDestroy: {}", connection, f.getClass().getName(), e.toString());
         }
     }
 
@@ -340,6 +370,23 @@ public final class FilterManager {
             return;
         }
         sendLocalReply(500, "Internal Server Error", "filter_exception", null, -1);
+    }
+
+    private void notifyWatermark(boolean above) {
+        if (above) {
+            watermark.onAboveWriteBufferHighWatermark();
+        } else {
+            watermark.onBelowWriteBufferLowWatermark();
+        }
+        if (moreWatermarks != null) {
+            for (DownstreamWatermarkCallbacks w : moreWatermarks) {
+                if (above) {
+                    w.onAboveWriteBufferHighWatermark();
+                } else {
+                    w.onBelowWriteBufferLowWatermark();
+                }
+            }
+        }
     }
 
     private void decodeOverLimit() {
@@ -639,14 +686,8 @@ public final class FilterManager {
         private void watermark(boolean above) {
             if (decode) {
                 callbacks.setDownstreamReadable(!above);
-            } else if (watermarkCallbacks != null) {
-                for (DownstreamWatermarkCallbacks w : watermarkCallbacks) {
-                    if (above) {
-                        w.onAboveWriteBufferHighWatermark();
-                    } else {
-                        w.onBelowWriteBufferLowWatermark();
-                    }
-                }
+            } else if (watermark != null) {
+                notifyWatermark(above);
             }
         }
 
@@ -839,13 +880,14 @@ public final class FilterManager {
 
         @Override
         public void addDownstreamWatermarkCallbacks(DownstreamWatermarkCallbacks w) {
-            DownstreamWatermarkCallbacks[] old = watermarkCallbacks;
-            if (old == null) {
-                watermarkCallbacks = new DownstreamWatermarkCallbacks[] {w};
+            if (watermark == null) {
+                watermark = w; // a field store: no array-store type check on the hot path
             } else {
-                DownstreamWatermarkCallbacks[] more = java.util.Arrays.copyOf(old, old.length + 1);
-                more[old.length] = w;
-                watermarkCallbacks = more;
+                DownstreamWatermarkCallbacks[] old = moreWatermarks;
+                DownstreamWatermarkCallbacks[] more = old == null ? new DownstreamWatermarkCallbacks[1]
+                        : java.util.Arrays.copyOf(old, old.length + 1);
+                more[more.length - 1] = w;
+                moreWatermarks = more;
             }
         }
 
@@ -862,6 +904,8 @@ public final class FilterManager {
 
     private final class EncoderEntry extends Entry implements StreamEncoderFilterCallbacks {
         final StreamEncoderFilter filter;
+        /** The filter is also a decoder (destroyed through its decoder entry). */
+        boolean alsoDecoder;
 
         EncoderEntry(StreamEncoderFilter filter) {
             this.filter = filter;
