@@ -4,6 +4,7 @@ import java.util.Map;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 
 /**
  * A Bolt request, oneway request or heartbeat. The routing fields come from the header map that
@@ -84,6 +85,58 @@ public final class BoltRequest extends BoltMessage {
     /** The {@code sofa_head_target_app} header, or {@code null}. */
     public String targetApp() {
         return headers.get(HEADER_TARGET_APP);
+    }
+
+    /**
+     * Returns a new request with {@code added} appended to the header map (an entry whose key is already there
+     * is appended too: sofa-bolt reads the map in order, so the later one wins, as it does in {@link #headers()}).
+     * Class name and content are not copied: the new frame shares them with this one (each holds its own
+     * reference); its request id is this view's. This request is neither retained nor released.
+     *
+     * @throws BoltProtocolException if the header map would exceed 65535 bytes (its length is a 16-bit field)
+     */
+    public BoltRequest withHeaders(Map<String, String> added, ByteBufAllocator alloc) {
+        final int base = frame.readerIndex();
+        final int fixed = fixedHeaderLength(protocol, type);
+        final int classLen = frame.getUnsignedShort(base + fixed - 8);
+        final int headerLen = frame.getUnsignedShort(base + fixed - 6);
+        final ByteBuf entries = alloc.buffer();
+        final CompositeByteBuf out = alloc.compositeBuffer(5);
+        try {
+            for (Map.Entry<String, String> e : added.entrySet()) {
+                final byte[] k = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                final byte[] v = e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                entries.writeInt(k.length).writeBytes(k).writeInt(v.length).writeBytes(v);
+            }
+            final int newHeaderLen = headerLen + entries.readableBytes();
+            if (newHeaderLen > 0xffff) {
+                throw new BoltProtocolException("header map: " + newHeaderLen + " bytes with the added entries "
+                                                + "(expected: <= 65535)");
+            }
+            final ByteBuf head = alloc.buffer(fixed);
+            head.writeBytes(frame, base, fixed);
+            head.setInt(requestIdOffset(protocol), requestId);
+            head.setShort(fixed - 6, newHeaderLen);
+            out.addComponent(true, head);
+            out.addComponent(true, frame.retainedSlice(base + fixed, classLen + headerLen));
+            out.addComponent(true, entries.retain());
+            out.addComponent(true, frame.retainedSlice(base + contentOffset, contentLength));
+            if (hasCrc()) {
+                final java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                update(crc, out, out.readerIndex(), out.readableBytes());
+                out.addComponent(true, alloc.buffer(4).writeInt((int) crc.getValue()));
+            }
+            final ByteBuf frame = out.retain();
+            try {
+                return (BoltRequest) parse(frame);
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
+        } finally {
+            entries.release();
+            out.release();
+        }
     }
 
     @Override

@@ -8,6 +8,7 @@ import io.jmesh.codec.internal.Hessian2Reader;
 import io.jmesh.codec.internal.Hessian2Writer;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 
 /**
@@ -25,6 +26,13 @@ public final class DubboRequest extends DubboMessage {
     private final String methodName;
     private final String parameterTypesDesc;
     private final Map<String, String> attachments;
+    /**
+     * Where attachments can be added, as a body offset: before the end ({@code Z}) of the attachments map, at the
+     * {@code N} of a null map, or at the end of the body when there is none; -1 for events and other serializations.
+     */
+    private final int attachmentsEnd;
+    /** 0: inside a map; 1: no map (append one); 2: a null map ({@code N}, replaced by one). */
+    private final byte attachmentsKind;
 
     /** Parses the routing fields of {@code frame}; does not take ownership of it if this throws. */
     DubboRequest(ByteBuf frame) {
@@ -32,6 +40,8 @@ public final class DubboRequest extends DubboMessage {
         if (isEvent() || serializationId() != SERIALIZATION_HESSIAN2 || bodyLength() == 0) {
             dubboVersion = servicePath = serviceVersion = methodName = parameterTypesDesc = null;
             attachments = Collections.emptyMap();
+            attachmentsEnd = -1;
+            attachmentsKind = 0;
             return;
         }
         final Hessian2Reader in = new Hessian2Reader(body());
@@ -45,8 +55,16 @@ public final class DubboRequest extends DubboMessage {
             for (int i = 0; i < args; i++) {
                 in.skipValue();
             }
+            final int mapStart = in.readerIndex();
             final Map<String, String> map = in.isReadable() ? in.readStringMap() : null;
             attachments = map == null ? Collections.emptyMap() : map;
+            if (mapStart == bodyLength()) {
+                attachmentsEnd = mapStart;
+                attachmentsKind = 1;
+            } else {
+                attachmentsEnd = in.readerIndex() - 1; // the map's Z, or the N of a null map
+                attachmentsKind = (byte) (map == null ? 2 : 0);
+            }
         } catch (Hessian2FormatException e) {
             throw new DubboProtocolException("body: " + e.getMessage() + " (expected: a Hessian2 invocation)");
         }
@@ -60,6 +78,8 @@ public final class DubboRequest extends DubboMessage {
         methodName = m.methodName;
         parameterTypesDesc = m.parameterTypesDesc;
         attachments = m.attachments;
+        attachmentsEnd = m.attachmentsEnd;
+        attachmentsKind = m.attachmentsKind;
     }
 
     /** Number of parameters in a JVM descriptor list such as {@code Ljava/lang/String;[IJ}. */
@@ -192,6 +212,56 @@ public final class DubboRequest extends DubboMessage {
     /** The {@code group} attachment, or {@code null}. */
     public String group() {
         return attachments.get("group");
+    }
+
+    /**
+     * Returns a new request with {@code added} as string attachments, written at the end of the attachments map
+     * (Dubbo reads it into a map in order, so an added key replaces an existing one, as in {@link #attachments()}).
+     * The rest of the body is not copied: the new frame shares it with this one (each holds its own reference); its
+     * request id is this view's. This request is neither retained nor released.
+     *
+     * @throws DubboProtocolException if this is an event or its body is not a Hessian2 invocation
+     */
+    public DubboRequest withAttachments(Map<String, String> added, ByteBufAllocator alloc) {
+        if (attachmentsEnd < 0) {
+            throw new DubboProtocolException("attachments: none in this frame (expected: a Hessian2 invocation)");
+        }
+        final int bodyStart = frame.readerIndex() + HEADER_LENGTH;
+        final ByteBuf entries = alloc.buffer();
+        final CompositeByteBuf out = alloc.compositeBuffer(4);
+        try {
+            if (attachmentsKind != 0) {
+                entries.writeByte('H');
+            }
+            for (Map.Entry<String, String> e : added.entrySet()) {
+                Hessian2Writer.writeString(entries, e.getKey());
+                Hessian2Writer.writeString(entries, e.getValue());
+            }
+            if (attachmentsKind != 0) {
+                entries.writeByte('Z');
+            }
+            final int skip = attachmentsKind == 2 ? 1 : 0; // the N replaced by the new map
+            final int newBodyLength = bodyLength() + entries.readableBytes() - skip;
+            final ByteBuf head = alloc.buffer(HEADER_LENGTH);
+            head.writeBytes(frame, frame.readerIndex(), HEADER_LENGTH);
+            head.setLong(4, requestId);
+            head.setInt(12, newBodyLength);
+            out.addComponent(true, head);
+            out.addComponent(true, frame.retainedSlice(bodyStart, attachmentsEnd));
+            out.addComponent(true, entries.retain());
+            out.addComponent(true, frame.retainedSlice(bodyStart + attachmentsEnd + skip,
+                                                       bodyLength() - attachmentsEnd - skip));
+            final ByteBuf frame = out.retain();
+            try {
+                return new DubboRequest(frame);
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
+        } finally {
+            entries.release();
+            out.release();
+        }
     }
 
     @Override

@@ -42,6 +42,11 @@ public final class Hessian2Reader {
         this.buf = buf;
     }
 
+    /** The position of the next byte to read in the buffer. */
+    public int readerIndex() {
+        return buf.readerIndex();
+    }
+
     /** Whether bytes remain. */
     public boolean isReadable() {
         return buf.isReadable();

@@ -431,4 +431,50 @@ class BoltCodecTest {
         back.release();
         req.release();
     }
+
+    @Test
+    void addedHeadersAreAppendedToTheMapWithTheRestShared() {
+        final byte[] v2 = golden(2, 1, 1, 7, 3000, true, BoltRequest.SOFA_REQUEST_CLASS, sofaHeaders(), body());
+        final byte[] v1 = golden(1, 1, 1, 8, 3000, false, BoltRequest.SOFA_REQUEST_CLASS, sofaHeaders(), body());
+        channel().writeInbound(Unpooled.wrappedBuffer(v2, v1));
+        final Map<String, String> added = new LinkedHashMap<>();
+        added.put("x-tenant", "blue");
+        added.put("type", "async"); // an existing key: the later entry wins
+        for (int id : new int[] { 7, 8 }) {
+            final BoltRequest r = ch.readInbound();
+            final BoltRequest view = r.withRequestId(id + 100);
+            final BoltRequest withHeaders = view.withHeaders(added, UnpooledByteBufAllocator.DEFAULT);
+            r.release();
+            assertEquals("blue", withHeaders.header("x-tenant"));
+            assertEquals("async", withHeaders.header("type"));
+            assertEquals("sayHello", withHeaders.methodName());
+            assertEquals(id + 100, withHeaders.requestId());
+            // the original map, then the added entries, as written on the wire; CRC recomputed for v2
+            assertArrayEquals(golden(id == 7 ? 2 : 1, 1, 1, id + 100, 3000, id == 7, BoltRequest.SOFA_REQUEST_CLASS,
+                                     concat(sofaHeaders(), added), body()),
+                              reencode(withHeaders));
+        }
+    }
+
+    /** The entries of {@code a} then those of {@code b}, duplicate keys kept, as a map only {@link #golden} iterates. */
+    private static Map<String, String> concat(Map<String, String> a, Map<String, String> b) {
+        final java.util.List<Map.Entry<String, String>> pairs = new java.util.ArrayList<>(a.entrySet());
+        pairs.addAll(b.entrySet());
+        return new java.util.AbstractMap<>() {
+            @Override
+            public java.util.Set<Map.Entry<String, String>> entrySet() {
+                return new java.util.AbstractSet<>() {
+                    @Override
+                    public java.util.Iterator<Map.Entry<String, String>> iterator() {
+                        return pairs.iterator();
+                    }
+
+                    @Override
+                    public int size() {
+                        return pairs.size();
+                    }
+                };
+            }
+        };
+    }
 }

@@ -42,6 +42,11 @@ class DubboCodecTest {
     static final class H {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
+        H b(byte[] bytes) {
+            out.writeBytes(bytes);
+            return this;
+        }
+
         H b(int... bytes) {
             for (int x : bytes) {
                 out.write(x);
@@ -348,5 +353,41 @@ class DubboCodecTest {
         assertEquals(ProtocolDetectionState.INVALID,
                      DubboDecoder.detect(Unpooled.wrappedBuffer(new byte[] { (byte) 0xda, 0x01 })));
         assertEquals(ProtocolDetectionState.INVALID, DubboDecoder.detect(Unpooled.wrappedBuffer(new byte[] { 1, 1 })));
+    }
+
+    @Test
+    void addedAttachmentsGoAtTheEndOfTheMapWithTheRestShared() {
+        final byte[] withMap = smallBody();
+        final byte[] noMap = new H().str("2.0.2").str("com.example.GreetingService").str("1.0.0").str("greet")
+                                    .str("Ljava/lang/String;I").str("x").b(0x91).bytes();
+        final byte[] nullMap = new H().str("2.0.2").str("com.example.GreetingService").str("1.0.0").str("greet")
+                                      .str("Ljava/lang/String;I").str("x").b(0x91).b('N').bytes();
+        channel().writeInbound(Unpooled.wrappedBuffer(frame(0xc2, 0, 1, withMap), frame(0xc2, 0, 2, noMap),
+                                                      frame(0xc2, 0, 3, nullMap)));
+        final Map<String, String> added = new LinkedHashMap<>();
+        added.put("x-tenant", "blue");
+        added.put("group", "h"); // replaces the existing attachment: the later entry wins
+        final byte[] args = new H().str("2.0.2").str("com.example.GreetingService").str("1.0.0").str("greet")
+                                   .str("Ljava/lang/String;I").str("x").b(0x91).bytes();
+        final byte[][] expectedBodies = {
+            new H().b(args).b('H').str("group").str("g").str("x-tenant").str("blue").str("group").str("h").b('Z').bytes(),
+            new H().b(args).b('H').str("x-tenant").str("blue").str("group").str("h").b('Z').bytes(),
+            new H().b(args).b('H').str("x-tenant").str("blue").str("group").str("h").b('Z').bytes(),
+        };
+        for (int i = 0; i < 3; i++) {
+            final DubboRequest r = ch.readInbound();
+            final DubboRequest added2 = r.withRequestId(40 + i).withAttachments(added, UnpooledByteBufAllocator.DEFAULT);
+            r.release();
+            assertEquals("blue", added2.attachment("x-tenant"));
+            assertEquals("h", added2.group());
+            assertEquals("greet", added2.methodName());
+            assertArrayEquals(frame(0xc2, 0, 40 + i, expectedBodies[i]), reencode(added2));
+        }
+        final DubboRequest hb = DubboRequest.heartbeat(UnpooledByteBufAllocator.DEFAULT, 1);
+        try {
+            assertThrows(DubboProtocolException.class, () -> hb.withAttachments(added, UnpooledByteBufAllocator.DEFAULT));
+        } finally {
+            hb.release();
+        }
     }
 }

@@ -40,6 +40,10 @@ public final class ClusterStats {
     private final Counter upstreamCxRxBytesTotal;
     private final Counter upstreamCxTxBytesTotal;
     private final Counter membershipChange;
+    private final Counter updateAttempt;
+    private final Counter updateSuccess;
+    private final Counter updateFailure;
+    private final Counter updateNoRebuild;
     private final Gauge upstreamRqActive;
     private final Gauge upstreamCxActive;
     private final Gauge upstreamRqPendingActive;
@@ -73,6 +77,10 @@ public final class ClusterStats {
         upstreamCxRxBytesTotal = counter("upstream_cx_rx_bytes_total");
         upstreamCxTxBytesTotal = counter("upstream_cx_tx_bytes_total");
         membershipChange = counter("membership_change");
+        updateAttempt = counter("update_attempt");
+        updateSuccess = counter("update_success");
+        updateFailure = counter("update_failure");
+        updateNoRebuild = counter("update_no_rebuild");
         upstreamRqActive = gauge("upstream_rq_active");
         upstreamCxActive = gauge("upstream_cx_active");
         upstreamRqPendingActive = gauge("upstream_rq_pending_active");
@@ -142,6 +150,14 @@ public final class ClusterStats {
     public Counter upstreamCxTxBytesTotal() { return upstreamCxTxBytesTotal; }
     /** {@code membership_change}, incremented on every host-set swap that changes the hosts. */
     public Counter membershipChange() { return membershipChange; }
+    /** {@code update_attempt}: service discovery rounds started (DNS re-resolution). */
+    public Counter updateAttempt() { return updateAttempt; }
+    /** {@code update_success}: rounds whose every lookup succeeded. */
+    public Counter updateSuccess() { return updateSuccess; }
+    /** {@code update_failure}: rounds with a failed lookup (the endpoint kept its previous addresses). */
+    public Counter updateFailure() { return updateFailure; }
+    /** {@code update_no_rebuild}: rounds that left the host set as it was (nothing rebuilt). */
+    public Counter updateNoRebuild() { return updateNoRebuild; }
     public Gauge upstreamRqActive() { return upstreamRqActive; }
     public Gauge upstreamCxActive() { return upstreamCxActive; }
     public Gauge upstreamRqPendingActive() { return upstreamRqPendingActive; }

@@ -44,6 +44,8 @@ final class DnsRefresher {
     private final boolean logical;
     private final List<List<InetAddress>> resolved;
     private int pending;
+    /** A lookup of the current round failed. */
+    private boolean roundFailed;
     private Host logicalHost;
     private ScheduledFuture<?> next;
     private volatile boolean closed;
@@ -89,6 +91,8 @@ final class DnsRefresher {
             return;
         }
         List<Endpoints.Spec> specs = cluster.endpoints;
+        cluster.stats().updateAttempt().inc();
+        roundFailed = false;
         pending = specs.size();
         if (pending == 0) {
             roundDone();
@@ -109,6 +113,7 @@ final class DnsRefresher {
                     List<InetAddress> addresses = (List<InetAddress>) done.getNow();
                     resolved.set(index, List.copyOf(addresses));
                 } else {
+                    roundFailed = true;
                     logger.warn("cluster {}: cannot resolve {}: {}", cluster.name(), spec.address(),
                                 done.cause().toString());
                 }
@@ -127,30 +132,35 @@ final class DnsRefresher {
         if (closed) {
             return;
         }
-        apply();
+        if (!apply()) {
+            cluster.stats().updateNoRebuild().inc();
+        }
+        (roundFailed ? cluster.stats().updateFailure() : cluster.stats().updateSuccess()).inc();
         cluster.ready.complete(null);
         next = loop.schedule(this::resolveAll, cluster.dnsRefreshMillis, TimeUnit.MILLISECONDS);
     }
 
-    private void apply() {
+    /** Applies the round's addresses; returns whether the host set (or the logical host's address) changed. */
+    private boolean apply() {
         List<Endpoints.Spec> specs = cluster.endpoints;
         if (logical) {
             List<InetAddress> addresses = resolved.get(0);
             if (addresses.isEmpty()) {
-                return;
+                return false;
             }
             Endpoints.Spec spec = specs.get(0);
             if (logicalHost == null) {
                 logicalHost = spec.toHost(addresses.get(0), null);
                 cluster.setHosts(List.of(logicalHost), cluster.overprovisioningFactor);
-            } else {
-                InetSocketAddress address = new InetSocketAddress(addresses.get(0), spec.port());
-                if (!address.equals(logicalHost.address())) {
-                    logger.info("cluster {}: {} now resolves to {}", cluster.name(), spec.address(), address);
-                    logicalHost.updateAddress(address);
-                }
+                return true;
             }
-            return;
+            InetSocketAddress address = new InetSocketAddress(addresses.get(0), spec.port());
+            if (!address.equals(logicalHost.address())) {
+                logger.info("cluster {}: {} now resolves to {}", cluster.name(), spec.address(), address);
+                logicalHost.updateAddress(address);
+                return true;
+            }
+            return false;
         }
         Map<String, Host> previous = UpstreamCluster.byAddress(cluster.hosts());
         List<Host> hosts = new ArrayList<>();
@@ -163,7 +173,9 @@ final class DnsRefresher {
         }
         if (!sameAddresses(hosts, cluster.hosts())) {
             cluster.setHosts(hosts, cluster.overprovisioningFactor);
+            return true;
         }
+        return false;
     }
 
     private static boolean sameAddresses(List<Host> a, List<Host> b) {

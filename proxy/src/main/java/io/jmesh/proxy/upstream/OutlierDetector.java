@@ -168,6 +168,20 @@ final class OutlierDetector {
         }
     }
 
+    /**
+     * Records that a connection to {@code host} was opened and no further result will follow (Envoy's
+     * {@code LocalOriginConnectSuccessFinal}, reported by TCP proxying): with
+     * {@code split_external_local_origin_errors} it clears the consecutive local-origin failures, otherwise it
+     * counts as a 200.
+     */
+    void reportLocalOriginSuccess(Host host) {
+        if (split) {
+            resetIfSet(host.outlierState().consecutiveLocal);
+            return;
+        }
+        report(host, 200);
+    }
+
     /** Records the HTTP status of one response from {@code host}. */
     void report(Host host, int status) {
         State s = host.outlierState();

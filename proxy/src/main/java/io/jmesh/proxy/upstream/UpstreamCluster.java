@@ -392,6 +392,17 @@ public final class UpstreamCluster {
         }
     }
 
+    /**
+     * Reports that a connection to {@code host} was opened and nothing more will be reported for it (TCP
+     * proxying) for outlier detection. A no-op without {@code outlier_detection}. Thread-safe, lock-free.
+     */
+    public void reportLocalOriginSuccess(Host host) {
+        OutlierDetector d = outlierDetector;
+        if (d != null) {
+            d.reportLocalOriginSuccess(host);
+        }
+    }
+
     /** Rebuilds the load balancers over the same hosts after a health change (ejection); off the event loop. */
     synchronized void refreshHealth() {
         setHosts(snapshot.hosts, currentFactor);

@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.testing.Poll;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 
@@ -68,12 +69,16 @@ class ClusterManagerTest {
             assertEquals(List.of("strict", "logical", "static"),
                          cm.clusters().stream().map(UpstreamCluster::name).toList());
             assertNull(cm.get("missing"));
-            // Re-resolution every 50 ms keeps the same host objects (and their stats) while addresses are stable.
+            // Re-resolution every 50 ms keeps the same host objects (and their stats) while addresses are stable:
+            // wait for three more rounds that found nothing to rebuild (an event each), then check the hosts.
             Host before = strict.hosts().get(0);
             long changes = stats.counterValues().get("cluster.strict.membership_change");
-            Thread.sleep(200);
+            long noRebuild = stats.counterValues().get("cluster.strict.update_no_rebuild");
+            Poll.until(() -> stats.counterValues().get("cluster.strict.update_no_rebuild") >= noRebuild + 3,
+                       "three more DNS rounds that leave the host set as it is");
             assertSame(before, strict.hosts().get(0));
             assertEquals(changes, stats.counterValues().get("cluster.strict.membership_change"));
+            assertEquals(0, stats.counterValues().get("cluster.strict.update_failure"));
         }
     }
 

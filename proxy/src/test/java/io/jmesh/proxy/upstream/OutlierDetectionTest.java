@@ -51,18 +51,23 @@ class OutlierDetectionTest {
                     - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B2} } } }
             """;
 
+    /** Sends until {@code b1}'s three consecutive 5xx are detected (counted as the response is reported). */
+    private static void failUntilDetected(ProxyFixture proxy) throws Exception {
+        for (int i = 0; i < 20 && proxy.counter("cluster.backend.outlier_detection.ejections_detected_consecutive_5xx") == 0; i++) {
+            Curl.run(proxy.url("/x"));
+        }
+    }
+
     @Test
-    void consecutive5xxEjectsAndTheHostReturns() throws Exception {
+    void consecutive5xxEjectsTheHostWhichThenGetsNoTraffic() throws Exception {
         try (TestBackend b1 = TestBackend.start("b1");
              TestBackend b2 = TestBackend.start("b2");
              ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", b1.port(), "B2", b2.port(),
-                     "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 3s, max_ejection_percent: 50"))) {
+                     "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 600s, max_ejection_percent: 50"))) {
             b1.failNext.set(1_000_000);
             String admin = "http://127.0.0.1:" + proxy.adminPort();
-            // Detection is counted as the response is reported; the ejection follows on the detector's timer thread.
-            for (int i = 0; i < 20 && proxy.counter("cluster.backend.outlier_detection.ejections_detected_consecutive_5xx") == 0; i++) {
-                Curl.run(proxy.url("/x"));
-            }
+            failUntilDetected(proxy);
+            // The ejection follows the detection on the detector's timer thread.
             Poll.until(() -> proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 1, "b1 is ejected");
             assertEquals(1, proxy.counter("cluster.backend.outlier_detection.ejections_enforced_total"));
             assertEquals(3, b1.requests.get(), "ejected after exactly 3 consecutive 5xx");
@@ -70,19 +75,35 @@ class OutlierDetectionTest {
             assertTrue(clusters.contains("backend::127.0.0.1:" + b1.port() + "::health_flags::/failed_outlier_check"),
                     clusters);
             assertTrue(clusters.contains("backend::127.0.0.1:" + b2.port() + "::health_flags::healthy"), clusters);
-            int b1Seen = b1.requests.get();
+            // Ejected for 10 minutes, far longer than this test: every request goes to b2.
             for (int i = 0; i < 6; i++) {
                 Curl.Result r = Curl.run(proxy.url("/x"));
-                if (proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 1) { // still ejected
-                    assertEquals(200, r.status);
-                    assertEquals("b2", r.header("x-backend"));
-                }
+                assertEquals(200, r.status);
+                assertEquals("b2", r.header("x-backend"));
             }
+            assertEquals(3, b1.requests.get(), "the ejected host got no request");
+            assertEquals(1, proxy.gauge("cluster.backend.outlier_detection.ejections_active"));
+        }
+    }
+
+    @Test
+    void anEjectedHostReturnsAfterBaseEjectionTime() throws Exception {
+        try (TestBackend b1 = TestBackend.start("b1");
+             TestBackend b2 = TestBackend.start("b2");
+             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", b1.port(), "B2", b2.port(),
+                     "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 0.3s, max_ejection_percent: 50"))) {
+            b1.failNext.set(1_000_000);
+            String admin = "http://127.0.0.1:" + proxy.adminPort();
+            failUntilDetected(proxy);
+            // A counter, not the gauge: the short ejection may be over before a poll would see it.
+            Poll.until(() -> proxy.counter("cluster.backend.outlier_detection.ejections_enforced_total") == 1,
+                    "b1 is ejected");
             b1.failNext.set(0);
             Poll.until(() -> proxy.gauge("cluster.backend.outlier_detection.ejections_active") == 0,
                     "un-ejected after base_ejection_time");
+            int b1Seen = b1.requests.get();
             for (int i = 0; i < 20 && b1.requests.get() == b1Seen; i++) {
-                Curl.run(proxy.url("/x"));
+                assertEquals(200, Curl.run(proxy.url("/x")).status);
             }
             assertTrue(b1.requests.get() > b1Seen, "the host takes traffic again");
             assertTrue(Curl.run(admin + "/clusters").body

@@ -17,6 +17,7 @@ import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.config.EnvoyTypes;
+import io.jmesh.proxy.protocol.rpc.RpcCodec;
 import io.jmesh.proxy.router.RouteTable;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
@@ -40,8 +41,12 @@ import io.netty.channel.ChannelPipeline;
  *   <li>{@code timeout} (optional, a duration such as {@code "3s"}): for requests that carry no timeout
  *       of their own; when unset, the route's {@code timeout} applies (Envoy's default 15 s);</li>
  *   <li>{@code max_frame_bytes} (optional, default 8 MiB): the largest frame accepted from either side;</li>
- *   <li>{@code access_log} (optional): Envoy {@code AccessLog}s, as in the HTTP connection manager.</li>
+ *   <li>{@code access_log} (optional): Envoy {@code AccessLog}s, as in the HTTP connection manager;</li>
+ *   <li>{@code filters} (optional): the RPC filter chain, Envoy generic proxy's way: a list of
+ *       {@code {name, typed_config}} ending with the router {@code envoy.filters.generic.router}; absent means the
+ *       router alone (see {@link RpcFilterRegistry}).</li>
  * </ul>
+ * {@code protocol} names a codec of {@link RpcCodecs}: {@code bolt}, {@code dubbo}, or one loaded as an extension.
  */
 public final class RpcProxyConfig {
 
@@ -61,7 +66,11 @@ public final class RpcProxyConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     final String statPrefix;
+    /** The built-in protocol, or null for a codec loaded as an extension. */
     final RpcProtocol protocol;
+    final RpcCodec codec;
+    /** The chain's filters before the router, in order; empty when the chain is the router alone. */
+    final List<RpcFilterFactory.PerCall> filters;
     final RouteTable routeTable;
     final long defaultTimeoutMs;
     final int maxFrameBytes;
@@ -79,10 +88,13 @@ public final class RpcProxyConfig {
     private final String prefix;
     private final Map<String, Counter> serviceCounters = new ConcurrentHashMap<>();
 
-    private RpcProxyConfig(String statPrefix, RpcProtocol protocol, RouteTable routeTable, long defaultTimeoutMs,
-                           int maxFrameBytes, AccessLog accessLog, Supplier<ClusterManager> clusters, Stats stats) {
+    private RpcProxyConfig(String statPrefix, RpcCodec codec, List<RpcFilterFactory.PerCall> filters,
+                           RouteTable routeTable, long defaultTimeoutMs, int maxFrameBytes, AccessLog accessLog,
+                           Supplier<ClusterManager> clusters, Stats stats) {
         this.statPrefix = statPrefix;
-        this.protocol = protocol;
+        this.codec = codec;
+        this.protocol = RpcProtocol.of(codec);
+        this.filters = filters;
         this.routeTable = routeTable;
         this.defaultTimeoutMs = defaultTimeoutMs;
         this.maxFrameBytes = maxFrameBytes;
@@ -145,11 +157,11 @@ public final class RpcProxyConfig {
         while (names.hasNext()) {
             final String f = names.next();
             switch (f) {
-                case "stat_prefix", "protocol", "route_config", "timeout", "max_frame_bytes", "access_log":
+                case "stat_prefix", "protocol", "route_config", "timeout", "max_frame_bytes", "access_log", "filters":
                     break;
                 default:
                     throw new ConfigException(path + '.' + f + ": (expected: one of stat_prefix, protocol, "
-                                              + "route_config, timeout, max_frame_bytes, access_log)");
+                                              + "route_config, timeout, max_frame_bytes, access_log, filters)");
             }
         }
         final JsonNode sp = value.get("stat_prefix");
@@ -157,9 +169,10 @@ public final class RpcProxyConfig {
             throw new ConfigException(path + ".stat_prefix: " + sp + " (expected: a non-empty string)");
         }
         final JsonNode pn = value.get("protocol");
-        final RpcProtocol protocol = pn != null && pn.isTextual() ? RpcProtocol.of(pn.asText()) : null;
-        if (protocol == null) {
-            throw new ConfigException(path + ".protocol: " + pn + " (expected: bolt or dubbo)");
+        final RpcCodec codec = pn != null && pn.isTextual() ? RpcCodecs.DEFAULT.get(pn.asText()) : null;
+        if (codec == null) {
+            throw new ConfigException(path + ".protocol: " + pn + " (expected: " + RpcCodecs.DEFAULT.describeNames()
+                                      + ")");
         }
         final JsonNode rc = value.get("route_config");
         if (rc == null || !rc.isObject()) {
@@ -215,12 +228,36 @@ public final class RpcProxyConfig {
                 throw e.under(path + ".access_log");
             }
         }
-        return new RpcProxyConfig(sp.asText(), protocol, table, timeoutMs, maxFrame, log, clusters, stats);
+        final String statPrefix = sp.asText();
+        final RpcFilterFactory.Context context = new RpcFilterFactory.Context() {
+            @Override
+            public Stats stats() {
+                return stats;
+            }
+
+            @Override
+            public String statPrefix() {
+                return statPrefix;
+            }
+
+            @Override
+            public RpcCodec codec() {
+                return codec;
+            }
+        };
+        final List<RpcFilterFactory.PerCall> filters =
+                RpcFilterRegistry.DEFAULT.build(value.get("filters"), path + ".filters", context);
+        return new RpcProxyConfig(statPrefix, codec, filters, table, timeoutMs, maxFrame, log, clusters, stats);
     }
 
-    /** The protocol of the filter chain. */
+    /** The built-in protocol of the filter chain, or null when its codec was loaded as an extension. */
     public RpcProtocol protocol() {
         return protocol;
+    }
+
+    /** The codec of the filter chain. */
+    public RpcCodec codec() {
+        return codec;
     }
 
     /** {@code stat_prefix}. */
@@ -248,8 +285,8 @@ public final class RpcProxyConfig {
      * pipeline, after whatever is already there (TLS). Call from the channel's initializer.
      */
     public void initPipeline(ChannelPipeline pipeline) {
-        pipeline.addLast("rpc_decoder", protocol.newDecoder(maxFrameBytes));
-        pipeline.addLast("rpc_encoder", protocol.encoder());
+        pipeline.addLast("rpc_decoder", codec.newDecoder(maxFrameBytes));
+        pipeline.addLast("rpc_encoder", codec.encoder());
         pipeline.addLast("rpc_proxy", new RpcProxyHandler(this));
     }
 

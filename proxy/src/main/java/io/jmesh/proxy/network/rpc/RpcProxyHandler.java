@@ -3,26 +3,34 @@ package io.jmesh.proxy.network.rpc;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.function.BiConsumer;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.jmesh.proxy.protocol.rpc.RpcCodec;
+import io.jmesh.proxy.protocol.rpc.RpcStatus;
 import io.jmesh.proxy.router.RouteEntry;
+import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.stream.StreamInfo;
 import io.jmesh.proxy.stream.ResponseFlag;
-import io.jmesh.proxy.upstream.CircuitBreakers;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
 import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.jmesh.proxy.upstream.UpstreamRequest;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -31,23 +39,25 @@ import io.netty.util.concurrent.ScheduledFuture;
  * The RPC proxy for one downstream connection (the {@code jmesh.filters.network.rpc_proxy} filter), placed
  * after the protocol's decoder and encoder by {@link RpcProxyConfig#initPipeline}.
  *
- * <p>For each request: heartbeats are answered here; other requests are routed with the filter's route
- * table over their {@linkplain RpcProtocol#routingView(Object) header view}, sent to a host of the chosen
+ * <p>For each request: heartbeats are answered here; other requests pass the RPC filter chain (the rpc_proxy's
+ * {@code filters}, {@link RpcFilter}) and then its terminal router: they are routed with the filter's route
+ * table over their {@linkplain RpcProtocol#routingView(RpcCodec, Object) header view}, sent to a host of the chosen
  * cluster over the event loop's shared {@link RpcUpstreamConnection} to that host under a fresh request id,
  * and the response is written back under the caller's id. A request that cannot be served (no route,
  * unknown cluster, no healthy host, connection failure after the allowed retries, the upstream connection
  * lost with the request in flight, timeout) gets a local error reply in the protocol's own form; a oneway
  * request gets nothing. Connect failures are retried on another host (the request was not written), and so are
  * "not sent" replies from an upstream sidecar that could not reach its application
- * ({@link RpcProtocol#isNotDelivered}): up to the route's {@code retry_policy.num_retries}, at least once.
+ * ({@link RpcCodec#isNotDelivered}): up to the route's {@code retry_policy.num_retries}, at least once.
  *
- * <p>The cluster's circuit breakers apply: a call holds one {@code max_requests} slot from the moment it is
- * routed until it ends (response, local reply, timeout, either connection closing; released in one place), and
- * a call being retried holds one {@code max_retries} slot until it ends. A call over {@code max_requests} gets
+ * <p>Host choice, circuit breakers, outlier reporting and upstream stats are the proxy's one upstream path,
+ * {@link UpstreamRequest}: each attempt holds one {@code max_requests} slot from its host pick until it ends
+ * (response, local reply, timeout, either connection closing), and a retry holds one {@code max_retries} slot
+ * from the retry decision until its attempt starts. A call over {@code max_requests} gets
  * the protocol's "server busy" reply ({@link RpcProtocol.LocalReply#OVERFLOW}), counted in
  * {@code upstream_rq_pending_overflow} and flagged {@code UO}; a retry over {@code max_retries} is not made
  * ({@code upstream_rq_retry_overflow}, {@code UO}). Every result is reported to the cluster's outlier detection
- * (responses as {@link RpcProtocol#httpStatus}, connect failures, resets and timeouts as local-origin
+ * (responses as {@link RpcCodec#httpStatus}, connect failures, resets and timeouts as local-origin
  * failures), and host selection re-picks instead of using a host ejected since the balancer was built.
  *
  * <p>A malformed frame closes this connection only, counted in {@code rpc.<stat_prefix>.downstream_cx_protocol_error}.
@@ -58,7 +68,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     private static final Logger logger = LoggerFactory.getLogger(RpcProxyHandler.class);
 
     private final RpcProxyConfig config;
-    private final RpcProtocol protocol;
+    private final RpcCodec protocol;
     /** Calls not finished yet: an intrusive doubly linked list (no allocation per call). */
     private ActiveCall first;
     /** The upstream connection of the previous call, reused while it serves the same cluster and host. */
@@ -81,7 +91,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     /** A handler for one downstream connection. */
     public RpcProxyHandler(RpcProxyConfig config) {
         this.config = config;
-        this.protocol = config.protocol;
+        this.protocol = config.codec;
     }
 
     @Override
@@ -182,7 +192,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The upstream connection of this event loop to {@code host} of {@code cluster}. */
-    private RpcUpstreamConnection connection(UpstreamCluster cluster, Host host) {
+    private RpcUpstreamConnection upstreamConnection(UpstreamCluster cluster, Host host) {
         RpcUpstreamConnection c = lastConnection;
         if (c == null || !c.isUsable() || !c.serves(protocol, cluster, host)) {
             c = RpcUpstreamConnection.get(ctx.channel().eventLoop(), protocol, cluster, host, config.maxFrameBytes);
@@ -191,8 +201,12 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         return c;
     }
 
-    /** One request from this connection, from decoding to its response or local reply. */
-    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext, Runnable {
+    /**
+     * One request from this connection, from decoding to its response or local reply: the filter chain's decode
+     * path, the router (upstream attempts, retries, timeout), the encode path, the access log.
+     */
+    private final class ActiveCall implements RpcUpstreamConnection.Call, LoadBalancerContext, Runnable, RpcRequest,
+                                              RpcFilterCallbacks {
         private ActiveCall prev;
         private ActiveCall next;
         /** The request as received (downstream id); one reference, released in {@link #finish()}. */
@@ -203,22 +217,46 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         private final EnumSet<ResponseFlag> flags = EnumSet.noneOf(ResponseFlag.class);
         private HttpRequest view;
         private RouteEntry route;
+        /** A filter cleared the route: the router matches again. */
+        private boolean routeCleared;
         private UpstreamCluster cluster;
+        /** The current attempt; holds its {@code max_requests} slot until it ends (null before the first). */
+        private UpstreamRequest upstream;
         private Host host;
         private Host failedHost;
         private RpcUpstreamConnection connection;
         private long upstreamId;
-        private boolean attemptActive;
         private int retriesLeft;
-        /** Holds a {@code max_requests} slot, released in {@link #finish()} only. */
-        private boolean requestSlot;
-        /** Holds a {@code max_retries} slot, released in {@link #finish()} only. */
+        /** Holds a {@code max_retries} slot from a retry decision until its attempt starts (or the call ends). */
         private boolean retrySlot;
         private ScheduledFuture<?> timer;
+        /** A response or local reply was chosen: later ones are dropped. */
+        private boolean responding;
         private boolean done;
         private int responseCode = -1;
         private String details;
         private String failure;
+        private StreamInfo streamInfo;
+
+        // ---- the filter chain (all null/0 when the chain is the router alone)
+        private RpcFilter[] filters;
+        private int filterCount;
+        /** The next filter to run on the request; {@code filterCount} once the router has it. */
+        private int decodeIndex;
+        private boolean decodePaused;
+        /** continueDecoding() was called by the filter now running, before it returned. */
+        private boolean continueRequested;
+        /** The next filter to run on the response, going down. */
+        private int encodeIndex;
+        private boolean encodePaused;
+        private boolean encoding;
+        /** The response waiting for the encode path; owned until written. */
+        private Object pendingResponse;
+        private boolean pendingIsLocal;
+        /** The router has the call: headers can no longer be added. */
+        private boolean routed;
+        /** Headers added by filters, written into the frame when the call goes upstream. */
+        private Map<String, String> addedHeaders;
 
         ActiveCall(Object request) {
             this.request = request;
@@ -235,12 +273,96 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             if (oneway) {
                 config.oneway.inc();
             }
-            view = protocol.routingView(request);
-            final String iface = view.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST);
+            view = RpcProtocol.routingView(protocol, request);
+            final String iface = view.headers().get(HttpHeaderNames.HOST);
             final String method = view.headers().get(RpcProtocol.METHOD);
             countRequest(iface, method == null ? "" : method);
-
+            // The route is matched before the filters (they may read it); the router acts on it after them.
             route = config.routeTable.route(view);
+            final List<RpcFilterFactory.PerCall> factories = config.filters;
+            if (factories.isEmpty()) {
+                router();
+                return;
+            }
+            filters = new RpcFilter[factories.size()];
+            for (RpcFilterFactory.PerCall f : factories) {
+                final RpcFilter filter = f.newFilter(this);
+                if (filter != null) {
+                    filters[filterCount++] = filter;
+                }
+            }
+            decode(0);
+        }
+
+        // ---- decode path
+
+        private void decode(int from) {
+            for (int i = from; i < filterCount; i++) {
+                decodeIndex = i + 1;
+                continueRequested = false;
+                final RpcFilter.Status s;
+                try {
+                    s = filters[i].onRequest(this, this);
+                } catch (RuntimeException e) {
+                    logger.warn("{} RPC filter {} failed on a request: {}", ctx.channel(), filters[i], e.toString());
+                    localReply(RpcStatus.INTERNAL, "rpc_filter_error", "jmesh: filter error");
+                    return;
+                }
+                if (responding || done) {
+                    return;
+                }
+                if (s == RpcFilter.Status.STOP_ITERATION && !continueRequested) {
+                    decodePaused = true;
+                    return;
+                }
+            }
+            router();
+        }
+
+        @Override
+        public void continueDecoding() {
+            if (!ctx.executor().inEventLoop()) {
+                ctx.executor().execute(this::continueDecoding);
+                return;
+            }
+            if (done || responding) {
+                return;
+            }
+            if (!decodePaused) {
+                continueRequested = decodeIndex > 0 && decodeIndex <= filterCount;
+                return;
+            }
+            decodePaused = false;
+            decode(decodeIndex);
+        }
+
+        // ---- the router: the terminal filter
+
+        private void router() {
+            decodeIndex = filterCount;
+            routed = true;
+            if (addedHeaders != null) {
+                final Object withHeaders;
+                try {
+                    withHeaders = protocol.withHeaders(request, addedHeaders, ctx.alloc());
+                } catch (RuntimeException e) {
+                    logger.debug("{} cannot add RPC filter headers {}: {}", ctx.channel(), addedHeaders.keySet(),
+                                 e.toString());
+                    localReply(RpcStatus.INVALID_REQUEST, "rpc_filter_headers_rejected",
+                               "jmesh: headers added by a filter: " + e.getMessage());
+                    return;
+                }
+                ReferenceCountUtil.release(request);
+                request = withHeaders;
+                addedHeaders = null;
+                if (routeCleared) {
+                    view = RpcProtocol.routingView(protocol, request);
+                }
+            }
+            if (routeCleared) {
+                routeCleared = false;
+                route = config.routeTable.route(view);
+            }
             if (route == null || route.kind() != RouteEntry.Kind.ROUTE) {
                 flags.add(ResponseFlag.NO_ROUTE_FOUND);
                 localReply(RpcProtocol.LocalReply.NO_ROUTE, "jmesh: no route for " + view.uri());
@@ -254,16 +376,9 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 localReply(RpcProtocol.LocalReply.NO_CLUSTER, "jmesh: unknown cluster " + clusterName);
                 return;
             }
-            if (!cluster.circuitBreakers().tryAcquireRequest()) {
-                cluster.stats().upstreamRqPendingOverflow().inc();
-                flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
-                localReply(RpcProtocol.LocalReply.OVERFLOW,
-                           "jmesh: circuit breaker max_requests of cluster " + clusterName + " is full");
-                return;
-            }
-            requestSlot = true;
             retriesLeft = Math.max(1, route.retryPolicy().numRetries());
-            if (!oneway) {
+            attempt();
+            if (!done && !responding && !oneway) {
                 final long frameTimeout = protocol.timeoutMillis(request);
                 final long timeout = frameTimeout > 0 ? frameTimeout
                         : config.defaultTimeoutMs > 0 ? config.defaultTimeoutMs : route.timeoutMillis();
@@ -271,36 +386,40 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                     timer = ctx.executor().schedule(this, timeout, TimeUnit.MILLISECONDS);
                 }
             }
-            attempt();
         }
 
         private void attempt() {
-            // A retry leaves the host that failed, and any host ejected since the balancer was built, when there is
-            // another (shouldSelectAnotherHost); when nothing else comes up it is still used.
-            final Host h = cluster.chooseHost(this);
-            if (h == null) { // chooseHost counted upstream_cx_none_healthy
-                flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
-                localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
-                           "jmesh: no healthy upstream in cluster " + cluster.name());
+            // The one upstream path (UpstreamRequest): a retry leaves the host that failed (shouldSelectAnotherHost),
+            // and every pick avoids a host ejected since the balancer was built, when there is another; when nothing
+            // else comes up it is still used. Then one max_requests slot per attempt, as Envoy's upstream requests.
+            final UpstreamRequest r = UpstreamRequest.start(cluster, this);
+            if (retrySlot) {
+                retrySlot = false;
+                UpstreamRequest.releaseRetry(cluster);
+            }
+            if (!r.started()) {
+                flags.add(r.failure().responseFlag());
+                if (r.failure() == UpstreamRequest.Failure.OVERFLOW) {
+                    localReply(RpcProtocol.LocalReply.OVERFLOW,
+                               "jmesh: circuit breaker max_requests of cluster " + cluster.name() + " is full");
+                } else {
+                    localReply(RpcProtocol.LocalReply.NO_HEALTHY_UPSTREAM,
+                               "jmesh: no healthy upstream in cluster " + cluster.name());
+                }
                 return;
             }
+            upstream = r;
+            final Host h = r.host();
             host = h;
-            attemptActive = true;
-            cluster.stats().upstreamRqTotal().inc();
-            cluster.stats().upstreamRqActive().inc();
-            h.requestStarted();
-            h.stats().incRqTotal();
-            connection = connection(cluster, h);
+            connection = upstreamConnection(cluster, h);
             if (connection.send(this, reading) && !upstreamsToFlush.contains(connection)) {
                 upstreamsToFlush.add(connection);
             }
         }
 
         private void endAttempt() {
-            if (attemptActive) {
-                attemptActive = false;
-                cluster.stats().upstreamRqActive().dec();
-                host.requestFinished();
+            if (upstream != null) {
+                upstream.end();
             }
         }
 
@@ -313,7 +432,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public boolean shouldSelectAnotherHost(Host h) {
-            return h == failedHost || h.ejected();
+            return h == failedHost;
         }
 
         // ---- RpcUpstreamConnection.Call
@@ -327,8 +446,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         public void onWritten(RpcUpstreamConnection c, long id) {
             upstreamId = id;
             if (oneway) {
-                endAttempt();
-                host.stats().incRqSuccess();
+                endAttempt(); // no result to report (Envoy reports none without a response)
                 details = "via_upstream";
                 finish();
             }
@@ -346,14 +464,13 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onResponse(Object response) {
-            endAttempt();
-            if (done) {
+            if (done || responding) {
+                endAttempt();
                 ReferenceCountUtil.release(response);
                 return;
             }
-            final int httpStatus = protocol.httpStatus(response);
-            cluster.reportResult(host, httpStatus);
-            cluster.stats().recordResponseCode(httpStatus);
+            upstream.onResponse(protocol.httpStatus(response));
+            endAttempt();
             if (retriesLeft > 0 && protocol.isNotDelivered(response)) {
                 // The upstream is a sidecar that could not reach its application: nothing was delivered.
                 ReferenceCountUtil.release(response);
@@ -361,36 +478,34 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             responseCode = protocol.responseStatus(response);
-            if (protocol.isSuccess(response)) {
-                host.stats().incRqSuccess();
-            } else {
-                host.stats().incRqError();
+            if (!protocol.isSuccess(response)) {
                 config.responseError.inc();
             }
             details = "via_upstream";
-            write(protocol.withRequestId(response, protocol.requestId(request)));
-            finish();
+            respond(protocol.withRequestId(response, protocol.requestId(request)), false);
         }
 
         @Override
         public void onConnectFailure(String reason) {
-            endAttempt();
-            if (done) {
+            if (done || responding) {
+                endAttempt();
                 return;
             }
-            cluster.reportLocalOriginFailure(host, false);
+            upstream.onConnectFailure();
             retryOrFail(reason);
         }
 
         /** After a failure that left the call undelivered: another attempt, or the connect-failure reply. */
         private void retryOrFail(String reason) {
-            host.stats().incRqError();
             failure = reason;
             failedHost = host;
-            if (retriesLeft-- > 0 && acquireRetrySlot()) {
-                cluster.stats().upstreamRqRetry().inc();
-                attempt();
-                return;
+            if (retriesLeft-- > 0) {
+                if (UpstreamRequest.tryAcquireRetry(cluster)) {
+                    retrySlot = true;
+                    attempt();
+                    return;
+                }
+                flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
             }
             flags.add(ResponseFlag.UPSTREAM_CONNECTION_FAILURE);
             localReply(RpcProtocol.LocalReply.CONNECT_FAILURE,
@@ -399,30 +514,14 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
         @Override
         public void onUpstreamReset() {
-            endAttempt();
-            if (done) {
+            if (done || responding) {
+                endAttempt();
                 return;
             }
-            cluster.reportLocalOriginFailure(host, false);
-            host.stats().incRqError();
+            upstream.onReset();
             flags.add(ResponseFlag.UPSTREAM_CONNECTION_TERMINATION);
             localReply(RpcProtocol.LocalReply.UPSTREAM_RESET,
                        "jmesh: upstream " + host.addressString() + " closed the connection");
-        }
-
-        /** Takes the call's {@code max_retries} slot (once per call); on overflow counts it and flags UO. */
-        private boolean acquireRetrySlot() {
-            if (retrySlot) {
-                return true;
-            }
-            final CircuitBreakers breakers = cluster.circuitBreakers();
-            if (breakers.tryAcquireRetry()) {
-                retrySlot = true;
-                return true;
-            }
-            cluster.stats().upstreamRqRetryOverflow().inc();
-            flags.add(ResponseFlag.UPSTREAM_OVERFLOW);
-            return false;
         }
 
         // ---- local events
@@ -431,18 +530,17 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         @Override
         public void run() {
             timer = null;
-            if (done) {
+            if (done || responding) {
                 return;
             }
             config.requestTimeout.inc();
             if (connection != null) {
                 connection.cancel(this, upstreamId);
             }
-            if (attemptActive) {
+            if (upstream != null && !upstream.ended()) {
+                upstream.onTimeout(); // upstream_rq_timeout, host rq_timeout, a local-origin 504; ends the attempt
+            } else {
                 cluster.stats().upstreamRqTimeout().inc();
-                host.stats().incRqTimeout();
-                cluster.reportLocalOriginFailure(host, true);
-                endAttempt();
             }
             flags.add(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT);
             localReply(RpcProtocol.LocalReply.TIMEOUT, "jmesh: no response within the timeout");
@@ -462,17 +560,109 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         }
 
         private void localReply(RpcProtocol.LocalReply reason, String message) {
-            if (done) {
+            localReply(reason.status, reason.details, message);
+        }
+
+        private void localReply(RpcStatus status, String localDetails, String message) {
+            if (done || responding) {
                 return;
             }
             config.localReply.inc();
-            details = reason.details;
-            if (!oneway) {
-                final Object reply = protocol.errorReply(request, reason, message, ctx.alloc());
-                responseCode = protocol.responseStatus(reply);
-                write(reply);
+            details = localDetails;
+            if (oneway) {
+                responding = true;
+                finish();
+                return;
             }
+            final Object reply = protocol.errorReply(request, status, message, ctx.alloc());
+            responseCode = protocol.responseStatus(reply);
+            respond(reply, true);
+        }
+
+        // ---- encode path
+
+        /** Sends {@code reply} (owned) through the encode path to the caller, then ends the call. */
+        private void respond(Object reply, boolean local) {
+            responding = true;
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+            if (decodeIndex == 0) { // no filter saw the request
+                write(reply);
+                finish();
+                return;
+            }
+            pendingResponse = reply;
+            pendingIsLocal = local;
+            encode(decodeIndex - 1);
+        }
+
+        private void encode(int from) {
+            final Response view = new Response();
+            encoding = true;
+            try {
+                for (int i = from; i >= 0; i--) {
+                    encodeIndex = i - 1;
+                    final RpcFilter.Status s;
+                    try {
+                        s = filters[i].onResponse(view, this);
+                    } catch (RuntimeException e) {
+                        logger.warn("{} RPC filter {} failed on a response: {}", ctx.channel(), filters[i],
+                                    e.toString());
+                        continue;
+                    }
+                    if (done) {
+                        return;
+                    }
+                    if (s == RpcFilter.Status.STOP_ITERATION) {
+                        encodePaused = true;
+                        return;
+                    }
+                }
+            } finally {
+                encoding = false;
+            }
+            final Object r = pendingResponse;
+            pendingResponse = null;
+            write(r);
             finish();
+        }
+
+        @Override
+        public void continueEncoding() {
+            if (!ctx.executor().inEventLoop()) {
+                ctx.executor().execute(this::continueEncoding);
+                return;
+            }
+            if (done || !encodePaused) {
+                return;
+            }
+            encodePaused = false;
+            encode(encodeIndex);
+        }
+
+        /** The response as filters see it. */
+        private final class Response implements RpcResponse {
+            @Override
+            public int status() {
+                return protocol.responseStatus(pendingResponse);
+            }
+
+            @Override
+            public boolean isSuccess() {
+                return protocol.isSuccess(pendingResponse);
+            }
+
+            @Override
+            public boolean isLocalReply() {
+                return pendingIsLocal;
+            }
+
+            @Override
+            public Object message() {
+                return pendingResponse;
+            }
         }
 
         private void write(Object reply) {
@@ -496,14 +686,11 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 timer.cancel(false);
                 timer = null;
             }
-            // The one place where the circuit-breaker slots go back, whatever ended the call.
-            if (requestSlot) {
-                requestSlot = false;
-                cluster.circuitBreakers().releaseRequest();
-            }
+            // Whatever ended the call, its attempt ends (idempotent) and a retry slot still held goes back.
+            endAttempt();
             if (retrySlot) {
                 retrySlot = false;
-                cluster.circuitBreakers().releaseRetry();
+                UpstreamRequest.releaseRetry(cluster);
             }
             if (prev != null) {
                 prev.next = next;
@@ -516,40 +703,183 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             prev = null;
             next = null;
             log();
+            if (pendingResponse != null) {
+                ReferenceCountUtil.release(pendingResponse);
+                pendingResponse = null;
+            }
+            for (int i = 0; i < filterCount; i++) {
+                try {
+                    filters[i].onDestroy();
+                } catch (RuntimeException e) {
+                    logger.warn("{} RPC filter {} failed on destroy: {}", ctx.channel(), filters[i], e.toString());
+                }
+            }
             ReferenceCountUtil.release(request);
         }
 
         private void log() {
-            if (config.accessLog == AccessLog.NOOP) {
+            if (config.accessLog == AccessLog.NOOP && streamInfo == null) {
                 return;
             }
-            final StreamInfo e = new StreamInfo()
-                    .startTimeMillis(startMillis)
-                    .startNanos(startNanos)
-                    .protocol(protocol.protocolName())
+            final StreamInfo e = streamInfo()
                     .responseCode(responseCode)
                     .responseCodeDetails(details)
                     .upstreamHost(host == null ? null : host.addressString())
                     .upstreamCluster(cluster == null ? null : cluster.name())
                     .routeName(route == null ? null : route.name())
-                    .downstreamRemoteAddress((InetSocketAddress) ctx.channel().remoteAddress())
-                    .downstreamLocalAddress((InetSocketAddress) ctx.channel().localAddress())
                     .upstreamTransportFailureReason(failure)
                     .finish(System.nanoTime());
             if (view != null) {
                 e.requestHeaders(view.headers())
                  .method(view.headers().get(RpcProtocol.METHOD))
                  .path(view.uri())
-                 .authority(view.headers().get(io.netty.handler.codec.http.HttpHeaderNames.HOST));
+                 .authority(view.headers().get(HttpHeaderNames.HOST));
             }
             for (ResponseFlag f : flags) {
                 e.addResponseFlag(f);
+            }
+            if (config.accessLog == AccessLog.NOOP) {
+                return;
             }
             try {
                 config.accessLog.log(e);
             } catch (RuntimeException ex) {
                 logger.warn("access log failed: {}", ex.toString());
             }
+        }
+
+        // ---- RpcFilterCallbacks
+
+        @Override
+        public void sendLocalReply(RpcStatus status, String message, String localDetails) {
+            if (encoding || encodePaused) {
+                throw new IllegalStateException("a local reply on the encode path: the response is already chosen");
+            }
+            localReply(status, localDetails == null ? "rpc_filter_local_reply" : localDetails, message);
+        }
+
+        @Override
+        public RouteEntry route() {
+            return routeCleared ? null : route;
+        }
+
+        @Override
+        public void clearRouteCache() {
+            routeCleared = true;
+        }
+
+        @Override
+        public StreamInfo streamInfo() {
+            StreamInfo s = streamInfo;
+            if (s == null) {
+                s = new StreamInfo()
+                        .startTimeMillis(startMillis)
+                        .startNanos(startNanos)
+                        .protocol(protocol.name())
+                        .downstreamRemoteAddress((InetSocketAddress) ctx.channel().remoteAddress())
+                        .downstreamLocalAddress((InetSocketAddress) ctx.channel().localAddress())
+                        .downstreamConnection(ConnectionInfo.of(ctx.channel()))
+                        .requestAttributes(this);
+                streamInfo = s;
+            }
+            return s;
+        }
+
+        @Override
+        public ConnectionInfo connection() {
+            return ConnectionInfo.of(ctx.channel());
+        }
+
+        @Override
+        public EventLoop eventLoop() {
+            return ctx.channel().eventLoop();
+        }
+
+        // ---- RpcRequest / RequestAttributes
+
+        @Override
+        public String protocol() {
+            return protocol.name();
+        }
+
+        @Override
+        public String host() {
+            return view.headers().get(HttpHeaderNames.HOST);
+        }
+
+        @Override
+        public String method() {
+            return protocol.method(request);
+        }
+
+        @Override
+        public String path() {
+            return view.uri();
+        }
+
+        @Override
+        public String header(String name) {
+            if (addedHeaders != null) {
+                final String v = addedHeaders.get(name);
+                if (v != null) {
+                    return v;
+                }
+            }
+            return protocol.headers(request).get(name);
+        }
+
+        @Override
+        public void forEachHeader(BiConsumer<String, String> action) {
+            final Map<String, String> added = addedHeaders;
+            for (Map.Entry<String, String> e : protocol.headers(request).entrySet()) {
+                if (added == null || !added.containsKey(e.getKey())) {
+                    action.accept(e.getKey(), e.getValue());
+                }
+            }
+            if (added != null) {
+                added.forEach(action);
+            }
+        }
+
+        @Override
+        public String service() {
+            return protocol.service(request);
+        }
+
+        @Override
+        public boolean isOneway() {
+            return oneway;
+        }
+
+        @Override
+        public long requestId() {
+            return protocol.requestId(request);
+        }
+
+        @Override
+        public RpcCodec codec() {
+            return protocol;
+        }
+
+        @Override
+        public Object message() {
+            return request;
+        }
+
+        @Override
+        public void setHeader(String name, String value) {
+            if (responding || done || routed) {
+                throw new IllegalStateException("headers can be added only before the call goes upstream");
+            }
+            if (addedHeaders == null) {
+                addedHeaders = new LinkedHashMap<>(4);
+            }
+            addedHeaders.put(name, value);
+        }
+
+        @Override
+        public String toString() {
+            return "RpcCall(" + protocol.name() + ' ' + (view == null ? "" : view.uri()) + ')';
         }
     }
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.jmesh.proxy.protocol.rpc.RpcCodec;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.jmesh.proxy.upstream.pool.UpstreamConnector;
@@ -81,7 +82,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     };
 
     private final Key key;
-    private final RpcProtocol protocol;
+    private final RpcCodec protocol;
     private final UpstreamCluster cluster;
     private final Host host;
     private final int maxFrameBytes;
@@ -98,7 +99,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private long lastId;
 
-    private RpcUpstreamConnection(Key key, RpcProtocol protocol, UpstreamCluster cluster, Host host,
+    private RpcUpstreamConnection(Key key, RpcCodec protocol, UpstreamCluster cluster, Host host,
                                   int maxFrameBytes) {
         this.key = key;
         this.protocol = protocol;
@@ -111,7 +112,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
      * The connection of {@code loop} to {@code host} of {@code cluster}, opening one if there is none or
      * the previous one closed. Must be called on {@code loop}.
      */
-    static RpcUpstreamConnection get(EventLoop loop, RpcProtocol protocol, UpstreamCluster cluster, Host host,
+    static RpcUpstreamConnection get(EventLoop loop, RpcCodec protocol, UpstreamCluster cluster, Host host,
                                      int maxFrameBytes) {
         assert loop.inEventLoop();
         final Map<Key, RpcUpstreamConnection> pool = POOLS.get();
@@ -220,7 +221,7 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** Whether this is the connection to {@code host} of {@code cluster} (the same objects) for {@code protocol}. */
-    boolean serves(RpcProtocol protocol, UpstreamCluster cluster, Host host) {
+    boolean serves(RpcCodec protocol, UpstreamCluster cluster, Host host) {
         return key.protocol == protocol && key.cluster == cluster && key.host == host;
     }
 
@@ -367,12 +368,12 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     /** Identity of the cluster and host objects: a new config snapshot gets new connections. */
     private static final class Key {
-        final RpcProtocol protocol;
+        final RpcCodec protocol;
         final UpstreamCluster cluster;
         final Host host;
         private final int hash;
 
-        Key(RpcProtocol protocol, UpstreamCluster cluster, Host host) {
+        Key(RpcCodec protocol, UpstreamCluster cluster, Host host) {
             this.protocol = protocol;
             this.cluster = cluster;
             this.host = host;

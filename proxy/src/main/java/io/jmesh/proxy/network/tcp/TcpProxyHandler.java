@@ -14,6 +14,7 @@ import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
 import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.jmesh.proxy.upstream.UpstreamRequest;
 import io.jmesh.proxy.upstream.pool.UpstreamConnector;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -26,6 +27,11 @@ import io.netty.handler.timeout.IdleStateHandler;
  * {@code envoy.filters.network.tcp_proxy}: on accept, picks a cluster and a host, connects from the same
  * event loop (the client's bytes wait, unread, until then), and relays bytes both ways with back-pressure.
  * Closes both sides on either side's close, a connect failure, or {@code idle_timeout}.
+ *
+ * <p>The upstream side is one {@link UpstreamRequest} per downstream connection, as in Envoy's TCP pool: the host
+ * pick (re-picking around ejected hosts), a {@code max_requests} slot held while the connection is proxied
+ * (overflow closes the connection with flag {@code UO}), {@code upstream_rq_total}/{@code upstream_rq_active},
+ * and outlier detection: a connect failure is a local-origin failure, an opened connection a local-origin success.
  */
 public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
 
@@ -39,6 +45,8 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     private Channel upstream;
     private UpstreamCluster cluster;
     private Host host;
+    /** The upstream side's bookkeeping: host, {@code max_requests} slot, outlier report; ends when we close. */
+    private UpstreamRequest upstreamRequest;
     private long rx;
     private long tx;
     private boolean logged;
@@ -61,13 +69,14 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        host = cluster.chooseHost(LoadBalancerContext.NONE);
-        if (host == null) {
-            flags.add(ResponseFlag.NO_HEALTHY_UPSTREAM);
+        final UpstreamRequest r = UpstreamRequest.start(cluster, LoadBalancerContext.NONE);
+        if (!r.started()) { // UH, or UO when max_requests is full (Envoy's TCP pool takes a request slot too)
+            flags.add(r.failure().responseFlag());
             ctx.close();
             return;
         }
-        host.requestStarted();
+        upstreamRequest = r;
+        host = r.host();
         ChannelFuture f = UpstreamConnector.connect(downstream.eventLoop(), cluster, host, p -> {
             if (config.idleTimeoutMs > 0) {
                 p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
@@ -79,12 +88,19 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             if (!done.isSuccess()) {
                 flags.add(ResponseFlag.UPSTREAM_CONNECTION_FAILURE);
                 cluster.stats().upstreamCxConnectFail().inc();
+                host.stats().incCxConnectFail();
+                r.onConnectFailure();
                 logger.debug("{} tcp_proxy connect to {} failed: {}", downstream, host.addressString(), done.cause().toString());
                 downstream.close();
                 return;
             }
+            r.onConnected();
             cluster.stats().upstreamCxActive().inc();
-            upstream.closeFuture().addListener(c -> cluster.stats().upstreamCxActive().dec());
+            host.stats().incCxActive();
+            upstream.closeFuture().addListener(c -> {
+                cluster.stats().upstreamCxActive().dec();
+                host.stats().decCxActive();
+            });
             if (!downstream.isActive()) {
                 upstream.close();
                 return;
@@ -127,8 +143,8 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         config.cxActive.dec();
-        if (host != null) {
-            host.requestFinished();
+        if (upstreamRequest != null) {
+            upstreamRequest.end();
         }
         if (upstream != null && upstream.isActive()) {
             upstream.close();

@@ -121,6 +121,8 @@ final class RpcPeers {
         final BlockingQueue<Long> receivedIds = new LinkedBlockingQueue<>();
         /** Methods of the requests seen. */
         final BlockingQueue<String> receivedMethods = new LinkedBlockingQueue<>();
+        /** Headers (Bolt header map, Dubbo attachments) of the requests seen. */
+        final BlockingQueue<Map<String, String>> receivedHeaders = new LinkedBlockingQueue<>();
         /** When set, answers "not sent" as a provider's sidecar does when its application is gone. */
         volatile boolean notSent;
         /** When set, answers every call with a server error (Bolt {@code SERVER_EXCEPTION}, Dubbo {@code SERVER_ERROR}). */
@@ -187,9 +189,11 @@ final class RpcPeers {
                     if (msg instanceof BoltRequest) {
                         method = ((BoltRequest) msg).methodName();
                         sleep = ((BoltRequest) msg).header("sleep");
+                        receivedHeaders.add(((BoltRequest) msg).headers());
                     } else {
                         method = ((DubboRequest) msg).methodName();
                         sleep = ((DubboRequest) msg).attachment("sleep");
+                        receivedHeaders.add(((DubboRequest) msg).attachments());
                     }
                     receivedMethods.add(method);
                     if (protocol.isOneway(msg) || "never".equals(sleep)) {

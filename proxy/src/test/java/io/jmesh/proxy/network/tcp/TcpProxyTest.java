@@ -12,9 +12,13 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 
-/** tcp_proxy: bytes both ways through the proxy, a dead upstream closes the client, idle timeout. */
+/**
+ * tcp_proxy: bytes both ways through the proxy, a dead upstream closes the client, idle timeout; the shared upstream
+ * path (UpstreamRequest): max_requests per proxied connection, connect failures reported to outlier detection.
+ */
 class TcpProxyTest {
 
     static final String CONFIG = """
@@ -118,6 +122,78 @@ class TcpProxyTest {
                 assertEquals('i', in.read());
                 assertEquals(-1, in.read(), "closed after idle_timeout");
             }
+        }
+    }
+
+    static final String GUARDED = """
+            static_resources:
+              listeners:
+              - name: tcp
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: envoy.filters.network.tcp_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+                      stat_prefix: tcp
+                      cluster: echo
+              clusters:
+              - name: echo
+                connect_timeout: 1s
+                type: STATIC
+                circuit_breakers: { thresholds: [{ max_requests: 1 }] }
+                outlier_detection: { consecutive_gateway_failure: 2, enforcing_consecutive_gateway_failure: 0 }
+                load_assignment:
+                  cluster_name: echo
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
+            """;
+
+    @Test
+    void eachProxiedConnectionHoldsOneMaxRequestsSlot() throws Exception {
+        try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            echo(ss);
+            try (ProxyFixture proxy = ProxyFixture.start(GUARDED, Map.of("PORT", ss.getLocalPort()))) {
+                try (Socket first = new Socket("127.0.0.1", proxy.port())) {
+                    first.setSoTimeout(10_000);
+                    first.getOutputStream().write('a');
+                    assertEquals('a', first.getInputStream().read());
+                    try (Socket second = new Socket("127.0.0.1", proxy.port())) {
+                        second.setSoTimeout(10_000);
+                        assertEquals(-1, second.getInputStream().read(), "over max_requests: closed (UO)");
+                    }
+                    assertEquals(1, proxy.counter("cluster.echo.upstream_rq_pending_overflow"));
+                    first.getOutputStream().write('b');
+                    assertEquals('b', first.getInputStream().read(), "the first connection is unaffected");
+                }
+                Poll.until(() -> proxy.gauge("cluster.echo.upstream_rq_active") == 0, "the slot is given back");
+                try (Socket third = new Socket("127.0.0.1", proxy.port())) {
+                    third.setSoTimeout(10_000);
+                    third.getOutputStream().write('c');
+                    assertEquals('c', third.getInputStream().read());
+                }
+                assertEquals(2, proxy.counter("cluster.echo.upstream_rq_total"));
+            }
+        }
+    }
+
+    @Test
+    void connectFailuresAreReportedToOutlierDetection() throws Exception {
+        int dead;
+        try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = ss.getLocalPort();
+        }
+        try (ProxyFixture proxy = ProxyFixture.start(GUARDED, Map.of("PORT", dead))) {
+            for (int i = 0; i < 2; i++) {
+                try (Socket c = new Socket("127.0.0.1", proxy.port())) {
+                    c.setSoTimeout(10_000);
+                    assertEquals(-1, c.getInputStream().read());
+                }
+            }
+            Poll.until(() -> proxy.counter("cluster.echo.outlier_detection.ejections_detected_consecutive_gateway_failure") == 1,
+                       "two connect failures in a row are detected as gateway failures");
+            Poll.until(() -> proxy.gauge("cluster.echo.upstream_rq_active") == 0, "no slot is left behind");
         }
     }
 }
