@@ -27,6 +27,7 @@ import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
 import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.jmesh.proxy.upstream.UpstreamRequest;
 import io.jmesh.proxy.upstream.pool.ConnectionPools;
 import io.jmesh.proxy.upstream.pool.ResetReason;
 import io.jmesh.proxy.upstream.pool.UpstreamStream;
@@ -59,8 +60,10 @@ import io.netty.util.concurrent.ScheduledFuture;
  * The router of one stream (Envoy's {@code envoy.filters.http.router}, {@code source/common/router/router.h}):
  * the terminal decoder filter. It takes the route the filter manager resolved (after any filter cleared the
  * route cache), answers redirects and direct responses, picks the cluster and a host, and makes upstream
- * attempts (Envoy's {@code UpstreamRequest}) with the route's retry policy, per-try and route timeouts, and
- * request mirroring ({@link ShadowStream}). The response streams back through the encoder filters.
+ * attempts with the route's retry policy, per-try and route timeouts, and request mirroring ({@link ShadowStream}).
+ * Host choice, the circuit-breaker slots, outlier reports and upstream stats of every attempt and mirror go
+ * through the one upstream path ({@link UpstreamRequest}, Envoy's {@code UpstreamRequest}). The response streams
+ * back through the encoder filters.
  *
  * <p>Bodies stream through without copies. Up to {@link #RETRY_BUFFER_LIMIT} bytes of request body are also
  * kept (as retained slices) so that a retry can replay them; past that the stream stops being retriable, as in
@@ -328,27 +331,23 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
     // ------------------------------------------------------------------ upstream attempts
 
     private void startAttempt() {
-        Host host = cluster.chooseHost(new LbContext());
-        if (host == null) { // the balancers hold healthy hosts only; one ejected since is still usable
-            callbacks.addResponseFlag(ResponseFlag.NO_HEALTHY_UPSTREAM);
-            callbacks.sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
+        UpstreamRequest upstream = UpstreamRequest.start(cluster, new LbContext());
+        if (!upstream.started()) {
+            if (upstream.failure() == UpstreamRequest.Failure.NO_HEALTHY_UPSTREAM) {
+                callbacks.addResponseFlag(ResponseFlag.NO_HEALTHY_UPSTREAM);
+                callbacks.sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
+            } else {
+                onOverflow();
+            }
             return;
         }
-        if (!cluster.circuitBreakers().tryAcquireRequest()) {
-            cluster.stats().upstreamRqPendingOverflow().inc();
-            onOverflow();
-            return;
-        }
+        Host host = upstream.host();
         info.upstreamHost(host.addressString());
         if (route.autoHostRewrite()) {
             request.headers().set(HttpHeaderNames.HOST, host.addressString());
         }
-        Attempt a = new Attempt(host);
+        Attempt a = new Attempt(upstream);
         attempt = a;
-        cluster.stats().upstreamRqTotal().inc();
-        cluster.stats().upstreamRqActive().inc();
-        host.requestStarted();
-        host.stats().incRqTotal();
         ConnectionPools.get(callbacks.eventLoop(), cluster, host, cluster.http2()).newStream(a);
     }
 
@@ -384,10 +383,9 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
 
     /** Takes a {@code max_retries} slot, released when the retry starts; on overflow counts it and flags UO. */
     private boolean acquireRetrySlot() {
-        if (cluster.circuitBreakers().tryAcquireRetry()) {
+        if (UpstreamRequest.tryAcquireRetry(cluster)) { // counts upstream_rq_retry, or _retry_overflow
             return true;
         }
-        cluster.stats().upstreamRqRetryOverflow().inc();
         callbacks.addResponseFlag(ResponseFlag.UPSTREAM_OVERFLOW);
         return false;
     }
@@ -396,11 +394,10 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
     private void scheduleRetry(Attempt failed) {
         retriesDone++;
         lastFailedHost = failed.host;
-        cluster.stats().upstreamRqRetry().inc();
         long backoff = retryPolicy.backoffMillis(retriesDone);
         attempt = null;
         callbacks.eventLoop().schedule(() -> {
-            cluster.circuitBreakers().releaseRetry();
+            UpstreamRequest.releaseRetry(cluster);
             if (!destroyed) {
                 rebuildPending();
                 startAttempt();
@@ -465,14 +462,13 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
             return;
         }
         callbacks.addResponseFlag(ResponseFlag.UPSTREAM_REQUEST_TIMEOUT);
-        cluster.stats().upstreamRqTimeout().inc();
         Attempt a = attempt;
         attempt = null;
         if (a != null) {
-            if (!responseStarted) {
-                cluster.reportLocalOriginFailure(a.host, true);
-            }
+            a.upstream.onTimeout(); // upstream_rq_timeout; a local-origin failure unless a response came
             a.abort();
+        } else {
+            cluster.stats().upstreamRqTimeout().inc(); // between attempts (retry back-off)
         }
         if (responseStarted) {
             info.responseCodeDetails("upstream_response_timeout");
@@ -484,14 +480,16 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
 
     /** One try of the request against one host (Envoy's {@code UpstreamRequest}). */
     private final class Attempt implements UpstreamStreamListener {
+        final UpstreamRequest upstream;
         final Host host;
         UpstreamStream stream;
         long sentNanos;
         ScheduledFuture<?> perTryTimer;
         boolean ended;
 
-        Attempt(Host host) {
-            this.host = host;
+        Attempt(UpstreamRequest upstream) {
+            this.upstream = upstream;
+            this.host = upstream.host();
         }
 
         boolean current() {
@@ -536,8 +534,7 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
             if (!current() || responseStarted) {
                 return;
             }
-            cluster.stats().upstreamRqPerTryTimeout().inc();
-            cluster.reportLocalOriginFailure(host, true);
+            upstream.onPerTryTimeout();
             abort();
             if (!maybeRetry(this, RetryCause.PER_TRY_TIMEOUT, 0)) {
                 onTimeout();
@@ -546,24 +543,28 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
 
         @Override
         public void onStreamFailure(ResetReason reason, String detail) {
-            endAttempt();
             if (reason == ResetReason.OVERFLOW) {
+                endAttempt();
                 if (current()) {
                     stream = null;
                     onOverflow(); // never retried, as in Envoy
                 }
                 return;
             }
-            host.stats().incRqError();
-            cluster.reportLocalOriginFailure(host, false);
+            RetryCause cause = reason == ResetReason.CONNECTION_FAILURE || reason == ResetReason.CONNECT_TIMEOUT
+                    ? RetryCause.CONNECT_FAILURE
+                    : reason == ResetReason.REMOTE_REFUSED_STREAM_RESET ? RetryCause.REFUSED_STREAM : RetryCause.RESET;
+            if (cause == RetryCause.CONNECT_FAILURE) {
+                upstream.onConnectFailure(); // a local-origin failure for outlier detection; ends the request
+            } else {
+                upstream.onReset();
+            }
+            endAttempt();
             if (!current()) {
                 return;
             }
             stream = null;
             lastFailedHost = host;
-            RetryCause cause = reason == ResetReason.CONNECTION_FAILURE || reason == ResetReason.CONNECT_TIMEOUT
-                    ? RetryCause.CONNECT_FAILURE
-                    : reason == ResetReason.REMOTE_REFUSED_STREAM_RESET ? RetryCause.REFUSED_STREAM : RetryCause.RESET;
             if (responseStarted) {
                 callbacks.addResponseFlag(ResponseFlag.UPSTREAM_REMOTE_RESET);
                 info.responseCodeDetails("upstream_reset_after_response_started{" + reason.name().toLowerCase() + "}");
@@ -616,10 +617,9 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
                 ReferenceCountUtil.release(resp); // 100 Continue was answered locally
                 return;
             }
-            cluster.reportResult(host, code);
+            upstream.onResponse(code); // outlier detection, upstream_rq_<code>, host rq_success / rq_error
             if (retryPolicy != RetryPolicy.NONE && retryAllowed(RetryCause.STATUS, code) && acquireRetrySlot()) {
                 ReferenceCountUtil.release(resp);
-                cluster.stats().recordResponseCode(code);
                 endAttempt();
                 stream.reset();
                 stream = null;
@@ -630,12 +630,6 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
             long serviceTime = TimeUnit.NANOSECONDS.toMillis(now - sentNanos);
             info.upstreamServiceTimeMs(serviceTime);
             info.responseDurationMs(TimeUnit.NANOSECONDS.toMillis(now - info.startNanos()));
-            cluster.stats().recordResponseCode(code);
-            if (code >= 500) {
-                host.stats().incRqError();
-            } else {
-                host.stats().incRqSuccess();
-            }
             if (perTryTimer != null) {
                 perTryTimer.cancel(false);
             }
@@ -722,9 +716,7 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
             if (perTryTimer != null) {
                 perTryTimer.cancel(false);
             }
-            host.requestFinished();
-            cluster.circuitBreakers().releaseRequest();
-            cluster.stats().upstreamRqActive().dec();
+            upstream.end();
         }
     }
 
