@@ -3,7 +3,6 @@ package io.jmesh.proxy.filter.router;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -17,6 +16,7 @@ import io.jmesh.proxy.filter.FilterHeadersStatus;
 import io.jmesh.proxy.filter.FilterTrailersStatus;
 import io.jmesh.proxy.filter.StreamDecoderFilter;
 import io.jmesh.proxy.filter.StreamDecoderFilterCallbacks;
+import io.jmesh.proxy.internal.HopByHopHeaders;
 import io.jmesh.proxy.router.RequestMirrorPolicy;
 import io.jmesh.proxy.router.RetryPolicy;
 import io.jmesh.proxy.router.RouteEntry;
@@ -44,7 +44,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -76,9 +75,6 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
     /** Request bodies up to this size are kept for retries (Envoy's default buffer limit, 1 MiB). */
     static final int RETRY_BUFFER_LIMIT = 1 << 20;
     static final AsciiString X_UPSTREAM_SERVICE_TIME = AsciiString.cached("x-envoy-upstream-service-time");
-    private static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
-    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
-    private static final String HTTP2_EXT_PREFIX = "x-http2-";
     private static final int PENDING_HIGH_WATERMARK = 64 * 1024;
 
     private final Supplier<ClusterManager> clusters;
@@ -738,48 +734,8 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
     // ------------------------------------------------------------------ headers
 
     private static void sanitizeResponseHeaders(HttpHeaders h, boolean upgrade, boolean fromHttp2) {
-        removeConnectionHeaders(h, upgrade, fromHttp2);
+        HopByHopHeaders.remove(h, upgrade, fromHttp2);
         h.remove(HttpHeaderNames.TRANSFER_ENCODING);
-    }
-
-    /** Removes hop-by-hop headers (and HTTP/2's {@code x-http2-*} extension headers when asked). */
-    static void removeConnectionHeaders(HttpHeaders h, boolean keepUpgrade, boolean http2Extensions) {
-        String connection = h.get(HttpHeaderNames.CONNECTION);
-        if (connection != null) {
-            for (String token : connection.split(",")) {
-                String t = token.trim();
-                if (!t.isEmpty() && !(keepUpgrade && t.equalsIgnoreCase("upgrade"))) {
-                    h.remove(t);
-                }
-            }
-            if (!keepUpgrade) {
-                h.remove(HttpHeaderNames.CONNECTION);
-            } else {
-                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            }
-        }
-        h.remove(KEEP_ALIVE);
-        h.remove(PROXY_CONNECTION);
-        if (!keepUpgrade) {
-            h.remove(HttpHeaderNames.UPGRADE);
-        }
-        if (http2Extensions) {
-            java.util.Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
-            List<CharSequence> ext = null;
-            while (it.hasNext()) {
-                CharSequence name = it.next().getKey();
-                if (name.length() > HTTP2_EXT_PREFIX.length()
-                        && AsciiString.regionMatches(name, true, 0, HTTP2_EXT_PREFIX, 0, HTTP2_EXT_PREFIX.length())) {
-                    if (ext == null) {
-                        ext = new ArrayList<>(2);
-                    }
-                    ext.add(name);
-                }
-            }
-            if (ext != null) {
-                ext.forEach(h::remove);
-            }
-        }
     }
 
     private long pendingBytes() {

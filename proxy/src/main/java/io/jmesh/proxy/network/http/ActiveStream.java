@@ -1,9 +1,7 @@
 package io.jmesh.proxy.network.http;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -11,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.filter.HttpFilterFactory;
+import io.jmesh.proxy.internal.HopByHopHeaders;
 import io.jmesh.proxy.filter.StreamFilterBase;
 import io.jmesh.proxy.router.RouteEntry;
 import io.jmesh.proxy.router.RouteTable;
@@ -28,7 +27,6 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -54,9 +52,6 @@ final class ActiveStream implements FilterManager.Callbacks {
     static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
     static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
-    static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
-    static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
-    private static final String HTTP2_EXT_PREFIX = "x-http2-";
 
     private final HttpConnectionManagerConfig config;
     private final DownstreamSink sink;
@@ -418,7 +413,7 @@ final class ActiveStream implements FilterManager.Callbacks {
     // ------------------------------------------------------------------ headers
 
     private void sanitizeRequestHeaders(HttpHeaders h) {
-        removeConnectionHeaders(h, upgradeRequest, downstreamHttp2);
+        HopByHopHeaders.remove(h, upgradeRequest, downstreamHttp2);
         String te = h.get(HttpHeaderNames.TE);
         if (te != null && !te.equalsIgnoreCase("trailers")) {
             h.remove(HttpHeaderNames.TE);
@@ -434,42 +429,4 @@ final class ActiveStream implements FilterManager.Callbacks {
         h.remove(HttpHeaderNames.EXPECT);
     }
 
-    private static void removeConnectionHeaders(HttpHeaders h, boolean keepUpgrade, boolean http2Extensions) {
-        String connection = h.get(HttpHeaderNames.CONNECTION);
-        if (connection != null) {
-            for (String token : connection.split(",")) {
-                String t = token.trim();
-                if (!t.isEmpty() && !(keepUpgrade && t.equalsIgnoreCase("upgrade"))) {
-                    h.remove(t);
-                }
-            }
-            if (!keepUpgrade) {
-                h.remove(HttpHeaderNames.CONNECTION);
-            } else {
-                h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-            }
-        }
-        h.remove(KEEP_ALIVE);
-        h.remove(PROXY_CONNECTION);
-        if (!keepUpgrade) {
-            h.remove(HttpHeaderNames.UPGRADE);
-        }
-        if (http2Extensions) {
-            Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence();
-            List<CharSequence> ext = null;
-            while (it.hasNext()) {
-                CharSequence name = it.next().getKey();
-                if (name.length() > HTTP2_EXT_PREFIX.length()
-                        && AsciiString.regionMatches(name, true, 0, HTTP2_EXT_PREFIX, 0, HTTP2_EXT_PREFIX.length())) {
-                    if (ext == null) {
-                        ext = new ArrayList<>(2);
-                    }
-                    ext.add(name);
-                }
-            }
-            if (ext != null) {
-                ext.forEach(h::remove);
-            }
-        }
-    }
 }
