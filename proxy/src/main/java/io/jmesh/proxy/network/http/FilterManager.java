@@ -487,7 +487,7 @@ public final class FilterManager {
             started = true;
             headers = h;
             headersEnd = end;
-            runHeaders(0);
+            runHeaders(0, false);
         }
 
         void onData(ByteBuf data, boolean end) {
@@ -505,15 +505,25 @@ public final class FilterManager {
             runTrailers(0, t);
         }
 
-        /** Returns true when the headers went past the last filter. */
-        private boolean runHeaders(int from) {
+        /**
+         * Runs the headers from filter {@code from}; {@code bodyFollows} when a body a filter added goes on after
+         * them. Returns true when the headers went past the last filter.
+         */
+        private boolean runHeaders(int from, boolean bodyFollows) {
             for (int i = from; i < entries.length; i++) {
-                FilterHeadersStatus s = entries[i].headers(headers, headersEnd && buffer == null);
+                FilterHeadersStatus s = entries[i].headers(headers, headersEnd && !bodyFollows && buffer == null);
                 if (dead()) {
                     return false;
                 }
                 switch (s) {
                     case CONTINUE:
+                        if (dStop == i) {
+                            // The filter added a body (addDecodedData) and continues: headers, then that body.
+                            hStop = i;
+                            hAll = false;
+                            resumeAt(i);
+                            return headersDone;
+                        }
                         continue;
                     case STOP_ITERATION:
                         hStop = i;
@@ -532,7 +542,7 @@ public final class FilterManager {
             }
             headersDone = true;
             if (!decode) {
-                terminalHeaders(headers, headersEnd && buffer == null);
+                terminalHeaders(headers, headersEnd && !bodyFollows && buffer == null);
             }
             return true;
         }
@@ -634,7 +644,7 @@ public final class FilterManager {
             }
             if (i == hStop) {
                 hStop = -1;
-                runHeaders(i + 1);
+                runHeaders(i + 1, b != null);
                 if (dead()) {
                     ReferenceCountUtil.safeRelease(b);
                     return;
@@ -699,7 +709,8 @@ public final class FilterManager {
             if (dStop < 0) {
                 dStop = index;
             }
-            hold(data, false);
+            // Added to a headers-only message, the body ends it.
+            hold(data, headersEnd && !headersDone);
         }
 
         void continueAt(int index) {

@@ -362,6 +362,23 @@ class FilterManagerTest {
     }
 
     @Test
+    void aFilterGivesAHeadersOnlyRequestABody() {
+        Recording a = new Recording("a");
+        a.onHeaders = h -> {
+            a.callbacks.addDecodedData(bytes("added"));
+            return FilterHeadersStatus.CONTINUE;
+        };
+        Recording b = new Recording("b");
+        start(1024, a, b, new Echo());
+
+        fm.decodeHeaders(request("/"), true);
+
+        assertEquals(List.of("a.decodeHeaders", "b.decodeHeaders", "b.decodeData 5 end",
+                "b.encodeHeaders 200", "a.encodeHeaders 200", "b.encodeData 5 end", "a.encodeData 5 end"), log);
+        assertEquals("added", downstream.body());
+    }
+
+    @Test
     void aFilterThatThrowsEndsItsStreamWith500() {
         Recording a = new Recording("a");
         a.onHeaders = h -> {
