@@ -1,5 +1,6 @@
 package io.jmesh.proxy.testing;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,8 +10,9 @@ import io.jmesh.proxy.config.ConfigException;
 
 /**
  * Builds an Envoy bootstrap for tests instead of YAML copied into every class (Envoy's {@code ConfigHelper}):
- * an admin on port 0, one listener {@code http} on port 0 of 127.0.0.1 with an HTTP connection manager
- * (stat prefix {@code ingress}, router filter), one virtual host {@code *}, and STATIC clusters on 127.0.0.1.
+ * an admin on port 0, one listener ({@code http} unless renamed) on port 0 of 127.0.0.1 with an HTTP connection
+ * manager (stat prefix {@code ingress} unless set, the router as the last HTTP filter), virtual hosts (one
+ * {@code *} host unless declared), and STATIC clusters on 127.0.0.1.
  *
  * <pre>{@code
  * ProxyFixture proxy = Bootstraps.http()
@@ -20,20 +22,53 @@ import io.jmesh.proxy.config.ConfigException;
  *         .start();
  * }</pre>
  *
- * Option values are YAML flow values ({@code "1s"}, {@code "{ max_headers_count: 20 }"}), placed as they are.
+ * Option values are YAML flow values ({@code "1s"}, {@code "{ max_headers_count: 20 }"}), placed as they are;
+ * {@link #typed} writes the {@code "@type"} of a typed config.
  */
 public final class Bootstraps {
 
+    private static final String TYPE_URL = "type.googleapis.com/";
+    private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+    private String listenerName = "http";
+    private String statPrefix = "ingress";
     private String codecType = "AUTO";
+    private String downstreamTls;
     private final Map<String, String> hcmOptions = new LinkedHashMap<>();
-    private final List<String> routes = new ArrayList<>();
-    private final List<String> clusters = new ArrayList<>();
+    private final List<String> accessLogs = new ArrayList<>();
+    private final List<String> httpFilters = new ArrayList<>();
+    private final List<VirtualHost> virtualHosts = new ArrayList<>();
+    private final Map<String, Cluster> clusters = new LinkedHashMap<>();
+
+    private record VirtualHost(String name, List<String> domains, List<String> routes) {}
+
+    private record Cluster(String name, int[] ports, Map<String, String> options) {}
 
     private Bootstraps() {}
 
     /** A listener with an HTTP connection manager and nothing routed yet. */
     public static Bootstraps http() {
         return new Bootstraps();
+    }
+
+    /**
+     * A typed config as a YAML flow mapping: {@code typed("envoy.extensions.filters.http.fault.v3.HTTPFault",
+     * "abort: { http_status: 503 }")} is {@code { "@type": type.googleapis.com/..., abort: { http_status: 503 } }}.
+     */
+    public static String typed(String type, String flowFields) {
+        return "{ \"@type\": " + TYPE_URL + type + (flowFields.isEmpty() ? "" : ", " + flowFields) + " }";
+    }
+
+    /** The listener's name ({@code http} by default), as {@link ProxyFixture#port(String)} finds it. */
+    public Bootstraps listener(String name) {
+        this.listenerName = name;
+        return this;
+    }
+
+    /** The connection manager's {@code stat_prefix} ({@code ingress} by default). */
+    public Bootstraps statPrefix(String prefix) {
+        this.statPrefix = prefix;
+        return this;
     }
 
     /** {@code codec_type}: AUTO (the default), HTTP1 or HTTP2. */
@@ -48,79 +83,197 @@ public final class Bootstraps {
         return this;
     }
 
+    /** Terminates TLS on the listener with this certificate and key, offering these ALPN protocols. */
+    public Bootstraps downstreamTls(Path certificateChain, Path privateKey, String... alpn) {
+        StringBuilder fields = new StringBuilder("common_tls_context: { ");
+        if (alpn.length > 0) {
+            fields.append("alpn_protocols: ").append(quotedList(alpn)).append(", ");
+        }
+        fields.append("tls_certificates: [{ certificate_chain: { filename: \"").append(certificateChain)
+                .append("\" }, private_key: { filename: \"").append(privateKey).append("\" } }] }");
+        this.downstreamTls = typed("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", fields.toString());
+        return this;
+    }
+
+    /** A file access log in Envoy's default format. */
+    public Bootstraps accessLog(Path path) {
+        accessLogs.add("path: \"" + path + "\"");
+        return this;
+    }
+
+    /** A file access log with a text format ({@code %RESPONSE_CODE% ...}; a newline is added at the end). */
+    public Bootstraps accessLog(Path path, String textFormat) {
+        accessLogs.add("path: \"" + path + "\", log_format: { text_format_source: { inline_string: \""
+                + textFormat.replace("\\", "\\\\").replace("\"", "\\\"") + "\\n\" } }");
+        return this;
+    }
+
+    /** An HTTP filter before the router, with its typed config (see {@link #typed}). */
+    public Bootstraps httpFilter(String name, String typedConfig) {
+        httpFilters.add("{ name: " + name + ", typed_config: " + typedConfig + " }");
+        return this;
+    }
+
+    /** As {@link #httpFilter} with {@code is_optional: true}. */
+    public Bootstraps optionalHttpFilter(String name, String typedConfig) {
+        httpFilters.add("{ name: " + name + ", is_optional: true, typed_config: " + typedConfig + " }");
+        return this;
+    }
+
+    /** Starts a virtual host; the routes added after it are its own. Without one, a host {@code all} takes "*". */
+    public Bootstraps virtualHost(String name, String... domains) {
+        virtualHosts.add(new VirtualHost(name, List.of(domains), new ArrayList<>()));
+        return this;
+    }
+
     /** Routes a path prefix to a cluster. */
     public Bootstraps route(String prefix, String cluster) {
         return routeYaml("{ match: { prefix: \"" + prefix + "\" }, route: { cluster: " + cluster + " } }");
     }
 
+    /** Routes a path prefix to a cluster with a per-route config for one HTTP filter (see {@link #typed}). */
+    public Bootstraps route(String prefix, String cluster, String filter, String typedConfig) {
+        return routeYaml("{ match: { prefix: \"" + prefix + "\" }, route: { cluster: " + cluster + " },"
+                + " typed_per_filter_config: { " + filter + ": " + typedConfig + " } }");
+    }
+
     /** Adds a route given as one YAML flow mapping ({@code { match: ..., route: ... } }). */
     public Bootstraps routeYaml(String flowRoute) {
-        routes.add(flowRoute);
+        if (virtualHosts.isEmpty()) {
+            virtualHost("all", "*");
+        }
+        virtualHosts.get(virtualHosts.size() - 1).routes().add(flowRoute);
         return this;
     }
 
-    /** An HTTP/1.1 cluster with one endpoint at 127.0.0.1:port. */
-    public Bootstraps cluster(String name, int port) {
-        return clusterYaml(name, port, "");
+    /** An HTTP/1.1 cluster with an endpoint at 127.0.0.1 for each port (none: a cluster without endpoints). */
+    public Bootstraps cluster(String name, int... ports) {
+        clusters.put(name, new Cluster(name, ports.clone(), new LinkedHashMap<>()));
+        return this;
     }
 
     /** An HTTP/2 (h2c prior knowledge) cluster with one endpoint at 127.0.0.1:port. */
     public Bootstraps http2Cluster(String name, int port) {
-        return clusterYaml(name, port, """
-                    typed_extension_protocol_options:
-                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                        explicit_http_config: { http2_protocol_options: {} }
-                """);
+        return cluster(name, port).httpProtocolOptions(name, "explicit_http_config: { http2_protocol_options: {} }");
     }
 
-    /** A cluster with extra fields, given as YAML lines indented by four spaces. */
-    public Bootstraps clusterYaml(String name, int port, String extraFields) {
-        clusters.add("  - name: " + name + "\n"
-                + "    connect_timeout: 1s\n"
-                + "    type: STATIC\n"
-                + extraFields
-                + "    load_assignment:\n"
-                + "      cluster_name: " + name + "\n"
-                + "      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address:"
-                + " { address: 127.0.0.1, port_value: " + port + " } } } }] }]\n");
+    /** Sets a field of a cluster added before, e.g. {@code clusterOption("b", "lb_policy", "MAGLEV")}. */
+    public Bootstraps clusterOption(String cluster, String field, String flowValue) {
+        Cluster c = clusters.get(cluster);
+        if (c == null) {
+            throw new IllegalArgumentException("no cluster " + cluster);
+        }
+        c.options().put(field, flowValue);
         return this;
+    }
+
+    /** The cluster's {@code circuit_breakers} with one thresholds entry, e.g. {@code "max_requests: 1"}. */
+    public Bootstraps circuitBreakers(String cluster, String flowThresholds) {
+        return clusterOption(cluster, "circuit_breakers", "{ thresholds: [{ " + flowThresholds + " }] }");
+    }
+
+    /** The cluster's {@code outlier_detection}, e.g. {@code "consecutive_5xx: 3, interval: 0.05s"}. */
+    public Bootstraps outlierDetection(String cluster, String flowFields) {
+        return clusterOption(cluster, "outlier_detection", "{ " + flowFields + " }");
+    }
+
+    /** The cluster's upstream {@code HttpProtocolOptions} fields, e.g. {@code "explicit_http_config: {...}"}. */
+    public Bootstraps httpProtocolOptions(String cluster, String flowFields) {
+        return clusterOption(cluster, "typed_extension_protocol_options",
+                "{ " + HTTP_PROTOCOL_OPTIONS + ": " + typed(HTTP_PROTOCOL_OPTIONS, flowFields) + " }");
+    }
+
+    /** TLS to the cluster's endpoints with this SNI, trusting this CA certificate. */
+    public Bootstraps upstreamTls(String cluster, String sni, Path trustedCa) {
+        return clusterOption(cluster, "transport_socket", "{ name: envoy.transport_sockets.tls, typed_config: "
+                + typed("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", "sni: " + sni
+                        + ", common_tls_context: { validation_context: { trusted_ca: { filename: \"" + trustedCa
+                        + "\" } } }") + " }");
     }
 
     /** The bootstrap YAML. */
     public String build() {
         StringBuilder b = new StringBuilder();
         b.append("admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
-        b.append("static_resources:\n  listeners:\n  - name: http\n");
+        b.append("static_resources:\n  listeners:\n  - name: ").append(listenerName).append('\n');
         b.append("    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
-        b.append("    filter_chains:\n    - filters:\n");
+        b.append("    filter_chains:\n");
+        if (downstreamTls != null) {
+            b.append("    - transport_socket: { name: envoy.transport_sockets.tls, typed_config: ")
+                    .append(downstreamTls).append(" }\n      filters:\n");
+        } else {
+            b.append("    - filters:\n");
+        }
         b.append("      - name: envoy.filters.network.http_connection_manager\n");
         b.append("        typed_config:\n");
         String ind = "          ";
         b.append(ind).append("\"@type\": type.googleapis.com/envoy.extensions.filters.network.")
                 .append("http_connection_manager.v3.HttpConnectionManager\n");
-        b.append(ind).append("stat_prefix: ingress\n");
+        b.append(ind).append("stat_prefix: ").append(statPrefix).append('\n');
         b.append(ind).append("codec_type: ").append(codecType).append('\n');
         hcmOptions.forEach((k, v) -> b.append(ind).append(k).append(": ").append(v).append('\n'));
+        if (!accessLogs.isEmpty()) {
+            b.append(ind).append("access_log:\n");
+            for (String log : accessLogs) {
+                b.append(ind).append("- name: envoy.access_loggers.file\n");
+                b.append(ind).append("  typed_config: ")
+                        .append(typed("envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                                log))
+                        .append('\n');
+            }
+        }
         b.append(ind).append("route_config:\n");
         b.append(ind).append("  name: local\n");
         b.append(ind).append("  virtual_hosts:\n");
-        b.append(ind).append("  - name: all\n");
-        b.append(ind).append("    domains: [\"*\"]\n");
-        b.append(ind).append("    routes:\n");
-        for (String r : routes) {
-            b.append(ind).append("    - ").append(r).append('\n');
+        for (VirtualHost vh : virtualHosts) {
+            b.append(ind).append("  - name: ").append(vh.name()).append('\n');
+            b.append(ind).append("    domains: ").append(quotedList(vh.domains().toArray(String[]::new))).append('\n');
+            b.append(ind).append("    routes:\n");
+            for (String r : vh.routes()) {
+                b.append(ind).append("    - ").append(r).append('\n');
+            }
         }
         b.append(ind).append("http_filters:\n");
+        for (String f : httpFilters) {
+            b.append(ind).append("- ").append(f).append('\n');
+        }
         b.append(ind).append("- name: envoy.filters.http.router\n");
-        b.append(ind).append("  typed_config: { \"@type\": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }\n");
+        b.append(ind).append("  typed_config: ").append(typed("envoy.extensions.filters.http.router.v3.Router", ""))
+                .append('\n');
         b.append("  clusters:\n");
-        clusters.forEach(b::append);
+        for (Cluster c : clusters.values()) {
+            b.append("  - name: ").append(c.name()).append('\n');
+            b.append("    connect_timeout: 1s\n");
+            b.append("    type: STATIC\n");
+            c.options().forEach((k, v) -> b.append("    ").append(k).append(": ").append(v).append('\n'));
+            b.append("    load_assignment:\n");
+            b.append("      cluster_name: ").append(c.name()).append('\n');
+            if (c.ports().length > 0) {
+                b.append("      endpoints:\n      - lb_endpoints:\n");
+                for (int port : c.ports()) {
+                    b.append("        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ")
+                            .append(port).append(" } } }\n");
+                }
+            }
+        }
         return b.toString();
     }
 
     /** Starts a proxy from {@link #build()} with one event loop. */
     public ProxyFixture start() throws ConfigException, InterruptedException {
-        return ProxyFixture.start(build(), Map.of(), 1);
+        return start(1);
+    }
+
+    /** Starts a proxy from {@link #build()} with {@code workers} event loops. */
+    public ProxyFixture start(int workers) throws ConfigException, InterruptedException {
+        return ProxyFixture.start(build(), Map.of(), workers);
+    }
+
+    private static String quotedList(String... values) {
+        StringBuilder b = new StringBuilder("[");
+        for (int i = 0; i < values.length; i++) {
+            b.append(i == 0 ? "" : ", ").append('"').append(values[i]).append('"');
+        }
+        return b.append(']').toString();
     }
 }
