@@ -10,9 +10,11 @@ import io.jmesh.proxy.config.ConfigException;
 
 /**
  * Builds an Envoy bootstrap for tests instead of YAML copied into every class (Envoy's {@code ConfigHelper}):
- * an admin on port 0, one listener ({@code http} unless renamed) on port 0 of 127.0.0.1 with an HTTP connection
- * manager (stat prefix {@code ingress} unless set, the router as the last HTTP filter), virtual hosts (one
- * {@code *} host unless declared), and STATIC clusters on 127.0.0.1.
+ * an admin on port 0, one listener on port 0 of 127.0.0.1 whose filter chain ends in one terminal network filter,
+ * and STATIC clusters on 127.0.0.1. The terminal filter is an HTTP connection manager ({@link #http()}: listener
+ * {@code http}, stat prefix {@code ingress}, the router as the last HTTP filter), a TCP proxy ({@link #tcp}:
+ * listener and stat prefix {@code tcp}) or jmesh's RPC proxy ({@link #rpc}: listener and stat prefix {@code rpc}).
+ * The HTTP and RPC proxies route by virtual hosts (one {@code *} host unless declared).
  *
  * <pre>{@code
  * ProxyFixture proxy = Bootstraps.http()
@@ -30,11 +32,15 @@ public final class Bootstraps {
     private static final String TYPE_URL = "type.googleapis.com/";
     private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-    private String listenerName = "http";
-    private String statPrefix = "ingress";
+    /** The listener's terminal network filter. */
+    private enum Kind { HTTP, TCP, RPC }
+
+    private final Kind kind;
+    private String listenerName;
+    private String statPrefix;
     private String codecType = "AUTO";
     private String downstreamTls;
-    private final Map<String, String> hcmOptions = new LinkedHashMap<>();
+    private final Map<String, String> filterOptions = new LinkedHashMap<>();
     private final List<String> accessLogs = new ArrayList<>();
     private final List<String> httpFilters = new ArrayList<>();
     private final List<VirtualHost> virtualHosts = new ArrayList<>();
@@ -44,11 +50,25 @@ public final class Bootstraps {
 
     private record Cluster(String name, int[] ports, Map<String, String> options) {}
 
-    private Bootstraps() {}
+    private Bootstraps(Kind kind, String name) {
+        this.kind = kind;
+        this.listenerName = name;
+        this.statPrefix = kind == Kind.HTTP ? "ingress" : name;
+    }
 
     /** A listener with an HTTP connection manager and nothing routed yet. */
     public static Bootstraps http() {
-        return new Bootstraps();
+        return new Bootstraps(Kind.HTTP, "http");
+    }
+
+    /** A listener with a TCP proxy to {@code cluster}. */
+    public static Bootstraps tcp(String cluster) {
+        return new Bootstraps(Kind.TCP, "tcp").option("cluster", cluster);
+    }
+
+    /** A listener with jmesh's RPC proxy ({@code jmesh.filters.network.rpc_proxy}) for this protocol, nothing routed. */
+    public static Bootstraps rpc(String protocol) {
+        return new Bootstraps(Kind.RPC, "rpc").option("protocol", protocol);
     }
 
     /**
@@ -65,7 +85,7 @@ public final class Bootstraps {
         return this;
     }
 
-    /** The connection manager's {@code stat_prefix} ({@code ingress} by default). */
+    /** The terminal filter's {@code stat_prefix} ({@code ingress} for HTTP, else the listener's first name). */
     public Bootstraps statPrefix(String prefix) {
         this.statPrefix = prefix;
         return this;
@@ -79,7 +99,12 @@ public final class Bootstraps {
 
     /** Sets a field of the HttpConnectionManager, e.g. {@code hcm("request_headers_timeout", "0.5s")}. */
     public Bootstraps hcm(String field, String flowValue) {
-        hcmOptions.put(field, flowValue);
+        return option(field, flowValue);
+    }
+
+    /** Sets a field of the terminal filter's config, e.g. {@code option("idle_timeout", "0.3s")} on a TCP proxy. */
+    public Bootstraps option(String field, String flowValue) {
+        filterOptions.put(field, flowValue);
         return this;
     }
 
@@ -95,7 +120,7 @@ public final class Bootstraps {
         return this;
     }
 
-    /** A file access log in Envoy's default format. */
+    /** A file access log of the HTTP or RPC proxy in Envoy's default format. */
     public Bootstraps accessLog(Path path) {
         accessLogs.add("path: \"" + path + "\"");
         return this;
@@ -204,42 +229,39 @@ public final class Bootstraps {
         } else {
             b.append("    - filters:\n");
         }
-        b.append("      - name: envoy.filters.network.http_connection_manager\n");
-        b.append("        typed_config:\n");
         String ind = "          ";
-        b.append(ind).append("\"@type\": type.googleapis.com/envoy.extensions.filters.network.")
-                .append("http_connection_manager.v3.HttpConnectionManager\n");
-        b.append(ind).append("stat_prefix: ").append(statPrefix).append('\n');
-        b.append(ind).append("codec_type: ").append(codecType).append('\n');
-        hcmOptions.forEach((k, v) -> b.append(ind).append(k).append(": ").append(v).append('\n'));
-        if (!accessLogs.isEmpty()) {
-            b.append(ind).append("access_log:\n");
-            for (String log : accessLogs) {
-                b.append(ind).append("- name: envoy.access_loggers.file\n");
+        switch (kind) {
+            case HTTP -> {
+                b.append("      - name: envoy.filters.network.http_connection_manager\n        typed_config:\n");
+                b.append(ind).append("\"@type\": ").append(TYPE_URL)
+                        .append("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\n");
+                b.append(ind).append("stat_prefix: ").append(statPrefix).append('\n');
+                b.append(ind).append("codec_type: ").append(codecType).append('\n');
+                appendOptionsAndRoutes(b, ind, "local");
+                b.append(ind).append("http_filters:\n");
+                for (String f : httpFilters) {
+                    b.append(ind).append("- ").append(f).append('\n');
+                }
+                b.append(ind).append("- name: envoy.filters.http.router\n");
                 b.append(ind).append("  typed_config: ")
-                        .append(typed("envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                                log))
-                        .append('\n');
+                        .append(typed("envoy.extensions.filters.http.router.v3.Router", "")).append('\n');
+            }
+            case TCP -> {
+                b.append("      - name: envoy.filters.network.tcp_proxy\n        typed_config:\n");
+                b.append(ind).append("\"@type\": ").append(TYPE_URL)
+                        .append("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\n");
+                b.append(ind).append("stat_prefix: ").append(statPrefix).append('\n');
+                filterOptions.forEach((k, v) -> b.append(ind).append(k).append(": ").append(v).append('\n'));
+            }
+            case RPC -> {
+                b.append("      - name: jmesh.filters.network.rpc_proxy\n        typed_config:\n");
+                b.append(ind).append("\"@type\": ").append(TYPE_URL).append("xds.type.v3.TypedStruct\n");
+                b.append(ind).append("type_url: ").append(TYPE_URL).append("jmesh.filters.network.rpc_proxy.v1.RpcProxy\n");
+                b.append(ind).append("value:\n");
+                b.append(ind).append("  stat_prefix: ").append(statPrefix).append('\n');
+                appendOptionsAndRoutes(b, ind + "  ", null);
             }
         }
-        b.append(ind).append("route_config:\n");
-        b.append(ind).append("  name: local\n");
-        b.append(ind).append("  virtual_hosts:\n");
-        for (VirtualHost vh : virtualHosts) {
-            b.append(ind).append("  - name: ").append(vh.name()).append('\n');
-            b.append(ind).append("    domains: ").append(quotedList(vh.domains().toArray(String[]::new))).append('\n');
-            b.append(ind).append("    routes:\n");
-            for (String r : vh.routes()) {
-                b.append(ind).append("    - ").append(r).append('\n');
-            }
-        }
-        b.append(ind).append("http_filters:\n");
-        for (String f : httpFilters) {
-            b.append(ind).append("- ").append(f).append('\n');
-        }
-        b.append(ind).append("- name: envoy.filters.http.router\n");
-        b.append(ind).append("  typed_config: ").append(typed("envoy.extensions.filters.http.router.v3.Router", ""))
-                .append('\n');
         b.append("  clusters:\n");
         for (Cluster c : clusters.values()) {
             b.append("  - name: ").append(c.name()).append('\n');
@@ -257,6 +279,32 @@ public final class Bootstraps {
             }
         }
         return b.toString();
+    }
+
+    /** The filter options, access logs and {@code route_config} (named unless {@code routeConfigName} is null). */
+    private void appendOptionsAndRoutes(StringBuilder b, String ind, String routeConfigName) {
+        filterOptions.forEach((k, v) -> b.append(ind).append(k).append(": ").append(v).append('\n'));
+        if (!accessLogs.isEmpty()) {
+            b.append(ind).append("access_log:\n");
+            for (String fields : accessLogs) {
+                b.append(ind).append("- name: envoy.access_loggers.file\n");
+                b.append(ind).append("  typed_config: ")
+                        .append(typed("envoy.extensions.access_loggers.file.v3.FileAccessLog", fields)).append('\n');
+            }
+        }
+        b.append(ind).append("route_config:\n");
+        if (routeConfigName != null) {
+            b.append(ind).append("  name: ").append(routeConfigName).append('\n');
+        }
+        b.append(ind).append("  virtual_hosts:\n");
+        for (VirtualHost vh : virtualHosts) {
+            b.append(ind).append("  - name: ").append(vh.name()).append('\n');
+            b.append(ind).append("    domains: ").append(quotedList(vh.domains().toArray(String[]::new))).append('\n');
+            b.append(ind).append("    routes:\n");
+            for (String r : vh.routes()) {
+                b.append(ind).append("    - ").append(r).append('\n');
+            }
+        }
     }
 
     /** Starts a proxy from {@link #build()} with one event loop. */
