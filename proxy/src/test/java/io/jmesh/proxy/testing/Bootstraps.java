@@ -45,10 +45,12 @@ public final class Bootstraps {
     private final List<String> httpFilters = new ArrayList<>();
     private final List<VirtualHost> virtualHosts = new ArrayList<>();
     private final Map<String, Cluster> clusters = new LinkedHashMap<>();
+    private final Map<String, String> topLevel = new LinkedHashMap<>();
 
     private record VirtualHost(String name, List<String> domains, List<String> routes) {}
 
-    private record Cluster(String name, int[] ports, Map<String, String> options) {}
+    /** A cluster: its endpoints' addresses as YAML flow values, and its other fields. */
+    private record Cluster(String name, List<String> addresses, Map<String, String> options) {}
 
     private Bootstraps(Kind kind, String name) {
         this.kind = kind;
@@ -108,6 +110,18 @@ public final class Bootstraps {
         return this;
     }
 
+    /** Sets a top-level field of the bootstrap, e.g. {@code bootstrap("node", "{ id: a, cluster: b }")}. */
+    public Bootstraps bootstrap(String field, String flowValue) {
+        topLevel.put(field, flowValue);
+        return this;
+    }
+
+    /** Terminates TLS on the listener with a DownstreamTlsContext of these fields ({@code common_tls_context: ...}). */
+    public Bootstraps downstreamTlsContext(String flowFields) {
+        this.downstreamTls = typed("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", flowFields);
+        return this;
+    }
+
     /** Terminates TLS on the listener with this certificate and key, offering these ALPN protocols. */
     public Bootstraps downstreamTls(Path certificateChain, Path privateKey, String... alpn) {
         StringBuilder fields = new StringBuilder("common_tls_context: { ");
@@ -116,8 +130,7 @@ public final class Bootstraps {
         }
         fields.append("tls_certificates: [{ certificate_chain: { filename: \"").append(certificateChain)
                 .append("\" }, private_key: { filename: \"").append(privateKey).append("\" } }] }");
-        this.downstreamTls = typed("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", fields.toString());
-        return this;
+        return downstreamTlsContext(fields.toString());
     }
 
     /** A file access log of the HTTP or RPC proxy in Envoy's default format. */
@@ -173,7 +186,17 @@ public final class Bootstraps {
 
     /** An HTTP/1.1 cluster with an endpoint at 127.0.0.1 for each port (none: a cluster without endpoints). */
     public Bootstraps cluster(String name, int... ports) {
-        clusters.put(name, new Cluster(name, ports.clone(), new LinkedHashMap<>()));
+        List<String> addresses = new ArrayList<>();
+        for (int port : ports) {
+            addresses.add("{ socket_address: { address: 127.0.0.1, port_value: " + port + " } }");
+        }
+        clusters.put(name, new Cluster(name, addresses, new LinkedHashMap<>()));
+        return this;
+    }
+
+    /** A cluster with one endpoint on a Unix domain socket (a {@code pipe} address). */
+    public Bootstraps pipeCluster(String name, Path socket) {
+        clusters.put(name, new Cluster(name, List.of("{ pipe: { path: \"" + socket + "\" } }"), new LinkedHashMap<>()));
         return this;
     }
 
@@ -182,7 +205,10 @@ public final class Bootstraps {
         return cluster(name, port).httpProtocolOptions(name, "explicit_http_config: { http2_protocol_options: {} }");
     }
 
-    /** Sets a field of a cluster added before, e.g. {@code clusterOption("b", "lb_policy", "MAGLEV")}. */
+    /**
+     * Sets a field of a cluster added before, e.g. {@code clusterOption("b", "lb_policy", "MAGLEV")}
+     * ({@code connect_timeout} is 1s unless set).
+     */
     public Bootstraps clusterOption(String cluster, String field, String flowValue) {
         Cluster c = clusters.get(cluster);
         if (c == null) {
@@ -210,16 +236,21 @@ public final class Bootstraps {
 
     /** TLS to the cluster's endpoints with this SNI, trusting this CA certificate. */
     public Bootstraps upstreamTls(String cluster, String sni, Path trustedCa) {
+        return upstreamTlsContext(cluster, "sni: " + sni + ", common_tls_context: { validation_context: "
+                + "{ trusted_ca: { filename: \"" + trustedCa + "\" } } }");
+    }
+
+    /** TLS to the cluster's endpoints with an UpstreamTlsContext of these fields ({@code common_tls_context: ...}). */
+    public Bootstraps upstreamTlsContext(String cluster, String flowFields) {
         return clusterOption(cluster, "transport_socket", "{ name: envoy.transport_sockets.tls, typed_config: "
-                + typed("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", "sni: " + sni
-                        + ", common_tls_context: { validation_context: { trusted_ca: { filename: \"" + trustedCa
-                        + "\" } } }") + " }");
+                + typed("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", flowFields) + " }");
     }
 
     /** The bootstrap YAML. */
     public String build() {
         StringBuilder b = new StringBuilder();
         b.append("admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
+        topLevel.forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
         b.append("static_resources:\n  listeners:\n  - name: ").append(listenerName).append('\n');
         b.append("    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
         b.append("    filter_chains:\n");
@@ -265,16 +296,17 @@ public final class Bootstraps {
         b.append("  clusters:\n");
         for (Cluster c : clusters.values()) {
             b.append("  - name: ").append(c.name()).append('\n');
-            b.append("    connect_timeout: 1s\n");
+            if (!c.options().containsKey("connect_timeout")) {
+                b.append("    connect_timeout: 1s\n");
+            }
             b.append("    type: STATIC\n");
             c.options().forEach((k, v) -> b.append("    ").append(k).append(": ").append(v).append('\n'));
             b.append("    load_assignment:\n");
             b.append("      cluster_name: ").append(c.name()).append('\n');
-            if (c.ports().length > 0) {
+            if (!c.addresses().isEmpty()) {
                 b.append("      endpoints:\n      - lb_endpoints:\n");
-                for (int port : c.ports()) {
-                    b.append("        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ")
-                            .append(port).append(" } } }\n");
+                for (String address : c.addresses()) {
+                    b.append("        - endpoint: { address: ").append(address).append(" }\n");
                 }
             }
         }
