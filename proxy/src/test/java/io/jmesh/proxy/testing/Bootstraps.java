@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionRegistry;
 
 /**
  * Builds an Envoy bootstrap for tests instead of YAML copied into every class (Envoy's {@code ConfigHelper}):
@@ -293,7 +294,7 @@ public final class Bootstraps {
                 appendOptionsAndRoutes(b, ind + "  ", null);
             }
         }
-        b.append("  clusters:\n");
+        b.append(clusters.isEmpty() ? "  clusters: []\n" : "  clusters:\n");
         for (Cluster c : clusters.values()) {
             b.append("  - name: ").append(c.name()).append('\n');
             if (!c.options().containsKey("connect_timeout")) {
@@ -347,6 +348,11 @@ public final class Bootstraps {
     /** Starts a proxy from {@link #build()} with {@code workers} event loops. */
     public ProxyFixture start(int workers) throws ConfigException, InterruptedException {
         return ProxyFixture.start(build(), Map.of(), workers);
+    }
+
+    /** Starts a proxy from {@link #build()} with {@code workers} event loops and these extensions. */
+    public ProxyFixture start(int workers, ExtensionRegistry extensions) throws ConfigException, InterruptedException {
+        return ProxyFixture.start(build(), Map.of(), workers, extensions);
     }
 
     private static String quotedList(String... values) {
