@@ -43,6 +43,7 @@ public final class Bootstraps {
     private String downstreamTls;
     private final Map<String, String> filterOptions = new LinkedHashMap<>();
     private final List<String> accessLogs = new ArrayList<>();
+    private final List<String> networkFilters = new ArrayList<>();
     private final List<String> httpFilters = new ArrayList<>();
     private final List<VirtualHost> virtualHosts = new ArrayList<>();
     private final Map<String, Cluster> clusters = new LinkedHashMap<>();
@@ -80,6 +81,14 @@ public final class Bootstraps {
      */
     public static String typed(String type, String flowFields) {
         return "{ \"@type\": " + TYPE_URL + type + (flowFields.isEmpty() ? "" : ", " + flowFields) + " }";
+    }
+
+    /**
+     * A typed config wrapped in an {@code xds.type.v3.TypedStruct}: {@code typedStruct("test.jmesh.ByteCounter",
+     * "{ stat_prefix: counted }")}.
+     */
+    public static String typedStruct(String type, String flowValue) {
+        return typed("xds.type.v3.TypedStruct", "type_url: " + TYPE_URL + type + ", value: " + flowValue);
     }
 
     /** The listener's name ({@code http} by default), as {@link ProxyFixture#port(String)} finds it. */
@@ -144,6 +153,12 @@ public final class Bootstraps {
     public Bootstraps accessLog(Path path, String textFormat) {
         accessLogs.add("path: \"" + path + "\", log_format: { text_format_source: { inline_string: \""
                 + textFormat.replace("\\", "\\\\").replace("\"", "\\\"") + "\\n\" } }");
+        return this;
+    }
+
+    /** A network filter before the terminal one, with its typed config (null: none). */
+    public Bootstraps networkFilter(String name, String typedConfig) {
+        networkFilters.add("{ name: " + name + (typedConfig == null ? "" : ", typed_config: " + typedConfig) + " }");
         return this;
     }
 
@@ -260,6 +275,9 @@ public final class Bootstraps {
                     .append(downstreamTls).append(" }\n      filters:\n");
         } else {
             b.append("    - filters:\n");
+        }
+        for (String f : networkFilters) {
+            b.append("      - ").append(f).append('\n');
         }
         String ind = "          ";
         switch (kind) {
