@@ -262,8 +262,14 @@ public final class Bootstraps {
                 + typed("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", flowFields) + " }");
     }
 
-    /** The bootstrap YAML. */
+    /** The bootstrap YAML; throws IllegalStateException for a part the listener's terminal filter does not take. */
     public String build() {
+        if (kind != Kind.HTTP && (!httpFilters.isEmpty() || !codecType.equals("AUTO"))) {
+            throw new IllegalStateException("HTTP filters and codec_type need Bootstraps.http()");
+        }
+        if (kind == Kind.TCP && (!virtualHosts.isEmpty() || !accessLogs.isEmpty())) {
+            throw new IllegalStateException("routes and access logs need Bootstraps.http() or Bootstraps.rpc()");
+        }
         StringBuilder b = new StringBuilder();
         b.append("admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
         topLevel.forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
