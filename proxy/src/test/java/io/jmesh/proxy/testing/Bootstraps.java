@@ -34,7 +34,7 @@ public final class Bootstraps {
     private static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
     /** The listener's terminal network filter. */
-    private enum Kind { HTTP, TCP, RPC }
+    private enum Kind { HTTP, TCP, RPC, NONE }
 
     private final Kind kind;
     private String listenerName;
@@ -48,6 +48,11 @@ public final class Bootstraps {
     private final List<VirtualHost> virtualHosts = new ArrayList<>();
     private final Map<String, Cluster> clusters = new LinkedHashMap<>();
     private final Map<String, String> topLevel = new LinkedHashMap<>();
+    private final Map<String, String> listenerOptions = new LinkedHashMap<>();
+    private final List<String> listenerFilters = new ArrayList<>();
+    private String chainMatch;
+    private final List<Bootstraps> moreChains = new ArrayList<>();
+    private Bootstraps defaultChain;
 
     private record VirtualHost(String name, List<String> domains, List<String> routes) {}
 
@@ -68,6 +73,11 @@ public final class Bootstraps {
     /** A listener with a TCP proxy to {@code cluster}. */
     public static Bootstraps tcp(String cluster) {
         return new Bootstraps(Kind.TCP, "tcp").option("cluster", cluster);
+    }
+
+    /** A listener whose filter chains all come from {@link #filterChain} and {@link #defaultFilterChain}. */
+    public static Bootstraps multiChain(String listenerName) {
+        return new Bootstraps(Kind.NONE, listenerName);
     }
 
     /** A listener with jmesh's RPC proxy ({@code jmesh.filters.network.rpc_proxy}) for this protocol, nothing routed. */
@@ -117,6 +127,42 @@ public final class Bootstraps {
     /** Sets a field of the terminal filter's config, e.g. {@code option("idle_timeout", "0.3s")} on a TCP proxy. */
     public Bootstraps option(String field, String flowValue) {
         filterOptions.put(field, flowValue);
+        return this;
+    }
+
+    /** A listener filter, with its typed config (null: none). */
+    public Bootstraps listenerFilter(String name, String typedConfig) {
+        listenerFilters.add("{ name: " + name + (typedConfig == null ? "" : ", typed_config: " + typedConfig) + " }");
+        return this;
+    }
+
+    /** Sets a field of the listener, e.g. {@code listenerOption("listener_filters_timeout", "0.2s")}. */
+    public Bootstraps listenerOption(String field, String flowValue) {
+        listenerOptions.put(field, flowValue);
+        return this;
+    }
+
+    /** The {@code filter_chain_match} of this builder's own filter chain (none by default). */
+    public Bootstraps match(String flowMatch) {
+        this.chainMatch = flowMatch;
+        return this;
+    }
+
+    /**
+     * Adds a filter chain to the listener: {@code chain}'s own (its terminal filter, TLS, routes, filters) with this
+     * {@code filter_chain_match}; its clusters join this bootstrap's. Its listener, admin and top-level fields are
+     * not used.
+     */
+    public Bootstraps filterChain(String flowMatch, Bootstraps chain) {
+        moreChains.add(chain.match(flowMatch));
+        clusters.putAll(chain.clusters);
+        return this;
+    }
+
+    /** The listener's {@code default_filter_chain}: {@code chain}'s own, as in {@link #filterChain}. */
+    public Bootstraps defaultFilterChain(Bootstraps chain) {
+        this.defaultChain = chain;
+        clusters.putAll(chain.clusters);
         return this;
     }
 
@@ -262,26 +308,66 @@ public final class Bootstraps {
                 + typed("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", flowFields) + " }");
     }
 
-    /** The bootstrap YAML; throws IllegalStateException for a part the listener's terminal filter does not take. */
+    /** The bootstrap YAML; throws IllegalStateException for a part a chain's terminal filter does not take. */
     public String build() {
-        if (kind != Kind.HTTP && (!httpFilters.isEmpty() || !codecType.equals("AUTO"))) {
-            throw new IllegalStateException("HTTP filters and codec_type need Bootstraps.http()");
-        }
-        if (kind == Kind.TCP && (!virtualHosts.isEmpty() || !accessLogs.isEmpty())) {
-            throw new IllegalStateException("routes and access logs need Bootstraps.http() or Bootstraps.rpc()");
-        }
         StringBuilder b = new StringBuilder();
         b.append("admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
         topLevel.forEach((k, v) -> b.append(k).append(": ").append(v).append('\n'));
         b.append("static_resources:\n  listeners:\n  - name: ").append(listenerName).append('\n');
         b.append("    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
-        b.append("    filter_chains:\n");
-        if (downstreamTls != null) {
-            b.append("    - transport_socket: { name: envoy.transport_sockets.tls, typed_config: ")
-                    .append(downstreamTls).append(" }\n      filters:\n");
-        } else {
-            b.append("    - filters:\n");
+        listenerOptions.forEach((k, v) -> b.append("    ").append(k).append(": ").append(v).append('\n'));
+        if (!listenerFilters.isEmpty()) {
+            b.append("    listener_filters:\n");
+            listenerFilters.forEach(f -> b.append("    - ").append(f).append('\n'));
         }
+        b.append("    filter_chains:\n");
+        if (kind != Kind.NONE) {
+            b.append(chain("    - "));
+        }
+        moreChains.forEach(c -> b.append(c.chain("    - ")));
+        if (defaultChain != null) {
+            b.append("    default_filter_chain:\n").append(defaultChain.chain("      "));
+        }
+        b.append(clusters.isEmpty() ? "  clusters: []\n" : "  clusters:\n");
+        for (Cluster c : clusters.values()) {
+            b.append("  - name: ").append(c.name()).append('\n');
+            if (!c.options().containsKey("connect_timeout")) {
+                b.append("    connect_timeout: 1s\n");
+            }
+            b.append("    type: STATIC\n");
+            c.options().forEach((k, v) -> b.append("    ").append(k).append(": ").append(v).append('\n'));
+            b.append("    load_assignment:\n");
+            b.append("      cluster_name: ").append(c.name()).append('\n');
+            if (!c.addresses().isEmpty()) {
+                b.append("      endpoints:\n      - lb_endpoints:\n");
+                for (String address : c.addresses()) {
+                    b.append("        - endpoint: { address: ").append(address).append(" }\n");
+                }
+            }
+        }
+        return b.toString();
+    }
+
+    /** This builder's filter chain, its first line starting with {@code firstIndent} (six characters). */
+    private String chain(String firstIndent) {
+        if (kind != Kind.HTTP && (!httpFilters.isEmpty() || !codecType.equals("AUTO"))) {
+            throw new IllegalStateException("HTTP filters and codec_type need Bootstraps.http()");
+        }
+        if (kind == Kind.NONE) {
+            throw new IllegalStateException("a chain needs Bootstraps.http(), tcp(...) or rpc(...)");
+        }
+        if (kind == Kind.TCP && !virtualHosts.isEmpty()) {
+            throw new IllegalStateException("routes need Bootstraps.http() or Bootstraps.rpc()");
+        }
+        StringBuilder b = new StringBuilder();
+        if (chainMatch != null) {
+            b.append("      filter_chain_match: ").append(chainMatch).append('\n');
+        }
+        if (downstreamTls != null) {
+            b.append("      transport_socket: { name: envoy.transport_sockets.tls, typed_config: ")
+                    .append(downstreamTls).append(" }\n");
+        }
+        b.append("      filters:\n");
         for (String f : networkFilters) {
             b.append("      - ").append(f).append('\n');
         }
@@ -308,7 +394,9 @@ public final class Bootstraps {
                         .append("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\n");
                 b.append(ind).append("stat_prefix: ").append(statPrefix).append('\n');
                 filterOptions.forEach((k, v) -> b.append(ind).append(k).append(": ").append(v).append('\n'));
+                appendAccessLogs(b, ind);
             }
+            case NONE -> throw new AssertionError(kind);
             case RPC -> {
                 b.append("      - name: jmesh.filters.network.rpc_proxy\n        typed_config:\n");
                 b.append(ind).append("\"@type\": ").append(TYPE_URL).append("xds.type.v3.TypedStruct\n");
@@ -318,37 +406,13 @@ public final class Bootstraps {
                 appendOptionsAndRoutes(b, ind + "  ", null);
             }
         }
-        b.append(clusters.isEmpty() ? "  clusters: []\n" : "  clusters:\n");
-        for (Cluster c : clusters.values()) {
-            b.append("  - name: ").append(c.name()).append('\n');
-            if (!c.options().containsKey("connect_timeout")) {
-                b.append("    connect_timeout: 1s\n");
-            }
-            b.append("    type: STATIC\n");
-            c.options().forEach((k, v) -> b.append("    ").append(k).append(": ").append(v).append('\n'));
-            b.append("    load_assignment:\n");
-            b.append("      cluster_name: ").append(c.name()).append('\n');
-            if (!c.addresses().isEmpty()) {
-                b.append("      endpoints:\n      - lb_endpoints:\n");
-                for (String address : c.addresses()) {
-                    b.append("        - endpoint: { address: ").append(address).append(" }\n");
-                }
-            }
-        }
-        return b.toString();
+        return firstIndent + b.substring(6);
     }
 
     /** The filter options, access logs and {@code route_config} (named unless {@code routeConfigName} is null). */
     private void appendOptionsAndRoutes(StringBuilder b, String ind, String routeConfigName) {
         filterOptions.forEach((k, v) -> b.append(ind).append(k).append(": ").append(v).append('\n'));
-        if (!accessLogs.isEmpty()) {
-            b.append(ind).append("access_log:\n");
-            for (String fields : accessLogs) {
-                b.append(ind).append("- name: envoy.access_loggers.file\n");
-                b.append(ind).append("  typed_config: ")
-                        .append(typed("envoy.extensions.access_loggers.file.v3.FileAccessLog", fields)).append('\n');
-            }
-        }
+        appendAccessLogs(b, ind);
         b.append(ind).append("route_config:\n");
         if (routeConfigName != null) {
             b.append(ind).append("  name: ").append(routeConfigName).append('\n');
@@ -360,6 +424,17 @@ public final class Bootstraps {
             b.append(ind).append("    routes:\n");
             for (String r : vh.routes()) {
                 b.append(ind).append("    - ").append(r).append('\n');
+            }
+        }
+    }
+
+    private void appendAccessLogs(StringBuilder b, String ind) {
+        if (!accessLogs.isEmpty()) {
+            b.append(ind).append("access_log:\n");
+            for (String fields : accessLogs) {
+                b.append(ind).append("- name: envoy.access_loggers.file\n");
+                b.append(ind).append("  typed_config: ")
+                        .append(typed("envoy.extensions.access_loggers.file.v3.FileAccessLog", fields)).append('\n');
             }
         }
     }
