@@ -15,7 +15,8 @@ import io.jmesh.proxy.extension.ExtensionRegistry;
  * and STATIC clusters on 127.0.0.1. The terminal filter is an HTTP connection manager ({@link #http()}: listener
  * {@code http}, stat prefix {@code ingress}, the router as the last HTTP filter), a TCP proxy ({@link #tcp}:
  * listener and stat prefix {@code tcp}) or jmesh's RPC proxy ({@link #rpc}: listener and stat prefix {@code rpc}).
- * The HTTP and RPC proxies route by virtual hosts (one {@code *} host unless declared).
+ * The HTTP and RPC proxies route by virtual hosts (one {@code *} host unless declared). A listener with several
+ * filter chains is {@link #multiChain} with a builder per chain ({@link #filterChain}, {@link #defaultFilterChain}).
  *
  * <pre>{@code
  * ProxyFixture proxy = Bootstraps.http()
