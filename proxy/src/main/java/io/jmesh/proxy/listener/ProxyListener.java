@@ -31,6 +31,7 @@ import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Gauge;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.TlsContexts;
+import io.jmesh.proxy.tls.TlsStats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -76,6 +77,7 @@ public final class ProxyListener {
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Counter cxTotal;
     private final Gauge cxActive;
+    private final TlsStats tlsStats;
     private Channel serverChannel;
 
     private ProxyListener(Listener config, InetSocketAddress address, List<ChainRuntime> chains,
@@ -85,6 +87,7 @@ public final class ProxyListener {
         String prefix = "listener." + address.getAddress().getHostAddress() + "_" + address.getPort() + ".";
         this.cxTotal = stats.counter(prefix + "downstream_cx_total");
         this.cxActive = stats.gauge(prefix + "downstream_cx_active");
+        this.tlsStats = new TlsStats(stats, prefix + "ssl.");
     }
 
     /** Validates a listener; {@code path} names it in errors, e.g. {@code static_resources.listeners[0]}. */
@@ -247,9 +250,9 @@ public final class ProxyListener {
                         ch.closeFuture().addListener(f -> cxActive.dec());
                         ChainRuntime single = chain.single();
                         if (single != null) {
-                            install(ch.pipeline(), single);
+                            install(ch.pipeline(), single, tlsStats);
                         } else {
-                            ch.pipeline().addLast("filter-chain-match", new FilterChainSelector(chain.matcher));
+                            ch.pipeline().addLast("filter-chain-match", new FilterChainSelector(chain.matcher, tlsStats));
                         }
                     }
                 });
@@ -259,9 +262,10 @@ public final class ProxyListener {
     }
 
     /** Sets up a connection for one filter chain, at the end of its pipeline. */
-    private static void install(ChannelPipeline p, ChainRuntime r) {
+    private static void install(ChannelPipeline p, ChainRuntime r, TlsStats tlsStats) {
         if (r.sslContext != null) {
             p.addLast("ssl", r.sslContext.newHandler(p.channel().alloc()));
+            p.addLast("ssl-stats", tlsStats.newDownstreamHandler());
         }
         if (r.http != null) {
             if (r.sslContext != null) {
@@ -289,9 +293,11 @@ public final class ProxyListener {
      */
     private static final class FilterChainSelector extends io.netty.handler.codec.ByteToMessageDecoder {
         private final FilterChainMatcher<ChainRuntime> matcher;
+        private final TlsStats tlsStats;
 
-        FilterChainSelector(FilterChainMatcher<ChainRuntime> matcher) {
+        FilterChainSelector(FilterChainMatcher<ChainRuntime> matcher, TlsStats tlsStats) {
             this.matcher = matcher;
+            this.tlsStats = tlsStats;
         }
 
         @Override
@@ -331,7 +337,7 @@ public final class ProxyListener {
                 ctx.close();
                 return;
             }
-            install(ctx.pipeline(), r);
+            install(ctx.pipeline(), r, tlsStats);
             // Removing the decoder passes the bytes it holds to the chain just installed.
             ctx.pipeline().remove(this);
         }

@@ -40,6 +40,7 @@ public final class UpstreamConnector {
                             String peer = sni != null && !sni.isEmpty() ? sni : host.address().getHostString();
                             SslHandler h = ssl.newHandler(ch.alloc(), peer, host.address().getPort());
                             ch.pipeline().addLast("ssl", h);
+                            ch.pipeline().addLast("ssl-stats", cluster.tlsStats().newUpstreamHandler());
                         }
                         setup.configure(ch.pipeline());
                     }
