@@ -2,6 +2,7 @@ package io.jmesh.proxy.internal;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * Lets at most {@link #permits()} log lines through per {@link #windowNanos()} and counts the ones it holds
@@ -24,17 +25,25 @@ public final class LogRateLimiter {
     private final int permits;
     private final long windowNanos;
     /** Start (System.nanoTime) of the current window, lines let through in it, and lines held back since the last let through. */
-    private final AtomicLong windowStart = new AtomicLong(System.nanoTime());
+    private final LongSupplier clock;
+    private final AtomicLong windowStart;
     private final AtomicLong used = new AtomicLong();
     private final AtomicLong suppressed = new AtomicLong();
 
     public LogRateLimiter(int permits, long windowNanos) {
+        this(permits, windowNanos, System::nanoTime);
+    }
+
+    /** With another clock (tests). */
+    LogRateLimiter(int permits, long windowNanos, LongSupplier clock) {
         if (permits < 1 || windowNanos < 1) {
             throw new IllegalArgumentException("permits: " + permits + ", windowNanos: " + windowNanos
                     + " (expected: >= 1)");
         }
         this.permits = permits;
         this.windowNanos = windowNanos;
+        this.clock = clock;
+        this.windowStart = new AtomicLong(clock.getAsLong());
     }
 
     public int permits() {
@@ -50,7 +59,7 @@ public final class LogRateLimiter {
      * let through (which the caller should mention).
      */
     public long tryAcquire() {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         long start = windowStart.get();
         if (now - start >= windowNanos && windowStart.compareAndSet(start, now)) {
             used.set(0);
