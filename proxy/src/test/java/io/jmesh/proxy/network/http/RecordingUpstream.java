@@ -64,6 +64,11 @@ final class RecordingUpstream implements AutoCloseable {
                                         res.headers().set(HttpHeaderNames.CONTENT_LENGTH, 2);
                                         ctx.writeAndFlush(res);
                                     }
+
+                                    @Override
+                                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                        ctx.close(); // the proxy resetting a connection is not news here
+                                    }
                                 });
                     }
                 }).bind("127.0.0.1", 0).sync().channel();
