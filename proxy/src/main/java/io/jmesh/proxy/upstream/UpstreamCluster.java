@@ -317,7 +317,7 @@ public final class UpstreamCluster {
         return stats;
     }
 
-    /** Envoy's {@code cluster.<name>.ssl.*} stats of this cluster's TLS connections (zero when plaintext). */
+    /** Envoy's {@code cluster.<name>.ssl.*} stats of this cluster's TLS connections (none appear when plaintext). */
     public TlsStats tlsStats() {
         return tlsStats;
     }
