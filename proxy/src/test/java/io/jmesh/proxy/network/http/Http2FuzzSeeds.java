@@ -75,13 +75,19 @@ final class Http2FuzzSeeds {
     }
 
     static void write(Path file, Frames frames) throws Exception {
+        Files.write(file, bytes(frames));
+    }
+
+    /** The bytes {@code frames} writes. */
+    static byte[] bytes(Frames frames) throws Exception {
         Sink sink = new Sink();
         EmbeddedChannel ch = new EmbeddedChannel(sink, new io.netty.channel.ChannelInboundHandlerAdapter());
         DefaultHttp2FrameWriter w = new DefaultHttp2FrameWriter();
         frames.write(w, ch.pipeline().lastContext()); // writes from there pass through the sink
         ch.flush();
-        Files.write(file, ByteBufUtil.getBytes(sink.out));
+        byte[] out = ByteBufUtil.getBytes(sink.out);
         sink.out.release();
         ch.finishAndReleaseAll();
+        return out;
     }
 }
