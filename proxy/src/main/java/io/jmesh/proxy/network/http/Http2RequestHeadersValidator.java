@@ -14,12 +14,12 @@ import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * Resets with {@code PROTOCOL_ERROR} an HTTP/2 stream whose request target ({@code :path}, or {@code :authority}
- * of a CONNECT) holds a space, CR or LF: such a request is malformed (RFC 9113 §8.3.1 and §8.2.1), and Netty's
- * HTTP/2-to-HTTP/1 conversion, which comes next in the stream pipeline, throws on it after allocating the
- * request's content buffer and never releases that buffer (Netty 4.1.135 {@code HttpConversionUtil
- * .toFullHttpRequest} with {@code DefaultHttpRequest}'s URI check): one leaked pooled buffer per such stream.
- * Found by {@code Http2FrameFuzzTest}. One instance per stream channel; runs on its event loop.
+ * Resets with {@code PROTOCOL_ERROR} an HTTP/2 stream whose request pseudo-headers are malformed (RFC 9113
+ * §8.3.1): no {@code :method} or one that is not a token, no or an empty {@code :path} (or, for CONNECT, no
+ * {@code :authority}), or a target holding a space, CR or LF. Netty's HTTP/2-to-HTTP/1 conversion, which comes
+ * next in the stream pipeline, throws on each of these after allocating the request's content buffer and never
+ * releases that buffer (Netty 4.1.135 {@code HttpConversionUtil.toFullHttpRequest}): one leaked pooled buffer
+ * per such stream. Found by {@code Http2FrameFuzzTest}. One instance per stream channel; runs on its event loop.
  */
 final class Http2RequestHeadersValidator extends ChannelInboundHandlerAdapter {
 
@@ -30,12 +30,9 @@ final class Http2RequestHeadersValidator extends ChannelInboundHandlerAdapter {
         if (msg instanceof Http2HeadersFrame frame) {
             // Only the request headers are converted into a request line; trailers pass.
             ctx.pipeline().remove(this);
-            Http2Headers h = frame.headers();
-            CharSequence target = HttpMethod.CONNECT.asciiName().contentEquals(h.method() == null ? "" : h.method())
-                    ? h.authority() : h.path();
-            if (target != null && hasSpaceOrLineBreak(target)) {
+            if (!wellFormed(frame.headers())) {
                 ReferenceCountUtil.release(msg);
-                logger.debug("{} malformed request target, resetting the stream", ctx.channel());
+                logger.debug("{} malformed request pseudo-headers, resetting the stream", ctx.channel());
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR))
                    .addListener(ChannelFutureListener.CLOSE);
                 return;
@@ -44,13 +41,28 @@ final class Http2RequestHeadersValidator extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
-    private static boolean hasSpaceOrLineBreak(CharSequence s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == ' ' || c == '\r' || c == '\n') {
-                return true;
+    static boolean wellFormed(Http2Headers h) {
+        CharSequence method = h.method();
+        if (method == null || method.length() == 0) {
+            return false;
+        }
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+                  || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+                return false;
             }
         }
-        return false;
+        CharSequence target = HttpMethod.CONNECT.asciiName().contentEquals(method) ? h.authority() : h.path();
+        if (target == null || target.length() == 0) {
+            return false;
+        }
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c == ' ' || c == '\r' || c == '\n') {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -14,14 +14,15 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Settings;
 
 /**
- * An HTTP/2 request whose {@code :path} holds a space or a line break is malformed (RFC 9113 §8.3.1): the proxy
- * resets that stream with PROTOCOL_ERROR, forwards nothing, and serves the next stream of the connection. (Found
- * by Http2FrameFuzzTest: such a request made Netty's HTTP/2-to-HTTP/1 conversion leak a buffer per stream.)
+ * An HTTP/2 request with malformed pseudo-headers (RFC 9113 §8.3.1: a {@code :path} holding a space or a line
+ * break, no {@code :method} or one that is not a token, no {@code :path}) is reset with PROTOCOL_ERROR; nothing is
+ * forwarded and the next stream of the connection is served. (Found by Http2FrameFuzzTest: such requests made
+ * Netty's HTTP/2-to-HTTP/1 conversion leak a buffer per stream.)
  */
 class Http2MalformedRequestTargetTest {
 
     @Test
-    void malformedPathResetsOnlyThatStream() throws Exception {
+    void malformedPseudoHeadersResetOnlyThatStream() throws Exception {
         RecordingUpstream upstream = RecordingUpstream.start();
         try (ProxyFixture proxy = ProxyFixture.start(Http1RequestFuzzTest.CONFIG,
                 Map.of("CODEC", "HTTP2", "UPSTREAM", upstream.port()));
@@ -29,9 +30,15 @@ class Http2MalformedRequestTargetTest {
             byte[] frames = Http2FuzzSeeds.bytes((w, ctx) -> {
                 w.writeSettings(ctx, new Http2Settings(), ctx.newPromise());
                 for (int i = 0; i < 20; i++) {
-                    w.writeHeaders(ctx, 1 + 2 * i, new DefaultHttp2Headers().method("GET")
-                            .path(i % 2 == 0 ? "/a b" : "/a\r\nx: y").scheme("http").authority("x"), 0, true,
-                            ctx.newPromise());
+                    DefaultHttp2Headers h = new DefaultHttp2Headers(false);
+                    switch (i % 5) {
+                        case 0 -> h.method("GET").path("/a b");
+                        case 1 -> h.method("GET").path("/a\r\nx: y");
+                        case 2 -> h.path("/no-method");
+                        case 3 -> h.method("G{T").path("/bad-method");
+                        default -> h.method("GET"); // no :path
+                    }
+                    w.writeHeaders(ctx, 1 + 2 * i, h.scheme("http").authority("x"), 0, true, ctx.newPromise());
                 }
                 w.writeHeaders(ctx, 41, Http2FuzzSeeds.get("GET", "/ok"), 0, true, ctx.newPromise());
             });
