@@ -458,6 +458,11 @@ public final class Hessian2Reader {
             } else {
                 final int cp = ((b & 0x07) << 18) | ((readU8() & 0x3f) << 12) | ((readU8() & 0x3f) << 6)
                                | (readU8() & 0x3f);
+                if (cp > Character.MAX_CODE_POINT) {
+                    // StringBuilder.appendCodePoint would throw IllegalArgumentException: a format error here.
+                    throw new Hessian2FormatException(String.format(
+                            "string: UTF-8 sequence of code point 0x%X (expected: <= 0x10FFFF)", cp));
+                }
                 sb.appendCodePoint(cp);
             }
             remaining -= n == 4 ? 2 : 1;

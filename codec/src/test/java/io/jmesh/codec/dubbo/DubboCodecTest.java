@@ -154,6 +154,25 @@ class DubboCodecTest {
         assertArrayEquals(frame, reencode(r));
     }
 
+    /**
+     * Found by DubboDecoderFuzzTest: a service path with a UTF-8 sequence above U+10FFFF escaped the decoder as an
+     * IllegalArgumentException, so the decoder did not fail closed and read on after the bad frame.
+     */
+    @Test
+    void invalidUtf8InRoutingFieldClosesLikeAnyBadFrame() {
+        final byte[] body = new H().str("2.0.2").b(0x02, 0xf6, 0x80, 0x80, 0x80).str("1.0.0").str("greet")
+                                   .str("").bytes();
+        final byte[] bad = frame(0xc2, 0, 7, body);
+        final byte[] good = frame(0xc2, 0, 8, smallBody());
+        final byte[] both = new byte[bad.length + good.length];
+        System.arraycopy(bad, 0, both, 0, bad.length);
+        System.arraycopy(good, 0, both, bad.length, good.length);
+        final DubboProtocolException e = assertThrows(DubboProtocolException.class,
+                () -> channel().writeInbound(Unpooled.wrappedBuffer(both)));
+        assertTrue(e.getMessage().contains("code point 0x180000"), e.getMessage());
+        assertNull(ch.readInbound(), "nothing is decoded after a bad frame");
+    }
+
     @Test
     void countsParameters() {
         assertEquals(0, DubboRequest.countParameters(""));

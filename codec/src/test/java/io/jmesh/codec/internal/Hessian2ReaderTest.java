@@ -70,6 +70,15 @@ class Hessian2ReaderTest {
         assertThrows(Hessian2FormatException.class, () -> reader(0x90).readString());
     }
 
+    /** Found by Hessian2ReaderFuzzTest: a 4-byte UTF-8 sequence above U+10FFFF escaped as IllegalArgumentException. */
+    @Test
+    void codePointAboveUnicodeIsAFormatError() {
+        final Hessian2FormatException e = assertThrows(Hessian2FormatException.class,
+                () -> reader(0x02, 0xf6, 0x80, 0x80, 0x80).readString());
+        assertEquals("string: UTF-8 sequence of code point 0x180000 (expected: <= 0x10FFFF)", e.getMessage());
+        assertEquals("\uD83D\uDE00", reader(0x02, 0xf0, 0x9f, 0x98, 0x80).readString());
+    }
+
     @Test
     void stringMapKeepsScalarsOnly() {
         final Hessian2Reader r = reader('M', 0x03, 'm', 'a', 'p',

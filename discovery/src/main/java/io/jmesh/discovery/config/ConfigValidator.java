@@ -614,6 +614,10 @@ public final class ConfigValidator {
                 throw new ConfigException(path + ".port: missing (expected: a port)");
             }
             validatePort(s.port().number(), path + ".port.number");
+            if (s.port().protocol() == null || s.port().protocol().isEmpty()) {
+                // Istio: a gateway server's protocol is not sniffed ("invalid protocol \"\"").
+                throw new ConfigException(path + ".port.protocol: missing (expected: one of " + sorted(PROTOCOLS) + ")");
+            }
             validateProtocol(s.port().protocol(), path + ".port.protocol");
             if (s.name() != null && !names.add(s.name())) {
                 throw new ConfigException(path + ".name: " + s.name() + " (expected: a name unique in the gateway)");

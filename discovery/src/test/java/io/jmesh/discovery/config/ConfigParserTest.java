@@ -116,6 +116,10 @@ class ConfigParserTest {
                 "spec.subsets[1].name: v1 (expected: a name unique in the rule)");
         assertReason("Gateway", "servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: ['*']}]",
                 "spec.servers[0].tls: missing (expected: TLS settings for protocol HTTPS)");
+        // Found by ConfigParserFuzzTest: a server port without protocol threw a NullPointerException.
+        assertReason("Gateway", "servers: [{port: {number: 8443, name: tls}, hosts: ['*']}]",
+                "spec.servers[0].port.protocol: missing (expected: one of BOLT, DUBBO, GRPC, GRPC-WEB, HTTP, "
+                + "HTTP2, HTTPS, MONGO, MYSQL, REDIS, SOFARPC, TCP, TLS, UDP)");
         assertReason("Sidecar", "egress: [{hosts: [istio-system]}]",
                 "spec.egress[0].hosts[0]: istio-system (expected: namespace/dnsName)");
         assertReason("WorkloadEntry", "address: 10.0.0.1\nports: {http: 70000}",

@@ -42,6 +42,7 @@ import io.jmesh.proxy.telemetry.Gauge;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.tls.ServerTlsProvider;
+import io.jmesh.proxy.tls.TlsStats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -99,6 +100,7 @@ public final class ProxyListener {
     private final Gauge cxActive;
     private final Counter preCxTimeout;
     private final Counter noFilterChain;
+    private final TlsStats tlsStats;
     private Channel serverChannel;
 
     private ProxyListener(InetSocketAddress address, Chain chain, Stats stats) {
@@ -109,6 +111,7 @@ public final class ProxyListener {
         this.cxActive = stats.gauge(prefix + "downstream_cx_active");
         this.preCxTimeout = stats.counter(prefix + "downstream_pre_cx_timeout");
         this.noFilterChain = stats.counter(prefix + "no_filter_chain_match");
+        this.tlsStats = new TlsStats(stats, prefix + "ssl.");
     }
 
     /** Validates a listener; {@code path} names it in errors, e.g. {@code static_resources.listeners[0]}. */
@@ -380,7 +383,7 @@ public final class ProxyListener {
                                 ch.close();
                                 return;
                             }
-                            install(ch.pipeline(), r);
+                            install(ch.pipeline(), r, tlsStats);
                             return;
                         }
                         List<ListenerFilter> filters = new ArrayList<>(chain.listenerFilters.size());
@@ -393,7 +396,7 @@ public final class ProxyListener {
                                     if (r == null) {
                                         ctx.close();
                                     } else {
-                                        install(ctx.pipeline(), r);
+                                        install(ctx.pipeline(), r, tlsStats);
                                     }
                                 }, preCxTimeout));
                     }
@@ -439,7 +442,7 @@ public final class ProxyListener {
      * Sets up a connection for one filter chain, at the end of its pipeline: TLS, the non-terminal network
      * filters ({@link NetworkFilterChain}, only when the chain has some), the terminal filter's handlers.
      */
-    private static void install(ChannelPipeline p, ChainRuntime r) {
+    private static void install(ChannelPipeline p, ChainRuntime r, TlsStats tlsStats) {
         boolean secure = r.tls != null;
         if (secure) {
             // The TLS context of the chain's current secrets: a rotation reaches the next connection.
@@ -451,6 +454,7 @@ public final class ProxyListener {
                 return;
             }
             p.addLast("ssl", h);
+            p.addLast("ssl-stats", tlsStats.newDownstreamHandler());
             p.addLast("tls-info", TlsInfoRecorder.INSTANCE);
         }
         Manager m = new Manager(p, secure);

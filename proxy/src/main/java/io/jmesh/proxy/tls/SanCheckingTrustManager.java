@@ -22,7 +22,8 @@ final class SanCheckingTrustManager extends X509ExtendedTrustManager {
 
     private void checkSans(X509Certificate[] chain) throws CertificateException {
         if (chain == null || chain.length == 0 || !sans.matches(chain[0])) {
-            throw new CertificateException("peer certificate subject alt names match none of the configured matchers");
+            throw new SubjectAltNameMismatchException(
+                    "peer certificate subject alt names match none of the configured matchers");
         }
     }
 

@@ -22,6 +22,7 @@ import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.ClientTlsProvider;
 import io.jmesh.proxy.tls.SecretManager;
+import io.jmesh.proxy.tls.TlsStats;
 import io.netty.handler.ssl.SslContext;
 
 /**
@@ -53,6 +54,7 @@ public final class UpstreamCluster {
     private final Cluster config;
     private final Cluster.DiscoveryType type;
     private final ClusterStats stats;
+    private final TlsStats tlsStats;
     private final CircuitBreakers circuitBreakers;
     private final OutlierDetector outlierDetector;
     /** The overprovisioning factor of the current host set, for rebuilding it when health changes. */
@@ -117,6 +119,7 @@ public final class UpstreamCluster {
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
+        this.tlsStats = new TlsStats(stats, this.stats.prefix() + "ssl.");
         this.circuitBreakers = new CircuitBreakers(config.getCircuitBreakers(), stats, this.stats.prefix());
         this.outlierDetector = OutlierDetector.create(this, stats, this.stats.prefix());
 
@@ -377,6 +380,11 @@ public final class UpstreamCluster {
 
     public ClusterStats stats() {
         return stats;
+    }
+
+    /** Envoy's {@code cluster.<name>.ssl.*} stats of this cluster's TLS connections (none appear when plaintext). */
+    public TlsStats tlsStats() {
+        return tlsStats;
     }
 
     /**

@@ -11,6 +11,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.protocol.rpc.RpcCodec;
+import io.jmesh.proxy.internal.LogRateLimiter;
 import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.jmesh.proxy.upstream.pool.UpstreamConnector;
@@ -345,7 +346,15 @@ final class RpcUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        logger.warn("{} upstream {} of cluster {} closing: {}", ctx.channel(), host, cluster.name(), cause.toString());
+        // A peer decides how often this happens: rate-limited, the rest at debug.
+        long suppressed = LogRateLimiter.PER_CONNECTION.tryAcquire();
+        if (suppressed >= 0) {
+            logger.warn("{} upstream {} of cluster {} closing: {} ({} similar messages suppressed)", ctx.channel(),
+                    host, cluster.name(), cause.toString(), suppressed);
+        } else {
+            logger.debug("{} upstream {} of cluster {} closing: {}", ctx.channel(), host, cluster.name(),
+                    cause.toString());
+        }
         ctx.close();
     }
 

@@ -67,6 +67,7 @@ public final class UpstreamConnector {
                                 }
                             });
                             ch.pipeline().addLast("ssl", h);
+                            ch.pipeline().addLast("ssl-stats", cluster.tlsStats().newUpstreamHandler());
                         }
                         setup.configure(ch.pipeline());
                     }
