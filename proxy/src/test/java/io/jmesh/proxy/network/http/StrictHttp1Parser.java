@@ -10,8 +10,8 @@ import java.util.Locale;
  * A strict HTTP/1.1 request parser (RFC 9112) used as the reference of {@link Http1RequestFuzzTest}: it returns
  * the requests that a byte stream holds whole and beyond doubt, and stops at the first byte it does not accept.
  * What RFC 9112 lets a server accept is accepted (empty lines before a request line, a bare LF as line
- * terminator, repeated identical Content-Length values, chunk extensions); what is a known request smuggling or
- * splitting vector is not: a bare CR, obs-fold, whitespace before a field colon, control characters in a field
+ * terminator, obs-fold unfolded to one SP as RFC 9112 section 5.2 allows, repeated identical Content-Length values, chunk extensions); what is a known request smuggling or
+ * splitting vector is not: a bare CR, whitespace before a field colon, control characters in a field
  * value or in the request target, Transfer-Encoding other than a lone {@code chunked} or together with
  * Content-Length, Transfer-Encoding in HTTP/1.0, differing Content-Lengths, a malformed chunk, an HTTP/1.1
  * request without exactly one Host. Not thread-safe; one instance per input.
@@ -214,18 +214,30 @@ final class StrictHttp1Parser {
             if (line.isEmpty()) {
                 return out;
             }
+            if (!out.isEmpty() && (line.charAt(0) == ' ' || line.charAt(0) == '\t')) {
+                // obs-fold: RFC 9112 section 5.2 lets a server replace it with SP (the proxy does, as Netty's
+                // decoder unfolds) or reject it; a continuation is part of the field before it.
+                String[] prev = out.get(out.size() - 1);
+                checkValue(line);
+                prev[1] = (prev[1] + " " + line.strip()).strip();
+                continue;
+            }
             int colon = line.indexOf(':');
             if (colon <= 0 || !isToken(line.substring(0, colon))) {
-                throw REJECT; // includes obs-fold (a line starting with SP/HTAB) and whitespace before ':'
+                throw REJECT; // includes a first line starting with SP/HTAB and whitespace before ':'
             }
             String value = line.substring(colon + 1);
-            for (int i = 0; i < value.length(); i++) {
-                char c = value.charAt(i);
-                if (c < 0x20 && c != '\t' || c == 0x7f) {
-                    throw REJECT;
-                }
-            }
+            checkValue(value);
             out.add(new String[] {line.substring(0, colon), value.strip()});
+        }
+    }
+
+    private static void checkValue(String value) throws Reject {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 && c != '\t' || c == 0x7f) {
+                throw REJECT;
+            }
         }
     }
 
