@@ -176,7 +176,7 @@ public final class ExtensionRegistry {
     }
 
     /** The type URL a config is looked up by: a TypedStruct's inner type URL, else the Any's; null for none. */
-    static String typeUrl(Any typedConfig) {
+    public static String typeUrl(Any typedConfig) {
         if (typedConfig == null || typedConfig.getTypeUrl().isEmpty()) {
             return null;
         }

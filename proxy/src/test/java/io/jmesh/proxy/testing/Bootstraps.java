@@ -28,7 +28,6 @@ public final class Bootstraps {
     private final Map<String, String> hcmOptions = new LinkedHashMap<>();
     private final List<String> routes = new ArrayList<>();
     private final List<String> clusters = new ArrayList<>();
-    private String transportSocket;
 
     private Bootstraps() {}
 
@@ -46,15 +45,6 @@ public final class Bootstraps {
     /** Sets a field of the HttpConnectionManager, e.g. {@code hcm("request_headers_timeout", "0.5s")}. */
     public Bootstraps hcm(String field, String flowValue) {
         hcmOptions.put(field, flowValue);
-        return this;
-    }
-
-    /**
-     * The listener's filter chain {@code transport_socket}, given as one YAML flow mapping
-     * ({@code { name: ..., typed_config: {...} }}).
-     */
-    public Bootstraps transportSocket(String flowTransportSocket) {
-        this.transportSocket = flowTransportSocket;
         return this;
     }
 
@@ -103,13 +93,7 @@ public final class Bootstraps {
         b.append("admin:\n  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
         b.append("static_resources:\n  listeners:\n  - name: http\n");
         b.append("    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }\n");
-        b.append("    filter_chains:\n");
-        if (transportSocket != null) {
-            b.append("    - transport_socket: ").append(transportSocket).append('\n');
-            b.append("      filters:\n");
-        } else {
-            b.append("    - filters:\n");
-        }
+        b.append("    filter_chains:\n    - filters:\n");
         b.append("      - name: envoy.filters.network.http_connection_manager\n");
         b.append("        typed_config:\n");
         String ind = "          ";

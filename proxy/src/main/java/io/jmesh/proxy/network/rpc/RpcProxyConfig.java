@@ -238,9 +238,9 @@ public final class RpcProxyConfig {
                 }
             }
             try {
-                log = AccessLogs.create(logs);
+                log = AccessLogs.create(logs, registry, server);
             } catch (ConfigException e) {
-                throw e.under(path + ".access_log");
+                throw e.under(path); // the message starts with access_log[i]
             }
         }
         final String statPrefix = sp.asText();
