@@ -1,0 +1,77 @@
+package io.jmesh.proxy.network.rpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.testing.ProxyFixture;
+
+/**
+ * RPC filters are a kind of the one extension registry: the rpc_proxy resolves its {@code filters} through the
+ * registry the proxy was started with (a filter added to an injected registry only), and a factory gets the server's
+ * context (cluster manager, stats, event loops, lifecycle) besides the rpc_proxy's own.
+ */
+class RpcFilterRegistryTest {
+
+    private static final AtomicReference<RpcFilterFactory.Context> SEEN = new AtomicReference<>();
+
+    /** {@code jmesh.test.rpc.context_probe}: keeps the context it is built with; no filter per call. */
+    static final class ContextProbe implements RpcFilterFactory {
+        @Override
+        public String name() {
+            return "jmesh.test.rpc.context_probe";
+        }
+
+        @Override
+        public String typeUrl() {
+            return null;
+        }
+
+        @Override
+        public PerCall create(JsonNode config, Context context) {
+            SEEN.set(context);
+            return request -> null;
+        }
+    }
+
+    private static final String FILTERS = "[{ name: jmesh.test.rpc.context_probe }, " + RpcFilterChainTest.ROUTER + "]";
+
+    private static Map<String, Object> vars() {
+        return Map.of("PROTOCOL", "dubbo", "A", 1, "B", 2, "LOG", "/dev/null", "FILTERS", FILTERS);
+    }
+
+    @Test
+    void aFilterOfTheInjectedRegistryGetsTheServersContext() throws Exception {
+        ExtensionRegistry registry = ExtensionRegistry.loadDefault().toBuilder()
+                .add(RpcFilterFactory.KIND, new ContextProbe()).build();
+        try (ProxyFixture proxy = ProxyFixture.start(RpcFilterChainTest.CONFIG, vars(), 1, registry)) {
+            RpcFilterFactory.Context c = SEEN.get();
+            assertNotNull(c);
+            assertEquals("test", c.statPrefix());
+            assertEquals("dubbo", c.codec().name());
+            assertSame(proxy.server().stats(), c.stats());
+            assertNotNull(c.eventLoopGroup(), "the server's event loops (its timers)");
+            assertNotNull(c.clusterManager().get().get("a"), "the filter can reach cluster a");
+        }
+    }
+
+    @Test
+    void aFilterOutsideTheRegistryIsRefusedByName() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ProxyFixture.start(RpcFilterChainTest.CONFIG, vars()));
+        assertTrue(e.getMessage().startsWith("static_resources.listeners[0].filter_chains[0].filters[0].typed_config"
+                + ".value.filters[0].name: jmesh.test.rpc.context_probe (expected: a supported RPC filter: ["),
+                e.getMessage());
+    }
+}
