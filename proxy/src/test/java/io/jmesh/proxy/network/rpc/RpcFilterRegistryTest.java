@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -15,12 +17,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.telemetry.accesslog.RecordingAccessLoggerFactory;
+import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * RPC filters are a kind of the one extension registry: the rpc_proxy resolves its {@code filters} through the
  * registry the proxy was started with (a filter added to an injected registry only), and a factory gets the server's
- * context (cluster manager, stats, event loops, lifecycle) besides the rpc_proxy's own.
+ * context (cluster manager, stats, event loops, lifecycle) besides the rpc_proxy's own; a registered access logger
+ * records the rpc_proxy's calls.
  */
 class RpcFilterRegistryTest {
 
@@ -63,6 +69,31 @@ class RpcFilterRegistryTest {
             assertSame(proxy.server().stats(), c.stats());
             assertNotNull(c.eventLoopGroup(), "the server's event loops (its timers)");
             assertNotNull(c.clusterManager().get().get("a"), "the filter can reach cluster a");
+        }
+    }
+
+    @Test
+    void aRegisteredAccessLoggerRecordsRpcCalls() throws Exception {
+        String fileLog = RpcFilterChainTest.CONFIG.lines().filter(l -> l.contains("access_log:")).findFirst()
+                .orElseThrow();
+        String yaml = RpcFilterChainTest.CONFIG.replace(fileLog, fileLog.substring(0, fileLog.indexOf("access_log:"))
+                + "access_log: [" + RecordingAccessLoggerFactory.config("rpc") + "]");
+        List<AutoCloseable> resources = new ArrayList<>();
+        ProxyFixture proxy = null;
+        try {
+            RpcPeers.EchoServer a = new RpcPeers.EchoServer(RpcProtocol.DUBBO, "a");
+            resources.add(a);
+            proxy = ProxyFixture.start(yaml, Map.of("PROTOCOL", "dubbo", "A", a.port(), "B", a.port(),
+                    "FILTERS", "[" + RpcFilterChainTest.ROUTER + "]"));
+            RpcPeers.Client c = new RpcPeers.Client(RpcProtocol.DUBBO, proxy.port());
+            resources.add(0, c);
+            Object r = c.call(RpcPeers.request(RpcProtocol.DUBBO, 1, false, 0, "com.example.Echo", "hello", Map.of(),
+                    "x"));
+            ReferenceCountUtil.release(r);
+            Poll.until(() -> RecordingAccessLoggerFactory.entries("rpc").size() == 1, "one entry");
+            assertEquals("a", RecordingAccessLoggerFactory.entries("rpc").peek().split(" ")[1]);
+        } finally {
+            RpcPeers.closeAll(resources, proxy);
         }
     }
 

@@ -30,12 +30,12 @@ public final class RecordingAccessLoggerFactory implements AccessLoggerFactory {
     static final Map<String, Queue<String>> ENTRIES = new ConcurrentHashMap<>();
 
     /** The flow YAML of an {@code access_log} entry of this logger. */
-    static String config(String label) {
+    public static String config(String label) {
         return "{ name: " + NAME + ", typed_config: { \"@type\": type.googleapis.com/xds.type.v3.TypedStruct, "
                 + "type_url: " + TYPE_URL + ", value: { label: " + label + " } } }";
     }
 
-    static Queue<String> entries(String label) {
+    public static Queue<String> entries(String label) {
         return ENTRIES.computeIfAbsent(label, k -> new ConcurrentLinkedQueue<>());
     }
 
