@@ -229,7 +229,11 @@ public final class ExtensionRegistry {
             return this;
         }
 
-        /** The extensions this proxy ships: HTTP filters here, the rest from this jar's {@code META-INF/services}. */
+        /**
+         * The extensions this proxy ships that are not in its {@code META-INF/services}: the RPC router (first, so
+         * it heads the list of RPC filters in errors) and the HTTP filters; the rest come from this jar's
+         * {@code META-INF/services}.
+         */
         public Builder addBuiltins() {
             add(RpcFilterFactory.KIND, RpcRouterFilterFactory.INSTANCE);
             add(ExtensionKind.HTTP_FILTER, new FaultFilterFactory());
@@ -239,9 +243,10 @@ public final class ExtensionRegistry {
         }
 
         /**
-         * Adds the HTTP filter factories listed in {@code META-INF/services/io.jmesh.proxy.filter.HttpFilterFactory}
-         * and the factories of any other kind listed in
-         * {@code META-INF/services/io.jmesh.proxy.extension.ExtensionFactory} that {@code loader} sees.
+         * Adds the HTTP filter factories listed in {@code META-INF/services/io.jmesh.proxy.filter.HttpFilterFactory},
+         * the factories of any other kind listed in
+         * {@code META-INF/services/io.jmesh.proxy.extension.ExtensionFactory} and the RPC filters of the older
+         * {@code META-INF/services/io.jmesh.proxy.network.rpc.RpcFilterFactory} that {@code loader} sees.
          */
         public Builder loadServices(ClassLoader loader) {
             try {
