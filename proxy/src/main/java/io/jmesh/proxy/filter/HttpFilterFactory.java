@@ -3,13 +3,17 @@ package io.jmesh.proxy.filter;
 import com.google.protobuf.Any;
 import com.google.protobuf.Descriptors.Descriptor;
 
+import java.util.function.Supplier;
+
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.router.RouteEntry;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.upstream.ClusterManager;
 
 /**
  * Makes filters of one kind from their typed config. Registered in {@link HttpFilterRegistry} under
- * Envoy's filter name and the type URL of its config message.
+ * Envoy's filter name and the type URL of its config message; a factory outside this module is found with
+ * {@link java.util.ServiceLoader} (a {@code META-INF/services/io.jmesh.proxy.filter.HttpFilterFactory} entry).
  */
 public interface HttpFilterFactory {
 
@@ -33,7 +37,7 @@ public interface HttpFilterFactory {
     /**
      * Parses a route-specific config ({@code typed_per_filter_config}) once, when the route table is built;
      * the filter gets the result from {@link RouteEntry#perFilterConfig(String)} in {@link PerStream#newFilter}
-     * or from {@link HttpFilterCallbacks#perFilterConfig(String)}. By default a
+     * or from {@link StreamFilterCallbacks#perFilterConfig(String)}. By default a
      * filter takes none.
      */
     default Object createRouteConfig(Any typedConfig) throws ConfigException {
@@ -46,9 +50,10 @@ public interface HttpFilterFactory {
         /**
          * Returns the filter of a stream routed to {@code route} (null when no route matched), or null when
          * neither the filter's own config nor the route's {@code typed_per_filter_config} gives it anything to
-         * do on this stream: such a filter is neither created nor run.
+         * do on this stream: such a filter is neither created nor run. The result is a {@link StreamDecoderFilter},
+         * a {@link StreamEncoderFilter} or both ({@link HttpFilter}); it runs in the directions it implements.
          */
-        HttpFilter newFilter(RouteEntry route);
+        StreamFilterBase newFilter(RouteEntry route);
     }
 
     /** Where a filter chain lives: its HTTP connection manager's stats. */
@@ -57,6 +62,11 @@ public interface HttpFilterFactory {
 
         /** The HCM's {@code stat_prefix}; filter stats are {@code http.<stat_prefix>.<filter>.<name>}. */
         String statPrefix();
+
+        /** The clusters (for the router); the supplier returns the current snapshot, or null before any. */
+        default Supplier<ClusterManager> clusterManager() {
+            return () -> null;
+        }
     }
 
     /** Unpacks {@code any} as {@code type}, or fails with Envoy-style path and expectation. */

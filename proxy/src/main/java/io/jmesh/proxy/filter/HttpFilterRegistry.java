@@ -4,6 +4,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.ServiceLoader;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import com.google.protobuf.Any;
 
@@ -23,9 +27,14 @@ import io.jmesh.proxy.router.FilterConfigParser;
  */
 public final class HttpFilterRegistry implements FilterConfigParser {
 
-    /** The filters this proxy ships. */
-    public static final HttpFilterRegistry DEFAULT = new HttpFilterRegistry(List.of(
-            new FaultFilterFactory(), new CorsFilterFactory(), new RouterFilterFactory()));
+    private static final Logger logger = LoggerFactory.getLogger(HttpFilterRegistry.class);
+
+    /**
+     * The filters this proxy ships (fault, CORS, router), then those found with {@link ServiceLoader} on the
+     * class path; a loaded factory whose name or type URL is already taken is skipped with a warning.
+     */
+    public static final HttpFilterRegistry DEFAULT = new HttpFilterRegistry(withLoaded(List.of(
+            new FaultFilterFactory(), new CorsFilterFactory(), new RouterFilterFactory())));
 
     private static final String FILTER_CONFIG_TYPE_URL =
             EnvoyTypes.typeUrl(io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor());
@@ -35,9 +44,23 @@ public final class HttpFilterRegistry implements FilterConfigParser {
 
     public HttpFilterRegistry(List<HttpFilterFactory> factories) {
         for (HttpFilterFactory f : factories) {
+            String typeUrl = EnvoyTypes.typeUrl(f.configType());
+            if (byName.containsKey(f.name()) || byTypeUrl.containsKey(typeUrl)) {
+                logger.warn("HTTP filter factory {} ({}) skipped: {} or {} is already registered",
+                        f.getClass().getName(), f.name(), f.name(), typeUrl);
+                continue;
+            }
             byName.put(f.name(), f);
-            byTypeUrl.put(EnvoyTypes.typeUrl(f.configType()), f);
+            byTypeUrl.put(typeUrl, f);
         }
+    }
+
+    private static List<HttpFilterFactory> withLoaded(List<HttpFilterFactory> builtIn) {
+        List<HttpFilterFactory> all = new ArrayList<>(builtIn);
+        for (HttpFilterFactory f : ServiceLoader.load(HttpFilterFactory.class, HttpFilterRegistry.class.getClassLoader())) {
+            all.add(f);
+        }
+        return all;
     }
 
     /** Builds the per-stream factories of a filter chain; {@code path} prefixes error messages. */

@@ -60,6 +60,7 @@ final class DefaultRouteEntry implements RouteEntry {
     private final Map<String, WeightedClusterExtras> weightedExtras;
     private final long timeoutMillis;
     private final long idleTimeoutMillis;
+    private final boolean hasIdleTimeout;
     private final RetryPolicy retryPolicy;
     private final String prefixRewrite;
     private final Regexes.Substitution regexRewrite;
@@ -144,6 +145,7 @@ final class DefaultRouteEntry implements RouteEntry {
         Map<String, WeightedClusterExtras> weightedExtras = Map.of();
         long timeout = DEFAULT_TIMEOUT_MILLIS;
         long idle = 0;
+        boolean hasIdle = false;
         RetryPolicy retry = RetryPolicy.NONE;
         String prefixRewrite = null;
         Regexes.Substitution regexRewrite = null;
@@ -228,6 +230,7 @@ final class DefaultRouteEntry implements RouteEntry {
                 }
                 if (a.hasIdleTimeout()) {
                     idle = RetryPolicy.millis(a.getIdleTimeout(), ap + ".idle_timeout");
+                    hasIdle = true;
                 }
                 if (a.hasRetryPolicy()) {
                     try {
@@ -385,6 +388,7 @@ final class DefaultRouteEntry implements RouteEntry {
         this.weightedExtras = weightedExtras;
         this.timeoutMillis = timeout;
         this.idleTimeoutMillis = idle;
+        this.hasIdleTimeout = hasIdle;
         this.retryPolicy = retry;
         this.prefixRewrite = prefixRewrite;
         this.regexRewrite = regexRewrite;
@@ -519,6 +523,11 @@ final class DefaultRouteEntry implements RouteEntry {
     @Override
     public long idleTimeoutMillis() {
         return idleTimeoutMillis;
+    }
+
+    @Override
+    public boolean hasIdleTimeout() {
+        return hasIdleTimeout;
     }
 
     @Override

@@ -53,8 +53,16 @@ public interface RouteEntry {
     /** {@code RouteAction.timeout} in milliseconds; 15000 when unset; 0 means disabled. */
     long timeoutMillis();
 
-    /** {@code RouteAction.idle_timeout} in milliseconds; 0 means none. */
+    /** {@code RouteAction.idle_timeout} in milliseconds; 0 means none (or, with {@link #hasIdleTimeout()}, disabled). */
     long idleTimeoutMillis();
+
+    /**
+     * Whether {@code RouteAction.idle_timeout} is set: it then replaces the HCM's {@code stream_idle_timeout}
+     * for the stream, and 0 turns the idle timeout off (Envoy's semantics).
+     */
+    default boolean hasIdleTimeout() {
+        return false;
+    }
 
     /** The route's retry policy, else the virtual host's, else {@link RetryPolicy#NONE}; never null. */
     RetryPolicy retryPolicy();

@@ -292,12 +292,14 @@ class RouteTableTest {
         final RouteEntry d = t.route(get("h", "/d"));
         assertEquals(15000, d.timeoutMillis());
         assertEquals(0, d.idleTimeoutMillis());
+        assertFalse(d.hasIdleTimeout(), "unset: the HCM's stream_idle_timeout applies");
         assertFalse(d.autoHostRewrite());
         assertEquals(4, d.retryPolicy().numRetries());
         assertTrue(d.retryPolicy().retryOn5xx());
         final RouteEntry e = t.route(get("h", "/t"));
         assertEquals(2500, e.timeoutMillis());
         assertEquals(60000, e.idleTimeoutMillis());
+        assertTrue(e.hasIdleTimeout());
         assertTrue(e.autoHostRewrite());
         // The route's policy replaces the virtual host's entirely.
         assertEquals(1, e.retryPolicy().numRetries());

@@ -1,7 +1,8 @@
 package io.jmesh.proxy.filter.cors;
 
+import io.jmesh.proxy.filter.FilterHeadersStatus;
 import io.jmesh.proxy.filter.HttpFilter;
-import io.jmesh.proxy.filter.HttpFilterCallbacks;
+import io.jmesh.proxy.filter.StreamDecoderFilterCallbacks;
 import io.jmesh.proxy.telemetry.Counter;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -25,6 +26,7 @@ final class CorsFilter implements HttpFilter {
     private CorsPolicyConfig policy;
     private String origin;
     private boolean preflightAnswered;
+    private StreamDecoderFilterCallbacks callbacks;
 
     /** A filter for a stream whose route has the CORS policy {@code routePolicy}. */
     CorsFilter(CorsPolicyConfig routePolicy, Counter originValid, Counter originInvalid) {
@@ -34,25 +36,30 @@ final class CorsFilter implements HttpFilter {
     }
 
     @Override
-    public Status onRequestHeaders(HttpRequest request, HttpFilterCallbacks callbacks) {
+    public void setDecoderFilterCallbacks(StreamDecoderFilterCallbacks callbacks) {
+        this.callbacks = callbacks;
+    }
+
+    @Override
+    public FilterHeadersStatus decodeHeaders(HttpRequest request, boolean endStream) {
         CorsPolicyConfig p = routePolicy;
         if (!p.enabled()) {
-            return Status.CONTINUE;
+            return FilterHeadersStatus.CONTINUE;
         }
         String o = request.headers().get(HttpHeaderNames.ORIGIN);
         if (o == null || o.isEmpty()) {
-            return Status.CONTINUE;
+            return FilterHeadersStatus.CONTINUE;
         }
         if (!p.originAllowed(o)) {
             originInvalid.inc();
-            return Status.CONTINUE;
+            return FilterHeadersStatus.CONTINUE;
         }
         originValid.inc();
         policy = p;
         origin = o;
         String requestMethod = request.headers().get(HttpHeaderNames.ACCESS_CONTROL_REQUEST_METHOD);
         if (!HttpMethod.OPTIONS.equals(request.method()) || requestMethod == null || requestMethod.isEmpty()) {
-            return Status.CONTINUE;
+            return FilterHeadersStatus.CONTINUE;
         }
         preflightAnswered = true;
         callbacks.sendLocalReply(200, "", "cors_response", h -> {
@@ -63,14 +70,14 @@ final class CorsFilter implements HttpFilter {
             setIfNotEmpty(h, HttpHeaderNames.ACCESS_CONTROL_ALLOW_METHODS, p.allowMethods);
             setIfNotEmpty(h, HttpHeaderNames.ACCESS_CONTROL_ALLOW_HEADERS, p.allowHeaders);
             setIfNotEmpty(h, HttpHeaderNames.ACCESS_CONTROL_MAX_AGE, p.maxAge);
-        });
-        return Status.STOP;
+        }, -1);
+        return FilterHeadersStatus.STOP_ITERATION;
     }
 
     @Override
-    public void onResponseHeaders(HttpResponse response, HttpFilterCallbacks callbacks) {
+    public FilterHeadersStatus encodeHeaders(HttpResponse response, boolean endStream) {
         if (policy == null || preflightAnswered) {
-            return;
+            return FilterHeadersStatus.CONTINUE;
         }
         HttpHeaders h = response.headers();
         h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -78,6 +85,7 @@ final class CorsFilter implements HttpFilter {
             h.set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
         }
         setIfNotEmpty(h, HttpHeaderNames.ACCESS_CONTROL_EXPOSE_HEADERS, policy.exposeHeaders);
+        return FilterHeadersStatus.CONTINUE;
     }
 
     private static void setIfNotEmpty(HttpHeaders h, CharSequence name, String value) {

@@ -2,22 +2,23 @@ package io.jmesh.proxy.filter.fault;
 
 import java.util.concurrent.TimeUnit;
 
+import io.jmesh.proxy.filter.FilterHeadersStatus;
 import io.jmesh.proxy.filter.FractionalPercents;
-import io.jmesh.proxy.filter.HttpFilter;
-import io.jmesh.proxy.filter.HttpFilterCallbacks;
+import io.jmesh.proxy.filter.StreamDecoderFilter;
+import io.jmesh.proxy.filter.StreamDecoderFilterCallbacks;
 import io.jmesh.proxy.stream.ResponseFlag;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * The fault filter of one stream, in Envoy's order: maybe delay (a timer on the stream's event loop, response
- * flag DI), then maybe abort (a local reply {@code fault filter abort}, response flag FI). The abort
+ * flag DI; the request body is held meanwhile, with flow control), then maybe abort (a local reply
+ * {@code fault filter abort}, response flag FI; with a gRPC status, a gRPC reply carrying it). The abort
  * percentage is rolled after the delay. A reset stream cancels its pending delay. A route without a fault
- * config costs one map lookup.
+ * config gets no filter.
  */
-final class FaultFilter implements HttpFilter {
+final class FaultFilter implements StreamDecoderFilter {
 
     /** The per-route config of a route whose {@code HTTPFault} injects nothing (it overrides the default). */
     static final Object NO_FAULT = new Object();
@@ -26,6 +27,7 @@ final class FaultFilter implements HttpFilter {
     private final FaultFilterFactory.FaultStats stats;
     private ScheduledFuture<?> delayTimer;
     private boolean active;
+    private StreamDecoderFilterCallbacks callbacks;
 
     /** A filter that applies {@code settings}: the route's, else the filter's own. */
     FaultFilter(FaultSettings settings, FaultFilterFactory.FaultStats stats) {
@@ -34,7 +36,13 @@ final class FaultFilter implements HttpFilter {
     }
 
     @Override
-    public Status onRequestHeaders(HttpRequest request, HttpFilterCallbacks callbacks) {
+    public void setDecoderFilterCallbacks(StreamDecoderFilterCallbacks callbacks) {
+        this.callbacks = callbacks;
+    }
+
+    @Override
+    public FilterHeadersStatus decodeHeaders(HttpRequest request, boolean endStream) {
+        StreamDecoderFilterCallbacks callbacks = this.callbacks;
         FaultSettings s = settings;
         HttpHeaders h = request.headers();
         long delay = delayMillis(s, h);
@@ -49,9 +57,9 @@ final class FaultFilter implements HttpFilter {
                     callbacks.continueDecoding();
                 }
             }, delay, TimeUnit.MILLISECONDS);
-            return Status.STOP_ITERATION;
+            return FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK;
         }
-        return maybeAbort(s, h, callbacks) ? Status.STOP : Status.CONTINUE;
+        return maybeAbort(s, h, callbacks) ? FilterHeadersStatus.STOP_ITERATION : FilterHeadersStatus.CONTINUE;
     }
 
     /** The delay to inject, or -1 for none. */
@@ -65,7 +73,7 @@ final class FaultFilter implements HttpFilter {
         return parse(h.get(FaultSettings.DELAY_HEADER), 0, Long.MAX_VALUE);
     }
 
-    private boolean maybeAbort(FaultSettings s, HttpHeaders h, HttpFilterCallbacks callbacks) {
+    private boolean maybeAbort(FaultSettings s, HttpHeaders h, StreamDecoderFilterCallbacks callbacks) {
         if (!s.hasAbort) {
             return false;
         }
@@ -86,12 +94,7 @@ final class FaultFilter implements HttpFilter {
         stats.abortsInjected.inc();
         callbacks.addResponseFlag(ResponseFlag.FAULT_INJECTED);
         if (grpc >= 0) {
-            int status = grpc;
-            callbacks.sendLocalReply(200, "", "fault_filter_abort", rh -> {
-                rh.set(HttpHeaderNames.CONTENT_TYPE, "application/grpc");
-                rh.set("grpc-status", Integer.toString(status));
-                rh.set("grpc-message", "fault filter abort");
-            });
+            callbacks.sendLocalReply(200, "fault filter abort", "fault_filter_abort", null, grpc);
         } else {
             callbacks.sendLocalReply(http, "fault filter abort", "fault_filter_abort");
         }

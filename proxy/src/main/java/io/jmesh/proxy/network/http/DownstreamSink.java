@@ -42,4 +42,7 @@ interface DownstreamSink {
     String protocol();
 
     boolean secure();
+
+    /** The downstream connection's {@link io.jmesh.proxy.stream.ConnectionInfo} (of the TCP connection). */
+    io.jmesh.proxy.stream.ConnectionInfo connectionInfo();
 }

@@ -577,4 +577,9 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
             ReferenceCountUtil.release(o);
         }
     }
+
+    @Override
+    public io.jmesh.proxy.stream.ConnectionInfo connectionInfo() {
+        return io.jmesh.proxy.stream.ConnectionInfo.of(channel);
+    }
 }

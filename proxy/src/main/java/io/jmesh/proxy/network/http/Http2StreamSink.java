@@ -188,4 +188,9 @@ final class Http2StreamSink extends ChannelInboundHandlerAdapter implements Down
     public boolean secure() {
         return secure;
     }
+
+    @Override
+    public io.jmesh.proxy.stream.ConnectionInfo connectionInfo() {
+        return io.jmesh.proxy.stream.ConnectionInfo.of(parent);
+    }
 }

@@ -30,8 +30,9 @@ import io.jmesh.proxy.upstream.ClusterManager;
  * {@code stream_idle_timeout}, {@code request_timeout} (from the first byte of the request),
  * {@code request_headers_timeout},
  * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
- * and {@code http_filters} ending with the router (the filters of {@link HttpFilterRegistry#DEFAULT}: fault, CORS;
- * an unknown filter marked {@code is_optional} is skipped). Inline routes parse their
+ * {@code local_reply_config} (see {@link LocalReply})
+ * and {@code http_filters} ending with the router (the filters of {@link HttpFilterRegistry#DEFAULT}: fault, CORS
+ * and any found with {@code ServiceLoader}; an unknown filter marked {@code is_optional} is skipped). Inline routes parse their
  * {@code typed_per_filter_config} with the same registry.
  */
 public final class HttpConnectionManagerConfig {
@@ -46,6 +47,11 @@ public final class HttpConnectionManagerConfig {
     public static final int DEFAULT_MAX_HEADERS_COUNT = 100;
     /** Request bodies up to this size are kept for retries (Envoy's default buffer limit, 1 MiB). */
     public static final int RETRY_BUFFER_LIMIT = 1 << 20;
+    /**
+     * What a stopped filter may hold before the stream fails (413 on requests, 500 on responses) or, for the
+     * watermark statuses, before the sender is paused: Envoy's default per-connection buffer limit, 1 MiB.
+     */
+    public static final int DEFAULT_BUFFER_LIMIT = 1 << 20;
 
     final String statPrefix;
     final CodecType codecType;
@@ -65,10 +71,13 @@ public final class HttpConnectionManagerConfig {
     final Supplier<ClusterManager> clusters;
     final HcmStats stats;
     final java.util.Set<String> upgradeTypes;
+    final LocalReply localReply;
+    final int bufferLimit = DEFAULT_BUFFER_LIMIT;
 
     private HttpConnectionManagerConfig(HttpConnectionManager proto, RouteTable routeTable, String rdsRouteName,
                                         List<HttpFilterFactory.PerStream> filters, AccessLog accessLog,
-                                        Supplier<ClusterManager> clusters, Stats stats) {
+                                        Supplier<ClusterManager> clusters, Stats stats, LocalReply localReply) {
+        this.localReply = localReply;
         this.statPrefix = proto.getStatPrefix();
         this.codecType = proto.getCodecType();
         this.maxRequestHeadersBytes = (proto.hasMaxRequestHeadersKb()
@@ -199,14 +208,21 @@ public final class HttpConnectionManagerConfig {
                             public String statPrefix() {
                                 return proto.getStatPrefix();
                             }
+
+                            @Override
+                            public Supplier<ClusterManager> clusterManager() {
+                                return clusters;
+                            }
                         });
+        LocalReply localReply = proto.hasLocalReplyConfig()
+                ? LocalReply.create(proto.getLocalReplyConfig(), path + ".local_reply_config") : LocalReply.DEFAULT;
         AccessLog log;
         try {
             log = AccessLogs.create(proto.getAccessLogList(), extensions, context);
         } catch (ConfigException e) {
             throw e.under(path); // the message starts with access_log[i]
         }
-        return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats);
+        return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats, localReply);
     }
 
     private static void checkDuration(boolean present, com.google.protobuf.Duration d, String path)
@@ -272,6 +288,9 @@ public final class HttpConnectionManagerConfig {
         final Counter rqCompleted;
         final Counter shadowClusterNotFound;
         final Counter shadowBufferOverflow;
+        final Counter rqTooLarge;
+        final Counter rsTooLarge;
+        final Counter rqIdleTimeout;
 
         HcmStats(Stats stats, String prefix) {
             String p = "http." + prefix + ".";
@@ -292,6 +311,9 @@ public final class HttpConnectionManagerConfig {
             rqCompleted = stats.counter(p + "downstream_rq_completed");
             shadowClusterNotFound = stats.counter(p + "shadow_cluster_not_found");
             shadowBufferOverflow = stats.counter(p + "shadow_buffer_overflow");
+            rqTooLarge = stats.counter(p + "downstream_rq_too_large");
+            rsTooLarge = stats.counter(p + "rs_too_large");
+            rqIdleTimeout = stats.counter(p + "downstream_rq_idle_timeout");
         }
 
         void recordStatus(int status) {

@@ -152,6 +152,27 @@ public final class AccessLogFormatter {
                 return headerCommand(operator, arg, AccessLogFormatter::responseHeader);
             case "TRAILER":
                 return headerCommand(operator, arg, (e, h) -> header(e.responseTrailers(), h));
+            case "DYNAMIC_METADATA":
+                return metadataCommand(operator, arg, e -> {
+                    var md = e.dynamicMetadata();
+                    return md.isEmpty() ? null : md;
+                });
+            case "UPSTREAM_METADATA":
+                return metadataCommand(operator, arg, e -> {
+                    com.google.protobuf.Struct s = e.upstreamHostMetadata();
+                    if (s == null) {
+                        return null;
+                    }
+                    java.util.Map<String, com.google.protobuf.Struct> byNamespace = new java.util.LinkedHashMap<>();
+                    s.getFieldsMap().forEach((k, v) -> {
+                        if (v.hasStructValue()) {
+                            byNamespace.put(k, v.getStructValue());
+                        }
+                    });
+                    return byNamespace;
+                });
+            case "FILTER_STATE":
+                return filterStateCommand(operator, arg);
             default:
                 break;
         }
@@ -199,9 +220,136 @@ public final class AccessLogFormatter {
                 return e -> address(e.downstreamLocalAddress(), false);
             case "DOWNSTREAM_LOCAL_PORT":
                 return e -> e.downstreamLocalAddress() == null ? null : (Object) (long) e.downstreamLocalAddress().getPort();
+            case "CONNECTION_ID":
+                return e -> e.downstreamConnection() == null ? null : (Object) e.downstreamConnection().id();
+            case "DOWNSTREAM_PEER_URI_SAN":
+                return e -> joined(e.downstreamConnection() == null ? null : e.downstreamConnection().peerUriSans());
+            case "DOWNSTREAM_LOCAL_URI_SAN":
+                return e -> joined(e.downstreamConnection() == null ? null : e.downstreamConnection().localUriSans());
+            case "DOWNSTREAM_TLS_VERSION":
+                return e -> e.downstreamConnection() == null ? null : e.downstreamConnection().tlsVersion();
+            case "DOWNSTREAM_TLS_CIPHER":
+                return e -> e.downstreamConnection() == null ? null : e.downstreamConnection().cipherSuite();
+            case "DOWNSTREAM_TLS_SESSION_ID":
+                return e -> e.downstreamConnection() == null ? null : e.downstreamConnection().sessionId();
+            case "DOWNSTREAM_PEER_SUBJECT":
+                return e -> e.downstreamConnection() == null || e.downstreamConnection().peerCertificates().isEmpty()
+                        ? null : e.downstreamConnection().peerCertificates().get(0).getSubjectX500Principal().getName();
+            case "REQUESTED_SERVER_NAME":
+                return e -> {
+                    String sni = e.downstreamConnection() == null ? null : e.downstreamConnection().requestedServerName();
+                    return sni == null || sni.isEmpty() ? null : sni;
+                };
+            case "UPSTREAM_LOCAL_ADDRESS":
+                return e -> e.upstreamConnection() == null ? null : address(e.upstreamConnection().localAddress(), true);
             default:
                 throw new ConfigException("format: " + operator + " (expected: a known command operator)");
         }
+    }
+
+    private static String joined(List<String> values) {
+        return values == null || values.isEmpty() ? null : String.join(",", values);
+    }
+
+    /**
+     * {@code %DYNAMIC_METADATA(NAMESPACE:KEY:...)%} and {@code %UPSTREAM_METADATA(...)%}, as Envoy prints them: a
+     * string value as is, a number or bool as JSON, a struct or list as compact JSON; the whole namespace when no
+     * key is given; {@code -} when absent.
+     */
+    private static Function<StreamInfo, Object> metadataCommand(String operator, String arg,
+            Function<StreamInfo, java.util.Map<String, com.google.protobuf.Struct>> source) throws ConfigException {
+        if (arg == null || arg.isEmpty() || arg.startsWith(":") || arg.endsWith(":") || arg.contains("::")) {
+            throw new ConfigException("format: " + operator + " (expected: NAMESPACE or NAMESPACE:KEY:...)");
+        }
+        String[] path = arg.split(":");
+        return e -> {
+            java.util.Map<String, com.google.protobuf.Struct> all = source.apply(e);
+            com.google.protobuf.Struct ns = all == null ? null : all.get(path[0]);
+            if (ns == null) {
+                return null;
+            }
+            com.google.protobuf.Value v = com.google.protobuf.Value.newBuilder().setStructValue(ns).build();
+            for (int i = 1; i < path.length; i++) {
+                if (!v.hasStructValue() || !v.getStructValue().containsFields(path[i])) {
+                    return null;
+                }
+                v = v.getStructValue().getFieldsOrThrow(path[i]);
+            }
+            return valueText(v);
+        };
+    }
+
+    private static Object valueText(com.google.protobuf.Value v) {
+        switch (v.getKindCase()) {
+            case STRING_VALUE:
+                return v.getStringValue();
+            case NULL_VALUE:
+            case KIND_NOT_SET:
+                return null;
+            case NUMBER_VALUE: {
+                double d = v.getNumberValue();
+                if (d == Math.rint(d) && !Double.isInfinite(d) && Math.abs(d) < 1e15) {
+                    return (long) d;
+                }
+                return Double.toString(d);
+            }
+            case BOOL_VALUE:
+                return Boolean.toString(v.getBoolValue());
+            default:
+                try {
+                    return com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace().print(v);
+                } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+                    return null;
+                }
+        }
+    }
+
+    /**
+     * {@code %FILTER_STATE(KEY:F)%}: {@code PLAIN} prints the object's {@code toString()}; {@code TYPED} (the
+     * default) prints a protobuf message as JSON and anything else as a JSON string, as Envoy serializes a
+     * string accessor.
+     */
+    private static Function<StreamInfo, Object> filterStateCommand(String operator, String arg) throws ConfigException {
+        if (arg == null || arg.isEmpty()) {
+            throw new ConfigException("format: " + operator + " (expected: KEY or KEY:PLAIN or KEY:TYPED)");
+        }
+        String key = arg;
+        boolean plain = false;
+        int colon = arg.lastIndexOf(':');
+        if (colon > 0) {
+            String f = arg.substring(colon + 1);
+            if (f.equals("PLAIN") || f.equals("TYPED")) {
+                plain = f.equals("PLAIN");
+                key = arg.substring(0, colon);
+            }
+        }
+        String k = key;
+        boolean asPlain = plain;
+        return e -> {
+            Object o = e.filterState().get(k);
+            if (o == null) {
+                return null;
+            }
+            if (asPlain) {
+                return o.toString();
+            }
+            if (o instanceof com.google.protobuf.MessageOrBuilder) {
+                try {
+                    return com.google.protobuf.util.JsonFormat.printer().omittingInsignificantWhitespace()
+                            .print((com.google.protobuf.MessageOrBuilder) o);
+                } catch (com.google.protobuf.InvalidProtocolBufferException ex) {
+                    return null;
+                }
+            }
+            StringBuilder b = new StringBuilder().append('"');
+            for (char c : o.toString().toCharArray()) {
+                if (c == '"' || c == '\\') {
+                    b.append('\\');
+                }
+                b.append(c);
+            }
+            return b.append('"').toString();
+        };
     }
 
     private interface HeaderLookup {

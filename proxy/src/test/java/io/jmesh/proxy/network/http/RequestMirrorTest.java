@@ -295,7 +295,7 @@ class RequestMirrorTest {
     @Test
     void bodyOverTheLimitAbandonsTheMirrorOnly(@TempDir Path dir) throws Exception {
         Path big = dir.resolve("big");
-        int size = (int) ShadowStream.BODY_LIMIT + 512 * 1024;
+        int size = (int) HttpConnectionManagerConfig.RETRY_BUFFER_LIMIT + 512 * 1024;
         Files.write(big, new byte[size]);
         Curl.Result r = Curl.run("--data-binary", "@" + big, proxy.url("/sink"));
         assertEquals("received " + size + "\n", r.body, "the primary gets the whole body");

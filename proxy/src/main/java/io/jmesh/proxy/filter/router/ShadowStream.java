@@ -1,4 +1,4 @@
-package io.jmesh.proxy.network.http;
+package io.jmesh.proxy.filter.router;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -8,7 +8,7 @@ import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.router.RequestMirrorPolicy;
 import io.jmesh.proxy.upstream.Host;
-import io.jmesh.proxy.upstream.LoadBalancerContext;
+import io.jmesh.proxy.upstream.UpstreamRequest;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.jmesh.proxy.upstream.pool.ConnectionPools;
 import io.jmesh.proxy.upstream.pool.ResetReason;
@@ -35,7 +35,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 /**
  * A fire-and-forget copy of a request sent to a route's mirror cluster (Envoy's shadow request, from
  * {@code RouteAction.request_mirror_policies}). Lives on the downstream event loop; every method must be
- * called there. It outlives its {@link ActiveStream} when the primary response finishes first.
+ * called there. It outlives its {@link RouterFilter} when the primary response finishes first.
  *
  * <p>The mirrored request carries a copy of the primary's headers as routed (with {@code -shadow} appended to
  * its Host unless the policy disables it) and receives retained duplicates of the body as it streams in.
@@ -43,27 +43,28 @@ import io.netty.util.concurrent.ScheduledFuture;
  * reaches the primary request or the client. It is bounded: once more than {@link #BODY_LIMIT} bytes of
  * body were mirrored it is reset and counted in {@code http.<stat_prefix>.shadow_buffer_overflow}. It is
  * reset when the route timeout expires, and when the downstream request ends before its body is complete.
- * It counts in the mirror cluster's own {@code upstream_rq_*} stats and feeds its outlier detection.
+ * It counts in the mirror cluster's own {@code upstream_rq_*} stats and feeds its outlier detection, through the
+ * one upstream path ({@link UpstreamRequest}).
  */
 final class ShadowStream implements UpstreamStreamListener {
 
     private static final Logger logger = LoggerFactory.getLogger(ShadowStream.class);
 
     /** The most request body mirrored, as the retry buffer: Envoy buffers the body of a shadow. */
-    static final long BODY_LIMIT = HttpConnectionManagerConfig.RETRY_BUFFER_LIMIT;
+    static final long BODY_LIMIT = RouterFilter.RETRY_BUFFER_LIMIT;
 
     private final UpstreamCluster cluster;
-    private final HttpConnectionManagerConfig.HcmStats stats;
+    private final RouterFilterFactory.RouterStats stats;
     private final HttpRequest request;
     private final ArrayDeque<HttpContent> queued = new ArrayDeque<>(2);
-    private Host host;
+    private UpstreamRequest upstream;
     private UpstreamStream stream;
     private ScheduledFuture<?> timer;
     private long bodyBytes;
     private boolean requestComplete;
     private boolean done;
 
-    private ShadowStream(UpstreamCluster cluster, HttpConnectionManagerConfig.HcmStats stats, HttpRequest request,
+    private ShadowStream(UpstreamCluster cluster, RouterFilterFactory.RouterStats stats, HttpRequest request,
                          boolean endStream) {
         this.cluster = cluster;
         this.stats = stats;
@@ -81,23 +82,15 @@ final class ShadowStream implements UpstreamStreamListener {
      */
     static ShadowStream start(RequestMirrorPolicy policy, UpstreamCluster cluster, HttpRequest primary,
                               boolean endStream, Iterable<HttpContent> bodySoFar, long timeoutMillis,
-                              EventLoop loop, HttpConnectionManagerConfig.HcmStats stats) {
-        final Host host = cluster.chooseHost(LoadBalancerContext.NONE);
-        if (host == null) {
-            cluster.stats().upstreamCxNoneHealthy().inc();
-            logger.debug("shadow to cluster {}: no healthy upstream", cluster.name());
+                              EventLoop loop, RouterFilterFactory.RouterStats stats) {
+        final UpstreamRequest upstream = UpstreamRequest.start(cluster, null); // counts UH / UO itself
+        if (!upstream.started()) {
+            logger.debug("shadow to cluster {}: {}", cluster.name(), upstream.failure());
             return null;
         }
-        if (!cluster.circuitBreakers().tryAcquireRequest()) {
-            cluster.stats().upstreamRqPendingOverflow().inc();
-            return null;
-        }
+        final Host host = upstream.host();
         final ShadowStream s = new ShadowStream(cluster, stats, copy(primary, endStream, policy), endStream);
-        s.host = host;
-        cluster.stats().upstreamRqTotal().inc();
-        cluster.stats().upstreamRqActive().inc();
-        host.requestStarted();
-        host.stats().incRqTotal();
+        s.upstream = upstream;
         for (HttpContent c : bodySoFar) {
             s.onRequestBody(c.retainedDuplicate());
         }
@@ -189,9 +182,10 @@ final class ShadowStream implements UpstreamStreamListener {
     @Override
     public void onStreamFailure(ResetReason reason, String detail) {
         stream = null;
-        if (reason != ResetReason.OVERFLOW) {
-            host.stats().incRqError();
-            cluster.reportLocalOriginFailure(host, false);
+        if (reason == ResetReason.CONNECTION_FAILURE || reason == ResetReason.CONNECT_TIMEOUT) {
+            upstream.onConnectFailure();
+        } else if (reason != ResetReason.OVERFLOW) {
+            upstream.onReset();
         }
         logger.debug("shadow to cluster {} failed: {} {}", cluster.name(), reason, detail);
         end();
@@ -209,13 +203,7 @@ final class ShadowStream implements UpstreamStreamListener {
                 if (resp.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
                     return;
                 }
-                cluster.reportResult(host, code);
-                cluster.stats().recordResponseCode(code);
-                if (code >= 500) {
-                    host.stats().incRqError();
-                } else {
-                    host.stats().incRqSuccess();
-                }
+                upstream.onResponse(code);
             }
             if (msg instanceof LastHttpContent) {
                 final UpstreamStream s = stream;
@@ -243,8 +231,7 @@ final class ShadowStream implements UpstreamStreamListener {
         if (done) {
             return;
         }
-        cluster.stats().upstreamRqTimeout().inc();
-        cluster.reportLocalOriginFailure(host, true);
+        upstream.onTimeout();
         abort();
     }
 
@@ -270,8 +257,6 @@ final class ShadowStream implements UpstreamStreamListener {
         while ((c = queued.poll()) != null) {
             ReferenceCountUtil.safeRelease(c);
         }
-        host.requestFinished();
-        cluster.circuitBreakers().releaseRequest();
-        cluster.stats().upstreamRqActive().dec();
+        upstream.end();
     }
 }

@@ -1,0 +1,43 @@
+package io.jmesh.proxy.testing;
+
+import java.util.concurrent.TimeUnit;
+
+import io.netty.channel.EventLoop;
+import io.netty.channel.embedded.EmbeddedChannel;
+
+/**
+ * A fake clock with an event loop whose timers fire only when the test moves time forward (gRPC-Java's
+ * {@code FakeClock}, on Netty's {@link EmbeddedChannel} loop with frozen time). Everything runs on the test
+ * thread: {@link #eventLoop()} reports every thread as its own, tasks run in {@link #runDueTasks()} and
+ * {@link #forwardTime}. Not thread-safe.
+ */
+public final class FakeClock implements AutoCloseable {
+
+    private final EmbeddedChannel channel = new EmbeddedChannel();
+
+    public FakeClock() {
+        channel.freezeTime();
+    }
+
+    /** The loop whose {@code schedule} follows this clock. */
+    public EventLoop eventLoop() {
+        return channel.eventLoop();
+    }
+
+    /** Moves time forward by {@code amount} and runs the tasks and timers now due. */
+    public void forwardTime(long amount, TimeUnit unit) {
+        channel.advanceTimeBy(amount, unit);
+        runDueTasks();
+    }
+
+    /** Runs queued tasks and timers due at the current fake time. */
+    public void runDueTasks() {
+        channel.runPendingTasks();
+        channel.runScheduledPendingTasks();
+    }
+
+    @Override
+    public void close() {
+        channel.finishAndReleaseAll();
+    }
+}
