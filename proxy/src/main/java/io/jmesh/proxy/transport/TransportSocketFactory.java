@@ -39,7 +39,8 @@ public interface TransportSocketFactory extends ExtensionFactory {
      *
      * @param typedConfig the {@code typed_config}, or null when the transport socket has only a name
      * @param http2       whether the cluster speaks HTTP/2 (the ALPN a TLS socket offers)
-     * @param context     the server's parts; its cluster manager is the one being built and may be empty
+     * @param context     the server's parts (stats, worker event loops, secret manager); its cluster manager is the
+     *                    one being built and gives nothing, its lifecycle runs no hooks
      */
     UpstreamTransportSocket createUpstream(Any typedConfig, boolean http2, ExtensionContext context)
             throws ConfigException;

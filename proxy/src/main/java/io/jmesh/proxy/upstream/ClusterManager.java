@@ -88,7 +88,7 @@ public final class ClusterManager implements AutoCloseable {
                 continue;
             }
             try {
-                byName.put(c.getName(), UpstreamCluster.build(c, stats, secrets, extensions));
+                byName.put(c.getName(), UpstreamCluster.build(c, stats, secrets, extensions, group));
             } catch (ConfigException e) {
                 throw e.under(path);
             }

@@ -18,14 +18,14 @@ import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.jmesh.proxy.config.ConfigException;
-import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.extension.ServerLifecycle;
+import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.ClientTlsProvider;
+import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.transport.TransportSocketFactory;
 import io.jmesh.proxy.transport.UpstreamTransportSocket;
-import io.jmesh.proxy.tls.SecretManager;
 import io.netty.handler.ssl.SslContext;
 
 /**
@@ -76,8 +76,8 @@ public final class UpstreamCluster {
     private volatile HostSetSnapshot snapshot = HostSetSnapshot.EMPTY;
 
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
-    private UpstreamCluster(Cluster config, Stats stats, SecretManager secrets, ExtensionRegistry extensions)
-            throws ConfigException {
+    private UpstreamCluster(Cluster config, Stats stats, SecretManager secrets, ExtensionRegistry extensions,
+                            io.netty.channel.EventLoopGroup group) throws ConfigException {
         this.config = config;
         if (config.getName().isEmpty()) {
             throw new ConfigException("name: \"\" (expected: a non-empty cluster name)");
@@ -104,7 +104,7 @@ public final class UpstreamCluster {
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
         this.transportSocket = transportSocket(config, http2,
-                ExtensionContext.of(() -> null, stats, null, ServerLifecycle.NONE, secrets), extensions);
+                ExtensionContext.of(() -> null, stats, group, ServerLifecycle.NONE, secrets), extensions);
         this.tls = transportSocket.tls();
         if (config.getTransportSocketMatchesCount() > 0) {
             logger.warn("cluster {}: transport_socket_matches is not supported; using transport_socket for every "
@@ -152,7 +152,7 @@ public final class UpstreamCluster {
 
     /** Builds and validates a cluster; error paths are relative to the cluster. No DNS, no event loop. */
     static UpstreamCluster build(Cluster config, Stats stats) throws ConfigException {
-        return new UpstreamCluster(config, stats, SecretManager.none(), ExtensionRegistry.loadDefault());
+        return new UpstreamCluster(config, stats, SecretManager.none(), ExtensionRegistry.loadDefault(), null);
     }
 
     /**
@@ -160,13 +160,16 @@ public final class UpstreamCluster {
      * (SDS): the cluster is built at once; {@link #tlsReady()} completes when its secrets have arrived.
      */
     static UpstreamCluster build(Cluster config, Stats stats, SecretManager secrets) throws ConfigException {
-        return new UpstreamCluster(config, stats, secrets, ExtensionRegistry.loadDefault());
+        return new UpstreamCluster(config, stats, secrets, ExtensionRegistry.loadDefault(), null);
     }
 
-    /** As {@link #build(Cluster, Stats, SecretManager)}, with the transport sockets of {@code extensions}. */
-    static UpstreamCluster build(Cluster config, Stats stats, SecretManager secrets, ExtensionRegistry extensions)
-            throws ConfigException {
-        return new UpstreamCluster(config, stats, secrets, extensions);
+    /**
+     * As {@link #build(Cluster, Stats, SecretManager)}, with the transport sockets of {@code extensions}; their
+     * factories get {@code group} (the worker event loops, may be null) in their context.
+     */
+    static UpstreamCluster build(Cluster config, Stats stats, SecretManager secrets, ExtensionRegistry extensions,
+                                 io.netty.channel.EventLoopGroup group) throws ConfigException {
+        return new UpstreamCluster(config, stats, secrets, extensions, group);
     }
 
     private static long positiveMillis(Duration d, String path) throws ConfigException {
