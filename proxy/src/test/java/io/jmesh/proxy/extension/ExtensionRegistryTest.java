@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -23,6 +22,7 @@ import io.jmesh.proxy.listener.ListenerFilterFactory;
 import io.jmesh.proxy.network.NetworkFilterFactory;
 import io.jmesh.proxy.network.NetworkFilterInstaller;
 import io.jmesh.proxy.network.tcp.TcpProxyFilterFactory;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 
 /** The extension registry: built-ins, look-up by type URL then name, replacement, errors, and injection. */
@@ -85,29 +85,17 @@ class ExtensionRegistryTest {
         assertTrue(more.find(ListenerFilterFactory.KIND, "envoy.filters.listener.tls_inspector", null) != null);
     }
 
-    static final String HCM_WITH_CORS = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: in
-                      http_filters:
-                      - name: envoy.filters.http.cors
-                        typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors }
-                      - name: envoy.filters.http.router
-                        typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-                      route_config:
-                        virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: / }, direct_response: { status: 200 } }] }]
-            """;
+    /** A connection manager with the CORS filter before the router, answering every request itself. */
+    static Bootstraps hcmWithCors() {
+        return Bootstraps.http()
+                .statPrefix("in")
+                .httpFilter("envoy.filters.http.cors", Bootstraps.typed("envoy.extensions.filters.http.cors.v3.Cors", ""))
+                .routeYaml("{ match: { prefix: / }, direct_response: { status: 200 } }");
+    }
 
     @Test
     void theHttpConnectionManagerReadsTheInjectedRegistrysHttpFilters() throws Exception {
-        try (ProxyFixture ok = ProxyFixture.start(HCM_WITH_CORS, Map.of())) {
+        try (ProxyFixture ok = hcmWithCors().start(2)) {
             assertTrue(ok.port() > 0);
         }
         ExtensionRegistry noCors = ExtensionRegistry.builder()
@@ -115,8 +103,7 @@ class ExtensionRegistryTest {
                 .loadServices(ExtensionRegistryTest.class.getClassLoader())
                 .build();
         assertTrue(noCors.all(ExtensionKind.HTTP_FILTER).stream().noneMatch(f -> f instanceof CorsFilterFactory));
-        ConfigException e = assertThrows(ConfigException.class, () -> ProxyFixture.start(HCM_WITH_CORS, Map.of(), 1,
-                noCors));
+        ConfigException e = assertThrows(ConfigException.class, () -> hcmWithCors().start(1, noCors));
         assertTrue(e.getMessage().startsWith("static_resources.listeners[0].filter_chains[0].filters[0].typed_config"
                 + ".http_filters[0].name: envoy.filters.http.cors"), e.getMessage());
     }

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
@@ -22,26 +22,10 @@ import io.jmesh.proxy.testing.TestCertificates;
 class FilterChainMatchTest {
 
     /** One filter chain as JSON (a subset of YAML, so the bootstrap loader reads it). */
-    static String chain(String match, String tls, String cluster) {
-        return "{\"filter_chain_match\": " + match + (tls.isEmpty() ? "" : ", \"transport_socket\": " + tls)
-                + ", \"filters\": [{\"name\": \"envoy.filters.network.http_connection_manager\", \"typed_config\": {"
-                + "\"@type\": \"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager\","
-                + "\"stat_prefix\": \"" + cluster + "\", \"http_filters\": [{\"name\": \"envoy.filters.http.router\"}],"
-                + "\"route_config\": {\"virtual_hosts\": [{\"name\": \"all\", \"domains\": [\"*\"],"
-                + "\"routes\": [{\"match\": {\"prefix\": \"/\"}, \"route\": {\"cluster\": \"" + cluster + "\"}}]}]}}}]}";
-    }
-
-    static String tls(String cert, String key) {
-        return "{\"name\": \"envoy.transport_sockets.tls\", \"typed_config\": {"
-                + "\"@type\": \"type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext\","
-                + "\"common_tls_context\": {\"alpn_protocols\": [\"h2\", \"http/1.1\"], \"tls_certificates\": [{"
-                + "\"certificate_chain\": {\"filename\": \"" + cert + "\"}, \"private_key\": {\"filename\": \"" + key + "\"}}]}}}";
-    }
-
-    static String cluster(String name, int port) {
-        return "{\"name\": \"" + name + "\", \"connect_timeout\": \"1s\", \"type\": \"STATIC\", \"load_assignment\": {"
-                + "\"cluster_name\": \"" + name + "\", \"endpoints\": [{\"lb_endpoints\": [{\"endpoint\": {\"address\": "
-                + "{\"socket_address\": {\"address\": \"127.0.0.1\", \"port_value\": " + port + "}}}}]}]}}";
+    /** An HTTP chain routing to {@code cluster} (also its stat prefix), with TLS on {@code cert} unless null. */
+    static Bootstraps httpChain(String cluster, int port, TestCertificates.Issued cert) {
+        Bootstraps chain = Bootstraps.http().statPrefix(cluster).route("/", cluster).cluster(cluster, port);
+        return cert == null ? chain : chain.downstreamTls(cert.certificateChain(), cert.privateKey(), "h2", "http/1.1");
     }
 
     @Test
@@ -52,17 +36,13 @@ class FilterChainMatchTest {
         try (TestBackend ba = TestBackend.start("exact-a");
              TestBackend bw = TestBackend.start("wildcard");
              TestBackend bp = TestBackend.start("plaintext")) {
-            String yaml = "{\"static_resources\": {\"listeners\": [{\"name\": \"multi\","
-                    + "\"address\": {\"socket_address\": {\"address\": \"127.0.0.1\", \"port_value\": 0}},"
-                    + "\"filter_chains\": ["
-                    + chain("{\"server_names\": [\"*.mesh.example\"], \"transport_protocol\": \"tls\"}",
-                            tls(wild.certificateChain().toString(), wild.privateKey().toString()), "wildcard") + ","
-                    + chain("{\"server_names\": [\"a.mesh.example\"], \"transport_protocol\": \"tls\"}",
-                            tls(a.certificateChain().toString(), a.privateKey().toString()), "exact_a") + ","
-                    + chain("{\"transport_protocol\": \"raw_buffer\"}", "", "plaintext")
-                    + "]}], \"clusters\": [" + cluster("exact_a", ba.port()) + "," + cluster("wildcard", bw.port()) + ","
-                    + cluster("plaintext", bp.port()) + "]}}";
-            try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of())) {
+            Bootstraps config = Bootstraps.multiChain("multi")
+                    .filterChain("{ server_names: [\"*.mesh.example\"], transport_protocol: tls }",
+                            httpChain("wildcard", bw.port(), wild))
+                    .filterChain("{ server_names: [a.mesh.example], transport_protocol: tls }",
+                            httpChain("exact_a", ba.port(), a))
+                    .filterChain("{ transport_protocol: raw_buffer }", httpChain("plaintext", bp.port(), null));
+            try (ProxyFixture proxy = config.start(2)) {
                 int port = proxy.port();
                 String caFile = ca.caCertificate().toString();
                 Curl.Result exact = Curl.run("--resolve", "a.mesh.example:" + port + ":127.0.0.1", "--cacert", caFile,

@@ -1,8 +1,6 @@
 package io.jmesh.proxy.listener;
 
-import static io.jmesh.proxy.listener.FilterChainMatchTest.chain;
-import static io.jmesh.proxy.listener.FilterChainMatchTest.cluster;
-import static io.jmesh.proxy.listener.FilterChainMatchTest.tls;
+import static io.jmesh.proxy.listener.FilterChainMatchTest.httpChain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,13 +12,13 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.jmesh.proxy.network.tcp.TcpProxyTestAccess;
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
@@ -47,43 +45,20 @@ import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
  */
 class ListenerFiltersTest {
 
-    static String listener(String listenerFilters, String extra, String chains, String defaultChain) {
-        return "{\"name\": \"l\", \"address\": {\"socket_address\": {\"address\": \"127.0.0.1\", \"port_value\": 0}},"
-                + "\"listener_filters\": [" + listenerFilters + "]" + extra
-                + ", \"filter_chains\": [" + chains + "]"
-                + (defaultChain.isEmpty() ? "" : ", \"default_filter_chain\": " + defaultChain) + "}";
+    static final String TLS_INSPECTOR_TYPE = "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector";
+    static final String HTTP_INSPECTOR_TYPE = "envoy.extensions.filters.listener.http_inspector.v3.HttpInspector";
+    static final String PROXY_PROTOCOL_TYPE = "envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol";
+
+    /** A listener {@code l} with one listener filter and no chain yet. */
+    static Bootstraps listener(String filter, String type, String fields) {
+        return Bootstraps.multiChain("l").listenerFilter(filter, Bootstraps.typed(type, fields));
     }
 
-    static String filter(String name, String type) {
-        return "{\"name\": \"" + name + "\", \"typed_config\": {\"@type\": \"type.googleapis.com/" + type + "\"}}";
-    }
-
-    static final String TLS_INSPECTOR = filter("envoy.filters.listener.tls_inspector",
-            "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector");
-    static final String HTTP_INSPECTOR = filter("envoy.filters.listener.http_inspector",
-            "envoy.extensions.filters.listener.http_inspector.v3.HttpInspector");
-
-    static String proxyProtocol(String options) {
-        return "{\"name\": \"envoy.filters.listener.proxy_protocol\", \"typed_config\": {\"@type\": "
-                + "\"type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol\"" + options
-                + "}}";
-    }
-
-    /** A tcp_proxy chain to {@code cluster}, logging remote and local (original) addresses to {@code log}. */
-    static String tcpChain(String match, String cluster, Path log) {
-        return "{\"filter_chain_match\": " + match + ", \"filters\": [{\"name\": \"envoy.filters.network.tcp_proxy\","
-                + "\"typed_config\": {\"@type\": \"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\","
-                + "\"stat_prefix\": \"" + cluster + "\", \"cluster\": \"" + cluster + "\""
-                + (log == null ? "" : ", \"access_log\": [{\"name\": \"envoy.access_loggers.file\", \"typed_config\": {"
-                + "\"@type\": \"type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog\","
-                + "\"path\": \"" + log + "\", \"log_format\": {\"text_format_source\": {\"inline_string\":"
-                + " \"" + cluster + " %DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%\\n\"}}}}]")
-                + "}}]}";
-    }
-
-    static String bootstrap(String listener, String... clusters) {
-        return "{\"static_resources\": {\"listeners\": [" + listener + "], \"clusters\": [" + String.join(",", clusters)
-                + "]}}";
+    /** A tcp_proxy chain to {@code cluster}, logging remote and local (original) addresses to {@code log} unless null. */
+    static Bootstraps tcpChain(String cluster, int port, Path log) {
+        Bootstraps chain = Bootstraps.tcp(cluster).statPrefix(cluster).cluster(cluster, port);
+        return log == null ? chain
+                : chain.accessLog(log, cluster + " %DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%");
     }
 
     static ServerSocket echoServer() throws Exception {
@@ -96,16 +71,14 @@ class ListenerFiltersTest {
     void tlsInspectorChoosesBySniThenAlpn(@TempDir Path dir) throws Exception {
         TestCertificates ca = TestCertificates.create(dir);
         TestCertificates.Issued wild = ca.issue("wild", null, List.of("*.mesh.example"));
-        String t = tls(wild.certificateChain().toString(), wild.privateKey().toString());
         try (TestBackend bs = TestBackend.start("by-sni");
              TestBackend ba = TestBackend.start("by-alpn-h2");
              TestBackend bo = TestBackend.start("other-tls")) {
-            String yaml = bootstrap(listener(TLS_INSPECTOR, "",
-                    chain("{\"server_names\": [\"a.mesh.example\"]}", t, "sni") + ","
-                    + chain("{\"transport_protocol\": \"tls\", \"application_protocols\": [\"h2\"]}", t, "alpn") + ","
-                    + chain("{\"transport_protocol\": \"tls\"}", t, "other"), ""),
-                    cluster("sni", bs.port()), cluster("alpn", ba.port()), cluster("other", bo.port()));
-            try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of())) {
+            Bootstraps config = listener("envoy.filters.listener.tls_inspector", TLS_INSPECTOR_TYPE, "")
+                    .filterChain("{ server_names: [a.mesh.example] }", httpChain("sni", bs.port(), wild))
+                    .filterChain("{ transport_protocol: tls, application_protocols: [h2] }", httpChain("alpn", ba.port(), wild))
+                    .filterChain("{ transport_protocol: tls }", httpChain("other", bo.port(), wild));
+            try (ProxyFixture proxy = config.start(2)) {
                 int port = proxy.port();
                 String caFile = ca.caCertificate().toString();
                 Curl.Result sni = Curl.run("--http2", "--resolve", "a.mesh.example:" + port + ":127.0.0.1",
@@ -131,12 +104,11 @@ class ListenerFiltersTest {
         try (TestBackend b1 = TestBackend.start("h1");
              TestBackend b2 = TestBackend.start("h2c");
              ServerSocket echo = echoServer()) {
-            String yaml = bootstrap(listener(HTTP_INSPECTOR, "",
-                    chain("{\"application_protocols\": [\"http/1.1\", \"http/1.0\"]}", "", "h1") + ","
-                    + chain("{\"application_protocols\": [\"h2c\"]}", "", "h2c"),
-                    tcpChain("{}", "echo", null)),
-                    cluster("h1", b1.port()), cluster("h2c", b2.port()), cluster("echo", echo.getLocalPort()));
-            try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of())) {
+            Bootstraps config = listener("envoy.filters.listener.http_inspector", HTTP_INSPECTOR_TYPE, "")
+                    .filterChain("{ application_protocols: [http/1.1, http/1.0] }", httpChain("h1", b1.port(), null))
+                    .filterChain("{ application_protocols: [h2c] }", httpChain("h2c", b2.port(), null))
+                    .defaultFilterChain(tcpChain("echo", echo.getLocalPort(), null));
+            try (ProxyFixture proxy = config.start(2)) {
                 Curl.Result h1 = Curl.run("--http1.1", proxy.url("/a"));
                 assertTrue(h1.body.contains("backend=h1"), h1.toString());
                 Curl.Result h10 = Curl.run("--http1.0", proxy.url("/a"));
@@ -161,8 +133,9 @@ class ListenerFiltersTest {
     @Test
     void proxyProtocolV1FromCurl() throws Exception {
         try (TestBackend b = TestBackend.start("behind-lb")) {
-            String yaml = bootstrap(listener(proxyProtocol(""), "", chain("{}", "", "b"), ""), cluster("b", b.port()));
-            try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of())) {
+            Bootstraps config = listener("envoy.filters.listener.proxy_protocol", PROXY_PROTOCOL_TYPE, "")
+                    .filterChain("{}", httpChain("b", b.port(), null));
+            try (ProxyFixture proxy = config.start(2)) {
                 Curl.Result withHeader = Curl.run("--haproxy-protocol", proxy.url("/pp"));
                 assertEquals(200, withHeader.status, withHeader.toString());
                 assertTrue(withHeader.body.contains("backend=behind-lb"), withHeader.toString());
@@ -178,10 +151,11 @@ class ListenerFiltersTest {
         Path log = dir.resolve("access.log");
         NioEventLoopGroup group = new NioEventLoopGroup(1);
         try (ServerSocket e1 = echoServer(); ServerSocket e2 = echoServer()) {
-            String yaml = bootstrap(listener(proxyProtocol(", \"allow_requests_without_proxy_protocol\": true"), "",
-                    tcpChain("{\"destination_port\": 9080}", "app", log), tcpChain("{}", "other", log)),
-                    cluster("app", e1.getLocalPort()), cluster("other", e2.getLocalPort()));
-            try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of())) {
+            Bootstraps config = listener("envoy.filters.listener.proxy_protocol", PROXY_PROTOCOL_TYPE,
+                    "allow_requests_without_proxy_protocol: true")
+                    .filterChain("{ destination_port: 9080 }", tcpChain("app", e1.getLocalPort(), log))
+                    .defaultFilterChain(tcpChain("other", e2.getLocalPort(), log));
+            try (ProxyFixture proxy = config.start(2)) {
                 java.util.concurrent.BlockingQueue<String> got = new java.util.concurrent.LinkedBlockingQueue<>();
                 Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                         .handler(new ChannelInitializer<Channel>() {
@@ -230,11 +204,12 @@ class ListenerFiltersTest {
     void listenerFiltersTimeoutClosesOrContinues() throws Exception {
         try (ServerSocket echo = echoServer()) {
             for (boolean cont : new boolean[] {false, true}) {
-                String yaml = bootstrap(listener(HTTP_INSPECTOR, ", \"listener_filters_timeout\": \"0.2s\","
-                        + " \"continue_on_listener_filters_timeout\": " + cont,
-                        chain("{\"application_protocols\": [\"http/1.1\"]}", "", "echo"), tcpChain("{}", "echo", null)),
-                        cluster("echo", echo.getLocalPort()));
-                try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of());
+                Bootstraps config = listener("envoy.filters.listener.http_inspector", HTTP_INSPECTOR_TYPE, "")
+                        .listenerOption("listener_filters_timeout", "0.2s")
+                        .listenerOption("continue_on_listener_filters_timeout", String.valueOf(cont))
+                        .filterChain("{ application_protocols: [http/1.1] }", httpChain("echo", echo.getLocalPort(), null))
+                        .defaultFilterChain(tcpChain("echo", echo.getLocalPort(), null));
+                try (ProxyFixture proxy = config.start(2);
                      Socket c = new Socket("127.0.0.1", proxy.port())) {
                     c.setSoTimeout(10_000);
                     String timeouts = "listener.127.0.0.1_0.downstream_pre_cx_timeout"; // named as configured

@@ -11,7 +11,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -21,6 +20,7 @@ import com.google.protobuf.Any;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.network.tcp.TcpProxyFilterFactory;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 
@@ -32,38 +32,15 @@ import io.jmesh.proxy.testing.ProxyFixture;
  */
 class NetworkFilterChainTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: tcp
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: test.filters.network.byte_counter
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/test.jmesh.ByteCounter
-                      value: { stat_prefix: counted }
-                  - name: test.filters.network.deny_pattern
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/test.jmesh.DenyPattern
-                      value: { pattern: DENY, hold: ${HOLD} }
-                  - name: ${TERMINAL}
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                      stat_prefix: tcp
-                      cluster: echo
-              clusters:
-              - name: echo
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: echo
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
-            """;
+    /** A TCP proxy to {@code echo} at port behind a byte counter and a DENY pattern filter (holding if asked). */
+    static Bootstraps config(int port, boolean hold) {
+        return Bootstraps.tcp("echo")
+                .networkFilter("test.filters.network.byte_counter",
+                        Bootstraps.typedStruct("test.jmesh.ByteCounter", "{ stat_prefix: counted }"))
+                .networkFilter("test.filters.network.deny_pattern",
+                        Bootstraps.typedStruct("test.jmesh.DenyPattern", "{ pattern: DENY, hold: " + hold + " }"))
+                .cluster("echo", port);
+    }
 
     private ServerSocket echo;
 
@@ -78,8 +55,7 @@ class NetworkFilterChainTest {
     private ProxyFixture start(boolean hold) throws Exception {
         echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         io.jmesh.proxy.network.tcp.TcpProxyTestAccess.echo(echo);
-        return ProxyFixture.start(CONFIG, Map.of("PORT", echo.getLocalPort(), "HOLD", hold,
-                "TERMINAL", TcpProxyFilterFactory.NAME));
+        return config(echo.getLocalPort(), hold).start(2);
     }
 
     private static String read(InputStream in, int n) throws Exception {
@@ -141,37 +117,6 @@ class NetworkFilterChainTest {
                 "spiffe://cluster.local/ns/default/sa/sleep");
         echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         io.jmesh.proxy.network.tcp.TcpProxyTestAccess.echo(echo);
-        String yaml = """
-                static_resources:
-                  listeners:
-                  - name: mtls
-                    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                    filter_chains:
-                    - transport_socket:
-                        name: envoy.transport_sockets.tls
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                          require_client_certificate: true
-                          common_tls_context:
-                            tls_certificates: [{ certificate_chain: { filename: "${CERT}" }, private_key: { filename: "${KEY}" } }]
-                            validation_context: { trusted_ca: { filename: "${CA}" } }
-                      filters:
-                      - name: test.filters.network.peer_recorder
-                      - name: envoy.filters.network.tcp_proxy
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                          stat_prefix: tcp
-                          cluster: echo
-                  clusters:
-                  - name: echo
-                    connect_timeout: 1s
-                    type: STATIC
-                    load_assignment:
-                      cluster_name: echo
-                      endpoints:
-                      - lb_endpoints:
-                        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
-                """;
         java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
         keys.load(null, null);
         keys.setKeyEntry("client", client.key(), new char[0], new java.security.cert.Certificate[] {client.certificate()});
@@ -187,8 +132,15 @@ class NetworkFilterChainTest {
         javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
         tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         TestNetworkFilters.PEERS.clear();
-        try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of("CERT", server.certificateChain(),
-                "KEY", server.privateKey(), "CA", ca.caCertificate(), "PORT", echo.getLocalPort()));
+        try (ProxyFixture proxy = Bootstraps.tcp("echo")
+                .listener("mtls")
+                .downstreamTlsContext("require_client_certificate: true, common_tls_context: { tls_certificates: [{"
+                        + " certificate_chain: { filename: \"" + server.certificateChain() + "\" }, private_key: { filename: \""
+                        + server.privateKey() + "\" } }], validation_context: { trusted_ca: { filename: \""
+                        + ca.caCertificate() + "\" } } }")
+                .networkFilter("test.filters.network.peer_recorder", null)
+                .cluster("echo", echo.getLocalPort())
+                .start(2);
              javax.net.ssl.SSLSocket c = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket()) {
             javax.net.ssl.SSLParameters p = c.getSSLParameters();
             p.setServerNames(java.util.List.of(new javax.net.ssl.SNIHostName("echo.mesh.example")));
@@ -206,20 +158,20 @@ class NetworkFilterChainTest {
     @Test
     void unknownAndMisplacedFiltersAreConfigErrors() throws Exception {
         echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        ConfigException unknown = assertThrows(ConfigException.class, () -> ProxyFixture.start(
-                CONFIG.replace("test.filters.network.byte_counter", "test.filters.network.nope")
-                        .replace("type.googleapis.com/test.jmesh.ByteCounter", "type.googleapis.com/test.jmesh.Nope"),
-                Map.of("PORT", echo.getLocalPort(), "HOLD", false, "TERMINAL", TcpProxyFilterFactory.NAME)));
+        ConfigException unknown = assertThrows(ConfigException.class, () -> Bootstraps.tcp("echo")
+                .networkFilter("test.filters.network.nope", Bootstraps.typedStruct("test.jmesh.Nope", "{ stat_prefix: counted }"))
+                .cluster("echo", echo.getLocalPort())
+                .start(2));
         assertTrue(unknown.getMessage().startsWith("static_resources.listeners[0].filter_chains[0].filters[0].name:"
                 + " test.filters.network.nope (type.googleapis.com/test.jmesh.Nope) (expected: a network_filter of ["),
                 unknown.getMessage());
-        ConfigException notLast = assertThrows(ConfigException.class, () -> ProxyFixture.start(
-                CONFIG.replace("      - name: test.filters.network.byte_counter",
-                                "      - name: envoy.filters.network.tcp_proxy\n"
-                                + "        typed_config: { \"@type\": type.googleapis.com/envoy.extensions"
-                                + ".filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: a, cluster: echo }\n"
-                                + "      - name: test.filters.network.byte_counter"),
-                Map.of("PORT", echo.getLocalPort(), "HOLD", false, "TERMINAL", "x")));
+        ConfigException notLast = assertThrows(ConfigException.class, () -> Bootstraps.tcp("echo")
+                .networkFilter(TcpProxyFilterFactory.NAME, Bootstraps.typed(
+                        "envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", "stat_prefix: a, cluster: echo"))
+                .networkFilter("test.filters.network.byte_counter",
+                        Bootstraps.typedStruct("test.jmesh.ByteCounter", "{ stat_prefix: counted }"))
+                .cluster("echo", echo.getLocalPort())
+                .start(2));
         assertEquals("static_resources.listeners[0].filter_chains[0].filters[0].name: envoy.filters.network.tcp_proxy"
                 + " (expected: the terminal filter to be the last one)", notLast.getMessage());
     }
@@ -234,9 +186,8 @@ class NetworkFilterChainTest {
         assertNotNull(ExtensionRegistry.loadDefault().find(NetworkFilterFactory.KIND, "whatever", counter),
                 "found by the TypedStruct's type_url in the default registry (META-INF/services)");
         echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        ConfigException e = assertThrows(ConfigException.class, () -> ProxyFixture.start(CONFIG,
-                Map.of("PORT", echo.getLocalPort(), "HOLD", false, "TERMINAL", TcpProxyFilterFactory.NAME), 1,
-                onlyBuiltins));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> config(echo.getLocalPort(), false).start(1, onlyBuiltins));
         assertTrue(e.getMessage().contains("filters[0].name: test.filters.network.byte_counter"), e.getMessage());
         assertTrue(e.getMessage().endsWith("(expected: a network_filter of [envoy.filters.network.tcp_proxy])"),
                 e.getMessage());

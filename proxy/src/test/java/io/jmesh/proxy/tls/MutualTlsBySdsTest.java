@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,6 +15,7 @@ import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
@@ -39,89 +39,40 @@ class MutualTlsBySdsTest {
             { api_config_source: { api_type: GRPC, transport_api_version: V3,
               grpc_services: [{ envoy_grpc: { cluster_name: sds-grpc } }] }, resource_api_version: V3 }""";
 
-    private static String commonTls(String peerId) {
-        return """
-                        common_tls_context:
-                          tls_certificate_sds_secret_configs: [{ name: default, sds_config: %s }]
-                          combined_validation_context:
-                            default_validation_context:
-                              match_typed_subject_alt_names: [{ san_type: URI, matcher: { exact: "%s" } }]
-                            validation_context_sds_secret_config: { name: ROOTCA, sds_config: %s }
-                """.formatted(SDS.replace("\n", " "), peerId, SDS.replace("\n", " "));
-    }
-
-    private static String sdsCluster(Path socket) {
-        return """
-                  - name: sds-grpc
-                    type: STATIC
-                    load_assignment:
-                      cluster_name: sds-grpc
-                      endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: "%s" } } } }] }]
-                """.formatted(socket);
+    /** The fields of a TLS context: certificate {@code default} and root {@code ROOTCA} by SDS, the peer's SAN. */
+    private static String tlsContext(String peerId) {
+        String sds = SDS.replace("\n", " ");
+        return "common_tls_context: { tls_certificate_sds_secret_configs: [{ name: default, sds_config: " + sds + " }],"
+                + " combined_validation_context: { default_validation_context: { match_typed_subject_alt_names:"
+                + " [{ san_type: URI, matcher: { exact: \"" + peerId + "\" } }] },"
+                + " validation_context_sds_secret_config: { name: ROOTCA, sds_config: " + sds + " } } }";
     }
 
     /** The server side: mTLS in, plaintext to the backend. */
-    private static final String SERVER = """
-            node: { id: "sidecar~127.0.0.2~server.default~default.svc.cluster.local", cluster: server.default }
-            static_resources:
-              listeners:
-              - name: inbound
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - transport_socket:
-                    name: envoy.transport_sockets.tls
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                      require_client_certificate: true
-            ${TLS}
-                  filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: inbound
-                      route_config:
-                        virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: / }, route: { cluster: backend } }] }]
-                      http_filters: [{ name: envoy.filters.http.router }]
-              clusters:
-              - name: backend
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } } }] }]
-            ${SDS_CLUSTER}
-            """;
+    private Bootstraps serverSide() {
+        return Bootstraps.http()
+                .bootstrap("node", "{ id: \"sidecar~127.0.0.2~server.default~default.svc.cluster.local\", cluster: server.default }")
+                .listener("inbound")
+                .statPrefix("inbound")
+                .downstreamTlsContext("require_client_certificate: true, " + tlsContext(CLIENT_ID))
+                .route("/", "backend")
+                .cluster("backend", backend.port())
+                .pipeCluster("sds-grpc", dir.resolve("server-SDS"));
+    }
 
-    /** The client side: plaintext in, mTLS to the server side, one request per connection. */
-    private static final String CLIENT = """
-            node: { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", cluster: client.default }
-            static_resources:
-              listeners:
-              - name: outbound
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: outbound
-                      route_config:
-                        virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: / }, route: { cluster: server } }] }]
-                      http_filters: [{ name: envoy.filters.http.router }]
-              clusters:
-              - name: server
-                type: STATIC
-                connect_timeout: 2s
-                max_requests_per_connection: 1
-                load_assignment:
-                  cluster_name: server
-                  endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${SERVER} } } } }] }]
-                transport_socket:
-                  name: envoy.transport_sockets.tls
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
-            ${TLS}
-            ${SDS_CLUSTER}
-            """;
+    /** The client side: plaintext in, mTLS to the server side at serverPort, one request a connection. */
+    private Bootstraps clientSide(int serverPort) {
+        return Bootstraps.http()
+                .bootstrap("node", "{ id: \"sidecar~127.0.0.1~client.default~default.svc.cluster.local\", cluster: client.default }")
+                .listener("outbound")
+                .statPrefix("outbound")
+                .route("/", "server")
+                .cluster("server", serverPort)
+                .clusterOption("server", "connect_timeout", "2s")
+                .clusterOption("server", "max_requests_per_connection", "1")
+                .upstreamTlsContext("server", tlsContext(SERVER_ID))
+                .pipeCluster("sds-grpc", dir.resolve("client-SDS"));
+    }
 
     @TempDir
     Path dir;
@@ -177,16 +128,12 @@ class MutualTlsBySdsTest {
 
     @Test
     void mutualTlsWithSpiffeIdentitiesFromSds() throws Exception {
-        String serverYaml = SERVER.replace("${TLS}", commonTls(CLIENT_ID).replaceAll("(?m)^(?=.)", "  "))
-                                  .replace("${SDS_CLUSTER}", sdsCluster(dir.resolve("server-SDS")));
-        server = ProxyFixture.start(serverYaml, Map.of("BACKEND", backend.port()));
+        server = serverSide().start(2);
         serverAgent.set(SECRET_TYPE, "1", workload("server", SERVER_ID), root());
         Poll.until(() -> server.server().listenerAddresses().containsKey("inbound"), "the inbound listener binds");
         int serverPort = server.port("inbound");
 
-        String clientYaml = CLIENT.replace("${TLS}", commonTls(SERVER_ID))
-                                  .replace("${SDS_CLUSTER}", sdsCluster(dir.resolve("client-SDS")));
-        client = ProxyFixture.start(clientYaml, Map.of("SERVER", serverPort));
+        client = clientSide(serverPort).start(2);
         Poll.until(() -> clientAgent.asked(SECRET_TYPE, "default") && clientAgent.asked(SECRET_TYPE, "ROOTCA"),
                    "the client side asks its agent for default and ROOTCA");
 

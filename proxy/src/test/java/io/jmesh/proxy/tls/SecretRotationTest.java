@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -24,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.ScriptedXdsServer;
@@ -42,45 +42,8 @@ class SecretRotationTest {
 
     private static final String SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: https
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - transport_socket:
-                    name: envoy.transport_sockets.tls
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                      common_tls_context:
-                        tls_certificate_sds_secret_configs:
-                        - name: server-cert
-                          sds_config: ${SDS}
-                  filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: https
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: / }
-                            route: { cluster: backend }
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-            ${MORE}
-            """;
+    private static final String NODE =
+            "{ id: \"sidecar~127.0.0.1~server.default~default.svc.cluster.local\", cluster: server.default }";
 
     @TempDir
     Path dir;
@@ -170,6 +133,17 @@ class SecretRotationTest {
         void run() throws Exception;
     }
 
+    /** A listener {@code https} whose certificate {@code server-cert} comes from {@code sdsConfig}, before the backend. */
+    private Bootstraps config(String sdsConfig) {
+        return Bootstraps.http()
+                .listener("https")
+                .statPrefix("https")
+                .downstreamTlsContext("common_tls_context: { tls_certificate_sds_secret_configs: "
+                        + "[{ name: server-cert, sds_config: " + sdsConfig + " }] }")
+                .route("/", "backend")
+                .cluster("backend", backend.port());
+    }
+
     @Test
     void rewritingTheFilesOfAWatchedDirectoryRotatesForNewConnections() throws Exception {
         Path certs = Files.createDirectories(dir.resolve("certs"));
@@ -185,8 +159,8 @@ class SecretRotationTest {
                     private_key: { filename: "%s" }
                     watched_directory: { path: "%s" }
                 """.formatted(certs.resolve("cert.pem"), certs.resolve("key.pem"), certs));
-        proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "MORE", "",
-                "SDS", "{ path_config_source: { path: \"" + sds + "\", watched_directory: { path: \"" + dir + "\" } } }"));
+        proxy = config("{ path_config_source: { path: \"" + sds + "\", watched_directory: { path: \"" + dir + "\" } } }")
+                .start(2);
         assertRotatesWithoutDraining(proxy.port(), v1, v2, () -> {
             // As Kubernetes and cert-manager do: write aside, then move into place.
             Files.copy(v2.privateKey(), certs.resolve("key.tmp"));
@@ -201,28 +175,12 @@ class SecretRotationTest {
     @Test
     void anSdsPushOverAdsRotatesAndTheListenerWaitsForTheFirstSecret() throws Exception {
         try (ScriptedXdsServer xds = ScriptedXdsServer.tcp()) {
-            String more = """
-                  - name: xds-grpc
-                    type: STATIC
-                    connect_timeout: 1s
-                    typed_extension_protocol_options:
-                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                        explicit_http_config: { http2_protocol_options: {} }
-                    load_assignment:
-                      cluster_name: xds-grpc
-                      endpoints:
-                      - lb_endpoints:
-                        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-                dynamic_resources:
-                  ads_config:
-                    api_type: GRPC
-                    transport_api_version: V3
-                    grpc_services: [{ envoy_grpc: { cluster_name: xds-grpc } }]
-                node: { id: "sidecar~127.0.0.1~server.default~default.svc.cluster.local", cluster: server.default }
-                """.formatted(xds.port());
-            proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "MORE", more,
-                    "SDS", "{ ads: {}, resource_api_version: V3 }"));
+            proxy = config("{ ads: {}, resource_api_version: V3 }")
+                    .http2Cluster("xds-grpc", xds.port())
+                    .bootstrap("dynamic_resources", "{ ads_config: { api_type: GRPC, transport_api_version: V3,"
+                            + " grpc_services: [{ envoy_grpc: { cluster_name: xds-grpc } }] } }")
+                    .bootstrap("node", NODE)
+                    .start(2);
             Poll.until(() -> xds.asked(SECRET_TYPE, "server-cert"), "the proxy asks ADS for its secret");
             assertFalse(proxy.server().listenerAddresses().containsKey("https"),
                         "a listener without its secret is warming, not bound");
@@ -236,21 +194,12 @@ class SecretRotationTest {
     void anSdsPushFromAUnixDomainSocketServerRotates() throws Exception {
         Path socket = dir.resolve("SDS");
         try (ScriptedXdsServer sds = ScriptedXdsServer.uds(socket)) {
-            String more = """
-                  - name: sds-grpc
-                    type: STATIC
-                    connect_timeout: 1s
-                    load_assignment:
-                      cluster_name: sds-grpc
-                      endpoints:
-                      - lb_endpoints:
-                        - endpoint: { address: { pipe: { path: "%s" } } }
-                node: { id: "sidecar~127.0.0.1~server.default~default.svc.cluster.local", cluster: server.default }
-                """.formatted(socket);
-            proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "MORE", more,
-                    "SDS", "{ api_config_source: { api_type: GRPC, transport_api_version: V3, grpc_services: "
+            proxy = config("{ api_config_source: { api_type: GRPC, transport_api_version: V3, grpc_services: "
                            + "[{ envoy_grpc: { cluster_name: sds-grpc } }] }, initial_fetch_timeout: 0s, "
-                           + "resource_api_version: V3 }"));
+                           + "resource_api_version: V3 }")
+                    .pipeCluster("sds-grpc", socket)
+                    .bootstrap("node", NODE)
+                    .start(2);
             Poll.until(() -> sds.asked(SECRET_TYPE, "server-cert"), "the proxy asks the SDS server for its secret");
             assertFalse(proxy.server().listenerAddresses().containsKey("https"),
                         "a listener without its secret is warming, not bound");

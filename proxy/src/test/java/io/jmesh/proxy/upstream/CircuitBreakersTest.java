@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
@@ -20,58 +20,20 @@ import io.jmesh.proxy.testing.TestBackend;
 /** Cluster {@code circuit_breakers} through a real proxy: max_requests, max_connections + max_pending_requests, max_retries. */
 class CircuitBreakersTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      access_log:
-                      - name: envoy.access_loggers.file
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                          path: "${LOG}"
-                          log_format:
-                            text_format_source:
-                              inline_string: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:PATH)%\\n"
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: /retry }
-                            route:
-                              cluster: backend
-                              retry_policy: { retry_on: 5xx, num_retries: 2 }
-                          - match: { prefix: / }
-                            route: { cluster: backend }
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                circuit_breakers:
-                  thresholds:
-                  - { ${THRESHOLDS} }
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-            """;
+    /** Routes {@code /retry} with two retries on 5xx and the rest plainly to {@code backend}, logging each request. */
+    static Bootstraps config(int backend, Path log) {
+        return Bootstraps.http()
+                .accessLog(log, "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:PATH)%")
+                .routeYaml("{ match: { prefix: /retry }, route: { cluster: backend, retry_policy: { retry_on: 5xx, num_retries: 2 } } }")
+                .route("/", "backend")
+                .cluster("backend", backend);
+    }
 
     @Test
     void maxRequestsOverflowsWithUo(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "LOG", log,
-                     "THRESHOLDS", "max_requests: 1"))) {
+             ProxyFixture proxy = config(backend.port(), log).circuitBreakers("backend", "max_requests: 1").start(2)) {
             CompletableFuture<Curl.Result> slow = CompletableFuture.supplyAsync(() -> curl(proxy.url("/delay/3000")));
             Poll.until(() -> backend.requests.get() == 1, "the slow request reached the backend");
             assertEquals(1, proxy.gauge("cluster.backend.circuit_breakers.default.rq_open"));
@@ -89,8 +51,8 @@ class CircuitBreakersTest {
     @Test
     void maxConnectionsQueuesWithinMaxPendingRequests(@TempDir Path dir) throws Exception {
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "LOG", dir.resolve("l"),
-                     "THRESHOLDS", "max_connections: 1, max_pending_requests: 1"), 1)) {
+             ProxyFixture proxy = config(backend.port(), dir.resolve("l"))
+                     .circuitBreakers("backend", "max_connections: 1, max_pending_requests: 1").start(1)) {
             CompletableFuture<Curl.Result> first = CompletableFuture.supplyAsync(() -> curl(proxy.url("/delay/3000")));
             Poll.until(() -> backend.requests.get() == 1, "the first request reached the backend");
             CompletableFuture<Curl.Result> second = CompletableFuture.supplyAsync(() -> curl(proxy.url("/queued")));
@@ -111,8 +73,7 @@ class CircuitBreakersTest {
     void maxRetriesLimitsRetries(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "LOG", log,
-                     "THRESHOLDS", "max_retries: 0"))) {
+             ProxyFixture proxy = config(backend.port(), log).circuitBreakers("backend", "max_retries: 0").start(2)) {
             backend.failNext.set(1);
             assertEquals(503, Curl.run(proxy.url("/retry")).status, "the upstream's 503, not retried");
             assertEquals(1, backend.requests.get());
@@ -124,19 +85,10 @@ class CircuitBreakersTest {
 
     @Test
     void maxRequestsPerConnectionClosesUsedConnections(@TempDir Path dir) throws Exception {
-        String config = CONFIG.replace("""
-                    circuit_breakers:
-                      thresholds:
-                      - { ${THRESHOLDS} }
-                """, """
-                    typed_extension_protocol_options:
-                      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                        common_http_protocol_options: { max_requests_per_connection: 2 }
-                        explicit_http_config: { http_protocol_options: {} }
-                """);
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(config, Map.of("BACKEND", backend.port(), "LOG", dir.resolve("l")), 1)) {
+             ProxyFixture proxy = config(backend.port(), dir.resolve("l")).httpProtocolOptions("backend",
+                     "common_http_protocol_options: { max_requests_per_connection: 2 }, "
+                             + "explicit_http_config: { http_protocol_options: {} }").start(1)) {
             for (int i = 0; i < 4; i++) {
                 assertEquals(200, Curl.run(proxy.url("/r" + i)).status);
             }

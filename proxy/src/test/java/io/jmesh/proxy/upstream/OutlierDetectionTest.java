@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.ServerSocket;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
@@ -16,40 +16,13 @@ import io.jmesh.proxy.testing.TestBackend;
 /** Cluster {@code outlier_detection} through a real proxy: ejection, traffic to the others, return. */
 class OutlierDetectionTest {
 
-    static final String CONFIG = """
-            admin:
-              address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: / }
-                            route: { cluster: backend }
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                outlier_detection: { ${OUTLIER} }
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B1} } } }
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B2} } } }
-            """;
+    /** Every path to {@code backend}: two hosts, with this {@code outlier_detection}. */
+    static Bootstraps config(int b1, int b2, String outlierDetection) {
+        return Bootstraps.http()
+                .route("/", "backend")
+                .cluster("backend", b1, b2)
+                .outlierDetection("backend", outlierDetection);
+    }
 
     /** Sends until {@code b1}'s three consecutive 5xx are detected (counted as the response is reported). */
     private static void failUntilDetected(ProxyFixture proxy) throws Exception {
@@ -62,8 +35,8 @@ class OutlierDetectionTest {
     void consecutive5xxEjectsTheHostWhichThenGetsNoTraffic() throws Exception {
         try (TestBackend b1 = TestBackend.start("b1");
              TestBackend b2 = TestBackend.start("b2");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", b1.port(), "B2", b2.port(),
-                     "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 600s, max_ejection_percent: 50"))) {
+             ProxyFixture proxy = config(b1.port(), b2.port(),
+                     "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 600s, max_ejection_percent: 50").start(2)) {
             b1.failNext.set(1_000_000);
             String admin = "http://127.0.0.1:" + proxy.adminPort();
             failUntilDetected(proxy);
@@ -90,8 +63,8 @@ class OutlierDetectionTest {
     void anEjectedHostReturnsAfterBaseEjectionTime() throws Exception {
         try (TestBackend b1 = TestBackend.start("b1");
              TestBackend b2 = TestBackend.start("b2");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", b1.port(), "B2", b2.port(),
-                     "OUTLIER", "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 0.3s, max_ejection_percent: 50"))) {
+             ProxyFixture proxy = config(b1.port(), b2.port(),
+                     "consecutive_5xx: 3, interval: 0.05s, base_ejection_time: 0.3s, max_ejection_percent: 50").start(2)) {
             b1.failNext.set(1_000_000);
             String admin = "http://127.0.0.1:" + proxy.adminPort();
             failUntilDetected(proxy);
@@ -118,9 +91,9 @@ class OutlierDetectionTest {
             dead = s.getLocalPort();
         }
         try (TestBackend live = TestBackend.start("live");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("B1", dead, "B2", live.port(),
-                     "OUTLIER", "consecutive_5xx: 100, consecutive_gateway_failure: 2, always_eject_one_host: true, "
-                             + "enforcing_consecutive_gateway_failure: 100, interval: 10s, base_ejection_time: 60s"))) {
+             ProxyFixture proxy = config(dead, live.port(),
+                     "consecutive_5xx: 100, consecutive_gateway_failure: 2, always_eject_one_host: true, "
+                             + "enforcing_consecutive_gateway_failure: 100, interval: 10s, base_ejection_time: 60s").start(2)) {
             for (int i = 0; i < 20
                     && proxy.counter("cluster.backend.outlier_detection.ejections_detected_consecutive_gateway_failure") == 0; i++) {
                 Curl.run(proxy.url("/x"));

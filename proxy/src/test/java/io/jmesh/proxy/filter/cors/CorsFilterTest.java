@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
@@ -16,63 +16,31 @@ import io.jmesh.proxy.testing.TestBackend;
 /** {@code envoy.filters.http.cors} through a real proxy: preflights, actual requests, invalid origins. */
 class CorsFilterTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: /api }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.cors:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
-                                allow_origin_string_match: [ { exact: "https://app.example" }, { suffix: ".trusted.example" } ]
-                                allow_methods: "GET,POST"
-                                allow_headers: "content-type,x-custom"
-                                expose_headers: "x-backend"
-                                max_age: "600"
-                                allow_credentials: true
-                          - match: { prefix: /off }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.cors:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy
-                                allow_origin_string_match: [ { exact: "https://app.example" } ]
-                                filter_enabled: { default_value: { numerator: 0 }, runtime_key: cors.off }
-                          - match: { prefix: / }
-                            route: { cluster: backend }
-                      http_filters:
-                      - name: envoy.filters.http.cors
-                        is_optional: true
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-            """;
+    private static final String CORS = "envoy.filters.http.cors";
+
+    /** The CORS filter with a policy on {@code /api}, one turned off on {@code /off}, and none elsewhere. */
+    static Bootstraps config(int backend) {
+        return Bootstraps.http()
+                .optionalHttpFilter(CORS, Bootstraps.typed("envoy.extensions.filters.http.cors.v3.Cors", ""))
+                .route("/api", "backend", CORS, policy("""
+                        allow_origin_string_match: [ { exact: "https://app.example" }, { suffix: ".trusted.example" } ],
+                        allow_methods: "GET,POST", allow_headers: "content-type,x-custom", expose_headers: "x-backend",
+                        max_age: "600", allow_credentials: true"""))
+                .route("/off", "backend", CORS, policy("""
+                        allow_origin_string_match: [ { exact: "https://app.example" } ],
+                        filter_enabled: { default_value: { numerator: 0 }, runtime_key: cors.off }"""))
+                .route("/", "backend")
+                .cluster("backend", backend);
+    }
+
+    private static String policy(String fields) {
+        return Bootstraps.typed("envoy.extensions.filters.http.cors.v3.CorsPolicy", fields.replace("\n", " "));
+    }
 
     @Test
     void preflightActualAndInvalidOrigin() throws Exception {
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port()))) {
+             ProxyFixture proxy = config(backend.port()).start(2)) {
             Curl.Result pre = Curl.run("-X", "OPTIONS", "-H", "Origin: https://app.example",
                     "-H", "Access-Control-Request-Method: POST", proxy.url("/api/items"));
             assertEquals(200, pre.status);

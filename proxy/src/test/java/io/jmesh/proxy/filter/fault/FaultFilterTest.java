@@ -10,13 +10,13 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
@@ -25,95 +25,34 @@ import io.jmesh.proxy.testing.TestBackend;
 /** {@code envoy.filters.http.fault} through a real proxy: aborts, delays, percentages, per-route override. */
 class FaultFilterTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      access_log:
-                      - name: envoy.access_loggers.file
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                          path: "${LOG}"
-                          log_format:
-                            text_format_source:
-                              inline_string: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:PATH)%\\n"
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: /abort }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                                abort: { http_status: 503, percentage: { numerator: 100 } }
-                          - match: { prefix: /half }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                                abort: { http_status: 500, percentage: { numerator: 5000, denominator: TEN_THOUSAND } }
-                          - match: { prefix: /none }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                          - match: { prefix: /delay }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                                delay: { fixed_delay: 0.1s, percentage: { numerator: 100 } }
-                          - match: { prefix: /hold }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                                delay: { fixed_delay: 3600s, percentage: { numerator: 100 } }
-                          - match: { prefix: /header }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                                abort: { header_abort: {}, percentage: { numerator: 100 } }
-                          - match: { prefix: /grpc }
-                            route: { cluster: backend }
-                            typed_per_filter_config:
-                              envoy.filters.http.fault:
-                                "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                                abort: { grpc_status: 14, percentage: { numerator: 100 } }
-                          - match: { prefix: / }
-                            route: { cluster: backend }
-                      http_filters:
-                      - name: envoy.filters.http.fault
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
-                          abort: { http_status: 418, percentage: { numerator: 100 } }
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-            """;
+    private static final String FAULT = "envoy.filters.http.fault";
+
+    /** A fault filter whose own config aborts with {@code defaultAbort}, and routes that override it. */
+    static Bootstraps config(int backend, Path log, int defaultAbort) {
+        return Bootstraps.http()
+                .accessLog(log, "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:PATH)%")
+                .httpFilter(FAULT, fault("abort: { http_status: " + defaultAbort + ", percentage: { numerator: 100 } }"))
+                .route("/abort", "backend", FAULT, fault("abort: { http_status: 503, percentage: { numerator: 100 } }"))
+                .route("/half", "backend", FAULT,
+                        fault("abort: { http_status: 500, percentage: { numerator: 5000, denominator: TEN_THOUSAND } }"))
+                .route("/none", "backend", FAULT, fault(""))
+                .route("/delay", "backend", FAULT, fault("delay: { fixed_delay: 0.1s, percentage: { numerator: 100 } }"))
+                .route("/hold", "backend", FAULT, fault("delay: { fixed_delay: 3600s, percentage: { numerator: 100 } }"))
+                .route("/header", "backend", FAULT, fault("abort: { header_abort: {}, percentage: { numerator: 100 } }"))
+                .route("/grpc", "backend", FAULT, fault("abort: { grpc_status: 14, percentage: { numerator: 100 } }"))
+                .route("/", "backend")
+                .cluster("backend", backend);
+    }
+
+    private static String fault(String fields) {
+        return Bootstraps.typed("envoy.extensions.filters.http.fault.v3.HTTPFault", fields);
+    }
 
     @Test
     void abortsDelaysAndPerRouteOverride(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("access.log");
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "LOG", log))) {
+             ProxyFixture proxy = config(backend.port(), log, 418).start(2)) {
             Curl.Result abort = Curl.run(proxy.url("/abort"));
             assertEquals(503, abort.status);
             assertEquals("fault filter abort", abort.body);
@@ -137,7 +76,7 @@ class FaultFilterTest {
     @Test
     void fiftyPercentAbortsAboutHalf(@TempDir Path dir) throws Exception {
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "LOG", dir.resolve("l")))) {
+             ProxyFixture proxy = config(backend.port(), dir.resolve("l"), 418).start(2)) {
             int n = 400;
             String[] args = new String[n * 2];
             for (int i = 0; i < n; i++) {
@@ -156,7 +95,7 @@ class FaultFilterTest {
     @Test
     void delayHoldsTheRequestAndAResetCancelsIt(@TempDir Path dir) throws Exception {
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "LOG", dir.resolve("l")))) {
+             ProxyFixture proxy = config(backend.port(), dir.resolve("l"), 418).start(2)) {
             try (Socket s = new Socket("127.0.0.1", proxy.port())) {
                 OutputStream out = s.getOutputStream();
                 out.write("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -174,8 +113,8 @@ class FaultFilterTest {
 
     @Test
     void invalidAbortStatusIsAConfigError() {
-        ConfigException e = assertThrows(ConfigException.class, () -> ProxyFixture.start(
-                CONFIG.replace("http_status: 418", "http_status: 700"), Map.of("BACKEND", 1, "LOG", "/dev/null")));
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> config(1, Path.of("/dev/null"), 700).start(2));
         assertTrue(e.getMessage().contains("http_filters[0].typed_config.abort.http_status: 700 (expected: 200..599)"),
                 e.getMessage());
     }

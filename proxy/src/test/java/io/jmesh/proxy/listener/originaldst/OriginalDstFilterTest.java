@@ -12,7 +12,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +20,7 @@ import io.jmesh.proxy.listener.FakeListenerFilterCallbacks;
 import io.jmesh.proxy.network.FilterStatus;
 import io.jmesh.proxy.network.tcp.TcpProxyTestAccess;
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 
 /**
@@ -70,21 +70,14 @@ class OriginalDstFilterTest {
         Path log = dir.resolve("access.log");
         try (ServerSocket echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             TcpProxyTestAccess.echo(echo);
-            String yaml = "{\"static_resources\": {\"listeners\": [{\"name\": \"l\", \"address\": {\"socket_address\":"
-                    + " {\"address\": \"127.0.0.1\", \"port_value\": 0}}, \"listener_filters\": [{\"name\":"
-                    + " \"envoy.filters.listener.original_dst\", \"typed_config\": {\"@type\": \"type.googleapis.com/"
-                    + "envoy.extensions.filters.listener.original_dst.v3.OriginalDst\"}}], \"filter_chains\": [{"
-                    + "\"filters\": [{\"name\": \"envoy.filters.network.tcp_proxy\", \"typed_config\": {\"@type\":"
-                    + " \"type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy\", \"stat_prefix\":"
-                    + " \"t\", \"cluster\": \"echo\", \"access_log\": [{\"name\": \"envoy.access_loggers.file\","
-                    + " \"typed_config\": {\"@type\": \"type.googleapis.com/envoy.extensions.access_loggers.file.v3."
-                    + "FileAccessLog\", \"path\": \"" + log + "\", \"log_format\": {\"text_format_source\":"
-                    + " {\"inline_string\": \"%DOWNSTREAM_LOCAL_ADDRESS%\\n\"}}}}]}}]}]}], \"clusters\": [{\"name\":"
-                    + " \"echo\", \"connect_timeout\": \"1s\", \"type\": \"STATIC\", \"load_assignment\": {"
-                    + "\"cluster_name\": \"echo\", \"endpoints\": [{\"lb_endpoints\": [{\"endpoint\": {\"address\":"
-                    + " {\"socket_address\": {\"address\": \"127.0.0.1\", \"port_value\": " + echo.getLocalPort()
-                    + "}}}}]}]}}]}}";
-            try (ProxyFixture proxy = ProxyFixture.start(yaml, Map.of())) {
+            try (ProxyFixture proxy = Bootstraps.tcp("echo")
+                    .listener("l")
+                    .statPrefix("t")
+                    .listenerFilter("envoy.filters.listener.original_dst",
+                            Bootstraps.typed("envoy.extensions.filters.listener.original_dst.v3.OriginalDst", ""))
+                    .accessLog(log, "%DOWNSTREAM_LOCAL_ADDRESS%")
+                    .cluster("echo", echo.getLocalPort())
+                    .start(2)) {
                 try (Socket c = new Socket("127.0.0.1", proxy.port())) {
                     c.setSoTimeout(10_000);
                     c.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -13,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
@@ -20,64 +20,25 @@ import io.jmesh.proxy.testing.TestBackend;
 /** Access logs with Envoy's default and custom formats (response flags included), and the admin API after real traffic. */
 class AccessLogAndAdminTest {
 
-    static final String CONFIG = """
-            admin:
-              address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      access_log:
-                      - name: envoy.access_loggers.file
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                          path: "${DEFAULT_LOG}"
-                      - name: envoy.access_loggers.file
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
-                          path: "${CUSTOM_LOG}"
-                          log_format:
-                            text_format_source:
-                              inline_string: "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %UPSTREAM_CLUSTER% %REQ(X-TAG)%\\n"
-                      route_config:
-                        virtual_hosts:
-                        - name: strict
-                          domains: ["app.example"]
-                          routes:
-                          - match: { prefix: /ok }
-                            route: { cluster: backend }
-                          - match: { prefix: /empty }
-                            route: { cluster: empty }
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-              - name: empty
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment: { cluster_name: empty }
-            """;
+    /** One virtual host {@code app.example}: {@code /ok} to a backend, {@code /empty} to a cluster without hosts. */
+    static Bootstraps config(int backend, Path defaultLog, Path customLog) {
+        return Bootstraps.http()
+                .accessLog(defaultLog)
+                .accessLog(customLog, "%RESPONSE_CODE% %RESPONSE_FLAGS% %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"
+                        + " %UPSTREAM_CLUSTER% %REQ(X-TAG)%")
+                .virtualHost("strict", "app.example")
+                .route("/ok", "backend")
+                .route("/empty", "empty")
+                .cluster("backend", backend)
+                .cluster("empty");
+    }
 
     @Test
     void accessLogsAndAdmin(@TempDir Path dir) throws Exception {
         Path defaultLog = dir.resolve("default.log");
         Path customLog = dir.resolve("custom.log");
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(),
-                     "DEFAULT_LOG", defaultLog, "CUSTOM_LOG", customLog))) {
+             ProxyFixture proxy = config(backend.port(), defaultLog, customLog).start(2)) {
             assertEquals(200, Curl.run("-H", "Host: app.example", "-H", "x-tag: t1", proxy.url("/ok")).status);
             assertEquals(404, Curl.run("-H", "Host: other.example", proxy.url("/nothing")).status);
             assertEquals(503, Curl.run("-H", "Host: app.example", proxy.url("/empty")).status);

@@ -9,56 +9,31 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
 
 /** Upstream HTTP/2 multiplexing within max_concurrent_streams, seen as connections at the backend. */
 class ConnectionPoolTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: pool
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: / }
-                            route: { cluster: h2 }
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: h2
-                connect_timeout: 1s
-                type: STATIC
-                typed_extension_protocol_options:
-                  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                    explicit_http_config: { http2_protocol_options: { max_concurrent_streams: ${MAX} } }
-                load_assignment:
-                  cluster_name: h2
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
-            """;
+    /** Every path to {@code h2}, an h2c cluster allowing {@code maxStreams} concurrent streams a connection. */
+    static Bootstraps config(int port, int maxStreams) {
+        return Bootstraps.http()
+                .statPrefix("pool")
+                .route("/", "h2")
+                .cluster("h2", port)
+                .httpProtocolOptions("h2", "explicit_http_config: { http2_protocol_options: { max_concurrent_streams: "
+                        + maxStreams + " } }");
+    }
 
     private static int connectionsFor(int maxStreams, int parallel) throws Exception {
         try (TestBackend backend = TestBackend.start("h2");
-             ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", backend.port(), "MAX", maxStreams))) {
+             ProxyFixture proxy = config(backend.port(), maxStreams).start(2)) {
             // One downstream connection carrying all requests: the proxy has one event loop for them.
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
             // Prime: open the HTTP/2 connection to the proxy (h2c upgrade on the first request).

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -23,48 +22,22 @@ import io.grpc.stub.StreamObserver;
 import io.grpc.testing.protobuf.SimpleRequest;
 import io.grpc.testing.protobuf.SimpleResponse;
 import io.grpc.testing.protobuf.SimpleServiceGrpc;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 
 /** gRPC-Java client → jmesh proxy (HTTP/2 both sides) → gRPC-Java server: unary, errors with trailers, bidi streaming. */
 class GrpcProxyTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: grpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: grpc
-                      codec_type: HTTP2
-                      route_config:
-                        virtual_hosts:
-                        - name: grpc
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: / }
-                            route: { cluster: grpc_backend, timeout: 0s }
-                      http_filters:
-                      - name: envoy.filters.http.router
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-              clusters:
-              - name: grpc_backend
-                connect_timeout: 1s
-                type: STATIC
-                typed_extension_protocol_options:
-                  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                    explicit_http_config: { http2_protocol_options: {} }
-                load_assignment:
-                  cluster_name: grpc_backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
-            """;
+    /** An HTTP/2-only listener routing everything, without a timeout, to an h2c gRPC backend. */
+    static Bootstraps config(int port) {
+        return Bootstraps.http()
+                .listener("grpc")
+                .statPrefix("grpc")
+                .codec("HTTP2")
+                .virtualHost("grpc", "*")
+                .routeYaml("{ match: { prefix: / }, route: { cluster: grpc_backend, timeout: 0s } }")
+                .http2Cluster("grpc_backend", port);
+    }
 
     static Server server;
     static ProxyFixture proxy;
@@ -102,7 +75,7 @@ class GrpcProxyTest {
                         };
                     }
                 }).build().start();
-        proxy = ProxyFixture.start(CONFIG, Map.of("PORT", server.getPort()));
+        proxy = config(server.getPort()).start(2);
         channel = NettyChannelBuilder.forAddress("127.0.0.1", proxy.port()).usePlaintext().build();
     }
 

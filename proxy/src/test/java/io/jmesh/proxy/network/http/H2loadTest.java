@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,7 +19,7 @@ class H2loadTest {
     @Test
     void h2loadAllRequestsSucceed() throws Exception {
         try (TestBackend backend = TestBackend.start("load");
-             ProxyFixture proxy = ProxyFixture.start(HttpProxyTest.CONFIG, Map.of("BACKEND", backend.port(), "DEAD", 1))) {
+             ProxyFixture proxy = HttpProxyTest.config(backend.port(), 1).start(2)) {
             for (String path : new String[] {"/load", "/h2/load"}) {
                 Process p = new ProcessBuilder("h2load", "-n", "2000", "-c", "4", "-m", "10", proxy.url(path))
                         .redirectErrorStream(true).start();

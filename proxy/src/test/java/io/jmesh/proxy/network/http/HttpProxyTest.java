@@ -9,12 +9,12 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
@@ -22,96 +22,32 @@ import io.jmesh.proxy.testing.TestBackend;
 /** The HTTP data plane end to end: curl → jmesh proxy → a real backend, HTTP/1.1 and HTTP/2. */
 class HttpProxyTest {
 
-    static final String CONFIG = """
-            admin:
-              address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      max_request_headers_kb: 8
-                      upgrade_configs: [{ upgrade_type: websocket }]
-                      route_config:
-                        name: local
-                        virtual_hosts:
-                        - name: strict
-                          domains: ["strict.example", "strict.example:*"]
-                          routes:
-                          - match: { prefix: /only }
-                            route: { cluster: backend }
-                        - name: backend
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: /h2/ }
-                            route: { cluster: backend_h2, prefix_rewrite: / }
-                          - match: { prefix: /dead }
-                            route: { cluster: dead, retry_policy: { retry_on: connect-failure, num_retries: 2 } }
-                          - match: { prefix: /empty }
-                            route: { cluster: empty }
-                          - match: { prefix: /missing }
-                            route: { cluster: no_such_cluster }
-                          - match: { prefix: /retry }
-                            route: { cluster: backend, retry_policy: { retry_on: 5xx, num_retries: 2 } }
-                          - match: { prefix: /pertry/delay/ }
-                            route:
-                              cluster: backend
-                              prefix_rewrite: /delay/
-                              timeout: 5s
-                              retry_policy: { retry_on: 5xx, num_retries: 1, per_try_timeout: 0.2s }
-                          - match: { prefix: /delay/ }
-                            route: { cluster: backend, timeout: 0.3s }
-                          - match: { prefix: /direct }
-                            direct_response: { status: 418, body: { inline_string: "I am a teapot" } }
-                          - match: { prefix: /nowhere }
-                            direct_response: { status: 200 }
-                          - match: { prefix: / , headers: [{ name: x-blocked, present_match: true }] }
-                            direct_response: { status: 403 }
-                          - match: { prefix: / }
-                            route: { cluster: backend }
-                      http_filters:
-                      - name: envoy.filters.http.router
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-              clusters:
-              - name: backend
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: backend
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-              - name: backend_h2
-                connect_timeout: 1s
-                type: STATIC
-                typed_extension_protocol_options:
-                  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                    explicit_http_config: { http2_protocol_options: {} }
-                load_assignment:
-                  cluster_name: backend_h2
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND} } } }
-              - name: dead
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: dead
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${DEAD} } } }
-              - name: empty
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment: { cluster_name: empty }
-            """;
+    /** Routes for each behaviour under test to {@code backend} (HTTP/1.1 and h2c), a dead port and an empty cluster. */
+    static Bootstraps config(int backend, int dead) {
+        return Bootstraps.http()
+                .hcm("max_request_headers_kb", "8")
+                .hcm("upgrade_configs", "[{ upgrade_type: websocket }]")
+                .virtualHost("strict", "strict.example", "strict.example:*")
+                .route("/only", "backend")
+                .virtualHost("backend", "*")
+                .routeYaml("{ match: { prefix: /h2/ }, route: { cluster: backend_h2, prefix_rewrite: / } }")
+                .routeYaml("{ match: { prefix: /dead },"
+                        + " route: { cluster: dead, retry_policy: { retry_on: connect-failure, num_retries: 2 } } }")
+                .route("/empty", "empty")
+                .route("/missing", "no_such_cluster")
+                .routeYaml("{ match: { prefix: /retry }, route: { cluster: backend, retry_policy: { retry_on: 5xx, num_retries: 2 } } }")
+                .routeYaml("{ match: { prefix: /pertry/delay/ }, route: { cluster: backend, prefix_rewrite: /delay/, timeout: 5s,"
+                        + " retry_policy: { retry_on: 5xx, num_retries: 1, per_try_timeout: 0.2s } } }")
+                .routeYaml("{ match: { prefix: /delay/ }, route: { cluster: backend, timeout: 0.3s } }")
+                .routeYaml("{ match: { prefix: /direct }, direct_response: { status: 418, body: { inline_string: \"I am a teapot\" } } }")
+                .routeYaml("{ match: { prefix: /nowhere }, direct_response: { status: 200 } }")
+                .routeYaml("{ match: { prefix: /, headers: [{ name: x-blocked, present_match: true }] }, direct_response: { status: 403 } }")
+                .route("/", "backend")
+                .cluster("backend", backend)
+                .http2Cluster("backend_h2", backend)
+                .cluster("dead", dead)
+                .cluster("empty");
+    }
 
     static TestBackend backend;
     static ProxyFixture proxy;
@@ -123,7 +59,7 @@ class HttpProxyTest {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             deadPort = s.getLocalPort();
         }
-        proxy = ProxyFixture.start(CONFIG, Map.of("BACKEND", backend.port(), "DEAD", deadPort));
+        proxy = config(backend.port(), deadPort).start(2);
     }
 
     @AfterAll

@@ -15,93 +15,28 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
 
 /** Weighted routes, load balancers and connection reuse, seen from the backends that requests reach. */
 class LoadBalancingTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: lb
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: /split }
-                            route:
-                              weighted_clusters:
-                                clusters:
-                                - { name: only_a, weight: 80 }
-                                - { name: only_b, weight: 20 }
-                          - match: { prefix: /sticky }
-                            route:
-                              cluster: ring
-                              hash_policy: [{ header: { header_name: x-user } }]
-                          - match: { prefix: /maglev }
-                            route:
-                              cluster: maglev
-                              hash_policy: [{ header: { header_name: x-user } }]
-                          - match: { prefix: / }
-                            route: { cluster: rr }
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: rr
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: rr
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-              - name: ring
-                connect_timeout: 1s
-                type: STATIC
-                lb_policy: RING_HASH
-                load_assignment:
-                  cluster_name: ring
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-              - name: maglev
-                connect_timeout: 1s
-                type: STATIC
-                lb_policy: MAGLEV
-                load_assignment:
-                  cluster_name: maglev
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-              - name: only_a
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: only_a
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-              - name: only_b
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: only_b
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-            """;
+    /** Backends a and b behind round robin, ring hash, Maglev, and an 80/20 split of two one-host clusters. */
+    static Bootstraps config(int a, int b) {
+        return Bootstraps.http()
+                .statPrefix("lb")
+                .routeYaml("{ match: { prefix: /split }, route: { weighted_clusters: { clusters: ["
+                        + "{ name: only_a, weight: 80 }, { name: only_b, weight: 20 }] } } }")
+                .routeYaml("{ match: { prefix: /sticky }, route: { cluster: ring, hash_policy: [{ header: { header_name: x-user } }] } }")
+                .routeYaml("{ match: { prefix: /maglev }, route: { cluster: maglev, hash_policy: [{ header: { header_name: x-user } }] } }")
+                .route("/", "rr")
+                .cluster("rr", a, b)
+                .cluster("ring", a, b).clusterOption("ring", "lb_policy", "RING_HASH")
+                .cluster("maglev", a, b).clusterOption("maglev", "lb_policy", "MAGLEV")
+                .cluster("only_a", a)
+                .cluster("only_b", b);
+    }
 
     static TestBackend a;
     static TestBackend b;
@@ -112,7 +47,7 @@ class LoadBalancingTest {
     static void start() throws Exception {
         a = TestBackend.start("a");
         b = TestBackend.start("b");
-        proxy = ProxyFixture.start(CONFIG, Map.of("A", a.port(), "B", b.port()));
+        proxy = config(a.port(), b.port()).start(2);
         client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     }
 

@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -31,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.sun.net.httpserver.HttpServer;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
@@ -42,74 +42,21 @@ import io.jmesh.proxy.testing.TestBackend;
  */
 class RequestMirrorTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: http
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.http_connection_manager
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                      stat_prefix: ingress
-                      route_config:
-                        virtual_hosts:
-                        - name: all
-                          domains: ["*"]
-                          routes:
-                          - match: { prefix: /half }
-                            route:
-                              cluster: primary
-                              request_mirror_policies:
-                              - cluster: mirror
-                                runtime_fraction: { default_value: { numerator: 50 } }
-                          - match: { prefix: /dead }
-                            route:
-                              cluster: primary
-                              request_mirror_policies: [ { cluster: dead } ]
-                          - match: { prefix: /missing }
-                            route:
-                              cluster: primary
-                              request_mirror_policies: [ { cluster: nowhere } ]
-                          - match: { prefix: /header }
-                            route:
-                              cluster: primary
-                              request_mirror_policies: [ { cluster_header: x-mirror-cluster } ]
-                          - match: { prefix: /plain }
-                            route: { cluster: primary }
-                          - match: { prefix: / }
-                            route:
-                              cluster: primary
-                              request_mirror_policies: [ { cluster: mirror } ]
-                      http_filters:
-                      - name: envoy.filters.http.router
-              clusters:
-              - name: primary
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: primary
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PRIMARY} } } }
-              - name: mirror
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: mirror
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${MIRROR} } } }
-              - name: dead
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: dead
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${DEAD} } } }
-            """;
+    /** Routes to {@code primary} mirroring to {@code mirror} (all, half, by header), a dead port, or a missing cluster. */
+    static Bootstraps config(int primary, int mirror, int dead) {
+        return Bootstraps.http()
+                .routeYaml("{ match: { prefix: /half }, route: { cluster: primary, request_mirror_policies: ["
+                        + "{ cluster: mirror, runtime_fraction: { default_value: { numerator: 50 } } }] } }")
+                .routeYaml("{ match: { prefix: /dead }, route: { cluster: primary, request_mirror_policies: [ { cluster: dead } ] } }")
+                .routeYaml("{ match: { prefix: /missing }, route: { cluster: primary, request_mirror_policies: [ { cluster: nowhere } ] } }")
+                .routeYaml("{ match: { prefix: /header }, route: { cluster: primary,"
+                        + " request_mirror_policies: [ { cluster_header: x-mirror-cluster } ] } }")
+                .route("/plain", "primary")
+                .routeYaml("{ match: { prefix: / }, route: { cluster: primary, request_mirror_policies: [ { cluster: mirror } ] } }")
+                .cluster("primary", primary)
+                .cluster("mirror", mirror)
+                .cluster("dead", dead);
+    }
 
     /** What the mirror's server received, one line per complete request: method, uri, Host, body. */
     static final class Recorder implements AutoCloseable {
@@ -167,7 +114,7 @@ class RequestMirrorTest {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             dead = s.getLocalPort(); // closed again: nothing listens there
         }
-        proxy = ProxyFixture.start(CONFIG, Map.of("PRIMARY", primary.port(), "MIRROR", mirror.port(), "DEAD", dead));
+        proxy = config(primary.port(), mirror.port(), dead).start(2);
     }
 
     @AfterEach

@@ -9,7 +9,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.Flow;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -27,7 +26,7 @@ class StreamingTest {
     @Test
     void oneGibUploadAndLargeDownloadStream() throws Exception {
         try (TestBackend backend = TestBackend.start("sink");
-             ProxyFixture proxy = ProxyFixture.start(HttpProxyTest.CONFIG, Map.of("BACKEND", backend.port(), "DEAD", 1))) {
+             ProxyFixture proxy = HttpProxyTest.config(backend.port(), 1).start(2)) {
             long size = 1L << 30;
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(5)).build();

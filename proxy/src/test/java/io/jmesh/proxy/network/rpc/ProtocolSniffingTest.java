@@ -13,6 +13,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
@@ -27,58 +28,14 @@ import io.netty.util.ReferenceCountUtil;
  */
 class ProtocolSniffingTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: inbound
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                listener_filters:
-                - name: envoy.filters.listener.tls_inspector
-                  typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
-                - name: envoy.filters.listener.http_inspector
-                  typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector }
-                - name: jmesh.filters.listener.rpc_inspector
-                filter_chains:
-                - filter_chain_match: { transport_protocol: tls }
-                  transport_socket:
-                    name: envoy.transport_sockets.tls
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
-                      common_tls_context:
-                        alpn_protocols: [h2, http/1.1]
-                        tls_certificates:
-                        - certificate_chain: { filename: "${CERT}" }
-                          private_key: { filename: "${KEY}" }
-                  filters: [${HCM_TLS}]
-                - filter_chain_match: { application_protocols: [http/1.1] }
-                  filters: [${HCM_H1}]
-                - filter_chain_match: { application_protocols: [h2c] }
-                  filters: [${HCM_H2C}]
-                - filter_chain_match: { application_protocols: [bolt] }
-                  filters: [${RPC_BOLT}]
-                - filter_chain_match: { application_protocols: [dubbo] }
-                  filters: [${RPC_DUBBO}]
-              clusters: [${CLUSTERS}]
-            """;
-
-    static String hcm(String cluster) {
-        return "{name: envoy.filters.network.http_connection_manager, typed_config: {\"@type\": type.googleapis.com/"
-                + "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, stat_prefix: "
-                + cluster + ", http_filters: [{name: envoy.filters.http.router}], route_config: {virtual_hosts: [{name: "
-                + "all, domains: [\"*\"], routes: [{match: {prefix: /}, route: {cluster: " + cluster + "}}]}]}}}";
+    /** An HTTP chain routing to {@code cluster} (also its stat prefix). */
+    static Bootstraps hcm(String cluster, int port) {
+        return Bootstraps.http().statPrefix(cluster).route("/", cluster).cluster(cluster, port);
     }
 
-    static String rpc(String protocol) {
-        return "{name: jmesh.filters.network.rpc_proxy, typed_config: {\"@type\": type.googleapis.com/xds.type.v3."
-                + "TypedStruct, type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy, value: {"
-                + "stat_prefix: " + protocol + ", protocol: " + protocol + ", route_config: {virtual_hosts: [{name: all,"
-                + " domains: [\"*\"], routes: [{match: {prefix: /}, route: {cluster: " + protocol + "}}]}]}}}}";
-    }
-
-    static String cluster(String name, int port) {
-        return "{name: " + name + ", connect_timeout: 1s, type: STATIC, load_assignment: {cluster_name: " + name
-                + ", endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: "
-                + port + "}}}}]}]}}";
+    /** An RPC chain for {@code protocol}, routing to the cluster of that name (also its stat prefix). */
+    static Bootstraps rpc(String protocol, int port) {
+        return Bootstraps.rpc(protocol).statPrefix(protocol).route("/", protocol).cluster(protocol, port);
     }
 
     @Test
@@ -94,12 +51,19 @@ class ProtocolSniffingTest {
             resources.add(bolt);
             RpcPeers.EchoServer dubbo = new RpcPeers.EchoServer(RpcProtocol.DUBBO, "dubbo-server");
             resources.add(dubbo);
-            proxy = ProxyFixture.start(CONFIG, Map.of(
-                    "CERT", cert.certificateChain(), "KEY", cert.privateKey(),
-                    "HCM_TLS", hcm("tls"), "HCM_H1", hcm("h1"), "HCM_H2C", hcm("h2c"),
-                    "RPC_BOLT", rpc("bolt"), "RPC_DUBBO", rpc("dubbo"),
-                    "CLUSTERS", String.join(", ", cluster("tls", tls.port()), cluster("h1", h1.port()),
-                            cluster("h2c", h2c.port()), cluster("bolt", bolt.port()), cluster("dubbo", dubbo.port()))));
+            proxy = Bootstraps.multiChain("inbound")
+                    .listenerFilter("envoy.filters.listener.tls_inspector",
+                            Bootstraps.typed("envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector", ""))
+                    .listenerFilter("envoy.filters.listener.http_inspector",
+                            Bootstraps.typed("envoy.extensions.filters.listener.http_inspector.v3.HttpInspector", ""))
+                    .listenerFilter("jmesh.filters.listener.rpc_inspector", null)
+                    .filterChain("{ transport_protocol: tls }", hcm("tls", tls.port())
+                            .downstreamTls(cert.certificateChain(), cert.privateKey(), "h2", "http/1.1"))
+                    .filterChain("{ application_protocols: [http/1.1] }", hcm("h1", h1.port()))
+                    .filterChain("{ application_protocols: [h2c] }", hcm("h2c", h2c.port()))
+                    .filterChain("{ application_protocols: [bolt] }", rpc("bolt", bolt.port()))
+                    .filterChain("{ application_protocols: [dubbo] }", rpc("dubbo", dubbo.port()))
+                    .start(2);
             int port = proxy.port();
 
             Curl.Result r1 = Curl.run("--http1.1", proxy.url("/one"));

@@ -26,6 +26,7 @@ import io.jmesh.codec.bolt.BoltResponseStatus;
 import io.jmesh.codec.dubbo.DubboResponse;
 import io.jmesh.codec.dubbo.DubboStatus;
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.netty.util.ReferenceCountUtil;
 
@@ -35,68 +36,20 @@ import io.netty.util.ReferenceCountUtil;
  */
 class RpcCircuitBreakerTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: rpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: test
-                        protocol: ${PROTOCOL}
-                        timeout: 20s
-                        access_log: [{ name: envoy.access_loggers.file, typed_config: { "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: "${LOG}", log_format: { text_format_source: { inline_string: "%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% %RESPONSE_CODE_DETAILS%\\n" } } } }]
-                        route_config:
-                          virtual_hosts:
-                          - name: all
-                            domains: ["*"]
-                            routes:
-                            - match: { prefix: "/com.example.Limited/" }
-                              route: { cluster: limited }
-                            - match: { prefix: "/com.example.Pair/" }
-                              route: { cluster: pair }
-                            - match: { prefix: "/com.example.NoRetry/" }
-                              route: { cluster: noretry }
-              clusters:
-              - name: limited
-                connect_timeout: 1s
-                type: STATIC
-                circuit_breakers: { thresholds: [{ max_requests: 1 }] }
-                load_assignment:
-                  cluster_name: limited
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-              - name: noretry
-                connect_timeout: 1s
-                type: STATIC
-                circuit_breakers: { thresholds: [{ max_retries: 0 }] }
-                load_assignment:
-                  cluster_name: noretry
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${DEAD} } } }
-              - name: pair
-                connect_timeout: 1s
-                type: STATIC
-                lb_policy: ROUND_ROBIN
-                outlier_detection:
-                  consecutive_5xx: 3
-                  interval: 0.1s
-                  base_ejection_time: 1s
-                  max_ejection_percent: 100
-                load_assignment:
-                  cluster_name: pair
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-            """;
+    /** Routes by service to a one-request cluster, an outlier-detecting pair, and a dead port that may not retry. */
+    static Bootstraps config(RpcProtocol protocol, int a, int b, int dead, Path log) {
+        return Bootstraps.rpc(protocol.protocolName())
+                .statPrefix("test")
+                .option("timeout", "20s")
+                .accessLog(log, "%RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% %RESPONSE_CODE_DETAILS%")
+                .route("/com.example.Limited/", "limited")
+                .route("/com.example.Pair/", "pair")
+                .route("/com.example.NoRetry/", "noretry")
+                .cluster("limited", a).circuitBreakers("limited", "max_requests: 1")
+                .cluster("noretry", dead).circuitBreakers("noretry", "max_retries: 0")
+                .cluster("pair", a, b).clusterOption("pair", "lb_policy", "ROUND_ROBIN")
+                .outlierDetection("pair", "consecutive_5xx: 3, interval: 0.1s, base_ejection_time: 1s, max_ejection_percent: 100");
+    }
 
     private final List<AutoCloseable> resources = new ArrayList<>();
     private RpcPeers.EchoServer a;
@@ -114,8 +67,7 @@ class RpcCircuitBreakerTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             dead = s.getLocalPort();
         }
-        proxy = ProxyFixture.start(CONFIG, Map.of("PROTOCOL", p.protocolName(), "A", a.port(), "B", b.port(),
-                                                  "DEAD", dead, "LOG", log.toString()));
+        proxy = config(p, a.port(), b.port(), dead, log).start(2);
         final RpcPeers.Client c = new RpcPeers.Client(p, proxy.port());
         resources.add(0, c);
         return c;

@@ -32,6 +32,7 @@ import io.jmesh.codec.dubbo.DubboStatus;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.testing.AccessLogFiles;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.netty.util.ReferenceCountUtil;
 
@@ -42,50 +43,19 @@ import io.netty.util.ReferenceCountUtil;
  */
 class RpcFilterChainTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: rpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: test
-                        protocol: ${PROTOCOL}
-                        timeout: 20s
-                        access_log: [{ name: envoy.access_loggers.file, typed_config: { "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: "${LOG}", log_format: { text_format_source: { inline_string: "%RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %REQ(:PATH)% %UPSTREAM_CLUSTER%\\n" } } } }]
-                        filters: ${FILTERS}
-                        route_config:
-                          virtual_hosts:
-                          - name: all
-                            domains: ["*"]
-                            routes:
-                            - match: { prefix: "/", headers: [{ name: x-tenant, string_match: { exact: blue } }] }
-                              route: { cluster: b }
-                            - match: { prefix: "/" }
-                              route: { cluster: a }
-              clusters:
-              - name: a
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: a
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-              - name: b
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: b
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-            """;
+    /** Routes {@code x-tenant: blue} to b and the rest to a, through this RPC filter chain ({@code filters}). */
+    static Bootstraps config(RpcProtocol protocol, int a, int b, Path log, String filters) {
+        return Bootstraps.rpc(protocol.protocolName())
+                .statPrefix("test")
+                .option("timeout", "20s")
+                .option("filters", filters)
+                .accessLog(log, "%RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %REQ(:PATH)% %UPSTREAM_CLUSTER%")
+                .routeYaml("{ match: { prefix: \"/\", headers: [{ name: x-tenant, string_match: { exact: blue } }] },"
+                        + " route: { cluster: b } }")
+                .route("/", "a")
+                .cluster("a", a)
+                .cluster("b", b);
+    }
 
     static final String ROUTER = "{ name: envoy.filters.generic.router, typed_config: { \"@type\": "
                                  + "type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router } }";
@@ -102,8 +72,7 @@ class RpcFilterChainTest {
         resources.add(a);
         resources.add(b);
         log = dir.resolve("access.log");
-        proxy = ProxyFixture.start(CONFIG, Map.of("PROTOCOL", p.protocolName(), "A", a.port(), "B", b.port(),
-                                                  "LOG", log.toString(), "FILTERS", filters));
+        proxy = config(p, a.port(), b.port(), log, filters).start(2);
         final RpcPeers.Client c = new RpcPeers.Client(p, proxy.port());
         resources.add(0, c);
         return c;

@@ -18,6 +18,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,7 @@ import io.jmesh.codec.bolt.BoltResponseStatus;
 import io.jmesh.codec.dubbo.DubboRequest;
 import io.jmesh.codec.dubbo.DubboResponse;
 import io.jmesh.codec.dubbo.DubboStatus;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
@@ -43,85 +45,32 @@ import io.netty.util.ReferenceCountUtil;
  */
 class RpcProxyTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: rpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: test
-                        protocol: ${PROTOCOL}
-                        ${TIMEOUT_LINE}
-                        route_config:
-                          virtual_hosts:
-                          - name: echo
-                            domains: ["com.example.Echo"]
-                            routes:
-                            - match: { prefix: "/com.example.Echo/toB" }
-                              route: { cluster: b }
-                            - match: { prefix: "/", headers: [{ name: x-color, string_match: { exact: blue } }] }
-                              route: { cluster: b }
-                            - match: { prefix: "/" }
-                              route: { cluster: a }
-                          - name: others
-                            domains: ["*"]
-                            routes:
-                            - match: { prefix: "/com.example.Weighted/" }
-                              route:
-                                weighted_clusters:
-                                  clusters: [{ name: a, weight: 1 }, { name: b, weight: 1 }]
-                            - match: { prefix: "/com.example.Slow/" }
-                              route: { cluster: a, timeout: 0.2s }
-                            - match: { prefix: "/com.example.Missing/" }
-                              route: { cluster: nope }
-                            - match: { prefix: "/com.example.Dead/" }
-                              route: { cluster: dead }
-                            - match: { prefix: "/com.example.Both/" }
-                              route: { cluster: both }
-                            - match: { prefix: "/", headers: [{ name: service, string_match: { exact: "com.example.ByService" } }] }
-                              route: { cluster: b }
-              clusters:
-              - name: a
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: a
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-              - name: b
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: b
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-              - name: dead
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: dead
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${DEAD} } } }
-              - name: both
-                connect_timeout: 1s
-                type: STATIC
-                lb_policy: ROUND_ROBIN
-                load_assignment:
-                  cluster_name: both
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${A} } } }
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${B} } } }
-            """;
+    /**
+     * Routes by service ({@code com.example.Echo}: to b by path or header, else a) and by path for the others:
+     * weighted a/b, a short route timeout, a missing cluster, a dead port, a round-robin pair, a service header.
+     */
+    static Bootstraps config(RpcProtocol protocol, int a, int b, int dead) {
+        return Bootstraps.rpc(protocol.protocolName())
+                .statPrefix("test")
+                .virtualHost("echo", "com.example.Echo")
+                .route("/com.example.Echo/toB", "b")
+                .routeYaml("{ match: { prefix: \"/\", headers: [{ name: x-color, string_match: { exact: blue } }] },"
+                        + " route: { cluster: b } }")
+                .route("/", "a")
+                .virtualHost("others", "*")
+                .routeYaml("{ match: { prefix: \"/com.example.Weighted/\" },"
+                        + " route: { weighted_clusters: { clusters: [{ name: a, weight: 1 }, { name: b, weight: 1 }] } } }")
+                .routeYaml("{ match: { prefix: \"/com.example.Slow/\" }, route: { cluster: a, timeout: 0.2s } }")
+                .route("/com.example.Missing/", "nope")
+                .route("/com.example.Dead/", "dead")
+                .route("/com.example.Both/", "both")
+                .routeYaml("{ match: { prefix: \"/\", headers: [{ name: service, string_match: { exact: \"com.example.ByService\" } }] },"
+                        + " route: { cluster: b } }")
+                .cluster("a", a)
+                .cluster("b", b)
+                .cluster("dead", dead)
+                .cluster("both", a, b).clusterOption("both", "lb_policy", "ROUND_ROBIN");
+    }
 
     private final List<AutoCloseable> resources = new ArrayList<>();
     private RpcPeers.EchoServer a;
@@ -129,11 +78,11 @@ class RpcProxyTest {
     private ProxyFixture proxy;
 
     private ProxyFixture start(RpcProtocol protocol) throws Exception {
-        return start(protocol, "timeout: 20s");
+        return start(protocol, rpc -> rpc.option("timeout", "20s"));
     }
 
-    /** Starts the servers and the proxy; {@code timeoutLine} is the filter's timeout field, or a comment. */
-    private ProxyFixture start(RpcProtocol protocol, String timeoutLine) throws Exception {
+    /** Starts the servers and the proxy; {@code filterOptions} sets the filter's timeout (or not) and more. */
+    private ProxyFixture start(RpcProtocol protocol, UnaryOperator<Bootstraps> filterOptions) throws Exception {
         a = new RpcPeers.EchoServer(protocol, "a");
         b = new RpcPeers.EchoServer(protocol, "b");
         resources.add(a);
@@ -142,8 +91,7 @@ class RpcProxyTest {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             dead = s.getLocalPort();
         }
-        proxy = ProxyFixture.start(CONFIG, Map.of("PROTOCOL", protocol.protocolName(), "A", a.port(), "B", b.port(),
-                                                  "DEAD", dead, "TIMEOUT_LINE", timeoutLine));
+        proxy = filterOptions.apply(config(protocol, a.port(), b.port(), dead)).start(2);
         return proxy;
     }
 
@@ -328,7 +276,7 @@ class RpcProxyTest {
     @ParameterizedTest
     @EnumSource(RpcProtocol.class)
     void routeTimeoutAppliesWithoutFrameOrFilterTimeout(RpcProtocol p) throws Exception {
-        start(p, "# no filter timeout: the route's applies");
+        start(p, rpc -> rpc); // no filter timeout: the route's applies
         final RpcPeers.Client c = client(p);
         final Object r = c.call(request(p, 3, false, 0, "com.example.Slow", "echo", Map.of("sleep", "never"), "t"));
         try {
@@ -342,7 +290,7 @@ class RpcProxyTest {
     @ParameterizedTest
     @EnumSource(RpcProtocol.class)
     void filterTimeoutAppliesWithoutFrameTimeout(RpcProtocol p) throws Exception {
-        start(p, "timeout: 0.2s");
+        start(p, rpc -> rpc.option("timeout", "0.2s"));
         final RpcPeers.Client c = client(p);
         final Object r = c.call(request(p, 4, false, 0, "com.example.Echo", "echo", Map.of("sleep", "never"), "t"));
         try {
@@ -358,11 +306,8 @@ class RpcProxyTest {
     @EnumSource(RpcProtocol.class)
     void logsEachCall(RpcProtocol p, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         final java.nio.file.Path log = dir.resolve("rpc.log");
-        start(p, "timeout: 20s\n            access_log: [{ name: envoy.access_loggers.file, typed_config: "
-                 + "{ \"@type\": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog, path: \""
-                 + log + "\", log_format: { text_format_source: { inline_string: \"%PROTOCOL% %REQ(:AUTHORITY)% "
-                 + "%REQ(:PATH)% %REQ(X-COLOR)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% "
-                 + "%RESPONSE_CODE_DETAILS%\\n\" } } } }]");
+        start(p, rpc -> rpc.option("timeout", "20s").accessLog(log, "%PROTOCOL% %REQ(:AUTHORITY)% %REQ(:PATH)%"
+                + " %REQ(X-COLOR)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER% %RESPONSE_CODE_DETAILS%"));
         final RpcPeers.Client c = client(p);
         callServer(c, request(p, 1, false, 0, "com.example.Echo", "echo", Map.of("x-color", "blue"), "x"));
         ReferenceCountUtil.release(c.call(request(p, 2, false, 0, "com.example.Unknown", "nope", Map.of(), "x")));

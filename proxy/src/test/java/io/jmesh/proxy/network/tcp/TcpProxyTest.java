@@ -8,10 +8,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 
@@ -21,29 +21,10 @@ import io.jmesh.proxy.testing.ProxyFixture;
  */
 class TcpProxyTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: tcp
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.tcp_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                      stat_prefix: tcp
-                      cluster: echo
-                      idle_timeout: ${IDLE}
-              clusters:
-              - name: echo
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: echo
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
-            """;
+    /** A TCP proxy to {@code echo} at port with this {@code idle_timeout}. */
+    static Bootstraps config(int port, String idleTimeout) {
+        return Bootstraps.tcp("echo").option("idle_timeout", idleTimeout).cluster("echo", port);
+    }
 
     /** A real echo server on a plain socket. */
     static Thread echo(ServerSocket ss) {
@@ -72,7 +53,7 @@ class TcpProxyTest {
     void relaysBytesBothWays() throws Exception {
         try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             echo(ss);
-            try (ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", ss.getLocalPort(), "IDLE", "60s"));
+            try (ProxyFixture proxy = config(ss.getLocalPort(), "60s").start(2);
                  Socket c = new Socket("127.0.0.1", proxy.port())) {
                 c.setSoTimeout(10_000);
                 byte[] payload = new byte[1 << 20];
@@ -102,7 +83,7 @@ class TcpProxyTest {
         try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             dead = ss.getLocalPort();
         }
-        try (ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", dead, "IDLE", "60s"));
+        try (ProxyFixture proxy = config(dead, "60s").start(2);
              Socket c = new Socket("127.0.0.1", proxy.port())) {
             c.setSoTimeout(10_000);
             assertEquals(-1, c.getInputStream().read());
@@ -113,7 +94,7 @@ class TcpProxyTest {
     void idleTimeoutClosesBothSides() throws Exception {
         try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             echo(ss);
-            try (ProxyFixture proxy = ProxyFixture.start(CONFIG, Map.of("PORT", ss.getLocalPort(), "IDLE", "0.3s"));
+            try (ProxyFixture proxy = config(ss.getLocalPort(), "0.3s").start(2);
                  Socket c = new Socket("127.0.0.1", proxy.port())) {
                 c.setSoTimeout(10_000);
                 c.getOutputStream().write("hi".getBytes(StandardCharsets.US_ASCII));
@@ -125,36 +106,19 @@ class TcpProxyTest {
         }
     }
 
-    static final String GUARDED = """
-            static_resources:
-              listeners:
-              - name: tcp
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: envoy.filters.network.tcp_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                      stat_prefix: tcp
-                      cluster: echo
-              clusters:
-              - name: echo
-                connect_timeout: 1s
-                type: STATIC
-                circuit_breakers: { thresholds: [{ max_requests: 1 }] }
-                outlier_detection: { consecutive_gateway_failure: 2, enforcing_consecutive_gateway_failure: 0 }
-                load_assignment:
-                  cluster_name: echo
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } }
-            """;
+    /** A TCP proxy to {@code echo} with a circuit breaker of one request and gateway-failure outlier detection. */
+    static Bootstraps guarded(int port) {
+        return Bootstraps.tcp("echo")
+                .cluster("echo", port)
+                .circuitBreakers("echo", "max_requests: 1")
+                .outlierDetection("echo", "consecutive_gateway_failure: 2, enforcing_consecutive_gateway_failure: 0");
+    }
 
     @Test
     void eachProxiedConnectionHoldsOneMaxRequestsSlot() throws Exception {
         try (ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             echo(ss);
-            try (ProxyFixture proxy = ProxyFixture.start(GUARDED, Map.of("PORT", ss.getLocalPort()))) {
+            try (ProxyFixture proxy = guarded(ss.getLocalPort()).start(2)) {
                 try (Socket first = new Socket("127.0.0.1", proxy.port())) {
                     first.setSoTimeout(10_000);
                     first.getOutputStream().write('a');
@@ -184,7 +148,7 @@ class TcpProxyTest {
         try (ServerSocket ss = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             dead = ss.getLocalPort();
         }
-        try (ProxyFixture proxy = ProxyFixture.start(GUARDED, Map.of("PORT", dead))) {
+        try (ProxyFixture proxy = guarded(dead).start(2)) {
             for (int i = 0; i < 2; i++) {
                 try (Socket c = new Socket("127.0.0.1", proxy.port())) {
                     c.setSoTimeout(10_000);
