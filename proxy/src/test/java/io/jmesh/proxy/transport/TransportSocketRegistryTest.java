@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -27,26 +26,14 @@ class TransportSocketRegistryTest {
                 + ", value: { label: " + label + " } } }";
     }
 
-    /** Sets the listener's filter chain {@code transport_socket}. */
-    static String withListenerSocket(String yaml, String flowSocket) {
-        String chain = "    - filters:\n";
-        assertTrue(yaml.contains(chain), yaml);
-        return yaml.replace(chain, "    - transport_socket: " + flowSocket + "\n      filters:\n");
-    }
-
-    /** Sets the {@code transport_socket} of the cluster named {@code cluster}. */
-    static String withClusterSocket(String yaml, String cluster, String flowSocket) {
-        String head = "\n  - name: " + cluster + "\n";
-        assertTrue(yaml.contains(head), yaml);
-        return yaml.replace(head, head + "    transport_socket: " + flowSocket + "\n");
-    }
-
     @Test
     void aTransportSocketFromServiceLoaderCarriesDownstreamAndUpstreamConnections() throws Exception {
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(withClusterSocket(withListenerSocket(
-                     Bootstraps.http().route("/", "b").cluster("b", backend.port()).build(), counting("both")),
-                     "b", counting("both")), Map.of())) {
+             ProxyFixture proxy = Bootstraps.http()
+                     .transportSocket(counting("both"))
+                     .route("/", "b").cluster("b", backend.port())
+                     .clusterOption("b", "transport_socket", counting("both"))
+                     .start()) {
             // Two curl processes: two downstream connections.
             assertEquals(200, Curl.run(proxy.url("/one")).status);
             assertEquals(200, Curl.run(proxy.url("/two")).status);
@@ -60,23 +47,24 @@ class TransportSocketRegistryTest {
     @Test
     void rawBufferIsAcceptedDownstreamAsInEnvoy() throws Exception {
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(withListenerSocket(
-                     Bootstraps.http().route("/", "b").cluster("b", backend.port()).build(),
-                     "{ name: envoy.transport_sockets.raw_buffer, typed_config: { \"@type\": "
-                             + RawBufferTransportSocketFactory.TYPE_URL + " } }"), Map.of())) {
+             ProxyFixture proxy = Bootstraps.http()
+                     .transportSocket("{ name: envoy.transport_sockets.raw_buffer, typed_config: "
+                             + Bootstraps.typed("envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer", "")
+                             + " }")
+                     .route("/", "b").cluster("b", backend.port()).start()) {
             assertEquals(200, Curl.run(proxy.url("/")).status);
         }
     }
 
     @Test
     void anUnknownTransportSocketIsRefusedByNameWithItsPath() {
-        String yaml = Bootstraps.http().route("/", "b").cluster("b", 1).build();
-        ConfigException down = assertThrows(ConfigException.class, () -> ProxyFixture.start(
-                withListenerSocket(yaml, "{ name: jmesh.nope }"), Map.of()));
+        ConfigException down = assertThrows(ConfigException.class, () -> Bootstraps.http()
+                .transportSocket("{ name: jmesh.nope }").route("/", "b").cluster("b", 1).start());
         assertEquals("static_resources.listeners[0].filter_chains[0].transport_socket: jmesh.nope (expected: "
                 + "envoy.transport_sockets.tls with a DownstreamTlsContext)", down.getMessage());
-        ConfigException up = assertThrows(ConfigException.class, () -> ProxyFixture.start(
-                withClusterSocket(yaml, "b", "{ name: jmesh.nope }"), Map.of()));
+        ConfigException up = assertThrows(ConfigException.class, () -> Bootstraps.http()
+                .route("/", "b").cluster("b", 1).clusterOption("b", "transport_socket", "{ name: jmesh.nope }")
+                .start());
         assertEquals("static_resources.clusters[0].transport_socket: jmesh.nope (expected: "
                 + "envoy.transport_sockets.tls with an UpstreamTlsContext or envoy.transport_sockets.raw_buffer)",
                 up.getMessage());
@@ -84,8 +72,8 @@ class TransportSocketRegistryTest {
 
     @Test
     void aBadConfigOfAnExtensionSocketIsRefusedWithItsPath() {
-        ConfigException e = assertThrows(ConfigException.class, () -> ProxyFixture.start(withListenerSocket(
-                Bootstraps.http().route("/", "b").cluster("b", 1).build(), counting("\"\"")), Map.of()));
+        ConfigException e = assertThrows(ConfigException.class, () -> Bootstraps.http()
+                .transportSocket(counting("\"\"")).route("/", "b").cluster("b", 1).start());
         assertEquals("static_resources.listeners[0].filter_chains[0].transport_socket.typed_config.value.label: "
                 + "string_value: \"\"\n (expected: a non-empty string)", e.getMessage());
     }

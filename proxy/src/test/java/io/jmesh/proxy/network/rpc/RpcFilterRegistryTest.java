@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.telemetry.accesslog.RecordingAccessLoggerFactory;
+import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.netty.util.ReferenceCountUtil;
@@ -53,15 +54,15 @@ class RpcFilterRegistryTest {
 
     private static final String FILTERS = "[{ name: jmesh.test.rpc.context_probe }, " + RpcFilterChainTest.ROUTER + "]";
 
-    private static Map<String, Object> vars() {
-        return Map.of("PROTOCOL", "dubbo", "A", 1, "B", 2, "LOG", "/dev/null", "FILTERS", FILTERS);
+    private static Bootstraps config() {
+        return Bootstraps.rpc("dubbo").statPrefix("test").option("filters", FILTERS).route("/", "a").cluster("a", 1);
     }
 
     @Test
     void aFilterOfTheInjectedRegistryGetsTheServersContext() throws Exception {
         ExtensionRegistry registry = ExtensionRegistry.loadDefault().toBuilder()
                 .add(RpcFilterFactory.KIND, new ContextProbe()).build();
-        try (ProxyFixture proxy = ProxyFixture.start(RpcFilterChainTest.CONFIG, vars(), 1, registry)) {
+        try (ProxyFixture proxy = config().start(1, registry)) {
             RpcFilterFactory.Context c = SEEN.get();
             assertNotNull(c);
             assertEquals("test", c.statPrefix());
@@ -74,17 +75,14 @@ class RpcFilterRegistryTest {
 
     @Test
     void aRegisteredAccessLoggerRecordsRpcCalls() throws Exception {
-        String fileLog = RpcFilterChainTest.CONFIG.lines().filter(l -> l.contains("access_log:")).findFirst()
-                .orElseThrow();
-        String yaml = RpcFilterChainTest.CONFIG.replace(fileLog, fileLog.substring(0, fileLog.indexOf("access_log:"))
-                + "access_log: [" + RecordingAccessLoggerFactory.config("rpc") + "]");
         List<AutoCloseable> resources = new ArrayList<>();
         ProxyFixture proxy = null;
         try {
             RpcPeers.EchoServer a = new RpcPeers.EchoServer(RpcProtocol.DUBBO, "a");
             resources.add(a);
-            proxy = ProxyFixture.start(yaml, Map.of("PROTOCOL", "dubbo", "A", a.port(), "B", a.port(),
-                    "FILTERS", "[" + RpcFilterChainTest.ROUTER + "]"));
+            proxy = Bootstraps.rpc("dubbo").statPrefix("test")
+                    .option("access_log", "[" + RecordingAccessLoggerFactory.config("rpc") + "]")
+                    .route("/", "a").cluster("a", a.port()).start();
             RpcPeers.Client c = new RpcPeers.Client(RpcProtocol.DUBBO, proxy.port());
             resources.add(0, c);
             Object r = c.call(RpcPeers.request(RpcProtocol.DUBBO, 1, false, 0, "com.example.Echo", "hello", Map.of(),
@@ -99,8 +97,7 @@ class RpcFilterRegistryTest {
 
     @Test
     void aFilterOutsideTheRegistryIsRefusedByName() {
-        ConfigException e = assertThrows(ConfigException.class,
-                () -> ProxyFixture.start(RpcFilterChainTest.CONFIG, vars()));
+        ConfigException e = assertThrows(ConfigException.class, () -> config().start());
         assertTrue(e.getMessage().startsWith("static_resources.listeners[0].filter_chains[0].filters[0].typed_config"
                 + ".value.filters[0].name: jmesh.test.rpc.context_probe (expected: a supported RPC filter: ["),
                 e.getMessage());

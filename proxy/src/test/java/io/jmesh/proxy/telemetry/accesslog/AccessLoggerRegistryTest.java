@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -38,31 +37,10 @@ class AccessLoggerRegistryTest {
 
     @Test
     void aLoggerFromServiceLoaderRecordsTcpProxyConnections() throws Exception {
-        // Bootstraps has no tcp_proxy listener yet: the smallest one, inline.
-        String yaml = """
-                static_resources:
-                  listeners:
-                  - name: tcp
-                    address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                    filter_chains:
-                    - filters:
-                      - name: envoy.filters.network.tcp_proxy
-                        typed_config:
-                          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
-                          stat_prefix: tcp
-                          cluster: b
-                          access_log: [ ${LOG} ]
-                  clusters:
-                  - name: b
-                    connect_timeout: 1s
-                    type: STATIC
-                    load_assignment:
-                      cluster_name: b
-                      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${PORT} } } } }] }]
-                """;
         try (TestBackend backend = TestBackend.start("b");
-             ProxyFixture proxy = ProxyFixture.start(yaml, Map.of("LOG", RecordingAccessLoggerFactory.config("tcp"),
-                     "PORT", backend.port()))) {
+             ProxyFixture proxy = Bootstraps.tcp("b")
+                     .option("access_log", "[" + RecordingAccessLoggerFactory.config("tcp") + "]")
+                     .cluster("b", backend.port()).start()) {
             assertEquals(200, Curl.run(proxy.url("/one")).status);
             Poll.until(() -> RecordingAccessLoggerFactory.entries("tcp").size() == 1, "one entry");
             assertEquals("b", RecordingAccessLoggerFactory.entries("tcp").peek().split(" ")[1]);
