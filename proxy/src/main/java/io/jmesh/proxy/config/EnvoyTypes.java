@@ -48,6 +48,7 @@ public final class EnvoyTypes {
             .add(StderrAccessLog.getDescriptor())
             .add(UpstreamTlsContext.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.getDescriptor())
             .add(HttpProtocolOptions.getDescriptor())
             .add(com.github.xds.type.v3.TypedStruct.getDescriptor())

@@ -11,10 +11,8 @@ import io.jmesh.proxy.filter.HttpFilterFactory;
 /**
  * A kind of extension: its factory interface and how a factory names itself. Compared by identity. A kind is
  * declared next to its factory interface ({@code NetworkFilterFactory.KIND}, {@code ListenerFilterFactory.KIND},
- * an RPC filter kind as {@code ExtensionKind.of("rpc_filter", RpcFilterFactory.class)}; transport sockets and
- * access loggers get theirs with their factory interfaces: the listener and the access log still build
- * {@code envoy.transport_sockets.tls} and the file/stdout loggers themselves) and held by the same
- * {@link ExtensionRegistry}. HTTP filters, whose factory interface predates the registry, are adapted here.
+ * {@code RpcFilterFactory.KIND}, {@code TransportSocketFactory.KIND}, {@code AccessLoggerFactory.KIND}) and held by
+ * the same {@link ExtensionRegistry}. HTTP filters, whose factory interface predates the registry, are adapted here.
  * Immutable.
  *
  * @param <F> the factory type

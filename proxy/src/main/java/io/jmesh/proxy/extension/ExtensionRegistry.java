@@ -22,6 +22,8 @@ import io.jmesh.proxy.filter.HttpFilterRegistry;
 import io.jmesh.proxy.filter.cors.CorsFilterFactory;
 import io.jmesh.proxy.filter.fault.FaultFilterFactory;
 import io.jmesh.proxy.filter.router.RouterFilterFactory;
+import io.jmesh.proxy.network.rpc.RpcFilterFactory;
+import io.jmesh.proxy.network.rpc.RpcRouterFilterFactory;
 
 /**
  * The immutable registry of extension factories of every {@link ExtensionKind}, keyed by Envoy's extension name
@@ -50,8 +52,9 @@ public final class ExtensionRegistry {
     private ExtensionRegistry(Builder b) {
         Map<ExtensionKind<?>, Map<String, Object>> n = new HashMap<>();
         Map<ExtensionKind<?>, Map<String, Object>> t = new HashMap<>();
-        b.byName.forEach((k, v) -> n.put(k, Map.copyOf(v)));
-        b.byTypeUrl.forEach((k, v) -> t.put(k, Map.copyOf(v)));
+        // Kept in registration order, so lists of names in error messages are stable.
+        b.byName.forEach((k, v) -> n.put(k, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(v))));
+        b.byTypeUrl.forEach((k, v) -> t.put(k, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(v))));
         this.byName = Map.copyOf(n);
         this.byTypeUrl = Map.copyOf(t);
     }
@@ -101,7 +104,14 @@ public final class ExtensionRegistry {
      * {@code name}; null when neither is registered. {@code typedConfig} may be null.
      */
     public <F> F find(ExtensionKind<F> kind, String name, Any typedConfig) {
-        String typeUrl = typeUrl(typedConfig);
+        return findJson(kind, name, typeUrl(typedConfig));
+    }
+
+    /**
+     * The factory for a config given as JSON: by {@code typeUrl} (already a {@code TypedStruct}'s inner one), else
+     * by {@code name}; null when neither is registered. Either may be null.
+     */
+    public <F> F findJson(ExtensionKind<F> kind, String name, String typeUrl) {
         Object f = null;
         if (typeUrl != null) {
             f = byTypeUrl.getOrDefault(kind, Map.of()).get(typeUrl);
@@ -130,6 +140,11 @@ public final class ExtensionRegistry {
                 + (typeUrl != null ? " (" + typeUrl + ")" : "")
                 + " (expected: a " + kind.name() + " of " + new TreeSet<>(byName.getOrDefault(kind, Map.of()).keySet())
                 + ")");
+    }
+
+    /** The Envoy names of a kind's factories, in registration order. */
+    public List<String> names(ExtensionKind<?> kind) {
+        return List.copyOf(byName.getOrDefault(kind, Map.of()).keySet());
     }
 
     /** The distinct factories of a kind. */
@@ -161,7 +176,7 @@ public final class ExtensionRegistry {
     }
 
     /** The type URL a config is looked up by: a TypedStruct's inner type URL, else the Any's; null for none. */
-    static String typeUrl(Any typedConfig) {
+    public static String typeUrl(Any typedConfig) {
         if (typedConfig == null || typedConfig.getTypeUrl().isEmpty()) {
             return null;
         }
@@ -214,8 +229,13 @@ public final class ExtensionRegistry {
             return this;
         }
 
-        /** The extensions this proxy ships: HTTP filters here, the rest from this jar's {@code META-INF/services}. */
+        /**
+         * The extensions this proxy ships that are not in its {@code META-INF/services}: the RPC router (first, so
+         * it heads the list of RPC filters in errors) and the HTTP filters; the rest come from this jar's
+         * {@code META-INF/services}.
+         */
         public Builder addBuiltins() {
+            add(RpcFilterFactory.KIND, RpcRouterFilterFactory.INSTANCE);
             add(ExtensionKind.HTTP_FILTER, new FaultFilterFactory());
             add(ExtensionKind.HTTP_FILTER, new CorsFilterFactory());
             add(ExtensionKind.HTTP_FILTER, new RouterFilterFactory());
@@ -223,9 +243,10 @@ public final class ExtensionRegistry {
         }
 
         /**
-         * Adds the HTTP filter factories listed in {@code META-INF/services/io.jmesh.proxy.filter.HttpFilterFactory}
-         * and the factories of any other kind listed in
-         * {@code META-INF/services/io.jmesh.proxy.extension.ExtensionFactory} that {@code loader} sees.
+         * Adds the HTTP filter factories listed in {@code META-INF/services/io.jmesh.proxy.filter.HttpFilterFactory},
+         * the factories of any other kind listed in
+         * {@code META-INF/services/io.jmesh.proxy.extension.ExtensionFactory} and the RPC filters of the older
+         * {@code META-INF/services/io.jmesh.proxy.network.rpc.RpcFilterFactory} that {@code loader} sees.
          */
         public Builder loadServices(ClassLoader loader) {
             try {
@@ -234,6 +255,10 @@ public final class ExtensionRegistry {
                 }
                 for (ExtensionFactory f : ServiceLoader.load(ExtensionFactory.class, loader)) {
                     add(f);
+                }
+                // RPC filters were found through their own service file before they joined this registry.
+                for (RpcFilterFactory f : ServiceLoader.load(RpcFilterFactory.class, loader)) {
+                    add(RpcFilterFactory.KIND, f);
                 }
             } catch (ServiceConfigurationError | ClassCastException e) {
                 throw new IllegalStateException("cannot load extensions: " + e.getMessage(), e);

@@ -10,7 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.Durations;
 
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -19,7 +18,6 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.extension.ExtensionRegistry;
@@ -43,6 +41,8 @@ import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.tls.ServerTlsProvider;
 import io.jmesh.proxy.tls.TlsStats;
+import io.jmesh.proxy.transport.DownstreamTransportSocket;
+import io.jmesh.proxy.transport.TransportSocketFactory;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -81,7 +81,11 @@ public final class ProxyListener {
     public static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
 
     /** One validated filter chain: TLS termination (optional) and its network filters, the last one terminal. */
-    private record ChainRuntime(ServerTlsProvider tls, List<NetworkFilterInstaller> filters) {}
+    private record ChainRuntime(DownstreamTransportSocket socket, List<NetworkFilterInstaller> filters) {
+        ServerTlsProvider tls() {
+            return socket.tls();
+        }
+    }
 
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
     private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher,
@@ -245,20 +249,19 @@ public final class ProxyListener {
     private static ChainRuntime buildChain(FilterChain chain, ExtensionContext context, ExtensionRegistry registry,
                                            String chainPath, Function<String, RouteTable> rds)
             throws ConfigException {
-        ServerTlsProvider ssl = null;
+        DownstreamTransportSocket socket = DownstreamTransportSocket.RAW_BUFFER;
         if (chain.hasTransportSocket()) {
             var ts = chain.getTransportSocket();
-            if (!ts.hasTypedConfig() || !ts.getTypedConfig().is(DownstreamTlsContext.class)) {
+            Any tc = ts.hasTypedConfig() ? ts.getTypedConfig() : null;
+            TransportSocketFactory factory = registry.find(TransportSocketFactory.KIND, ts.getName(), tc);
+            try {
+                socket = factory == null ? null : factory.createDownstream(tc, context);
+            } catch (ConfigException e) {
+                throw e.under(chainPath + ".transport_socket");
+            }
+            if (socket == null) {
                 throw new ConfigException(chainPath + ".transport_socket: " + ts.getName()
                         + " (expected: envoy.transport_sockets.tls with a DownstreamTlsContext)");
-            }
-            try {
-                ssl = ServerTlsProvider.create(ts.getTypedConfig().unpack(DownstreamTlsContext.class),
-                        context.secretManager());
-            } catch (InvalidProtocolBufferException e) {
-                throw new ConfigException(chainPath + ".transport_socket.typed_config: " + e.getMessage());
-            } catch (ConfigException e) {
-                throw e.under(chainPath + ".transport_socket.typed_config");
             }
         }
         if (chain.getFiltersCount() == 0) {
@@ -289,7 +292,7 @@ public final class ProxyListener {
                 throw e.under(fpath);
             }
         }
-        return new ChainRuntime(ssl, List.copyOf(installers));
+        return new ChainRuntime(socket, List.copyOf(installers));
     }
 
     /** The context network filter factories of one listener see. */
@@ -411,13 +414,13 @@ public final class ProxyListener {
      * waiting for its secrets is warming and is bound only after (Envoy's listener warming).
      */
     public java.util.concurrent.CompletableFuture<Void> secretsReady() {
-        return java.util.concurrent.CompletableFuture.allOf(chain.chains.stream().filter(r -> r.tls != null)
-                .map(r -> r.tls.ready()).toArray(java.util.concurrent.CompletableFuture[]::new));
+        return java.util.concurrent.CompletableFuture.allOf(chain.chains.stream().filter(r -> r.tls() != null)
+                .map(r -> r.tls().ready()).toArray(java.util.concurrent.CompletableFuture[]::new));
     }
 
     /** Whether a filter chain waits for a TLS secret whose SDS config says {@code initial_fetch_timeout: 0s}. */
     public boolean secretsAwaitedWithoutDeadline() {
-        return chain.chains.stream().anyMatch(r -> r.tls != null && r.tls.awaitsSecretsWithoutDeadline());
+        return chain.chains.stream().anyMatch(r -> r.tls() != null && r.tls().awaitsSecretsWithoutDeadline());
     }
 
     /** The filter chain for a connection from what the listener filters found, or null (closed, as Envoy). */
@@ -443,10 +446,12 @@ public final class ProxyListener {
      * filters ({@link NetworkFilterChain}, only when the chain has some), the terminal filter's handlers.
      */
     private static void install(ChannelPipeline p, ChainRuntime r, TlsStats tlsStats) {
-        boolean secure = r.tls != null;
+        r.socket.initChannel(p.channel());
+        ServerTlsProvider tls = r.tls();
+        boolean secure = tls != null;
         if (secure) {
             // The TLS context of the chain's current secrets: a rotation reaches the next connection.
-            io.netty.handler.ssl.SslHandler h = r.tls.newHandler(p.channel().alloc(),
+            io.netty.handler.ssl.SslHandler h = tls.newHandler(p.channel().alloc(),
                     ConnectionInfo.of(p.channel()).requestedServerName());
             if (h == null) {
                 logger.debug("{} filter chain TLS secret not yet available; closing", p.channel());

@@ -155,7 +155,7 @@ public final class ProxyServer implements AutoCloseable {
             }
         }
         try {
-            clusters = ClusterManager.create(clusterList, workers, stats, null, secrets);
+            clusters = ClusterManager.create(clusterList, workers, stats, null, secrets, extensions);
         } catch (ConfigException e) {
             throw e.under("static_resources");
         }

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.tls.SecretManager;
 import io.netty.channel.EventLoopGroup;
 
@@ -64,6 +65,16 @@ public final class ClusterManager implements AutoCloseable {
      */
     public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats,
                                         ClusterManager previous, SecretManager secrets) throws ConfigException {
+        return create(clusters, group, stats, previous, secrets, ExtensionRegistry.loadDefault());
+    }
+
+    /**
+     * As {@link #create(List, EventLoopGroup, Stats, ClusterManager, SecretManager)}, with the transport sockets of
+     * {@code extensions}.
+     */
+    public static ClusterManager create(List<Cluster> clusters, EventLoopGroup group, Stats stats,
+                                        ClusterManager previous, SecretManager secrets, ExtensionRegistry extensions)
+            throws ConfigException {
         Map<String, UpstreamCluster> byName = new LinkedHashMap<>();
         for (int i = 0; i < clusters.size(); i++) {
             Cluster c = clusters.get(i);
@@ -77,7 +88,7 @@ public final class ClusterManager implements AutoCloseable {
                 continue;
             }
             try {
-                byName.put(c.getName(), UpstreamCluster.build(c, stats, secrets));
+                byName.put(c.getName(), UpstreamCluster.build(c, stats, secrets, extensions, group));
             } catch (ConfigException e) {
                 throw e.under(path);
             }

@@ -16,13 +16,17 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.extension.ServerLifecycle;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.ClientTlsProvider;
 import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.tls.TlsStats;
+import io.jmesh.proxy.transport.TransportSocketFactory;
+import io.jmesh.proxy.transport.UpstreamTransportSocket;
 import io.netty.handler.ssl.SslContext;
 
 /**
@@ -46,8 +50,6 @@ public final class UpstreamCluster {
     static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
     private static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
     private static final String RAW_BUFFER_TRANSPORT_SOCKET = "envoy.transport_sockets.raw_buffer";
-    private static final String UPSTREAM_TLS_CONTEXT_TYPE =
-            "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext";
     static final long DEFAULT_CONNECT_TIMEOUT_MILLIS = 5000;
     static final long DEFAULT_DNS_REFRESH_MILLIS = 5000;
 
@@ -64,6 +66,7 @@ public final class UpstreamCluster {
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
     private final int maxHeadersCount;
+    private final UpstreamTransportSocket transportSocket;
     private final ClientTlsProvider tls;
     private final LoadBalancer.Factory lbFactory;
     private final boolean localityWeighted;
@@ -75,7 +78,8 @@ public final class UpstreamCluster {
     private volatile HostSetSnapshot snapshot = HostSetSnapshot.EMPTY;
 
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
-    private UpstreamCluster(Cluster config, Stats stats, SecretManager secrets) throws ConfigException {
+    private UpstreamCluster(Cluster config, Stats stats, SecretManager secrets, ExtensionRegistry extensions,
+                            io.netty.channel.EventLoopGroup group) throws ConfigException {
         this.config = config;
         if (config.getName().isEmpty()) {
             throw new ConfigException("name: \"\" (expected: a non-empty cluster name)");
@@ -101,16 +105,9 @@ public final class UpstreamCluster {
         this.http2 = h2 != null;
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
-        UpstreamTlsContext tls = tlsContext(config);
-        if (tls != null) {
-            try {
-                this.tls = ClientTlsProvider.create(tls, http2, secrets);
-            } catch (ConfigException e) {
-                throw e.under("transport_socket.typed_config");
-            }
-        } else {
-            this.tls = null;
-        }
+        this.transportSocket = transportSocket(config, http2,
+                ExtensionContext.of(() -> null, stats, group, ServerLifecycle.NONE, secrets), extensions);
+        this.tls = transportSocket.tls();
         if (config.getTransportSocketMatchesCount() > 0) {
             logger.warn("cluster {}: transport_socket_matches is not supported; using transport_socket for every "
                         + "endpoint", config.getName());
@@ -158,7 +155,7 @@ public final class UpstreamCluster {
 
     /** Builds and validates a cluster; error paths are relative to the cluster. No DNS, no event loop. */
     static UpstreamCluster build(Cluster config, Stats stats) throws ConfigException {
-        return new UpstreamCluster(config, stats, SecretManager.none());
+        return new UpstreamCluster(config, stats, SecretManager.none(), ExtensionRegistry.loadDefault(), null);
     }
 
     /**
@@ -166,7 +163,16 @@ public final class UpstreamCluster {
      * (SDS): the cluster is built at once; {@link #tlsReady()} completes when its secrets have arrived.
      */
     static UpstreamCluster build(Cluster config, Stats stats, SecretManager secrets) throws ConfigException {
-        return new UpstreamCluster(config, stats, secrets);
+        return new UpstreamCluster(config, stats, secrets, ExtensionRegistry.loadDefault(), null);
+    }
+
+    /**
+     * As {@link #build(Cluster, Stats, SecretManager)}, with the transport sockets of {@code extensions}; their
+     * factories get {@code group} (the worker event loops, may be null) in their context.
+     */
+    static UpstreamCluster build(Cluster config, Stats stats, SecretManager secrets, ExtensionRegistry extensions,
+                                 io.netty.channel.EventLoopGroup group) throws ConfigException {
+        return new UpstreamCluster(config, stats, secrets, extensions, group);
     }
 
     private static long positiveMillis(Duration d, String path) throws ConfigException {
@@ -258,30 +264,27 @@ public final class UpstreamCluster {
         return c.hasHttp2ProtocolOptions() ? c.getHttp2ProtocolOptions() : null;
     }
 
-    private static UpstreamTlsContext tlsContext(Cluster c) throws ConfigException {
+    private static UpstreamTransportSocket transportSocket(Cluster c, boolean http2, ExtensionContext context,
+                                                           ExtensionRegistry extensions) throws ConfigException {
         if (!c.hasTransportSocket()) {
-            return null;
+            return UpstreamTransportSocket.RAW_BUFFER;
         }
         var ts = c.getTransportSocket();
-        String typeUrl = ts.hasTypedConfig() ? ts.getTypedConfig().getTypeUrl() : "";
-        if (UPSTREAM_TLS_CONTEXT_TYPE.equals(typeUrl)) {
-            try {
-                return ts.getTypedConfig().unpack(UpstreamTlsContext.class);
-            } catch (InvalidProtocolBufferException e) {
-                throw new ConfigException("transport_socket.typed_config: " + e.getMessage()
-                                          + " (expected: a valid UpstreamTlsContext)", e);
-            }
+        Any typed = ts.hasTypedConfig() ? ts.getTypedConfig() : null;
+        String typeUrl = typed != null ? typed.getTypeUrl() : "";
+        TransportSocketFactory factory = extensions.find(TransportSocketFactory.KIND, ts.getName(), typed);
+        UpstreamTransportSocket socket;
+        try {
+            socket = factory == null ? null : factory.createUpstream(typed, http2, context);
+        } catch (ConfigException e) {
+            throw e.under("transport_socket");
         }
-        if (typeUrl.isEmpty() && RAW_BUFFER_TRANSPORT_SOCKET.equals(ts.getName())
-            || typeUrl.endsWith("/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer")) {
-            return null;
+        if (socket == null) {
+            throw new ConfigException("transport_socket: " + (typeUrl.isEmpty() ? ts.getName() : typeUrl)
+                                      + " (expected: " + TLS_TRANSPORT_SOCKET + " with an UpstreamTlsContext or "
+                                      + RAW_BUFFER_TRANSPORT_SOCKET + ')');
         }
-        if (typeUrl.isEmpty() && TLS_TRANSPORT_SOCKET.equals(ts.getName())) {
-            return UpstreamTlsContext.getDefaultInstance();
-        }
-        throw new ConfigException("transport_socket: " + (typeUrl.isEmpty() ? ts.getName() : typeUrl)
-                                  + " (expected: " + TLS_TRANSPORT_SOCKET + " with an UpstreamTlsContext or "
-                                  + RAW_BUFFER_TRANSPORT_SOCKET + ')');
+        return socket;
     }
 
     /** The cluster's {@code name}. */
@@ -353,6 +356,11 @@ public final class UpstreamCluster {
      */
     public SslContext sslContext() {
         return tls == null ? null : tls.current();
+    }
+
+    /** The transport socket of new connections ({@code transport_socket}; raw_buffer when unset). */
+    public UpstreamTransportSocket transportSocket() {
+        return transportSocket;
     }
 
     /** The TLS of new connections, following secret rotation; null for plaintext. */

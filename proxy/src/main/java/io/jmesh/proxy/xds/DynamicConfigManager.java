@@ -256,7 +256,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         ClusterManager basis = pending != null ? pending : serving;
         ClusterManager next;
         try {
-            next = ClusterManager.create(all, workers, stats, basis, secrets);
+            next = ClusterManager.create(all, workers, stats, basis, secrets, extensions);
         } catch (ConfigException e) {
             throw renumber(e, staticClusters.size());
         }

@@ -42,6 +42,7 @@ public final class Bootstraps {
     private String statPrefix;
     private String codecType = "AUTO";
     private String downstreamTls;
+    private String transportSocket;
     private final Map<String, String> filterOptions = new LinkedHashMap<>();
     private final List<String> accessLogs = new ArrayList<>();
     private final List<String> networkFilters = new ArrayList<>();
@@ -170,6 +171,15 @@ public final class Bootstraps {
     /** Sets a top-level field of the bootstrap, e.g. {@code bootstrap("node", "{ id: a, cluster: b }")}. */
     public Bootstraps bootstrap(String field, String flowValue) {
         topLevel.put(field, flowValue);
+        return this;
+    }
+
+    /**
+     * The filter chain's {@code transport_socket}, any kind, as one flow mapping ({@code { name: ..., typed_config:
+     * ... }}); replaces {@link #downstreamTlsContext}.
+     */
+    public Bootstraps transportSocket(String flowTransportSocket) {
+        this.transportSocket = flowTransportSocket;
         return this;
     }
 
@@ -364,7 +374,9 @@ public final class Bootstraps {
         if (chainMatch != null) {
             b.append("      filter_chain_match: ").append(chainMatch).append('\n');
         }
-        if (downstreamTls != null) {
+        if (transportSocket != null) {
+            b.append("      transport_socket: ").append(transportSocket).append('\n');
+        } else if (downstreamTls != null) {
             b.append("      transport_socket: { name: envoy.transport_sockets.tls, typed_config: ")
                     .append(downstreamTls).append(" }\n");
         }

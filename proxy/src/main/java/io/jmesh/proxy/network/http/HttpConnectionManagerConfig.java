@@ -9,6 +9,9 @@ import com.google.protobuf.util.Durations;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.CodecType;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.extension.ServerLifecycle;
 import io.jmesh.proxy.filter.HttpFilterFactory;
 import io.jmesh.proxy.filter.HttpFilterRegistry;
 import io.jmesh.proxy.router.RouteTable;
@@ -132,6 +135,19 @@ public final class HttpConnectionManagerConfig {
                                                      Stats stats, String path, Function<String, RouteTable> rds,
                                                      HttpFilterRegistry filterRegistry)
             throws ConfigException {
+        return create(proto, clusters, stats, path, rds, filterRegistry, ExtensionRegistry.loadDefault(),
+                ExtensionContext.of(clusters, stats, null, ServerLifecycle.NONE));
+    }
+
+    /**
+     * As above, with the access loggers of {@code extensions}, whose factories get {@code context} (the listener's
+     * extension context).
+     */
+    public static HttpConnectionManagerConfig create(HttpConnectionManager proto, Supplier<ClusterManager> clusters,
+                                                     Stats stats, String path, Function<String, RouteTable> rds,
+                                                     HttpFilterRegistry filterRegistry, ExtensionRegistry extensions,
+                                                     ExtensionContext context)
+            throws ConfigException {
         if (proto.getStatPrefix().isEmpty()) {
             throw new ConfigException(path + ".stat_prefix: \"\" (expected: a non-empty prefix)");
         }
@@ -202,9 +218,9 @@ public final class HttpConnectionManagerConfig {
                 ? LocalReply.create(proto.getLocalReplyConfig(), path + ".local_reply_config") : LocalReply.DEFAULT;
         AccessLog log;
         try {
-            log = AccessLogs.create(proto.getAccessLogList());
+            log = AccessLogs.create(proto.getAccessLogList(), extensions, context);
         } catch (ConfigException e) {
-            throw e.under(path + ".access_log");
+            throw e.under(path); // the message starts with access_log[i]
         }
         return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats, localReply);
     }

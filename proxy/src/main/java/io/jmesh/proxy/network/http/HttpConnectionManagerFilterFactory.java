@@ -43,7 +43,7 @@ public final class HttpConnectionManagerFilterFactory implements NetworkFilterFa
         }
         return new Installer(new HttpConnectionManagerInitializer(HttpConnectionManagerConfig.create(proto,
                 context.clusterManager(), context.stats(), "typed_config", context.routes(),
-                context.registry().httpFilters())));
+                context.registry().httpFilters(), context.registry(), context)));
     }
 
     /** Sets up a connection for HTTP: ALPN after TLS, else per {@code codec_type}. */

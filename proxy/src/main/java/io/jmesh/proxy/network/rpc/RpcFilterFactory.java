@@ -1,18 +1,32 @@
 package io.jmesh.proxy.network.rpc;
 
+import java.util.List;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionFactory;
+import io.jmesh.proxy.extension.ExtensionKind;
 import io.jmesh.proxy.protocol.rpc.RpcCodec;
 import io.jmesh.proxy.telemetry.Stats;
 
 /**
  * Makes RPC filters of one kind from their config (Envoy generic proxy's {@code NamedFilterConfigFactory}).
- * Registered in {@link RpcFilterRegistry} under its {@linkplain #name() name} and its config's
- * {@linkplain #typeUrl() type URL}, built in or through {@link java.util.ServiceLoader}
- * ({@code META-INF/services/io.jmesh.proxy.network.rpc.RpcFilterFactory}). Factories are stateless.
+ * A {@linkplain #KIND kind} of the {@link io.jmesh.proxy.extension.ExtensionRegistry}, found by its config's
+ * {@linkplain #typeUrl() type URL}, else by its {@linkplain #name() name}; a test or a user jar adds one by listing
+ * it in {@code META-INF/services/io.jmesh.proxy.extension.ExtensionFactory} (the older
+ * {@code META-INF/services/io.jmesh.proxy.network.rpc.RpcFilterFactory} is read too). Factories are stateless.
  */
-public interface RpcFilterFactory {
+public interface RpcFilterFactory extends ExtensionFactory {
+
+    /** The kind of RPC filter factories (the {@code filters} of an rpc_proxy). */
+    ExtensionKind<RpcFilterFactory> KIND = ExtensionKind.of("rpc_filter", RpcFilterFactory.class);
+
+    @Override
+    default ExtensionKind<?> kind() {
+        return KIND;
+    }
 
     /** The filter's name in the {@code filters} list, e.g. {@code envoy.filters.generic.router}. */
     String name();
@@ -22,6 +36,13 @@ public interface RpcFilterFactory {
      * {@code xds.type.v3.TypedStruct}), or null when the filter is found by name only.
      */
     String typeUrl();
+
+    /** {@link #typeUrl()} as a list: empty when the filter is found by name only. */
+    @Override
+    default List<String> typeUrls() {
+        String url = typeUrl();
+        return url == null || url.isEmpty() ? List.of() : List.of(url);
+    }
 
     /** Whether this is the terminal RPC router (the last filter of every chain). */
     default boolean terminal() {
@@ -41,9 +62,13 @@ public interface RpcFilterFactory {
         RpcFilter newFilter(RpcRequest request);
     }
 
-    /** Where a filter chain lives. */
-    interface Context {
+    /**
+     * Where a filter chain lives: the server's parts ({@link ExtensionContext}: cluster manager, stats, event
+     * loops, lifecycle, secret manager), so a filter can call a service, and the rpc_proxy's own.
+     */
+    interface Context extends ExtensionContext {
         /** The proxy's stats; RPC filter stats are {@code rpc.<stat_prefix>.<filter>.<name>}. */
+        @Override
         Stats stats();
 
         /** The rpc_proxy's {@code stat_prefix}. */

@@ -2,71 +2,59 @@ package io.jmesh.proxy.network.rpc;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.ServiceLoader;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.Objects;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionRegistry;
 
 /**
- * The immutable registry of RPC filter factories, keyed by filter name and by config type URL (a filter may be named
- * either way, as in Envoy): the built-in {@link RpcRouterFilterFactory} and every {@link RpcFilterFactory} registered
- * with {@link ServiceLoader}. Builds the per-call factories of an rpc_proxy's {@code filters} list (Envoy generic
- * proxy's {@code filters}: {@code TypedExtensionConfig}s, the router last). An unknown filter is a config error.
+ * The RPC filters of an {@link ExtensionRegistry} ({@link RpcFilterFactory#KIND}) in the form an rpc_proxy reads
+ * them: builds the per-call factories of an rpc_proxy's {@code filters} list (Envoy generic proxy's
+ * {@code filters}: {@code TypedExtensionConfig}s, the router last). A filter is found by its config's type URL, else
+ * by its name, as in Envoy; an unknown filter is a config error. Immutable.
  */
 public final class RpcFilterRegistry {
-
-    private static final Logger logger = LoggerFactory.getLogger(RpcFilterRegistry.class);
 
     /** {@code xds.type.v3.TypedStruct}: a config given as a type URL and a JSON value. */
     static final String TYPED_STRUCT = "type.googleapis.com/xds.type.v3.TypedStruct";
     /** The legacy {@code udpa.type.v1.TypedStruct}, accepted likewise. */
     static final String UDPA_TYPED_STRUCT = "type.googleapis.com/udpa.type.v1.TypedStruct";
 
-    /** The filters of this JVM: the router and those on the class path. */
-    public static final RpcFilterRegistry DEFAULT = load();
+    private final ExtensionRegistry registry;
 
-    private final Map<String, RpcFilterFactory> byName = new LinkedHashMap<>();
-    private final Map<String, RpcFilterFactory> byTypeUrl = new LinkedHashMap<>();
-
-    /** A registry of exactly {@code factories} (the first of a name or type URL wins). */
-    public RpcFilterRegistry(Collection<? extends RpcFilterFactory> factories) {
-        for (RpcFilterFactory f : factories) {
-            if (byName.putIfAbsent(f.name(), f) != null) {
-                logger.warn("RPC filter {} ({}) ignored: the name is taken", f.name(), f.getClass().getName());
-                continue;
-            }
-            if (f.typeUrl() != null) {
-                byTypeUrl.putIfAbsent(f.typeUrl(), f);
-            }
-        }
+    /** The RPC filters of {@code registry}. */
+    public RpcFilterRegistry(ExtensionRegistry registry) {
+        this.registry = Objects.requireNonNull(registry, "registry");
     }
 
-    private static RpcFilterRegistry load() {
-        final List<RpcFilterFactory> all = new ArrayList<>();
-        all.add(RpcRouterFilterFactory.INSTANCE);
-        for (RpcFilterFactory f : ServiceLoader.load(RpcFilterFactory.class, RpcFilterRegistry.class.getClassLoader())) {
-            all.add(f);
+    /** A registry of the router and exactly {@code factories} (a later one replaces an earlier one by name). */
+    public RpcFilterRegistry(Collection<? extends RpcFilterFactory> factories) {
+        ExtensionRegistry.Builder b = ExtensionRegistry.builder().add(RpcFilterFactory.KIND,
+                RpcRouterFilterFactory.INSTANCE);
+        for (RpcFilterFactory f : factories) {
+            b.add(RpcFilterFactory.KIND, f);
         }
-        return new RpcFilterRegistry(all);
+        this.registry = b.build();
+    }
+
+    /** The RPC filters of {@link ExtensionRegistry#loadDefault()}: the router and those on the class path. */
+    public static RpcFilterRegistry loadDefault() {
+        return new RpcFilterRegistry(ExtensionRegistry.loadDefault());
     }
 
     /** The factory named {@code name}, or null. */
     public RpcFilterFactory byName(String name) {
-        return byName.get(name);
+        return registry.findJson(RpcFilterFactory.KIND, name, null);
     }
 
     /** The factory whose config has type URL {@code typeUrl}, or null. */
     public RpcFilterFactory byTypeUrl(String typeUrl) {
-        return byTypeUrl.get(typeUrl);
+        return typeUrl == null ? null : registry.findJson(RpcFilterFactory.KIND, null, typeUrl);
     }
 
     /**
@@ -120,13 +108,11 @@ public final class RpcFilterRegistry {
                     config = copy;
                 }
             }
-            RpcFilterFactory factory = typeUrl != null ? byTypeUrl.get(typeUrl) : null;
-            if (factory == null) {
-                factory = byName.get(n.asText());
-            }
+            final RpcFilterFactory factory = registry.findJson(RpcFilterFactory.KIND, n.asText(), typeUrl);
             if (factory == null) {
                 throw new ConfigException(at + ".name: " + n.asText() + (typeUrl != null ? " (" + typeUrl + ")" : "")
-                                          + " (expected: a supported RPC filter: " + byName.keySet() + ")");
+                                          + " (expected: a supported RPC filter: "
+                                          + registry.names(RpcFilterFactory.KIND) + ")");
             }
             final boolean last = i == filters.size() - 1;
             if (factory.terminal() != last) {

@@ -17,6 +17,9 @@ import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.config.EnvoyTypes;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.extension.ServerLifecycle;
 import io.jmesh.proxy.protocol.rpc.RpcCodec;
 import io.jmesh.proxy.router.RouteTable;
 import io.jmesh.proxy.telemetry.Counter;
@@ -132,6 +135,16 @@ public final class RpcProxyConfig {
      */
     public static RpcProxyConfig create(Any typedConfig, Supplier<ClusterManager> clusters, Stats stats, String path)
             throws ConfigException {
+        return create(typedConfig, ExtensionContext.of(clusters, stats, null, ServerLifecycle.NONE),
+                ExtensionRegistry.loadDefault(), path);
+    }
+
+    /**
+     * As {@link #create(Any, Supplier, Stats, String)}, with the RPC filters and access loggers of {@code registry}
+     * and {@code context} handed to the RPC filter factories.
+     */
+    public static RpcProxyConfig create(Any typedConfig, ExtensionContext context, ExtensionRegistry registry,
+                                        String path) throws ConfigException {
         final TypedStruct ts;
         try {
             ts = typedConfig.unpack(TypedStruct.class);
@@ -147,12 +160,14 @@ public final class RpcProxyConfig {
         } catch (InvalidProtocolBufferException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ConfigException(path + ".value: " + e.getMessage() + " (expected: a Struct)");
         }
-        return create(value, clusters, stats, path + ".value");
+        return create(value, context, registry, path + ".value");
     }
 
     /** Builds from the JSON form of the TypedStruct's {@code value}; {@code path} names it in errors. */
-    static RpcProxyConfig create(JsonNode value, Supplier<ClusterManager> clusters, Stats stats, String path)
+    static RpcProxyConfig create(JsonNode value, ExtensionContext server, ExtensionRegistry registry, String path)
             throws ConfigException {
+        final Supplier<ClusterManager> clusters = server.clusterManager();
+        final Stats stats = server.stats();
         final var names = value.fieldNames();
         while (names.hasNext()) {
             final String f = names.next();
@@ -223,9 +238,9 @@ public final class RpcProxyConfig {
                 }
             }
             try {
-                log = AccessLogs.create(logs);
+                log = AccessLogs.create(logs, registry, server);
             } catch (ConfigException e) {
-                throw e.under(path + ".access_log");
+                throw e.under(path); // the message starts with access_log[i]
             }
         }
         final String statPrefix = sp.asText();
@@ -233,6 +248,26 @@ public final class RpcProxyConfig {
             @Override
             public Stats stats() {
                 return stats;
+            }
+
+            @Override
+            public Supplier<ClusterManager> clusterManager() {
+                return clusters;
+            }
+
+            @Override
+            public io.netty.channel.EventLoopGroup eventLoopGroup() {
+                return server.eventLoopGroup();
+            }
+
+            @Override
+            public ServerLifecycle lifecycle() {
+                return server.lifecycle();
+            }
+
+            @Override
+            public io.jmesh.proxy.tls.SecretManager secretManager() {
+                return server.secretManager();
             }
 
             @Override
@@ -246,7 +281,7 @@ public final class RpcProxyConfig {
             }
         };
         final List<RpcFilterFactory.PerCall> filters =
-                RpcFilterRegistry.DEFAULT.build(value.get("filters"), path + ".filters", context);
+                new RpcFilterRegistry(registry).build(value.get("filters"), path + ".filters", context);
         return new RpcProxyConfig(statPrefix, codec, filters, table, timeoutMs, maxFrame, log, clusters, stats);
     }
 

@@ -28,8 +28,7 @@ public final class RpcProxyFilterFactory implements NetworkFilterFactory {
 
     @Override
     public NetworkFilterInstaller create(Any typedConfig, Context context) throws ConfigException {
-        RpcProxyConfig config = RpcProxyConfig.create(typedConfig, context.clusterManager(), context.stats(),
-                "typed_config");
+        RpcProxyConfig config = RpcProxyConfig.create(typedConfig, context, context.registry(), "typed_config");
         return m -> config.initPipeline(m.pipeline());
     }
 }

@@ -18,7 +18,8 @@ public final class RpcRouterFilterFactory implements RpcFilterFactory {
     public static final String TYPE_URL =
             "type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router";
 
-    static final RpcRouterFilterFactory INSTANCE = new RpcRouterFilterFactory();
+    /** The one instance (stateless). */
+    public static final RpcRouterFilterFactory INSTANCE = new RpcRouterFilterFactory();
 
     private RpcRouterFilterFactory() {}
 

@@ -8,6 +8,9 @@ import com.google.protobuf.util.Durations;
 
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.extension.ServerLifecycle;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Gauge;
 import io.jmesh.proxy.telemetry.Stats;
@@ -55,6 +58,15 @@ public final class TcpProxyConfig {
 
     public static TcpProxyConfig create(TcpProxy p, Supplier<ClusterManager> clusters, Stats stats, String path)
             throws ConfigException {
+        return create(p, ExtensionContext.of(clusters, stats, null, ServerLifecycle.NONE),
+                ExtensionRegistry.loadDefault(), path);
+    }
+
+    /** As above, with the access loggers of {@code registry}, whose factories get {@code context}. */
+    public static TcpProxyConfig create(TcpProxy p, ExtensionContext context, ExtensionRegistry registry, String path)
+            throws ConfigException {
+        Supplier<ClusterManager> clusters = context.clusterManager();
+        Stats stats = context.stats();
         if (p.getStatPrefix().isEmpty()) {
             throw new ConfigException(path + ".stat_prefix: \"\" (expected: a non-empty prefix)");
         }
@@ -81,9 +93,9 @@ public final class TcpProxyConfig {
         }
         AccessLog log;
         try {
-            log = AccessLogs.create(p.getAccessLogList());
+            log = AccessLogs.create(p.getAccessLogList(), registry, context);
         } catch (ConfigException e) {
-            throw e.under(path + ".access_log");
+            throw e.under(path); // the message starts with access_log[i]
         }
         return new TcpProxyConfig(p, names, weights, log, clusters, stats);
     }

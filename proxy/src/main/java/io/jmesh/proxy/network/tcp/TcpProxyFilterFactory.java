@@ -40,7 +40,7 @@ public final class TcpProxyFilterFactory implements NetworkFilterFactory {
             throw new ConfigException("typed_config: " + typedConfig.getTypeUrl() + " (expected: "
                     + typeUrls().get(0) + ")", e);
         }
-        TcpProxyConfig config = TcpProxyConfig.create(proto, context.clusterManager(), context.stats(), "typed_config");
+        TcpProxyConfig config = TcpProxyConfig.create(proto, context, context.registry(), "typed_config");
         return m -> m.pipeline().addLast("tcp_proxy", new TcpProxyHandler(config));
     }
 }

@@ -13,6 +13,11 @@ import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StderrAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.config.EnvoyTypes;
+import io.jmesh.proxy.extension.ExtensionContext;
+import io.jmesh.proxy.extension.ExtensionRegistry;
+import io.jmesh.proxy.extension.ServerLifecycle;
+import io.jmesh.proxy.telemetry.Stats;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -72,7 +77,8 @@ public final class AccessLogs {
     private AccessLogs() {}
 
     /**
-     * Builds one log that writes to every configured logger, in order.
+     * Builds one log that writes to every configured logger, in order, with the built-in loggers and those of
+     * {@link ExtensionRegistry#loadDefault()}.
      *
      * @return {@link AccessLog#NOOP} for an empty list
      * @throws ConfigException for an unknown logger type, a bad typed config or a bad format, with the path
@@ -80,10 +86,20 @@ public final class AccessLogs {
      */
     public static AccessLog create(List<io.envoyproxy.envoy.config.accesslog.v3.AccessLog> configs)
             throws ConfigException {
+        return create(configs, ExtensionRegistry.loadDefault(),
+                ExtensionContext.of(() -> null, new Stats(), null, ServerLifecycle.NONE));
+    }
+
+    /**
+     * As {@link #create(List)}, with the access loggers ({@link AccessLoggerFactory#KIND}) of {@code registry}; their
+     * factories get {@code context}.
+     */
+    public static AccessLog create(List<io.envoyproxy.envoy.config.accesslog.v3.AccessLog> configs,
+                                   ExtensionRegistry registry, ExtensionContext context) throws ConfigException {
         List<AccessLog> logs = new ArrayList<>(configs.size());
         for (int i = 0; i < configs.size(); i++) {
             try {
-                logs.add(createOne(configs.get(i)));
+                logs.add(createOne(configs.get(i), registry, context));
             } catch (ConfigException e) {
                 throw e.under("access_log[" + i + "]");
             }
@@ -97,7 +113,11 @@ public final class AccessLogs {
         List<AccessLog> all = List.copyOf(logs);
         return entry -> {
             for (AccessLog log : all) {
-                log.log(entry);
+                try {
+                    log.log(entry);
+                } catch (RuntimeException e) {
+                    logger.warn("access log {} failed: {}", log, e.toString());
+                }
             }
         };
     }
@@ -118,54 +138,119 @@ public final class AccessLogs {
         return dropped.sum();
     }
 
-    @SuppressWarnings("deprecation") // FileAccessLog.format and json_format are deprecated but still accepted
-    private static AccessLog createOne(io.envoyproxy.envoy.config.accesslog.v3.AccessLog config)
-            throws ConfigException {
+    private static AccessLog createOne(io.envoyproxy.envoy.config.accesslog.v3.AccessLog config,
+                                       ExtensionRegistry registry, ExtensionContext context) throws ConfigException {
         if (config.hasFilter()) {
             throw new ConfigException("filter: " + config.getFilter().getFilterSpecifierCase()
                     + " (expected: no filter, access log filters are not supported)");
         }
         Any typed = config.getTypedConfig();
         String typeUrl = typed.getTypeUrl();
-        String type = typeUrl.substring(typeUrl.lastIndexOf('/') + 1);
-        try {
-            if (type.equals(FileAccessLog.getDescriptor().getFullName())) {
-                FileAccessLog file = typed.unpack(FileAccessLog.class);
-                if (file.getPath().isEmpty()) {
-                    throw new ConfigException("typed_config.path: \"\" (expected: a file path)");
-                }
-                LineFormatter formatter;
-                if (file.hasLogFormat()) {
-                    formatter = lineFormatter(file.getLogFormat(), "typed_config.log_format");
-                } else if (file.hasJsonFormat()) {
-                    formatter = jsonFormatter(file.getJsonFormat(), "typed_config.json_format");
-                } else if (!file.getFormat().isEmpty()) {
-                    formatter = textFormatter(file.getFormat(), "typed_config.format");
-                } else {
-                    formatter = textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config");
-                }
-                return new QueueingLog(formatter, fileSink(file.getPath()));
+        AccessLoggerFactory factory = registry.find(AccessLoggerFactory.KIND, config.getName(),
+                typeUrl.isEmpty() ? null : typed);
+        if (factory != null) {
+            AccessLog log = factory.create(typed, context);
+            if (log != null) {
+                return log;
             }
-            if (type.equals(StdoutAccessLog.getDescriptor().getFullName())) {
-                StdoutAccessLog out = typed.unpack(StdoutAccessLog.class);
-                return new QueueingLog(out.hasLogFormat()
-                        ? lineFormatter(out.getLogFormat(), "typed_config.log_format")
-                        : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stdout);
-            }
-            if (type.equals(StderrAccessLog.getDescriptor().getFullName())) {
-                StderrAccessLog err = typed.unpack(StderrAccessLog.class);
-                return new QueueingLog(err.hasLogFormat()
-                        ? lineFormatter(err.getLogFormat(), "typed_config.log_format")
-                        : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stderr);
-            }
-        } catch (InvalidProtocolBufferException e) {
-            throw new ConfigException("typed_config: " + typeUrl + " (expected: a valid message: " + e.getMessage()
-                    + ")", e);
         }
-        throw new ConfigException("typed_config.type_url: " + (typeUrl.isEmpty() ? "\"\"" : typeUrl)
-                + " (expected: " + FileAccessLog.getDescriptor().getFullName() + ", "
-                + StdoutAccessLog.getDescriptor().getFullName() + " or "
-                + StderrAccessLog.getDescriptor().getFullName() + "; name: " + config.getName() + ")");
+        String inner = ExtensionRegistry.typeUrl(typed);
+        throw new ConfigException("typed_config.type_url: " + (inner == null ? "\"\"" : inner)
+                + " (expected: an access_logger of " + registry.names(AccessLoggerFactory.KIND) + " with its config; name: "
+                + (config.getName().isEmpty() ? "\"\"" : config.getName()) + ")");
+    }
+
+    /** {@value #FILE}. */
+    public static final class FileLoggerFactory implements AccessLoggerFactory {
+        @Override
+        public String name() {
+            return FILE;
+        }
+
+        @Override
+        public List<String> typeUrls() {
+            return List.of(EnvoyTypes.typeUrl(FileAccessLog.getDescriptor()));
+        }
+
+        @Override
+        @SuppressWarnings("deprecation") // FileAccessLog.format and json_format are deprecated but still accepted
+        public AccessLog create(Any typed, ExtensionContext context) throws ConfigException {
+            if (!typed.is(FileAccessLog.class)) {
+                return null;
+            }
+            FileAccessLog file = unpack(typed, FileAccessLog.class);
+            if (file.getPath().isEmpty()) {
+                throw new ConfigException("typed_config.path: \"\" (expected: a file path)");
+            }
+            LineFormatter formatter;
+            if (file.hasLogFormat()) {
+                formatter = lineFormatter(file.getLogFormat(), "typed_config.log_format");
+            } else if (file.hasJsonFormat()) {
+                formatter = jsonFormatter(file.getJsonFormat(), "typed_config.json_format");
+            } else if (!file.getFormat().isEmpty()) {
+                formatter = textFormatter(file.getFormat(), "typed_config.format");
+            } else {
+                formatter = textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config");
+            }
+            return new QueueingLog(formatter, fileSink(file.getPath()));
+        }
+    }
+
+    /** {@value #STDOUT}. */
+    public static final class StdoutLoggerFactory implements AccessLoggerFactory {
+        @Override
+        public String name() {
+            return STDOUT;
+        }
+
+        @Override
+        public List<String> typeUrls() {
+            return List.of(EnvoyTypes.typeUrl(StdoutAccessLog.getDescriptor()));
+        }
+
+        @Override
+        public AccessLog create(Any typed, ExtensionContext context) throws ConfigException {
+            if (!typed.is(StdoutAccessLog.class)) {
+                return null;
+            }
+            StdoutAccessLog out = unpack(typed, StdoutAccessLog.class);
+            return new QueueingLog(out.hasLogFormat()
+                    ? lineFormatter(out.getLogFormat(), "typed_config.log_format")
+                    : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stdout);
+        }
+    }
+
+    /** {@value #STDERR}. */
+    public static final class StderrLoggerFactory implements AccessLoggerFactory {
+        @Override
+        public String name() {
+            return STDERR;
+        }
+
+        @Override
+        public List<String> typeUrls() {
+            return List.of(EnvoyTypes.typeUrl(StderrAccessLog.getDescriptor()));
+        }
+
+        @Override
+        public AccessLog create(Any typed, ExtensionContext context) throws ConfigException {
+            if (!typed.is(StderrAccessLog.class)) {
+                return null;
+            }
+            StderrAccessLog err = unpack(typed, StderrAccessLog.class);
+            return new QueueingLog(err.hasLogFormat()
+                    ? lineFormatter(err.getLogFormat(), "typed_config.log_format")
+                    : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stderr);
+        }
+    }
+
+    private static <T extends com.google.protobuf.Message> T unpack(Any typed, Class<T> type) throws ConfigException {
+        try {
+            return typed.unpack(type);
+        } catch (InvalidProtocolBufferException e) {
+            throw new ConfigException("typed_config: " + typed.getTypeUrl() + " (expected: a valid message: "
+                    + e.getMessage() + ")", e);
+        }
     }
 
     private static Sink fileSink(String path) throws ConfigException {

@@ -54,6 +54,7 @@ public final class UpstreamConnector {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        cluster.transportSocket().initChannel(ch);
                         ClientTlsProvider tls = cluster.tls();
                         if (tls != null) {
                             SslHandler h = tls.newHandler(ch.alloc(), host.address().getHostString(),
