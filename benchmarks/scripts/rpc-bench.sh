@@ -4,7 +4,7 @@
 #   haproxy  haproxy 2.6 in `mode tcp`, one process, nbthread 1 (generated config),
 #   jmesh    `jmesh proxy` with a static bootstrap using the rpc_proxy filter, one worker (--concurrency 1).
 # Provider and consumer are real apps (io.jmesh.benchmarks.rpc.RpcBench), each in its own JVM. CPU placement
-# follows ../shared/bench/proxy-bench: with 2 CPUs the proxy gets the second one alone and the consumer and
+# follows benchmarks/scripts/proxy-bench: with 2 CPUs the proxy gets the second one alone and the consumer and
 # the provider share the first; with 3, one each; with >= 4, the proxy the last, the provider the one
 # before, the consumer the rest. The consumer reports calls/s, p50/p99/p999 and the proxy's CPU (utime+stime
 # of /proc/PID/stat over the measured window) and peak RSS (VmHWM). With --repeat N the targets run
