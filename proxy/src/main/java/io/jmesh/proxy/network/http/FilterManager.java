@@ -738,11 +738,42 @@ public final class FilterManager {
         int index;
         Chain chain;
 
-        abstract FilterHeadersStatus headers(HttpMessage h, boolean end);
+        /** The filter this entry calls. */
+        abstract StreamFilterBase filter();
 
-        abstract FilterDataStatus data(ByteBuf data, boolean end);
+        abstract FilterHeadersStatus callHeaders(HttpMessage h, boolean end);
 
-        abstract FilterTrailersStatus trailers(HttpHeaders t);
+        abstract FilterDataStatus callData(ByteBuf data, boolean end);
+
+        abstract FilterTrailersStatus callTrailers(HttpHeaders t);
+
+        /** Calls the filter; a throwing filter ends the stream (see {@link #filterFailed}) and stops the chain. */
+        final FilterHeadersStatus headers(HttpMessage h, boolean end) {
+            try {
+                return callHeaders(h, end);
+            } catch (RuntimeException e) {
+                filterFailed(filter(), e);
+                return FilterHeadersStatus.STOP_ITERATION;
+            }
+        }
+
+        final FilterDataStatus data(ByteBuf data, boolean end) {
+            try {
+                return callData(data, end);
+            } catch (RuntimeException e) {
+                filterFailed(filter(), e);
+                return FilterDataStatus.STOP_ITERATION_NO_BUFFER; // who owns the buffer now is unknown
+            }
+        }
+
+        final FilterTrailersStatus trailers(HttpHeaders t) {
+            try {
+                return callTrailers(t);
+            } catch (RuntimeException e) {
+                filterFailed(filter(), e);
+                return FilterTrailersStatus.STOP_ITERATION;
+            }
+        }
 
         @Override
         public EventLoop eventLoop() {
@@ -796,33 +827,23 @@ public final class FilterManager {
         }
 
         @Override
-        FilterHeadersStatus headers(HttpMessage h, boolean end) {
-            try {
-                return filter.decodeHeaders((HttpRequest) h, end);
-            } catch (RuntimeException e) {
-                filterFailed(filter, e);
-                return FilterHeadersStatus.STOP_ITERATION;
-            }
+        StreamFilterBase filter() {
+            return filter;
         }
 
         @Override
-        FilterDataStatus data(ByteBuf data, boolean end) {
-            try {
-                return filter.decodeData(data, end);
-            } catch (RuntimeException e) {
-                filterFailed(filter, e);
-                return FilterDataStatus.STOP_ITERATION_NO_BUFFER; // who owns the buffer now is unknown
-            }
+        FilterHeadersStatus callHeaders(HttpMessage h, boolean end) {
+            return filter.decodeHeaders((HttpRequest) h, end);
         }
 
         @Override
-        FilterTrailersStatus trailers(HttpHeaders t) {
-            try {
-                return filter.decodeTrailers(t);
-            } catch (RuntimeException e) {
-                filterFailed(filter, e);
-                return FilterTrailersStatus.STOP_ITERATION;
-            }
+        FilterDataStatus callData(ByteBuf data, boolean end) {
+            return filter.decodeData(data, end);
+        }
+
+        @Override
+        FilterTrailersStatus callTrailers(HttpHeaders t) {
+            return filter.decodeTrailers(t);
         }
 
         @Override
@@ -923,33 +944,23 @@ public final class FilterManager {
         }
 
         @Override
-        FilterHeadersStatus headers(HttpMessage h, boolean end) {
-            try {
-                return filter.encodeHeaders((HttpResponse) h, end);
-            } catch (RuntimeException e) {
-                filterFailed(filter, e);
-                return FilterHeadersStatus.STOP_ITERATION;
-            }
+        StreamFilterBase filter() {
+            return filter;
         }
 
         @Override
-        FilterDataStatus data(ByteBuf data, boolean end) {
-            try {
-                return filter.encodeData(data, end);
-            } catch (RuntimeException e) {
-                filterFailed(filter, e);
-                return FilterDataStatus.STOP_ITERATION_NO_BUFFER;
-            }
+        FilterHeadersStatus callHeaders(HttpMessage h, boolean end) {
+            return filter.encodeHeaders((HttpResponse) h, end);
         }
 
         @Override
-        FilterTrailersStatus trailers(HttpHeaders t) {
-            try {
-                return filter.encodeTrailers(t);
-            } catch (RuntimeException e) {
-                filterFailed(filter, e);
-                return FilterTrailersStatus.STOP_ITERATION;
-            }
+        FilterDataStatus callData(ByteBuf data, boolean end) {
+            return filter.encodeData(data, end);
+        }
+
+        @Override
+        FilterTrailersStatus callTrailers(HttpHeaders t) {
+            return filter.encodeTrailers(t);
         }
 
         @Override

@@ -7,10 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.H2FrameClient;
@@ -80,42 +85,30 @@ class Http2SmugglingTest {
         assertEquals(1, proxy.counter("http2.rx_messaging_error"));
     }
 
-    @Test
-    void lfInValueIsReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("x-a", "a\nx-injected: 1"));
+    /** Header blocks RFC 9113 section 8.2 calls malformed, each reset with nothing forwarded. */
+    static Stream<Arguments> malformedHeaders() {
+        return Stream.of(
+                malformed("lf in value", "x-a", "a\nx-injected: 1"),
+                malformed("nul in value", "x-a", "a\0injected"),
+                malformed("leading whitespace", "x-a", " injected"),
+                malformed("trailing whitespace", "x-b", "injected\t"),
+                malformed("uppercase name", "X-Injected", "1"),
+                malformed("crlf in name", "x-a\r\nx-injected", "1"),
+                malformed("connection", "connection", "x-injected"),
+                malformed("upgrade", "upgrade", "injected"),
+                malformed("te other than trailers", "te", "gzip"),
+                Arguments.of(Named.of("transfer-encoding",
+                        H2FrameClient.headers("POST", "/").add("transfer-encoding", "chunked"))));
     }
 
-    @Test
-    void nulInValueIsReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("x-a", "a\0injected"));
+    private static Arguments malformed(String name, String header, String value) {
+        return Arguments.of(Named.of(name, H2FrameClient.headers("GET", "/").add(header, value)));
     }
 
-    @Test
-    void leadingOrTrailingWhitespaceIsReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("x-a", " injected"));
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("x-b", "injected\t"));
-    }
-
-    @Test
-    void uppercaseNameIsReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("X-Injected", "1"));
-    }
-
-    @Test
-    void crLfInNameIsReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("x-a\r\nx-injected", "1"));
-    }
-
-    @Test
-    void connectionSpecificHeadersAreReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("connection", "x-injected"));
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("upgrade", "injected"));
-        assertResetAndNothingForwarded(H2FrameClient.headers("GET", "/").add("te", "gzip"));
-    }
-
-    @Test
-    void transferEncodingIsReset() throws Exception {
-        assertResetAndNothingForwarded(H2FrameClient.headers("POST", "/").add("transfer-encoding", "chunked"));
+    @ParameterizedTest
+    @MethodSource("malformedHeaders")
+    void malformedHeaderIsReset(Http2Headers h) throws Exception {
+        assertResetAndNothingForwarded(h);
     }
 
     @Test
