@@ -8,6 +8,7 @@ import org.slf4j.LoggerFactory;
 import io.jmesh.proxy.internal.HttpFields;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
@@ -19,6 +20,7 @@ import io.netty.util.ReferenceCountUtil;
  * and 8.3.1): first handler of each downstream stream channel. A malformed request is answered with
  * {@code RST_STREAM(PROTOCOL_ERROR)} and nothing of it goes further, as Envoy resets such a stream:
  * <ul>
+ *   <li>no {@code :method}, or no {@code :path} (for CONNECT no {@code :authority}) in the request headers;</li>
  *   <li>a field name that is not a lowercase token, or a pseudo-header other than {@code :method},
  *   {@code :scheme}, {@code :authority}, {@code :path}, {@code :protocol};</li>
  *   <li>a value with NUL, CR or LF, or with leading or trailing space or tab;</li>
@@ -38,6 +40,8 @@ final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
     private final int maxHeadersCount;
     private final HttpConnectionManagerConfig.HcmStats stats;
     private boolean rejected;
+    /** The request headers were checked; a later HEADERS frame is the trailers. */
+    private boolean requestHeadersSeen;
 
     Http2RequestValidator(int maxHeadersCount, HttpConnectionManagerConfig.HcmStats stats) {
         this.maxHeadersCount = maxHeadersCount;
@@ -51,7 +55,12 @@ final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
             return;
         }
         if (msg instanceof Http2HeadersFrame) {
-            String problem = check(((Http2HeadersFrame) msg).headers(), maxHeadersCount);
+            Http2Headers headers = ((Http2HeadersFrame) msg).headers();
+            String problem = check(headers, maxHeadersCount);
+            if (problem == null && !requestHeadersSeen) {
+                problem = missingPseudoHeader(headers);
+            }
+            requestHeadersSeen = true;
             if (problem != null) {
                 rejected = true;
                 ReferenceCountUtil.release(msg);
@@ -64,6 +73,26 @@ final class Http2RequestValidator extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * Returns the request pseudo-header that is missing or empty ({@code :method}; {@code :path}, or for CONNECT
+     * {@code :authority}), or null. Netty's HTTP/2-to-HTTP/1 conversion, which comes next in the stream pipeline,
+     * throws on such a request after allocating its content buffer and never releases that buffer (Netty
+     * 4.1.135 {@code HttpConversionUtil.toFullHttpRequest}): one leaked buffer per stream. Found by
+     * {@code Http2FrameFuzzTest}.
+     */
+    static String missingPseudoHeader(Http2Headers h) {
+        CharSequence method = h.method();
+        if (method == null || method.length() == 0) {
+            return "missing :method";
+        }
+        boolean connect = HttpMethod.CONNECT.asciiName().contentEquals(method);
+        CharSequence target = connect ? h.authority() : h.path();
+        if (target == null || target.length() == 0) {
+            return connect ? "missing :authority" : "missing :path";
+        }
+        return null;
     }
 
     /** Returns what is wrong with a request's header block (or trailers), or null when it is well-formed. */

@@ -136,7 +136,6 @@ public final class HttpConnectionManagerInitializer {
         return new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast(new Http2RequestHeadersValidator());
                 ch.pipeline().addLast(new Http2RequestValidator(config.maxHeadersCount, config.stats));
                 ch.pipeline().addLast(new Http2StreamFrameToHttpObjectCodec(true, false));
                 ch.pipeline().addLast(new Http2StreamSink(config, secure));

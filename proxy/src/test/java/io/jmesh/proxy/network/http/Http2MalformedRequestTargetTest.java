@@ -63,6 +63,7 @@ class Http2MalformedRequestTargetTest {
                 }
             }
             assertEquals(20, resets);
+            assertEquals(20, proxy.counter("http2.rx_messaging_error"));
             // The response headers of stream 41 came after the upstream answered it.
             assertEquals("[GET /ok body=0B]", upstream.received().toString());
         } finally {
