@@ -47,7 +47,6 @@ import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -57,7 +56,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslHandler;
-import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 /**
@@ -451,7 +449,7 @@ public final class ProxyListener {
         boolean secure = tls != null;
         if (secure) {
             // The TLS context of the chain's current secrets: a rotation reaches the next connection.
-            io.netty.handler.ssl.SslHandler h = tls.newHandler(p.channel().alloc(),
+            SslHandler h = tls.newHandler(p.channel().alloc(),
                     ConnectionInfo.of(p.channel()).requestedServerName());
             if (h == null) {
                 logger.debug("{} filter chain TLS secret not yet available; closing", p.channel());
@@ -460,7 +458,6 @@ public final class ProxyListener {
             }
             p.addLast("ssl", h);
             p.addLast("ssl-stats", tlsStats.newDownstreamHandler());
-            p.addLast("tls-info", TlsInfoRecorder.INSTANCE);
         }
         Manager m = new Manager(p, secure);
         int last = r.filters.size() - 1;
@@ -515,34 +512,6 @@ public final class ProxyListener {
         @Override
         public boolean secure() {
             return secure;
-        }
-    }
-
-    /** Records a completed TLS handshake in the connection's {@link ConnectionInfo}. */
-    @ChannelHandler.Sharable
-    private static final class TlsInfoRecorder extends ChannelInboundHandlerAdapter {
-        static final TlsInfoRecorder INSTANCE = new TlsInfoRecorder();
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof SslHandshakeCompletionEvent && ((SslHandshakeCompletionEvent) evt).isSuccess()) {
-                SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-                if (ssl != null) {
-                    javax.net.ssl.SSLSession session = ssl.engine().getSession();
-                    ConnectionInfo info = ConnectionInfo.of(ctx.channel()).onHandshake(session, ssl.applicationProtocol());
-                    if (info.requestedServerName() == null && session instanceof javax.net.ssl.ExtendedSSLSession) {
-                        for (javax.net.ssl.SNIServerName n
-                                : ((javax.net.ssl.ExtendedSSLSession) session).getRequestedServerNames()) {
-                            if (n instanceof javax.net.ssl.SNIHostName) {
-                                info.requestedServerName(((javax.net.ssl.SNIHostName) n).getAsciiName()
-                                        .toLowerCase(java.util.Locale.ROOT));
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-            ctx.fireUserEventTriggered(evt);
         }
     }
 

@@ -1,10 +1,17 @@
 package io.jmesh.proxy.tls;
 
+import java.util.Locale;
+
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.jmesh.proxy.stream.ConnectionInfo;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
@@ -12,7 +19,9 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 
 /**
  * Sits right after the {@code SslHandler} of one connection until its handshake ends: counts the outcome in
- * {@link TlsStats}, then leaves the pipeline on success. Downstream, a failed handshake (its completion event
+ * {@link TlsStats}, then leaves the pipeline on success. Downstream, a successful handshake is also recorded in
+ * the connection's {@link ConnectionInfo} (version, cipher, certificates, ALPN, and the SNI when no listener
+ * filter read it), one read of the session for both. Downstream, a failed handshake (its completion event
  * and the {@code SSLException} that follows it) stops here: logged at debug, the connection closed, and nothing
  * passed on to handlers that would log it as a warning with a stack trace (Netty's
  * {@code ApplicationProtocolNegotiationHandler} does). Upstream, it only counts. Runs on the channel's event loop.
@@ -38,7 +47,9 @@ final class TlsHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
         if (e.isSuccess()) {
             SslHandler ssl = ctx.pipeline().get(SslHandler.class);
-            stats.succeeded(ssl == null ? null : ssl.engine().getSession(), downstream);
+            SSLSession session = ssl == null ? null : ssl.engine().getSession();
+            ConnectionInfo info = downstream && session != null ? record(ctx, ssl, session) : null;
+            stats.succeeded(session, info);
             ctx.pipeline().remove(this);
             ctx.fireUserEventTriggered(evt);
             return;
@@ -68,6 +79,20 @@ final class TlsHandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.fireExceptionCaught(cause);
+    }
+
+    /** Records the handshake of an accepted connection in its {@link ConnectionInfo}. */
+    private static ConnectionInfo record(ChannelHandlerContext ctx, SslHandler ssl, SSLSession session) {
+        ConnectionInfo info = ConnectionInfo.of(ctx.channel()).onHandshake(session, ssl.applicationProtocol());
+        if (info.requestedServerName() == null && session instanceof ExtendedSSLSession ext) {
+            for (SNIServerName n : ext.getRequestedServerNames()) {
+                if (n instanceof SNIHostName host) {
+                    info.requestedServerName(host.getAsciiName().toLowerCase(Locale.ROOT));
+                    break;
+                }
+            }
+        }
+        return info;
     }
 
     private static boolean isTls(Throwable cause) {

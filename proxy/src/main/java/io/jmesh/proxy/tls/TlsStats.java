@@ -4,9 +4,9 @@ import java.security.cert.CertificateException;
 import java.util.Locale;
 
 import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
+import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
 import io.netty.channel.ChannelHandler;
@@ -72,19 +72,16 @@ public final class TlsStats {
         return new TlsHandshakeHandler(this, false);
     }
 
-    void succeeded(SSLSession session, boolean downstream) {
+    /** Counts a handshake; {@code downstream} is the accepted connection's recorded info, null upstream. */
+    void succeeded(SSLSession session, ConnectionInfo downstream) {
         counter("handshake").inc();
         if (session == null) {
             return;
         }
         counter("versions." + session.getProtocol()).inc();
         counter("ciphers." + session.getCipherSuite()).inc();
-        if (downstream) {
-            try {
-                session.getPeerCertificates();
-            } catch (SSLPeerUnverifiedException none) {
-                counter("no_certificate").inc();
-            }
+        if (downstream != null && downstream.peerCertificates().isEmpty()) {
+            counter("no_certificate").inc();
         }
     }
 

@@ -123,16 +123,6 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                                 Supplier<ClusterManager> current, Consumer<ClusterManager> install,
                                 ListenerBinding binding, ScheduledExecutorService executor, long drainMillis) {
         this(workers, stats, staticClusters, current, install, binding, executor, drainMillis,
-                io.jmesh.proxy.extension.ServerLifecycle.NONE, io.jmesh.proxy.extension.ExtensionRegistry.loadDefault());
-    }
-
-    /** As above, with the server's lifecycle and the extensions LDS listeners are built with; no secrets. */
-    public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
-                                Supplier<ClusterManager> current, Consumer<ClusterManager> install,
-                                ListenerBinding binding, ScheduledExecutorService executor, long drainMillis,
-                                io.jmesh.proxy.extension.ServerLifecycle lifecycle,
-                                io.jmesh.proxy.extension.ExtensionRegistry extensions) {
-        this(workers, stats, staticClusters, current, install, binding, executor, drainMillis, lifecycle, extensions,
                 SecretManager.none(), null);
     }
 
