@@ -2,8 +2,6 @@ package io.jmesh.it.rpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ProtocolConfig;
@@ -84,17 +82,10 @@ class SniffingPortTest {
     private static ProxyServer proxy;
     private static GreetingService greeting;
 
-    private static int freePort() throws Exception {
-        // Neither SOFARPC nor Dubbo reports an ephemeral port back: probe a free one on 127.0.0.1.
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
-        }
-    }
-
     @BeforeAll
     static void start() throws Exception {
         DubboApps.setLocalHost("127.0.0.1"); // Dubbo would dial another address (PEERS.md)
-        final int sofaPort = freePort();
+        final int sofaPort = RpcMesh.freePort();
         sofaServer = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
                                        .setPort(sofaPort).setDaemon(true);
         new ProviderConfig<HelloService>()
@@ -104,7 +95,7 @@ class SniffingPortTest {
                 .setServer(sofaServer)
                 .setRegister(false)
                 .export();
-        final int dubboPort = freePort();
+        final int dubboPort = RpcMesh.freePort();
         final ServiceConfig<GreetingService> service = new ServiceConfig<>();
         service.setInterface(GreetingService.class);
         service.setRef(name -> "dubbo says hello " + name);
@@ -122,18 +113,7 @@ class SniffingPortTest {
         proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, sofaPort, dubboPort)), 1);
 
         final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();
-        reference.setInterface(GreetingService.class);
-        reference.setVersion("1.0.0");
-        reference.setUrl("dubbo://127.0.0.1:" + port());
-        reference.setTimeout(5000);
-        reference.setRetries(0);
-        final ApplicationConfig consumerApp = new ApplicationConfig("sniff-consumer");
-        consumerApp.setQosEnable(false);
-        dubboConsumer = DubboBootstrap.newInstance(new FrameworkModel())
-                                      .application(consumerApp)
-                                      .registry(new RegistryConfig("N/A"))
-                                      .reference(reference)
-                                      .start();
+        dubboConsumer = DubboApps.consumer(proxy.listenerAddresses().get("inbound"), reference);
         greeting = reference.get();
     }
 
