@@ -139,13 +139,12 @@ public final class ConfigParser {
             return new ConfigError(source, null, namespace, name, "kind: missing (expected: an Istio kind)");
         }
         ConfigKind kind = ConfigKind.of(kindName);
-        if (kind == null || apiVersion == null || !apiVersion.startsWith(ConfigKind.GROUP + "/")) {
+        if (kind == null || apiVersion == null || !apiVersion.startsWith(kind.group().groupName() + "/")) {
             return null;
         }
         try {
-            if (!ConfigKind.isSupportedApiVersion(apiVersion)) {
-                throw new ConfigException("apiVersion: " + apiVersion + " (expected: " + ConfigKind.GROUP
-                        + "/v1, /v1beta1 or /v1alpha3)");
+            if (!kind.group().accepts(apiVersion)) {
+                throw new ConfigException("apiVersion: " + apiVersion + " (expected: " + kind.group().expected() + ")");
             }
             ConfigValidator.validateName(name);
             ConfigValidator.validateNamespace(namespace);

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
@@ -191,17 +192,21 @@ final class ListenerGenerator {
             String statPrefix = "inbound_0.0.0.0_" + e.getKey();
             FilterChain.Builder fc = FilterChain.newBuilder().setName(cluster)
                     .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(e.getKey())));
+            fc.addAllFilters(InboundPolicies.networkFilters(ctx, e.getKey()));
             switch (e.getValue()) {
                 case "http" -> {
                     HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                             .setStatPrefix(statPrefix)
-                            .setRouteConfig(inboundRoutes(cluster, "http", e.getKey())).addAllHttpFilters(httpFilters());
+                            .setRouteConfig(inboundRoutes(cluster, "http", e.getKey()))
+                            .addAllHttpFilters(InboundPolicies.httpFilters(ctx, e.getKey()))
+                            .addAllHttpFilters(httpFilters());
                     accessLog(ctx).ifPresent(hcm::addAccessLog);
                     fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
                 }
                 case "tcp" -> fc.addFilters(tcpProxy(cluster, cluster));
                 default -> fc.addFilters(rpcProxy(statPrefix, e.getValue(),
-                        inboundRoutes(cluster, e.getValue(), e.getKey()), accessLog(ctx)));
+                        inboundRoutes(cluster, e.getValue(), e.getKey()), accessLog(ctx),
+                        InboundPolicies.rpcFilters(ctx, e.getKey())));
             }
             inbound.addFilterChains(fc);
         }
@@ -372,7 +377,7 @@ final class ListenerGenerator {
         String statPrefix = services.size() == 1
                 ? ClusterGenerator.outboundName(port, null, first.hostname()) : "outbound_" + listenerName;
         RouteConfiguration rc = RouteGenerator.rpcRoutes(ctx, listenerName, services, port);
-        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty());
+        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty(), List.of());
     }
 
     /**
@@ -390,9 +395,12 @@ final class ListenerGenerator {
                 .build();
     }
 
-    /** The rpc_proxy TypedStruct: {@code stat_prefix}, {@code protocol}, inline {@code route_config}, access log. */
+    /**
+     * The rpc_proxy TypedStruct: {@code stat_prefix}, {@code protocol}, inline {@code route_config}, access log,
+     * and the RPC {@code filters} before the router (omitted when there are none: the router alone).
+     */
     private static Filter rpcProxy(String statPrefix, String protocol, RouteConfiguration rc,
-                                   Optional<AccessLog> accessLog) {
+                                   Optional<AccessLog> accessLog, List<TypedExtensionConfig> filters) {
         Struct.Builder value = Struct.newBuilder()
                 .putFields("stat_prefix", Value.newBuilder().setStringValue(statPrefix).build())
                 .putFields("protocol", Value.newBuilder().setStringValue(protocol).build())
@@ -400,6 +408,13 @@ final class ListenerGenerator {
         accessLog.ifPresent(log -> value.putFields("access_log", Value.newBuilder().setListValue(
                 ListValue.newBuilder().addValues(Value.newBuilder().setStructValue(jsonStruct(log, statPrefix))))
                 .build()));
+        if (!filters.isEmpty()) {
+            ListValue.Builder list = ListValue.newBuilder();
+            for (TypedExtensionConfig f : filters) {
+                list.addValues(Value.newBuilder().setStructValue(jsonStruct(f, statPrefix)));
+            }
+            value.putFields("filters", Value.newBuilder().setListValue(list).build());
+        }
         return Filter.newBuilder().setName(RpcProxyConfig.FILTER_NAME).setTypedConfig(Protos.any(TypedStruct.newBuilder()
                 .setTypeUrl(RpcProxyConfig.TYPE_URL).setValue(value).build())).build();
     }
