@@ -18,9 +18,18 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs the command line and returns the exit code (tests call this). */
+    /**
+     * Runs the command line and returns the exit code (tests call this). A command that jmesh does not have is
+     * an error whatever else the line holds ({@code jmesh analyze --help} included), reported in one line as
+     * istioctl reports it, with exit code 1, so a script can tell that the verb is missing.
+     */
     public static int run(String... args) {
-        return new CommandLine(new Main()).execute(args);
+        CommandLine commandLine = new CommandLine(new Main());
+        if (args.length > 0 && !args[0].startsWith("-") && !commandLine.getSubcommands().containsKey(args[0])) {
+            System.err.println("Error: unknown command \"" + args[0] + "\" for \"jmesh\"; run 'jmesh --help' for usage");
+            return 1;
+        }
+        return commandLine.execute(args);
     }
 
     @Override

@@ -5,7 +5,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code jmesh version}: prints the version of this build. */
-@Command(name = "version", description = "Print the jmesh version.")
+@Command(name = "version", mixinStandardHelpOptions = true, description = "Print the jmesh version.")
 final class VersionCommand implements Runnable {
 
     @Override
