@@ -17,9 +17,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.jmesh.cli.demo.SampleApp;
+import io.jmesh.cli.demo.TrafficLine;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.proxy.server.ProxyServer;
@@ -67,12 +70,22 @@ final class DemoCommand implements Callable<Integer> {
                     + "there are kept, so edits survive a restart.")
     Path dir;
 
+    @Option(names = "--verbose", description = "Log every subsystem to the terminal (default: to a file the banner names).")
+    boolean verbose;
+
     @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS",
             description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
     long durationSeconds;
 
     @Override
     public Integer call() throws Exception {
+        // Subsystem logs go to a file unless --verbose; set before the first logger is made (SLF4J simple reads
+        // its settings once).
+        Path logFile = null;
+        if (!verbose && System.getProperty("org.slf4j.simpleLogger.logFile") == null) {
+            logFile = Files.createTempFile("jmesh-demo-", ".log");
+            System.setProperty("org.slf4j.simpleLogger.logFile", logFile.toString());
+        }
         Path configDir = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("jmesh-demo-");
         for (String f : YAML) {
             Path target = configDir.resolve(f);
@@ -122,7 +135,19 @@ final class DemoCommand implements Callable<Integer> {
                 System.err.println("error: the gateway got no working config from discovery within 30 s; see the log");
                 return 1;
             }
-            print(base, gateway, discovery, configDir);
+            print(base, gateway, discovery, configDir, logFile);
+            TrafficLine traffic = new TrafficLine("gateway", gateway.stats());
+            ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "jmesh-demo-traffic");
+                t.setDaemon(true);
+                return t;
+            });
+            ticker.scheduleAtFixedRate(() -> {
+                String line = traffic.next();
+                if (line != null) {
+                    System.out.println(line);
+                }
+            }, 1, 1, TimeUnit.SECONDS);
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onTerm(stop::countDown);
             if (durationSeconds > 0) {
@@ -130,6 +155,7 @@ final class DemoCommand implements Callable<Integer> {
             } else {
                 stop.await();
             }
+            ticker.shutdownNow();
             return 0;
         } finally {
             for (int i = proxies.size() - 1; i >= 0; i--) {
@@ -166,14 +192,16 @@ final class DemoCommand implements Callable<Integer> {
         return null;
     }
 
-    private static void print(String base, ProxyServer gateway, DiscoveryServer discovery, Path configDir) {
+    private static void print(String base, ProxyServer gateway, DiscoveryServer discovery, Path configDir,
+                              Path logFile) {
         System.out.println("jmesh demo is running.");
         System.out.println();
         System.out.println("  gateway:   " + base + "/productpage");
         System.out.println("  admin:     http://127.0.0.1:" + gateway.adminAddress().getPort() + "/config_dump");
         System.out.println("  discovery: xDS 127.0.0.1:" + discovery.grpcAddress().getPort() + ", http://127.0.0.1:"
-                + discovery.monitoringAddress().getPort() + "/debug/syncz");
+                + discovery.monitoringAddress().getPort() + "/ (its debug pages)");
         System.out.println("  config:    " + configDir + " (Istio YAML, watched)");
+        System.out.println("  logs:      " + (logFile != null ? logFile : "this terminal"));
         System.out.println();
         System.out.println("Try:");
         System.out.println("  curl -s " + base + "/productpage");
@@ -183,7 +211,8 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("Shift traffic: edit the weights of reviews v1 and v2 in " + configDir.resolve("routing.yaml")
                 + " (e.g. 0 and 100), save, and curl /reviews again.");
-        System.out.println("Ctrl-C stops everything.");
+        System.out.println("Ctrl-C stops everything. Each second with traffic through the gateway prints a line:");
+        System.out.println("  time  gateway  requests/s  success rate (not 5xx)  p99 latency");
         System.out.flush();
     }
 

@@ -3,7 +3,10 @@ package io.jmesh.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -46,7 +49,7 @@ class DemoCommandTest {
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         try {
             CompletableFuture<Integer> run = CompletableFuture.supplyAsync(
-                    () -> Main.run("demo", "--duration", "25", "--dir", dir.toString()));
+                    () -> Main.run("demo", "--verbose", "--duration", "25", "--dir", dir.toString()));
             Pattern url = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage");
             String base = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
@@ -95,6 +98,81 @@ class DemoCommandTest {
             assertEquals(0, run.get(40, TimeUnit.SECONDS));
         } finally {
             System.setOut(old);
+        }
+    }
+    /**
+     * As a user sees it in a terminal (a separate process): the banner comes first, with no subsystem log lines
+     * before it; the logs are in the file the banner names; the discovery URL answers with an index of its pages;
+     * and each second with traffic through the gateway prints one line with requests, success rate and p99.
+     */
+    /** Calls {@code probe} every 100 ms until it returns non-null; fails after {@code limit}. */
+    private static <T> T waitFor(Duration limit, java.util.concurrent.Callable<T> probe) throws Exception {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (System.nanoTime() < deadline) {
+            T value = probe.call();
+            if (value != null) {
+                return value;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("not seen within " + limit);
+    }
+
+    @Test
+    void bannerFirstLogsInAFileAndALinePerSecondOfTraffic() throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-cp", cp, "io.jmesh.cli.Main", "demo", "--duration", "30", "--dir", dir.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        StringBuilder out = new StringBuilder();
+        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    synchronized (out) {
+                        out.append(line).append('\n');
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+        try {
+            Pattern banner = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage[\\s\\S]*"
+                    + "discovery: xDS 127\\.0\\.0\\.1:\\d+, (http://127\\.0\\.0\\.1:\\d+/) [\\s\\S]*logs: +(\\S+)\n");
+            Matcher m = waitFor(Duration.ofSeconds(60), () -> {
+                synchronized (out) {
+                    Matcher found = banner.matcher(out);
+                    return found.find() ? found : null;
+                }
+            });
+            String printed;
+            synchronized (out) {
+                printed = out.toString();
+            }
+            assertTrue(printed.startsWith("jmesh demo is running.\n"), "the banner is the first thing printed:\n" + printed);
+            Path log = Path.of(m.group(3));
+            assertTrue(Files.readString(log).contains("monitoring on http://127.0.0.1:"),
+                    "subsystem logs are in " + log);
+
+            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            HttpResponse<String> index = get(client, m.group(2));
+            assertEquals(200, index.statusCode());
+            assertTrue(index.body().contains("/debug/syncz") && index.body().contains("/debug/configz"), index.body());
+
+            Pattern traffic = Pattern.compile("\\d\\d:\\d\\d:\\d\\d  gateway  \\d+ req/s  success 100\\.0%  p99 [\\d.]+ ms\n");
+            Matcher line = waitFor(Duration.ofSeconds(20), () -> {
+                get(client, m.group(1) + "/productpage");
+                synchronized (out) {
+                    Matcher found = traffic.matcher(out);
+                    return found.find() ? found : null;
+                }
+            });
+            assertTrue(line.group().contains("gateway"), line.group());
+        } finally {
+            p.destroy();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "demo stops on SIGTERM");
+            reader.get(10, TimeUnit.SECONDS);
         }
     }
 }

@@ -59,7 +59,7 @@ class DubboRealPeerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        // Dubbo rewrites 127.0.0.1 to the first non-loopback address (see ../shared/PEERS.md): pin it.
+        // Dubbo rewrites 127.0.0.1 to the first non-loopback address: pin it.
         setStatic("HOST_ADDRESS", "127.0.0.1");
         setStatic("LOCAL_ADDRESS", InetAddress.getByName("127.0.0.1"));
         final int port;

@@ -55,6 +55,21 @@ public final class MonitoringServer implements AutoCloseable {
         this.executor = executor;
     }
 
+    /** The index page at {@code /}: each page with what it shows. */
+    static final String INDEX = """
+            <!doctype html>
+            <html><head><meta charset="utf-8"><title>jmesh discovery</title></head><body>
+            <h1>jmesh discovery</h1>
+            <ul>
+            <li><a href="/metrics">/metrics</a>: discovery's own metrics (Prometheus text; pilot_xds_pushes, ...)</li>
+            <li><a href="/debug/syncz">/debug/syncz</a>: every connected proxy and the sync state of each xDS type</li>
+            <li><a href="/debug/configz">/debug/configz</a>: the Istio config objects read, with validation errors</li>
+            <li><a href="/debug/registryz">/debug/registryz</a>: the services and endpoints of every registry</li>
+            <li>/debug/config_dump?proxyID=ID: the xDS one proxy is sent (ID as in /debug/syncz)</li>
+            </ul>
+            </body></html>
+            """;
+
     /** Binds {@code address} (port 0 picks one) and starts serving. */
     public static MonitoringServer start(InetSocketAddress address, AdsService ads, XdsMetrics metrics,
                                          Supplier<MeshSnapshot> snapshot) throws IOException {
@@ -88,6 +103,15 @@ public final class MonitoringServer implements AutoCloseable {
                 return;
             }
             respond(ex, 200, "application/json", configDump(proxy, snapshot.get()));
+        });
+        // "/" is the index of the pages above; every other unknown path is a 404 naming the index.
+        server.createContext("/", ex -> {
+            if (!ex.getRequestURI().getPath().equals("/")) {
+                respond(ex, 404, "text/plain; charset=utf-8",
+                        ex.getRequestURI().getPath() + ": no such page (see / for the list)\n");
+                return;
+            }
+            respond(ex, 200, "text/html; charset=utf-8", INDEX);
         });
         server.start();
         logger.info("monitoring on http://{}:{}/", server.getAddress().getHostString(), server.getAddress().getPort());

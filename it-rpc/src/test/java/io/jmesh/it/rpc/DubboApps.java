@@ -18,7 +18,7 @@ final class DubboApps {
 
     /**
      * Starts a consumer of {@link GreetingService} 1.0.0 calling {@code dubbo://<sidecar outbound>}. Dubbo rewrites
-     * 127.0.0.1 to the machine's first non-loopback address (../shared/PEERS.md): pinned to loopback first.
+     * 127.0.0.1 to the machine's first non-loopback address: pinned to loopback first.
      */
     static DubboBootstrap consumer(InetSocketAddress sidecar, ReferenceConfig<GreetingService> reference)
             throws Exception {

@@ -13,7 +13,7 @@ import org.apache.dubbo.remoting.transport.netty4.NettyTransporter;
 
 /**
  * Dubbo's Netty transporter whose server binds {@code 127.0.0.1} instead of the wildcard address that Dubbo
- * binds for any host starting with {@code 127.} (../shared/PEERS.md). On one machine the provider's sidecar
+ * binds for any host starting with {@code 127.}. On one machine the provider's sidecar
  * binds the same port on the workload's own loopback IP ({@code 127.0.0.21:P}), which a wildcard bind of
  * {@code P} would forbid. Selected with {@code ProtocolConfig.setServer("jmeshloopback")}; registered in
  * {@code META-INF/dubbo/org.apache.dubbo.remoting.Transporter}. Not needed with iptables redirection.

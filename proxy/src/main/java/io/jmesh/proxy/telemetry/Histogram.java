@@ -55,8 +55,13 @@ public final class Histogram {
         return sum.sum();
     }
 
-    /** Cumulative counts per bucket of {@link #BUCKETS} (values &lt;= the bound); a snapshot. */
-    long[] cumulativeCounts() {
+    /** The bucket upper bounds (inclusive) that {@link #cumulativeCounts()} counts in; a copy. */
+    public static double[] bucketBounds() {
+        return BUCKETS.clone();
+    }
+
+    /** Cumulative counts per bucket of {@link #bucketBounds()} (values &lt;= the bound); a snapshot. */
+    public long[] cumulativeCounts() {
         long[] out = new long[BUCKETS.length];
         long running = 0;
         for (int i = 0; i < BUCKETS.length; i++) {

@@ -12,7 +12,7 @@ import org.apache.dubbo.remoting.transport.netty4.NettyTransporter;
 
 /**
  * Dubbo's Netty transporter, but its server binds 127.0.0.1: Dubbo binds the wildcard address for
- * any host starting with {@code 127.} (see ../shared/PEERS.md), and tests listen on loopback only.
+ * any host starting with {@code 127.}, and tests listen on loopback only.
  * Registered as {@code loopback} in {@code META-INF/dubbo/org.apache.dubbo.remoting.Transporter}.
  */
 public final class LoopbackTransporter implements Transporter {

@@ -404,6 +404,7 @@ final class ActiveStream implements FilterManager.Callbacks {
         if (responseCode > 0) {
             config.stats.recordStatus(responseCode);
             config.stats.rqCompleted.inc();
+            config.stats.rqTime.record((System.nanoTime() - info.startNanos()) / 1_000_000.0);
         }
         log();
         if (complete) {

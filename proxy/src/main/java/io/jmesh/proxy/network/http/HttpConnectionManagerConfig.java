@@ -17,6 +17,7 @@ import io.jmesh.proxy.filter.HttpFilterRegistry;
 import io.jmesh.proxy.router.RouteTable;
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Gauge;
+import io.jmesh.proxy.telemetry.Histogram;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.telemetry.accesslog.AccessLog;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
@@ -291,6 +292,8 @@ public final class HttpConnectionManagerConfig {
         final Counter rqTooLarge;
         final Counter rsTooLarge;
         final Counter rqIdleTimeout;
+        /** Envoy's {@code downstream_rq_time}: milliseconds from the first request byte to the last response byte. */
+        final Histogram rqTime;
 
         HcmStats(Stats stats, String prefix) {
             String p = "http." + prefix + ".";
@@ -314,6 +317,7 @@ public final class HttpConnectionManagerConfig {
             rqTooLarge = stats.counter(p + "downstream_rq_too_large");
             rsTooLarge = stats.counter(p + "rs_too_large");
             rqIdleTimeout = stats.counter(p + "downstream_rq_idle_timeout");
+            rqTime = stats.histogram(p + "downstream_rq_time");
         }
 
         void recordStatus(int status) {
