@@ -1,5 +1,7 @@
 package io.jmesh.cli;
 
+import io.jmesh.cli.istioctl.ProxyConfigCommand;
+import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,7 +10,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         description = "A service mesh in Java: Envoy-compatible sidecar proxy, Istio-compatible control plane.",
-        subcommands = {VersionCommand.class, ProxyCommand.class, DiscoveryCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VersionCommand.class, ProxyCommand.class, DiscoveryCommand.class, DemoCommand.class,
+                ProxyStatusCommand.class, ProxyConfigCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -209,7 +209,9 @@ public final class MonitoringServer implements AutoCloseable {
     }
 
     static String configDump(ProxyNode proxy, MeshSnapshot snapshot) throws IOException {
-        JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY);
+        // Proto field names, as Envoy's /config_dump prints them, so the two can be compared (jmesh proxy-status PROXY).
+        JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY)
+                .preservingProtoFieldNames();
         Map<String, Object> out = new LinkedHashMap<>();
         for (Map.Entry<String, Map<String, Message>> type : XdsGenerator.generateAll(proxy, snapshot).entrySet()) {
             List<Object> resources = new ArrayList<>();
