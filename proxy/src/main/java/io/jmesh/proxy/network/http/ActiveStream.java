@@ -118,6 +118,7 @@ final class ActiveStream implements FilterManager.Callbacks {
         if (!h.contains(X_FORWARDED_PROTO)) {
             h.set(X_FORWARDED_PROTO, sink.secure() ? "https" : "http");
         }
+        config.forwardClientCert.apply(h, info.downstreamConnection());
         if (config.useRemoteAddress) {
             String remote = sink.remoteAddress().getAddress().getHostAddress();
             String xff = h.get(X_FORWARDED_FOR);

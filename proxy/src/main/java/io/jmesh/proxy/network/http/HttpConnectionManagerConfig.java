@@ -63,6 +63,8 @@ public final class HttpConnectionManagerConfig {
     final int maxHeadersCount;
     final boolean useRemoteAddress;
     final boolean generateRequestId;
+    /** {@code forward_client_cert_details} / {@code set_current_client_cert_details}: the XFCC header. */
+    final ForwardClientCert forwardClientCert;
     final String serverName;
     /** Read once per request; replaced by {@link #setRouteTable} when RDS delivers a new version. */
     volatile RouteTable routeTable;
@@ -92,6 +94,7 @@ public final class HttpConnectionManagerConfig {
                 ? proto.getCommonHttpProtocolOptions().getMaxHeadersCount().getValue() : DEFAULT_MAX_HEADERS_COUNT;
         this.useRemoteAddress = proto.hasUseRemoteAddress() && proto.getUseRemoteAddress().getValue();
         this.generateRequestId = !proto.hasGenerateRequestId() || proto.getGenerateRequestId().getValue();
+        this.forwardClientCert = ForwardClientCert.of(proto);
         this.serverName = proto.getServerName().isEmpty() ? "envoy" : proto.getServerName();
         this.routeTable = routeTable;
         this.rdsRouteName = rdsRouteName;
