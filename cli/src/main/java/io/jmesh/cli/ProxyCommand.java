@@ -84,6 +84,10 @@ final class ProxyCommand implements Callable<Integer> {
             System.setProperty(io.jmesh.proxy.tls.TlsEngine.PROPERTY, tlsEngine);
         }
         Bootstrap bootstrap;
+        if (!mode.equals("serve") && !mode.equals("validate")) {
+            System.err.println("error: --mode: " + mode + " (expected: serve or validate)");
+            return 2;
+        }
         if ((config == null) == (discoveryAddress == null)) {
             System.err.println("error: give either --config FILE or --discovery-address HOST:PORT");
             return 2;
@@ -112,6 +116,13 @@ final class ProxyCommand implements Callable<Integer> {
             }
         }
         if (mode.equals("validate")) {
+            // As Envoy: the whole server config is built (not only parsed), so validate and serve agree.
+            try {
+                ProxyServer.validate(bootstrap, io.jmesh.proxy.extension.ExtensionRegistry.loadDefault());
+            } catch (ConfigException e) {
+                System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
+                return 1;
+            }
             System.out.println("configuration '" + (config != null ? config : discoveryAddress) + "' OK");
             return 0;
         }

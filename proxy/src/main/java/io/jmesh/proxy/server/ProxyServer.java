@@ -70,6 +70,8 @@ public final class ProxyServer implements AutoCloseable {
     private volatile String state = "INITIALIZING";
     private volatile boolean healthCheckFailed;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** {@link #validate}: build, do not bind or follow a control plane. */
+    private boolean validateOnly;
     private volatile Runnable onQuit = () -> {};
     private final ListenerBinding binding;
     private final ExtensionRegistry extensions;
@@ -132,6 +134,23 @@ public final class ProxyServer implements AutoCloseable {
         return server;
     }
 
+    /**
+     * Envoy's {@code --mode validate}: builds everything {@link #start} builds (secrets, clusters, listeners with
+     * their filter chains and filters, the ADS settings) and reports the first error as {@code start} would, but
+     * binds no port and contacts no control plane; then releases it all. So a file that validates also serves,
+     * and a file that {@code start} refuses is refused here with the same message.
+     */
+    public static void validate(Bootstrap bootstrap, ExtensionRegistry extensions)
+            throws ConfigException, InterruptedException {
+        ProxyServer server = new ProxyServer(bootstrap, 1, ListenerBinding.AS_CONFIGURED, extensions);
+        server.validateOnly = true;
+        try {
+            server.init();
+        } finally {
+            server.close();
+        }
+    }
+
     private void init() throws ConfigException, InterruptedException {
         var sr = bootstrap.getStaticResources();
         ScheduledThreadPoolExecutor exec = new ScheduledThreadPoolExecutor(1, r -> {
@@ -164,6 +183,9 @@ public final class ProxyServer implements AutoCloseable {
                     "static_resources.listeners[" + i + "]", null));
         }
         String adsTarget = bootstrap.hasDynamicResources() ? AdsBootstrap.adsTarget(bootstrap) : null;
+        if (validateOnly) {
+            return;
+        }
         for (ProxyListener l : listeners) {
             if (!l.secretsReady().isDone()) {
                 // Envoy's listener warming: bound once its TLS secrets have arrived.
