@@ -6,7 +6,6 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.google.protobuf.Descriptors.Descriptor;
 import com.google.protobuf.Descriptors.EnumValueDescriptor;
@@ -103,16 +102,24 @@ public final class ProtoJson {
                 throw new ConfigException(join(path, "@type") + ": " + typeUrl.asText()
                         + " (expected: a type this proxy supports)");
             }
-            ObjectNode rest = ((ObjectNode) node).deepCopy();
-            rest.remove("@type");
             if (SPECIAL_JSON.contains(inner.getFullName())) {
                 return;
             }
-            validate(rest, inner, path);
+            validateFields(node, inner, path, true);
             return;
         }
+        validateFields(node, type, path, false);
+    }
+
+    /** Validates the fields of an object node of {@code type} (skipping an Any's {@code @type} when asked). */
+    private void validateFields(JsonNode node, Descriptor type, String path, boolean skipTypeUrl)
+            throws ConfigException {
+        String fullName = type.getFullName();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext();) {
             Map.Entry<String, JsonNode> e = it.next();
+            if (skipTypeUrl && e.getKey().equals("@type")) {
+                continue;
+            }
             FieldDescriptor field = type.findFieldByName(e.getKey());
             if (field == null) {
                 for (FieldDescriptor f : type.getFields()) {
@@ -126,13 +133,17 @@ public final class ProtoJson {
             if (field == null) {
                 throw new ConfigException(fieldPath + ": unknown field (expected: a field of " + fullName + ")");
             }
-            validateField(e.getValue(), field, fieldPath);
+            JsonNode checked = validateField(e.getValue(), field, fieldPath);
+            if (checked != e.getValue()) {
+                e.setValue(checked);
+            }
         }
     }
 
-    private void validateField(JsonNode value, FieldDescriptor field, String path) throws ConfigException {
+    /** Validates a field's value; returns it, or its normal form (an enum name in its declared case). */
+    private JsonNode validateField(JsonNode value, FieldDescriptor field, String path) throws ConfigException {
         if (value.isNull()) {
-            return;
+            return value;
         }
         if (field.isMapField()) {
             if (!value.isObject()) {
@@ -141,23 +152,29 @@ public final class ProtoJson {
             FieldDescriptor valueField = field.getMessageType().findFieldByName("value");
             for (Iterator<Map.Entry<String, JsonNode>> it = value.fields(); it.hasNext();) {
                 Map.Entry<String, JsonNode> e = it.next();
-                validateSingle(e.getValue(), valueField, path + "." + e.getKey());
+                JsonNode checked = validateSingle(e.getValue(), valueField, path + "." + e.getKey());
+                if (checked != e.getValue()) {
+                    e.setValue(checked);
+                }
             }
-            return;
+            return value;
         }
         if (field.isRepeated()) {
             if (!value.isArray()) {
                 throw new ConfigException(path + ": " + abbreviate(value) + " (expected: a list)");
             }
             for (int i = 0; i < value.size(); i++) {
-                validateSingle(value.get(i), field, path + "[" + i + "]");
+                JsonNode checked = validateSingle(value.get(i), field, path + "[" + i + "]");
+                if (checked != value.get(i)) {
+                    ((com.fasterxml.jackson.databind.node.ArrayNode) value).set(i, checked);
+                }
             }
-            return;
+            return value;
         }
-        validateSingle(value, field, path);
+        return validateSingle(value, field, path);
     }
 
-    private void validateSingle(JsonNode value, FieldDescriptor field, String path) throws ConfigException {
+    private JsonNode validateSingle(JsonNode value, FieldDescriptor field, String path) throws ConfigException {
         switch (field.getJavaType()) {
             case MESSAGE:
                 validate(value, field.getMessageType(), path);
@@ -166,6 +183,12 @@ public final class ProtoJson {
                 if (value.isTextual()) {
                     EnumValueDescriptor v = field.getEnumType().findValueByName(value.asText());
                     if (v == null) {
+                        // Envoy reads enum names case-insensitively (JsonParseOptions.case_insensitive_enum_parsing).
+                        for (EnumValueDescriptor candidate : field.getEnumType().getValues()) {
+                            if (candidate.getName().equalsIgnoreCase(value.asText())) {
+                                return com.fasterxml.jackson.databind.node.TextNode.valueOf(candidate.getName());
+                            }
+                        }
                         throw new ConfigException(path + ": " + value.asText() + " (expected: one of "
                                 + field.getEnumType().getValues().stream().map(EnumValueDescriptor::getName)
                                         .toList() + ")");
@@ -200,6 +223,7 @@ public final class ProtoJson {
             default:
                 break;
         }
+        return value;
     }
 
     private static String abbreviate(JsonNode value) {

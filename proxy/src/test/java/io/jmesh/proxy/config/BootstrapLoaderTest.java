@@ -71,6 +71,17 @@ class BootstrapLoaderTest {
     }
 
     @Test
+    void enumNamesAreReadCaseInsensitivelyAsEnvoyReadsThem() throws Exception {
+        Bootstrap b = BootstrapLoader.parse(MINIMAL.replace("lb_policy: ROUND_ROBIN", "lb_policy: least_request")
+                .replace("statPrefix: camel_case_is_fine", "statPrefix: s\n" + " ".repeat(10) + "codec_type: auto"));
+        assertEquals(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.LEAST_REQUEST,
+                b.getStaticResources().getClusters(0).getLbPolicy());
+        HttpConnectionManager hcm = b.getStaticResources().getListeners(0).getFilterChains(0).getFilters(0)
+                .getTypedConfig().unpack(HttpConnectionManager.class);
+        assertEquals(HttpConnectionManager.CodecType.AUTO, hcm.getCodecType());
+    }
+
+    @Test
     void badEnumNamesTheChoices() {
         ConfigException e = assertThrows(ConfigException.class, () ->
                 BootstrapLoader.parse(MINIMAL.replace("ROUND_ROBIN", "ROUND_ROBBIN")));
