@@ -96,6 +96,8 @@ public final class ProxyListener {
     }
 
     private final InetSocketAddress address;
+    /** Envoy's {@code freebind}: bind an address that is not (yet) configured on this host (IP_FREEBIND). */
+    private boolean freebind;
     private volatile Chain chain;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Counter cxTotal;
@@ -197,7 +199,9 @@ public final class ProxyListener {
         }
         Chain c = new Chain(l, List.copyOf(runtimes), matcher, listenerFilters, timeout,
                 l.getContinueOnListenerFiltersTimeout());
-        return new ProxyListener(address, c, context.stats());
+        ProxyListener listener = new ProxyListener(address, c, context.stats());
+        listener.freebind = l.hasFreebind() && l.getFreebind().getValue();
+        return listener;
     }
 
     private static List<Supplier<ListenerFilter>> buildListenerFilters(Listener l, ExtensionContext context,
@@ -402,9 +406,22 @@ public final class ProxyListener {
                                 }, preCxTimeout));
                     }
                 });
+        if (freebind) {
+            if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
+                b.option(io.netty.channel.epoll.EpollChannelOption.IP_FREEBIND, true);
+            } else {
+                logger.warn("listener {}: freebind: not available without the native epoll transport, ignored",
+                        address);
+            }
+        }
         ChannelFuture f = b.bind(address);
         serverChannel = f.channel();
         return f;
+    }
+
+    /** The address from the config (port 0 when the system picks one); {@link #localAddress()} once bound. */
+    public InetSocketAddress configuredAddress() {
+        return address;
     }
 
     /**

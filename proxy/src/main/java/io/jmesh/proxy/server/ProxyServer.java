@@ -195,7 +195,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             var f = l.bind(workers).await();
             if (!f.isSuccess()) {
-                throw new ConfigException("listener " + l.name() + ": cannot bind " + l.localAddress() + ": "
+                throw new ConfigException("listener " + l.name() + ": cannot bind " + hostPort(l.configuredAddress()) + ": "
                         + f.cause().getMessage());
             }
             boundStatic.add(l);
@@ -220,6 +220,10 @@ public final class ProxyServer implements AutoCloseable {
         lifecycle.init();
     }
 
+    private static String hostPort(InetSocketAddress a) {
+        return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
     private void bindLate(ProxyListener l) {
         if (stopped.getCount() == 0) {
             return;
@@ -229,7 +233,7 @@ public final class ProxyServer implements AutoCloseable {
             boundStatic.add(l);
             logger.info("listener {} on {}", l.name(), l.localAddress());
         } else {
-            logger.error("listener {}: cannot bind {}: {}", l.name(), l.localAddress(), f.cause().toString());
+            logger.error("listener {}: cannot bind {}: {}", l.name(), l.configuredAddress(), f.cause().toString());
         }
     }
 

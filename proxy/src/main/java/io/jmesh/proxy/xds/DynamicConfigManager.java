@@ -563,7 +563,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 refreshRoutes(pl);
                 var f = pl.bind(workers).awaitUninterruptibly();
                 if (!f.isSuccess()) {
-                    logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.localAddress(), f.cause().toString());
+                    logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.configuredAddress(), f.cause().toString());
                     pl = null;
                 } else {
                     logger.info("listener {} on {}", pl.name(), pl.localAddress());
