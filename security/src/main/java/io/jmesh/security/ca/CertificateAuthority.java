@@ -29,12 +29,12 @@ import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCSException;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -127,15 +127,10 @@ public final class CertificateAuthority {
      */
     public List<String> sign(String csrPem, SpiffeId caller, Duration requestedTtl) throws CertificateRequestException {
         Objects.requireNonNull(caller, "caller");
-        JcaPKCS10CertificationRequest csr = parseCsr(csrPem);
-        PublicKey key;
-        try {
-            key = csr.getPublicKey();
-        } catch (GeneralSecurityException e) {
-            throw new CertificateRequestException(CertificateRequestException.Reason.INVALID_CSR,
-                    "csr: unsupported public key: " + e.getMessage(), e);
-        }
+        PKCS10CertificationRequest csr = parseCsr(csrPem);
+        PublicKey key = publicKey(csr);
         checkKey(key);
+        checkSignature(csr, key);
         for (String uri : requestedUris(csr)) {
             if (!uri.equals(caller.toString())) {
                 throw new CertificateRequestException(CertificateRequestException.Reason.IDENTITY_MISMATCH,
@@ -206,7 +201,7 @@ public final class CertificateAuthority {
         }
     }
 
-    private static JcaPKCS10CertificationRequest parseCsr(String pem) throws CertificateRequestException {
+    private static PKCS10CertificationRequest parseCsr(String pem) throws CertificateRequestException {
         if (pem == null || pem.isBlank()) {
             throw invalid("csr: \"\" (expected: a PEM CERTIFICATE REQUEST)", null);
         }
@@ -223,14 +218,28 @@ public final class CertificateAuthority {
             throw invalid("csr: " + (o == null ? "no PEM block" : "a " + o.getClass().getSimpleName())
                     + " (expected: a PEM CERTIFICATE REQUEST)", null);
         }
+        return req;
+    }
+
+    private static PublicKey publicKey(PKCS10CertificationRequest csr) throws CertificateRequestException {
         try {
-            if (!req.isSignatureValid(new JcaContentVerifierProviderBuilder().build(req.getSubjectPublicKeyInfo()))) {
-                throw invalid("csr: signature does not verify with the CSR's public key", null);
-            }
+            return new JcaPEMKeyConverter().getPublicKey(csr.getSubjectPublicKeyInfo());
+        } catch (IOException | RuntimeException e) {
+            throw invalid("csr: unsupported public key: " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkSignature(PKCS10CertificationRequest csr, PublicKey key)
+            throws CertificateRequestException {
+        boolean valid;
+        try {
+            valid = csr.isSignatureValid(new JcaContentVerifierProviderBuilder().build(key));
         } catch (OperatorCreationException | PKCSException | RuntimeException e) {
             throw invalid("csr: signature cannot be checked: " + e.getMessage(), e);
         }
-        return new JcaPKCS10CertificationRequest(req);
+        if (!valid) {
+            throw invalid("csr: signature does not verify with the CSR's public key", null);
+        }
     }
 
     private static void checkKey(PublicKey key) throws CertificateRequestException {
