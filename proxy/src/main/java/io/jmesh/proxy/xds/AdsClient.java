@@ -230,14 +230,29 @@ public final class AdsClient implements AutoCloseable {
         }
     }
 
-    /** The status and the deepest cause: a TLS failure's reason is in the cause, not in UNAVAILABLE. */
+    /**
+     * The status code and the deepest cause; a failed TLS handshake says so, with the reason (e.g. the control
+     * plane's certificate not signed by a trusted root).
+     */
     static String describe(Throwable t) {
         Throwable root = t;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
+        boolean tls = false;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            root = c;
+            tls |= c instanceof javax.net.ssl.SSLException || c instanceof java.security.cert.CertificateException;
         }
-        String s = t.toString();
-        return root == t || root.getMessage() == null ? s : s + ": " + root.getMessage();
+        String status = t instanceof io.grpc.StatusRuntimeException sre ? sre.getStatus().getCode().toString()
+                : t.getClass().getSimpleName();
+        if (tls) {
+            return status + ": TLS handshake failed: " + root.getMessage()
+                    + " (expected: the server's certificate signed by a root of trusted_ca, with the expected SANs)";
+        }
+        if (t instanceof io.grpc.StatusRuntimeException sre) {
+            String d = sre.getStatus().getDescription();
+            return status + (d == null ? "" : ": " + d) + (root == t || root.getMessage() == null ? ""
+                    : " (" + root.getMessage() + ")");
+        }
+        return t.toString();
     }
 
     private void onStreamClosed(String why) {
