@@ -125,7 +125,10 @@ class SecureDiscoveryTest {
     }
 
     static IstioCertificateRequest csr() throws Exception {
-        KeyPair kp = CaRoots.newEcKeyPair();
+        return csr(CaRoots.newEcKeyPair());
+    }
+
+    static IstioCertificateRequest csr(KeyPair kp) throws Exception {
         var req = new JcaPKCS10CertificationRequestBuilder(new X500Name("O=cluster.local"), kp.getPublic())
                 .build(new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate()));
         StringWriter w = new StringWriter();
@@ -210,6 +213,66 @@ class SecureDiscoveryTest {
         IstioCertificateResponse r = caStub(second.secureGrpcAddress().getPort(), trusting(rootFile))
                 .createCertificate(csr());
         Pem.certificates(r.getCertChain(0)).get(0).verify(root.getPublicKey());
+    }
+
+    @Test
+    void rootTransitionWithoutAFailedConnection() throws Exception {
+        DiscoveryServer d = discovery(false);
+        serviceEntry(9);
+        Path ca = dir.resolve("ca");
+        CaRoots oldRoots = d.certificateAuthority().roots();
+        Path proxyRoots = dir.resolve("proxy-roots.pem");
+        Files.copy(ca.resolve("root-cert.pem"), proxyRoots);
+        ProxyServer before = proxy(d, proxyRoots);
+        Poll.until(() -> before.listenerAddresses().containsKey("0.0.0.0_9080"), "LDS before the transition");
+        // A workload certificate of the old root, used below to renew after the switch.
+        KeyPair workloadKey = CaRoots.newEcKeyPair();
+        IstioCertificateRequest req = csr(workloadKey);
+        IstioCertificateResponse oldCert = caStub(d.secureGrpcAddress().getPort(), trusting(proxyRoots))
+                .createCertificate(req);
+
+        // Step 1: the new root joins the bundle; the old root still signs.
+        CaRoots next = CaRoots.selfSigned("cluster.local", Duration.ofDays(3650), Clock.systemUTC());
+        write(ca.resolve("root-cert.pem"), Pem.encode(List.of(oldRoots.root(), next.root())));
+        write(proxyRoots, Pem.encode(List.of(oldRoots.root(), next.root())));
+        Poll.until(() -> d.certificateAuthority().roots().trustBundle().size() == 2, "the bundle with two roots");
+        assertEquals(oldRoots.root(), d.certificateAuthority().roots().root());
+
+        // Step 3: switch signing to the new root; both stay trusted.
+        write(ca.resolve("ca-key.pem"), Pem.encode(next.signingKey()));
+        write(ca.resolve("ca-cert.pem"), Pem.encode(next.root()));
+        write(ca.resolve("root-cert.pem"), Pem.encode(List.of(next.root(), oldRoots.root())));
+        Poll.until(() -> next.root().equals(d.certificateAuthority().roots().root()), "signing with the new root");
+
+        // A proxy trusting the bundle connects to discovery's new serving certificate ...
+        ProxyServer after = proxy(d, proxyRoots);
+        Poll.until(() -> after.listenerAddresses().containsKey("0.0.0.0_9080"), "LDS after the switch");
+        // ... a workload holding a certificate of the old root renews with it, and gets both roots ...
+        ChannelCredentials mtls = TlsChannelCredentials.newBuilder()
+                .keyManager(stream(oldCert.getCertChain(0)), stream(Pem.encode(workloadKey.getPrivate())))
+                .trustManager(proxyRoots.toFile()).build();
+        ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", d.secureGrpcAddress().getPort(), mtls)
+                .build();
+        closing.add(ch::shutdownNow);
+        IstioCertificateResponse renewed = IstioCertificateServiceGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(20, TimeUnit.SECONDS).createCertificate(csr(CaRoots.newEcKeyPair()));
+        Pem.certificates(renewed.getCertChain(0)).get(0).verify(next.root().getPublicKey());
+        assertEquals(List.of(next.root(), oldRoots.root()),
+                Pem.certificates(renewed.getCertChain(renewed.getCertChainCount() - 1)));
+        // ... and the first proxy kept its config throughout.
+        assertTrue(before.listenerAddresses().containsKey("0.0.0.0_9080"));
+        // Whoever trusts only the old root cannot reach discovery any more: why step 1 comes first.
+        Path oldOnly = dir.resolve("old-only.pem");
+        Files.writeString(oldOnly, Pem.encode(oldRoots.root()));
+        var e = assertThrows(StatusRuntimeException.class,
+                () -> caStub(d.secureGrpcAddress().getPort(), trusting(oldOnly)).createCertificate(req));
+        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+    }
+
+    static void write(Path file, String content) throws Exception {
+        Path tmp = file.resolveSibling(file.getFileName() + ".new");
+        Files.writeString(tmp, content);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     static ByteArrayInputStream stream(String s) {

@@ -136,7 +136,99 @@ public final class AdsBootstrap {
     private static AdsTransport tls(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext v,
                                     String path, String sni) throws ConfigException {
         javax.net.ssl.X509TrustManager tm = io.jmesh.proxy.tls.TlsContexts.upstreamTrustManager(v, path);
+        if (v.getTrustedCa().hasFilename()) {
+            tm = new ReloadingTrustManager(v, path, tm);
+        }
         return new AdsTransport(io.grpc.TlsChannelCredentials.newBuilder().trustManager(tm).build(), sni);
+    }
+
+    /**
+     * Reads a {@code trusted_ca} file again when its modification time or size changes (a root transition adds a
+     * root to it), checked at each handshake; a file that cannot be used is logged and the previous roots stay.
+     */
+    private static final class ReloadingTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
+        private final io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext v;
+        private final String path;
+        private final java.nio.file.Path file;
+        private volatile javax.net.ssl.X509ExtendedTrustManager delegate;
+        private volatile java.util.List<Object> stamp;
+
+        ReloadingTrustManager(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext v,
+                              String path, javax.net.ssl.X509TrustManager first) {
+            this.v = v;
+            this.path = path;
+            this.file = java.nio.file.Path.of(v.getTrustedCa().getFilename());
+            this.delegate = (javax.net.ssl.X509ExtendedTrustManager) first;
+            this.stamp = stamp();
+        }
+
+        private java.util.List<Object> stamp() {
+            try {
+                return java.util.List.of(java.nio.file.Files.getLastModifiedTime(file), java.nio.file.Files.size(file));
+            } catch (java.io.IOException e) {
+                return java.util.List.of("missing");
+            }
+        }
+
+        private javax.net.ssl.X509ExtendedTrustManager current() {
+            java.util.List<Object> now = stamp();
+            if (!now.equals(stamp)) {
+                synchronized (this) {
+                    if (!now.equals(stamp)) {
+                        stamp = now;
+                        try {
+                            delegate = (javax.net.ssl.X509ExtendedTrustManager)
+                                    io.jmesh.proxy.tls.TlsContexts.upstreamTrustManager(v, path);
+                            logger.info("{}.trusted_ca: {} reloaded", path, file);
+                        } catch (ConfigException e) {
+                            logger.error("{} (keeping the previous roots)", e.getMessage());
+                        }
+                    }
+                }
+            }
+            return delegate;
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       java.net.Socket socket) throws java.security.cert.CertificateException {
+            current().checkClientTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       java.net.Socket socket) throws java.security.cert.CertificateException {
+            current().checkServerTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       javax.net.ssl.SSLEngine engine) throws java.security.cert.CertificateException {
+            current().checkClientTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       javax.net.ssl.SSLEngine engine) throws java.security.cert.CertificateException {
+            current().checkServerTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            current().checkClientTrusted(chain, authType);
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            current().checkServerTrusted(chain, authType);
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+            return current().getAcceptedIssuers();
+        }
     }
 
     private AdsBootstrap() {}
