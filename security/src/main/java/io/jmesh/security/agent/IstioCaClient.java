@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +31,8 @@ import io.jmesh.api.ca.v1.IstioCertificateServiceGrpc;
  * A {@link CaClient} for Istio's CA API ({@code istio.v1.auth.IstioCertificateService/CreateCertificate}), as
  * Istio's agent calls it ({@code security/pkg/nodeagent/caclient/providers/citadel}): TLS checked against the
  * mesh root file, and, when a token file is given, {@code authorization: Bearer <token>} with the token read from
- * the file on every call (Kubernetes rotates projected tokens). Each call has a 10 s deadline.
+ * the file on every call (Kubernetes rotates projected tokens). Each call has a 10 s deadline. After an
+ * {@code UNAVAILABLE} the next call dials the CA afresh ({@link SecretCache} has the back-off, not gRPC).
  */
 public final class IstioCaClient implements CaClient {
 
@@ -38,11 +40,15 @@ public final class IstioCaClient implements CaClient {
 
     static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
-    private final ManagedChannel channel;
+    private final String address;
+    private final ChannelCredentials creds;
     private final Path tokenFile;
+    private final AtomicReference<ManagedChannel> channel = new AtomicReference<>();
+    private volatile boolean closed;
 
-    private IstioCaClient(ManagedChannel channel, Path tokenFile) {
-        this.channel = channel;
+    private IstioCaClient(String address, ChannelCredentials creds, Path tokenFile) {
+        this.address = address;
+        this.creds = creds;
         this.tokenFile = tokenFile;
     }
 
@@ -70,7 +76,7 @@ public final class IstioCaClient implements CaClient {
         if (tokenFile != null && !Files.isReadable(tokenFile)) {
             throw new IllegalArgumentException("--token-file: " + tokenFile + " (expected: a readable file)");
         }
-        return new IstioCaClient(Grpc.newChannelBuilder(address, creds).build(), tokenFile);
+        return new IstioCaClient(address, creds, tokenFile);
     }
 
     @Override
@@ -78,7 +84,8 @@ public final class IstioCaClient implements CaClient {
         CompletableFuture<List<String>> result = new CompletableFuture<>();
         IstioCertificateRequest req = IstioCertificateRequest.newBuilder().setCsr(csrPem)
                 .setValidityDuration(ttl.toSeconds()).build();
-        IstioCertificateServiceGrpc.IstioCertificateServiceStub stub = IstioCertificateServiceGrpc.newStub(channel)
+        ManagedChannel ch = channel();
+        IstioCertificateServiceGrpc.IstioCertificateServiceStub stub = IstioCertificateServiceGrpc.newStub(ch)
                 .withDeadlineAfter(10, TimeUnit.SECONDS);
         if (tokenFile != null) {
             stub = stub.withCallCredentials(new TokenCredentials(tokenFile));
@@ -96,6 +103,11 @@ public final class IstioCaClient implements CaClient {
 
             @Override
             public void onError(Throwable t) {
+                if (Status.fromThrowable(t).getCode() == Status.Code.UNAVAILABLE && channel.compareAndSet(ch, null)) {
+                    // The agent's own back-off decides when to try again: the next call dials the CA on a new
+                    // channel at once instead of failing fast during gRPC's reconnect back-off.
+                    ch.shutdown();
+                }
                 result.completeExceptionally(t);
             }
 
@@ -107,9 +119,30 @@ public final class IstioCaClient implements CaClient {
         return result;
     }
 
+    private ManagedChannel channel() {
+        while (true) {
+            ManagedChannel ch = channel.get();
+            if (ch != null) {
+                return ch;
+            }
+            ManagedChannel created = Grpc.newChannelBuilder(address, creds).build();
+            if (channel.compareAndSet(null, created)) {
+                if (closed) {
+                    created.shutdownNow();
+                }
+                return created;
+            }
+            created.shutdownNow();
+        }
+    }
+
     @Override
     public void close() {
-        channel.shutdownNow();
+        closed = true;
+        ManagedChannel ch = channel.getAndSet(null);
+        if (ch != null) {
+            ch.shutdownNow();
+        }
     }
 
     /** {@code authorization: Bearer <token>}, the token read from its file on each call. */
