@@ -31,9 +31,10 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.jmesh.security.testing.TestMeshCa;
 
 /**
- * The node agent end to end: a CA over real TLS with a bearer token, the agent's SDS on a real Unix domain socket,
+ * The node agent end to end: the mesh CA over real TLS with a bearer token, the agent's SDS on a real Unix domain socket,
  * a gRPC-Java SDS client; rotation and back-off driven by a fake clock.
  */
 class NodeAgentTest {
@@ -43,22 +44,20 @@ class NodeAgentTest {
     @TempDir
     Path dir;
 
-    private FakeIstioCa ca;
+    private TestMeshCa ca;
     private FakeAgentScheduler clock;
     private NodeAgent agent;
     private Path socket;
 
     @BeforeEach
     void setUp() throws Exception {
-        Path token = dir.resolve("token");
-        Files.writeString(token, "the-token\n");
-        ca = new FakeIstioCa(dir.resolve("ca"), "the-token");
+        ca = TestMeshCa.start(dir.resolve("ca"), "default", "reviews");
         clock = new FakeAgentScheduler();
         socket = dir.resolve("var/run/secrets/workload-spiffe-uds/socket");
         AgentOptions options = AgentOptions.builder().namespace("default").serviceAccount("reviews")
                 .certTtl(Duration.ofHours(1)).graceRatioJitter(0).build();
         // jitter 0: rotation exactly at half the lifetime, so the test knows the grace point
-        CaClient client = IstioCaClient.create(ca.address(), ca.rootFile, token);
+        CaClient client = IstioCaClient.create(ca.address(), ca.rootFile(), ca.tokenFile());
         agent = NodeAgent.start(options, client, socket, clock, new SecretCache(options, client, clock, () -> 0.5));
     }
 
@@ -111,8 +110,8 @@ class NodeAgentTest {
     void onlyTheCsrGoesToTheCaWithTheBearerToken() throws Exception {
         poll(() -> agent.secrets().current() != null, "the first certificate");
         assertEquals(1, ca.received.size());
-        FakeIstioCa.Received got = ca.received.get(0);
-        assertEquals("Bearer the-token", got.headers().get(IstioCaClient.AUTHORIZATION));
+        TestMeshCa.Received got = ca.received.get(0);
+        assertEquals("Bearer " + Files.readString(ca.tokenFile()).trim(), got.headers().get(IstioCaClient.AUTHORIZATION));
         assertEquals(3600, got.request().getValidityDuration());
         assertTrue(got.request().getCsr().startsWith("-----BEGIN CERTIFICATE REQUEST-----"));
         String keyPem = agent.secrets().current().privateKeyPem();
