@@ -12,7 +12,7 @@ import java.util.List;
  * any thread (the CA client's callbacks). Starts at the real current time, so certificates a real CA issues now
  * are valid at the fake time.
  */
-final class FakeAgentScheduler implements AgentScheduler {
+public final class FakeAgentScheduler implements AgentScheduler {
 
     private record Task(Instant at, long seq, Runnable run, boolean[] cancelled) {}
 
@@ -37,12 +37,12 @@ final class FakeAgentScheduler implements AgentScheduler {
     }
 
     /** Moves time forward to {@code t} (no earlier than now) and runs every task due by then. */
-    void forwardTo(Instant t) {
+    public void forwardTo(Instant t) {
         forward(Duration.between(now(), t));
     }
 
     /** Moves time forward by {@code d} and runs every task due by then, in time order. */
-    void forward(Duration d) {
+    public void forward(Duration d) {
         Instant until;
         synchronized (this) {
             until = now.plus(d);

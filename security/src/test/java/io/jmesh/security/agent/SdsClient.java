@@ -22,16 +22,16 @@ import io.grpc.ManagedChannel;
 import io.grpc.stub.StreamObserver;
 
 /** A real gRPC-Java SDS client over the agent's Unix domain socket: one StreamSecrets stream, as Envoy opens it. */
-final class SdsClient implements AutoCloseable {
+public final class SdsClient implements AutoCloseable {
 
-    static final String NODE = "sidecar~127.0.0.1~reviews-v1.default~default.svc.cluster.local";
+    public static final String NODE = "sidecar~127.0.0.1~reviews-v1.default~default.svc.cluster.local";
 
-    final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
-    final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
+    public final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
+    public final BlockingQueue<Throwable> errors = new LinkedBlockingQueue<>();
     private final ManagedChannel channel;
     private final StreamObserver<DiscoveryRequest> requests;
 
-    SdsClient(Path socket) {
+    public SdsClient(Path socket) {
         channel = Grpc.newChannelBuilder("unix:" + socket, InsecureChannelCredentials.create()).build();
         requests = SecretDiscoveryServiceGrpc.newStub(channel).streamSecrets(new StreamObserver<>() {
             @Override
@@ -51,30 +51,30 @@ final class SdsClient implements AutoCloseable {
     }
 
     /** The first request of a stream: node and names. */
-    void ask(String... names) {
+    public void ask(String... names) {
         requests.onNext(DiscoveryRequest.newBuilder().setNode(Node.newBuilder().setId(NODE))
                                 .setTypeUrl(SdsServer.SECRET_TYPE).addAllResourceNames(List.of(names)).build());
     }
 
-    void ack(DiscoveryResponse r, String... names) {
+    public void ack(DiscoveryResponse r, String... names) {
         requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SdsServer.SECRET_TYPE)
                                 .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce())
                                 .addAllResourceNames(List.of(names)).build());
     }
 
-    void nack(DiscoveryResponse r, String previousVersion, String... names) {
+    public void nack(DiscoveryResponse r, String previousVersion, String... names) {
         requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(SdsServer.SECRET_TYPE)
                                 .setVersionInfo(previousVersion).setResponseNonce(r.getNonce())
                                 .setErrorDetail(com.google.rpc.Status.newBuilder().setCode(3).setMessage("bad key"))
                                 .addAllResourceNames(List.of(names)).build());
     }
 
-    void send(DiscoveryRequest r) {
+    public void send(DiscoveryRequest r) {
         requests.onNext(r);
     }
 
     /** The next response, failing the test after 10 s. */
-    DiscoveryResponse next() throws InterruptedException {
+    public DiscoveryResponse next() throws InterruptedException {
         DiscoveryResponse r = responses.poll(10, TimeUnit.SECONDS);
         if (r == null) {
             throw new AssertionError("no SDS response within 10 s; errors: " + errors);
@@ -82,7 +82,7 @@ final class SdsClient implements AutoCloseable {
         return r;
     }
 
-    static Secret secret(DiscoveryResponse r, String name) throws InvalidProtocolBufferException {
+    public static Secret secret(DiscoveryResponse r, String name) throws InvalidProtocolBufferException {
         for (var any : r.getResourcesList()) {
             Secret s = any.unpack(Secret.class);
             if (s.getName().equals(name)) {
@@ -93,7 +93,7 @@ final class SdsClient implements AutoCloseable {
     }
 
     /** The leaf of the {@code default} secret of {@code r}. */
-    static X509Certificate leaf(DiscoveryResponse r) throws Exception {
+    public static X509Certificate leaf(DiscoveryResponse r) throws Exception {
         return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(
                 secret(r, SdsServer.WORKLOAD).getTlsCertificate().getCertificateChain().getInlineBytes().toByteArray()));
     }
