@@ -99,9 +99,13 @@ public final class SdsClient implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         requests.onCompleted();
         channel.shutdownNow();
-        channel.awaitTermination(5, TimeUnit.SECONDS);
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
