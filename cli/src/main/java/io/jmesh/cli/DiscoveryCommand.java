@@ -27,6 +27,36 @@ final class DiscoveryCommand implements Callable<Integer> {
             description = "ADS (plaintext gRPC) address (default: ${DEFAULT-VALUE}; port 0 = any free port).")
     String grpcAddress;
 
+    @Option(names = "--secure-grpc-addr", defaultValue = "127.0.0.1:15012", paramLabel = "HOST:PORT",
+            description = "xDS and the CA over TLS, with a serving certificate from the CA (default: ${DEFAULT-VALUE}; "
+                    + "'off' for none).")
+    String secureGrpcAddress;
+
+    @Option(names = "--ca-dir", paramLabel = "DIR",
+            description = "The CA's directory, as Istio's cacerts: ca-cert.pem, ca-key.pem, root-cert.pem, "
+                    + "cert-chain.pem. Plugged-in certificates are used as they are; an empty directory gets a "
+                    + "self-signed root on first start. Without it the root lives in memory only.")
+    Path caDir;
+
+    @Option(names = "--ca-tokens", paramLabel = "FILE",
+            description = "Bearer tokens of workloads: YAML 'tokens: [{token, namespace, serviceAccount}]', "
+                    + "re-read when it changes. Without it only client certificates from the CA authenticate.")
+    Path caTokens;
+
+    @Option(names = "--ca-on-plaintext",
+            description = "Also serve the CA on --grpc-addr (plaintext: tokens travel in clear text).")
+    boolean caOnPlaintext;
+
+    @Option(names = "--max-workload-cert-ttl", paramLabel = "DURATION", defaultValue = "2160h",
+            description = "Largest TTL a workload may ask for, as Istio's MAX_WORKLOAD_CERT_TTL (default: "
+                    + "${DEFAULT-VALUE}); e.g. 90m, 24h.")
+    String maxWorkloadCertTtl;
+
+    @Option(names = "--workload-cert-ttl", paramLabel = "DURATION", defaultValue = "24h",
+            description = "TTL when a workload asks for none, as Istio's DEFAULT_WORKLOAD_CERT_TTL (default: "
+                    + "${DEFAULT-VALUE}).")
+    String workloadCertTtl;
+
     @Option(names = "--monitoring-addr", defaultValue = "127.0.0.1:15014", paramLabel = "HOST:PORT",
             description = "/metrics and /debug/* address (default: ${DEFAULT-VALUE}).")
     String monitoringAddress;
@@ -47,9 +77,18 @@ final class DiscoveryCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         InetSocketAddress grpc;
         InetSocketAddress monitoring;
+        io.jmesh.discovery.CaOptions ca = null;
         try {
             grpc = parse("--grpc-addr", grpcAddress);
             monitoring = parse("--monitoring-addr", monitoringAddress);
+            if (!secureGrpcAddress.equals("off")) {
+                ca = new io.jmesh.discovery.CaOptions(parse("--secure-grpc-addr", secureGrpcAddress), caDir, caTokens,
+                        caOnPlaintext, duration("--workload-cert-ttl", workloadCertTtl),
+                        duration("--max-workload-cert-ttl", maxWorkloadCertTtl));
+            } else if (caOnPlaintext || caDir != null || caTokens != null) {
+                throw new IllegalArgumentException("--secure-grpc-addr: off (expected: an address when --ca-dir, "
+                        + "--ca-tokens or --ca-on-plaintext is given)");
+            }
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
@@ -61,7 +100,7 @@ final class DiscoveryCommand implements Callable<Integer> {
                 extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
             }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE), extra);
+                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca), extra);
         } catch (Exception e) {
             for (io.jmesh.discovery.registry.ServiceRegistry r : extra) {
                 try {
@@ -74,8 +113,14 @@ final class DiscoveryCommand implements Callable<Integer> {
             return 1;
         }
         try (server) {
-            System.err.println("jmesh discovery: xDS on " + hostPort(server.grpcAddress()) + ", monitoring on "
-                    + hostPort(server.monitoringAddress()) + ", config from " + configDir);
+            System.err.println("jmesh discovery: xDS on " + hostPort(server.grpcAddress())
+                    + (server.secureGrpcAddress() == null ? ""
+                            : ", xDS and CA over TLS on " + hostPort(server.secureGrpcAddress()))
+                    + ", monitoring on " + hostPort(server.monitoringAddress()) + ", config from " + configDir);
+            if (server.certificateAuthority() != null) {
+                System.err.println("jmesh discovery: CA root " + server.certificateAuthority().roots().root()
+                        .getSubjectX500Principal() + (caDir == null ? " (in memory)" : " in " + caDir));
+            }
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onTerm(stop::countDown);
             if (durationSeconds > 0) {
@@ -89,6 +134,24 @@ final class DiscoveryCommand implements Callable<Integer> {
 
     static String hostPort(InetSocketAddress a) {
         return a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    /** Parses {@code 90m}, {@code 24h}, {@code 2160h}, {@code 30s} or an ISO-8601 duration ({@code PT24H}). */
+    static java.time.Duration duration(String option, String value) {
+        try {
+            if (value.matches("\\d+[smhd]")) {
+                long n = Long.parseLong(value.substring(0, value.length() - 1));
+                return switch (value.charAt(value.length() - 1)) {
+                    case 's' -> java.time.Duration.ofSeconds(n);
+                    case 'm' -> java.time.Duration.ofMinutes(n);
+                    case 'h' -> java.time.Duration.ofHours(n);
+                    default -> java.time.Duration.ofDays(n);
+                };
+            }
+            return java.time.Duration.parse(value);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(option + ": " + value + " (expected: a duration such as 30s, 90m, 24h)");
+        }
     }
 
     static InetSocketAddress parse(String option, String value) {

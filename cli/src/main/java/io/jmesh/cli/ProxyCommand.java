@@ -33,6 +33,11 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Follow the ADS server at HOST:PORT (jmesh discovery's --grpc-addr) instead of --config.")
     String discoveryAddress;
 
+    @Option(names = "--xds-root-ca", paramLabel = "FILE",
+            description = "With --discovery-address HOST:15012: connect over TLS and verify discovery's certificate "
+                    + "against this mesh root (PEM), as Istio's XDS_ROOT_CA; e.g. the CA's root-cert.pem.")
+    Path xdsRootCa;
+
     @Option(names = "--node-id", paramLabel = "ID",
             description = "xDS node id: sidecar~IP~name.namespace~namespace.svc.cluster.local or router~...")
     String nodeId;
@@ -113,8 +118,13 @@ final class ProxyCommand implements Callable<Integer> {
                 return 2;
             }
             String host = discoveryAddress.substring(0, colon).replace("[", "").replace("]", "");
-            bootstrap = AdsBootstrap.forDiscovery(host, port, nodeId, nodeMetadata, nodeLabels, adminPort);
+            bootstrap = AdsBootstrap.forDiscovery(host, port, nodeId, nodeMetadata, nodeLabels, adminPort, xdsRootCa);
         } else {
+            if (xdsRootCa != null) {
+                System.err.println("error: --xds-root-ca: " + xdsRootCa + " (expected: with --discovery-address; "
+                        + "a --config bootstrap sets trusted_ca in its xds cluster's transport_socket)");
+                return 2;
+            }
             try {
                 bootstrap = BootstrapLoader.load(config);
             } catch (ConfigException e) {
@@ -128,6 +138,10 @@ final class ProxyCommand implements Callable<Integer> {
         }
         io.jmesh.security.agent.NodeAgent agent = null;
         if (agentFlags.caAddress != null) {
+            if (agentFlags.caRoot == null) {
+                // istiod serves xDS and the CA on one port with one certificate: one mesh root checks both.
+                agentFlags.caRoot = xdsRootCa;
+            }
             try {
                 agent = agentFlags.start(sdsSocket.toAbsolutePath(), namespaceOf(nodeId));
             } catch (IllegalArgumentException e) {

@@ -73,7 +73,7 @@ class DiscoveryCommandTest {
         Process proxy = null;
         try {
             discovery = jmesh("discovery", "--config-dir", dir.toString(), "--grpc-addr", "127.0.0.1:0",
-                    "--monitoring-addr", "127.0.0.1:0");
+                    "--secure-grpc-addr", "127.0.0.1:0", "--monitoring-addr", "127.0.0.1:0");
             BufferedReader dr = new BufferedReader(new InputStreamReader(discovery.getInputStream(), StandardCharsets.UTF_8));
             String xds = await(dr, Pattern.compile("xDS on (127\\.0\\.0\\.1:\\d+)"), new StringBuilder());
             proxy = jmesh("proxy", "--discovery-address", xds,

@@ -13,9 +13,10 @@ import java.util.Objects;
  * @param monitoringAddress where {@code /metrics} and {@code /debug/*} listen; port 0 picks a free port
  * @param meshConfigFile    a MeshConfig YAML file, or {@code null} for Istio's defaults
  * @param debounce          quiet time before a change is pushed (istiod's 100 ms by default)
+ * @param ca                the CA and the TLS port (15012), or {@code null} for neither
  */
 public record DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, InetSocketAddress monitoringAddress,
-                               Path meshConfigFile, Duration debounce) {
+                               Path meshConfigFile, Duration debounce, CaOptions ca) {
 
     /** istiod's default debounce. */
     public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(100);
@@ -28,6 +29,17 @@ public record DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, In
         if (debounce.isNegative()) {
             throw new IllegalArgumentException("debounce: " + debounce + " (expected: >= 0)");
         }
+    }
+
+    /** Options without the CA and the TLS port. */
+    public DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, InetSocketAddress monitoringAddress,
+                            Path meshConfigFile, Duration debounce) {
+        this(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, null);
+    }
+
+    /** These options with the CA and TLS port of {@code ca}. */
+    public DiscoveryOptions withCa(CaOptions ca) {
+        return new DiscoveryOptions(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, ca);
     }
 
     /** Options with Istio's ports on 127.0.0.1 (15010 for xDS, 15014 for monitoring) and no mesh config. */

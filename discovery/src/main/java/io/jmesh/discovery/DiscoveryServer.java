@@ -13,7 +13,16 @@ import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import io.jmesh.discovery.server.AdsService;
 import io.jmesh.discovery.server.Debouncer;
 import io.jmesh.discovery.server.XdsMetrics;
+import io.jmesh.security.ca.CaDirectoryWatcher;
+import io.jmesh.security.ca.CaRoots;
+import io.jmesh.security.ca.CertificateAuthority;
+import io.jmesh.security.ca.server.Authenticator;
+import io.jmesh.security.ca.server.CaTls;
+import io.jmesh.security.ca.server.ClientCertAuthenticator;
+import io.jmesh.security.ca.server.IstioCertificateService;
+import io.jmesh.security.ca.server.TokenAuthenticator;
 import java.net.InetSocketAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -45,9 +54,29 @@ public final class DiscoveryServer implements AutoCloseable {
     private final Server grpc;
     private final MonitoringServer monitoring;
     private final XdsMetrics metrics;
+    private final SecureCa secure;
+
+    /** The CA, its TLS server and the watcher of its directory; null parts when not configured. */
+    private record SecureCa(CertificateAuthority ca, Server server, CaDirectoryWatcher caWatcher) {
+        void close() {
+            if (caWatcher != null) {
+                caWatcher.close();
+            }
+            if (server != null) {
+                server.shutdownNow();
+                try {
+                    server.awaitTermination(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
 
     private DiscoveryServer(DirectoryConfigWatcher watcher, AggregateRegistry registries, Debouncer debouncer,
-                            AdsService ads, Server grpc, MonitoringServer monitoring, XdsMetrics metrics) {
+                            AdsService ads, Server grpc, MonitoringServer monitoring, XdsMetrics metrics,
+                            SecureCa secure) {
+        this.secure = secure;
         this.watcher = watcher;
         this.registries = registries;
         this.debouncer = debouncer;
@@ -114,6 +143,7 @@ public final class DiscoveryServer implements AutoCloseable {
         watcherRef[0] = watcher;
         Server grpc = null;
         MonitoringServer monitoring = null;
+        SecureCa secure = null;
         try {
             ConfigSnapshot first = watcher.start();
             fileRegistry.update(first);
@@ -122,16 +152,23 @@ public final class DiscoveryServer implements AutoCloseable {
             metrics.setModelSize(initial.services().size(), first.of(ConfigKind.VIRTUAL_SERVICE).size(),
                     first.errors().size());
             ads.update(initial, System.nanoTime());
-            grpc = NettyServerBuilder.forAddress(options.grpcAddress())
+            NettyServerBuilder plain = NettyServerBuilder.forAddress(options.grpcAddress())
                     .addService(ads)
-                    .maxInboundMessageSize(4 * 1024 * 1024)
-                    .build()
-                    .start();
+                    .maxInboundMessageSize(4 * 1024 * 1024);
+            if (options.ca() != null) {
+                secure = startSecure(options.ca(), first.meshConfig().trustDomain(), ads);
+                if (options.ca().caOnPlaintext()) {
+                    logger.warn("the CA also serves on the plaintext xDS address {}: tokens travel in clear text",
+                            options.grpcAddress());
+                    plain.addService(caService(options.ca(), secure.ca(), first.meshConfig().trustDomain()));
+                }
+            }
+            grpc = plain.build().start();
             monitoring = MonitoringServer.start(options.monitoringAddress(), ads, metrics, ads::snapshot);
             DiscoveryServer server = new DiscoveryServer(watcher, registries, debouncer, ads, grpc, monitoring,
-                    metrics);
-            logger.info("discovery: xDS on {}, monitoring on {}, config from {}", server.grpcAddress(),
-                    server.monitoringAddress(), options.configDir());
+                    metrics, secure);
+            logger.info("discovery: xDS on {}, xDS and CA over TLS on {}, monitoring on {}, config from {}",
+                    server.grpcAddress(), server.secureGrpcAddress(), server.monitoringAddress(), options.configDir());
             return server;
         } catch (Exception e) {
             registries.close();
@@ -144,8 +181,69 @@ public final class DiscoveryServer implements AutoCloseable {
             if (monitoring != null) {
                 monitoring.close();
             }
+            if (secure != null) {
+                secure.close();
+            }
             throw e;
         }
+    }
+
+    /** The DNS names of discovery's serving certificate: istiod's service name first, as sidecars expect. */
+    public static final List<String> SERVING_DNS_NAMES = List.of(CaTls.ISTIOD_SAN, "jmesh-discovery", "localhost");
+
+    private static SecureCa startSecure(CaOptions o, String trustDomain, AdsService ads) throws Exception {
+        Clock clock = Clock.systemUTC();
+        CaRoots roots;
+        if (o.caDir() != null) {
+            roots = CaRoots.loadOrCreate(o.caDir(), trustDomain, clock);
+        } else {
+            roots = CaRoots.selfSigned(trustDomain, CaRoots.SELF_SIGNED_ROOT_TTL, clock);
+            logger.warn("no CA directory: the self-signed root lives in memory only; a restart makes a new root "
+                    + "and every workload must get a new certificate");
+        }
+        CertificateAuthority ca = new CertificateAuthority(roots, o.defaultCertTtl(), o.maxCertTtl(), clock);
+        CaDirectoryWatcher caWatcher = o.caDir() == null ? null
+                : CaDirectoryWatcher.start(o.caDir(), ca, CaDirectoryWatcher.DEFAULT_INTERVAL, clock);
+        try {
+            List<String> ips = new java.util.ArrayList<>(List.of("127.0.0.1"));
+            java.net.InetAddress bind = o.secureGrpcAddress().getAddress();
+            if (bind != null && !bind.isAnyLocalAddress() && !bind.isLoopbackAddress()) {
+                ips.add(bind.getHostAddress());
+            }
+            Server server = NettyServerBuilder.forAddress(o.secureGrpcAddress(),
+                            CaTls.serverCredentials(ca, SERVING_DNS_NAMES, ips))
+                    .addService(ads)
+                    .addService(caService(o, ca, trustDomain))
+                    .maxInboundMessageSize(4 * 1024 * 1024)
+                    .build()
+                    .start();
+            return new SecureCa(ca, server, caWatcher);
+        } catch (Exception e) {
+            if (caWatcher != null) {
+                caWatcher.close();
+            }
+            throw e;
+        }
+    }
+
+    private static IstioCertificateService caService(CaOptions o, CertificateAuthority ca, String trustDomain)
+            throws Exception {
+        List<Authenticator> auth = new java.util.ArrayList<>();
+        auth.add(new ClientCertAuthenticator());
+        if (o.tokensFile() != null) {
+            auth.add(new TokenAuthenticator(o.tokensFile(), trustDomain));
+        }
+        return new IstioCertificateService(ca, auth);
+    }
+
+    /** Returns the bound TLS address (xDS and the CA), or null when discovery runs without the CA. */
+    public InetSocketAddress secureGrpcAddress() {
+        return secure == null ? null : (InetSocketAddress) secure.server().getListenSockets().get(0);
+    }
+
+    /** Returns the CA, or null when discovery runs without it. */
+    public CertificateAuthority certificateAuthority() {
+        return secure == null ? null : secure.ca();
     }
 
     /** Returns the bound ADS address. */
@@ -184,6 +282,9 @@ public final class DiscoveryServer implements AutoCloseable {
             grpc.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (secure != null) {
+            secure.close();
         }
         ads.close();
         monitoring.close();

@@ -164,6 +164,7 @@ public final class ProxyServer implements AutoCloseable {
                     "static_resources.listeners[" + i + "]", null));
         }
         String adsTarget = bootstrap.hasDynamicResources() ? AdsBootstrap.adsTarget(bootstrap) : null;
+        AdsBootstrap.AdsTransport adsTransport = adsTarget == null ? null : AdsBootstrap.adsTransport(bootstrap);
         for (ProxyListener l : listeners) {
             if (!l.secretsReady().isDone()) {
                 // Envoy's listener warming: bound once its TLS secrets have arrived.
@@ -189,7 +190,7 @@ public final class ProxyServer implements AutoCloseable {
         if (adsTarget != null) {
             dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
                     binding, exec, LDS_DRAIN_MILLIS, lifecycle, extensions, secrets, sds);
-            ads = new AdsClient(adsTarget, bootstrap.getNode(), dynamic, exec);
+            ads = new AdsClient(adsTarget, adsTransport, bootstrap.getNode(), dynamic, exec);
             dynamic.attach(ads);
             ads.start();
             logger.info("following the control plane at {} as {}", adsTarget, bootstrap.getNode().getId());
@@ -209,6 +210,11 @@ public final class ProxyServer implements AutoCloseable {
         } else {
             logger.error("listener {}: cannot bind {}: {}", l.name(), l.localAddress(), f.cause().toString());
         }
+    }
+
+    /** The ADS client following the control plane, or null when the bootstrap has no {@code dynamic_resources}. */
+    public AdsClient adsClient() {
+        return ads;
     }
 
     /** The secret manager of this proxy (static secrets, files, SDS). */

@@ -315,6 +315,17 @@ public final class TlsContexts {
                                   + "of the first certificate)");
     }
 
+    /**
+     * The trust manager of an upstream {@code validation_context}: its {@code trusted_ca}, then its
+     * {@code match_typed_subject_alt_names} (the ADS client's TLS to the control plane uses it).
+     *
+     * @throws ConfigException naming {@code path.trusted_ca} when the CA cannot be read or used
+     */
+    public static X509TrustManager upstreamTrustManager(CertificateValidationContext v, String path)
+            throws ConfigException {
+        return trustManager(v, path);
+    }
+
     private static X509TrustManager trustManager(CertificateValidationContext v, String path)
             throws ConfigException {
         byte[] pem = read(v.getTrustedCa(), path + ".trusted_ca");

@@ -44,6 +44,196 @@ public final class AdsBootstrap {
     /** The name Istio gives the static cluster of the node agent's SDS server. */
     public static final String SDS_CLUSTER = "sds-grpc";
 
+    /** The SNI and DNS SAN of the control plane's serving certificate, as Istio's bootstrap expects istiod's. */
+    public static final String XDS_SNI = "istiod.istio-system.svc";
+
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(AdsBootstrap.class);
+
+    /**
+     * How the ADS client reaches its server: gRPC channel credentials (insecure, or TLS verified against the
+     * mesh root) and the authority to use instead of the target's (the SNI; gRPC checks the server certificate
+     * against it), or null for the target's.
+     */
+    public record AdsTransport(io.grpc.ChannelCredentials credentials, String authority) {
+        /** Plaintext, as without a {@code transport_socket}. */
+        public static final AdsTransport PLAINTEXT = new AdsTransport(io.grpc.InsecureChannelCredentials.create(), null);
+
+        /** Whether this transport is TLS. */
+        public boolean tls() {
+            return !(credentials instanceof io.grpc.InsecureChannelCredentials);
+        }
+    }
+
+    /**
+     * Returns how to reach the ADS server of {@link #adsTarget}: plaintext, or TLS when its static cluster has a
+     * {@code transport_socket} {@code envoy.transport_sockets.tls} (an {@code UpstreamTlsContext} whose
+     * {@code common_tls_context.validation_context} names the {@code trusted_ca}, optionally with
+     * {@code match_typed_subject_alt_names}; {@code sni} becomes the authority), or when
+     * {@code google_grpc.channel_credentials.ssl_credentials} names {@code root_certs}.
+     *
+     * @throws ConfigException naming the field when the TLS settings cannot be used (no trusted CA, a CA file that
+     *                         cannot be read, a validation context from SDS, another transport socket)
+     */
+    public static AdsTransport adsTransport(Bootstrap b) throws ConfigException {
+        var gs = b.getDynamicResources().getAdsConfig().getGrpcServices(0);
+        if (gs.hasGoogleGrpc()) {
+            var g = gs.getGoogleGrpc();
+            String p = "dynamic_resources.ads_config.grpc_services[0].google_grpc.channel_credentials";
+            if (!g.hasChannelCredentials() || g.getChannelCredentials().hasLocalCredentials()) {
+                return AdsTransport.PLAINTEXT;
+            }
+            if (!g.getChannelCredentials().hasSslCredentials()) {
+                throw new ConfigException(p + ": " + g.getChannelCredentials().getCredentialSpecifierCase()
+                        + " (expected: ssl_credentials)");
+            }
+            var ssl = g.getChannelCredentials().getSslCredentials();
+            if (!ssl.hasRootCerts()) {
+                throw new ConfigException(p + ".ssl_credentials.root_certs: unset (expected: the mesh root)");
+            }
+            var v = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder()
+                    .setTrustedCa(ssl.getRootCerts()).build();
+            return tls(v, p + ".ssl_credentials", null);
+        }
+        String name = gs.getEnvoyGrpc().getClusterName();
+        for (int i = 0; i < b.getStaticResources().getClustersCount(); i++) {
+            Cluster c = b.getStaticResources().getClusters(i);
+            if (!c.getName().equals(name)) {
+                continue;
+            }
+            String p = "static_resources.clusters[" + i + "].transport_socket";
+            if (!c.hasTransportSocket()) {
+                return AdsTransport.PLAINTEXT;
+            }
+            var ts = c.getTransportSocket();
+            var upstream = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class;
+            if (!ts.hasTypedConfig() || !ts.getTypedConfig().is(upstream)) {
+                throw new ConfigException(p + ": " + (ts.hasTypedConfig() ? ts.getTypedConfig().getTypeUrl() : ts.getName())
+                        + " (expected: envoy.transport_sockets.tls with an UpstreamTlsContext)");
+            }
+            io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext tls;
+            try {
+                tls = ts.getTypedConfig().unpack(upstream);
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new ConfigException(p + ".typed_config: " + e.getMessage());
+            }
+            var common = tls.getCommonTlsContext();
+            String cp = p + ".typed_config.common_tls_context";
+            if (common.getTlsCertificatesCount() > 0 || common.getTlsCertificateSdsSecretConfigsCount() > 0) {
+                logger.warn("{}: a client certificate for the xDS connection is not supported; ignored (the control "
+                        + "plane authenticates proxies by node id)", cp);
+            }
+            if (common.hasValidationContextSdsSecretConfig() || common.hasCombinedValidationContext()) {
+                throw new ConfigException(cp + ": validation context from SDS (expected: validation_context with "
+                        + "trusted_ca: the xDS connection is made before any SDS)");
+            }
+            if (!common.hasValidationContext() || !common.getValidationContext().hasTrustedCa()) {
+                throw new ConfigException(cp + ".validation_context.trusted_ca: unset (expected: the mesh root that "
+                        + "signed the control plane's certificate)");
+            }
+            return tls(common.getValidationContext(), cp + ".validation_context", tls.getSni().isEmpty() ? null
+                    : tls.getSni());
+        }
+        return AdsTransport.PLAINTEXT; // adsTarget has already refused an unknown cluster
+    }
+
+    private static AdsTransport tls(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext v,
+                                    String path, String sni) throws ConfigException {
+        javax.net.ssl.X509TrustManager tm = io.jmesh.proxy.tls.TlsContexts.upstreamTrustManager(v, path);
+        if (v.getTrustedCa().hasFilename()) {
+            tm = new ReloadingTrustManager(v, path, tm);
+        }
+        return new AdsTransport(io.grpc.TlsChannelCredentials.newBuilder().trustManager(tm).build(), sni);
+    }
+
+    /**
+     * Reads a {@code trusted_ca} file again when its modification time or size changes (a root transition adds a
+     * root to it), checked at each handshake; a file that cannot be used is logged and the previous roots stay.
+     */
+    private static final class ReloadingTrustManager extends javax.net.ssl.X509ExtendedTrustManager {
+        private final io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext v;
+        private final String path;
+        private final java.nio.file.Path file;
+        private volatile javax.net.ssl.X509ExtendedTrustManager delegate;
+        private volatile java.util.List<Object> stamp;
+
+        ReloadingTrustManager(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext v,
+                              String path, javax.net.ssl.X509TrustManager first) {
+            this.v = v;
+            this.path = path;
+            this.file = java.nio.file.Path.of(v.getTrustedCa().getFilename());
+            this.delegate = (javax.net.ssl.X509ExtendedTrustManager) first;
+            this.stamp = stamp();
+        }
+
+        private java.util.List<Object> stamp() {
+            try {
+                return java.util.List.of(java.nio.file.Files.getLastModifiedTime(file), java.nio.file.Files.size(file));
+            } catch (java.io.IOException e) {
+                return java.util.List.of("missing");
+            }
+        }
+
+        private javax.net.ssl.X509ExtendedTrustManager current() {
+            java.util.List<Object> now = stamp();
+            if (!now.equals(stamp)) {
+                synchronized (this) {
+                    if (!now.equals(stamp)) {
+                        stamp = now;
+                        try {
+                            delegate = (javax.net.ssl.X509ExtendedTrustManager)
+                                    io.jmesh.proxy.tls.TlsContexts.upstreamTrustManager(v, path);
+                            logger.info("{}.trusted_ca: {} reloaded", path, file);
+                        } catch (ConfigException e) {
+                            logger.error("{} (keeping the previous roots)", e.getMessage());
+                        }
+                    }
+                }
+            }
+            return delegate;
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       java.net.Socket socket) throws java.security.cert.CertificateException {
+            current().checkClientTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       java.net.Socket socket) throws java.security.cert.CertificateException {
+            current().checkServerTrusted(chain, authType, socket);
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       javax.net.ssl.SSLEngine engine) throws java.security.cert.CertificateException {
+            current().checkClientTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType,
+                                       javax.net.ssl.SSLEngine engine) throws java.security.cert.CertificateException {
+            current().checkServerTrusted(chain, authType, engine);
+        }
+
+        @Override
+        public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            current().checkClientTrusted(chain, authType);
+        }
+
+        @Override
+        public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType)
+                throws java.security.cert.CertificateException {
+            current().checkServerTrusted(chain, authType);
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+            return current().getAcceptedIssuers();
+        }
+    }
+
     private AdsBootstrap() {}
 
     /**
@@ -115,6 +305,17 @@ public final class AdsBootstrap {
      */
     public static Bootstrap forDiscovery(String host, int port, String nodeId, Map<String, String> metadata,
                                          Map<String, String> labels, int adminPort) {
+        return forDiscovery(host, port, nodeId, metadata, labels, adminPort, null);
+    }
+
+    /**
+     * As {@link #forDiscovery(String, int, String, Map, Map, int)}, with TLS to discovery's secure port (15012)
+     * when {@code xdsRootCa} is not null, as Istio's bootstrap: the {@code xds-grpc} cluster gets a
+     * {@code transport_socket} {@code envoy.transport_sockets.tls} with SNI {@value #XDS_SNI}, ALPN {@code h2},
+     * {@code trusted_ca} the file {@code xdsRootCa} and a DNS SAN matcher for {@value #XDS_SNI}.
+     */
+    public static Bootstrap forDiscovery(String host, int port, String nodeId, Map<String, String> metadata,
+                                         Map<String, String> labels, int adminPort, java.nio.file.Path xdsRootCa) {
         Struct.Builder md = Struct.newBuilder();
         metadata.forEach((k, v) -> md.putFields(k, Value.newBuilder().setStringValue(v).build()));
         String cluster = nodeId;
@@ -132,13 +333,31 @@ public final class AdsBootstrap {
             labels.forEach((k, v) -> ls.putFields(k, Value.newBuilder().setStringValue(v).build()));
             md.putFields("LABELS", Value.newBuilder().setStructValue(ls).build());
         }
-        Cluster xds = Cluster.newBuilder().setName(XDS_CLUSTER)
+        Cluster.Builder xds = Cluster.newBuilder().setName(XDS_CLUSTER)
                 .setType(host.matches("[0-9.]+|.*:.*") ? Cluster.DiscoveryType.STATIC : Cluster.DiscoveryType.STRICT_DNS)
                 .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
                 .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(XDS_CLUSTER)
                         .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                                .setEndpoint(Endpoint.newBuilder().setAddress(address(host, port))))))
-                .build();
+                                .setEndpoint(Endpoint.newBuilder().setAddress(address(host, port))))));
+        if (xdsRootCa != null) {
+            var tls = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.newBuilder()
+                    .setSni(XDS_SNI)
+                    .setCommonTlsContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext
+                            .newBuilder().addAlpnProtocols("h2")
+                            .setValidationContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3
+                                    .CertificateValidationContext.newBuilder()
+                                    .setTrustedCa(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                                            .setFilename(xdsRootCa.toString()))
+                                    .addMatchTypedSubjectAltNames(io.envoyproxy.envoy.extensions.transport_sockets.tls
+                                            .v3.SubjectAltNameMatcher.newBuilder()
+                                            .setSanType(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3
+                                                    .SubjectAltNameMatcher.SanType.DNS)
+                                            .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder()
+                                                    .setExact(XDS_SNI)))))
+                    .build();
+            xds.setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+                    .setName("envoy.transport_sockets.tls").setTypedConfig(com.google.protobuf.Any.pack(tls)));
+        }
         ConfigSource ads = ConfigSource.newBuilder().setAds(AggregatedConfigSource.getDefaultInstance())
                 .setResourceApiVersion(io.envoyproxy.envoy.config.core.v3.ApiVersion.V3).build();
         return Bootstrap.newBuilder()

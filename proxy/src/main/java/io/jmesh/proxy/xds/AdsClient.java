@@ -102,6 +102,7 @@ public final class AdsClient implements AutoCloseable {
     private long backoffMillis = INITIAL_BACKOFF_MILLIS;
     private volatile boolean closed;
     private volatile boolean connected;
+    private volatile String lastError;
 
     /**
      * Creates a client for {@code target} ({@code host:port}, plaintext gRPC); {@link #start()} opens the stream.
@@ -110,6 +111,15 @@ public final class AdsClient implements AutoCloseable {
      */
     public AdsClient(String target, Node node, ResourceHandler handler, ScheduledExecutorService executor) {
         this(channel(target, executor), ADS, node, handler, executor);
+    }
+
+    /**
+     * Creates a client for {@code target} ({@code host:port}) over {@code transport} (plaintext, or TLS verified
+     * against the mesh root, see {@link AdsBootstrap#adsTransport}); {@link #start()} opens the stream.
+     */
+    public AdsClient(String target, AdsBootstrap.AdsTransport transport, Node node, ResourceHandler handler,
+                     ScheduledExecutorService executor) {
+        this(channel(target, executor, transport), ADS, node, handler, executor);
     }
 
     /**
@@ -134,6 +144,24 @@ public final class AdsClient implements AutoCloseable {
                 ? io.grpc.Grpc.newChannelBuilder(target, io.grpc.InsecureChannelCredentials.create())
                 : ManagedChannelBuilder.forTarget(target).usePlaintext();
         return b.executor(executor).keepAliveTime(30, TimeUnit.SECONDS).build();
+    }
+
+    /** A gRPC channel to {@code host:port} over {@code transport}'s credentials and authority. */
+    public static ManagedChannel channel(String target, ScheduledExecutorService executor,
+                                         AdsBootstrap.AdsTransport transport) {
+        ManagedChannelBuilder<?> b = io.grpc.Grpc.newChannelBuilder(target, transport.credentials());
+        if (transport.authority() != null) {
+            b.overrideAuthority(transport.authority());
+        }
+        return b.executor(executor).keepAliveTime(30, TimeUnit.SECONDS).build();
+    }
+
+    /**
+     * Why the stream last ended, with the root cause (e.g. a server certificate not signed by the trusted
+     * root), or null if it never failed.
+     */
+    public String lastError() {
+        return lastError;
     }
 
     /** Opens the stream (asynchronously, on the xDS thread). */
@@ -185,7 +213,7 @@ public final class AdsClient implements AutoCloseable {
             @Override
             public void onError(Throwable t) {
                 if (gen == generation) {
-                    onStreamClosed(t.toString());
+                    onStreamClosed(describe(t));
                 }
             }
 
@@ -202,7 +230,33 @@ public final class AdsClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The status code and the deepest cause; a failed TLS handshake says so, with the reason (e.g. the control
+     * plane's certificate not signed by a trusted root).
+     */
+    static String describe(Throwable t) {
+        Throwable root = t;
+        boolean tls = false;
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            root = c;
+            tls |= c instanceof javax.net.ssl.SSLException || c instanceof java.security.cert.CertificateException;
+        }
+        String status = t instanceof io.grpc.StatusRuntimeException sre ? sre.getStatus().getCode().toString()
+                : t.getClass().getSimpleName();
+        if (tls) {
+            return status + ": TLS handshake failed: " + root.getMessage()
+                    + " (expected: the server's certificate signed by a root of trusted_ca, with the expected SANs)";
+        }
+        if (t instanceof io.grpc.StatusRuntimeException sre) {
+            String d = sre.getStatus().getDescription();
+            return status + (d == null ? "" : ": " + d) + (root == t || root.getMessage() == null ? ""
+                    : " (" + root.getMessage() + ")");
+        }
+        return t.toString();
+    }
+
     private void onStreamClosed(String why) {
+        lastError = why;
         requests = null;
         connected = false;
         if (closed) {
