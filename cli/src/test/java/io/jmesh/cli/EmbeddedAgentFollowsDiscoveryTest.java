@@ -35,7 +35,11 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.jmesh.discovery.CaOptions;
+import io.jmesh.discovery.DiscoveryOptions;
+import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.proxy.testing.Poll;
+import io.jmesh.security.agent.SdsClient;
 import io.jmesh.proxy.testing.ScriptedXdsServer;
 import io.jmesh.security.testing.TestMeshCa;
 
@@ -151,6 +155,50 @@ class EmbeddedAgentFollowsDiscoveryTest {
                 assertTrue(dump.contains("[redacted]"), "the private key is not shown");
                 assertEquals("Bearer " + Files.readString(ca.tokenFile()).trim(), ca.received.get(0).headers()
                         .get(io.jmesh.security.ca.server.TokenAuthenticator.AUTHORIZATION), "the agent sent its token");
+                proxy.destroy();
+                assertTrue(proxy.waitFor(30, TimeUnit.SECONDS));
+                assertEquals(0, proxy.exitValue());
+            } finally {
+                proxy.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void theEmbeddedAgentGetsItsCertificateFromDiscoverysCaOnTheSecurePort() throws Exception {
+        Path config = Files.createDirectories(dir.resolve("config"));
+        String token = "client-token-0123456789abcdef";
+        Files.writeString(dir.resolve("tokens.yaml"), "tokens:\n- token: " + token
+                + "\n  namespace: default\n  serviceAccount: client\n");
+        Path tokenFile = Files.writeString(dir.resolve("istio-token"), token + "\n");
+        Path socket = dir.resolve("sds/socket");
+        try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(config,
+                new java.net.InetSocketAddress("127.0.0.1", 0), new java.net.InetSocketAddress("127.0.0.1", 0), null,
+                DiscoveryOptions.DEFAULT_DEBOUNCE).withCa(CaOptions.of(new java.net.InetSocketAddress("127.0.0.1", 0),
+                dir.resolve("ca"), dir.resolve("tokens.yaml"))))) {
+            String secure = "127.0.0.1:" + discovery.secureGrpcAddress().getPort();
+            Path root = dir.resolve("ca/root-cert.pem");
+            // One port, one root: xDS over TLS and the CA, as istiod's 15012; --ca-root defaults to --xds-root-ca.
+            Process proxy = jmesh("proxy", "--discovery-address", secure, "--xds-root-ca", root.toString(),
+                                  "--node-id", NODE, "--admin-port", "0", "--ca-address", secure,
+                                  "--token-file", tokenFile.toString(), "--service-account", "client",
+                                  "--sds-socket", socket.toString());
+            try {
+                for (int i = 0; i < 600 && !(log().contains("new certificate") && log().contains("jmesh proxy: admin on"))
+                                && proxy.isAlive(); i++) {
+                    Thread.sleep(100); // a JVM starting on a busy machine: up to a minute
+                }
+                assertTrue(log().contains("new certificate"), "the agent got a certificate:\n" + log());
+                try (SdsClient sds = new SdsClient(socket)) {
+                    sds.ask("default", "ROOTCA");
+                    var r = sds.next();
+                    var leaf = SdsClient.leaf(r);
+                    assertEquals(List.of(List.of(6, "spiffe://cluster.local/ns/default/sa/client")),
+                                 leaf.getSubjectAlternativeNames().stream().map(List::copyOf).toList());
+                    var rootCert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+                            .getInstance("X.509").generateCertificate(Files.newInputStream(root));
+                    leaf.verify(rootCert.getPublicKey());
+                }
                 proxy.destroy();
                 assertTrue(proxy.waitFor(30, TimeUnit.SECONDS));
                 assertEquals(0, proxy.exitValue());
