@@ -10,8 +10,15 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         description = "A service mesh in Java: Envoy-compatible sidecar proxy, Istio-compatible control plane.",
-        subcommands = {VersionCommand.class, ProxyCommand.class, DiscoveryCommand.class, DemoCommand.class,
-                ProxyStatusCommand.class, ProxyConfigCommand.class, CommandLine.HelpCommand.class})
+subcommands = {
+                VersionCommand.class,
+                ProxyCommand.class,
+                DiscoveryCommand.class,
+                AgentCommand.class,
+                DemoCommand.class,
+                ProxyStatusCommand.class,
+                ProxyConfigCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -16,7 +16,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code jmesh proxy --config FILE}: runs the sidecar proxy from an Envoy v3 bootstrap file (static, or
  * {@code dynamic_resources} over ADS); or {@code jmesh proxy --discovery-address HOST:PORT --node-id ID}: builds
- * such a bootstrap and follows {@code jmesh discovery}. Exit code 1 with the file and field path for a bad
+ * such a bootstrap and follows {@code jmesh discovery}. With {@code --ca-address} the node agent runs in the same
+ * process, serving the workload certificate over SDS on {@code --sds-socket}; with {@code --discovery-address} the
+ * bootstrap gets Istio's {@code sds-grpc} cluster to it. Exit code 1 with the file and field path for a bad
  * config; SIGTERM drains for {@code --drain-time} and exits 0.
  */
 @Command(name = "proxy", mixinStandardHelpOptions = true,
@@ -78,6 +80,15 @@ final class ProxyCommand implements Callable<Integer> {
             description = "serve (default) or validate (check the config and exit), as Envoy's --mode.")
     String mode;
 
+    /** The embedded node agent: started when {@code --ca-address} is given. */
+    @picocli.CommandLine.Mixin
+    AgentCommand.AgentFlags agentFlags = new AgentCommand.AgentFlags();
+
+    @Option(names = "--sds-socket", paramLabel = "PATH", defaultValue = io.jmesh.security.agent.NodeAgent.DEFAULT_SDS_SOCKET,
+            description = "With --ca-address: the embedded node agent's SDS socket, the sds-grpc cluster "
+                    + "(default: ${DEFAULT-VALUE}).")
+    Path sdsSocket;
+
     @Option(names = "--tls-engine", paramLabel = "ENGINE",
             description = "TLS engine: auto (OpenSSL when its native library loads, else the JDK), openssl or jdk; "
                     + "sets the system property jmesh.tls.engine.")
@@ -136,12 +147,33 @@ final class ProxyCommand implements Callable<Integer> {
             System.out.println("configuration '" + (config != null ? config : discoveryAddress) + "' OK");
             return 0;
         }
+        io.jmesh.security.agent.NodeAgent agent = null;
+        if (agentFlags.caAddress != null) {
+            if (agentFlags.caRoot == null) {
+                // istiod serves xDS and the CA on one port with one certificate: one mesh root checks both.
+                agentFlags.caRoot = xdsRootCa;
+            }
+            try {
+                agent = agentFlags.start(sdsSocket.toAbsolutePath(), namespaceOf(nodeId));
+            } catch (IllegalArgumentException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+            System.err.println("jmesh proxy: node agent " + agent.options().spiffeId() + " SDS on unix:"
+                    + sdsSocket.toAbsolutePath());
+            if (discoveryAddress != null) {
+                bootstrap = AdsBootstrap.withSdsCluster(bootstrap, sdsSocket.toAbsolutePath());
+            }
+        }
         ProxyServer server;
         try {
             server = ProxyServer.start(bootstrap, concurrency, new ListenerBinding(listenerAddress, listenerPorts,
                     inboundAddress));
         } catch (ConfigException e) {
             System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
+            if (agent != null) {
+                agent.close();
+            }
             return 1;
         }
         CountDownLatch stop = new CountDownLatch(1);
@@ -156,6 +188,18 @@ final class ProxyCommand implements Callable<Integer> {
         }
         stop.await();
         server.drainAndClose(drainMillis);
+        if (agent != null) {
+            agent.close();
+        }
         return 0;
+    }
+
+    /** The namespace of a {@code sidecar~IP~name.namespace~...} node id; {@code default} otherwise. */
+    static String namespaceOf(String nodeId) {
+        String[] parts = nodeId == null ? new String[0] : nodeId.split("~", -1);
+        if (parts.length == 4 && parts[2].indexOf('.') > 0) {
+            return parts[2].substring(parts[2].indexOf('.') + 1);
+        }
+        return "default";
     }
 }

@@ -41,6 +41,9 @@ public final class AdsBootstrap {
     /** The name Istio gives the static cluster of the xDS server. */
     public static final String XDS_CLUSTER = "xds-grpc";
 
+    /** The name Istio gives the static cluster of the node agent's SDS server. */
+    public static final String SDS_CLUSTER = "sds-grpc";
+
     /** The SNI and DNS SAN of the control plane's serving certificate, as Istio's bootstrap expects istiod's. */
     public static final String XDS_SNI = "istiod.istio-system.svc";
 
@@ -369,6 +372,38 @@ public final class AdsBootstrap {
                 .setAdmin(io.envoyproxy.envoy.config.bootstrap.v3.Admin.newBuilder().setAddress(address("127.0.0.1",
                         adminPort)))
                 .build();
+    }
+
+    /**
+     * Adds Istio's {@code sds-grpc} static cluster to {@code b}: HTTP/2 to the node agent's SDS server on the Unix
+     * domain socket {@code socket}, so that secrets with {@code sds_config: {api_config_source: {api_type: GRPC,
+     * grpc_services: [{envoy_grpc: {cluster_name: sds-grpc}}]}}} ({@code default}, {@code ROOTCA}) come from it.
+     * A bootstrap that already has a cluster of that name is returned as it is.
+     */
+    public static Bootstrap withSdsCluster(Bootstrap b, java.nio.file.Path socket) {
+        for (Cluster c : b.getStaticResources().getClustersList()) {
+            if (c.getName().equals(SDS_CLUSTER)) {
+                return b;
+            }
+        }
+        var h2 = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                        .ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(
+                                io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDefaultInstance()))
+                .build();
+        Cluster sds = Cluster.newBuilder().setName(SDS_CLUSTER).setType(Cluster.DiscoveryType.STATIC)
+                .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                        com.google.protobuf.Any.pack(h2))
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(SDS_CLUSTER)
+                        .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                                .setEndpoint(Endpoint.newBuilder().setAddress(Address.newBuilder().setPipe(
+                                        io.envoyproxy.envoy.config.core.v3.Pipe.newBuilder()
+                                                .setPath(socket.toString())))))))
+                .build();
+        Bootstrap.Builder out = b.toBuilder();
+        out.getStaticResourcesBuilder().addClusters(sds);
+        return out.build();
     }
 
     private static Address address(String host, int port) {
