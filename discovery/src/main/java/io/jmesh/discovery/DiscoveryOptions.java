@@ -13,9 +13,17 @@ import java.util.Objects;
  * @param monitoringAddress where {@code /metrics} and {@code /debug/*} listen; port 0 picks a free port
  * @param meshConfigFile    a MeshConfig YAML file, or {@code null} for Istio's defaults
  * @param debounce          quiet time before a change is pushed (istiod's 100 ms by default)
+ * @param credentialsDir    TLS credentials for {@code credentialName} ({@code <dir>/<namespace>/<name>/tls.crt,
+ *                          tls.key, ca.crt}), re-read every second; {@code null} for none
  */
 public record DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, InetSocketAddress monitoringAddress,
-                               Path meshConfigFile, Duration debounce) {
+                               Path meshConfigFile, Duration debounce, Path credentialsDir) {
+
+    /** Options without a credentials directory. */
+    public DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, InetSocketAddress monitoringAddress,
+                            Path meshConfigFile, Duration debounce) {
+        this(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, null);
+    }
 
     /** istiod's default debounce. */
     public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(100);

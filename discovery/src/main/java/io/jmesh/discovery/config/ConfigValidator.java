@@ -47,6 +47,8 @@ public final class ConfigValidator {
             validateGateway(gw);
         } else if (spec instanceof Sidecar sc) {
             validateSidecar(sc);
+        } else if (spec instanceof PeerAuthentication pa) {
+            validatePeerAuthentication(pa);
         }
     }
 
@@ -695,6 +697,42 @@ public final class ConfigValidator {
                 && !Set.of("REGISTRY_ONLY", "ALLOW_ANY").contains(sc.outboundTrafficPolicy().mode())) {
             throw new ConfigException("spec.outboundTrafficPolicy.mode: " + sc.outboundTrafficPolicy().mode()
                     + " (expected: REGISTRY_ONLY or ALLOW_ANY)");
+        }
+    }
+
+    // ---- PeerAuthentication
+
+    private static final Set<String> MTLS_MODES = Set.of("UNSET", "DISABLE", "PERMISSIVE", "STRICT");
+
+    /** As istiod's {@code ValidatePeerAuthentication}: modes, port-level only with a selector, ports 1..65535. */
+    private static void validatePeerAuthentication(PeerAuthentication pa) throws ConfigException {
+        if (pa.selector() != null) {
+            validateLabels(pa.selector().matchLabels(), "spec.selector.matchLabels");
+        }
+        validateMtlsMode(pa.mtls(), "spec.mtls.mode");
+        if (pa.portLevelMtls() == null) {
+            return;
+        }
+        if (pa.portLevelMtls().isEmpty()) {
+            throw new ConfigException("spec.portLevelMtls: {} (expected: at least one port when set)");
+        }
+        if (!pa.hasSelector()) {
+            throw new ConfigException("spec.portLevelMtls: set without spec.selector.matchLabels (expected: a "
+                    + "workload selector; mesh and namespace policies have no port-level mTLS)");
+        }
+        for (Map.Entry<Integer, PeerAuthentication.MutualTLS> e : pa.portLevelMtls().entrySet()) {
+            String path = "spec.portLevelMtls." + e.getKey();
+            validatePort(e.getKey(), path);
+            if (e.getValue() == null) {
+                throw new ConfigException(path + ": null (expected: a mapping with mode)");
+            }
+            validateMtlsMode(e.getValue(), path + ".mode");
+        }
+    }
+
+    private static void validateMtlsMode(PeerAuthentication.MutualTLS mtls, String path) throws ConfigException {
+        if (mtls != null && mtls.mode() != null && !MTLS_MODES.contains(mtls.mode())) {
+            throw new ConfigException(path + ": " + mtls.mode() + " (expected: one of " + sorted(MTLS_MODES) + ")");
         }
     }
 

@@ -36,8 +36,10 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValida
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.Gateway;
+import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -187,32 +189,101 @@ final class ListenerGenerator {
             }
             ports.merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
         }
+        MtlsPolicy mtls = MtlsPolicy.of(ctx.snapshot, ctx.proxy.namespace(), ctx.proxy.labels());
+        boolean inspectTls = false;
         for (Map.Entry<Integer, String> e : ports.entrySet()) {
-            String cluster = ClusterGenerator.inboundName(e.getKey());
-            String statPrefix = "inbound_0.0.0.0_" + e.getKey();
-            FilterChain.Builder fc = FilterChain.newBuilder().setName(cluster)
-                    .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(e.getKey())));
-            fc.addAllFilters(InboundPolicies.networkFilters(ctx, e.getKey()));
-            switch (e.getValue()) {
-                case "http" -> {
-                    HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
-                            .setStatPrefix(statPrefix)
-                            .setRouteConfig(inboundRoutes(cluster, "http", e.getKey()))
-                            .addAllHttpFilters(InboundPolicies.httpFilters(ctx, e.getKey()))
-                            .addAllHttpFilters(httpFilters());
-                    accessLog(ctx).ifPresent(hcm::addAccessLog);
-                    fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
+            int port = e.getKey();
+            String cluster = ClusterGenerator.inboundName(port);
+            List<Filter> filters = inboundFilters(ctx, port, e.getValue());
+            PeerAuthentication.Mode mode = mtls.mode(port);
+            FilterChainMatch.Builder match = FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(port));
+            switch (mode) {
+                case STRICT -> {
+                    inspectTls = true;
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                            .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
+                            .setTransportSocket(inboundMtls())
+                            .addAllFilters(filters));
                 }
-                case "tcp" -> fc.addFilters(tcpProxy(cluster, cluster));
-                default -> fc.addFilters(rpcProxy(statPrefix, e.getValue(),
-                        inboundRoutes(cluster, e.getValue(), e.getKey()), accessLog(ctx),
-                        InboundPolicies.rpcFilters(ctx, e.getKey())));
+                case PERMISSIVE -> {
+                    inspectTls = true;
+                    // mTLS from a sidecar (its ALPN says istio), plaintext, and TLS of the application's own
+                    // (no istio ALPN: passed through to the workload as bytes), as Istio's permissive chains.
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                            .setFilterChainMatch(match.clone().setTransportProtocol("tls")
+                                    .addAllApplicationProtocols(MTLS_ALPNS))
+                            .setTransportSocket(inboundMtls())
+                            .addAllFilters(filters));
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-plaintext")
+                            .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))
+                            .addAllFilters(filters));
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-tls")
+                            .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
+                            .addFilters(tcpProxy(cluster, cluster)));
+                }
+                default -> inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                        .setFilterChainMatch(match)
+                        .addAllFilters(filters));
             }
-            inbound.addFilterChains(fc);
+        }
+        if (inspectTls) {
+            inbound.addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+                    .setTypedConfig(Protos.any(TlsInspector.getDefaultInstance())));
         }
         inbound.addFilterChains(FilterChain.newBuilder().setName("InboundPassthroughFilterChain")
                 .addFilters(tcpProxy("PassthroughCluster", "InboundPassthroughCluster")));
         out.put("virtualInbound", inbound.build());
+    }
+
+    /**
+     * The ALPN values a client sidecar's mTLS carries (Istio's {@code mtlsTCPWithMxcALPNs} and
+     * {@code mtlsHTTPALPNs}): what tells a sidecar's mTLS from other TLS on a permissive port.
+     */
+    static final List<String> MTLS_ALPNS = List.of("istio-peer-exchange", "istio", "istio-http/1.0",
+            "istio-http/1.1", "istio-h2");
+
+    /** What the inbound mTLS server offers in ALPN: Istio's {@code ALPNDownstreamWithMxc}, plus {@code istio}. */
+    static final List<String> INBOUND_ALPNS = List.of("istio-peer-exchange", "istio", "h2", "http/1.1");
+
+    /**
+     * The inbound mTLS transport socket, as Istio's: the workload certificate ({@code default}) and the mesh roots
+     * ({@code ROOTCA}) from the node agent over SDS ({@code sds-grpc}), a client certificate required, TLS 1.2+.
+     */
+    static TransportSocket inboundMtls() {
+        DownstreamTlsContext d = DownstreamTlsContext.newBuilder()
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setTlsParams(TlsParameters.newBuilder()
+                                .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
+                        .addAllAlpnProtocols(INBOUND_ALPNS)
+                        .addTlsCertificateSdsSecretConfigs(Protos.agentSecret(Protos.SDS_DEFAULT))
+                        .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                                .setDefaultValidationContext(CertificateValidationContext.getDefaultInstance())
+                                .setValidationContextSdsSecretConfig(Protos.agentSecret(Protos.SDS_ROOTCA))))
+                .setRequireClientCertificate(BoolValue.of(true))
+                .build();
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Protos.any(d)).build();
+    }
+
+    /** The filters of workload port {@code port}'s inbound chain: policies, then HCM, rpc_proxy or tcp_proxy. */
+    private static List<Filter> inboundFilters(GenerationContext ctx, int port, String protocol) {
+        String cluster = ClusterGenerator.inboundName(port);
+        String statPrefix = "inbound_0.0.0.0_" + port;
+        List<Filter> out = new ArrayList<>(InboundPolicies.networkFilters(ctx, port));
+        switch (protocol) {
+            case "http" -> {
+                HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                        .setStatPrefix(statPrefix)
+                        .setRouteConfig(inboundRoutes(cluster, "http", port))
+                        .addAllHttpFilters(InboundPolicies.httpFilters(ctx, port))
+                        .addAllHttpFilters(httpFilters());
+                accessLog(ctx).ifPresent(hcm::addAccessLog);
+                out.add(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())).build());
+            }
+            case "tcp" -> out.add(tcpProxy(cluster, cluster));
+            default -> out.add(rpcProxy(statPrefix, protocol, inboundRoutes(cluster, protocol, port), accessLog(ctx),
+                    InboundPolicies.rpcFilters(ctx, port)));
+        }
+        return out;
     }
 
     private static void gateway(GenerationContext ctx, Map<String, Message> out) {

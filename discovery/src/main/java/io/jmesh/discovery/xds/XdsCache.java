@@ -134,6 +134,9 @@ public final class XdsCache {
                     }
                 }
             }
+            if (!prev.credentials().equals(next.credentials())) {
+                types.add(TypeUrls.SECRET);
+            }
             Set<String> ips = new HashSet<>();
             Map<String, List<Endpoint>> before = prev.endpoints();
             Map<String, List<Endpoint>> after = next.endpoints();
@@ -326,7 +329,16 @@ public final class XdsCache {
         return out;
     }
 
+    /**
+     * Whether listeners (and routes) depend on the proxy's labels: some VirtualService matches on
+     * {@code sourceLabels}, or some PeerAuthentication selects workloads (a sidecar's inbound chains).
+     */
     private static boolean usesSourceLabels(MeshSnapshot snapshot) {
+        for (Config<io.jmesh.discovery.config.PeerAuthentication> pa : snapshot.peerAuthentications()) {
+            if (pa.spec().hasSelector()) {
+                return true;
+            }
+        }
         for (Config<VirtualService> vs : snapshot.virtualServices()) {
             if (vs.spec().http() != null) {
                 for (VirtualService.HTTPRoute r : vs.spec().http()) {
