@@ -35,6 +35,7 @@ import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.jmesh.discovery.config.Config;
@@ -66,6 +67,8 @@ import java.util.TreeMap;
  * HCM takes routes by RDS over ADS and ends with the router filter.
  */
 final class ListenerGenerator {
+
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(ListenerGenerator.class);
 
     static final String HCM = "envoy.filters.network.http_connection_manager";
     static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
@@ -310,11 +313,35 @@ final class ListenerGenerator {
                     FilterChain.Builder fc = FilterChain.newBuilder()
                             .setFilterChainMatch(sni(gs.server()))
                             .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
-                                    .setTypedConfig(Protos.any(downstreamTls(gs.server().tls()))))
+                                    .setTypedConfig(Protos.any(downstreamTls(gs.server().tls(), true))))
                             .addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(
                                     rdsHcm(ctx, "outbound_0.0.0.0_" + port, gs.routeName()))));
                     chains.putIfAbsent(gs.routeName(), fc.build());
+                } else if (protocol.equals("TLS") && !gs.tlsMode().contains("PASSTHROUGH")) {
+                    // TLS terminated here, then the VirtualServices' tcp routes (Istio's TLS + SIMPLE/MUTUAL).
+                    tls = true;
+                    for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
+                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                                && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
+                            continue;
+                        }
+                        for (VirtualService.TCPRoute r : vs.spec().tcp()) {
+                            String cluster = l4Cluster(ctx, r.route(), vs.meta().namespace(), port);
+                            chains.putIfAbsent("tls-terminated:" + gs.gatewayNamespace() + '/' + gs.gatewayName()
+                                    + '/' + gs.index(), FilterChain.newBuilder()
+                                    .setFilterChainMatch(sni(gs.server()))
+                                    .setTransportSocket(TransportSocket.newBuilder()
+                                            .setName("envoy.transport_sockets.tls")
+                                            .setTypedConfig(Protos.any(downstreamTls(gs.server().tls(), false))))
+                                    .addFilters(tcpProxy(cluster, cluster)).build());
+                        }
+                    }
                 } else if (protocol.equals("TLS")) {
+                    if (gs.tlsMode().equals("AUTO_PASSTHROUGH")) {
+                        logger.warn("Gateway {}/{} servers[{}]: tls.mode AUTO_PASSTHROUGH is not supported; only "
+                                + "VirtualService tls routes by SNI apply", gs.gatewayNamespace(), gs.gatewayName(),
+                                gs.index());
+                    }
                     tls = true;
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
                         if (!vs.spec().gateways().contains(gs.gatewayName())
@@ -369,28 +396,90 @@ final class ListenerGenerator {
         return m.build();
     }
 
-    private static DownstreamTlsContext downstreamTls(Gateway.ServerTLSSettings tls) {
+    /**
+     * A gateway server's TLS, as Istio builds it: SIMPLE and MUTUAL take the certificate from files or from
+     * {@code credentialName} ({@code kubernetes://<name>} over ADS, served from the credentials directory);
+     * MUTUAL requires a client certificate checked against {@code caCertificates} or the credential's CA
+     * ({@code kubernetes://<name>-cacert}), OPTIONAL_MUTUAL checks one if sent; ISTIO_MUTUAL uses the gateway's
+     * own workload certificate and the mesh roots from the node agent ({@code sds-grpc}) and requires a client
+     * certificate. {@code subjectAltNames} restrict client certificates; {@code min/maxProtocolVersion} and
+     * {@code cipherSuites} become {@code tls_params}.
+     */
+    static DownstreamTlsContext downstreamTls(Gateway.ServerTLSSettings tls, boolean http) {
         CommonTlsContext.Builder c = CommonTlsContext.newBuilder();
-        if (tls.serverCertificate() != null) {
-            c.addTlsCertificates(TlsCertificate.newBuilder()
-                    .setCertificateChain(DataSource.newBuilder().setFilename(tls.serverCertificate()))
-                    .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
-        } else if (tls.credentialName() != null) {
-            c.addTlsCertificateSdsSecretConfigs(
-                    io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
-                            .setName("kubernetes://" + tls.credentialName()).setSdsConfig(Protos.ads()));
+        String mode = tls.mode() == null ? "PASSTHROUGH" : tls.mode();
+        boolean verify = mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL") || mode.equals("ISTIO_MUTUAL");
+        CertificateValidationContext.Builder sans = CertificateValidationContext.newBuilder();
+        for (String san : tls.subjectAltNames() == null ? List.<String>of() : tls.subjectAltNames()) {
+            sans.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(san.startsWith("spiffe://") ? SubjectAltNameMatcher.SanType.URI
+                            : SubjectAltNameMatcher.SanType.DNS)
+                    .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
         }
-        DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder();
-        if ("MUTUAL".equals(tls.mode())) {
-            CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
-            if (tls.caCertificates() != null) {
-                v.setTrustedCa(DataSource.newBuilder().setFilename(tls.caCertificates()));
+        if (mode.equals("ISTIO_MUTUAL")) {
+            c.addTlsCertificateSdsSecretConfigs(Protos.agentSecret(Protos.SDS_DEFAULT))
+                    .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(sans)
+                            .setValidationContextSdsSecretConfig(Protos.agentSecret(Protos.SDS_ROOTCA)));
+        } else {
+            String credential = tls.credentialName() != null ? tls.credentialName()
+                    : tls.credentialNames() != null && !tls.credentialNames().isEmpty()
+                    ? tls.credentialNames().get(0) : null;
+            if (tls.serverCertificate() != null) {
+                c.addTlsCertificates(TlsCertificate.newBuilder()
+                        .setCertificateChain(DataSource.newBuilder().setFilename(tls.serverCertificate()))
+                        .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
+            } else if (credential != null) {
+                c.addTlsCertificateSdsSecretConfigs(Protos.credentialSecret(CredentialSecrets.PREFIX + credential));
             }
-            c.setValidationContext(v);
+            if (verify) {
+                if (tls.caCertificates() != null) {
+                    c.setValidationContext(sans.setTrustedCa(DataSource.newBuilder()
+                            .setFilename(tls.caCertificates())));
+                } else if (credential != null) {
+                    c.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(sans)
+                            .setValidationContextSdsSecretConfig(Protos.credentialSecret(
+                                    CredentialSecrets.PREFIX + credential + CredentialSecrets.CA_SUFFIX)));
+                }
+            }
+        }
+        TlsParameters.Builder params = TlsParameters.newBuilder();
+        boolean hasParams = false;
+        if (tls.minProtocolVersion() != null && !tls.minProtocolVersion().equals("TLS_AUTO")) {
+            params.setTlsMinimumProtocolVersion(tlsVersion(tls.minProtocolVersion()));
+            hasParams = true;
+        }
+        if (tls.maxProtocolVersion() != null && !tls.maxProtocolVersion().equals("TLS_AUTO")) {
+            params.setTlsMaximumProtocolVersion(tlsVersion(tls.maxProtocolVersion()));
+            hasParams = true;
+        }
+        if (tls.cipherSuites() != null && !tls.cipherSuites().isEmpty()) {
+            params.addAllCipherSuites(tls.cipherSuites());
+            hasParams = true;
+        }
+        if (hasParams) {
+            c.setTlsParams(params);
+        }
+        if (http) {
+            c.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
+        }
+        DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder().setCommonTlsContext(c);
+        if (mode.equals("MUTUAL") || mode.equals("ISTIO_MUTUAL")) {
             d.setRequireClientCertificate(BoolValue.of(true));
         }
-        c.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
-        return d.setCommonTlsContext(c).build();
+        return d.build();
+    }
+
+    /** Istio's {@code TLSV1_2} as Envoy's {@code TLSv1_2}; the value was validated. */
+    private static TlsParameters.TlsProtocol tlsVersion(String istio) {
+        return switch (istio) {
+            case "TLSV1_0" -> TlsParameters.TlsProtocol.TLSv1_0;
+            case "TLSV1_1" -> TlsParameters.TlsProtocol.TLSv1_1;
+            case "TLSV1_2" -> TlsParameters.TlsProtocol.TLSv1_2;
+            case "TLSV1_3" -> TlsParameters.TlsProtocol.TLSv1_3;
+            default -> TlsParameters.TlsProtocol.TLS_AUTO;
+        };
     }
 
     private static String l4Cluster(GenerationContext ctx, List<VirtualService.RouteDestination> route, String ns,
