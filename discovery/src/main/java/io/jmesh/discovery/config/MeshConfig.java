@@ -10,7 +10,7 @@ import java.util.Map;
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy,
                          String accessLogFile, Map<String, Object> defaultConfig, String rootNamespace,
-                         Boolean enableAutoMtls) {
+                         Boolean enableAutoMtls, String accessLogFormat) {
 
     /**
      * Istio's defaults: trust domain {@code cluster.local}, ALLOW_ANY, no access log, root namespace
@@ -22,12 +22,19 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
     /** A mesh config with Istio's default root namespace and auto mTLS. */
     public MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy, String accessLogFile,
                       Map<String, Object> defaultConfig) {
-        this(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, null, null);
+        this(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, null, null, null);
+    }
+
+    /** A mesh config with Istio's default access log format. */
+    public MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy, String accessLogFile,
+                      Map<String, Object> defaultConfig, String rootNamespace, Boolean enableAutoMtls) {
+        this(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace, enableAutoMtls, null);
     }
 
     public MeshConfig {
         rootNamespace = rootNamespace == null || rootNamespace.isEmpty() ? "istio-system" : rootNamespace;
         enableAutoMtls = enableAutoMtls == null ? Boolean.TRUE : enableAutoMtls;
+        accessLogFormat = accessLogFormat == null ? "" : accessLogFormat;
         trustDomain = trustDomain == null ? "cluster.local" : trustDomain;
         outboundTrafficPolicy = outboundTrafficPolicy == null
                 ? new Sidecar.OutboundTrafficPolicy("ALLOW_ANY", null) : outboundTrafficPolicy;

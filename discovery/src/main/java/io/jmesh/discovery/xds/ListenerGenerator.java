@@ -600,15 +600,25 @@ final class ListenerGenerator {
         return hcm.build();
     }
 
-    /** MeshConfig {@code accessLogFile}: Envoy's file access log with its default format; empty when unset. */
+    /**
+     * MeshConfig {@code accessLogFile}: Envoy's file access log with MeshConfig {@code accessLogFormat}, or Envoy's
+     * default format; empty when unset.
+     */
     private static Optional<AccessLog> accessLog(GenerationContext ctx) {
         String file = ctx.snapshot.meshConfig().accessLogFile();
         if (file.isEmpty()) {
             return Optional.empty();
         }
+        var log = io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.newBuilder().setPath(file);
+        String format = ctx.snapshot.meshConfig().accessLogFormat();
+        if (!format.isEmpty()) {
+            // MeshConfig accessLogFormat, as Istio writes it: a text format, one line per entry.
+            log.setLogFormat(io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString.newBuilder()
+                    .setTextFormatSource(DataSource.newBuilder()
+                            .setInlineString(format.endsWith("\n") ? format : format + "\n")));
+        }
         return Optional.of(AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                .setTypedConfig(Protos.any(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
-                        .newBuilder().setPath(file).build())).build());
+                .setTypedConfig(Protos.any(log.build())).build());
     }
 
     /**

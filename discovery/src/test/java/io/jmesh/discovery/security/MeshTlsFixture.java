@@ -61,8 +61,17 @@ final class MeshTlsFixture implements AutoCloseable {
 
     /** Starts discovery (20 ms debounce) on the config directory and {@code credentialsDir} (may be null). */
     DiscoveryServer startDiscovery(Path credentialsDir) throws Exception {
+        return startDiscovery(credentialsDir, null);
+    }
+
+    /** Starts discovery as {@link #startDiscovery(Path)} does, with {@code meshConfig} YAML (null for none). */
+    DiscoveryServer startDiscovery(Path credentialsDir, String meshConfig) throws Exception {
+        Path meshFile = null;
+        if (meshConfig != null) {
+            meshFile = Files.writeString(dir.resolve("mesh-config.yaml"), meshConfig);
+        }
         discovery = DiscoveryServer.start(new DiscoveryOptions(configDir, new InetSocketAddress("127.0.0.1", 0),
-                new InetSocketAddress("127.0.0.1", 0), null, Duration.ofMillis(20), credentialsDir));
+                new InetSocketAddress("127.0.0.1", 0), meshFile, Duration.ofMillis(20), credentialsDir));
         return discovery;
     }
 

@@ -30,7 +30,9 @@ import io.jmesh.proxy.xds.ListenerBinding;
  *       does the productpage sidecar (auto mTLS: ISTIO_MUTUAL, the reviews SPIFFE identity checked).</li>
  *   <li>PERMISSIVE: plaintext and the client sidecar's mTLS both get 200, the latter as a TLS handshake on the
  *       server sidecar's listener.</li>
+ *   <li>DISABLE: plaintext only; the client sidecar sends plaintext (auto mTLS honours the destination).</li>
  * </ul>
+ * The server sidecar's access log (MeshConfig {@code accessLogFormat}) shows the caller's SPIFFE ID.
  */
 class PeerAuthenticationEndToEndTest {
 
@@ -46,6 +48,7 @@ class PeerAuthenticationEndToEndTest {
     private TestBackend backend;
     private ProxyServer server;
     private ProxyServer client;
+    private Path accessLog;
 
     @BeforeEach
     void start() throws Exception {
@@ -72,7 +75,11 @@ class PeerAuthenticationEndToEndTest {
                   labels: {app: reviews, security.istio.io/tlsMode: istio}
                 """.formatted(HOST, WORKLOAD_IP, backend.port()));
         mesh.write("peer-authentication.yaml", mode("STRICT"));
-        mesh.startDiscovery(null);
+        accessLog = dir.resolve("access.log");
+        mesh.startDiscovery(null, """
+                accessLogFile: %s
+                accessLogFormat: "%%DOWNSTREAM_PEER_URI_SAN%% %%RESPONSE_CODE%%"
+                """.formatted(accessLog));
         server = mesh.proxy(REVIEWS_NODE, Map.of("app", "reviews"), "reviews",
                 new ListenerBinding("127.0.0.1", Map.of(), WORKLOAD_IP));
         client = mesh.proxy(CLIENT_NODE, Map.of("app", "productpage"), "productpage",
@@ -130,6 +137,18 @@ class PeerAuthenticationEndToEndTest {
                 "listener." + WORKLOAD_IP + "_" + backend.port() + ".ssl.handshake", 0L);
     }
 
+    /** Waits until the access log (the server sidecar's inbound HCM writes the peer's SPIFFE ID) has {@code line}. */
+    private void awaitPeerLogged(String line) throws Exception {
+        Poll.until(() -> {
+            try {
+                return java.nio.file.Files.exists(accessLog)
+                        && java.nio.file.Files.readAllLines(accessLog).contains(line);
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }, "access log line '" + line + "'");
+    }
+
     private void awaitInbound() throws Exception {
         Poll.until(() -> server.listenerAddresses().containsKey(WORKLOAD_IP + "_" + backend.port()),
                 "the inbound listener of the reviews workload");
@@ -140,6 +159,7 @@ class PeerAuthenticationEndToEndTest {
         awaitInbound();
         Poll.until(() -> clientSidecarStatus() == 200, "productpage's sidecar reaches reviews over mTLS");
         assertTrue(serverHandshakes() > 0, "the call came over TLS");
+        awaitPeerLogged("spiffe://cluster.local/ns/default/sa/productpage 200");
 
         Curl.Result plain = plaintext();
         assertEquals(0, plain.status, plain.toString());
@@ -166,6 +186,7 @@ class PeerAuthenticationEndToEndTest {
         long before = serverHandshakes();
         Poll.until(() -> clientSidecarStatus() == 200, "productpage's sidecar reaches reviews");
         assertTrue(serverHandshakes() > before, "the sidecar's call came over mTLS");
+        awaitPeerLogged("spiffe://cluster.local/ns/default/sa/productpage 200");
     }
 
     @Test
