@@ -271,9 +271,8 @@ final class ClusterGenerator {
      * The cluster's upstream TLS: the DestinationRule's {@code tls} when set; otherwise, with MeshConfig
      * {@code enableAutoMtls}, Istio's auto mTLS: {@code transport_socket_matches} choosing ISTIO_MUTUAL for
      * endpoints whose metadata says {@code tlsMode: istio} (a sidecar whose PeerAuthentication is not DISABLE,
-     * see {@link EndpointGenerator}) and plaintext for the others. When every endpoint known now has a sidecar
-     * the ISTIO_MUTUAL socket is also the cluster's {@code transport_socket} (the same for Envoy, where the
-     * last, empty match always applies; what a proxy without {@code transport_socket_matches} uses).
+     * see {@link EndpointGenerator}) and plaintext for the others (the last match is empty: it takes every other
+     * endpoint).
      */
     private static void applyTls(GenerationContext ctx, Cluster.Builder c, DestinationRule.ClientTLSSettings tls,
                                  Service s, ServicePort port, String subset) {
@@ -400,13 +399,5 @@ final class ClusterGenerator {
                         .setTypedConfig(Protos.any(
                                 io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
                                         .getDefaultInstance()))));
-        java.util.List<Endpoint> eps = ctx.snapshot.endpoints(s.hostname(), port.name());
-        boolean all = !eps.isEmpty();
-        for (Endpoint e : eps) {
-            all &= EndpointGenerator.mtlsReady(ctx.snapshot, s, e);
-        }
-        if (all) {
-            c.setTransportSocket(mtls);
-        }
     }
 }

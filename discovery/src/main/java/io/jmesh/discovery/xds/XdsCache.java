@@ -154,11 +154,7 @@ public final class XdsCache {
                     if (svc != null && !"STATIC".equals(svc.resolution())) {
                         types.add(TypeUrls.CLUSTER);
                     }
-                    if (!allSidecars(b).equals(allSidecars(a))) {
-                        // Auto mTLS: whether every endpoint has a sidecar decides the cluster's default
-                        // transport socket (ClusterGenerator), so the cluster changes with it.
-                        types.add(TypeUrls.CLUSTER);
-                    }
+
                     Set<Endpoint> common = new HashSet<>(b);
                     common.retainAll(a);
                     for (Endpoint e : b) {
@@ -179,21 +175,6 @@ public final class XdsCache {
 
     private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
 
-    /** The port names of {@code eps} whose endpoints all say {@code security.istio.io/tlsMode: istio}. */
-    private static Set<String> allSidecars(List<Endpoint> eps) {
-        Map<String, Boolean> byPort = new HashMap<>();
-        for (Endpoint e : eps) {
-            byPort.merge(e.servicePortName(), "istio".equals(e.labels().get(EndpointGenerator.TLS_MODE_LABEL)),
-                    Boolean::logicalAnd);
-        }
-        Set<String> out = new HashSet<>();
-        byPort.forEach((port, all) -> {
-            if (all) {
-                out.add(port);
-            }
-        });
-        return out;
-    }
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
                        Map<String, String> labels, Map<Integer, String> inboundPorts) {}

@@ -190,6 +190,32 @@ class PeerAuthenticationEndToEndTest {
     }
 
     @Test
+    void autoMtlsChoosesPerEndpoint() throws Exception {
+        // A second reviews endpoint without a sidecar: the client sidecar must reach it in plaintext and the
+        // sidecar one over mTLS (transport_socket_matches on the endpoints' tlsMode metadata).
+        TestBackend legacy = mesh.closeLater(TestBackend.start("reviews-legacy"));
+        mesh.write("legacy.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: WorkloadEntry
+                metadata: {name: reviews-legacy, namespace: default}
+                spec:
+                  address: 127.0.0.1
+                  ports: {http: %d}
+                  labels: {app: reviews}
+                """.formatted(legacy.port()));
+        awaitInbound();
+        Poll.until(() -> clientSidecarStatus() == 200 && backend.requests.get() > 0 && legacy.requests.get() > 0,
+                "calls through productpage's sidecar reach both endpoints");
+        // The sidecar endpoint is STRICT (plaintext would be refused) and the legacy one speaks plaintext only
+        // (mTLS would fail): every call succeeding means each got its own transport socket.
+        int failures = 0;
+        for (int i = 0; i < 10; i++) {
+            failures += clientSidecarStatus() == 200 ? 0 : 1;
+        }
+        assertEquals(0, failures, "every call succeeds, whichever endpoint serves it");
+    }
+
+    @Test
     void disableServesPlaintextOnly() throws Exception {
         mesh.write("peer-authentication.yaml", mode("DISABLE"));
         awaitInbound();

@@ -1,7 +1,6 @@
 package io.jmesh.discovery.xds;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -206,17 +205,14 @@ class CredentialAndGatewayTlsTest {
             """;
 
     @Test
-    void credentialChangesPushSecretsAndSidecarLabelsPushClusters() {
+    void credentialChangesPushSecretsAndSidecarLabelsPushEndpoints() {
         MeshSnapshot a = snapshot(1, WORKLOAD.formatted("app: reviews"), List.of());
         MeshSnapshot b = snapshot(2, WORKLOAD.formatted("app: reviews"),
                 List.of(new Credential("default", "c", "CERT", "KEY", null)));
         assertEquals(Set.of(TypeUrls.SECRET), XdsCache.Scope.between(a, b).types());
         MeshSnapshot c = snapshot(3, WORKLOAD.formatted("app: reviews, security.istio.io/tlsMode: istio"),
                 b.credentials());
-        assertTrue(XdsCache.Scope.between(b, c).types().contains(TypeUrls.CLUSTER),
-                "auto mTLS: the endpoint now has a sidecar, its cluster's default socket changes");
-        MeshSnapshot d = snapshot(4, WORKLOAD.formatted("app: reviews2, security.istio.io/tlsMode: istio"),
-                b.credentials());
-        assertFalse(XdsCache.Scope.between(c, d).types().contains(TypeUrls.CLUSTER), "other labels: EDS only");
+        assertEquals(Set.of(TypeUrls.ENDPOINT), XdsCache.Scope.between(b, c).types(),
+                "a sidecar appearing changes only its endpoint's metadata (auto mTLS chooses per endpoint)");
     }
 }

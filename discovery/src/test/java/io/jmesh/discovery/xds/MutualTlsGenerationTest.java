@@ -240,7 +240,12 @@ class MutualTlsGenerationTest {
         Cluster reviews = (Cluster) clusters.get("outbound|9080||reviews.default.svc.cluster.local");
         assertEquals(List.of("tlsMode-istio", "tlsMode-disabled"),
                 reviews.getTransportSocketMatchesList().stream().map(Cluster.TransportSocketMatch::getName).toList());
-        UpstreamTlsContext mtls = reviews.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        assertFalse(reviews.hasTransportSocket(), "the matches decide, per endpoint");
+        assertEquals(Struct.getDefaultInstance(), reviews.getTransportSocketMatches(1).getMatch());
+        assertEquals("envoy.transport_sockets.raw_buffer", reviews.getTransportSocketMatches(1).getTransportSocket()
+                .getName());
+        UpstreamTlsContext mtls = reviews.getTransportSocketMatches(0).getTransportSocket().getTypedConfig()
+                .unpack(UpstreamTlsContext.class);
         assertEquals(List.of("istio-peer-exchange", "istio"), mtls.getCommonTlsContext().getAlpnProtocolsList());
         assertEquals("spiffe://cluster.local/ns/default/sa/reviews", mtls.getCommonTlsContext()
                 .getCombinedValidationContext().getDefaultValidationContext().getMatchTypedSubjectAltNames(0)
@@ -248,7 +253,10 @@ class MutualTlsGenerationTest {
         assertEquals("outbound_.9080_._.reviews.default.svc.cluster.local", mtls.getSni());
 
         Cluster legacy = (Cluster) clusters.get("outbound|80||legacy.default.svc.cluster.local");
-        assertFalse(legacy.hasTransportSocket(), "no sidecar at legacy's endpoint: plaintext by default");
+        ClusterLoadAssignment legacyEds = (ClusterLoadAssignment) XdsGenerator.generate(TypeUrls.ENDPOINT, client, s)
+                .get("outbound|80||legacy.default.svc.cluster.local");
+        assertFalse(legacyEds.getEndpoints(0).getLbEndpoints(0).hasMetadata(), "no sidecar: the plaintext match");
+        assertFalse(legacy.hasTransportSocket());
         ClusterLoadAssignment eds = (ClusterLoadAssignment) XdsGenerator.generate(TypeUrls.ENDPOINT, client, s)
                 .get("outbound|9080||reviews.default.svc.cluster.local");
         assertEquals("istio", eds.getEndpoints(0).getLbEndpoints(0).getMetadata()
@@ -266,10 +274,11 @@ class MutualTlsGenerationTest {
                 """);
         Cluster c = (Cluster) XdsGenerator.generate(TypeUrls.CLUSTER, client, disabled)
                 .get("outbound|9080||reviews.default.svc.cluster.local");
-        assertFalse(c.hasTransportSocket(), "the destination accepts plaintext only");
         ClusterLoadAssignment eds = (ClusterLoadAssignment) XdsGenerator.generate(TypeUrls.ENDPOINT, client, disabled)
                 .get("outbound|9080||reviews.default.svc.cluster.local");
-        assertFalse(eds.getEndpoints(0).getLbEndpoints(0).hasMetadata());
+        assertFalse(eds.getEndpoints(0).getLbEndpoints(0).hasMetadata(),
+                "the destination accepts plaintext only: its endpoint takes the plaintext match");
+        assertFalse(c.hasTransportSocket());
 
         MeshSnapshot off = snapshot("", new MeshConfig(null, null, null, null, null, false));
         Cluster c2 = (Cluster) XdsGenerator.generate(TypeUrls.CLUSTER, client, off)
