@@ -64,6 +64,11 @@ final class DiscoveryCommand implements Callable<Integer> {
     @Option(names = "--mesh-config", paramLabel = "FILE", description = "MeshConfig YAML file.")
     Path meshConfig;
 
+    @Option(names = "--credentials-dir", paramLabel = "DIR",
+            description = "TLS credentials for credentialName in Gateways and DestinationRules: "
+                    + "DIR/<namespace>/<name>/{tls.crt,tls.key,ca.crt}, served to proxies of that namespace over SDS.")
+    Path credentialsDir;
+
     @Option(names = "--registry", paramLabel = "URI",
             description = "Also discover services from a registry: zookeeper://HOST:PORT (Dubbo and SOFARPC providers) "
                     + "or nacos://HOST:PORT. Repeatable.")
@@ -100,7 +105,7 @@ final class DiscoveryCommand implements Callable<Integer> {
                 extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
             }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca), extra);
+                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra);
         } catch (Exception e) {
             for (io.jmesh.discovery.registry.ServiceRegistry r : extra) {
                 try {

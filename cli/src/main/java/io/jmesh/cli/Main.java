@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         description = "A service mesh in Java: Envoy-compatible sidecar proxy, Istio-compatible control plane.",
-subcommands = {
+        subcommands = {
                 VersionCommand.class,
                 ProxyCommand.class,
                 DiscoveryCommand.class,

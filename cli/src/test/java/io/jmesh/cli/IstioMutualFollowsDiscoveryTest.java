@@ -85,8 +85,20 @@ class IstioMutualFollowsDiscoveryTest {
                 """);
         discovery = DiscoveryServer.start(new DiscoveryOptions(dir, new InetSocketAddress("127.0.0.1", 0),
                 new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE));
-        proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), NODE,
-                Map.of(), Map.of("app", "client"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(9080, 0)));
+        // Istio's sds-grpc cluster (the node agent's socket; nothing serves it here: the secrets stay awaited).
+        io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap.Builder bootstrap = AdsBootstrap.forDiscovery("127.0.0.1",
+                discovery.grpcAddress().getPort(), NODE, Map.of(), Map.of("app", "client"), 0).toBuilder();
+        bootstrap.getStaticResourcesBuilder().addClusters(io.envoyproxy.envoy.config.cluster.v3.Cluster.newBuilder()
+                .setName("sds-grpc").setType(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.STATIC)
+                .setLoadAssignment(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+                        .setClusterName("sds-grpc")
+                        .addEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder()
+                                .addLbEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder()
+                                        .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                                .setAddress(io.envoyproxy.envoy.config.core.v3.Address.newBuilder()
+                                                        .setPipe(io.envoyproxy.envoy.config.core.v3.Pipe.newBuilder()
+                                                                .setPath(dir.resolve("sds.sock").toString()))))))));
+        proxy = ProxyServer.start(bootstrap.build(), 1, new ListenerBinding("127.0.0.1", Map.of(9080, 0)));
         int monitoring = discovery.monitoringAddress().getPort();
         Poll.until(() -> {
             try {

@@ -14,9 +14,11 @@ import java.util.Objects;
  * @param meshConfigFile    a MeshConfig YAML file, or {@code null} for Istio's defaults
  * @param debounce          quiet time before a change is pushed (istiod's 100 ms by default)
  * @param ca                the CA and the TLS port (15012), or {@code null} for neither
+ * @param credentialsDir    TLS credentials for {@code credentialName} ({@code <dir>/<namespace>/<name>/tls.crt,
+ *                          tls.key, ca.crt}), re-read every second; {@code null} for none
  */
 public record DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, InetSocketAddress monitoringAddress,
-                               Path meshConfigFile, Duration debounce, CaOptions ca) {
+                               Path meshConfigFile, Duration debounce, CaOptions ca, Path credentialsDir) {
 
     /** istiod's default debounce. */
     public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(100);
@@ -31,15 +33,21 @@ public record DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, In
         }
     }
 
-    /** Options without the CA and the TLS port. */
+    /** Options without the CA and the TLS port, and without a credentials directory. */
     public DiscoveryOptions(Path configDir, InetSocketAddress grpcAddress, InetSocketAddress monitoringAddress,
                             Path meshConfigFile, Duration debounce) {
-        this(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, null);
+        this(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, null, null);
     }
 
     /** These options with the CA and TLS port of {@code ca}. */
     public DiscoveryOptions withCa(CaOptions ca) {
-        return new DiscoveryOptions(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, ca);
+        return new DiscoveryOptions(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, ca,
+                credentialsDir);
+    }
+
+    /** These options with the credentials directory {@code dir} ({@code credentialName}). */
+    public DiscoveryOptions withCredentialsDir(Path dir) {
+        return new DiscoveryOptions(configDir, grpcAddress, monitoringAddress, meshConfigFile, debounce, ca, dir);
     }
 
     /** Options with Istio's ports on 127.0.0.1 (15010 for xDS, 15014 for monitoring) and no mesh config. */

@@ -4,6 +4,8 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.Credential;
+import io.jmesh.discovery.config.CredentialsDirectory;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.debug.MonitoringServer;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -72,6 +74,8 @@ public final class DiscoveryServer implements AutoCloseable {
             }
         }
     }
+    private volatile java.util.concurrent.ScheduledExecutorService credentialsPoller;
+
 
     private DiscoveryServer(DirectoryConfigWatcher watcher, AggregateRegistry registries, Debouncer debouncer,
                             AdsService ads, Server grpc, MonitoringServer monitoring, XdsMetrics metrics,
@@ -117,13 +121,15 @@ public final class DiscoveryServer implements AutoCloseable {
             registries.add(r);
         }
         AtomicLong versions = new AtomicLong();
+        java.util.concurrent.atomic.AtomicReference<List<Credential>> credentials =
+                new java.util.concurrent.atomic.AtomicReference<>(CredentialsDirectory.load(options.credentialsDir()));
         DirectoryConfigWatcher[] watcherRef = new DirectoryConfigWatcher[1];
         Debouncer debouncer = new Debouncer(options.debounce(), options.debounce().multipliedBy(100)
                 .compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : options.debounce().multipliedBy(100),
                 firstEventNanos -> {
                     ConfigSnapshot config = watcherRef[0].current();
                     MeshSnapshot snapshot = new MeshSnapshot(versions.incrementAndGet(), config,
-                            registries.services(), registries.endpoints());
+                            registries.services(), registries.endpoints(), credentials.get());
                     metrics.setModelSize(snapshot.services().size(),
                             config.of(ConfigKind.VIRTUAL_SERVICE).size(), config.errors().size());
                     logger.info("pushing snapshot {}: {} services, {} objects, {} rejected", snapshot.version(),
@@ -148,7 +154,7 @@ public final class DiscoveryServer implements AutoCloseable {
             ConfigSnapshot first = watcher.start();
             fileRegistry.update(first);
             MeshSnapshot initial = new MeshSnapshot(versions.incrementAndGet(), first, registries.services(),
-                    registries.endpoints());
+                    registries.endpoints(), credentials.get());
             metrics.setModelSize(initial.services().size(), first.of(ConfigKind.VIRTUAL_SERVICE).size(),
                     first.errors().size());
             ads.update(initial, System.nanoTime());
@@ -167,6 +173,12 @@ public final class DiscoveryServer implements AutoCloseable {
             monitoring = MonitoringServer.start(options.monitoringAddress(), ads, metrics, ads::snapshot);
             DiscoveryServer server = new DiscoveryServer(watcher, registries, debouncer, ads, grpc, monitoring,
                     metrics, secure);
+            if (options.credentialsDir() != null) {
+                server.credentialsPoller = credentialsPoller(options.credentialsDir(), credentials, () -> {
+                    metrics.recordTrigger("secret");
+                    debouncer.trigger();
+                });
+            }
             logger.info("discovery: xDS on {}, xDS and CA over TLS on {}, monitoring on {}, config from {}",
                     server.grpcAddress(), server.secureGrpcAddress(), server.monitoringAddress(), options.configDir());
             return server;
@@ -271,9 +283,40 @@ public final class DiscoveryServer implements AutoCloseable {
         return ads;
     }
 
+    /**
+     * Re-reads the credentials directory every second on a daemon thread; when what it holds changed, stores
+     * it and runs {@code changed} (a new snapshot then carries it).
+     */
+    private static java.util.concurrent.ScheduledExecutorService credentialsPoller(
+            java.nio.file.Path dir, java.util.concurrent.atomic.AtomicReference<List<Credential>> current,
+            Runnable changed) {
+        java.util.concurrent.ScheduledExecutorService s = java.util.concurrent.Executors
+                .newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "credentials-poller");
+                    t.setDaemon(true);
+                    return t;
+                });
+        s.scheduleWithFixedDelay(() -> {
+            try {
+                List<Credential> next = CredentialsDirectory.load(dir);
+                if (!next.equals(current.get())) {
+                    current.set(next);
+                    logger.info("credentials in {} changed: {} credentials", dir, next.size());
+                    changed.run();
+                }
+            } catch (RuntimeException e) {
+                logger.warn("credentials: reading {} failed", dir, e);
+            }
+        }, 1, 1, TimeUnit.SECONDS);
+        return s;
+    }
+
     /** Stops watching, closes every stream and both ports; waits up to 5 seconds for gRPC. */
     @Override
     public void close() {
+        if (credentialsPoller != null) {
+            credentialsPoller.shutdownNow();
+        }
         watcher.close();
         debouncer.close();
         registries.close();

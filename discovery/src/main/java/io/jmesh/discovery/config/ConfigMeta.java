@@ -6,9 +6,17 @@ import java.util.Objects;
 /**
  * The Kubernetes metadata of an Istio object that discovery uses, and where it came from.
  * {@code namespace} is never null ({@code default} when the YAML has none); maps are immutable.
+ * {@code creationTimestamp} is null when the YAML has none (files usually do not; Kubernetes sets it).
  */
 public record ConfigMeta(ConfigKind kind, String apiVersion, String name, String namespace,
-                         Map<String, String> labels, Map<String, String> annotations, ConfigSource source) {
+                         Map<String, String> labels, Map<String, String> annotations, ConfigSource source,
+                         java.time.Instant creationTimestamp) {
+
+    /** Metadata without a creation time. */
+    public ConfigMeta(ConfigKind kind, String apiVersion, String name, String namespace, Map<String, String> labels,
+                      Map<String, String> annotations, ConfigSource source) {
+        this(kind, apiVersion, name, namespace, labels, annotations, source, null);
+    }
 
     public ConfigMeta {
         Objects.requireNonNull(kind, "kind");

@@ -158,7 +158,17 @@ public final class ConfigParser {
                 throw new ConfigException("spec: " + specNode.getNodeType() + " (expected: a mapping)");
             }
             Object spec = readSpec((ObjectNode) specNode, kind.specType());
-            ConfigMeta meta = new ConfigMeta(kind, apiVersion, name, namespace, labels, annotations, source);
+            java.time.Instant created = null;
+            String createdText = text(metadata, "creationTimestamp");
+            if (createdText != null) {
+                try {
+                    created = java.time.OffsetDateTime.parse(createdText).toInstant();
+                } catch (java.time.format.DateTimeParseException e) {
+                    throw new ConfigException("metadata.creationTimestamp: " + createdText
+                            + " (expected: an RFC 3339 time such as 2024-01-02T03:04:05Z)");
+                }
+            }
+            ConfigMeta meta = new ConfigMeta(kind, apiVersion, name, namespace, labels, annotations, source, created);
             Config<Object> config = new Config<>(meta, spec);
             ConfigValidator.validate(config);
             return config;

@@ -47,6 +47,8 @@ public final class ConfigValidator {
             validateGateway(gw);
         } else if (spec instanceof Sidecar sc) {
             validateSidecar(sc);
+        } else if (spec instanceof PeerAuthentication pa) {
+            validatePeerAuthentication(pa);
         }
     }
 
@@ -593,6 +595,11 @@ public final class ConfigValidator {
         if (!CLIENT_TLS_MODES.contains(mode)) {
             throw new ConfigException(path + ".mode: " + mode + " (expected: one of " + sorted(CLIENT_TLS_MODES) + ")");
         }
+        if ("ISTIO_MUTUAL".equals(mode) && (tls.clientCertificate() != null || tls.privateKey() != null
+                || tls.caCertificates() != null || tls.credentialName() != null)) {
+            throw new ConfigException(path + ": mode ISTIO_MUTUAL with clientCertificate, privateKey, caCertificates "
+                    + "or credentialName (expected: none of them; the mesh certificate is used)");
+        }
         if ("MUTUAL".equals(mode) && tls.credentialName() == null
                 && (tls.clientCertificate() == null || tls.privateKey() == null)) {
             throw new ConfigException(path + ": mode MUTUAL without clientCertificate and privateKey "
@@ -659,12 +666,38 @@ public final class ConfigValidator {
                 if (mode.equals("MUTUAL") && tls.credentialName() == null && tls.caCertificates() == null) {
                     throw new ConfigException(path + ".tls.caCertificates: missing (expected: set with mode MUTUAL)");
                 }
+                if (mode.equals("ISTIO_MUTUAL") && (tls.serverCertificate() != null || tls.privateKey() != null
+                        || tls.caCertificates() != null || tls.credentialName() != null)) {
+                    throw new ConfigException(path + ".tls: mode ISTIO_MUTUAL with serverCertificate, privateKey, "
+                            + "caCertificates or credentialName (expected: none of them; the gateway's mesh "
+                            + "certificate is used)");
+                }
+                int min = tlsVersion(tls.minProtocolVersion(), path + ".tls.minProtocolVersion");
+                int max = tlsVersion(tls.maxProtocolVersion(), path + ".tls.maxProtocolVersion");
+                if (min > 0 && max > 0 && min > max) {
+                    throw new ConfigException(path + ".tls.minProtocolVersion: " + tls.minProtocolVersion()
+                            + " (expected: <= maxProtocolVersion " + tls.maxProtocolVersion() + ")");
+                }
                 if (protocol.equals("HTTPS") && mode.equals("PASSTHROUGH")) {
                     throw new ConfigException(path + ".tls.mode: PASSTHROUGH (expected: SIMPLE or MUTUAL for HTTPS; "
                             + "use protocol TLS for passthrough)");
                 }
             }
         }
+    }
+
+    private static final List<String> TLS_VERSIONS = List.of("TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3");
+
+    /** Returns the rank of a Gateway TLS version (0 for TLS_AUTO or unset); throws for an unknown one. */
+    private static int tlsVersion(String v, String path) throws ConfigException {
+        if (v == null) {
+            return 0;
+        }
+        int i = TLS_VERSIONS.indexOf(v);
+        if (i < 0) {
+            throw new ConfigException(path + ": " + v + " (expected: one of " + String.join(", ", TLS_VERSIONS) + ")");
+        }
+        return i;
     }
 
     private static void validateSidecar(Sidecar sc) throws ConfigException {
@@ -695,6 +728,42 @@ public final class ConfigValidator {
                 && !Set.of("REGISTRY_ONLY", "ALLOW_ANY").contains(sc.outboundTrafficPolicy().mode())) {
             throw new ConfigException("spec.outboundTrafficPolicy.mode: " + sc.outboundTrafficPolicy().mode()
                     + " (expected: REGISTRY_ONLY or ALLOW_ANY)");
+        }
+    }
+
+    // ---- PeerAuthentication
+
+    private static final Set<String> MTLS_MODES = Set.of("UNSET", "DISABLE", "PERMISSIVE", "STRICT");
+
+    /** As istiod's {@code ValidatePeerAuthentication}: modes, port-level only with a selector, ports 1..65535. */
+    private static void validatePeerAuthentication(PeerAuthentication pa) throws ConfigException {
+        if (pa.selector() != null) {
+            validateLabels(pa.selector().matchLabels(), "spec.selector.matchLabels");
+        }
+        validateMtlsMode(pa.mtls(), "spec.mtls.mode");
+        if (pa.portLevelMtls() == null) {
+            return;
+        }
+        if (pa.portLevelMtls().isEmpty()) {
+            throw new ConfigException("spec.portLevelMtls: {} (expected: at least one port when set)");
+        }
+        if (!pa.hasSelector()) {
+            throw new ConfigException("spec.portLevelMtls: set without spec.selector.matchLabels (expected: a "
+                    + "workload selector; mesh and namespace policies have no port-level mTLS)");
+        }
+        for (Map.Entry<Integer, PeerAuthentication.MutualTLS> e : pa.portLevelMtls().entrySet()) {
+            String path = "spec.portLevelMtls." + e.getKey();
+            validatePort(e.getKey(), path);
+            if (e.getValue() == null) {
+                throw new ConfigException(path + ": null (expected: a mapping with mode)");
+            }
+            validateMtlsMode(e.getValue(), path + ".mode");
+        }
+    }
+
+    private static void validateMtlsMode(PeerAuthentication.MutualTLS mtls, String path) throws ConfigException {
+        if (mtls != null && mtls.mode() != null && !MTLS_MODES.contains(mtls.mode())) {
+            throw new ConfigException(path + ": " + mtls.mode() + " (expected: one of " + sorted(MTLS_MODES) + ")");
         }
     }
 

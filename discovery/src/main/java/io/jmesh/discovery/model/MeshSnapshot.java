@@ -3,9 +3,11 @@ package io.jmesh.discovery.model;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.Credential;
 import io.jmesh.discovery.config.DestinationRule;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.MeshConfig;
+import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.Sidecar;
 import io.jmesh.discovery.config.VirtualService;
 import java.time.Instant;
@@ -34,6 +36,8 @@ public final class MeshSnapshot {
     private final List<Config<DestinationRule>> destinationRules;
     private final List<Config<Gateway>> gateways;
     private final List<Config<Sidecar>> sidecars;
+    private final List<Config<PeerAuthentication>> peerAuthentications;
+    private final List<Credential> credentials;
     /** DestinationRules by resolved exact host, and those with a wildcard host, each in config order. */
     private final Map<String, List<Config<DestinationRule>>> drByHost = new java.util.HashMap<>();
     private final List<HostIndexed<DestinationRule>> drWildcards = new ArrayList<>();
@@ -50,6 +54,16 @@ public final class MeshSnapshot {
      * wins (registries are listed in priority order).
      */
     public MeshSnapshot(long version, ConfigSnapshot config, List<Service> services, List<Endpoint> endpoints) {
+        this(version, config, services, endpoints, List.of());
+    }
+
+    /**
+     * Builds a snapshot with TLS {@code credentials} (from {@code --credentials-dir}) that proxies may ask for by
+     * {@code credentialName}.
+     */
+    public MeshSnapshot(long version, ConfigSnapshot config, List<Service> services, List<Endpoint> endpoints,
+                        List<Credential> credentials) {
+        this.credentials = List.copyOf(credentials);
         this.version = version;
         this.createdAt = Instant.now();
         this.config = config;
@@ -71,6 +85,7 @@ public final class MeshSnapshot {
         this.destinationRules = config.of(ConfigKind.DESTINATION_RULE);
         this.gateways = config.of(ConfigKind.GATEWAY);
         this.sidecars = config.of(ConfigKind.SIDECAR);
+        this.peerAuthentications = config.of(ConfigKind.PEER_AUTHENTICATION);
         for (int i = 0; i < destinationRules.size(); i++) {
             Config<DestinationRule> dr = destinationRules.get(i);
             drOrder.put(dr, i);
@@ -171,6 +186,16 @@ public final class MeshSnapshot {
     /** Returns the Sidecars. */
     public List<Config<Sidecar>> sidecars() {
         return sidecars;
+    }
+
+    /** Returns the TLS credentials, sorted by namespace and name. */
+    public List<Credential> credentials() {
+        return credentials;
+    }
+
+    /** Returns the PeerAuthentications, sorted by {@code namespace/name}. */
+    public List<Config<PeerAuthentication>> peerAuthentications() {
+        return peerAuthentications;
     }
 
     /**

@@ -10,11 +10,20 @@ import java.util.Objects;
  *
  * @param resolution STATIC (endpoints by EDS), DNS, DNS_ROUND_ROBIN or NONE (original destination)
  * @param registry   the name of the {@link io.jmesh.discovery.registry.ServiceRegistry} that owns it
+ * @param subjectAltNames identities its workloads present besides their service accounts' (a ServiceEntry's
+ *                   {@code subjectAltNames}), checked by clients with ISTIO_MUTUAL
  */
 public record Service(String hostname, String namespace, List<ServicePort> ports, String resolution,
-                      boolean meshExternal, List<String> addresses, String registry) {
+                      boolean meshExternal, List<String> addresses, String registry, List<String> subjectAltNames) {
+
+    /** A service without extra subject alternative names. */
+    public Service(String hostname, String namespace, List<ServicePort> ports, String resolution, boolean meshExternal,
+                   List<String> addresses, String registry) {
+        this(hostname, namespace, ports, resolution, meshExternal, addresses, registry, List.of());
+    }
 
     public Service {
+        subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
         Objects.requireNonNull(hostname, "hostname");
         Objects.requireNonNull(namespace, "namespace");
         ports = List.copyOf(ports);

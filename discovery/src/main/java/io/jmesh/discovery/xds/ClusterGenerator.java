@@ -128,7 +128,7 @@ final class ClusterGenerator {
         applyConnectionPool(c, policy.connectionPool(), port, grpc);
         applyOutlierDetection(c, policy.outlierDetection());
         if (!grpc) {
-            applyTls(c, policy.tls(), s.hostname());
+            applyTls(ctx, c, policy.tls(), s, port, subset);
         }
         return c.build();
     }
@@ -267,49 +267,137 @@ final class ClusterGenerator {
         }
     }
 
-    private static void applyTls(Cluster.Builder c, DestinationRule.ClientTLSSettings tls, String host) {
-        if (tls == null || tls.mode() == null || tls.mode().equals("DISABLE")) {
+    /**
+     * The cluster's upstream TLS: the DestinationRule's {@code tls} when set; otherwise, with MeshConfig
+     * {@code enableAutoMtls}, Istio's auto mTLS: {@code transport_socket_matches} choosing ISTIO_MUTUAL for
+     * endpoints whose metadata says {@code tlsMode: istio} (a sidecar whose PeerAuthentication is not DISABLE,
+     * see {@link EndpointGenerator}) and plaintext for the others (the last match is empty: it takes every other
+     * endpoint).
+     */
+    private static void applyTls(GenerationContext ctx, Cluster.Builder c, DestinationRule.ClientTLSSettings tls,
+                                 Service s, ServicePort port, String subset) {
+        if (tls == null || tls.mode() == null) {
+            if (ctx.snapshot.meshConfig().autoMtls() && !s.meshExternal() && !s.resolution().equals("NONE")
+                    && ctx.proxy.type() != ProxyNode.Type.PROXYLESS_GRPC) {
+                autoMtls(ctx, c, s, port, subset);
+            }
             return;
         }
-        CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+        if (tls.mode().equals("DISABLE")) {
+            return;
+        }
+        UpstreamTlsContext u;
         if (tls.mode().equals("ISTIO_MUTUAL")) {
-            // Istio's names for the workload certificate and the mesh root, served over SDS.
-            common.addTlsCertificateSdsSecretConfigs(sds("default"))
-                    .setValidationContextSdsSecretConfig(sds("ROOTCA"))
-                    .addAlpnProtocols("istio");
+            u = istioMutual(ctx, s, port, subset, tls.sni(), tls.subjectAltNames());
         } else {
-            if (tls.mode().equals("MUTUAL") && tls.clientCertificate() != null) {
-                common.addTlsCertificates(TlsCertificate.newBuilder()
-                        .setCertificateChain(DataSource.newBuilder().setFilename(tls.clientCertificate()))
-                        .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
-            }
-            if (!Boolean.TRUE.equals(tls.insecureSkipVerify())) {
-                CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
-                if (tls.caCertificates() != null) {
-                    v.setTrustedCa(DataSource.newBuilder().setFilename(tls.caCertificates()));
+            CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+            if (tls.credentialName() != null) {
+                // Istio: a client credential from a Secret; its CA (the -cacert secret) validates the server.
+                String secret = CredentialSecrets.PREFIX + tls.credentialName();
+                if (tls.mode().equals("MUTUAL")) {
+                    common.addTlsCertificateSdsSecretConfigs(Protos.credentialSecret(secret));
                 }
-                for (String san : tls.subjectAltNames()) {
-                    v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-                            .setSanType(SubjectAltNameMatcher.SanType.DNS)
-                            .setMatcher(StringMatcher.newBuilder().setExact(san)));
+                if (!Boolean.TRUE.equals(tls.insecureSkipVerify())) {
+                    common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext
+                            .newBuilder().setDefaultValidationContext(sanValidation(tls.subjectAltNames(),
+                                    SubjectAltNameMatcher.SanType.DNS))
+                            .setValidationContextSdsSecretConfig(Protos.credentialSecret(
+                                    secret + CredentialSecrets.CA_SUFFIX)));
                 }
-                common.setValidationContext(v);
+            } else {
+                if (tls.mode().equals("MUTUAL") && tls.clientCertificate() != null) {
+                    common.addTlsCertificates(TlsCertificate.newBuilder()
+                            .setCertificateChain(DataSource.newBuilder().setFilename(tls.clientCertificate()))
+                            .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
+                }
+                if (!Boolean.TRUE.equals(tls.insecureSkipVerify())) {
+                    CertificateValidationContext.Builder v = sanValidation(tls.subjectAltNames(),
+                            SubjectAltNameMatcher.SanType.DNS).toBuilder();
+                    if (tls.caCertificates() != null) {
+                        v.setTrustedCa(DataSource.newBuilder().setFilename(tls.caCertificates()));
+                    }
+                    common.setValidationContext(v);
+                }
             }
+            u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common)
+                    .setSni(tls.sni() != null ? tls.sni() : s.hostname()).build();
         }
-        UpstreamTlsContext.Builder u = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
-        if (tls.sni() != null) {
-            u.setSni(tls.sni());
-        } else if (!tls.mode().equals("ISTIO_MUTUAL")) {
-            u.setSni(host);
-        }
-        c.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
-                .setTypedConfig(Protos.any(u.build())));
+        c.setTransportSocket(tlsSocket(u));
     }
 
-    private static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig sds(String name) {
-        return io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
-                .setName(name)
-                .setSdsConfig(Protos.ads())
+    private static CertificateValidationContext sanValidation(java.util.List<String> sans,
+                                                              SubjectAltNameMatcher.SanType type) {
+        CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+        for (String san : sans) {
+            v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(san.startsWith("spiffe://") ? SubjectAltNameMatcher.SanType.URI : type)
+                    .setMatcher(StringMatcher.newBuilder().setExact(san)));
+        }
+        return v.build();
+    }
+
+    private static TransportSocket tlsSocket(UpstreamTlsContext u) {
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Protos.any(u)).build();
+    }
+
+    /**
+     * Istio's ISTIO_MUTUAL context: the workload certificate ({@code default}) and mesh roots ({@code ROOTCA})
+     * from the node agent (SDS over {@code sds-grpc}); ALPN {@code istio-peer-exchange}, {@code istio} (and
+     * {@code h2} for HTTP/2 ports); the server's SPIFFE identity checked against the service accounts of the
+     * service's endpoints and its {@code subjectAltNames} (or the rule's own {@code subjectAltNames}); SNI
+     * {@code outbound_.<port>_.<subset>_.<host>} unless the rule sets one.
+     */
+    static UpstreamTlsContext istioMutual(GenerationContext ctx, Service s, ServicePort port, String subset,
+                                          String sni, java.util.List<String> ruleSans) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
+                .setTlsParams(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.newBuilder()
+                        .setTlsMinimumProtocolVersion(
+                                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters.TlsProtocol.TLSv1_2))
+                .addAlpnProtocols("istio-peer-exchange").addAlpnProtocols("istio");
+        if (port.isHttp2()) {
+            common.addAlpnProtocols("h2");
+        }
+        java.util.List<String> sans = ruleSans == null || ruleSans.isEmpty() ? serviceIdentities(ctx, s) : ruleSans;
+        common.addTlsCertificateSdsSecretConfigs(Protos.agentSecret(Protos.SDS_DEFAULT))
+                .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                        .setDefaultValidationContext(sanValidation(sans, SubjectAltNameMatcher.SanType.URI))
+                        .setValidationContextSdsSecretConfig(Protos.agentSecret(Protos.SDS_ROOTCA)));
+        return UpstreamTlsContext.newBuilder().setCommonTlsContext(common)
+                .setSni(sni != null ? sni : "outbound_." + port.number() + "_." + (subset == null ? "" : subset)
+                        + "_." + s.hostname())
                 .build();
+    }
+
+    /**
+     * The SPIFFE identities of a service's workloads: {@code spiffe://<trustDomain>/ns/<namespace>/sa/<account>}
+     * of each endpoint's service account (one already written as a {@code spiffe://} URI is kept), then the
+     * service's own {@code subjectAltNames}; sorted, without duplicates. Empty: no identity check.
+     */
+    static java.util.List<String> serviceIdentities(GenerationContext ctx, Service s) {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>();
+        String td = ctx.snapshot.meshConfig().trustDomain();
+        for (Endpoint e : ctx.snapshot.endpoints().getOrDefault(s.hostname(), java.util.List.of())) {
+            String sa = e.serviceAccount();
+            if (!sa.isEmpty()) {
+                out.add(sa.startsWith("spiffe://") ? sa : "spiffe://" + td + "/ns/" + s.namespace() + "/sa/" + sa);
+            }
+        }
+        out.addAll(s.subjectAltNames());
+        return java.util.List.copyOf(out);
+    }
+
+    private static void autoMtls(GenerationContext ctx, Cluster.Builder c, Service s, ServicePort port,
+                                 String subset) {
+        TransportSocket mtls = tlsSocket(istioMutual(ctx, s, port, subset, null, null));
+        c.addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName("tlsMode-istio")
+                .setMatch(com.google.protobuf.Struct.newBuilder().putFields(EndpointGenerator.TLS_MODE_KEY,
+                        com.google.protobuf.Value.newBuilder().setStringValue("istio").build()))
+                .setTransportSocket(mtls));
+        c.addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName("tlsMode-disabled")
+                .setMatch(com.google.protobuf.Struct.getDefaultInstance())
+                .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.raw_buffer")
+                        .setTypedConfig(Protos.any(
+                                io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer
+                                        .getDefaultInstance()))));
     }
 }

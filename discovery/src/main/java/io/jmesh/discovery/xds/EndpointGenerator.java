@@ -22,7 +22,25 @@ import java.util.TreeMap;
  */
 final class EndpointGenerator {
 
+    /** The endpoint label that says a workload has a sidecar (Istio's {@code security.istio.io/tlsMode}). */
+    static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+    /** The key of the transport socket match in endpoint metadata and in clusters' matches. */
+    static final String TLS_MODE_KEY = "tlsMode";
+    /** Envoy's metadata namespace for transport socket matches. */
+    static final String TRANSPORT_SOCKET_MATCH = "envoy.transport_socket_match";
+
     private EndpointGenerator() {}
+
+    /**
+     * Returns whether a client may use mTLS to endpoint {@code e} of {@code s} (Istio's EDS {@code tlsMode}):
+     * the endpoint says it has a sidecar ({@code security.istio.io/tlsMode: istio}) and the PeerAuthentication
+     * in effect for its workload port is not DISABLE.
+     */
+    static boolean mtlsReady(MeshSnapshot snapshot, Service s, Endpoint e) {
+        return "istio".equals(e.labels().get(TLS_MODE_LABEL))
+                && MtlsPolicy.of(snapshot, s.namespace(), e.labels()).mode(e.port())
+                        != io.jmesh.discovery.config.PeerAuthentication.Mode.DISABLE;
+    }
 
     static Map<String, Message> generate(GenerationContext ctx) {
         Map<String, Message> out = new TreeMap<>();
@@ -64,10 +82,16 @@ final class EndpointGenerator {
             }
             LocalityLbEndpoints.Builder l = byLocality.computeIfAbsent(e.locality(),
                     k -> LocalityLbEndpoints.newBuilder().setLocality(locality(k)));
-            l.addLbEndpoints(LbEndpoint.newBuilder()
+            LbEndpoint.Builder lb = LbEndpoint.newBuilder()
                     .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                             .setAddress(ClusterGenerator.address(e.address(), e.port())))
-                    .setLoadBalancingWeight(Protos.u32(e.weight())));
+                    .setLoadBalancingWeight(Protos.u32(e.weight()));
+            if (mtlsReady(snapshot, s, e)) {
+                lb.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder().putFilterMetadata(
+                        TRANSPORT_SOCKET_MATCH, com.google.protobuf.Struct.newBuilder().putFields(TLS_MODE_KEY,
+                                com.google.protobuf.Value.newBuilder().setStringValue("istio").build()).build()));
+            }
+            l.addLbEndpoints(lb);
             weights.merge(e.locality(), e.weight(), Integer::sum);
         }
         ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(clusterName);

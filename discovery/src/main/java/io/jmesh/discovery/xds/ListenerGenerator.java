@@ -35,9 +35,12 @@ import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.Gateway;
+import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -64,6 +67,8 @@ import java.util.TreeMap;
  * HCM takes routes by RDS over ADS and ends with the router filter.
  */
 final class ListenerGenerator {
+
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(ListenerGenerator.class);
 
     static final String HCM = "envoy.filters.network.http_connection_manager";
     static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
@@ -187,32 +192,101 @@ final class ListenerGenerator {
             }
             ports.merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
         }
+        MtlsPolicy mtls = MtlsPolicy.of(ctx.snapshot, ctx.proxy.namespace(), ctx.proxy.labels());
+        boolean inspectTls = false;
         for (Map.Entry<Integer, String> e : ports.entrySet()) {
-            String cluster = ClusterGenerator.inboundName(e.getKey());
-            String statPrefix = "inbound_0.0.0.0_" + e.getKey();
-            FilterChain.Builder fc = FilterChain.newBuilder().setName(cluster)
-                    .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(e.getKey())));
-            fc.addAllFilters(InboundPolicies.networkFilters(ctx, e.getKey()));
-            switch (e.getValue()) {
-                case "http" -> {
-                    HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
-                            .setStatPrefix(statPrefix)
-                            .setRouteConfig(inboundRoutes(cluster, "http", e.getKey()))
-                            .addAllHttpFilters(InboundPolicies.httpFilters(ctx, e.getKey()))
-                            .addAllHttpFilters(httpFilters());
-                    accessLog(ctx).ifPresent(hcm::addAccessLog);
-                    fc.addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())));
+            int port = e.getKey();
+            String cluster = ClusterGenerator.inboundName(port);
+            List<Filter> filters = inboundFilters(ctx, port, e.getValue());
+            PeerAuthentication.Mode mode = mtls.mode(port);
+            FilterChainMatch.Builder match = FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(port));
+            switch (mode) {
+                case STRICT -> {
+                    inspectTls = true;
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                            .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
+                            .setTransportSocket(inboundMtls())
+                            .addAllFilters(filters));
                 }
-                case "tcp" -> fc.addFilters(tcpProxy(cluster, cluster));
-                default -> fc.addFilters(rpcProxy(statPrefix, e.getValue(),
-                        inboundRoutes(cluster, e.getValue(), e.getKey()), accessLog(ctx),
-                        InboundPolicies.rpcFilters(ctx, e.getKey())));
+                case PERMISSIVE -> {
+                    inspectTls = true;
+                    // mTLS from a sidecar (its ALPN says istio), plaintext, and TLS of the application's own
+                    // (no istio ALPN: passed through to the workload as bytes), as Istio's permissive chains.
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                            .setFilterChainMatch(match.clone().setTransportProtocol("tls")
+                                    .addAllApplicationProtocols(MTLS_ALPNS))
+                            .setTransportSocket(inboundMtls())
+                            .addAllFilters(filters));
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-plaintext")
+                            .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))
+                            .addAllFilters(filters));
+                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-tls")
+                            .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
+                            .addFilters(tcpProxy(cluster, cluster)));
+                }
+                default -> inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                        .setFilterChainMatch(match)
+                        .addAllFilters(filters));
             }
-            inbound.addFilterChains(fc);
+        }
+        if (inspectTls) {
+            inbound.addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+                    .setTypedConfig(Protos.any(TlsInspector.getDefaultInstance())));
         }
         inbound.addFilterChains(FilterChain.newBuilder().setName("InboundPassthroughFilterChain")
                 .addFilters(tcpProxy("PassthroughCluster", "InboundPassthroughCluster")));
         out.put("virtualInbound", inbound.build());
+    }
+
+    /**
+     * The ALPN values a client sidecar's mTLS carries (Istio's {@code mtlsTCPWithMxcALPNs} and
+     * {@code mtlsHTTPALPNs}): what tells a sidecar's mTLS from other TLS on a permissive port.
+     */
+    static final List<String> MTLS_ALPNS = List.of("istio-peer-exchange", "istio", "istio-http/1.0",
+            "istio-http/1.1", "istio-h2");
+
+    /** What the inbound mTLS server offers in ALPN: Istio's {@code ALPNDownstreamWithMxc}, plus {@code istio}. */
+    static final List<String> INBOUND_ALPNS = List.of("istio-peer-exchange", "istio", "h2", "http/1.1");
+
+    /**
+     * The inbound mTLS transport socket, as Istio's: the workload certificate ({@code default}) and the mesh roots
+     * ({@code ROOTCA}) from the node agent over SDS ({@code sds-grpc}), a client certificate required, TLS 1.2+.
+     */
+    static TransportSocket inboundMtls() {
+        DownstreamTlsContext d = DownstreamTlsContext.newBuilder()
+                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setTlsParams(TlsParameters.newBuilder()
+                                .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
+                        .addAllAlpnProtocols(INBOUND_ALPNS)
+                        .addTlsCertificateSdsSecretConfigs(Protos.agentSecret(Protos.SDS_DEFAULT))
+                        .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                                .setDefaultValidationContext(CertificateValidationContext.getDefaultInstance())
+                                .setValidationContextSdsSecretConfig(Protos.agentSecret(Protos.SDS_ROOTCA))))
+                .setRequireClientCertificate(BoolValue.of(true))
+                .build();
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Protos.any(d)).build();
+    }
+
+    /** The filters of workload port {@code port}'s inbound chain: policies, then HCM, rpc_proxy or tcp_proxy. */
+    private static List<Filter> inboundFilters(GenerationContext ctx, int port, String protocol) {
+        String cluster = ClusterGenerator.inboundName(port);
+        String statPrefix = "inbound_0.0.0.0_" + port;
+        List<Filter> out = new ArrayList<>(InboundPolicies.networkFilters(ctx, port));
+        switch (protocol) {
+            case "http" -> {
+                HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
+                        .setStatPrefix(statPrefix)
+                        .setRouteConfig(inboundRoutes(cluster, "http", port))
+                        .addAllHttpFilters(InboundPolicies.httpFilters(ctx, port))
+                        .addAllHttpFilters(httpFilters());
+                accessLog(ctx).ifPresent(hcm::addAccessLog);
+                out.add(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())).build());
+            }
+            case "tcp" -> out.add(tcpProxy(cluster, cluster));
+            default -> out.add(rpcProxy(statPrefix, protocol, inboundRoutes(cluster, protocol, port), accessLog(ctx),
+                    InboundPolicies.rpcFilters(ctx, port)));
+        }
+        return out;
     }
 
     private static void gateway(GenerationContext ctx, Map<String, Message> out) {
@@ -239,11 +313,35 @@ final class ListenerGenerator {
                     FilterChain.Builder fc = FilterChain.newBuilder()
                             .setFilterChainMatch(sni(gs.server()))
                             .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
-                                    .setTypedConfig(Protos.any(downstreamTls(gs.server().tls()))))
+                                    .setTypedConfig(Protos.any(downstreamTls(gs.server().tls(), true))))
                             .addFilters(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(
                                     rdsHcm(ctx, "outbound_0.0.0.0_" + port, gs.routeName()))));
                     chains.putIfAbsent(gs.routeName(), fc.build());
+                } else if (protocol.equals("TLS") && !gs.tlsMode().contains("PASSTHROUGH")) {
+                    // TLS terminated here, then the VirtualServices' tcp routes (Istio's TLS + SIMPLE/MUTUAL).
+                    tls = true;
+                    for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
+                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                                && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
+                            continue;
+                        }
+                        for (VirtualService.TCPRoute r : vs.spec().tcp()) {
+                            String cluster = l4Cluster(ctx, r.route(), vs.meta().namespace(), port);
+                            chains.putIfAbsent("tls-terminated:" + gs.gatewayNamespace() + '/' + gs.gatewayName()
+                                    + '/' + gs.index(), FilterChain.newBuilder()
+                                    .setFilterChainMatch(sni(gs.server()))
+                                    .setTransportSocket(TransportSocket.newBuilder()
+                                            .setName("envoy.transport_sockets.tls")
+                                            .setTypedConfig(Protos.any(downstreamTls(gs.server().tls(), false))))
+                                    .addFilters(tcpProxy(cluster, cluster)).build());
+                        }
+                    }
                 } else if (protocol.equals("TLS")) {
+                    if (gs.tlsMode().equals("AUTO_PASSTHROUGH")) {
+                        logger.warn("Gateway {}/{} servers[{}]: tls.mode AUTO_PASSTHROUGH is not supported; only "
+                                + "VirtualService tls routes by SNI apply", gs.gatewayNamespace(), gs.gatewayName(),
+                                gs.index());
+                    }
                     tls = true;
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
                         if (!vs.spec().gateways().contains(gs.gatewayName())
@@ -298,28 +396,90 @@ final class ListenerGenerator {
         return m.build();
     }
 
-    private static DownstreamTlsContext downstreamTls(Gateway.ServerTLSSettings tls) {
+    /**
+     * A gateway server's TLS, as Istio builds it: SIMPLE and MUTUAL take the certificate from files or from
+     * {@code credentialName} ({@code kubernetes://<name>} over ADS, served from the credentials directory);
+     * MUTUAL requires a client certificate checked against {@code caCertificates} or the credential's CA
+     * ({@code kubernetes://<name>-cacert}), OPTIONAL_MUTUAL checks one if sent; ISTIO_MUTUAL uses the gateway's
+     * own workload certificate and the mesh roots from the node agent ({@code sds-grpc}) and requires a client
+     * certificate. {@code subjectAltNames} restrict client certificates; {@code min/maxProtocolVersion} and
+     * {@code cipherSuites} become {@code tls_params}.
+     */
+    static DownstreamTlsContext downstreamTls(Gateway.ServerTLSSettings tls, boolean http) {
         CommonTlsContext.Builder c = CommonTlsContext.newBuilder();
-        if (tls.serverCertificate() != null) {
-            c.addTlsCertificates(TlsCertificate.newBuilder()
-                    .setCertificateChain(DataSource.newBuilder().setFilename(tls.serverCertificate()))
-                    .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
-        } else if (tls.credentialName() != null) {
-            c.addTlsCertificateSdsSecretConfigs(
-                    io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder()
-                            .setName("kubernetes://" + tls.credentialName()).setSdsConfig(Protos.ads()));
+        String mode = tls.mode() == null ? "PASSTHROUGH" : tls.mode();
+        boolean verify = mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL") || mode.equals("ISTIO_MUTUAL");
+        CertificateValidationContext.Builder sans = CertificateValidationContext.newBuilder();
+        for (String san : tls.subjectAltNames() == null ? List.<String>of() : tls.subjectAltNames()) {
+            sans.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+                    .setSanType(san.startsWith("spiffe://") ? SubjectAltNameMatcher.SanType.URI
+                            : SubjectAltNameMatcher.SanType.DNS)
+                    .setMatcher(io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(san)));
         }
-        DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder();
-        if ("MUTUAL".equals(tls.mode())) {
-            CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
-            if (tls.caCertificates() != null) {
-                v.setTrustedCa(DataSource.newBuilder().setFilename(tls.caCertificates()));
+        if (mode.equals("ISTIO_MUTUAL")) {
+            c.addTlsCertificateSdsSecretConfigs(Protos.agentSecret(Protos.SDS_DEFAULT))
+                    .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(sans)
+                            .setValidationContextSdsSecretConfig(Protos.agentSecret(Protos.SDS_ROOTCA)));
+        } else {
+            String credential = tls.credentialName() != null ? tls.credentialName()
+                    : tls.credentialNames() != null && !tls.credentialNames().isEmpty()
+                    ? tls.credentialNames().get(0) : null;
+            if (tls.serverCertificate() != null) {
+                c.addTlsCertificates(TlsCertificate.newBuilder()
+                        .setCertificateChain(DataSource.newBuilder().setFilename(tls.serverCertificate()))
+                        .setPrivateKey(DataSource.newBuilder().setFilename(tls.privateKey())));
+            } else if (credential != null) {
+                c.addTlsCertificateSdsSecretConfigs(Protos.credentialSecret(CredentialSecrets.PREFIX + credential));
             }
-            c.setValidationContext(v);
+            if (verify) {
+                if (tls.caCertificates() != null) {
+                    c.setValidationContext(sans.setTrustedCa(DataSource.newBuilder()
+                            .setFilename(tls.caCertificates())));
+                } else if (credential != null) {
+                    c.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(sans)
+                            .setValidationContextSdsSecretConfig(Protos.credentialSecret(
+                                    CredentialSecrets.PREFIX + credential + CredentialSecrets.CA_SUFFIX)));
+                }
+            }
+        }
+        TlsParameters.Builder params = TlsParameters.newBuilder();
+        boolean hasParams = false;
+        if (tls.minProtocolVersion() != null && !tls.minProtocolVersion().equals("TLS_AUTO")) {
+            params.setTlsMinimumProtocolVersion(tlsVersion(tls.minProtocolVersion()));
+            hasParams = true;
+        }
+        if (tls.maxProtocolVersion() != null && !tls.maxProtocolVersion().equals("TLS_AUTO")) {
+            params.setTlsMaximumProtocolVersion(tlsVersion(tls.maxProtocolVersion()));
+            hasParams = true;
+        }
+        if (tls.cipherSuites() != null && !tls.cipherSuites().isEmpty()) {
+            params.addAllCipherSuites(tls.cipherSuites());
+            hasParams = true;
+        }
+        if (hasParams) {
+            c.setTlsParams(params);
+        }
+        if (http) {
+            c.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
+        }
+        DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder().setCommonTlsContext(c);
+        if (mode.equals("MUTUAL") || mode.equals("ISTIO_MUTUAL")) {
             d.setRequireClientCertificate(BoolValue.of(true));
         }
-        c.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
-        return d.setCommonTlsContext(c).build();
+        return d.build();
+    }
+
+    /** Istio's {@code TLSV1_2} as Envoy's {@code TLSv1_2}; the value was validated. */
+    private static TlsParameters.TlsProtocol tlsVersion(String istio) {
+        return switch (istio) {
+            case "TLSV1_0" -> TlsParameters.TlsProtocol.TLSv1_0;
+            case "TLSV1_1" -> TlsParameters.TlsProtocol.TLSv1_1;
+            case "TLSV1_2" -> TlsParameters.TlsProtocol.TLSv1_2;
+            case "TLSV1_3" -> TlsParameters.TlsProtocol.TLSv1_3;
+            default -> TlsParameters.TlsProtocol.TLS_AUTO;
+        };
     }
 
     private static String l4Cluster(GenerationContext ctx, List<VirtualService.RouteDestination> route, String ns,
@@ -440,15 +600,25 @@ final class ListenerGenerator {
         return hcm.build();
     }
 
-    /** MeshConfig {@code accessLogFile}: Envoy's file access log with its default format; empty when unset. */
+    /**
+     * MeshConfig {@code accessLogFile}: Envoy's file access log with MeshConfig {@code accessLogFormat}, or Envoy's
+     * default format; empty when unset.
+     */
     private static Optional<AccessLog> accessLog(GenerationContext ctx) {
         String file = ctx.snapshot.meshConfig().accessLogFile();
         if (file.isEmpty()) {
             return Optional.empty();
         }
+        var log = io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.newBuilder().setPath(file);
+        String format = ctx.snapshot.meshConfig().accessLogFormat();
+        if (!format.isEmpty()) {
+            // MeshConfig accessLogFormat, as Istio writes it: a text format, one line per entry.
+            log.setLogFormat(io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString.newBuilder()
+                    .setTextFormatSource(DataSource.newBuilder()
+                            .setInlineString(format.endsWith("\n") ? format : format + "\n")));
+        }
         return Optional.of(AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                .setTypedConfig(Protos.any(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog
-                        .newBuilder().setPath(file).build())).build());
+                .setTypedConfig(Protos.any(log.build())).build());
     }
 
     /**

@@ -4,6 +4,9 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
+import io.envoyproxy.envoy.config.core.v3.GrpcService;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
@@ -24,6 +27,45 @@ final class Protos {
                 .setAds(AggregatedConfigSource.getDefaultInstance())
                 .setResourceApiVersion(ApiVersion.V3)
                 .build();
+    }
+
+    /** Istio's name of the SDS cluster that its node agent serves on a Unix socket (in the proxy's bootstrap). */
+    static final String SDS_CLUSTER = "sds-grpc";
+    /** Istio's SDS name of the workload's certificate and key. */
+    static final String SDS_DEFAULT = "default";
+    /** Istio's SDS name of the mesh's root certificates. */
+    static final String SDS_ROOTCA = "ROOTCA";
+
+    /**
+     * Istio's config source for workload secrets: SDS over gRPC from the {@code sds-grpc} cluster,
+     * {@code api_config_source {api_type: GRPC, transport_api_version: V3, grpc_services {envoy_grpc
+     * {cluster_name: sds-grpc}}}}, {@code set_node_on_first_message_only} and {@code initial_fetch_timeout: 0s}
+     * as Istio writes it.
+     */
+    static ConfigSource sdsGrpc() {
+        return ConfigSource.newBuilder()
+                .setApiConfigSource(ApiConfigSource.newBuilder()
+                        .setApiType(ApiConfigSource.ApiType.GRPC)
+                        .setSetNodeOnFirstMessageOnly(true)
+                        .setTransportApiVersion(ApiVersion.V3)
+                        .addGrpcServices(GrpcService.newBuilder().setEnvoyGrpc(
+                                GrpcService.EnvoyGrpc.newBuilder().setClusterName(SDS_CLUSTER))))
+                .setInitialFetchTimeout(com.google.protobuf.Duration.getDefaultInstance())
+                .setResourceApiVersion(ApiVersion.V3)
+                .build();
+    }
+
+    /** An SDS secret reference to the node agent ({@link #sdsGrpc()}): {@code default} or {@code ROOTCA}. */
+    static SdsSecretConfig agentSecret(String name) {
+        return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(sdsGrpc()).build();
+    }
+
+    /**
+     * An SDS secret reference served by discovery itself over ADS, as istiod serves gateway credentials:
+     * {@code kubernetes://<credentialName>} (and {@code kubernetes://<credentialName>-cacert} for the CA).
+     */
+    static SdsSecretConfig credentialSecret(String name) {
+        return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(ads()).build();
     }
 
     static Any any(Message m) {

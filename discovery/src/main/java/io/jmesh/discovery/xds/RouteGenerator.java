@@ -613,6 +613,23 @@ final class RouteGenerator {
         return b.build();
     }
 
+    private static boolean httpsRedirect(Gateway.Server server) {
+        return server.tls() != null && Boolean.TRUE.equals(server.tls().httpsRedirect());
+    }
+
+    /**
+     * Istio's {@code httpsRedirect}: {@code require_tls: ALL} on the virtual host (Envoy answers a plaintext
+     * request with a 301 to its https URL before routing), and the same as its only route,
+     * {@code redirect {https_redirect: true}} (301), for proxies that route before they look at require_tls.
+     */
+    private static VirtualHost.Builder redirectToHttps(VirtualHost.Builder vh) {
+        return vh.setRequireTls(VirtualHost.TlsRequirementType.ALL)
+                .addRoutes(Route.newBuilder().setName("https-redirect")
+                        .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                        .setRedirect(io.envoyproxy.envoy.config.route.v3.RedirectAction.newBuilder()
+                                .setHttpsRedirect(true)));
+    }
+
     private static RouteConfiguration gatewayRoutes(GenerationContext ctx, GatewayServer gs) {
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(gs.routeName())
                 .setValidateClusters(BoolValue.of(false));
@@ -643,11 +660,28 @@ final class RouteGenerator {
                         if (!host.equals("*")) {
                             vh.addDomains(host + ':' + gs.port());
                         }
-                        if (server.tls() != null && Boolean.TRUE.equals(server.tls().httpsRedirect())) {
-                            vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
+                        if (httpsRedirect(server)) {
+                            vhosts.put(host, redirectToHttps(vh).build());
+                            continue;
                         }
                         vhosts.put(host, vh.addAllRoutes(routes).build());
                     }
+                }
+            }
+        }
+        // httpsRedirect redirects every request, routes or not: a virtual host per server host that has none.
+        for (GatewayServer member : gs.sameRoute(ctx)) {
+            if (!httpsRedirect(member.server())) {
+                continue;
+            }
+            for (String h : member.server().hosts()) {
+                String host = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
+                if (!vhosts.containsKey(host)) {
+                    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host + ':' + gs.port()).addDomains(host);
+                    if (!host.equals("*")) {
+                        vh.addDomains(host + ':' + gs.port());
+                    }
+                    vhosts.put(host, redirectToHttps(vh).build());
                 }
             }
         }

@@ -9,9 +9,11 @@ public final class TypeUrls {
     public static final String ENDPOINT = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
     public static final String LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener";
     public static final String ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+    /** SDS over ADS: the {@code credentialName} secrets of gateways and DestinationRules, as istiod serves them. */
+    public static final String SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
     /** All served types in push order. */
-    public static final List<String> ALL = List.of(CLUSTER, ENDPOINT, LISTENER, ROUTE);
+    public static final List<String> ALL = List.of(CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET);
 
     private TypeUrls() {}
 
@@ -22,6 +24,7 @@ public final class TypeUrls {
             case ENDPOINT -> "eds";
             case LISTENER -> "lds";
             case ROUTE -> "rds";
+            case SECRET -> "sds";
             default -> typeUrl;
         };
     }

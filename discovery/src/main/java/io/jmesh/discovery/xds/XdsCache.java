@@ -134,6 +134,9 @@ public final class XdsCache {
                     }
                 }
             }
+            if (!prev.credentials().equals(next.credentials())) {
+                types.add(TypeUrls.SECRET);
+            }
             Set<String> ips = new HashSet<>();
             Map<String, List<Endpoint>> before = prev.endpoints();
             Map<String, List<Endpoint>> after = next.endpoints();
@@ -151,6 +154,7 @@ public final class XdsCache {
                     if (svc != null && !"STATIC".equals(svc.resolution())) {
                         types.add(TypeUrls.CLUSTER);
                     }
+
                     Set<Endpoint> common = new HashSet<>(b);
                     common.retainAll(a);
                     for (Endpoint e : b) {
@@ -170,6 +174,7 @@ public final class XdsCache {
     }
 
     private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
+
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
                        Map<String, String> labels, Map<Integer, String> inboundPorts) {}
@@ -326,7 +331,16 @@ public final class XdsCache {
         return out;
     }
 
+    /**
+     * Whether listeners (and routes) depend on the proxy's labels: some VirtualService matches on
+     * {@code sourceLabels}, or some PeerAuthentication selects workloads (a sidecar's inbound chains).
+     */
     private static boolean usesSourceLabels(MeshSnapshot snapshot) {
+        for (Config<io.jmesh.discovery.config.PeerAuthentication> pa : snapshot.peerAuthentications()) {
+            if (pa.spec().hasSelector()) {
+                return true;
+            }
+        }
         for (Config<VirtualService> vs : snapshot.virtualServices()) {
             if (vs.spec().http() != null) {
                 for (VirtualService.HTTPRoute r : vs.spec().http()) {

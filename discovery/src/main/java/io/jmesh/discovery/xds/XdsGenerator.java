@@ -44,6 +44,8 @@ public final class XdsGenerator {
             .add(UpstreamTlsContext.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor())
             .add(HttpProtocolOptions.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
             .build();
 
@@ -70,6 +72,7 @@ public final class XdsGenerator {
             case TypeUrls.ENDPOINT -> EndpointGenerator.generate(ctx);
             case TypeUrls.LISTENER -> ListenerGenerator.generate(ctx);
             case TypeUrls.ROUTE -> RouteGenerator.generate(ctx);
+            case TypeUrls.SECRET -> SecretGenerator.generate(ctx);
             default -> Map.of();
         };
     }

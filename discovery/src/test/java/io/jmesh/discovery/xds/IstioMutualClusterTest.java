@@ -21,7 +21,15 @@ import org.junit.jupiter.api.io.TempDir;
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.Pipe;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.jmesh.proxy.testing.Poll;
+import io.jmesh.proxy.testing.ScriptedXdsServer;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
@@ -46,7 +54,8 @@ import io.netty.channel.EventLoopGroup;
 
 /**
  * The cluster {@code jmesh discovery} generates for a DestinationRule with {@code tls.mode: ISTIO_MUTUAL}
- * ({@code default} and {@code ROOTCA} over SDS, ALPN {@code istio}) is accepted by the jmesh sidecar's xDS side
+ * ({@code default} and {@code ROOTCA} over SDS from Istio's {@code sds-grpc} cluster, here a real SDS server on a
+ * Unix socket; ALPN {@code istio-peer-exchange}, {@code istio}) is accepted by the jmesh sidecar's xDS side
  * (it was NACKed: "SDS is not supported here"), warms until both secrets arrive, and then serves with a TLS
  * context built from them.
  */
@@ -62,8 +71,33 @@ class IstioMutualClusterTest {
     private final ScheduledThreadPoolExecutor xds = new ScheduledThreadPoolExecutor(1);
     private volatile ClusterManager clusters;
 
+    private ScriptedXdsServer sdsServer;
+
+    /** {@code bootstrap} plus Istio's {@code sds-grpc} static cluster reaching an SDS server on {@code uds}. */
+    static Bootstrap withSdsGrpc(Bootstrap bootstrap, Path uds) {
+        Bootstrap.Builder b = bootstrap.toBuilder();
+        b.getStaticResourcesBuilder().addClusters(Cluster.newBuilder().setName("sds-grpc")
+                .setType(Cluster.DiscoveryType.STATIC)
+                .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName("sds-grpc")
+                        .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                                .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                        .setAddress(Address.newBuilder().setPipe(Pipe.newBuilder()
+                                                .setPath(uds.toString())))))))
+                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                        Any.pack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                                .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3
+                                        .HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                                        .setHttp2ProtocolOptions(io.envoyproxy.envoy.config.core.v3
+                                                .Http2ProtocolOptions.getDefaultInstance())).build())));
+        return b.build();
+    }
+
     @AfterEach
     void tearDown() throws Exception {
+        if (sdsServer != null) {
+            sdsServer.close();
+        }
         xds.shutdown();
         xds.awaitTermination(5, TimeUnit.SECONDS);
         if (clusters != null) {
@@ -137,9 +171,11 @@ class IstioMutualClusterTest {
         UpstreamTlsContext tls = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
         assertEquals("default", tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
 
+        // The node agent's SDS server, on a Unix socket as Istio's agent serves it, behind the sds-grpc cluster.
+        sdsServer = ScriptedXdsServer.uds(dir.resolve("sds.sock"));
         Stats stats = new Stats();
-        SdsSubscriptions sds = new SdsSubscriptions(AdsBootstrap.forDiscovery("127.0.0.1", 15010, NODE, Map.of(),
-                Map.of(), 0), xds);
+        SdsSubscriptions sds = new SdsSubscriptions(withSdsGrpc(AdsBootstrap.forDiscovery("127.0.0.1", 15010, NODE,
+                Map.of(), Map.of(), 0), dir.resolve("sds.sock")), xds);
         DefaultSecretManager secrets = DefaultSecretManager.create(List.of(), sds);
         sds.manager(secrets);
         clusters = ClusterManager.create(List.of(), workers, stats);
@@ -151,16 +187,21 @@ class IstioMutualClusterTest {
         push(dcm, TypeUrls.ENDPOINT, pack(generated.get(TypeUrls.ENDPOINT)));
         assertNull(clusters.get(CLUSTER), "the ISTIO_MUTUAL cluster warms until its secrets arrive");
 
-        push(dcm, SdsSubscriptions.SECRET_TYPE, List.of(Any.pack(Secret.newBuilder().setName("default")
+        Poll.until(() -> sdsServer.asked(SdsSubscriptions.SECRET_TYPE, "default")
+                && sdsServer.asked(SdsSubscriptions.SECRET_TYPE, "ROOTCA"), "default and ROOTCA asked of sds-grpc");
+        Secret workload = Secret.newBuilder().setName("default")
                 .setTlsCertificate(TlsCertificate.newBuilder().setCertificateChain(file("workload.pem"))
-                        .setPrivateKey(file("workload-key.pem"))).build())));
+                        .setPrivateKey(file("workload-key.pem"))).build();
+        sdsServer.set(SdsSubscriptions.SECRET_TYPE, "1", workload);
+        Poll.until(() -> sdsServer.requests.stream().anyMatch(r -> r.getVersionInfo().equals("1")),
+                "the proxy ACKs default");
         assertNull(clusters.get(CLUSTER), "still warming: ROOTCA has not come");
 
-        push(dcm, SdsSubscriptions.SECRET_TYPE, List.of(Any.pack(Secret.newBuilder().setName("ROOTCA")
+        sdsServer.set(SdsSubscriptions.SECRET_TYPE, "2", workload, Secret.newBuilder().setName("ROOTCA")
                 .setValidationContext(CertificateValidationContext.newBuilder().setTrustedCa(file("workload.pem")))
-                .build())));
+                .build());
+        Poll.until(() -> clusters.get(CLUSTER) != null, "the cluster serves once default and ROOTCA are here");
         UpstreamCluster active = clusters.get(CLUSTER);
-        assertNotNull(active, "the cluster serves once default and ROOTCA are here");
         assertTrue(active.tlsReady().isDone());
         assertNotNull(active.sslContext(), "a TLS context built from the secrets");
         assertEquals(1, active.hosts().size());

@@ -22,13 +22,22 @@ final class Endpoints {
 
     /** One {@code lb_endpoint}: an IP literal ({@link #ip} set) or a host name still to resolve. */
     record Spec(String address, int port, InetAddress ip, int weight, int priority, HealthStatus health,
-                String locality, int localityWeight) {
+                String locality, int localityWeight, com.google.protobuf.Struct transportSocketMatch) {
+
+        Spec(String address, int port, InetAddress ip, int weight, int priority, HealthStatus health, String locality,
+             int localityWeight) {
+            this(address, port, ip, weight, priority, health, locality, localityWeight,
+                 com.google.protobuf.Struct.getDefaultInstance());
+        }
 
         Host toHost(InetAddress resolved, Host previous) {
             return new Host(new InetSocketAddress(resolved, port), ip == null ? address : "", weight, priority, health,
-                            locality, localityWeight, previous);
+                            locality, localityWeight, previous, transportSocketMatch);
         }
     }
+
+    /** Envoy's endpoint metadata namespace that {@code transport_socket_matches} are matched against. */
+    static final String TRANSPORT_SOCKET_MATCH = "envoy.transport_socket_match";
 
     /** Parses every endpoint; field paths in errors are relative to the load assignment. */
     static List<Spec> parse(ClusterLoadAssignment cla, boolean requireIp, String typeName) throws ConfigException {
@@ -114,7 +123,9 @@ final class Endpoints {
         } else if (!validHostname(host)) {
             throw new ConfigException(spath + ".address: " + host + " (expected: an IP address or a host name)");
         }
-        return new Spec(host, port, ip, weight, priority, health, locality, localityWeight);
+        return new Spec(host, port, ip, weight, priority, health, locality, localityWeight,
+                        lb.getMetadata().getFilterMetadataOrDefault(TRANSPORT_SOCKET_MATCH,
+                                                                   com.google.protobuf.Struct.getDefaultInstance()));
     }
 
     private static boolean validHostname(String host) {

@@ -28,9 +28,17 @@ public final class Host {
     private final AtomicInteger activeRequests;
     private final HostStats stats;
     private final OutlierDetector.State outlier;
+    private final com.google.protobuf.Struct transportSocketMatch;
 
     Host(InetSocketAddress address, String hostname, int weight, int priority, HealthStatus healthStatus,
          String locality, int localityWeight, Host previous) {
+        this(address, hostname, weight, priority, healthStatus, locality, localityWeight, previous,
+             com.google.protobuf.Struct.getDefaultInstance());
+    }
+
+    Host(InetSocketAddress address, String hostname, int weight, int priority, HealthStatus healthStatus,
+         String locality, int localityWeight, Host previous, com.google.protobuf.Struct transportSocketMatch) {
+        this.transportSocketMatch = transportSocketMatch;
         this.address = address;
         this.addressString = toString(address);
         this.hostname = hostname;
@@ -42,6 +50,14 @@ public final class Host {
         this.activeRequests = previous != null ? previous.activeRequests : new AtomicInteger();
         this.stats = previous != null ? previous.stats : new HostStats();
         this.outlier = previous != null ? previous.outlier : new OutlierDetector.State();
+    }
+
+    /**
+     * The endpoint's {@code metadata.filter_metadata["envoy.transport_socket_match"]} (empty when unset), which
+     * the cluster's {@code transport_socket_matches} are matched against.
+     */
+    public com.google.protobuf.Struct transportSocketMatch() {
+        return transportSocketMatch;
     }
 
     static String toString(InetSocketAddress address) {

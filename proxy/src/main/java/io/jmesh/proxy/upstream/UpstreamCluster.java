@@ -68,6 +68,23 @@ public final class UpstreamCluster {
     private final int maxHeadersCount;
     private final UpstreamTransportSocket transportSocket;
     private final ClientTlsProvider tls;
+    /** {@code transport_socket_matches}, in order; the first whose match the endpoint's metadata holds wins. */
+    private final List<SocketMatch> socketMatches;
+
+    /** One {@code transport_socket_matches} entry. */
+    private record SocketMatch(String name, com.google.protobuf.Struct match, UpstreamTransportSocket socket) {
+
+        /** Envoy's rule: every field of {@code match} is in the endpoint's metadata with an equal value. */
+        boolean matches(Host host) {
+            var md = host.transportSocketMatch().getFieldsMap();
+            for (var e : match.getFieldsMap().entrySet()) {
+                if (!e.getValue().equals(md.get(e.getKey()))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
     private final LoadBalancer.Factory lbFactory;
     private final boolean localityWeighted;
     /** Endpoints of STATIC, STRICT_DNS and LOGICAL_DNS clusters; empty for EDS and ORIGINAL_DST. */
@@ -108,10 +125,21 @@ public final class UpstreamCluster {
         this.transportSocket = transportSocket(config, http2,
                 ExtensionContext.of(() -> null, stats, group, ServerLifecycle.NONE, secrets), extensions);
         this.tls = transportSocket.tls();
-        if (config.getTransportSocketMatchesCount() > 0) {
-            logger.warn("cluster {}: transport_socket_matches is not supported; using transport_socket for every "
-                        + "endpoint", config.getName());
+        List<SocketMatch> matches = new ArrayList<>();
+        for (int i = 0; i < config.getTransportSocketMatchesCount(); i++) {
+            Cluster.TransportSocketMatch m = config.getTransportSocketMatches(i);
+            UpstreamTransportSocket socket;
+            try {
+                socket = m.hasTransportSocket() ? transportSocket(
+                        Cluster.newBuilder().setTransportSocket(m.getTransportSocket()).build(), http2,
+                        ExtensionContext.of(() -> null, stats, group, ServerLifecycle.NONE, secrets), extensions)
+                        : UpstreamTransportSocket.RAW_BUFFER;
+            } catch (ConfigException e) {
+                throw e.under("transport_socket_matches[" + i + "]");
+            }
+            matches.add(new SocketMatch(m.getName(), m.getMatch(), socket));
         }
+        this.socketMatches = List.copyOf(matches);
         this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
@@ -369,16 +397,52 @@ public final class UpstreamCluster {
     }
 
     /**
+     * The transport socket of new connections to {@code host}: the first of {@code transport_socket_matches}
+     * whose {@code match} the host's {@code envoy.transport_socket_match} metadata holds, else
+     * {@code transport_socket} (Envoy's selection, as Istio's auto mTLS uses it).
+     */
+    public UpstreamTransportSocket transportSocket(Host host) {
+        for (SocketMatch m : socketMatches) {
+            if (m.matches(host)) {
+                return m.socket();
+            }
+        }
+        return transportSocket;
+    }
+
+    /** The TLS of new connections to {@code host} ({@link #transportSocket(Host)}), or null for plaintext. */
+    public ClientTlsProvider tls(Host host) {
+        return socketMatches.isEmpty() ? tls : transportSocket(host).tls();
+    }
+
+    /**
      * Completes when the cluster's TLS secrets are all here (at once for plaintext or inline certificates): a
      * cluster whose secrets come by SDS warms until then (Envoy's cluster warming).
      */
     public CompletableFuture<Void> tlsReady() {
-        return tls == null ? CompletableFuture.completedFuture(null) : tls.ready();
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        if (tls != null) {
+            all.add(tls.ready());
+        }
+        for (SocketMatch m : socketMatches) {
+            if (m.socket().tls() != null) {
+                all.add(m.socket().tls().ready());
+            }
+        }
+        return CompletableFuture.allOf(all.toArray(new CompletableFuture[0]));
     }
 
     /** Whether the cluster waits for a TLS secret whose SDS config says {@code initial_fetch_timeout: 0s}. */
     public boolean tlsAwaitsWithoutDeadline() {
-        return tls != null && tls.awaitsSecretsWithoutDeadline();
+        if (tls != null && tls.awaitsSecretsWithoutDeadline()) {
+            return true;
+        }
+        for (SocketMatch m : socketMatches) {
+            if (m.socket().tls() != null && m.socket().tls().awaitsSecretsWithoutDeadline()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** {@code UpstreamTlsContext.sni}, or null when unset or plaintext. */

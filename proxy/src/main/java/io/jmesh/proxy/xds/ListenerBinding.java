@@ -27,8 +27,9 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
  * and, with an {@link #inboundAddress()}, the inbound side as Istio's per-port inbound listeners used to be:
  * <ul>
  *   <li>an {@code INBOUND} listener with {@code use_original_dst} ({@code virtualInbound}) is split: each of its
- *       filter chains that matches a {@code destination_port} P becomes a listener
- *       {@code <inboundAddress>_<P>} bound on {@code inboundAddress:P} with that chain alone. The workload
+ *       filter chains that match a {@code destination_port} P become one listener
+ *       {@code <inboundAddress>_<P>} bound on {@code inboundAddress:P} with those chains (their other match
+ *       criteria kept) and the listener's listener filters but {@code original_dst}. The workload
  *       registers {@code inboundAddress} as its address (WorkloadEntry {@code address}), listens itself on
  *       {@code 127.0.0.1:P}, and callers reach it through its proxy, e.g. with one loopback IP per workload
  *       ({@code 127.0.0.11}, {@code 127.0.0.12}, ...: Linux routes all of 127.0.0.0/8 to the loopback).</li>
@@ -61,20 +62,40 @@ public record ListenerBinding(String address, Map<Integer, Integer> ports, Strin
     public List<Listener> expand(Listener l) {
         boolean originalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
         if (originalDst && inboundAddress != null && l.getTrafficDirection() == TrafficDirection.INBOUND) {
-            List<Listener> out = new ArrayList<>();
+            // One listener per destination port, with every chain of that port (a PeerAuthentication PERMISSIVE
+            // port has several, told apart by transport protocol and ALPN) and the listener filters
+            // (tls_inspector) that select among them.
+            java.util.Map<Integer, Listener.Builder> byPort = new java.util.LinkedHashMap<>();
             for (FilterChain fc : l.getFilterChainsList()) {
                 if (!fc.hasFilterChainMatch() || !fc.getFilterChainMatch().hasDestinationPort()) {
                     continue;
                 }
                 int port = fc.getFilterChainMatch().getDestinationPort().getValue();
-                out.add(Listener.newBuilder()
-                        .setName(inboundAddress + "_" + port)
-                        .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-                                .setAddress(inboundAddress).setPortValue(port)))
-                        .setTrafficDirection(TrafficDirection.INBOUND)
-                        .addFilterChains(fc.toBuilder().clearFilterChainMatch())
-                        .build());
+                Listener.Builder b = byPort.computeIfAbsent(port, p -> {
+                    Listener.Builder n = Listener.newBuilder()
+                            .setName(inboundAddress + "_" + p)
+                            .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
+                                    .setAddress(inboundAddress).setPortValue(p)))
+                            .setTrafficDirection(TrafficDirection.INBOUND);
+                    for (var lf : l.getListenerFiltersList()) {
+                        if (!lf.getName().equals("envoy.filters.listener.original_dst")) {
+                            n.addListenerFilters(lf);
+                        }
+                    }
+                    return n;
+                });
+                io.envoyproxy.envoy.config.listener.v3.FilterChainMatch rest =
+                        fc.getFilterChainMatch().toBuilder().clearDestinationPort().build();
+                FilterChain.Builder chain = fc.toBuilder();
+                if (rest.equals(io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.getDefaultInstance())) {
+                    chain.clearFilterChainMatch();
+                } else {
+                    chain.setFilterChainMatch(rest);
+                }
+                b.addFilterChains(chain);
             }
+            List<Listener> out = new ArrayList<>();
+            byPort.values().forEach(b -> out.add(b.build()));
             return out;
         }
         Listener one = apply(l);

@@ -73,7 +73,7 @@ final class Http2ConnectionPool implements ConnectionPool {
     private Connection connect() {
         Connection conn = new Connection();
         connections.add(conn);
-        boolean tls = cluster.sslContext() != null;
+        boolean tls = cluster.tls(host) != null && cluster.tls(host).current() != null;
         ChannelFuture f = UpstreamConnector.connect(loop, cluster, host, p -> {
             Http2FrameCodec codec = Http2FrameCodecBuilder.forClient()
                     .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)

@@ -35,7 +35,7 @@ public final class UpstreamConnector {
      * first, and after the initial fetch timeout requests fail here, as upstream connection failures).
      */
     public static ChannelFuture connect(EventLoop loop, UpstreamCluster cluster, Host host, PipelineSetup setup) {
-        ClientTlsProvider provider = cluster.tls();
+        ClientTlsProvider provider = cluster.tls(host);
         if (provider != null && provider.current() == null) {
             ChannelFuture reg = new Bootstrap().group(loop).channel(Transports.socketChannel(loop.parent()))
                     .handler(new ChannelInboundHandlerAdapter()).register();
@@ -54,8 +54,8 @@ public final class UpstreamConnector {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        cluster.transportSocket().initChannel(ch);
-                        ClientTlsProvider tls = cluster.tls();
+                        cluster.transportSocket(host).initChannel(ch);
+                        ClientTlsProvider tls = cluster.tls(host);
                         if (tls != null) {
                             SslHandler h = tls.newHandler(ch.alloc(), host.address().getHostString(),
                                                           host.address().getPort());

@@ -1,0 +1,85 @@
+package io.jmesh.discovery.xds;
+
+import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.PeerAuthentication;
+import io.jmesh.discovery.config.PeerAuthentication.Mode;
+import io.jmesh.discovery.model.MeshSnapshot;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The PeerAuthentication in effect for one workload, composed as istiod's {@code ComposePeerAuthentication}
+ * does: the oldest mesh-wide policy (no selector, in MeshConfig's {@code rootNamespace}), then the oldest
+ * namespace-wide one (no selector, in the workload's namespace), then the oldest workload policy (a selector
+ * matching the workload's labels, in its namespace, not the root namespace), each overriding the mode of the
+ * one before unless its mode is UNSET. Without any policy the mode is PERMISSIVE. The workload policy's
+ * {@code portLevelMtls} sets a mode per workload port; an UNSET port inherits the composed mode.
+ *
+ * <p>"Oldest" is {@code metadata.creationTimestamp}; a policy without one counts as older than any with
+ * one, and ties go to the first by name. Immutable.
+ *
+ * @param mode    the mode of ports without a port-level setting, never UNSET
+ * @param perPort port-level modes by workload port, never UNSET
+ */
+record MtlsPolicy(Mode mode, Map<Integer, Mode> perPort) {
+
+    /** Istio's default when no policy applies. */
+    static final MtlsPolicy DEFAULT = new MtlsPolicy(Mode.PERMISSIVE, Map.of());
+
+    /** Returns the mode of workload port {@code port}. */
+    Mode mode(int port) {
+        return perPort.getOrDefault(port, mode);
+    }
+
+    /** Returns the policy of a workload in {@code namespace} with {@code labels}. */
+    static MtlsPolicy of(MeshSnapshot snapshot, String namespace, Map<String, String> labels) {
+        String root = snapshot.meshConfig().rootNamespace();
+        Config<PeerAuthentication> mesh = null;
+        Config<PeerAuthentication> ns = null;
+        Config<PeerAuthentication> workload = null;
+        for (Config<PeerAuthentication> c : snapshot.peerAuthentications()) {
+            String cns = c.meta().namespace();
+            PeerAuthentication pa = c.spec();
+            if (!pa.hasSelector()) {
+                if (cns.equals(root)) {
+                    mesh = older(mesh, c);
+                } else if (cns.equals(namespace)) {
+                    ns = older(ns, c);
+                }
+            } else if (!cns.equals(root) && cns.equals(namespace) && pa.selector().selects(labels)) {
+                workload = older(workload, c);
+            }
+        }
+        Mode mode = Mode.PERMISSIVE;
+        for (Config<PeerAuthentication> c : new Config[] {mesh, ns, workload}) {
+            if (c != null && c.spec().mode() != Mode.UNSET) {
+                mode = c.spec().mode();
+            }
+        }
+        if (workload == null || workload.spec().portLevelMtls() == null) {
+            return new MtlsPolicy(mode, Map.of());
+        }
+        Map<Integer, Mode> ports = new TreeMap<>();
+        for (Map.Entry<Integer, PeerAuthentication.MutualTLS> e : workload.spec().portLevelMtls().entrySet()) {
+            Mode m = e.getValue().level();
+            ports.put(e.getKey(), m == Mode.UNSET ? mode : m);
+        }
+        return new MtlsPolicy(mode, Collections.unmodifiableMap(ports));
+    }
+
+    private static Config<PeerAuthentication> older(Config<PeerAuthentication> current,
+                                                    Config<PeerAuthentication> candidate) {
+        if (current == null) {
+            return candidate;
+        }
+        Instant a = time(current);
+        Instant b = time(candidate);
+        return b.isBefore(a) ? candidate : current;
+    }
+
+    private static Instant time(Config<?> c) {
+        return c.meta().creationTimestamp() == null ? Instant.MIN : c.meta().creationTimestamp();
+    }
+}

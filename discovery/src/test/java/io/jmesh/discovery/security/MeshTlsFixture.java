@@ -1,0 +1,140 @@
+package io.jmesh.discovery.security;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import com.google.protobuf.Any;
+
+import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.Pipe;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.jmesh.discovery.DiscoveryOptions;
+import io.jmesh.discovery.DiscoveryServer;
+import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.testing.ScriptedXdsServer;
+import io.jmesh.proxy.testing.TestCertificates;
+import io.jmesh.proxy.xds.AdsBootstrap;
+import io.jmesh.proxy.xds.ListenerBinding;
+import io.jmesh.proxy.xds.SdsSubscriptions;
+
+/**
+ * A small mesh for the mutual TLS tests: a throw-away mesh CA, {@code jmesh discovery} on a config directory
+ * (and optionally a credentials directory), and jmesh sidecars or gateways following it, each with Istio's
+ * {@code sds-grpc} cluster reaching its own SDS server on a Unix socket that serves {@code default} (a workload
+ * certificate with the SPIFFE ID of its service account) and {@code ROOTCA} (the mesh CA), as the node agent
+ * would. Everything it starts is closed by {@link #close()}.
+ */
+final class MeshTlsFixture implements AutoCloseable {
+
+    final Path dir;
+    final Path configDir;
+    final TestCertificates ca;
+    DiscoveryServer discovery;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    MeshTlsFixture(Path dir) throws Exception {
+        this.dir = dir;
+        this.configDir = Files.createDirectories(dir.resolve("config"));
+        this.ca = TestCertificates.create(dir.resolve("mesh-ca"));
+    }
+
+    /** Replaces {@code name} in the config directory atomically, as a config management tool would. */
+    void write(String name, String yaml) throws Exception {
+        Path tmp = configDir.resolve("." + name + ".tmp");
+        Files.writeString(tmp, yaml);
+        Files.move(tmp, configDir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Starts discovery (20 ms debounce) on the config directory and {@code credentialsDir} (may be null). */
+    DiscoveryServer startDiscovery(Path credentialsDir) throws Exception {
+        return startDiscovery(credentialsDir, null);
+    }
+
+    /** Starts discovery as {@link #startDiscovery(Path)} does, with {@code meshConfig} YAML (null for none). */
+    DiscoveryServer startDiscovery(Path credentialsDir, String meshConfig) throws Exception {
+        Path meshFile = null;
+        if (meshConfig != null) {
+            meshFile = Files.writeString(dir.resolve("mesh-config.yaml"), meshConfig);
+        }
+        discovery = DiscoveryServer.start(new DiscoveryOptions(configDir, new InetSocketAddress("127.0.0.1", 0),
+                new InetSocketAddress("127.0.0.1", 0), meshFile, Duration.ofMillis(20)).withCredentialsDir(credentialsDir));
+        return discovery;
+    }
+
+    /**
+     * Starts a proxy with node id {@code nodeId} and {@code labels}, whose workload certificate carries
+     * {@code spiffe://cluster.local/ns/default/sa/<serviceAccount>}.
+     */
+    ProxyServer proxy(String nodeId, Map<String, String> labels, String serviceAccount, ListenerBinding binding)
+            throws Exception {
+        TestCertificates.Issued cert = ca.issue(serviceAccount + "-" + closeables.size(),
+                "spiffe://cluster.local/ns/default/sa/" + serviceAccount);
+        Path sock = dir.resolve("sds-" + closeables.size() + ".sock");
+        ScriptedXdsServer sds = ScriptedXdsServer.uds(sock);
+        closeables.add(sds);
+        sds.set(SdsSubscriptions.SECRET_TYPE, "1",
+                Secret.newBuilder().setName("default").setTlsCertificate(TlsCertificate.newBuilder()
+                        .setCertificateChain(inline(Files.readString(cert.certificateChain())))
+                        .setPrivateKey(inline(Files.readString(cert.privateKey())))).build(),
+                Secret.newBuilder().setName("ROOTCA").setValidationContext(CertificateValidationContext.newBuilder()
+                        .setTrustedCa(inline(ca.caPem()))).build());
+        Bootstrap.Builder b = AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), nodeId,
+                Map.of(), labels, 0).toBuilder();
+        b.getStaticResourcesBuilder().addClusters(sdsGrpc(sock));
+        ProxyServer proxy = ProxyServer.start(b.build(), 1, binding);
+        closeables.add(proxy);
+        return proxy;
+    }
+
+    /** Istio's {@code sds-grpc} static cluster: the node agent's Unix socket, HTTP/2. */
+    static Cluster sdsGrpc(Path sock) {
+        return Cluster.newBuilder().setName("sds-grpc").setType(Cluster.DiscoveryType.STATIC)
+                .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
+                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName("sds-grpc")
+                        .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                                .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                        .setAddress(Address.newBuilder().setPipe(Pipe.newBuilder()
+                                                .setPath(sock.toString())))))))
+                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                        Any.pack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                                .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3
+                                        .HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                                        .setHttp2ProtocolOptions(io.envoyproxy.envoy.config.core.v3
+                                                .Http2ProtocolOptions.getDefaultInstance())).build()))
+                .build();
+    }
+
+    private static DataSource inline(String pem) {
+        return DataSource.newBuilder().setInlineString(pem).build();
+    }
+
+    /** Registers something to close (in reverse order) with the fixture. */
+    <T extends AutoCloseable> T closeLater(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    @Override
+    public void close() throws Exception {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).close();
+        }
+        if (discovery != null) {
+            discovery.close();
+        }
+    }
+}
