@@ -23,6 +23,12 @@ import java.util.concurrent.TimeUnit;
 
 import io.jmesh.cli.demo.SampleApp;
 import io.jmesh.cli.demo.TrafficLine;
+import io.jmesh.discovery.CaOptions;
+import io.jmesh.security.agent.AgentOptions;
+import io.jmesh.security.agent.AgentScheduler;
+import io.jmesh.security.agent.IstioCaClient;
+import io.jmesh.security.agent.NodeAgent;
+import io.jmesh.security.ca.CaRoots;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.proxy.server.ProxyServer;
@@ -47,12 +53,20 @@ import picocli.CommandLine.Option;
         description = "Run the mesh on this machine: discovery, sample services with sidecars, an ingress gateway.")
 final class DemoCommand implements Callable<Integer> {
 
-    private static final List<String> YAML = List.of("services.yaml", "gateway.yaml", "routing.yaml");
+    private static final List<String> YAML = List.of("services.yaml", "gateway.yaml", "routing.yaml", "security.yaml");
+
+    /** The gateway's node id; its identity is {@code spiffe://cluster.local/ns/default/sa/istio-ingressgateway}. */
+    private static final String GATEWAY_ID = "router~127.0.0.1~istio-ingressgateway.default~default.svc.cluster.local";
 
     /** One sample workload: its app, loopback IP and sidecar. */
     private record Workload(String app, String version, String ip) {
         String name() {
             return app + "-" + version;
+        }
+
+        /** The workload's service account, as Bookinfo's: {@code bookinfo-<app>}. */
+        String serviceAccount() {
+            return "bookinfo-" + app;
         }
     }
 
@@ -96,8 +110,12 @@ final class DemoCommand implements Callable<Integer> {
         EventLoopGroup group = SampleApp.newGroup();
         List<SampleApp> apps = new ArrayList<>();
         List<ProxyServer> proxies = new ArrayList<>();
+        List<NodeAgent> agents = new ArrayList<>();
         DiscoveryServer discovery = null;
+        // The CA's root and key, the workloads' tokens and SDS sockets: outside the watched config directory.
+        Path state = Files.createTempDirectory("jmesh-demo-state-");
         try {
+            Map<String, Path> tokens = writeTokens(state);
             StringBuilder workloads = new StringBuilder(
                     "# Written by jmesh demo: the sample workloads, at their loopback IPs (served by their sidecars).\n");
             for (Workload w : WORKLOADS) {
@@ -107,27 +125,39 @@ final class DemoCommand implements Callable<Integer> {
                         apiVersion: networking.istio.io/v1
                         kind: WorkloadEntry
                         metadata: {name: %s, namespace: default}
-                        spec: {address: %s, ports: {http: %d}, labels: {app: %s, version: %s}}
+                        spec:
+                          address: %s
+                          ports: {http: %d}
+                          serviceAccount: %s
+                          labels: {app: %s, version: %s, security.istio.io/tlsMode: istio}
                         ---
-                        """.formatted(w.name(), w.ip(), app.port(), w.app(), w.version()));
+                        """.formatted(w.name(), w.ip(), app.port(), w.serviceAccount(), w.app(), w.version()));
             }
             Path tmp = configDir.resolve(".workloads.yaml.tmp");
             Files.writeString(tmp, workloads, StandardCharsets.UTF_8);
             Files.move(tmp, configDir.resolve("workloads.yaml"), StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);
 
+            Path caDir = Files.createDirectories(state.resolve("ca"));
             discovery = DiscoveryServer.start(new DiscoveryOptions(configDir, new InetSocketAddress("127.0.0.1", 0),
-                    new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE));
+                    new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE)
+                    .withCa(CaOptions.of(new InetSocketAddress("127.0.0.1", 0), caDir, state.resolve("tokens.yaml"))));
             int xds = discovery.grpcAddress().getPort();
+            String ca = "127.0.0.1:" + discovery.secureGrpcAddress().getPort();
+            Path root = caDir.resolve(CaRoots.ROOT_CERT);
             for (Workload w : WORKLOADS) {
                 String id = "sidecar~" + w.ip() + "~" + w.name() + ".default~default.svc.cluster.local";
-                proxies.add(ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", xds, id, Map.of(),
-                        Map.of("app", w.app(), "version", w.version()), 0), 1,
+                NodeAgent agent = startAgent(w.serviceAccount(), ca, root, tokens.get(w.serviceAccount()), state);
+                agents.add(agent);
+                proxies.add(ProxyServer.start(AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery("127.0.0.1", xds,
+                        id, Map.of(), Map.of("app", w.app(), "version", w.version()), 0), agent.sds().socket()), 1,
                         new ListenerBinding("127.0.0.1", Map.of(), w.ip())));
             }
-            ProxyServer gateway = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", xds,
-                    "router~127.0.0.1~istio-ingressgateway.default~default.svc.cluster.local", Map.of(),
-                    Map.of("istio", "ingressgateway"), 0), 1,
+            NodeAgent gatewayAgent = startAgent("istio-ingressgateway", ca, root, tokens.get("istio-ingressgateway"),
+                    state);
+            agents.add(gatewayAgent);
+            ProxyServer gateway = ProxyServer.start(AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery("127.0.0.1",
+                    xds, GATEWAY_ID, Map.of(), Map.of("istio", "ingressgateway"), 0), gatewayAgent.sds().socket()), 1,
                     new ListenerBinding("127.0.0.1", Map.of(8080, port)));
             proxies.add(gateway);
             String base = awaitGateway(gateway);
@@ -161,11 +191,60 @@ final class DemoCommand implements Callable<Integer> {
             for (int i = proxies.size() - 1; i >= 0; i--) {
                 proxies.get(i).drainAndClose(500);
             }
+            agents.forEach(NodeAgent::close);
             if (discovery != null) {
                 discovery.close();
             }
+            deleteTree(state);
             apps.forEach(SampleApp::close);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * One bearer token per identity of the demo (each workload's service account and the gateway's), in the CA's
+     * tokens file {@code tokens.yaml} and one token file per identity, as a workload would hold it. Returns the
+     * token file of each service account.
+     */
+    private static Map<String, Path> writeTokens(Path state) throws IOException {
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        StringBuilder yaml = new StringBuilder("tokens:\n");
+        Map<String, Path> files = new java.util.LinkedHashMap<>();
+        List<String> accounts = new ArrayList<>();
+        for (Workload w : WORKLOADS) {
+            if (!accounts.contains(w.serviceAccount())) {
+                accounts.add(w.serviceAccount());
+            }
+        }
+        accounts.add("istio-ingressgateway");
+        for (String sa : accounts) {
+            byte[] bytes = new byte[24];
+            random.nextBytes(bytes);
+            String token = java.util.HexFormat.of().formatHex(bytes);
+            yaml.append("- {token: ").append(token).append(", namespace: default, serviceAccount: ").append(sa)
+                    .append("}\n");
+            Path file = state.resolve(sa + ".token");
+            Files.writeString(file, token);
+            files.put(sa, file);
+        }
+        Files.writeString(state.resolve("tokens.yaml"), yaml);
+        return files;
+    }
+
+    /** The node agent of one identity: its own key, a certificate from the demo's CA, SDS on its own socket. */
+    private static NodeAgent startAgent(String serviceAccount, String ca, Path root, Path tokenFile, Path state)
+            throws IOException {
+        AgentOptions options = AgentOptions.builder().trustDomain("cluster.local").namespace("default")
+                .serviceAccount(serviceAccount).build();
+        return NodeAgent.start(options, IstioCaClient.create(ca, root, tokenFile),
+                state.resolve(serviceAccount + ".sds"), AgentScheduler.system());
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory left behind
         }
     }
 
@@ -202,6 +281,8 @@ final class DemoCommand implements Callable<Integer> {
                 + discovery.monitoringAddress().getPort() + "/ (its debug pages)");
         System.out.println("  config:    " + configDir + " (Istio YAML, watched)");
         System.out.println("  logs:      " + (logFile != null ? logFile : "this terminal"));
+        System.out.println("  mTLS:      STRICT between all sidecars and the gateway (security.yaml); each response's"
+                + " \"caller\" is the SPIFFE identity its sidecar verified");
         System.out.println();
         System.out.println("Try:");
         System.out.println("  curl -s " + base + "/productpage");

@@ -71,6 +71,9 @@ class DemoCommandTest {
             HttpResponse<String> page = get(client, base + "/productpage");
             assertEquals(200, page.statusCode());
             assertTrue(page.body().contains("\"service\":\"productpage\""), page.body());
+            // STRICT mTLS between the gateway and the sidecars: the app sees the identity its sidecar verified.
+            assertTrue(page.body().contains("\"caller\":\"spiffe://cluster.local/ns/default/sa/istio-ingressgateway\""),
+                    page.body());
             HttpResponse<String> ratings = get(client, base + "/ratings");
             assertTrue(ratings.body().contains("\"service\":\"ratings\""), ratings.body());
             for (int i = 0; i < 3; i++) {

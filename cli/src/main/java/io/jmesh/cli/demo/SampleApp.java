@@ -52,7 +52,9 @@ public final class SampleApp implements AutoCloseable {
                                         String rid = req.headers().get("x-request-id", "");
                                         String body = "{\"service\":\"" + service + "\",\"version\":\"" + version
                                                 + "\",\"path\":\"" + req.uri().replace("\"", "%22")
-                                                + "\",\"request_id\":\"" + rid + "\"}\n";
+                                                + "\",\"request_id\":\"" + rid
+                                                + "\",\"caller\":\"" + caller(req.headers().get("x-forwarded-client-cert"))
+                                                + "\"}\n";
                                         ByteBuf content = Unpooled.copiedBuffer(body, CharsetUtil.UTF_8);
                                         FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                                                 HttpResponseStatus.OK, content);
@@ -69,6 +71,23 @@ public final class SampleApp implements AutoCloseable {
                 });
         Channel ch = b.bind("127.0.0.1", 0).sync().channel();
         return new SampleApp(service, version, ch);
+    }
+
+    /**
+     * The caller's SPIFFE identity as the inbound sidecar verified it: the {@code URI} of the last element of
+     * {@code x-forwarded-client-cert} (the element its own sidecar appended); empty without mutual TLS.
+     */
+    static String caller(String xfcc) {
+        if (xfcc == null || xfcc.isEmpty()) {
+            return "";
+        }
+        String last = xfcc.substring(xfcc.lastIndexOf(',') + 1);
+        for (String kv : last.split(";")) {
+            if (kv.startsWith("URI=")) {
+                return kv.substring(4).replace("\"", "");
+            }
+        }
+        return "";
     }
 
     public int port() {

@@ -274,8 +274,12 @@ final class ListenerGenerator {
         List<Filter> out = new ArrayList<>(InboundPolicies.networkFilters(ctx, port));
         switch (protocol) {
             case "http" -> {
+                // As Istio's inbound sidecar: the application sees its caller's verified identity in XFCC.
                 HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                         .setStatPrefix(statPrefix)
+                        .setForwardClientCertDetails(HttpConnectionManager.ForwardClientCertDetails.APPEND_FORWARD)
+                        .setSetCurrentClientCertDetails(HttpConnectionManager.SetCurrentClientCertDetails.newBuilder()
+                                .setSubject(BoolValue.of(true)).setDns(true).setUri(true))
                         .setRouteConfig(inboundRoutes(cluster, "http", port))
                         .addAllHttpFilters(InboundPolicies.httpFilters(ctx, port))
                         .addAllHttpFilters(httpFilters());
