@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
@@ -45,6 +46,7 @@ abstract class AbstractTwoSidecarsTest {
     private final boolean curator4;
     private final int servicePort;
     private final int firstIp;
+    private final boolean mutualTls;
 
     /**
      * @param app          the application name prefix: providers are {@code <app>-blue} and {@code <app>-green}
@@ -57,6 +59,17 @@ abstract class AbstractTwoSidecarsTest {
      */
     AbstractTwoSidecarsTest(String app, Class<?> service, String method, Class<?> providerMain, boolean curator4,
                             int servicePort, int firstIp) {
+        this(app, service, method, providerMain, curator4, servicePort, firstIp, false);
+    }
+
+    /**
+     * As above; with {@code mutualTls} the mesh runs STRICT mutual TLS between the sidecars as Istio does: discovery
+     * runs the CA, each sidecar its node agent (a SPIFFE certificate for its application's name as service
+     * account), a mesh-wide PeerAuthentication is STRICT and the DestinationRule asks for ISTIO_MUTUAL.
+     */
+    AbstractTwoSidecarsTest(String app, Class<?> service, String method, Class<?> providerMain, boolean curator4,
+                            int servicePort, int firstIp, boolean mutualTls) {
+        this.mutualTls = mutualTls;
         this.app = app;
         this.service = service;
         this.method = method;
@@ -85,12 +98,22 @@ abstract class AbstractTwoSidecarsTest {
     @BeforeAll
     void start(@TempDir Path dir) throws Exception {
         final String host = service.getName().toLowerCase(java.util.Locale.ROOT);
-        mesh = RpcMesh.start(dir, """
+        final String security = !mutualTls ? "" : """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata: {name: default, namespace: istio-system}
+                spec: {mtls: {mode: STRICT}}
+                ---
+                """;
+        final List<String> identities = !mutualTls ? List.of()
+                : List.of(app + "-blue", app + "-green", app + "-consumer");
+        mesh = RpcMesh.start(dir, security + """
                 apiVersion: networking.istio.io/v1
                 kind: DestinationRule
                 metadata: {name: canary, namespace: default}
                 spec:
                   host: %1$s
+                  %3$s
                   subsets:
                   - {name: blue, labels: {application: %2$s-blue}}
                   - {name: green, labels: {application: %2$s-green}}
@@ -106,7 +129,7 @@ abstract class AbstractTwoSidecarsTest {
                   - route:
                     - {destination: {host: %1$s, subset: blue}, weight: 80}
                     - {destination: {host: %1$s, subset: green}, weight: 20}
-                """.formatted(host, app));
+                """.formatted(host, app, mutualTls ? "trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}" : ""), identities);
         bluePort = RpcMesh.freePort();
         greenPort = RpcMesh.freePort();
         mesh.provider(app + "-blue", providerMain, curator4, ip(0), bluePort);
@@ -132,6 +155,11 @@ abstract class AbstractTwoSidecarsTest {
         if (mesh != null) {
             mesh.close();
         }
+    }
+
+    /** The provider sidecar's inbound listener of the blue provider (for tests of what it accepts). */
+    InetSocketAddress blueInbound() throws InterruptedException {
+        return RpcMesh.inbound(blueSidecar, ip(0), bluePort);
     }
 
     private static long inbound(ProxyServer sidecar, int port) {

@@ -21,6 +21,11 @@ class DubboTwoSidecarsTest extends AbstractTwoSidecarsTest {
         super("greeting", GreetingService.class, "greet", DubboProviderMain.class, false, RpcMesh.DUBBO_PORT, 21);
     }
 
+    /** The same contract with STRICT mutual TLS between the sidecars, on loopback IPs {@code firstIp}.. */
+    DubboTwoSidecarsTest(int firstIp, boolean mutualTls) {
+        super("greeting", GreetingService.class, "greet", DubboProviderMain.class, false, RpcMesh.DUBBO_PORT, firstIp, mutualTls);
+    }
+
     @Override
     void startConsumer(InetSocketAddress sidecar) throws Exception {
         final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();

@@ -21,12 +21,18 @@ import java.util.function.BooleanSupplier;
 import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 
+import io.jmesh.discovery.CaOptions;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.discovery.registry.Registries;
 import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.xds.AdsBootstrap;
 import io.jmesh.proxy.xds.ListenerBinding;
+import io.jmesh.security.agent.AgentOptions;
+import io.jmesh.security.agent.AgentScheduler;
+import io.jmesh.security.agent.IstioCaClient;
+import io.jmesh.security.agent.NodeAgent;
+import io.jmesh.security.ca.CaRoots;
 
 /**
  * A mesh on one machine for RPC apps: a real ZooKeeper on {@code 127.0.0.1}, {@code jmesh discovery} reading it
@@ -45,22 +51,49 @@ final class RpcMesh implements AutoCloseable {
     private final DiscoveryServer discovery;
     private final List<Runnable> closeables = new ArrayList<>();
 
-    private RpcMesh(TestingServer zk, DiscoveryServer discovery) {
+    /** With mutual TLS: where the CA keeps its root, the tokens and the agents' sockets; else null. */
+    private final Path security;
+
+    private RpcMesh(TestingServer zk, DiscoveryServer discovery, Path security) {
         this.zk = zk;
         this.discovery = discovery;
+        this.security = security;
     }
 
     /** Starts ZooKeeper and discovery with {@code istioYaml} (may be empty) as its only config file. */
     static RpcMesh start(Path configDir, String istioYaml) throws Exception {
+        return start(configDir, istioYaml, List.of());
+    }
+
+    /**
+     * As above; when {@code identities} is not empty discovery also runs the CA, with a bearer token for each of
+     * those service accounts (namespace {@code default}), and each sidecar started later runs a node agent for
+     * the service account of its name, its certificates over SDS (mutual TLS as Istio's sidecars).
+     */
+    static RpcMesh start(Path configDir, String istioYaml, List<String> identities) throws Exception {
         Files.writeString(configDir.resolve("mesh.yaml"), istioYaml, UTF_8);
+        Path security = null;
+        DiscoveryOptions options = new DiscoveryOptions(configDir, new InetSocketAddress("127.0.0.1", 0),
+                new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE);
+        if (!identities.isEmpty()) {
+            security = Files.createTempDirectory("jmesh-rpc-mesh-ca-");
+            StringBuilder tokens = new StringBuilder("tokens:\n");
+            for (String sa : identities) {
+                String token = "token-of-" + sa + "-" + Long.toHexString(System.nanoTime());
+                tokens.append("- {token: ").append(token).append(", namespace: default, serviceAccount: ")
+                        .append(sa).append("}\n");
+                Files.writeString(security.resolve(sa + ".token"), token);
+            }
+            Files.writeString(security.resolve("tokens.yaml"), tokens);
+            options = options.withCa(CaOptions.of(new InetSocketAddress("127.0.0.1", 0),
+                    Files.createDirectories(security.resolve("ca")), security.resolve("tokens.yaml")));
+        }
         final TestingServer zk = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, -1, -1,
                 Map.of("clientPortAddress", "127.0.0.1")), true);
         try {
-            final DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(configDir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE),
+            final DiscoveryServer discovery = DiscoveryServer.start(options,
                     List.of(Registries.fromUri("zookeeper://" + zk.getConnectString())));
-            return new RpcMesh(zk, discovery);
+            return new RpcMesh(zk, discovery, security);
         } catch (Exception e) {
             zk.close();
             throw e;
@@ -84,8 +117,18 @@ final class RpcMesh implements AutoCloseable {
 
     private ProxyServer sidecar(String name, String ip, ListenerBinding binding) throws Exception {
         final String node = "sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local";
-        final ProxyServer p = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(),
-                node, Map.of(), Map.of("app", name), 0), 1, binding);
+        var bootstrap = AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), node, Map.of(),
+                Map.of("app", name), 0);
+        if (security != null) {
+            final NodeAgent agent = NodeAgent.start(AgentOptions.builder().trustDomain("cluster.local")
+                    .namespace("default").serviceAccount(name).build(),
+                    IstioCaClient.create("127.0.0.1:" + discovery.secureGrpcAddress().getPort(),
+                            security.resolve("ca").resolve(CaRoots.ROOT_CERT), security.resolve(name + ".token")),
+                    security.resolve(name + ".sds"), AgentScheduler.system());
+            closeables.add(agent::close);
+            bootstrap = AdsBootstrap.withSdsCluster(bootstrap, agent.sds().socket());
+        }
+        final ProxyServer p = ProxyServer.start(bootstrap, 1, binding);
         closeables.add(p::close);
         return p;
     }

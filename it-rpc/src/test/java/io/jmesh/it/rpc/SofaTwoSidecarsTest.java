@@ -21,6 +21,11 @@ class SofaTwoSidecarsTest extends AbstractTwoSidecarsTest {
         super("hello", HelloService.class, "sayHello", SofaProviderMain.class, true, RpcMesh.BOLT_PORT, 24);
     }
 
+    /** The same contract with STRICT mutual TLS between the sidecars, on loopback IPs {@code firstIp}.. */
+    SofaTwoSidecarsTest(int firstIp, boolean mutualTls) {
+        super("hello", HelloService.class, "sayHello", SofaProviderMain.class, true, RpcMesh.BOLT_PORT, firstIp, mutualTls);
+    }
+
     @Override
     void startConsumer(InetSocketAddress sidecar) {
         consumer = SofaApps.consumer(sidecar);
