@@ -87,9 +87,17 @@ final class DiscoveryCommand implements Callable<Integer> {
             grpc = parse("--grpc-addr", grpcAddress);
             monitoring = parse("--monitoring-addr", monitoringAddress);
             if (!secureGrpcAddress.equals("off")) {
+                java.time.Duration ttl = duration("--workload-cert-ttl", workloadCertTtl);
+                java.time.Duration max = duration("--max-workload-cert-ttl", maxWorkloadCertTtl);
+                if (ttl.isZero() || ttl.isNegative()) {
+                    throw new IllegalArgumentException("--workload-cert-ttl: " + workloadCertTtl + " (expected: > 0)");
+                }
+                if (max.compareTo(ttl) < 0) {
+                    throw new IllegalArgumentException("--max-workload-cert-ttl: " + maxWorkloadCertTtl
+                            + " (expected: >= --workload-cert-ttl " + workloadCertTtl + ")");
+                }
                 ca = new io.jmesh.discovery.CaOptions(parse("--secure-grpc-addr", secureGrpcAddress), caDir, caTokens,
-                        caOnPlaintext, duration("--workload-cert-ttl", workloadCertTtl),
-                        duration("--max-workload-cert-ttl", maxWorkloadCertTtl));
+                        caOnPlaintext, ttl, max);
             } else if (caOnPlaintext || caDir != null || caTokens != null) {
                 throw new IllegalArgumentException("--secure-grpc-addr: off (expected: an address when --ca-dir, "
                         + "--ca-tokens or --ca-on-plaintext is given)");
