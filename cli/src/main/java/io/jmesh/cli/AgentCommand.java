@@ -44,6 +44,10 @@ final class AgentCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             System.err.println("error: " + e.getMessage());
             return 2;
+        } catch (java.io.IOException e) {
+            System.err.println("error: --sds-socket: " + sdsSocket + " (expected: a path where a Unix socket can be "
+                    + "bound: " + e + ")");
+            return 1;
         }
         CountDownLatch stop = new CountDownLatch(1);
         Signals.onTerm(stop::countDown);

@@ -158,6 +158,10 @@ final class ProxyCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 System.err.println("error: " + e.getMessage());
                 return 2;
+            } catch (java.io.IOException e) {
+                System.err.println("error: --sds-socket: " + sdsSocket + " (expected: a path where a Unix socket "
+                        + "can be bound: " + e + ")");
+                return 1;
             }
             System.err.println("jmesh proxy: node agent " + agent.options().spiffeId() + " SDS on unix:"
                     + sdsSocket.toAbsolutePath());

@@ -71,7 +71,8 @@ class AgentCommandTest {
     }
 
     @Test
-    void badFlagsAreNamed() {
+    void badFlagsAreNamed(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("not-a-directory"), "x");
         PrintStream err = System.err;
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         System.setErr(new PrintStream(buf, true, StandardCharsets.UTF_8));
@@ -80,6 +81,8 @@ class AgentCommandTest {
             assertEquals(2, Main.run("agent", "--ca-address", "127.0.0.1:1", "--namespace", "Bad_NS"));
             assertEquals(2, Main.run("agent", "--ca-address", "127.0.0.1:1", "--key-type", "DSA"));
             assertEquals(2, Main.run("agent"));
+            assertEquals(1, Main.run("agent", "--ca-address", "127.0.0.1:1", "--sds-socket",
+                                     file.resolve("socket").toString()));
         } finally {
             System.setErr(err);
         }
@@ -89,5 +92,7 @@ class AgentCommandTest {
         assertTrue(out.contains("error: --namespace: Bad_NS (expected: "), out);
         assertTrue(out.contains("error: --key-type: DSA (expected: EC or RSA)"), out);
         assertTrue(out.contains("error: --ca-address: missing"), out);
+        assertTrue(out.contains("error: --sds-socket: " + file.resolve("socket")
+                                + " (expected: a path where a Unix socket can be bound: "), out);
     }
 }

@@ -195,6 +195,24 @@ class NodeAgentTest {
     }
 
     @Test
+    void anRsaAgentGetsAnRsaCertificate() throws Exception {
+        AgentOptions rsa = AgentOptions.builder().namespace("default").serviceAccount("reviews")
+                .keyType(KeyType.RSA_2048).build();
+        Path other = dir.resolve("rsa/socket");
+        try (NodeAgent a = NodeAgent.start(rsa, IstioCaClient.create(ca.address(), ca.rootFile(), ca.tokenFile()), other,
+                                           AgentScheduler.system());
+             SdsClient sds = new SdsClient(other)) {
+            sds.ask("default");
+            DiscoveryResponse r = sds.next();
+            assertEquals("RSA", SdsClient.leaf(r).getPublicKey().getAlgorithm());
+            assertEquals(2048, ((java.security.interfaces.RSAPublicKey) SdsClient.leaf(r).getPublicKey()).getModulus()
+                    .bitLength());
+            assertEquals(Duration.ofHours(24).toSeconds(),
+                         ca.received.get(ca.received.size() - 1).request().getValidityDuration(), "Istio's 24 h");
+        }
+    }
+
+    @Test
     void aStreamForAnotherTypeIsRefusedByName() throws Exception {
         try (SdsClient sds = new SdsClient(socket)) {
             sds.send(DiscoveryRequest.newBuilder().setTypeUrl("type.googleapis.com/envoy.config.cluster.v3.Cluster")
