@@ -430,7 +430,7 @@ final class RbacMatchers {
 
         static Cidr from(CidrRange range, String path) throws ConfigException {
             String a = range.getAddressPrefix();
-            if (a.isEmpty() || !(Character.digit(a.charAt(0), 16) >= 0 || a.charAt(0) == ':')) {
+            if (!isIpLiteral(a)) {
                 throw new ConfigException(path + ".address_prefix: \"" + a + "\" (expected: an IPv4 or IPv6 address)");
             }
             byte[] bytes;
@@ -444,6 +444,23 @@ final class RbacMatchers {
                 throw new ConfigException(path + ".prefix_len: " + bits + " (expected: <= " + bytes.length * 8 + ")");
             }
             return new Cidr(bytes, bits);
+        }
+
+        /** Whether {@code a} is an IPv4 or IPv6 literal (so that {@link InetAddress#getByName} never looks it up). */
+        private static boolean isIpLiteral(String a) {
+            if (a.isEmpty()) {
+                return false;
+            }
+            boolean colon = a.indexOf(':') >= 0;
+            for (int i = 0; i < a.length(); i++) {
+                char ch = a.charAt(i);
+                boolean ok = ch == '.' || ch == ':' || (ch >= '0' && ch <= '9')
+                             || (colon && ((ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')));
+                if (!ok) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         boolean contains(InetSocketAddress address) {
