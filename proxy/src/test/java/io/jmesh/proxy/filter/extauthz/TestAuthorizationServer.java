@@ -29,11 +29,13 @@ import io.grpc.stub.StreamObserver;
  * allows a request carrying {@code x-user: alice} (adding {@code x-authz-user: alice} upstream,
  * {@code x-authz: ok} to the response and dynamic metadata {@code user: alice}), answers a request carrying
  * {@code x-hang} never, and denies the rest with 401, {@code www-authenticate: Bearer} and body
- * {@code denied by test}. Every request it gets is queued in {@link #received}.
+ * {@code denied by test}. A connection's check is allowed when {@link #allowConnections}. Every request it gets is queued in {@link #received}.
  */
 final class TestAuthorizationServer implements AutoCloseable {
 
     final BlockingQueue<CheckRequest> received = new LinkedBlockingQueue<>();
+    /** Whether a connection's check (one without an HTTP request) is allowed. */
+    volatile boolean allowConnections;
     private final Server server;
 
     TestAuthorizationServer() throws IOException {
@@ -46,7 +48,8 @@ final class TestAuthorizationServer implements AutoCloseable {
                         if (headers.containsKey("x-hang")) {
                             return;
                         }
-                        if ("alice".equals(headers.get("x-user"))) {
+                        boolean connection = !request.getAttributes().getRequest().hasHttp();
+                        if (connection ? allowConnections : "alice".equals(headers.get("x-user"))) {
                             response.onNext(CheckResponse.newBuilder()
                                     .setStatus(Status.newBuilder().setCode(0))
                                     .setOkResponse(OkHttpResponse.newBuilder()
