@@ -195,6 +195,33 @@ class ExtAuthzFilterTest {
     }
 
     @Test
+    void istioCustomPolicyChecksOnlyWhatTheShadowRbacRulesSelect() throws Exception {
+        // What istiod writes for a CUSTOM AuthorizationPolicy: RBAC shadow rules naming the selected requests,
+        // then ext_authz enabled by the shadow result's effective policy id.
+        try (TestAuthorizationServer authz = new TestAuthorizationServer();
+             TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = Bootstraps.http()
+                     .httpFilter("envoy.filters.http.rbac", Bootstraps.typed("envoy.extensions.filters.http.rbac.v3.RBAC",
+                             "shadow_rules_stat_prefix: istio_ext_authz_, shadow_rules: { action: DENY, policies: {"
+                             + " \"istio-ext-authz-ns[default]-policy[ext]-rule[0]\": { permissions: [{ url_path: { path:"
+                             + " { prefix: /protected } } }], principals: [{ any: true }] } } }"))
+                     .httpFilter(EXT_AUTHZ, extAuthz("grpc_service: { envoy_grpc: { cluster_name: authz }, timeout: 10s },"
+                             + " filter_enabled_metadata: { filter: envoy.filters.http.rbac, path: [{ key:"
+                             + " istio_ext_authz_shadow_effective_policy_id }], value: { string_match: { prefix:"
+                             + " istio-ext-authz } } }"))
+                     .route("/", "backend").cluster("backend", backend.port()).http2Cluster("authz", authz.port())
+                     .start(1)) {
+            assertEquals(200, Curl.run(proxy.url("/public")).status, "not selected: no check");
+            assertEquals(401, Curl.run(proxy.url("/protected/a")).status);
+            assertEquals(200, Curl.run("-H", "x-user: alice", proxy.url("/protected/a")).status);
+            assertEquals(1, proxy.counter("http.ingress.ext_authz.disabled"));
+            assertEquals(2, authz.received.size());
+            assertEquals(2, proxy.counter("http.ingress.rbac.istio_ext_authz_shadow_denied"));
+            assertEquals(1, proxy.counter("http.ingress.rbac.istio_ext_authz_shadow_allowed"));
+        }
+    }
+
+    @Test
     void badConfigNamesTheField() {
         ConfigException none = assertThrows(ConfigException.class, () -> Bootstraps.http()
                 .httpFilter(EXT_AUTHZ, extAuthz("failure_mode_allow: true"))
