@@ -35,6 +35,7 @@ final class RbacMatchers {
 
     private RbacMatchers() {}
 
+    @SuppressWarnings("deprecation") // Permission.metadata: deprecated for sourced_metadata, still written by istiod
     static RbacMatcher permission(Permission p, String path) throws ConfigException {
         switch (p.getRuleCase()) {
             case ANY:
