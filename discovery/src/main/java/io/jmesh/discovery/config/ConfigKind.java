@@ -15,7 +15,8 @@ public enum ConfigKind {
     VIRTUAL_SERVICE("VirtualService", Group.NETWORKING, VirtualService.class),
     DESTINATION_RULE("DestinationRule", Group.NETWORKING, DestinationRule.class),
     GATEWAY("Gateway", Group.NETWORKING, Gateway.class),
-    SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class);
+    SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class),
+    AUTHORIZATION_POLICY("AuthorizationPolicy", Group.SECURITY, AuthorizationPolicy.class);
 
     /** An API group and the versions of it that istiod serves. */
     public enum Group {

@@ -47,6 +47,8 @@ public final class ConfigValidator {
             validateGateway(gw);
         } else if (spec instanceof Sidecar sc) {
             validateSidecar(sc);
+        } else if (spec instanceof AuthorizationPolicy ap) {
+            AuthorizationPolicyValidator.validate(ap);
         }
     }
 
