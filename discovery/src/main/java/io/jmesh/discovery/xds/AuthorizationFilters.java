@@ -201,7 +201,7 @@ final class AuthorizationFilters {
             out.add(rpc(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
                     .setRules(badCustomDeny(custom)).build()));
         }
-        for (Built b : List.of(build(s.audit(), RBAC.Action.LOG, false, ""),
+        for (Built b : java.util.Arrays.asList(build(s.audit(), RBAC.Action.LOG, false, ""),
                 build(s.deny(), RBAC.Action.DENY, false, ""), build(s.allow(), RBAC.Action.ALLOW, false, ""))) {
             if (b != null) {
                 out.add(rpc(httpRbac(b)));
