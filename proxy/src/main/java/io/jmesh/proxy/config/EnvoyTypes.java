@@ -65,6 +65,13 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.admin.v3.ScopedRoutesConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.SecretsConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.EndpointsConfigDump.getDescriptor())
+            // authorization (filter.rbac, filter.extauthz)
+            .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBACPerRoute.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor())
             .build();
 
     public static final ProtoJson PARSER = new ProtoJson(REGISTRY);

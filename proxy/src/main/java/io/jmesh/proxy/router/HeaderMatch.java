@@ -10,7 +10,7 @@ import io.jmesh.proxy.config.ConfigException;
  * absent header matches only {@code present_match: false} (or, inverted, {@code present_match:
  * true}), unless {@code treat_missing_header_as_empty} is set, as in Envoy.
  */
-final class HeaderMatch {
+public final class HeaderMatch {
 
     private enum Kind { STRING, PRESENT, RANGE }
 
@@ -36,7 +36,8 @@ final class HeaderMatch {
     }
 
     @SuppressWarnings("deprecation") // legacy fields Envoy still honours
-    static HeaderMatch from(HeaderMatcher h, String path) throws ConfigException {
+    /** Compiles {@code h}; {@code path} prefixes error messages. */
+    public static HeaderMatch from(HeaderMatcher h, String path) throws ConfigException {
         final String name = h.getName().toLowerCase(Locale.ROOT);
         if (name.isEmpty()) {
             throw new ConfigException(path + ".name: \"\" (expected: a header name)");
@@ -103,7 +104,19 @@ final class HeaderMatch {
     }
 
     boolean matches(RequestView request) {
-        String value = request.header(name);
+        return matchesValue(request.header(name));
+    }
+
+    /** The header's name, lower case ({@code :authority} for {@code host}). */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Whether a request whose header {@link #name()} has {@code value} (all values joined with {@code ','}, or null
+     * when absent) matches.
+     */
+    public boolean matchesValue(String value) {
         if (value == null) {
             if (!missingAsEmpty) {
                 return invert ? kind == Kind.PRESENT && present : kind == Kind.PRESENT && !present;

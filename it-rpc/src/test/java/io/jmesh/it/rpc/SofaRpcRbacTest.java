@@ -1,0 +1,131 @@
+package io.jmesh.it.rpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.alipay.sofa.rpc.config.ConsumerConfig;
+import com.alipay.sofa.rpc.config.ProviderConfig;
+import com.alipay.sofa.rpc.config.ServerConfig;
+import com.alipay.sofa.rpc.context.RpcInvokeContext;
+import com.alipay.sofa.rpc.core.exception.SofaRpcException;
+
+import io.jmesh.proxy.config.BootstrapLoader;
+import io.jmesh.proxy.server.ProxyServer;
+
+/**
+ * {@code jmesh.filters.rpc.rbac} in front of a real SOFARPC provider, called by a real SOFARPC consumer: a policy
+ * written as for HTTP (path {@code /<interface>/<method>}, a header) lets the matching call through, and the consumer
+ * of a denied call gets SOFARPC's own exception with {@code RBAC: access denied}.
+ */
+class SofaRpcRbacTest {
+
+    static final String CONFIG = """
+            static_resources:
+              listeners:
+              - name: sofarpc
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: jmesh.filters.network.rpc_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
+                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
+                      value:
+                        stat_prefix: sofarpc
+                        protocol: bolt
+                        filters:
+                        - name: jmesh.filters.rpc.rbac
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                            rules:
+                              action: ALLOW
+                              policies:
+                                "ns[default]-policy[hello]-rule[0]":
+                                  permissions:
+                                  - and_rules:
+                                      rules:
+                                      - url_path: { path: { exact: /io.jmesh.it.rpc.HelloService/sayHello } }
+                                      - header: { name: x-caller, string_match: { exact: friend } }
+                                  principals: [{ any: true }]
+                        - name: envoy.filters.generic.router
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router
+                        route_config:
+                          virtual_hosts:
+                          - name: hello
+                            domains: ["io.jmesh.it.rpc.HelloService"]
+                            routes:
+                            - match: { prefix: "/" }
+                              route: { cluster: provider }
+              clusters:
+              - name: provider
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: provider
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+            """;
+
+    private static ServerConfig serverConfig;
+    private static ProxyServer proxy;
+
+    @BeforeAll
+    static void start() throws Exception {
+        final int port;
+        // SOFARPC does not report an ephemeral port back: probe a free one on 127.0.0.1.
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        serverConfig = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
+                                         .setPort(port).setDaemon(true);
+        new ProviderConfig<HelloService>()
+                .setInterfaceId(HelloService.class.getName())
+                .setRef((name, times) -> "hello " + name)
+                .setServer(serverConfig)
+                .setRegister(false)
+                .export();
+        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port)), 1);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (serverConfig != null) {
+            serverConfig.destroy();
+        }
+    }
+
+    @Test
+    void deniedCallsGetSofaRpcsOwnErrorAndAllowedOnesGoThrough() {
+        final HelloService hello = new ConsumerConfig<HelloService>()
+                .setInterfaceId(HelloService.class.getName())
+                .setProtocol("bolt")
+                .setDirectUrl("bolt://127.0.0.1:" + proxy.listenerAddresses().get("sofarpc").getPort())
+                .setRegister(false)
+                .setSubscribe(false)
+                .setTimeout(5000)
+                .refer();
+        final SofaRpcException denied = assertThrows(SofaRpcException.class, () -> hello.sayHello("stranger", 1));
+        assertTrue(String.valueOf(denied.getMessage()).contains("RBAC: access denied"), denied.toString());
+        RpcInvokeContext.getContext().addCustomHeader("x-caller", "friend");
+        try {
+            assertEquals("hello friend", hello.sayHello("friend", 1));
+        } finally {
+            RpcInvokeContext.removeContext();
+        }
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.sofarpc.rbac.allowed"));
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.sofarpc.rbac.denied"));
+    }
+}

@@ -1,0 +1,107 @@
+package io.jmesh.proxy.filter.rbac;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.network.tcp.TcpProxyTestAccess;
+import io.jmesh.proxy.testing.Bootstraps;
+import io.jmesh.proxy.testing.ProxyFixture;
+
+/** {@code envoy.filters.network.rbac} before tcp_proxy, with real sockets: allow, deny (closed), shadow, errors. */
+class NetworkRbacFilterTest {
+
+    static final String RBAC = "envoy.filters.network.rbac";
+
+    private ServerSocket echo;
+
+    static String rbac(String fields) {
+        return Bootstraps.typed("envoy.extensions.filters.network.rbac.v3.RBAC", fields);
+    }
+
+    @BeforeEach
+    void startEcho() throws Exception {
+        echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        TcpProxyTestAccess.echo(echo);
+    }
+
+    @AfterEach
+    void stopEcho() throws Exception {
+        echo.close();
+    }
+
+    private ProxyFixture proxy(String rbacFields) throws Exception {
+        return Bootstraps.tcp("echo").networkFilter(RBAC, rbac(rbacFields)).cluster("echo", echo.getLocalPort()).start(2);
+    }
+
+    /** Sends {@code hello} and returns what comes back before the proxy closes, at most 5 bytes. */
+    private static String exchange(int port) throws Exception {
+        try (Socket c = new Socket("127.0.0.1", port)) {
+            c.setSoTimeout(10_000);
+            c.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = c.getInputStream();
+            try {
+                return new String(in.readNBytes(5), StandardCharsets.US_ASCII);
+            } catch (SocketException reset) {
+                return "";
+            }
+        }
+    }
+
+    @Test
+    void allowedConnectionIsRelayed() throws Exception {
+        try (ProxyFixture proxy = proxy("stat_prefix: tcp., rules: { action: ALLOW, policies: { local: {"
+                + " permissions: [{ any: true }], principals: [{ direct_remote_ip: { address_prefix: 127.0.0.0,"
+                + " prefix_len: 8 } }] } } }")) {
+            assertEquals("hello", exchange(proxy.port()));
+            assertEquals(1, proxy.counter("tcp.rbac.allowed"));
+            assertEquals(0, proxy.counter("tcp.rbac.denied"));
+        }
+    }
+
+    @Test
+    void deniedConnectionIsClosedBeforeTheUpstreamSeesAByte() throws Exception {
+        try (ProxyFixture proxy = proxy("stat_prefix: tcp., rules: { action: DENY, policies: { \"no-loopback\": {"
+                + " permissions: [{ destination_port_range: { start: 1, end: 65536 } }], principals: [{ remote_ip:"
+                + " { address_prefix: 127.0.0.1 } }] } } }")) {
+            assertEquals("", exchange(proxy.port()), "the proxy closes the connection: nothing is echoed");
+            assertEquals(1, proxy.counter("tcp.rbac.denied"));
+            assertEquals(0, proxy.counter("tcp.rbac.allowed"));
+        }
+    }
+
+    @Test
+    void shadowRulesOnlyCount() throws Exception {
+        try (ProxyFixture proxy = proxy("stat_prefix: tcp., shadow_rules_stat_prefix: istio_dry_run_allow_,"
+                + " shadow_rules: { action: ALLOW, policies: { remote: { permissions: [{ any: true }],"
+                + " principals: [{ not_id: { direct_remote_ip: { address_prefix: 127.0.0.0, prefix_len: 8 } } }] } } }")) {
+            assertEquals("hello", exchange(proxy.port()));
+            assertEquals(1, proxy.counter("tcp.rbac.istio_dry_run_allow_shadow_denied"));
+            assertEquals(0, proxy.counter("tcp.rbac.istio_dry_run_allow_shadow_allowed"));
+        }
+    }
+
+    @Test
+    void badConfigNamesTheField() {
+        ConfigException noPrefix = assertThrows(ConfigException.class, () -> proxy("rules: { action: ALLOW }").close());
+        assertTrue(noPrefix.getMessage().endsWith("typed_config.stat_prefix: \"\" (expected: a non-empty prefix)"),
+                noPrefix.getMessage());
+        ConfigException cidr = assertThrows(ConfigException.class, () -> proxy("stat_prefix: t., rules: { policies:"
+                + " { p: { permissions: [{ any: true }], principals: [{ remote_ip: { address_prefix: 10.0.0.0,"
+                + " prefix_len: 33 } }] } } }").close());
+        assertTrue(cidr.getMessage().endsWith("typed_config.rules.policies[\"p\"].principals[0].remote_ip.prefix_len: 33"
+                + " (expected: <= 32)"), cidr.getMessage());
+    }
+}
