@@ -138,6 +138,19 @@ final class AuthorizationFilters {
         return out;
     }
 
+    /**
+     * Returns whether some AuthorizationPolicy selects workloads by label: then a sidecar's listeners depend on its
+     * labels, not only on its namespace and ports ({@link XdsCache} keys them so).
+     */
+    static boolean selectsByLabels(io.jmesh.discovery.model.MeshSnapshot snapshot) {
+        for (Config<AuthorizationPolicy> c : snapshot.config().<AuthorizationPolicy>of(ConfigKind.AUTHORIZATION_POLICY)) {
+            if (!c.spec().matchLabels().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
         for (Map.Entry<String, String> e : selector.entrySet()) {
             if (!e.getValue().equals(labels.get(e.getKey()))) {
