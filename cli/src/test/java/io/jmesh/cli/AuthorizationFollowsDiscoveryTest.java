@@ -205,6 +205,57 @@ class AuthorizationFollowsDiscoveryTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void policiesWrittenAndRemovedLaterReachTheRunningSidecar() throws Exception {
+        try (TestBackend http = TestBackend.start("httpbin")) {
+            write("mesh.yaml", """
+                    apiVersion: networking.istio.io/v1
+                    kind: ServiceEntry
+                    metadata: {name: httpbin, namespace: foo}
+                    spec:
+                      hosts: [httpbin.foo.svc.cluster.local]
+                      location: MESH_INTERNAL
+                      resolution: STATIC
+                      ports: [{number: 8000, name: http, protocol: HTTP}]
+                      workloadSelector: {labels: {app: httpbin}}
+                    ---
+                    apiVersion: networking.istio.io/v1
+                    kind: WorkloadEntry
+                    metadata: {name: httpbin, namespace: foo}
+                    spec: {address: %s, ports: {http: %d}, labels: {app: httpbin}}
+                    """.formatted(INBOUND, http.port()));
+            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
+                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
+                    DiscoveryOptions.DEFAULT_DEBOUNCE));
+                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
+                         discovery.grpcAddress().getPort(), "sidecar~" + INBOUND + "~httpbin.foo~foo.svc.cluster.local",
+                         Map.of(), Map.of("app", "httpbin"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(), INBOUND))) {
+                String listener = INBOUND + "_" + http.port();
+                Poll.until(() -> proxy.listenerAddresses().containsKey(listener), "the inbound listener from LDS");
+                String url = "http://" + INBOUND + ":" + proxy.listenerAddresses().get(listener).getPort() + "/post";
+                assertEquals(200, Curl.run("-X", "POST", url).status);
+
+                write("authz.yaml", ap("deny-post", "foo", """
+                        selector: {matchLabels: {app: httpbin}}
+                        action: DENY
+                        rules: [{to: [{operation: {methods: ["POST"]}}]}]"""));
+                Poll.until(() -> status("-X", "POST", url) == 403, "the DENY policy pushed to the sidecar");
+                assertEquals(200, Curl.run(url).status, "GET is not denied");
+
+                Files.delete(dir.resolve("authz.yaml"));
+                Poll.until(() -> status("-X", "POST", url) == 200, "the DENY policy removed from the sidecar");
+            }
+        }
+    }
+
+    private static int status(String... args) {
+        try {
+            return Curl.run(args).status;
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private void write(String name, String text) throws Exception {
         Path tmp = dir.resolve("." + name + ".tmp");
         Files.writeString(tmp, text, StandardCharsets.UTF_8);
