@@ -381,11 +381,14 @@ public final class AuthorizationPolicyValidator {
         }
     }
 
+    /** An address and prefix length, as Envoy's {@code CidrRange}. */
+    public record Cidr(String addressPrefix, int prefixLen) {}
+
     /**
-     * Parses an IP address or CIDR range as Istio's {@code AddrStrToCidrRange}: returns {address, prefix length}
-     * (a bare address is a /32 or /128), or {@code null} when {@code v} is neither.
+     * Parses an IP address or CIDR range as Istio's {@code AddrStrToCidrRange}: a bare address is a /32 or /128.
+     * Returns {@code null} when {@code v} is neither (a host name is never looked up).
      */
-    public static Object[] cidr(String v) {
+    public static Cidr cidr(String v) {
         if (v == null || v.isEmpty()) {
             return null;
         }
@@ -400,25 +403,38 @@ public final class AuthorizationPolicyValidator {
             }
             len = Integer.parseInt(l);
         }
-        if (!addr.matches("[0-9.]+") && !(addr.contains(":") && addr.matches("[0-9a-fA-F:.]+"))) {
-            return null;
+        int max;
+        if (addr.contains(":")) {
+            // An IPv6 literal: InetAddress never resolves a name containing ':'.
+            if (!addr.matches("[0-9a-fA-F:.]+")) {
+                return null;
+            }
+            try {
+                InetAddress.getByName(addr);
+            } catch (Exception e) {
+                return null;
+            }
+            max = 128;
+        } else {
+            // An IPv4 literal, parsed here so that nothing is ever looked up in DNS.
+            String[] parts = addr.split("\\.", -1);
+            if (parts.length != 4) {
+                return null;
+            }
+            for (String p : parts) {
+                if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)
+                        || Integer.parseInt(p) > 255) {
+                    return null;
+                }
+            }
+            max = 32;
         }
-        InetAddress ia;
-        try {
-            ia = InetAddress.getByName(addr);
-        } catch (Exception e) {
-            return null;
-        }
-        if (addr.matches("[0-9.]+") && addr.split("\\.", -1).length != 4) {
-            return null;
-        }
-        int max = ia.getAddress().length * 8;
         if (len < 0) {
             len = max;
         }
         if (len > max) {
             return null;
         }
-        return new Object[] {addr, len};
+        return new Cidr(addr, len);
     }
 }
