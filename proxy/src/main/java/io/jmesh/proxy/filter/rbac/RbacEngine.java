@@ -140,4 +140,14 @@ public final class RbacEngine {
     public boolean logHint(Decision d) {
         return action == RBAC.Action.LOG && d.policyId() != null;
     }
+
+    /**
+     * A compiled {@code MetadataMatcher} over a stream's dynamic metadata, as RBAC evaluates it (for filters that are
+     * enabled by metadata, e.g. ext_authz's {@code filter_enabled_metadata}); {@code path} prefixes errors.
+     */
+    public static java.util.function.Predicate<StreamInfo> metadataMatcher(
+            io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher matcher, String path) throws ConfigException {
+        RbacMatcher m = RbacMatchers.metadata(matcher, path);
+        return info -> m.matches(null, null, info);
+    }
 }
