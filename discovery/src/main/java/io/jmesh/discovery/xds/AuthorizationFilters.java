@@ -201,8 +201,10 @@ final class AuthorizationFilters {
         }
         if (!s.custom().isEmpty()) {
             Built custom = build(s.custom(), RBAC.Action.DENY, false, EXT_AUTHZ_POLICY_PREFIX + "-");
-            warnOnce(ctx, "rpc-custom", "CUSTOM AuthorizationPolicy on the Dubbo/Bolt port " + port
-                    + " (expected: an HTTP or TCP port): its matching calls are denied");
+            List<String> names = new ArrayList<>();
+            s.custom().forEach(c -> names.add(c.meta().key()));
+            warnOnce("rpc-custom:" + names + ":" + port, names + ": CUSTOM action on the Dubbo/Bolt port " + port
+                    + " of " + ctx.proxy.id() + " (expected: an HTTP or TCP port): its matching calls are denied");
             out.add(rpc(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
                     .setRules(badCustomDeny(custom)).build()));
         }
@@ -360,7 +362,8 @@ final class AuthorizationFilters {
         Built built = build(policies, RBAC.Action.DENY, false, EXT_AUTHZ_POLICY_PREFIX + "-");
         ExtAuthzConfig ext = extAuthz(ctx, policies);
         if (ext.error != null) {
-            warnOnce(ctx, "custom:" + ext.error, ext.error + "; the CUSTOM policies' requests are denied");
+            warnOnce("custom:" + ext.error, ctx.proxy.id() + ": " + ext.error
+                    + "; the CUSTOM policies' requests are denied");
             return List.of(HttpFilter.newBuilder().setName(HTTP_RBAC).setTypedConfig(Protos.any(
                     io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
                             .setRules(badCustomDeny(built)).build())).build());
@@ -387,7 +390,8 @@ final class AuthorizationFilters {
         Built built = build(policies, RBAC.Action.DENY, true, EXT_AUTHZ_POLICY_PREFIX + "-");
         ExtAuthzConfig ext = extAuthz(ctx, policies);
         if (ext.error != null) {
-            warnOnce(ctx, "custom:" + ext.error, ext.error + "; the CUSTOM policies' connections are denied");
+            warnOnce("custom-tcp:" + ext.error, ctx.proxy.id() + ": " + ext.error
+                    + "; the CUSTOM policies' connections are denied");
             return List.of(Filter.newBuilder().setName(NETWORK_RBAC).setTypedConfig(Protos.any(
                     io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.newBuilder()
                             .setStatPrefix(TCP_STAT_PREFIX).setRules(badCustomDeny(built)).build())).build());
@@ -419,9 +423,10 @@ final class AuthorizationFilters {
         return out.build();
     }
 
-    private static void warnOnce(GenerationContext ctx, String key, String message) {
-        if (warned.add(ctx.proxy.id() + "|" + key)) {
-            logger.warn("{}: {}", ctx.proxy.id(), message);
+    /** Logs {@code message} the first time {@code key} is seen (keys come from config, so the set stays bounded). */
+    private static void warnOnce(String key, String message) {
+        if (warned.add(key)) {
+            logger.warn("{}", message);
         }
     }
 
