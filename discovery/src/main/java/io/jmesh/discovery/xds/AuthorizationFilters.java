@@ -45,8 +45,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Selection: policies in the MeshConfig root namespace and in the workload's namespace whose
  * {@code selector.matchLabels} are a subset of the workload's labels (no selector: every workload in scope).
- * Policies with {@code targetRef}/{@code targetRefs} attach to gateways or waypoints, never to a sidecar: they are
- * skipped here, with a warning naming the policy and the target kind.
+ * Policies with {@code targetRef}/{@code targetRefs} attach to Gateway API gateways or waypoints, which jmesh does
+ * not have: they are skipped, with a warning naming the policy and the target kind. Gateways ({@code router}
+ * proxies) get the HTTP filters on their HTTP connection managers, selected the same way by their labels.
  *
  * <p>Translation, per chain, in this order: CUSTOM (an RBAC filter whose {@code shadow_rules} mark the requests
  * that the provider must check, then the ext_authz filter enabled by that mark), AUDIT (RBAC action LOG), DENY,
@@ -112,8 +113,8 @@ final class AuthorizationFilters {
             if (ap.targetRef() != null || !ap.targetRefs().isEmpty()) {
                 String kind = ap.targetRef() != null ? ap.targetRef().kind() : ap.targetRefs().get(0).kind();
                 if (warned.add(c.meta().key())) {
-                    logger.warn("{}: targetRef kind {} is not supported for sidecars (expected: selector); "
-                            + "the policy is not applied to sidecar {}", c.meta().key(), kind, ctx.proxy.id());
+                    logger.warn("{}: targetRef kind {} is not supported (expected: selector); "
+                            + "the policy is not applied to {}", c.meta().key(), kind, ctx.proxy.id());
                 }
                 continue;
             }
@@ -168,6 +169,14 @@ final class AuthorizationFilters {
         addHttp(out, build(s.deny(), RBAC.Action.DENY, false, ""));
         addHttp(out, build(s.allow(), RBAC.Action.ALLOW, false, ""));
         return out;
+    }
+
+    /**
+     * The authorization HTTP filters of a gateway's ({@code router} proxy's) HTTP connection managers: the policies
+     * of the gateway's namespace and the root namespace that select its labels, as on a sidecar's inbound HTTP chain.
+     */
+    static List<HttpFilter> gatewayHttpFilters(GenerationContext ctx) {
+        return httpFilters(ctx, 0);
     }
 
     /** The authorization network filters of an inbound TCP chain (none on HTTP and RPC chains). */

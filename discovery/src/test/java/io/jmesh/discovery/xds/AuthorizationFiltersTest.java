@@ -292,4 +292,48 @@ class AuthorizationFiltersTest {
         assertEquals(List.of(), names(AuthzWorkload.of(policy("mesh-wide", "mesh-root", "action: DENY\nrules: [{}]"))
                 .httpFilters()));
     }
+
+    @Test
+    void gatewaysGetThePoliciesThatSelectThemOnTheirHttpConnectionManagers() throws Exception {
+        String yaml = Files.readString(Path.of("src/test/resources/golden/gateway.yaml"))
+                + "---\n" + policy("ingress-ip", "istio-system", """
+                        selector: {matchLabels: {istio: ingressgateway}}
+                        action: ALLOW
+                        rules: [{from: [{source: {remoteIpBlocks: [1.2.3.4]}}]}]""")
+                + policy("other-gateway", "istio-system", """
+                        selector: {matchLabels: {istio: egressgateway}}
+                        action: DENY
+                        rules: [{}]""");
+        ConfigParser.Result parsed = ConfigParser.parse(null, yaml);
+        assertEquals(List.of(), parsed.errors());
+        io.jmesh.discovery.config.ConfigSnapshot config =
+                new io.jmesh.discovery.config.ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
+        io.jmesh.discovery.registry.file.FileServiceRegistry registry =
+                new io.jmesh.discovery.registry.file.FileServiceRegistry();
+        registry.update(config);
+        io.jmesh.discovery.model.MeshSnapshot snapshot = new io.jmesh.discovery.model.MeshSnapshot(1, config,
+                registry.services(), registry.endpoints());
+        ProxyNode router = ProxyNode.of(io.envoyproxy.envoy.config.core.v3.Node.newBuilder()
+                .setId("router~10.1.0.100~ingress-1.istio-system~istio-system.svc.cluster.local")
+                .setMetadata(com.google.protobuf.Struct.newBuilder().putFields("LABELS",
+                        com.google.protobuf.Value.newBuilder().setStructValue(com.google.protobuf.Struct.newBuilder()
+                                .putFields("istio", com.google.protobuf.Value.newBuilder()
+                                        .setStringValue("ingressgateway").build())).build()))
+                .build());
+        io.envoyproxy.envoy.config.listener.v3.Listener l = (io.envoyproxy.envoy.config.listener.v3.Listener)
+                XdsGenerator.generate(TypeUrls.LISTENER, router, snapshot).get("0.0.0.0_80");
+        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager hcm =
+                l.getFilterChains(0).getFilters(0).getTypedConfig().unpack(
+                        io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.class);
+        JsonNode rbac = AuthzWorkload.json(hcm.getHttpFilters(0));
+        assertJson("""
+                {"name": "envoy.filters.http.rbac", "typedConfig": {
+                  "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+                  "rules": {"policies": {"ns[istio-system]-policy[ingress-ip]-rule[0]": {
+                    "permissions": [{"andRules": {"rules": [{"any": true}]}}],
+                    "principals": [{"andIds": {"ids": [{"orIds": {"ids": [
+                      {"remoteIp": {"addressPrefix": "1.2.3.4", "prefixLen": 32}}]}}]}}]}}}}}""", rbac);
+        assertEquals(List.of("envoy.filters.http.rbac", "envoy.filters.http.fault", "envoy.filters.http.cors",
+                "envoy.filters.http.router"), hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList());
+    }
 }
