@@ -254,6 +254,8 @@ final class AuthorizationModel {
         return true;
     }
 
+    // Istio writes `metadata`, which Envoy deprecated for `sourced_metadata`; jmesh's proxy reads `metadata`.
+    @SuppressWarnings("deprecation")
     private static Permission permission(Cond c, String v, boolean forTcp, RBAC.Action action) throws Skip {
         if (httpOnlyOnTcp(c, forTcp, action)) {
             return null;
@@ -294,6 +296,8 @@ final class AuthorizationModel {
         return p.build();
     }
 
+    // Istio writes `metadata`, which Envoy deprecated for `sourced_metadata`; jmesh's proxy reads `metadata`.
+    @SuppressWarnings("deprecation")
     private static Principal principal(Cond c, String v, boolean forTcp, RBAC.Action action) throws Skip {
         if (httpOnlyOnTcp(c, forTcp, action)) {
             return null;
