@@ -158,6 +158,7 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
         Counter failureModeAllowed;
         Counter disabled;
 
+        @SuppressWarnings("deprecation") // authorization_request.allowed_headers: deprecated, still written by istiod
         static Settings from(ExtAuthz c, Supplier<ClusterManager> clusters, Context context) throws ConfigException {
             Settings s = new Settings();
             if (c.getTransportApiVersion() != ApiVersion.AUTO && c.getTransportApiVersion() != ApiVersion.V3) {

@@ -104,6 +104,7 @@ final class GrpcAuthzClient implements AuthzClient {
                 d.getBody(), r.hasDynamicMetadata() ? r.getDynamicMetadata() : null, null);
     }
 
+    @SuppressWarnings("deprecation") // append: deprecated for append_action, still what services send
     private static List<AuthzResult.HeaderAction> actions(List<HeaderValueOption> options) {
         List<AuthzResult.HeaderAction> out = new ArrayList<>(options.size());
         for (HeaderValueOption o : options) {

@@ -35,6 +35,7 @@ final class RbacMatchers {
 
     private RbacMatchers() {}
 
+    @SuppressWarnings("deprecation") // Permission.metadata: deprecated for sourced_metadata, still written by istiod
     static RbacMatcher permission(Permission p, String path) throws ConfigException {
         switch (p.getRuleCase()) {
             case ANY:
@@ -208,10 +209,23 @@ final class RbacMatchers {
         return (r, c, s) -> !m.matches(r, c, s);
     }
 
-    /** A header rule; on a network filter (no request) every header is absent, as Envoy's empty header map. */
+    /**
+     * A header rule; on a network filter (no request) every header is absent, as Envoy's empty header map. The
+     * pseudo-headers {@code :method}, {@code :path} and {@code :authority} are the request's method, path and host
+     * whatever the protocol, so that rules written for HTTP apply to RPC calls.
+     */
     private static RbacMatcher header(HeaderMatch h) {
         String name = h.name();
-        return (r, c, s) -> h.matchesValue(r == null ? null : r.header(name));
+        switch (name) {
+            case ":method":
+                return (r, c, s) -> h.matchesValue(r == null ? null : r.method());
+            case ":path":
+                return (r, c, s) -> h.matchesValue(r == null ? null : r.path());
+            case ":authority":
+                return (r, c, s) -> h.matchesValue(r == null ? null : r.host());
+            default:
+                return (r, c, s) -> h.matchesValue(r == null ? null : r.header(name));
+        }
     }
 
     /** Envoy's {@code PathMatcher}: the path without query and fragment; no request never matches. */

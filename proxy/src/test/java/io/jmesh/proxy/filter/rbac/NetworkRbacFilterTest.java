@@ -10,15 +10,18 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.network.tcp.TcpProxyTestAccess;
 import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
+import io.jmesh.proxy.testing.TestCertificates;
 
 /** {@code envoy.filters.network.rbac} before tcp_proxy, with real sockets: allow, deny (closed), shadow, errors. */
 class NetworkRbacFilterTest {
@@ -90,6 +93,61 @@ class NetworkRbacFilterTest {
             assertEquals("hello", exchange(proxy.port()));
             assertEquals(1, proxy.counter("tcp.rbac.istio_dry_run_allow_shadow_denied"));
             assertEquals(0, proxy.counter("tcp.rbac.istio_dry_run_allow_shadow_allowed"));
+        }
+    }
+
+    /** A client TLS context presenting {@code client}'s certificate and trusting {@code ca}. */
+    private static javax.net.ssl.SSLContext clientTls(TestCertificates ca, TestCertificates.Issued client)
+            throws Exception {
+        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("client", client.key(), new char[0], new java.security.cert.Certificate[] {client.certificate()});
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", ca.caX509());
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return tls;
+    }
+
+    private static String exchangeTls(javax.net.ssl.SSLContext tls, int port) throws Exception {
+        try (javax.net.ssl.SSLSocket c = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+            c.setSoTimeout(10_000);
+            c.getOutputStream().write("hello".getBytes(StandardCharsets.US_ASCII));
+            try {
+                return new String(c.getInputStream().readNBytes(5), StandardCharsets.US_ASCII);
+            } catch (SocketException | javax.net.ssl.SSLException closed) {
+                return "";
+            }
+        }
+    }
+
+    @Test
+    void principalsComeFromTheClientCertificateOfAMutualTlsConnection(@TempDir Path dir) throws Exception {
+        TestCertificates ca = TestCertificates.create(dir);
+        TestCertificates.Issued server = ca.issue("server", "spiffe://cluster.local/ns/default/sa/server");
+        TestCertificates.Issued sleep = ca.issue("sleep", "spiffe://cluster.local/ns/default/sa/sleep");
+        TestCertificates.Issued other = ca.issue("other", "spiffe://cluster.local/ns/other/sa/curl");
+        try (ProxyFixture proxy = Bootstraps.tcp("echo")
+                .downstreamTlsContext("require_client_certificate: true, common_tls_context: { tls_certificates: [{"
+                        + " certificate_chain: { filename: \"" + server.certificateChain() + "\" }, private_key: {"
+                        + " filename: \"" + server.privateKey() + "\" } }], validation_context: { trusted_ca: {"
+                        + " filename: \"" + ca.caCertificate() + "\" } } }")
+                .networkFilter(RBAC, rbac("stat_prefix: tcp., rules: { action: ALLOW, policies: {"
+                        + " \"ns[default]-policy[sleep]-rule[0]\": { permissions: [{ any: true }], principals: [{"
+                        + " authenticated: { principal_name: { safe_regex: { regex: \".*/ns/default/.*\" } } } }] } } }"))
+                .cluster("echo", echo.getLocalPort())
+                .start(2)) {
+            assertEquals("hello", exchangeTls(clientTls(ca, sleep), proxy.port()));
+            assertEquals("", exchangeTls(clientTls(ca, other), proxy.port()), "another namespace: closed");
+            assertEquals(1, proxy.counter("tcp.rbac.allowed"));
+            assertEquals(1, proxy.counter("tcp.rbac.denied"));
         }
     }
 
