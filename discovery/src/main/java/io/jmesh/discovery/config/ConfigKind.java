@@ -16,7 +16,8 @@ public enum ConfigKind {
     DESTINATION_RULE("DestinationRule", Group.NETWORKING, DestinationRule.class),
     GATEWAY("Gateway", Group.NETWORKING, Gateway.class),
     SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class),
-    PEER_AUTHENTICATION("PeerAuthentication", Group.SECURITY, PeerAuthentication.class);
+    PEER_AUTHENTICATION("PeerAuthentication", Group.SECURITY, PeerAuthentication.class),
+    AUTHORIZATION_POLICY("AuthorizationPolicy", Group.SECURITY, AuthorizationPolicy.class);
 
     /** An API group and the versions of it that istiod serves. */
     public enum Group {

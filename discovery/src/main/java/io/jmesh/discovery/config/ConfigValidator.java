@@ -49,6 +49,8 @@ public final class ConfigValidator {
             validateSidecar(sc);
         } else if (spec instanceof PeerAuthentication pa) {
             validatePeerAuthentication(pa);
+        } else if (spec instanceof AuthorizationPolicy ap) {
+            AuthorizationPolicyValidator.validate(ap);
         }
     }
 

@@ -129,6 +129,8 @@ public final class XdsCache {
                         types.add(TypeUrls.LISTENER);
                         types.add(TypeUrls.ROUTE);
                     }
+                    // Filters of the sidecars' inbound listeners only (istiod: AuthorizationPolicy -> LDS).
+                    case AUTHORIZATION_POLICY -> types.add(TypeUrls.LISTENER);
                     default -> {
                         return ALL;
                     }
@@ -286,7 +288,9 @@ public final class XdsCache {
     }
 
     private static State newState(MeshSnapshot snapshot) {
-        return new State(snapshot, usesSourceLabels(snapshot), new ConcurrentHashMap<>(),
+        // Listeners also depend on the labels when a policy selects workloads by label (AuthorizationPolicy).
+        return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot),
+                new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
 
