@@ -24,8 +24,15 @@ final class RequestView {
     /** The path without query and fragment. */
     final String path;
     private Map<String, List<String>> query;
+    /** The stream's dynamic metadata (namespace to struct), or null when the caller has none. */
+    final Map<String, com.google.protobuf.Struct> dynamicMetadata;
 
     RequestView(HttpRequest request) {
+        this(request, null);
+    }
+
+    RequestView(HttpRequest request, Map<String, com.google.protobuf.Struct> dynamicMetadata) {
+        this.dynamicMetadata = dynamicMetadata;
         this.request = request;
         this.fullPath = originForm(request.uri());
         this.path = stripQuery(fullPath);

@@ -238,6 +238,36 @@ class JwtAuthnFilterTest {
         }
     }
 
+    /**
+     * Istio's claim routing on a gateway: the route matches {@code dynamic_metadata} at
+     * {@code envoy.filters.http.jwt_authn / payload / <claim>} (a list element or the string), and the provider's
+     * {@code clear_route_cache} makes the router choose the route again after verification.
+     */
+    @Test
+    void routeChosenByClaimAfterVerification() throws Exception {
+        RSAKey rsa = JwtTestKeys.rsa("k1");
+        String claimIs = "dynamic_metadata: [ { filter: envoy.filters.http.jwt_authn, path: [ { key: payload }, { key: group } ],"
+                + " value: { or_match: { value_matchers: [ { list_match: { one_of: { string_match: { exact: admins } } } },"
+                + " { string_match: { exact: admins } } ] } } } ]";
+        try (TestBackend v1 = TestBackend.start("v1"); TestBackend v2 = TestBackend.start("v2");
+             ProxyFixture proxy = Bootstraps.http()
+                     .httpFilter("envoy.filters.http.jwt_authn", istioConfig(local(JwtTestKeys.jwks(rsa))
+                             + ", payload_in_metadata: payload, clear_route_cache: true"))
+                     .routeYaml("{ match: { prefix: \"/\", " + claimIs + " }, route: { cluster: v2 } }")
+                     .route("/", "v1")
+                     .cluster("v1", v1.port())
+                     .cluster("v2", v2.port())
+                     .start(2)) {
+            assertTrue(Curl.run("-H", "Authorization: Bearer " + JwtTestKeys.token(rsa, Map.of("group", "admins")),
+                    proxy.url("/x")).body.contains("backend=v2"), "a string claim");
+            assertTrue(Curl.run("-H", "Authorization: Bearer " + JwtTestKeys.token(rsa, Map.of("group", List.of("users", "admins"))),
+                    proxy.url("/x")).body.contains("backend=v2"), "a list claim with the value");
+            assertTrue(Curl.run("-H", "Authorization: Bearer " + JwtTestKeys.token(rsa, Map.of("group", "users")),
+                    proxy.url("/x")).body.contains("backend=v1"));
+            assertTrue(Curl.run(proxy.url("/x")).body.contains("backend=v1"), "no token, no claim");
+        }
+    }
+
     @Test
     void configErrorsNameTheField() {
         ConfigException unknown = assertThrows(ConfigException.class, () -> proxy(1, Bootstraps.typed(JWT,
