@@ -15,7 +15,8 @@ public enum ConfigKind {
     VIRTUAL_SERVICE("VirtualService", Group.NETWORKING, VirtualService.class),
     DESTINATION_RULE("DestinationRule", Group.NETWORKING, DestinationRule.class),
     GATEWAY("Gateway", Group.NETWORKING, Gateway.class),
-    SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class);
+    SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class),
+    REQUEST_AUTHENTICATION("RequestAuthentication", Group.SECURITY, RequestAuthentication.class);
 
     /** An API group and the versions of it that istiod serves. */
     public enum Group {
