@@ -117,7 +117,7 @@ abstract class JwksSource {
             if (running != null) {
                 return running;
             }
-            loop.execute(() -> JwksFetcher.fetch(clusters, cluster, uri, timeoutMillis, loop).whenComplete((body, err) -> {
+            loop.execute(() -> fetchNow(loop).whenComplete((body, err) -> {
                 JWKSet keys = null;
                 Throwable failure = err;
                 if (failure == null) {
@@ -141,6 +141,14 @@ abstract class JwksSource {
                 }
             }));
             return mine;
+        }
+
+        private CompletableFuture<String> fetchNow(EventLoop loop) {
+            try {
+                return JwksFetcher.fetch(clusters, cluster, uri, timeoutMillis, loop);
+            } catch (RuntimeException e) { // never leave the shared fetch pending
+                return CompletableFuture.failedFuture(e);
+            }
         }
 
         /**

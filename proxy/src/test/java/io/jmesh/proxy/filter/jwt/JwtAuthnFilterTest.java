@@ -268,6 +268,41 @@ class JwtAuthnFilterTest {
         }
     }
 
+    /** requires_all, provider_and_audiences and allow_missing_or_failed, over HTTP/1.1 and h2c. */
+    @Test
+    void requirementTrees() throws Exception {
+        RSAKey rsa = JwtTestKeys.rsa("k1");
+        String jwks = local(JwtTestKeys.jwks(rsa));
+        String config = Bootstraps.typed(JWT, "providers: {"
+                + " a: { issuer: \"" + JwtTestKeys.ISSUER + "\", " + jwks + ", from_headers: [ { name: x-a } ] },"
+                + " b: { issuer: \"" + JwtTestKeys.ISSUER + "\", " + jwks + ", from_headers: [ { name: x-b } ],"
+                + " forward_payload_header: x-b-payload } },"
+                + " rules: ["
+                + " { match: { prefix: \"/all\" }, requires: { requires_all: { requirements: [ { provider_name: a }, { provider_name: b } ] } } },"
+                + " { match: { prefix: \"/aud\" }, requires: { provider_and_audiences: { provider_name: a, audiences: [ other ] } } },"
+                + " { match: { prefix: \"/amf\" }, requires: { allow_missing_or_failed: {} } } ]");
+        String svc = JwtTestKeys.token(rsa, Map.of());
+        String other = JwtTestKeys.sign(rsa, claims().audience("other").build());
+        try (TestBackend backend = TestBackend.start("b"); ProxyFixture proxy = proxy(backend.port(), config).start(2)) {
+            assertEquals(200, Curl.run("-H", "x-a: " + svc, "-H", "x-b: " + svc, proxy.url("/all")).status);
+            Curl.Result one = Curl.run("-H", "x-a: " + svc, proxy.url("/all"));
+            assertEquals(401, one.status);
+            assertEquals("Jwt is missing", one.body);
+            assertEquals(403, Curl.run("-H", "x-a: " + svc, proxy.url("/aud")).status);
+            assertEquals(200, Curl.run("-H", "x-a: " + other, proxy.url("/aud")).status);
+            Curl.Result failed = Curl.run("-H", "x-b: garbage.garbage.garbage", proxy.url("/amf"));
+            assertEquals(200, failed.status, "allow_missing_or_failed lets a bad token through");
+            assertFalse(failed.body.contains("x-b-payload"), failed.body);
+            assertTrue(Curl.run("-H", "x-b: " + svc, proxy.url("/amf")).body.contains("header x-b-payload="),
+                    "a good token still sets its outputs");
+            Curl.Result h2 = Curl.run("--http2-prior-knowledge", "-H", "x-a: " + svc, proxy.url("/aud"));
+            assertEquals("HTTP/2", h2.httpVersion);
+            assertEquals(403, h2.status);
+            assertEquals("Bearer realm=\"http://127.0.0.1:" + proxy.port() + "/aud\", error=\"invalid_token\"",
+                    h2.header("www-authenticate"));
+        }
+    }
+
     @Test
     void configErrorsNameTheField() {
         ConfigException unknown = assertThrows(ConfigException.class, () -> proxy(1, Bootstraps.typed(JWT,
