@@ -105,7 +105,7 @@ final class JwtAuthnFilter implements StreamDecoderFilter {
         if (waits.isEmpty()) {
             return decide(request, requirement, v) ? FilterHeadersStatus.CONTINUE : FilterHeadersStatus.STOP_ITERATION;
         }
-        CompletableFuture.allOf(waits.toArray(new CompletableFuture[0])).whenComplete((ok, err) ->
+        CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0])).whenComplete((ok, err) ->
                 callbacks.eventLoop().execute(() -> {
                     if (!destroyed && decide(request, requirement, v)) {
                         callbacks.continueDecoding();
