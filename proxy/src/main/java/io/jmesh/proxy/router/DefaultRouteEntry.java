@@ -460,9 +460,12 @@ final class DefaultRouteEntry implements RouteEntry {
                 return false;
             }
         }
-        for (MetadataMatch d : metadataMatches) {
-            if (!d.matches(request.dynamicMetadata)) {
-                return false;
+        if (metadataMatches.length > 0) {
+            Map<String, com.google.protobuf.Struct> metadata = request.dynamicMetadata();
+            for (MetadataMatch d : metadataMatches) {
+                if (!d.matches(metadata)) {
+                    return false;
+                }
             }
         }
         return true;

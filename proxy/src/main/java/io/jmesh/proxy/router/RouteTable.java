@@ -192,9 +192,11 @@ public final class RouteTable {
 
     /**
      * As {@link #route(HttpRequest)}, with the stream's dynamic metadata for routes that match on it
-     * ({@code match.dynamic_metadata}); a null map matches as an empty one.
+     * ({@code match.dynamic_metadata}); the supplier is only called when such a route is tried, and a null
+     * supplier or map matches as an empty one.
      */
-    public RouteEntry route(HttpRequest request, java.util.Map<String, com.google.protobuf.Struct> dynamicMetadata) {
+    public RouteEntry route(HttpRequest request,
+                            java.util.function.Supplier<java.util.Map<String, com.google.protobuf.Struct>> dynamicMetadata) {
         final VirtualHostEntry vh = virtualHost(request.headers().get(HttpHeaderNames.HOST));
         if (vh == null) {
             return null;

@@ -136,7 +136,7 @@ final class ActiveStream implements FilterManager.Callbacks {
             }
         }
         filterManager = new FilterManager(this, sink.eventLoop(), info, info.downstreamConnection(),
-                r -> table.route(r, info.dynamicMetadata()),
+                r -> table.route(r, info::dynamicMetadata),
                 config.localReply, config.bufferLimit, filters);
         filterManager.cacheRoute(route);
         filterManager.onOverLimit(() -> {
