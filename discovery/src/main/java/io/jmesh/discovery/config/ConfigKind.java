@@ -17,7 +17,8 @@ public enum ConfigKind {
     GATEWAY("Gateway", Group.NETWORKING, Gateway.class),
     SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class),
     PEER_AUTHENTICATION("PeerAuthentication", Group.SECURITY, PeerAuthentication.class),
-    AUTHORIZATION_POLICY("AuthorizationPolicy", Group.SECURITY, AuthorizationPolicy.class);
+    AUTHORIZATION_POLICY("AuthorizationPolicy", Group.SECURITY, AuthorizationPolicy.class),
+    REQUEST_AUTHENTICATION("RequestAuthentication", Group.SECURITY, RequestAuthentication.class);
 
     /** An API group and the versions of it that istiod serves. */
     public enum Group {

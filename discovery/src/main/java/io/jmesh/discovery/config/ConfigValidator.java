@@ -30,6 +30,9 @@ public final class ConfigValidator {
     private static final Set<String> SERVER_TLS_MODES = Set.of("PASSTHROUGH", "SIMPLE", "MUTUAL",
             "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL");
 
+    /** A VirtualService header name that routes on a JWT claim, as Istio spells it. */
+    private static final String CLAIM_PREFIX = "@request.auth.claims.";
+
     private ConfigValidator() {}
 
     /** Validates one object; throws with the first problem found. */
@@ -51,6 +54,8 @@ public final class ConfigValidator {
             validatePeerAuthentication(pa);
         } else if (spec instanceof AuthorizationPolicy ap) {
             AuthorizationPolicyValidator.validate(ap);
+        } else if (spec instanceof RequestAuthentication ra) {
+            RequestAuthenticationValidator.validate(ra);
         }
     }
 
@@ -338,6 +343,9 @@ public final class ConfigValidator {
     }
 
     private static void validateHeaderName(String name, String path) throws ConfigException {
+        if (name.startsWith(CLAIM_PREFIX) && name.length() > CLAIM_PREFIX.length()) {
+            return; // routing on a JWT claim (claim names keep their case)
+        }
         if (name.isEmpty() || !name.equals(name.toLowerCase(java.util.Locale.ROOT))) {
             throw new ConfigException(path + ": " + name + " (expected: a lower-case header name)");
         }
@@ -820,7 +828,7 @@ public final class ConfigValidator {
         }
     }
 
-    private static void validateLabels(Map<String, String> labels, String path) throws ConfigException {
+    static void validateLabels(Map<String, String> labels, String path) throws ConfigException {
         for (Map.Entry<String, String> e : labels.entrySet()) {
             String key = e.getKey();
             String name = key.contains("/") ? key.substring(key.indexOf('/') + 1) : key;

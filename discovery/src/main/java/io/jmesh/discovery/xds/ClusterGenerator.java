@@ -70,6 +70,7 @@ final class ClusterGenerator {
         if (grpc) {
             return out;
         }
+        RequestAuthnFilters.clusters(ctx).forEach(out::putIfAbsent);
         add(out, Cluster.newBuilder().setName("BlackHoleCluster").setType(Cluster.DiscoveryType.STATIC)
                 .setConnectTimeout(DEFAULT_CONNECT_TIMEOUT).build());
         add(out, Cluster.newBuilder().setName("PassthroughCluster").setType(Cluster.DiscoveryType.ORIGINAL_DST)

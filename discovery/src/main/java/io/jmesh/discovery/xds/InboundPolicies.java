@@ -23,6 +23,7 @@ final class InboundPolicies {
     /** HTTP filters placed before fault, CORS and the router of the inbound HCM on {@code port}. */
     static List<HttpFilter> httpFilters(GenerationContext ctx, int port) {
         List<HttpFilter> out = new ArrayList<>();
+        out.addAll(RequestAuthnFilters.httpFilters(ctx));
         out.addAll(AuthorizationFilters.httpFilters(ctx, port));
         return out;
     }

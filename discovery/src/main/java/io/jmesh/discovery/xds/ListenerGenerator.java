@@ -599,6 +599,7 @@ final class ListenerGenerator {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                 .setStatPrefix(statPrefix)
                 .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
+                .addAllHttpFilters(ctx.proxy.type() == ProxyNode.Type.ROUTER ? RequestAuthnFilters.httpFilters(ctx) : List.of())
                 .addAllHttpFilters(ctx.proxy.type() == ProxyNode.Type.ROUTER ? AuthorizationFilters.gatewayHttpFilters(ctx) : List.of())
                 .addAllHttpFilters(httpFilters());
         accessLog(ctx).ifPresent(hcm::addAccessLog);

@@ -421,10 +421,20 @@ final class RouteGenerator {
             b.setCaseSensitive(BoolValue.of(false));
         }
         for (Map.Entry<String, VirtualService.StringMatch> e : new TreeMap<>(m.headers()).entrySet()) {
-            b.addHeaders(headerMatcher(e.getKey(), e.getValue(), false));
+            var claim = ClaimRouting.metadataMatcher(e.getKey(), e.getValue(), false);
+            if (claim != null) {
+                b.addDynamicMetadata(claim);
+            } else {
+                b.addHeaders(headerMatcher(e.getKey(), e.getValue(), false));
+            }
         }
         for (Map.Entry<String, VirtualService.StringMatch> e : new TreeMap<>(m.withoutHeaders()).entrySet()) {
-            b.addHeaders(headerMatcher(e.getKey(), e.getValue(), true));
+            var claim = ClaimRouting.metadataMatcher(e.getKey(), e.getValue(), true);
+            if (claim != null) {
+                b.addDynamicMetadata(claim);
+            } else {
+                b.addHeaders(headerMatcher(e.getKey(), e.getValue(), true));
+            }
         }
         if (!Protos.isEmpty(m.method())) {
             b.addHeaders(headerMatcher(":method", m.method(), false));

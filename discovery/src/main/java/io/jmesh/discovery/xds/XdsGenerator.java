@@ -36,6 +36,8 @@ public final class XdsGenerator {
             .add(HttpConnectionManager.getDescriptor())
             .add(Router.getDescriptor())
             .add(HTTPFault.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor())
+            .add(io.jmesh.proxy.filter.jwt.IstioAuthnFilterFactory.CONFIG_TYPE)
             .add(Cors.getDescriptor())
             .add(CorsPolicy.getDescriptor())
             .add(TcpProxy.getDescriptor())

@@ -67,6 +67,14 @@ public interface HttpFilterFactory {
         default Supplier<ClusterManager> clusterManager() {
             return () -> null;
         }
+
+        /**
+         * The worker event loops, for filters that work in the background (a JWKS {@code async_fetch}); null when
+         * the chain is built without a server (config validation).
+         */
+        default io.netty.channel.EventLoopGroup eventLoopGroup() {
+            return null;
+        }
     }
 
     /** Unpacks {@code any} as {@code type}, or fails with Envoy-style path and expectation. */

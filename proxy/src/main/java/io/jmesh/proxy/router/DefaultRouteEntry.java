@@ -44,6 +44,8 @@ final class DefaultRouteEntry implements RouteEntry {
     // match
     private final PathMatch pathMatch;
     private final HeaderMatch[] headerMatches;
+    /** {@code match.dynamic_metadata}: matched against the stream's dynamic metadata (routing on JWT claims). */
+    private final MetadataMatch[] metadataMatches;
     private final QueryParameterMatch[] queryMatches;
 
     // header mutations, in evaluation order
@@ -117,6 +119,10 @@ final class DefaultRouteEntry implements RouteEntry {
         final String mp = path + ".match";
         rejectUnsupportedMatch(m, mp);
         pathMatch = PathMatch.from(m, mp);
+        metadataMatches = new MetadataMatch[m.getDynamicMetadataCount()];
+        for (int i = 0; i < metadataMatches.length; i++) {
+            metadataMatches[i] = MetadataMatch.from(m.getDynamicMetadata(i), mp + ".dynamic_metadata[" + i + ']');
+        }
         headerMatches = new HeaderMatch[m.getHeadersCount()];
         for (int i = 0; i < headerMatches.length; i++) {
             headerMatches[i] = HeaderMatch.from(m.getHeaders(i), mp + ".headers[" + i + ']');
@@ -417,17 +423,14 @@ final class DefaultRouteEntry implements RouteEntry {
         if (m.hasTlsContext()) {
             throw unsupported(mp + ".tls_context", m.getTlsContext().toString().trim());
         }
-        if (m.getDynamicMetadataCount() > 0) {
-            throw unsupported(mp + ".dynamic_metadata", "[" + m.getDynamicMetadataCount() + " matchers]");
-        }
         if (m.getFilterStateCount() > 0) {
             throw unsupported(mp + ".filter_state", "[" + m.getFilterStateCount() + " matchers]");
         }
     }
 
     private static ConfigException unsupported(String path, String value) {
-        return new ConfigException(path + ": " + value + " (expected: unset; jmesh matches on path, headers and"
-                                   + " query_parameters only)");
+        return new ConfigException(path + ": " + value + " (expected: unset; jmesh matches on path, headers,"
+                                   + " query_parameters and dynamic_metadata only)");
     }
 
     private static HeaderMutations[] chain(boolean mostSpecificWins, HeaderMutations route, HeaderMutations vh,
@@ -455,6 +458,14 @@ final class DefaultRouteEntry implements RouteEntry {
         for (QueryParameterMatch q : queryMatches) {
             if (!q.matches(request)) {
                 return false;
+            }
+        }
+        if (metadataMatches.length > 0) {
+            Map<String, com.google.protobuf.Struct> metadata = request.dynamicMetadata();
+            for (MetadataMatch d : metadataMatches) {
+                if (!d.matches(metadata)) {
+                    return false;
+                }
             }
         }
         return true;

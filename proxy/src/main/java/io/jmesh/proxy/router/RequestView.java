@@ -24,8 +24,15 @@ final class RequestView {
     /** The path without query and fragment. */
     final String path;
     private Map<String, List<String>> query;
+    /** The stream's dynamic metadata (namespace to struct), read only by routes that match on it; may be null. */
+    private final java.util.function.Supplier<Map<String, com.google.protobuf.Struct>> dynamicMetadata;
 
     RequestView(HttpRequest request) {
+        this(request, null);
+    }
+
+    RequestView(HttpRequest request, java.util.function.Supplier<Map<String, com.google.protobuf.Struct>> dynamicMetadata) {
+        this.dynamicMetadata = dynamicMetadata;
         this.request = request;
         this.fullPath = originForm(request.uri());
         this.path = stripQuery(fullPath);
@@ -46,6 +53,11 @@ final class RequestView {
             return q < 0 ? "/" : "/" + uri.substring(q);
         }
         return uri.substring(slash);
+    }
+
+    /** The stream's dynamic metadata, or null when there is none. */
+    Map<String, com.google.protobuf.Struct> dynamicMetadata() {
+        return dynamicMetadata == null ? null : dynamicMetadata.get();
     }
 
     static String stripQuery(String path) {

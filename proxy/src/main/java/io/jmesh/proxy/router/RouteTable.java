@@ -187,11 +187,21 @@ public final class RouteTable {
      * request only.
      */
     public RouteEntry route(HttpRequest request) {
+        return route(request, null);
+    }
+
+    /**
+     * As {@link #route(HttpRequest)}, with the stream's dynamic metadata for routes that match on it
+     * ({@code match.dynamic_metadata}); the supplier is only called when such a route is tried, and a null
+     * supplier or map matches as an empty one.
+     */
+    public RouteEntry route(HttpRequest request,
+                            java.util.function.Supplier<java.util.Map<String, com.google.protobuf.Struct>> dynamicMetadata) {
         final VirtualHostEntry vh = virtualHost(request.headers().get(HttpHeaderNames.HOST));
         if (vh == null) {
             return null;
         }
-        return vh.route(new RequestView(request));
+        return vh.route(new RequestView(request, dynamicMetadata));
     }
 
     /** The name of the virtual host that serves {@code host}, or null; for tests and debugging. */

@@ -136,7 +136,8 @@ final class ActiveStream implements FilterManager.Callbacks {
                 filters.add(filter);
             }
         }
-        filterManager = new FilterManager(this, sink.eventLoop(), info, info.downstreamConnection(), table::route,
+        filterManager = new FilterManager(this, sink.eventLoop(), info, info.downstreamConnection(),
+                r -> table.route(r, info::dynamicMetadata),
                 config.localReply, config.bufferLimit, filters);
         filterManager.cacheRoute(route);
         filterManager.onOverLimit(() -> {

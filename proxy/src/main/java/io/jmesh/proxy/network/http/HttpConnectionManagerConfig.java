@@ -217,6 +217,11 @@ public final class HttpConnectionManagerConfig {
                             public Supplier<ClusterManager> clusterManager() {
                                 return clusters;
                             }
+
+                            @Override
+                            public io.netty.channel.EventLoopGroup eventLoopGroup() {
+                                return context.eventLoopGroup();
+                            }
                         });
         LocalReply localReply = proto.hasLocalReplyConfig()
                 ? LocalReply.create(proto.getLocalReplyConfig(), path + ".local_reply_config") : LocalReply.DEFAULT;

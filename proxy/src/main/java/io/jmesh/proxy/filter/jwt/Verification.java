@@ -1,0 +1,109 @@
+package io.jmesh.proxy.filter.jwt;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import com.nimbusds.jose.jwk.JWKSet;
+
+import io.jmesh.proxy.filter.jwt.JwtProviderConfig.ParsedJwt;
+import io.jmesh.proxy.filter.jwt.JwtProviderConfig.Token;
+import io.netty.handler.codec.http.HttpRequest;
+
+/**
+ * The verification of one request: tokens extracted and parsed once, each (provider, token) verified once, the
+ * verified ones remembered in order for their outputs. The keys were fetched before ({@link #keys}); a provider
+ * whose fetch failed fails with {@link JwtStatus#JWKS_FETCH_FAIL}. Used on one event loop.
+ */
+final class Verification {
+
+    /** A token that verified with a provider. */
+    record Verified(JwtProviderConfig provider, Token token, ParsedJwt jwt) {}
+
+    private final HttpRequest request;
+    private final long nowSeconds;
+    /** Keys fetched for this request (written by the fetch's thread, read after on the stream's loop). */
+    final Map<JwtProviderConfig, JWKSet> keys = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<JwtProviderConfig, List<Token>> tokens = new HashMap<>();
+    private final Map<String, Optional<ParsedJwt>> parsed = new HashMap<>();
+    private final Map<String, JwtStatus> outcomes = new HashMap<>();
+    final Map<String, Verified> verified = new LinkedHashMap<>();
+
+    Verification(HttpRequest request, long nowSeconds) {
+        this.request = request;
+        this.nowSeconds = nowSeconds;
+    }
+
+    List<Token> tokens(JwtProviderConfig p) {
+        return tokens.computeIfAbsent(p, k -> k.extract(request));
+    }
+
+    ParsedJwt parse(String token) {
+        return parsed.computeIfAbsent(token, t -> Optional.ofNullable(ParsedJwt.parse(t))).orElse(null);
+    }
+
+    /** Whether {@code p} needs its keys for this request: it has a token that claims its issuer. */
+    boolean needsKeys(JwtProviderConfig p) {
+        for (Token t : tokens(p)) {
+            ParsedJwt j = parse(t.value());
+            if (j != null && (p.issuer.isEmpty() || p.issuer.equals(j.issuer()))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Verifies {@code p}'s tokens (with {@code audiences} instead of the provider's when not null). */
+    JwtStatus verify(JwtProviderConfig p, List<String> audiences) {
+        List<Token> ts = tokens(p);
+        if (ts.isEmpty()) {
+            return JwtStatus.JWT_MISSED;
+        }
+        JwtStatus failure = null;
+        for (Token t : ts) {
+            String key = p.name + '\0' + audiences + '\0' + t.value();
+            JwtStatus s = outcomes.get(key);
+            if (s == null) {
+                s = verifyOne(p, t, audiences);
+                outcomes.put(key, s);
+            }
+            if (s == JwtStatus.OK) {
+                return s;
+            }
+            if (failure == null) {
+                failure = s;
+            }
+        }
+        return failure;
+    }
+
+    private JwtStatus verifyOne(JwtProviderConfig p, Token t, List<String> audiences) {
+        ParsedJwt jwt = parse(t.value());
+        if (jwt == null) {
+            return JwtStatus.JWT_BAD_FORMAT;
+        }
+        JwtStatus s = p.checkClaims(jwt, nowSeconds, audiences);
+        if (s != JwtStatus.OK) {
+            return s;
+        }
+        JWKSet k = keys.get(p);
+        if (k == null) {
+            k = p.jwks.ready();
+        }
+        if (k == null) {
+            return JwtStatus.JWKS_FETCH_FAIL;
+        }
+        s = JwtProviderConfig.verifySignature(jwt, k);
+        if (s == JwtStatus.OK) {
+            verified.putIfAbsent(p.name + '\0' + t.value(), new Verified(p, t, jwt));
+        }
+        return s;
+    }
+
+    List<Verified> verified() {
+        return new ArrayList<>(verified.values());
+    }
+}
