@@ -103,7 +103,12 @@ final class HeaderMatch {
     }
 
     boolean matches(RequestView request) {
-        String value = request.header(name);
+        return matches(request::header);
+    }
+
+    /** Matches against {@code header}, which returns a header's joined values by lower-case name, or null. */
+    boolean matches(java.util.function.Function<String, String> header) {
+        String value = header.apply(name);
         if (value == null) {
             if (!missingAsEmpty) {
                 return invert ? kind == Kind.PRESENT && present : kind == Kind.PRESENT && !present;
