@@ -30,7 +30,7 @@ class GlobalRateLimitProxyTest {
             """;
 
     static String filter(String extra) {
-        return Bootstraps.typed("envoy.extensions.filters.http.ratelimit.v3.RateLimit", "domain: edge, timeout: 2s,"
+        return Bootstraps.typed("envoy.extensions.filters.http.ratelimit.v3.RateLimit", "domain: edge, timeout: 10s,"
                 + " rate_limit_service: { transport_api_version: V3, grpc_service: { envoy_grpc: { cluster_name: rls } } }"
                 + extra);
     }
@@ -93,6 +93,36 @@ class GlobalRateLimitProxyTest {
             assertEquals(500, Curl.run("-H", "x-user: alice", deny.url("/")).status);
             assertEquals(List.of("500 RLSE alice rate_limiter_error"), AccessLogFiles.awaitLines(dir.resolve("d.log"), 1));
             assertEquals(0, deny.counter("cluster.backend.ratelimit.failure_mode_allowed"));
+            assertEquals(1, backend.requests.get());
+        }
+    }
+
+    @Test
+    void tcpConnectionsOverTheGlobalLimitAreClosed(@TempDir Path dir) throws Exception {
+        Path cfg = Files.writeString(dir.resolve("config.yaml"), """
+                domain: tcp
+                descriptors:
+                  - key: listener
+                    value: ingress
+                    rate_limit: { unit: hour, requests_per_unit: 1 }
+                """);
+        try (RateLimitServer rls = RateLimitServer.start(RateLimitServer.Options.of(cfg).port(0)
+                     .epochSeconds(() -> 1_700_000_000L / 3600 * 3600));
+             TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = Bootstraps.tcp("backend")
+                     .networkFilter("envoy.filters.network.ratelimit", Bootstraps.typed(
+                             "envoy.extensions.filters.network.ratelimit.v3.RateLimit", "stat_prefix: tcp_in,"
+                             + " domain: tcp, timeout: 10s, descriptors: [ { entries: [ { key: listener, value: ingress } ] } ],"
+                             + " rate_limit_service: { transport_api_version: V3,"
+                             + " grpc_service: { envoy_grpc: { cluster_name: rls } } }"))
+                     .cluster("backend", backend.port())
+                     .http2Cluster("rls", rls.port()).start(1)) {
+            assertEquals(200, Curl.run(proxy.url("/1")).status);
+            Curl.Result second = Curl.run(proxy.url("/2"));
+            assertEquals(0, second.status, "closed without a reply: " + second + " " + proxy.server().stats().counterValues());
+            assertEquals(1, proxy.counter("ratelimit.tcp_in.ok"));
+            assertEquals(1, proxy.counter("ratelimit.tcp_in.over_limit"));
+            assertEquals(1, proxy.counter("ratelimit.tcp_in.cx_closed"));
             assertEquals(1, backend.requests.get());
         }
     }
