@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionCommand.Provider.class,
         description = "A service mesh in Java: Envoy-compatible sidecar proxy, Istio-compatible control plane.",
-        subcommands = {VersionCommand.class, ProxyCommand.class, DiscoveryCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VersionCommand.class, ProxyCommand.class, DiscoveryCommand.class, DemoCommand.class, RatelimitCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
