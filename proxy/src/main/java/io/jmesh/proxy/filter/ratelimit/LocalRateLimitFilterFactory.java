@@ -59,7 +59,7 @@ public final class LocalRateLimitFilterFactory implements HttpFilterFactory {
     }
 
     private LocalRateLimitSettings parse(Any typedConfig) throws ConfigException {
-        return LocalRateLimitSettings.from(HttpFilterFactory.unpack(typedConfig, LocalRateLimit.class,
-                LocalRateLimit.getDescriptor()), nanoClock);
+        return LocalRateLimitSettings.from(TypedConfigs.unpack(typedConfig, LocalRateLimit.class,
+                LocalRateLimit.getDefaultInstance()), nanoClock);
     }
 }

@@ -36,8 +36,8 @@ public final class RateLimitFilterFactory implements HttpFilterFactory {
             throw new ConfigException("typed_config: unset (expected: a RateLimit with domain and"
                     + " rate_limit_service)");
         }
-        RateLimitSettings s = new RateLimitSettings(HttpFilterFactory.unpack(typedConfig, RateLimit.class,
-                RateLimit.getDescriptor()));
+        RateLimitSettings s = new RateLimitSettings(TypedConfigs.unpack(typedConfig, RateLimit.class,
+                RateLimit.getDefaultInstance()));
         return route -> {
             Object pr = route == null ? null : route.perFilterConfig(NAME);
             return new RateLimitFilter(s, pr instanceof RateLimitSettings.PerRoute p ? p : null, context);
@@ -46,7 +46,7 @@ public final class RateLimitFilterFactory implements HttpFilterFactory {
 
     @Override
     public Object createRouteConfig(Any typedConfig) throws ConfigException {
-        return RateLimitSettings.PerRoute.from(HttpFilterFactory.unpack(typedConfig, RateLimitPerRoute.class,
-                RateLimitPerRoute.getDescriptor()));
+        return RateLimitSettings.PerRoute.from(TypedConfigs.unpack(typedConfig, RateLimitPerRoute.class,
+                RateLimitPerRoute.getDefaultInstance()));
     }
 }

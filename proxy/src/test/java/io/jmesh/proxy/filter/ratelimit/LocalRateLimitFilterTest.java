@@ -127,4 +127,20 @@ class LocalRateLimitFilterTest {
         assertTrue(e.getMessage().contains("http_filters[0].typed_config.token_bucket.max_tokens: 0 (expected: > 0)"),
                 e.getMessage());
     }
+
+    @Test
+    void istioStyleTypedStructConfig() throws Exception {
+        // As Istio's "local rate limit" task writes it in an EnvoyFilter: a TypedStruct with the config as its value.
+        try (TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = Bootstraps.http()
+                     .httpFilter(NAME, Bootstraps.typedStruct(
+                             "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                             "{ stat_prefix: http_local_rate_limiter, " + bucket(1) + ", " + ON + " }"))
+                     .route("/", "backend")
+                     .cluster("backend", backend.port()).start(1)) {
+            assertEquals(200, Curl.run(proxy.url("/")).status);
+            assertEquals(429, Curl.run(proxy.url("/")).status);
+            assertEquals(1, proxy.counter("http_local_rate_limiter.http_local_rate_limit.rate_limited"));
+        }
+    }
 }
