@@ -21,8 +21,9 @@ import io.jmesh.proxy.config.BootstrapLoader;
 import io.jmesh.proxy.server.ProxyServer;
 
 /**
- * {@code jmesh.filters.rpc.local_ratelimit} in front of a real SOFARPC provider: a real SOFARPC consumer over its
- * limit gets Bolt's {@code SERVER_THREADPOOL_BUSY}, i.e. SOFARPC's "server busy" error, and its connection goes on.
+ * {@code jmesh.filters.rpc.local_ratelimit} and {@code jmesh.filters.rpc.ratelimit} (against a real
+ * {@code jmesh ratelimit}) in front of a real SOFARPC provider: a real SOFARPC consumer over its limit gets Bolt's
+ * {@code SERVER_THREADPOOL_BUSY}, i.e. SOFARPC's "server busy" error, and its connection goes on.
  */
 class SofaRpcRateLimitTest {
 
@@ -63,7 +64,48 @@ class SofaRpcRateLimitTest {
                             routes:
                             - match: { prefix: "/" }
                               route: { cluster: provider }
+              - name: sofarpc-global
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: jmesh.filters.network.rpc_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
+                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
+                      value:
+                        stat_prefix: sofarpc_global
+                        protocol: bolt
+                        filters:
+                        - name: jmesh.filters.rpc.ratelimit
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                            domain: rpc
+                            timeout: 10s
+                            rate_limit_service:
+                              transport_api_version: V3
+                              grpc_service: { envoy_grpc: { cluster_name: rls } }
+                        - name: envoy.filters.generic.router
+                        route_config:
+                          virtual_hosts:
+                          - name: hello
+                            domains: ["*"]
+                            routes:
+                            - match: { prefix: "/" }
+                              route:
+                                cluster: provider
+                                rate_limits:
+                                - actions:
+                                  - request_headers: { header_name: ":authority", descriptor_key: service }
+                                  - request_headers: { header_name: ":method", descriptor_key: method }
               clusters:
+              - name: rls
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: rls
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
               - name: provider
                 connect_timeout: 1s
                 type: STATIC
@@ -74,8 +116,20 @@ class SofaRpcRateLimitTest {
                     - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
             """;
 
+    static final String LIMITS = """
+            domain: rpc
+            descriptors:
+              - key: service
+                value: io.jmesh.it.rpc.HelloService
+                descriptors:
+                  - key: method
+                    value: sayHello
+                    rate_limit: { unit: hour, requests_per_unit: 1 }
+            """;
+
     private static ServerConfig serverConfig;
     private static ProxyServer proxy;
+    private static io.jmesh.ratelimit.RateLimitServer rls;
 
     @BeforeAll
     static void start() throws Exception {
@@ -91,7 +145,11 @@ class SofaRpcRateLimitTest {
                 .setServer(serverConfig)
                 .setRegister(false)
                 .export();
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port)), 1);
+        java.nio.file.Path limits = java.nio.file.Files.createTempFile("limits", ".yaml");
+        java.nio.file.Files.writeString(limits, LIMITS);
+        rls = io.jmesh.ratelimit.RateLimitServer.start(io.jmesh.ratelimit.RateLimitServer.Options.of(limits).port(0)
+                .epochSeconds(() -> 1_700_000_000L / 3600 * 3600));
+        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, rls.port(), port)), 1);
     }
 
     @AfterAll
@@ -102,18 +160,35 @@ class SofaRpcRateLimitTest {
         if (serverConfig != null) {
             serverConfig.destroy();
         }
+        if (rls != null) {
+            rls.close();
+        }
+    }
+
+    private static HelloService consumer(String listener) {
+        return new ConsumerConfig<HelloService>()
+                .setInterfaceId(HelloService.class.getName())
+                .setProtocol("bolt")
+                .setDirectUrl("bolt://127.0.0.1:" + proxy.listenerAddresses().get(listener).getPort())
+                .setRegister(false)
+                .setSubscribe(false)
+                .setTimeout(15000)
+                .refer();
+    }
+
+    @Test
+    void callsOverTheGlobalLimitGetServerBusy() {
+        final HelloService hello = consumer("sofarpc-global");
+        assertEquals("hello a", hello.sayHello("a", 1));
+        final SofaRpcException e = assertThrows(SofaRpcException.class, () -> hello.sayHello("b", 1));
+        assertEquals(RpcErrorType.SERVER_BUSY, e.getErrorType(), e.toString());
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.sofarpc_global.ratelimit.ok"));
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.sofarpc_global.ratelimit.over_limit"));
     }
 
     @Test
     void callsOverTheLimitGetServerBusy() {
-        final HelloService hello = new ConsumerConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setProtocol("bolt")
-                .setDirectUrl("bolt://127.0.0.1:" + proxy.listenerAddresses().get("sofarpc").getPort())
-                .setRegister(false)
-                .setSubscribe(false)
-                .setTimeout(5000)
-                .refer();
+        final HelloService hello = consumer("sofarpc");
         try {
             RpcInvokeContext.getContext().addCustomHeader("x-tenant", "t1");
             assertEquals("hello a", hello.sayHello("a", 1));
