@@ -4,35 +4,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 import redis.clients.jedis.HostAndPort;
-import redis.clients.jedis.JedisPool;
-import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.RedisClient;
 import redis.clients.jedis.Response;
 
 /**
  * Counters in Redis, as envoyproxy/ratelimit keeps them: per key {@code INCRBY key hits} and {@code EXPIRE key
  * window}, all of a request's keys in one pipeline (one round trip). Replicas sharing a Redis count together.
- * Connections come from a Jedis pool.
+ * Connections come from the pool of a Jedis {@link RedisClient}.
  */
 public final class RedisCounterStore implements CounterStore {
 
-    private final JedisPool pool;
+    private final RedisClient client;
 
     /** A store on the Redis at {@code hostPort} ({@code HOST:PORT}). */
     public RedisCounterStore(String hostPort) {
-        HostAndPort hp = HostAndPort.from(hostPort);
-        org.apache.commons.pool2.impl.GenericObjectPoolConfig<Jedis> cfg =
-                new org.apache.commons.pool2.impl.GenericObjectPoolConfig<>();
-        cfg.setMaxTotal(64);
-        cfg.setMaxIdle(64);
-        cfg.setJmxEnabled(false);
-        this.pool = new JedisPool(cfg, hp.getHost(), hp.getPort(), 2000);
+        this.client = RedisClient.create(HostAndPort.from(hostPort));
     }
 
     @Override
     public long[] increment(List<Increment> increments) {
-        try (Jedis j = pool.getResource()) {
-            Pipeline p = j.pipelined();
+        try (Pipeline p = client.pipelined()) {
             List<Response<Long>> values = new ArrayList<>(increments.size());
             for (Increment inc : increments) {
                 values.add(p.incrBy(inc.key(), inc.hits()));
@@ -49,6 +41,6 @@ public final class RedisCounterStore implements CounterStore {
 
     @Override
     public void close() {
-        pool.close();
+        client.close();
     }
 }
