@@ -185,4 +185,27 @@ class RateLimitServiceTest {
             }
         }
     }
+
+    @Test
+    void redisDownIsUnavailable(@TempDir Path dir) throws Exception {
+        Path cfg = Files.writeString(dir.resolve("config.yaml"), CONFIG);
+        int dead;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            dead = s.getLocalPort();
+        }
+        try (RateLimitServer server = RateLimitServer.start(RateLimitServer.Options.of(cfg).port(0)
+                .redis("127.0.0.1:" + dead).epochSeconds(now::get))) {
+            ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+            try {
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+                        () -> stub(ch).shouldRateLimit(request("edge", "remote_address", "10.0.0.1")));
+                assertEquals(io.grpc.Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
+                assertEquals(RateLimitResponse.Code.OK,
+                        stub(ch).shouldRateLimit(request("edge", "path", "/free")).getOverallCode(),
+                        "unlimited descriptors need no counter");
+            } finally {
+                ch.shutdownNow();
+            }
+        }
+    }
 }
