@@ -124,14 +124,14 @@ class RateLimitServiceTest {
         Path cfg = Files.writeString(dir.resolve("config.yaml"), CONFIG);
         try (RateLimitServer server = RateLimitServer.start(RateLimitServer.Options.of(cfg).port(0)
                 .reloadMillis(50).epochSeconds(now::get))) {
-            Files.writeString(cfg, CONFIG.replace("domain: edge", "domain: inner"));
+            replace(cfg, CONFIG.replace("domain: edge", "domain: inner"));
             Poll.until(() -> server.reloads() == 1, "config reloaded");
             assertEquals(java.util.Set.of("inner"), server.config().domains());
-            Files.writeString(cfg, "domain: inner\ndescriptors:\n  - key: x\n    rate_limit: { unit: fortnight,"
+            replace(cfg, "domain: inner\ndescriptors:\n  - key: x\n    rate_limit: { unit: fortnight,"
                     + " requests_per_unit: 1 }\n");
-            Poll.until(() -> server.lastError() != null, "bad config refused");
-            assertEquals(cfg + ": descriptors[0].rate_limit.unit: \"fortnight\" (expected: second, minute, hour, day,"
-                    + " week, month or year)", server.lastError());
+            String expected = cfg + ": descriptors[0].rate_limit.unit: \"fortnight\" (expected: second, minute, hour,"
+                    + " day, week, month or year)";
+            Poll.until(() -> expected.equals(server.lastError()), "bad config refused: " + expected);
             assertEquals(1, server.reloads());
             ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
             try {
@@ -145,6 +145,12 @@ class RateLimitServiceTest {
                 ch.shutdownNow();
             }
         }
+    }
+
+    /** Replaces {@code file} at once (write beside it, then rename), as a config tool or a ConfigMap update does. */
+    private static void replace(Path file, String content) throws java.io.IOException {
+        Path tmp = Files.writeString(file.resolveSibling(file.getFileName() + ".tmp"), content);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Test
