@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 DemoCommand.class,
                 ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
+                RatelimitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

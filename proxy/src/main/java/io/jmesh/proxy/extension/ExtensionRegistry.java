@@ -238,6 +238,8 @@ public final class ExtensionRegistry {
             add(RpcFilterFactory.KIND, RpcRouterFilterFactory.INSTANCE);
             add(ExtensionKind.HTTP_FILTER, new FaultFilterFactory());
             add(ExtensionKind.HTTP_FILTER, new CorsFilterFactory());
+            add(ExtensionKind.HTTP_FILTER, new io.jmesh.proxy.filter.ratelimit.LocalRateLimitFilterFactory());
+            add(ExtensionKind.HTTP_FILTER, new io.jmesh.proxy.filter.ratelimit.RateLimitFilterFactory());
             add(ExtensionKind.HTTP_FILTER, new RouterFilterFactory());
             return this;
         }

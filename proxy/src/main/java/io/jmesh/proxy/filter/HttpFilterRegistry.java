@@ -34,7 +34,9 @@ public final class HttpFilterRegistry implements FilterConfigParser {
      * class path; a loaded factory whose name or type URL is already taken is skipped with a warning.
      */
     public static final HttpFilterRegistry DEFAULT = new HttpFilterRegistry(withLoaded(List.of(
-            new FaultFilterFactory(), new CorsFilterFactory(), new RouterFilterFactory())));
+            new FaultFilterFactory(), new CorsFilterFactory(),
+            new io.jmesh.proxy.filter.ratelimit.LocalRateLimitFilterFactory(),
+            new io.jmesh.proxy.filter.ratelimit.RateLimitFilterFactory(), new RouterFilterFactory())));
 
     private static final String FILTER_CONFIG_TYPE_URL =
             EnvoyTypes.typeUrl(io.envoyproxy.envoy.config.route.v3.FilterConfig.getDescriptor());

@@ -71,6 +71,10 @@ final class DefaultRouteEntry implements RouteEntry {
     private final boolean autoHostRewrite;
     private final HashPolicy hashPolicy;
     private final List<RequestMirrorPolicy> mirrorPolicies;
+    private final List<RateLimitPolicy> rateLimits;
+    private final boolean includeVhRateLimits;
+    /** Set once by {@link VirtualHostEntry} right after construction, before the table is published. */
+    List<RateLimitPolicy> virtualHostRateLimits = List.of();
 
     // REDIRECT
     private final String redirectScheme;
@@ -160,6 +164,8 @@ final class DefaultRouteEntry implements RouteEntry {
         boolean autoHost = false;
         HashPolicy hash = HashPolicy.NONE;
         List<RequestMirrorPolicy> mirrors = List.of();
+        List<RateLimitPolicy> rateLimits = List.of();
+        boolean includeVh = false;
         String rScheme = null;
         String rHost = null;
         int rPort = 0;
@@ -282,6 +288,8 @@ final class DefaultRouteEntry implements RouteEntry {
                 }
                 hash = HashPolicy.from(a.getHashPolicyList(), ap + ".hash_policy");
                 mirrors = RequestMirrorPolicy.from(a.getRequestMirrorPoliciesList(), ap + ".request_mirror_policies");
+                rateLimits = RateLimitPolicy.fromList(a.getRateLimitsList(), ap + ".rate_limits");
+                includeVh = a.hasIncludeVhRateLimits() && a.getIncludeVhRateLimits().getValue();
                 break;
             }
             case REDIRECT: {
@@ -403,6 +411,8 @@ final class DefaultRouteEntry implements RouteEntry {
         this.autoHostRewrite = autoHost;
         this.hashPolicy = hash;
         this.mirrorPolicies = mirrors;
+        this.rateLimits = rateLimits;
+        this.includeVhRateLimits = includeVh;
         this.redirectScheme = rScheme;
         this.redirectHost = rHost;
         this.redirectPort = rPort;
@@ -617,6 +627,21 @@ final class DefaultRouteEntry implements RouteEntry {
     public OptionalLong hash(HttpRequest request, InetSocketAddress downstreamRemote) {
         ensure(Kind.ROUTE);
         return hashPolicy.hash(request, downstreamRemote);
+    }
+
+    @Override
+    public List<RateLimitPolicy> rateLimits() {
+        return rateLimits;
+    }
+
+    @Override
+    public List<RateLimitPolicy> virtualHostRateLimits() {
+        return virtualHostRateLimits;
+    }
+
+    @Override
+    public boolean includeVirtualHostRateLimits() {
+        return includeVhRateLimits;
     }
 
     @Override

@@ -116,6 +116,11 @@ public final class HeaderMatch {
      * Whether a request whose header {@link #name()} has {@code value} (all values joined with {@code ','}, or null
      * when absent) matches.
      */
+    /** Matches against {@code header}, which returns a header's joined values by lower-case name, or null. */
+    boolean matches(java.util.function.Function<String, String> header) {
+        return matchesValue(header.apply(name));
+    }
+
     public boolean matchesValue(String value) {
         if (value == null) {
             if (!missingAsEmpty) {

@@ -40,6 +40,23 @@ public interface RouteEntry {
         return null;
     }
 
+    /**
+     * The route action's {@code rate_limits}, compiled; empty when none (and for redirects and direct responses).
+     */
+    default List<RateLimitPolicy> rateLimits() {
+        return List.of();
+    }
+
+    /** The virtual host's {@code rate_limits}, compiled; empty when none. */
+    default List<RateLimitPolicy> virtualHostRateLimits() {
+        return List.of();
+    }
+
+    /** {@code RouteAction.include_vh_rate_limits}: the virtual host's rate limits apply besides the route's. */
+    default boolean includeVirtualHostRateLimits() {
+        return false;
+    }
+
     // ---- Kind.ROUTE
 
     /**

@@ -38,6 +38,8 @@ final class VirtualHostEntry {
                 path + ".response_headers_to_add", path + ".response_headers_to_remove");
         final java.util.Map<String, Object> vhFilters = PerFilterConfigs.parse(filterConfigs,
                 vh.getTypedPerFilterConfigMap(), cfgFilters, path + ".typed_per_filter_config");
+        final java.util.List<RateLimitPolicy> vhRateLimits =
+                RateLimitPolicy.fromList(vh.getRateLimitsList(), path + ".rate_limits");
         final DefaultRouteEntry[] routes = new DefaultRouteEntry[vh.getRoutesCount()];
         for (int i = 0; i < routes.length; i++) {
             final String rp = path + ".routes[" + i + ']';
@@ -46,6 +48,7 @@ final class VirtualHostEntry {
                                               PerFilterConfigs.parse(filterConfigs,
                                                       vh.getRoutes(i).getTypedPerFilterConfigMap(), vhFilters,
                                                       rp + ".typed_per_filter_config"));
+            routes[i].virtualHostRateLimits = vhRateLimits;
         }
         return new VirtualHostEntry(vh.getName(), routes);
     }

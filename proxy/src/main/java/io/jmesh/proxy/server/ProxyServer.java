@@ -209,6 +209,7 @@ public final class ProxyServer implements AutoCloseable {
             admin = AdminServer.start(addr, new Admin(), workers);
             logger.info("admin on {}", admin.localAddress());
         }
+        io.jmesh.proxy.filter.ratelimit.Descriptors.localServiceCluster(bootstrap.getNode().getCluster());
         if (adsTarget != null) {
             dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
                     binding, exec, LDS_DRAIN_MILLIS, lifecycle, extensions, secrets, sds);

@@ -1,0 +1,212 @@
+package io.jmesh.it.rpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.alipay.sofa.rpc.config.ConsumerConfig;
+import com.alipay.sofa.rpc.config.ProviderConfig;
+import com.alipay.sofa.rpc.config.ServerConfig;
+import com.alipay.sofa.rpc.context.RpcInvokeContext;
+import com.alipay.sofa.rpc.core.exception.RpcErrorType;
+import com.alipay.sofa.rpc.core.exception.SofaRpcException;
+
+import io.jmesh.proxy.config.BootstrapLoader;
+import io.jmesh.proxy.server.ProxyServer;
+
+/**
+ * {@code jmesh.filters.rpc.local_ratelimit} and {@code jmesh.filters.rpc.ratelimit} (against a real
+ * {@code jmesh ratelimit}) in front of a real SOFARPC provider: a real SOFARPC consumer over its limit gets Bolt's
+ * {@code SERVER_THREADPOOL_BUSY}, i.e. SOFARPC's "server busy" error, and its connection goes on.
+ */
+class SofaRpcRateLimitTest {
+
+    static final String CONFIG = """
+            static_resources:
+              listeners:
+              - name: sofarpc
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: jmesh.filters.network.rpc_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
+                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
+                      value:
+                        stat_prefix: sofarpc
+                        protocol: bolt
+                        filters:
+                        - name: jmesh.filters.rpc.local_ratelimit
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+                            stat_prefix: hello
+                            token_bucket: { max_tokens: 1000, fill_interval: 3600s }
+                            filter_enabled: { default_value: { numerator: 100 } }
+                            filter_enforced: { default_value: { numerator: 100 } }
+                            rate_limits:
+                            - actions:
+                              - request_headers: { header_name: ":method", descriptor_key: method }
+                              - request_headers: { header_name: "x-tenant", descriptor_key: tenant }
+                            descriptors:
+                            - entries: [ { key: method, value: sayHello }, { key: tenant, value: t1 } ]
+                              token_bucket: { max_tokens: 2, fill_interval: 3600s }
+                        - name: envoy.filters.generic.router
+                        route_config:
+                          virtual_hosts:
+                          - name: hello
+                            domains: ["io.jmesh.it.rpc.HelloService"]
+                            routes:
+                            - match: { prefix: "/" }
+                              route: { cluster: provider }
+              - name: sofarpc-global
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: jmesh.filters.network.rpc_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
+                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
+                      value:
+                        stat_prefix: sofarpc_global
+                        protocol: bolt
+                        filters:
+                        - name: jmesh.filters.rpc.ratelimit
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                            domain: rpc
+                            timeout: 10s
+                            rate_limit_service:
+                              transport_api_version: V3
+                              grpc_service: { envoy_grpc: { cluster_name: rls } }
+                        - name: envoy.filters.generic.router
+                        route_config:
+                          virtual_hosts:
+                          - name: hello
+                            domains: ["*"]
+                            routes:
+                            - match: { prefix: "/" }
+                              route:
+                                cluster: provider
+                                rate_limits:
+                                - actions:
+                                  - request_headers: { header_name: ":authority", descriptor_key: service }
+                                  - request_headers: { header_name: ":method", descriptor_key: method }
+              clusters:
+              - name: rls
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: rls
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+              - name: provider
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: provider
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+            """;
+
+    static final String LIMITS = """
+            domain: rpc
+            descriptors:
+              - key: service
+                value: io.jmesh.it.rpc.HelloService
+                descriptors:
+                  - key: method
+                    value: sayHello
+                    rate_limit: { unit: hour, requests_per_unit: 1 }
+            """;
+
+    private static ServerConfig serverConfig;
+    private static ProxyServer proxy;
+    private static io.jmesh.ratelimit.RateLimitServer rls;
+
+    @BeforeAll
+    static void start() throws Exception {
+        final int port;
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort(); // SOFARPC does not report an ephemeral port back
+        }
+        serverConfig = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
+                                         .setPort(port).setDaemon(true);
+        new ProviderConfig<HelloService>()
+                .setInterfaceId(HelloService.class.getName())
+                .setRef((name, times) -> ("hello " + name + " ").repeat(times).trim())
+                .setServer(serverConfig)
+                .setRegister(false)
+                .export();
+        java.nio.file.Path limits = java.nio.file.Files.createTempFile("limits", ".yaml");
+        java.nio.file.Files.writeString(limits, LIMITS);
+        rls = io.jmesh.ratelimit.RateLimitServer.start(io.jmesh.ratelimit.RateLimitServer.Options.of(limits).port(0)
+                .epochSeconds(() -> 1_700_000_000L / 3600 * 3600));
+        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, rls.port(), port)), 1);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (serverConfig != null) {
+            serverConfig.destroy();
+        }
+        if (rls != null) {
+            rls.close();
+        }
+    }
+
+    private static HelloService consumer(String listener) {
+        return new ConsumerConfig<HelloService>()
+                .setInterfaceId(HelloService.class.getName())
+                .setProtocol("bolt")
+                .setDirectUrl("bolt://127.0.0.1:" + proxy.listenerAddresses().get(listener).getPort())
+                .setRegister(false)
+                .setSubscribe(false)
+                .setTimeout(15000)
+                .refer();
+    }
+
+    @Test
+    void callsOverTheGlobalLimitGetServerBusy() {
+        final HelloService hello = consumer("sofarpc-global");
+        assertEquals("hello a", hello.sayHello("a", 1));
+        final SofaRpcException e = assertThrows(SofaRpcException.class, () -> hello.sayHello("b", 1));
+        assertEquals(RpcErrorType.SERVER_BUSY, e.getErrorType(), e.toString());
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.sofarpc_global.ratelimit.ok"));
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.sofarpc_global.ratelimit.over_limit"));
+    }
+
+    @Test
+    void callsOverTheLimitGetServerBusy() {
+        final HelloService hello = consumer("sofarpc");
+        try {
+            RpcInvokeContext.getContext().addCustomHeader("x-tenant", "t1");
+            assertEquals("hello a", hello.sayHello("a", 1));
+            RpcInvokeContext.getContext().addCustomHeader("x-tenant", "t1");
+            assertEquals("hello b", hello.sayHello("b", 1));
+            RpcInvokeContext.getContext().addCustomHeader("x-tenant", "t1");
+            final SofaRpcException e = assertThrows(SofaRpcException.class, () -> hello.sayHello("c", 1));
+            assertEquals(RpcErrorType.SERVER_BUSY, e.getErrorType(), e.toString());
+        } finally {
+            RpcInvokeContext.removeContext();
+        }
+        RpcInvokeContext.getContext().addCustomHeader("x-tenant", "t2");
+        try {
+            assertEquals("hello d", hello.sayHello("d", 1), "another tenant has its own (default) bucket");
+        } finally {
+            RpcInvokeContext.removeContext();
+        }
+        assertEquals(1L, proxy.stats().counterValues().get("hello.rpc_local_rate_limit.rate_limited"));
+        assertEquals(3L, proxy.stats().counterValues().get("hello.rpc_local_rate_limit.ok"));
+    }
+}
