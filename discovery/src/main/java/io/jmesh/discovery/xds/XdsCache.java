@@ -288,8 +288,11 @@ public final class XdsCache {
     }
 
     private static State newState(MeshSnapshot snapshot) {
-        // Listeners also depend on the labels when a policy selects workloads by label (AuthorizationPolicy).
-        return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot),
+        // Listeners also depend on the labels when a policy selects workloads by label (PeerAuthentication,
+        // AuthorizationPolicy, RequestAuthentication): two sidecars with the same ports in one namespace must not
+        // share a cached LDS then.
+        return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot)
+                || requestAuthenticationSelectsByLabels(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
@@ -339,6 +342,17 @@ public final class XdsCache {
      * Whether listeners (and routes) depend on the proxy's labels: some VirtualService matches on
      * {@code sourceLabels}, or some PeerAuthentication selects workloads (a sidecar's inbound chains).
      */
+    private static boolean requestAuthenticationSelectsByLabels(MeshSnapshot snapshot) {
+        for (io.jmesh.discovery.config.Config<io.jmesh.discovery.config.RequestAuthentication> c : snapshot.config()
+                .<io.jmesh.discovery.config.RequestAuthentication>of(
+                        io.jmesh.discovery.config.ConfigKind.REQUEST_AUTHENTICATION)) {
+            if (c.spec().selector() != null && !c.spec().selector().matchLabels().isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean usesSourceLabels(MeshSnapshot snapshot) {
         for (Config<io.jmesh.discovery.config.PeerAuthentication> pa : snapshot.peerAuthentications()) {
             if (pa.spec().hasSelector()) {
