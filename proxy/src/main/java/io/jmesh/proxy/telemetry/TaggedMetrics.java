@@ -182,6 +182,11 @@ public final class TaggedMetrics {
                 return s;
             }
             int cap = fixedCap > 0 ? fixedCap : maxSeriesPerMetric;
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] == null) {
+                    throw new IllegalArgumentException(name + ": label " + labelNames[i] + " is null");
+                }
+            }
             synchronized (this) {
                 Key key = new Key(values.clone());
                 s = series.get(key);

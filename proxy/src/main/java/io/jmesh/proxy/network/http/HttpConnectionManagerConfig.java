@@ -213,6 +213,11 @@ public final class HttpConnectionManagerConfig {
                             public Supplier<ClusterManager> clusterManager() {
                                 return clusters;
                             }
+
+                            @Override
+                            public io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection() {
+                                return context.trafficDirection();
+                            }
                         });
         LocalReply localReply = proto.hasLocalReplyConfig()
                 ? LocalReply.create(proto.getLocalReplyConfig(), path + ".local_reply_config") : LocalReply.DEFAULT;
