@@ -109,8 +109,13 @@ public final class IstioMetrics {
     final Metric tcpSent;
     final Metric tcpReceived;
 
-    private final ThreadLocal<String[]> scratch = ThreadLocal.withInitial(() -> new String[ALL_TAGS.size()]);
-    private final Map<String, String[]> services = new ConcurrentHashMap<>();
+    /** The added labels ({@code dimensions}) of any metric, sorted, and the attribute each reads. */
+    final List<String> extraTags;
+    final List<String> extraAttributes;
+    private final ThreadLocal<String[]> scratch;
+    private final Map<String, String[]> byCluster = new ConcurrentHashMap<>();
+    private final Map<String, String[]> byHost = new ConcurrentHashMap<>();
+    private final Map<String, String[]> byInterface = new ConcurrentHashMap<>();
 
     /** An engine over {@code stats} for a listener of {@code direction}. */
     public IstioMetrics(Stats stats, TrafficDirection direction, StatsPluginConfig config) {
@@ -120,6 +125,12 @@ public final class IstioMetrics {
         this.selfNamespace = self.namespace();
         this.ownHeader = stats.nodeMetadata().getFieldsCount() == 0 ? null : WorkloadMetadata.encode(stats.nodeMetadata());
         this.ownId = stats.nodeId();
+        java.util.TreeMap<String, String> extras = new java.util.TreeMap<>();
+        config.dimensions.values().forEach(extras::putAll);
+        this.extraTags = List.copyOf(extras.keySet());
+        this.extraAttributes = List.copyOf(extras.values());
+        int width = ALL_TAGS.size() + extraTags.size();
+        this.scratch = ThreadLocal.withInitial(() -> new String[width]);
         TaggedMetrics t = stats.tagged();
         requests = new Metric(t, "requests_total", TaggedMetrics.Type.COUNTER, ALL_TAGS.size());
         duration = new Metric(t, "request_duration_milliseconds", TaggedMetrics.Type.HISTOGRAM, ALL_TAGS.size());
@@ -156,7 +167,21 @@ public final class IstioMetrics {
      * @param grpcStatus     the gRPC status label ({@code ""} when not gRPC)
      */
     void fill(String[] v, WorkloadMetadata peer, ConnectionInfo downstream, ConnectionInfo upstream, String[] service,
-              String protocol, Set<ResponseFlag> flags, int responseCode, String grpcStatus) {
+              String protocol, Set<ResponseFlag> flags, int responseCode, String grpcStatus,
+              io.jmesh.proxy.stream.RequestAttributes request) {
+        for (int i = 0; i < extraAttributes.size(); i++) {
+            String a = null;
+            if (request != null) {
+                switch (extraAttributes.get(i)) {
+                    case "request.method" -> a = request.method();
+                    case "request.host" -> a = request.host();
+                    case "request.path" -> a = request.path();
+                    case "request.protocol" -> a = request.protocol();
+                    default -> a = null;
+                }
+            }
+            v[ALL_TAGS.size() + i] = a == null || a.isEmpty() ? WorkloadMetadata.UNKNOWN_VALUE : a;
+        }
         v[REPORTER] = reporter.label;
         WorkloadMetadata source;
         WorkloadMetadata destination;
@@ -235,38 +260,71 @@ public final class IstioMetrics {
      * reporter's namespace on the server side. Cached.
      */
     String[] destinationService(String cluster, String host) {
-        String key = (cluster == null ? "" : cluster) + '\u0000' + (host == null ? "" : host);
-        String[] s = services.get(key);
-        if (s == null) {
-            s = computeService(cluster, host);
-            if (services.size() > 4096) {
-                services.clear();
+        if (cluster != null) {
+            String[] s = byCluster.get(cluster);
+            if (s == null) {
+                s = fromCluster(cluster);
+                put(byCluster, cluster, s);
             }
-            services.put(key, s);
+            if (s != NO_SERVICE) {
+                return s;
+            }
+        }
+        if (host == null || host.isEmpty() || config.disableHostHeaderFallback) {
+            return UNKNOWN_SERVICE;
+        }
+        String[] s = byHost.get(host);
+        if (s == null) {
+            s = fromHost(stripPort(host));
+            put(byHost, host, s);
         }
         return s;
     }
 
-    private String[] computeService(String cluster, String host) {
-        String h = null;
-        if (cluster != null && cluster.startsWith("outbound|")) {
+    /**
+     * The destination service of an RPC call: from an Istio outbound cluster name, else the interface
+     * {@code service} as host and name (in the reporter's namespace on the server side).
+     */
+    String[] rpcDestinationService(String cluster, String service) {
+        String[] s = destinationService(cluster, null);
+        if (s != UNKNOWN_SERVICE || service == null || service.isEmpty()) {
+            return s;
+        }
+        s = byInterface.get(service);
+        if (s == null) {
+            s = new String[] {service, service, reporter.serverSide() ? selfNamespace : WorkloadMetadata.UNKNOWN_VALUE};
+            put(byInterface, service, s);
+        }
+        return s;
+    }
+
+    private static void put(Map<String, String[]> cache, String key, String[] value) {
+        if (cache.size() >= 4096) {
+            cache.clear();
+        }
+        cache.put(key, value);
+    }
+
+    private static final String[] NO_SERVICE = new String[0];
+    private static final String[] UNKNOWN_SERVICE = {WorkloadMetadata.UNKNOWN_VALUE, WorkloadMetadata.UNKNOWN_VALUE,
+        WorkloadMetadata.UNKNOWN_VALUE};
+
+    private String[] fromCluster(String cluster) {
+        if (cluster.startsWith("outbound|")) {
             String[] parts = cluster.split("\\|", -1);
             if (parts.length == 4 && !parts[3].isEmpty()) {
-                h = parts[3];
+                return fromHost(parts[3]);
             }
         }
-        if (h == null && host != null && !host.isEmpty() && !config.disableHostHeaderFallback) {
-            h = stripPort(host);
-        }
-        String u = WorkloadMetadata.UNKNOWN_VALUE;
-        if (h == null) {
-            return new String[] {u, u, u};
-        }
+        return NO_SERVICE;
+    }
+
+    private String[] fromHost(String h) {
         String[] labels = h.split("\\.");
         if (labels.length >= 3 && labels[2].equals("svc")) {
             return new String[] {h, labels[0], labels[1]};
         }
-        return new String[] {h, labels[0], reporter.serverSide() ? selfNamespace : u};
+        return new String[] {h, labels[0], reporter.serverSide() ? selfNamespace : WorkloadMetadata.UNKNOWN_VALUE};
     }
 
     private static String stripPort(String host) {
@@ -311,6 +369,13 @@ public final class IstioMetrics {
                     idx.add(i);
                 }
             }
+            Map<String, String> added = config.dimensions.getOrDefault(shortName, Map.of());
+            for (int i = 0; i < extraTags.size(); i++) {
+                if (added.containsKey(extraTags.get(i))) {
+                    names.add(extraTags.get(i));
+                    idx.add(ALL_TAGS.size() + i);
+                }
+            }
             if (config.dropped.contains(shortName)) {
                 family = null;
             } else if (type == TaggedMetrics.Type.COUNTER) {
@@ -329,6 +394,11 @@ public final class IstioMetrics {
                 out[i] = full[keep[i]];
             }
             return out;
+        }
+
+        /** The counter of a label set (null when dropped by config or by the cap). */
+        Counter counter(String[] full) {
+            return family == null ? null : family.counter(project(full));
         }
 
         void inc(String[] full, long delta) {

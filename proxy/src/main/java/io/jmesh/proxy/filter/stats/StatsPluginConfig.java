@@ -31,9 +31,12 @@ import io.jmesh.proxy.config.ConfigException;
  * {@code source/extensions/filters/http/istio_stats/config.proto}), given as a {@code TypedStruct} (as istiod sends
  * it) or packed. Read: {@code reporter} ({@code UNSPECIFIED}: from the listener's direction; {@code SERVER_GATEWAY}),
  * {@code disable_host_header_fallback}, {@code tcp_reporting_duration} (accepted; TCP metrics are recorded as bytes
- * flow, so the interval changes nothing), and {@code metrics} overrides with {@code name}, {@code drop} and
- * {@code tags_to_remove}. Refused by name: {@code metrics[].dimensions} and {@code metrics[].match} (CEL
- * expressions) and {@code definitions} (custom metrics). Immutable.
+ * flow, so the interval changes nothing), and {@code metrics} overrides with {@code name}, {@code drop},
+ * {@code tags_to_remove} and {@code dimensions} whose values are one of the request attributes
+ * {@link #ATTRIBUTES} (a new label per dimension, e.g. {@code rpc_method: request.method}; for Bolt and Dubbo
+ * {@code request.host} is the service interface and {@code request.method} the RPC method). Refused by name: other
+ * CEL expressions, a dimension that redefines a standard label, {@code metrics[].match} and {@code definitions}
+ * (custom metrics). Immutable.
  */
 public final class StatsPluginConfig {
 
@@ -48,7 +51,11 @@ public final class StatsPluginConfig {
             "response_bytes", "request_messages_total", "response_messages_total", "tcp_connections_opened_total",
             "tcp_connections_closed_total", "tcp_sent_bytes_total", "tcp_received_bytes_total");
 
-    static final StatsPluginConfig DEFAULT = new StatsPluginConfig(false, false, Set.of(), Map.of());
+    /** The CEL expressions accepted as {@code dimensions} values: plain request attributes. */
+    public static final List<String> ATTRIBUTES = List.of("request.method", "request.host", "request.path",
+            "request.protocol");
+
+    static final StatsPluginConfig DEFAULT = new StatsPluginConfig(false, false, Set.of(), Map.of(), Map.of());
 
     final boolean serverGateway;
     final boolean disableHostHeaderFallback;
@@ -56,9 +63,12 @@ public final class StatsPluginConfig {
     final Set<String> dropped;
     /** Tags removed per metric (standard name without {@code istio_}). */
     final Map<String, Set<String>> tagsToRemove;
+    /** Added labels per metric: tag name to attribute, sorted by tag name. */
+    final Map<String, Map<String, String>> dimensions;
 
     private StatsPluginConfig(boolean serverGateway, boolean disableHostHeaderFallback, Set<String> dropped,
-                              Map<String, Set<String>> tagsToRemove) {
+                              Map<String, Set<String>> tagsToRemove, Map<String, Map<String, String>> dimensions) {
+        this.dimensions = dimensions;
         this.serverGateway = serverGateway;
         this.disableHostHeaderFallback = disableHostHeaderFallback;
         this.dropped = dropped;
@@ -125,6 +135,7 @@ public final class StatsPluginConfig {
         FieldDescriptor metrics = d.findFieldByName("metrics");
         Set<String> dropped = new java.util.TreeSet<>();
         Map<String, Set<String>> remove = new TreeMap<>();
+        Map<String, Map<String, String>> dims = new TreeMap<>();
         for (int i = 0; i < m.getRepeatedFieldCount(metrics); i++) {
             Message mc = (Message) m.getRepeatedField(metrics, i);
             Descriptor md = mc.getDescriptorForType();
@@ -134,9 +145,23 @@ public final class StatsPluginConfig {
                 throw new ConfigException(at + ".name: " + name + " (expected: a standard metric: "
                         + new java.util.TreeSet<>(METRIC_NAMES) + ")");
             }
-            if (mc.getRepeatedFieldCount(md.findFieldByName("dimensions")) > 0) {
-                throw new ConfigException(at + ".dimensions: " + mc.getRepeatedFieldCount(md.findFieldByName("dimensions"))
-                        + " entries (expected: none; CEL tag expressions are not supported)");
+            List<String> names0 = name.isEmpty() ? new ArrayList<>(METRIC_NAMES) : List.of(name);
+            FieldDescriptor dimField = md.findFieldByName("dimensions");
+            for (int j = 0; j < mc.getRepeatedFieldCount(dimField); j++) {
+                Message entry = (Message) mc.getRepeatedField(dimField, j);
+                String tag = (String) entry.getField(entry.getDescriptorForType().findFieldByName("key"));
+                String expr = ((String) entry.getField(entry.getDescriptorForType().findFieldByName("value"))).trim();
+                if (!ATTRIBUTES.contains(expr)) {
+                    throw new ConfigException(at + ".dimensions." + tag + ": " + expr
+                            + " (expected: one of " + ATTRIBUTES + "; other CEL expressions are not supported)");
+                }
+                if (IstioMetrics.ALL_TAGS.contains(tag) || !tag.matches("[a-zA-Z_][a-zA-Z0-9_]*")) {
+                    throw new ConfigException(at + ".dimensions." + tag + ": " + expr + " (expected: a new label name;"
+                            + " redefining a standard label is not supported)");
+                }
+                for (String n : names0) {
+                    dims.computeIfAbsent(n, k -> new TreeMap<>()).put(tag, expr);
+                }
             }
             if (!((String) mc.getField(md.findFieldByName("match"))).isEmpty()) {
                 throw new ConfigException(at + ".match: " + mc.getField(md.findFieldByName("match"))
@@ -159,7 +184,7 @@ public final class StatsPluginConfig {
             }
         }
         return new StatsPluginConfig(reporter.getName().equals("SERVER_GATEWAY"), fallbackOff, Set.copyOf(dropped),
-                Map.copyOf(remove));
+                Map.copyOf(remove), Map.copyOf(dims));
     }
 
     private static Descriptor buildDescriptor() {
