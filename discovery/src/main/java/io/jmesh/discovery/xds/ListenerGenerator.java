@@ -152,7 +152,8 @@ final class ListenerGenerator {
                                 .setAddress(ClusterGenerator.address(addr, p.number()))
                                 .setBindToPort(BoolValue.of(false))
                                 .setTrafficDirection(TrafficDirection.OUTBOUND)
-                                .addFilterChains(FilterChain.newBuilder().addFilters(tcpRoute(ctx, s, p)))
+                                .addFilterChains(FilterChain.newBuilder().addFilters(TelemetryFilters.tcpStats())
+                                        .addFilters(tcpRoute(ctx, s, p)))
                                 .build());
                     }
                 }
@@ -377,7 +378,8 @@ final class ListenerGenerator {
         String statPrefix = services.size() == 1
                 ? ClusterGenerator.outboundName(port, null, first.hostname()) : "outbound_" + listenerName;
         RouteConfiguration rc = RouteGenerator.rpcRoutes(ctx, listenerName, services, port);
-        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty(), List.of());
+        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty(),
+                List.of(TelemetryFilters.rpcStats()));
     }
 
     /**
@@ -435,6 +437,7 @@ final class ListenerGenerator {
         HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
                 .setStatPrefix(statPrefix)
                 .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
+                .addHttpFilters(TelemetryFilters.httpStats(ctx))
                 .addAllHttpFilters(httpFilters());
         accessLog(ctx).ifPresent(hcm::addAccessLog);
         return hcm.build();
