@@ -58,6 +58,11 @@ final class ProxyCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; 0 = any; -1 = none).")
     int statusPort;
 
+    @Option(names = "--max-series-per-metric", defaultValue = "10000", paramLabel = "N",
+            description = "Cap on the label sets of each Istio metric; more count in istio_stats_dropped_series_total "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int maxSeriesPerMetric;
+
     @Option(names = "--listener-address", paramLabel = "IP",
             description = "Bind LDS listeners on this IP instead of theirs (e.g. 127.0.0.1).")
     String listenerAddress;
@@ -123,6 +128,10 @@ final class ProxyCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        if (maxSeriesPerMetric < 1) {
+            System.err.println("error: --max-series-per-metric: " + maxSeriesPerMetric + " (expected: >= 1)");
+            return 2;
+        }
         if (mode.equals("validate")) {
             System.out.println("configuration '" + (config != null ? config : discoveryAddress) + "' OK");
             return 0;
@@ -135,6 +144,7 @@ final class ProxyCommand implements Callable<Integer> {
             System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
             return 1;
         }
+        server.stats().tagged().maxSeriesPerMetric(maxSeriesPerMetric);
         CountDownLatch stop = new CountDownLatch(1);
         long drainMillis = (long) (drainSeconds * 1000);
         Signals.onTerm(stop::countDown);
