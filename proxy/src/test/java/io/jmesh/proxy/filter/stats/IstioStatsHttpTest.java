@@ -28,7 +28,9 @@ import io.jmesh.proxy.testing.TestBackend;
  */
 class IstioStatsHttpTest {
 
-    static final String STATS = Bootstraps.typedStruct("stats.PluginConfig", "{}");
+    /** As istiod sends it: a {@code udpa.type.v1.TypedStruct}. */
+    static final String STATS = Bootstraps.typed("udpa.type.v1.TypedStruct",
+            "type_url: type.googleapis.com/stats.PluginConfig, value: {}");
     static final String SERVICE = "outbound|9080||reviews.default.svc.cluster.local";
 
     static String node(String id, String name, String workload, String app, String version) {
