@@ -23,6 +23,7 @@ final class InboundPolicies {
     /** HTTP filters placed before fault, CORS and the router of the inbound HCM on {@code port}. */
     static List<HttpFilter> httpFilters(GenerationContext ctx, int port) {
         List<HttpFilter> out = new ArrayList<>();
+        // telemetry last: after authentication and authorization, as Istio orders them
         out.add(TelemetryFilters.httpStats(ctx));
         return out;
     }
@@ -30,6 +31,7 @@ final class InboundPolicies {
     /** Network filters placed before the terminal filter (tcp_proxy, HCM or rpc_proxy) of the chain on {@code port}. */
     static List<Filter> networkFilters(GenerationContext ctx, int port) {
         List<Filter> out = new ArrayList<>();
+        // telemetry last: after authentication and authorization, as Istio orders them
         TelemetryFilters.inboundTcpStats(ctx, port).ifPresent(out::add);
         return out;
     }
@@ -37,6 +39,7 @@ final class InboundPolicies {
     /** RPC filters (the rpc_proxy's {@code filters}, before its router) of the Dubbo or Bolt chain on {@code port}. */
     static List<TypedExtensionConfig> rpcFilters(GenerationContext ctx, int port) {
         List<TypedExtensionConfig> out = new ArrayList<>();
+        // telemetry last: after authentication and authorization, as Istio orders them
         out.add(TelemetryFilters.rpcStats());
         return out;
     }
