@@ -54,6 +54,22 @@ final class ProxyCommand implements Callable<Integer> {
             description = "Admin port on 127.0.0.1 with --discovery-address (default: ${DEFAULT-VALUE}; 0 = any).")
     int adminPort;
 
+    @Option(names = "--prometheus-port", defaultValue = "15090", paramLabel = "PORT",
+            description = "With --discovery-address and a fixed --admin-port: Istio's prometheus_stats listener, "
+                    + "/stats/prometheus of the admin on 0.0.0.0:PORT (default: ${DEFAULT-VALUE}; 0 = any; -1 = none).")
+    int prometheusPort;
+
+    @Option(names = "--status-port", defaultValue = "15020", paramLabel = "PORT",
+            description = "Merged metrics (Istio's status port): /stats/prometheus of the proxy and of the application "
+                    + "named by node metadata ANNOTATIONS prometheus.io/scrape|port|path, on 0.0.0.0:PORT "
+                    + "(default: ${DEFAULT-VALUE}; 0 = any; -1 = none).")
+    int statusPort;
+
+    @Option(names = "--max-series-per-metric", defaultValue = "10000", paramLabel = "N",
+            description = "Cap on the label sets of each Istio metric; more count in istio_stats_dropped_series_total "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int maxSeriesPerMetric;
+
     @Option(names = "--listener-address", paramLabel = "IP",
             description = "Bind LDS listeners on this IP instead of theirs (e.g. 127.0.0.1).")
     String listenerAddress;
@@ -122,7 +138,8 @@ final class ProxyCommand implements Callable<Integer> {
                 return 2;
             }
             String host = discoveryAddress.substring(0, colon).replace("[", "").replace("]", "");
-            bootstrap = AdsBootstrap.forDiscovery(host, port, nodeId, nodeMetadata, nodeLabels, adminPort, xdsRootCa);
+            bootstrap = AdsBootstrap.forDiscovery(host, port, nodeId, nodeMetadata, nodeLabels, adminPort,
+                    prometheusPort, xdsRootCa);
         } else {
             if (xdsRootCa != null) {
                 System.err.println("error: --xds-root-ca: " + xdsRootCa + " (expected: with --discovery-address; "
@@ -135,6 +152,10 @@ final class ProxyCommand implements Callable<Integer> {
                 System.err.println("error: " + e.getMessage());
                 return 1;
             }
+        }
+        if (maxSeriesPerMetric < 1) {
+            System.err.println("error: --max-series-per-metric: " + maxSeriesPerMetric + " (expected: >= 1)");
+            return 2;
         }
         if (mode.equals("validate")) {
             // As Envoy: the whole server config is built (not only parsed), so validate and serve agree.
@@ -180,6 +201,7 @@ final class ProxyCommand implements Callable<Integer> {
             }
             return 1;
         }
+        server.stats().tagged().maxSeriesPerMetric(maxSeriesPerMetric);
         CountDownLatch stop = new CountDownLatch(1);
         long drainMillis = (long) (drainSeconds * 1000);
         Signals.onTerm(stop::countDown);
@@ -190,7 +212,21 @@ final class ProxyCommand implements Callable<Integer> {
             System.err.println("jmesh proxy: admin on " + server.adminAddress().getAddress().getHostAddress() + ":"
                     + server.adminAddress().getPort());
         }
+        io.netty.channel.nio.NioEventLoopGroup statusLoop = null;
+        io.jmesh.proxy.admin.MergedMetricsServer status = null;
+        if (statusPort >= 0) {
+            statusLoop = new io.netty.channel.nio.NioEventLoopGroup(1);
+            status = io.jmesh.proxy.admin.MergedMetricsServer.start(new java.net.InetSocketAddress("0.0.0.0", statusPort),
+                    server.stats(), io.jmesh.proxy.admin.MergedMetricsServer.applicationMetrics(
+                            bootstrap.getNode().getMetadata()), statusLoop);
+            System.err.println("jmesh proxy: merged metrics on 0.0.0.0:" + status.localAddress().getPort()
+                    + "/stats/prometheus");
+        }
         stop.await();
+        if (status != null) {
+            status.close();
+            statusLoop.shutdownGracefully();
+        }
         server.drainAndClose(drainMillis);
         if (agent != null) {
             agent.close();

@@ -78,7 +78,7 @@ class DiscoveryCommandTest {
             String xds = await(dr, Pattern.compile("xDS on (127\\.0\\.0\\.1:\\d+)"), new StringBuilder());
             proxy = jmesh("proxy", "--discovery-address", xds,
                     "--node-id", "sidecar~10.0.0.9~client.default~default.svc.cluster.local",
-                    "--node-label", "app=client", "--admin-port", "0",
+                    "--node-label", "app=client", "--admin-port", "0", "--status-port", "0",
                     "--listener-address", "127.0.0.1", "--listener-port", "9080=0");
             BufferedReader pr = new BufferedReader(new InputStreamReader(proxy.getInputStream(), StandardCharsets.UTF_8));
             int port = Integer.parseInt(await(pr, Pattern.compile("listener 0\\.0\\.0\\.0_9080 on /127\\.0\\.0\\.1:(\\d+)"),

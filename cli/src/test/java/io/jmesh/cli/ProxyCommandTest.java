@@ -84,7 +84,7 @@ class ProxyCommandTest {
     void invalidConfigExitsOneWithFileAndPath(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("bad.yaml");
         Files.writeString(f, CONFIG.replace("connect_timeout", "connect_timout").replace("PORT", "1"));
-        Process p = jmesh("proxy", "--config", f.toString());
+        Process p = jmesh("proxy", "--config", f.toString(), "--status-port", "0");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(1, p.exitValue(), out);
@@ -113,7 +113,7 @@ class ProxyCommandTest {
         try {
             Path f = dir.resolve("ok.yaml");
             Files.writeString(f, CONFIG.replace("PORT", Integer.toString(app.getAddress().getPort())));
-            p = jmesh("proxy", "--config", f.toString(), "--drain-time", "10");
+            p = jmesh("proxy", "--config", f.toString(), "--drain-time", "10", "--status-port", "0");
             BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
             int port = -1;
             Pattern listening = Pattern.compile("listener main on 127.0.0.1:(\\d+)");

@@ -19,6 +19,11 @@ public abstract class FrameMessage<T extends FrameMessage<T>> implements Referen
         this.frame = frame;
     }
 
+    /** The size of the whole frame in bytes, header included (for size metrics). */
+    public final int frameBytes() {
+        return frame.readableBytes();
+    }
+
     @SuppressWarnings("unchecked")
     private T self() {
         return (T) this;

@@ -25,6 +25,8 @@ final class InboundPolicies {
         List<HttpFilter> out = new ArrayList<>();
         out.addAll(RequestAuthnFilters.httpFilters(ctx));
         out.addAll(AuthorizationFilters.httpFilters(ctx, port));
+        // telemetry last: after authentication and authorization, as Istio orders them
+        out.add(TelemetryFilters.httpStats(ctx));
         return out;
     }
 
@@ -32,6 +34,8 @@ final class InboundPolicies {
     static List<Filter> networkFilters(GenerationContext ctx, int port) {
         List<Filter> out = new ArrayList<>();
         out.addAll(AuthorizationFilters.networkFilters(ctx, port));
+        // telemetry last: after authentication and authorization, as Istio orders them
+        TelemetryFilters.inboundTcpStats(ctx, port).ifPresent(out::add);
         return out;
     }
 
@@ -39,6 +43,8 @@ final class InboundPolicies {
     static List<TypedExtensionConfig> rpcFilters(GenerationContext ctx, int port) {
         List<TypedExtensionConfig> out = new ArrayList<>();
         out.addAll(AuthorizationFilters.rpcFilters(ctx, port));
+        // telemetry last: after authentication and authorization, as Istio orders them
+        out.add(TelemetryFilters.rpcStats());
         return out;
     }
 }

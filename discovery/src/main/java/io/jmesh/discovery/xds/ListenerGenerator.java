@@ -157,7 +157,8 @@ final class ListenerGenerator {
                                 .setAddress(ClusterGenerator.address(addr, p.number()))
                                 .setBindToPort(BoolValue.of(false))
                                 .setTrafficDirection(TrafficDirection.OUTBOUND)
-                                .addFilterChains(FilterChain.newBuilder().addFilters(tcpRoute(ctx, s, p)))
+                                .addFilterChains(FilterChain.newBuilder().addFilters(TelemetryFilters.tcpStats())
+                                        .addFilters(tcpRoute(ctx, s, p)))
                                 .build());
                     }
                 }
@@ -541,7 +542,8 @@ final class ListenerGenerator {
         String statPrefix = services.size() == 1
                 ? ClusterGenerator.outboundName(port, null, first.hostname()) : "outbound_" + listenerName;
         RouteConfiguration rc = RouteGenerator.rpcRoutes(ctx, listenerName, services, port);
-        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty(), List.of());
+        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty(),
+                List.of(TelemetryFilters.rpcStats()));
     }
 
     /**
@@ -573,10 +575,16 @@ final class ListenerGenerator {
                 ListValue.newBuilder().addValues(Value.newBuilder().setStructValue(jsonStruct(log, statPrefix))))
                 .build()));
         if (!filters.isEmpty()) {
+            // The proxy reads this list as JSON with Envoy's field names, ending with the router.
             ListValue.Builder list = ListValue.newBuilder();
             for (TypedExtensionConfig f : filters) {
-                list.addValues(Value.newBuilder().setStructValue(jsonStruct(f, statPrefix)));
+                list.addValues(Value.newBuilder().setStructValue(Struct.newBuilder()
+                        .putFields("name", Value.newBuilder().setStringValue(f.getName()).build())
+                        .putFields("typed_config", Value.newBuilder().setStructValue(
+                                jsonStruct(f.getTypedConfig(), statPrefix, true)).build())));
             }
+            list.addValues(Value.newBuilder().setStructValue(Struct.newBuilder().putFields("name",
+                    Value.newBuilder().setStringValue(io.jmesh.proxy.network.rpc.RpcRouterFilterFactory.NAME).build())));
             value.putFields("filters", Value.newBuilder().setListValue(list).build());
         }
         return Filter.newBuilder().setName(RpcProxyConfig.FILTER_NAME).setTypedConfig(Protos.any(TypedStruct.newBuilder()
@@ -585,9 +593,15 @@ final class ListenerGenerator {
 
     /** A message as the Struct of its proto3 JSON form (what a TypedStruct's value holds). */
     private static Struct jsonStruct(Message m, String where) {
+        return jsonStruct(m, where, false);
+    }
+
+    /** As above; with {@code protoNames}, fields keep their proto names ({@code type_url}, not {@code typeUrl}). */
+    private static Struct jsonStruct(Message m, String where, boolean protoNames) {
         Struct.Builder out = Struct.newBuilder();
         try {
-            JsonFormat.parser().merge(JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY).print(m), out);
+            JsonFormat.Printer printer = JsonFormat.printer().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY);
+            JsonFormat.parser().merge((protoNames ? printer.preservingProtoFieldNames() : printer).print(m), out);
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException(where + ": " + m.getDescriptorForType().getName()
                     + " not printable as JSON", e);
@@ -601,6 +615,7 @@ final class ListenerGenerator {
                 .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
                 .addAllHttpFilters(ctx.proxy.type() == ProxyNode.Type.ROUTER ? RequestAuthnFilters.httpFilters(ctx) : List.of())
                 .addAllHttpFilters(ctx.proxy.type() == ProxyNode.Type.ROUTER ? AuthorizationFilters.gatewayHttpFilters(ctx) : List.of())
+                .addHttpFilters(TelemetryFilters.httpStats(ctx))
                 .addAllHttpFilters(httpFilters());
         accessLog(ctx).ifPresent(hcm::addAccessLog);
         return hcm.build();

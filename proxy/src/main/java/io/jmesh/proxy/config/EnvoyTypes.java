@@ -60,6 +60,7 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.getDescriptor())
             .add(HttpProtocolOptions.getDescriptor())
             .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
+            .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor()) // Istio's istio.stats config
             .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor())

@@ -30,6 +30,14 @@ public interface ExtensionContext {
     /** The server's init, drain and shutdown hooks. */
     ServerLifecycle lifecycle();
 
+    /**
+     * The traffic direction of the listener the extension is built for ({@code Listener.traffic_direction});
+     * Istio's stats filters infer their reporter from it. {@code UNSPECIFIED} outside a listener.
+     */
+    default io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection() {
+        return io.envoyproxy.envoy.config.core.v3.TrafficDirection.UNSPECIFIED;
+    }
+
     /** The secret manager (static, file and SDS secrets); {@link SecretManager#none()} when there is none. */
     default SecretManager secretManager() {
         return SecretManager.none();

@@ -63,6 +63,11 @@ public interface HttpFilterFactory {
         /** The HCM's {@code stat_prefix}; filter stats are {@code http.<stat_prefix>.<filter>.<name>}. */
         String statPrefix();
 
+        /** The traffic direction of the listener ({@code UNSPECIFIED} when unknown). */
+        default io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection() {
+            return io.envoyproxy.envoy.config.core.v3.TrafficDirection.UNSPECIFIED;
+        }
+
         /** The clusters (for the router); the supplier returns the current snapshot, or null before any. */
         default Supplier<ClusterManager> clusterManager() {
             return () -> null;

@@ -176,13 +176,15 @@ public final class ProxyListener {
         List<ChainRuntime> runtimes = new java.util.ArrayList<>();
         List<FilterChainMatcher.Entry<ChainRuntime>> entries = new java.util.ArrayList<>();
         for (int i = 0; i < chains.size(); i++) {
-            ChainRuntime r = buildChain(chains.get(i), context, registry, path + ".filter_chains[" + i + "]", rds);
+            ChainRuntime r = buildChain(chains.get(i), context, registry, path + ".filter_chains[" + i + "]", rds,
+                    l.getTrafficDirection());
             runtimes.add(r);
             entries.add(new FilterChainMatcher.Entry<>(chains.get(i).getFilterChainMatch(), r));
         }
         ChainRuntime fallback = null;
         if (l.hasDefaultFilterChain()) {
-            fallback = buildChain(l.getDefaultFilterChain(), context, registry, path + ".default_filter_chain", rds);
+            fallback = buildChain(l.getDefaultFilterChain(), context, registry, path + ".default_filter_chain", rds,
+                    l.getTrafficDirection());
             runtimes.add(fallback);
         }
         boolean trivial = runtimes.size() == 1
@@ -249,7 +251,8 @@ public final class ProxyListener {
     }
 
     private static ChainRuntime buildChain(FilterChain chain, ExtensionContext context, ExtensionRegistry registry,
-                                           String chainPath, Function<String, RouteTable> rds)
+                                           String chainPath, Function<String, RouteTable> rds,
+                                           io.envoyproxy.envoy.config.core.v3.TrafficDirection direction)
             throws ConfigException {
         DownstreamTransportSocket socket = DownstreamTransportSocket.RAW_BUFFER;
         if (chain.hasTransportSocket()) {
@@ -271,7 +274,7 @@ public final class ProxyListener {
                     + " envoy.filters.network.http_connection_manager, envoy.filters.network.tcp_proxy or "
                     + RpcProxyConfig.FILTER_NAME + ")");
         }
-        NetworkFilterFactory.Context fctx = new FactoryContext(context, registry, rds);
+        NetworkFilterFactory.Context fctx = new FactoryContext(context, registry, rds, direction);
         List<NetworkFilterInstaller> installers = new ArrayList<>(chain.getFiltersCount());
         for (int i = 0; i < chain.getFiltersCount(); i++) {
             Filter f = chain.getFilters(i);
@@ -299,7 +302,9 @@ public final class ProxyListener {
 
     /** The context network filter factories of one listener see. */
     private record FactoryContext(ExtensionContext parent, ExtensionRegistry registry,
-                                  Function<String, RouteTable> routes) implements NetworkFilterFactory.Context {
+                                  Function<String, RouteTable> routes,
+                                  io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection)
+            implements NetworkFilterFactory.Context {
         @Override
         public Supplier<ClusterManager> clusterManager() {
             return parent.clusterManager();

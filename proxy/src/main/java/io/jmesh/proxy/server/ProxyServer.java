@@ -153,6 +153,11 @@ public final class ProxyServer implements AutoCloseable {
 
     private void init() throws ConfigException, InterruptedException {
         var sr = bootstrap.getStaticResources();
+        stats.localNode(bootstrap.getNode().getId(), bootstrap.getNode().getMetadata());
+        if (bootstrap.hasStatsConfig()) {
+            stats.tagExtractors(io.jmesh.proxy.telemetry.TagExtractor.fromConfig(bootstrap.getStatsConfig(),
+                    "stats_config"));
+        }
         ScheduledThreadPoolExecutor exec = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "jmesh-xds");
             t.setDaemon(true);

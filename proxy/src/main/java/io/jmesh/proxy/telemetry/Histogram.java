@@ -17,12 +17,20 @@ public final class Histogram {
     };
 
     private final String name;
-    private final LongAdder[] buckets = new LongAdder[BUCKETS.length];
+    private final double[] bounds;
+    private final LongAdder[] buckets;
     private final LongAdder count = new LongAdder();
     private final DoubleAdder sum = new DoubleAdder();
 
     Histogram(String name) {
+        this(name, null);
+    }
+
+    /** A histogram with the bucket upper bounds {@code bounds} (ascending; null: {@link #BUCKETS}). */
+    Histogram(String name, double[] bounds) {
         this.name = name;
+        this.bounds = bounds == null ? BUCKETS : bounds;
+        this.buckets = new LongAdder[this.bounds.length];
         for (int i = 0; i < buckets.length; i++) {
             buckets[i] = new LongAdder();
         }
@@ -35,8 +43,9 @@ public final class Histogram {
     /** Records one value; negative values count as 0. */
     public void record(double value) {
         double v = Math.max(0, value);
-        for (int i = 0; i < BUCKETS.length; i++) {
-            if (v <= BUCKETS[i]) {
+        double[] b = bounds;
+        for (int i = 0; i < b.length; i++) {
+            if (v <= b[i]) {
                 buckets[i].increment();
                 break;
             }
@@ -55,16 +64,21 @@ public final class Histogram {
         return sum.sum();
     }
 
-    /** The bucket upper bounds (inclusive) that {@link #cumulativeCounts()} counts in; a copy. */
+    /** The bucket upper bounds (shared: do not modify). */
+    double[] bounds() {
+        return bounds;
+    }
+
+    /** Envoy's default bucket upper bounds (inclusive), in which {@link #cumulativeCounts()} counts by default; a copy. */
     public static double[] bucketBounds() {
         return BUCKETS.clone();
     }
 
-    /** Cumulative counts per bucket of {@link #bucketBounds()} (values &lt;= the bound); a snapshot. */
+    /** Cumulative counts per bucket of {@link #bounds()} (values &lt;= the bound); a snapshot. */
     public long[] cumulativeCounts() {
-        long[] out = new long[BUCKETS.length];
+        long[] out = new long[bounds.length];
         long running = 0;
-        for (int i = 0; i < BUCKETS.length; i++) {
+        for (int i = 0; i < bounds.length; i++) {
             running += buckets[i].sum();
             out[i] = running;
         }

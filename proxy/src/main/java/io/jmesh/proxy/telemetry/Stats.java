@@ -16,6 +16,10 @@ public final class Stats {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, Gauge> gauges = new ConcurrentHashMap<>();
     private final Map<String, Histogram> histograms = new ConcurrentHashMap<>();
+    private final TaggedMetrics tagged = new TaggedMetrics();
+    private volatile com.google.protobuf.Struct nodeMetadata = com.google.protobuf.Struct.getDefaultInstance();
+    private volatile String nodeId = "";
+    private volatile java.util.List<TagExtractor> tagExtractors = TagExtractor.ENVOY_DEFAULTS;
 
     public Counter counter(String name) {
         return counters.computeIfAbsent(name, Counter::new);
@@ -27,6 +31,44 @@ public final class Stats {
 
     public Histogram histogram(String name) {
         return histograms.computeIfAbsent(name, Histogram::new);
+    }
+
+    /**
+     * The metrics with labels (Istio's standard metrics): rendered by {@code /stats/prometheus} with their labels,
+     * not by the flat {@code /stats} text.
+     */
+    public TaggedMetrics tagged() {
+        return tagged;
+    }
+
+    /**
+     * The local node's {@code id} and {@code metadata} (Istio's NAME, NAMESPACE, LABELS, WORKLOAD_NAME, CLUSTER_ID,
+     * ...), from the bootstrap's {@code node}: the workload labels of the Istio metrics and the metadata sent to
+     * peers. Set by the server before any listener is built.
+     */
+    public void localNode(String id, com.google.protobuf.Struct metadata) {
+        this.nodeId = id == null ? "" : id;
+        this.nodeMetadata = metadata == null ? com.google.protobuf.Struct.getDefaultInstance() : metadata;
+    }
+
+    /** The local node's metadata (empty until {@link #localNode} is called). */
+    public com.google.protobuf.Struct nodeMetadata() {
+        return nodeMetadata;
+    }
+
+    /** The local node's id (empty until {@link #localNode} is called). */
+    public String nodeId() {
+        return nodeId;
+    }
+
+    /** The tag extractors {@code /stats/prometheus} applies (the bootstrap's {@code stats_config}; Envoy's by default). */
+    public java.util.List<TagExtractor> tagExtractors() {
+        return tagExtractors;
+    }
+
+    /** Sets {@link #tagExtractors()}. */
+    public void tagExtractors(java.util.List<TagExtractor> extractors) {
+        this.tagExtractors = java.util.List.copyOf(extractors);
     }
 
     /** Every histogram, sorted by name; the histograms themselves are live. */

@@ -6,7 +6,6 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Renders a {@link Stats} store the way Envoy's admin endpoints do.
@@ -25,21 +24,6 @@ import java.util.regex.Pattern;
  * <p>Both methods read a snapshot and may be called from any thread.
  */
 public final class StatsRenderer {
-
-    /**
-     * Envoy's default tag extractors used here, in the order Envoy applies them (and so prints the labels):
-     * first those that apply to any stat name, then those keyed by the name's first token.
-     */
-    private static final List<TagExtractor> EXTRACTORS = List.of(
-            new TagExtractor("envoy_response_code", "_rq(_(\\d{3}))$"),
-            new TagExtractor("envoy_response_code_class", "_rq_((\\d))xx$"),
-            // http.<stat_prefix>. and listener.<address>.http.<stat_prefix>.
-            new TagExtractor("envoy_http_conn_manager_prefix", "^(?:|listener(?=\\.).*?\\.)http\\.((.*?)\\.)"),
-            // listener.<address>. e.g. listener.0.0.0.0_15001.downstream_cx_total, listener.[__1]_80.x
-            new TagExtractor("envoy_listener_address",
-                    "^listener\\.(((?:[_.\\d]*|[_\\[\\]aAbBcCdDeEfF\\d]*))\\.)"),
-            new TagExtractor("envoy_cluster_name", "^cluster\\.((.*?)\\.)"),
-            new TagExtractor("envoy_tcp_prefix", "^tcp\\.((.*?)\\.)"));
 
     private StatsRenderer() {}
 
@@ -62,16 +46,64 @@ public final class StatsRenderer {
      */
     public static String prometheus(Stats stats) {
         StringBuilder out = new StringBuilder();
-        renderFamilies(out, stats.counterValues(), "counter");
-        renderFamilies(out, stats.gaugeValues(), "gauge");
-        renderHistograms(out, stats.histograms());
+        List<TagExtractor> extractors = stats.tagExtractors();
+        renderFamilies(out, stats.counterValues(), "counter", extractors);
+        renderFamilies(out, stats.gaugeValues(), "gauge", extractors);
+        renderHistograms(out, stats.histograms(), extractors);
+        renderTagged(out, stats.tagged());
         return out.toString();
     }
 
-    private static void renderFamilies(StringBuilder out, SortedMap<String, Long> values, String type) {
+    /** The labelled families (Istio's metrics), each with its own {@code # TYPE} line, series sorted. */
+    private static void renderTagged(StringBuilder out, TaggedMetrics tagged) {
+        for (TaggedMetrics.Family f : tagged.families().values()) {
+            Map<List<String>, Object> series = f.series();
+            if (series.isEmpty()) {
+                continue;
+            }
+            List<String> names = f.labelNames();
+            List<String> samples = new ArrayList<>(series.size());
+            for (Map.Entry<List<String>, Object> e : series.entrySet()) {
+                StringBuilder labels = new StringBuilder();
+                List<String> values = e.getKey();
+                for (int i = 0; i < names.size(); i++) {
+                    if (i > 0) {
+                        labels.append(',');
+                    }
+                    labels.append(names.get(i)).append("=\"").append(escapeLabelValue(values.get(i))).append('"');
+                }
+                String l = labels.toString();
+                StringBuilder sample = new StringBuilder();
+                if (e.getValue() instanceof Counter c) {
+                    sample.append(f.name()).append('{').append(l).append("} ").append(c.get()).append('\n');
+                } else {
+                    Histogram h = (Histogram) e.getValue();
+                    String sep = l.isEmpty() ? "" : ",";
+                    long[] cumulative = h.cumulativeCounts();
+                    long count = h.count();
+                    double[] bounds = h.bounds();
+                    for (int i = 0; i < cumulative.length; i++) {
+                        sample.append(f.name()).append("_bucket{").append(l).append(sep).append("le=\"")
+                                .append(number(bounds[i])).append("\"} ").append(cumulative[i]).append('\n');
+                    }
+                    sample.append(f.name()).append("_bucket{").append(l).append(sep).append("le=\"+Inf\"} ")
+                            .append(count).append('\n');
+                    sample.append(f.name()).append("_sum{").append(l).append("} ").append(number(h.sum())).append('\n');
+                    sample.append(f.name()).append("_count{").append(l).append("} ").append(count).append('\n');
+                }
+                samples.add(sample.toString());
+            }
+            out.append("# TYPE ").append(f.name()).append(' ')
+                    .append(f.type() == TaggedMetrics.Type.COUNTER ? "counter" : "histogram").append('\n');
+            samples.stream().sorted().forEach(out::append);
+        }
+    }
+
+    private static void renderFamilies(StringBuilder out, SortedMap<String, Long> values, String type,
+                                       List<TagExtractor> extractors) {
         SortedMap<String, List<String>> families = new TreeMap<>();
         for (Map.Entry<String, Long> e : values.entrySet()) {
-            Tagged tagged = extract(e.getKey());
+            Tagged tagged = extract(e.getKey(), extractors);
             String sample = tagged.metricName + '{' + tagged.labels + "} " + e.getValue();
             families.computeIfAbsent(tagged.metricName, k -> new ArrayList<>()).add(sample);
         }
@@ -81,17 +113,18 @@ public final class StatsRenderer {
         });
     }
 
-    private static void renderHistograms(StringBuilder out, SortedMap<String, Histogram> histograms) {
+    private static void renderHistograms(StringBuilder out, SortedMap<String, Histogram> histograms,
+                                         List<TagExtractor> extractors) {
         SortedMap<String, List<String>> families = new TreeMap<>();
         for (Histogram h : histograms.values()) {
-            Tagged tagged = extract(h.name());
+            Tagged tagged = extract(h.name(), extractors);
             String sep = tagged.labels.isEmpty() ? "" : ",";
             long[] cumulative = h.cumulativeCounts();
             long count = h.count();
             StringBuilder sample = new StringBuilder();
             for (int i = 0; i < cumulative.length; i++) {
                 sample.append(tagged.metricName).append("_bucket{").append(tagged.labels).append(sep)
-                        .append("le=\"").append(number(Histogram.BUCKETS[i])).append("\"} ").append(cumulative[i])
+                        .append("le=\"").append(number(h.bounds()[i])).append("\"} ").append(cumulative[i])
                         .append('\n');
             }
             sample.append(tagged.metricName).append("_bucket{").append(tagged.labels).append(sep)
@@ -116,19 +149,29 @@ public final class StatsRenderer {
         return Double.toString(v);
     }
 
-    /** Applies the tag extractors to a stat name; visible for tests. */
+    /** Applies Envoy's default tag extractors to a stat name; visible for tests. */
     static Tagged extract(String statName) {
+        return extract(statName, TagExtractor.ENVOY_DEFAULTS);
+    }
+
+    /**
+     * Applies {@code extractors} in order, as Envoy does: each cuts its first group out of the name and takes its
+     * second group (else the first) as the tag's value; a tag name already extracted is not extracted again.
+     */
+    static Tagged extract(String statName, List<TagExtractor> extractors) {
         String name = statName;
         StringBuilder labels = new StringBuilder();
-        for (TagExtractor extractor : EXTRACTORS) {
-            Matcher m = extractor.pattern.matcher(name);
-            if (!m.find()) {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (TagExtractor extractor : extractors) {
+            Matcher m = extractor.pattern().matcher(name);
+            if (!m.find() || m.groupCount() < 1 || m.group(1) == null || !seen.add(extractor.tagName())) {
                 continue;
             }
             if (labels.length() > 0) {
                 labels.append(',');
             }
-            labels.append(extractor.tagName).append("=\"").append(escapeLabelValue(m.group(2))).append('"');
+            String value = m.groupCount() >= 2 && m.group(2) != null ? m.group(2) : m.group(1);
+            labels.append(sanitize(extractor.tagName())).append("=\"").append(escapeLabelValue(value)).append('"');
             name = name.substring(0, m.start(1)) + name.substring(m.end(1));
         }
         return new Tagged(sanitize("envoy_" + name), labels.toString());
@@ -168,13 +211,4 @@ public final class StatsRenderer {
         }
     }
 
-    private static final class TagExtractor {
-        final String tagName;
-        final Pattern pattern;
-
-        TagExtractor(String tagName, String regex) {
-            this.tagName = tagName;
-            this.pattern = Pattern.compile(regex);
-        }
-    }
 }

@@ -305,7 +305,7 @@ public final class AdsBootstrap {
      */
     public static Bootstrap forDiscovery(String host, int port, String nodeId, Map<String, String> metadata,
                                          Map<String, String> labels, int adminPort) {
-        return forDiscovery(host, port, nodeId, metadata, labels, adminPort, null);
+        return forDiscovery(host, port, nodeId, metadata, labels, adminPort, -1, null);
     }
 
     /**
@@ -316,6 +316,102 @@ public final class AdsBootstrap {
      */
     public static Bootstrap forDiscovery(String host, int port, String nodeId, Map<String, String> metadata,
                                          Map<String, String> labels, int adminPort, java.nio.file.Path xdsRootCa) {
+        return forDiscovery(host, port, nodeId, metadata, labels, adminPort, -1, xdsRootCa);
+    }
+
+    /**
+     * As above, with Istio's {@code stats_config} ({@link #istioStatsConfig()}) and, when {@code prometheusPort} is
+     * not negative and {@code adminPort} is known (not 0), Istio's Prometheus listener: {@code prometheus_stats} on
+     * 0.0.0.0:{@code prometheusPort} (15090 in Istio; 0 = any free port), an HTTP connection manager (stat prefix
+     * {@code stats}) routing {@code /stats/prometheus} to the static cluster {@code prometheus_stats}, the admin
+     * interface.
+     */
+    public static Bootstrap forDiscovery(String host, int port, String nodeId, Map<String, String> metadata,
+                                         Map<String, String> labels, int adminPort, int prometheusPort) {
+        return forDiscovery(host, port, nodeId, metadata, labels, adminPort, prometheusPort, null);
+    }
+
+    /** Both: Istio's Prometheus listener ({@code prometheusPort} >= 0) and TLS to discovery ({@code xdsRootCa}). */
+    public static Bootstrap forDiscovery(String host, int port, String nodeId, Map<String, String> metadata,
+                                         Map<String, String> labels, int adminPort, int prometheusPort,
+                                         java.nio.file.Path xdsRootCa) {
+        Bootstrap base = forDiscovery0(host, port, nodeId, metadata, labels, adminPort, xdsRootCa);
+        if (prometheusPort < 0) {
+            return base;
+        }
+        Bootstrap.Builder b = base.toBuilder().setStatsConfig(istioStatsConfig());
+        if (adminPort > 0) {
+            b.getStaticResourcesBuilder().addClusters(Cluster.newBuilder().setName(PROMETHEUS_STATS)
+                    .setType(Cluster.DiscoveryType.STATIC)
+                    .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setNanos(250_000_000))
+                    .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(PROMETHEUS_STATS)
+                            .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                                    .setEndpoint(Endpoint.newBuilder().setAddress(address("127.0.0.1", adminPort)))))))
+                    .addListeners(prometheusListener(prometheusPort));
+        }
+        return b.build();
+    }
+
+    /** The name of Istio's Prometheus listener and of its cluster (the admin interface). */
+    public static final String PROMETHEUS_STATS = "prometheus_stats";
+
+    /** Istio's Prometheus listener on {@code port} (see {@link #forDiscovery(String, int, String, Map, Map, int, int)}). */
+    static io.envoyproxy.envoy.config.listener.v3.Listener prometheusListener(int port) {
+        var hcm = io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                .newBuilder()
+                .setStatPrefix("stats")
+                .setCodecType(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
+                        .HttpConnectionManager.CodecType.AUTO)
+                .setRouteConfig(io.envoyproxy.envoy.config.route.v3.RouteConfiguration.newBuilder()
+                        .addVirtualHosts(io.envoyproxy.envoy.config.route.v3.VirtualHost.newBuilder()
+                                .setName("backend").addDomains("*")
+                                .addRoutes(io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
+                                        .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder()
+                                                .setPrefix("/stats/prometheus"))
+                                        .setRoute(io.envoyproxy.envoy.config.route.v3.RouteAction.newBuilder()
+                                                .setCluster(PROMETHEUS_STATS)))))
+                .addHttpFilters(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter
+                        .newBuilder().setName("envoy.filters.http.router")
+                        .setTypedConfig(com.google.protobuf.Any.pack(
+                                io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDefaultInstance())))
+                .build();
+        return io.envoyproxy.envoy.config.listener.v3.Listener.newBuilder().setName(PROMETHEUS_STATS)
+                .setAddress(address("0.0.0.0", port))
+                .addFilterChains(io.envoyproxy.envoy.config.listener.v3.FilterChain.newBuilder()
+                        .addFilters(io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder()
+                                .setName("envoy.filters.network.http_connection_manager")
+                                .setTypedConfig(com.google.protobuf.Any.pack(hcm))))
+                .build();
+    }
+
+    /**
+     * Istio's {@code stats_config} (tools/packaging/common/envoy_bootstrap.json): {@code use_all_default_tags:
+     * false} and its {@code stats_tags}, so {@code /stats/prometheus} labels {@code cluster_name} (an Istio cluster
+     * name with its dots), {@code tcp_prefix}, {@code response_code}, {@code response_code_class},
+     * {@code http_conn_manager_listener_prefix}, {@code http_conn_manager_prefix} and {@code listener_address}.
+     */
+    public static io.envoyproxy.envoy.config.metrics.v3.StatsConfig istioStatsConfig() {
+        String[][] tags = {
+            {"cluster_name", "^cluster\\.((.+?(\\..+?\\.svc\\.cluster\\.local)?)\\.)"},
+            {"tcp_prefix", "^tcp\\.((.*?)\\.)\\w+?$"},
+            {"response_code", "_rq(_(\\d{3}))$"},
+            {"response_code_class", "_rq(_(\\dxx))$"},
+            {"http_conn_manager_listener_prefix",
+                "^listener(?=\\.).*?\\.http\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)"},
+            {"http_conn_manager_prefix", "^http\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)"},
+            {"listener_address", "^listener\\.(((?:[_.[:digit:]]*|[_\\[\\]aAbBcCdDeEfF[:digit:]]*))\\.)"},
+        };
+        var b = io.envoyproxy.envoy.config.metrics.v3.StatsConfig.newBuilder()
+                .setUseAllDefaultTags(com.google.protobuf.BoolValue.of(false));
+        for (String[] t : tags) {
+            b.addStatsTags(io.envoyproxy.envoy.config.metrics.v3.TagSpecifier.newBuilder().setTagName(t[0])
+                    .setRegex(t[1]));
+        }
+        return b.build();
+    }
+
+    private static Bootstrap forDiscovery0(String host, int port, String nodeId, Map<String, String> metadata,
+                                           Map<String, String> labels, int adminPort, java.nio.file.Path xdsRootCa) {
         Struct.Builder md = Struct.newBuilder();
         metadata.forEach((k, v) -> md.putFields(k, Value.newBuilder().setStringValue(v).build()));
         String cluster = nodeId;

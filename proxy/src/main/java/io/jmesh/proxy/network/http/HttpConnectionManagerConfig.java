@@ -222,6 +222,11 @@ public final class HttpConnectionManagerConfig {
                             public io.netty.channel.EventLoopGroup eventLoopGroup() {
                                 return context.eventLoopGroup();
                             }
+
+                            @Override
+                            public io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection() {
+                                return context.trafficDirection();
+                            }
                         });
         LocalReply localReply = proto.hasLocalReplyConfig()
                 ? LocalReply.create(proto.getLocalReplyConfig(), path + ".local_reply_config") : LocalReply.DEFAULT;

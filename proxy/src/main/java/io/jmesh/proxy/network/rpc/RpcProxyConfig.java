@@ -271,6 +271,11 @@ public final class RpcProxyConfig {
             }
 
             @Override
+            public io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection() {
+                return server.trafficDirection();
+            }
+
+            @Override
             public String statPrefix() {
                 return statPrefix;
             }

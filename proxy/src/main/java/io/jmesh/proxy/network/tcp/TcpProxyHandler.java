@@ -37,6 +37,13 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
 
     private static final Logger logger = LoggerFactory.getLogger(TcpProxyHandler.class);
 
+    /**
+     * The cluster the connection is proxied to, set on the downstream channel once chosen: network filters before
+     * tcp_proxy (Istio's TCP stats) read it.
+     */
+    public static final io.netty.util.AttributeKey<String> UPSTREAM_CLUSTER =
+            io.netty.util.AttributeKey.valueOf("jmesh.tcp_proxy.upstream_cluster");
+
     private final TcpProxyConfig config;
     private final long startMillis = System.currentTimeMillis();
     private final long startNanos = System.nanoTime();
@@ -78,6 +85,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         upstreamRequest = r;
+        downstream.attr(UPSTREAM_CLUSTER).set(cluster.name());
         host = r.host();
         ChannelFuture f = UpstreamConnector.connect(downstream.eventLoop(), cluster, host, p -> {
             if (config.idleTimeoutMs > 0) {

@@ -105,4 +105,9 @@ public interface RpcCodec {
      * "not found" 404, a malformed request 400, overload and "not sent" 503, timeouts 504, other errors 500.
      */
     int httpStatus(Object response);
+
+    /** The size of a decoded message's frame in bytes, header included; 0 when unknown. For size metrics. */
+    default int frameBytes(Object msg) {
+        return msg instanceof io.jmesh.codec.internal.FrameMessage<?> f ? f.frameBytes() : 0;
+    }
 }
