@@ -84,6 +84,9 @@ class FaultFilterTest {
                 args[2 * i + 1] = i == n - 1 ? "-s" : "--next";
             }
             Curl.run(args);
+            // The abort is counted when its stream ends, which may be just after curl has the reply.
+            Poll.until(() -> proxy.counter("http.ingress.fault.aborts_injected") + backend.byPath.get("/half").get() == n,
+                    "every request either aborted or at the backend");
             int aborted = (int) proxy.counter("http.ingress.fault.aborts_injected");
             // Binomial(400, 0.5): sd 10; six sd either side fails once in ~10^9 runs.
             assertTrue(aborted > 140 && aborted < 260, "aborted " + aborted + " of " + n);

@@ -134,6 +134,5 @@ class ForwardClientCertTest {
         start("forward_client_cert_details=ALWAYS_FORWARD_ONLY", false);
         Curl.Result forwarded = get(false, "-H", "x-forwarded-client-cert: By=upstream-of-us");
         assertEquals("By=upstream-of-us", xfcc(forwarded));
-        proxy = null;
     }
 }
