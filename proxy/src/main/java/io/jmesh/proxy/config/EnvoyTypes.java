@@ -50,6 +50,7 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.network.ratelimit.v3.RateLimit.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig.getDescriptor())
             .add(HealthCheck.getDescriptor())
             .add(FileAccessLog.getDescriptor())
             .add(StdoutAccessLog.getDescriptor())

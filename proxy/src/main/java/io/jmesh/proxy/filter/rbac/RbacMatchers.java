@@ -29,7 +29,7 @@ import io.jmesh.proxy.stream.StreamInfo;
 /**
  * Compiles Envoy's {@code Permission} and {@code Principal} trees into {@link RbacMatcher}s, with Envoy's semantics
  * ({@code source/extensions/filters/common/rbac/matchers.cc}). Rules jmesh cannot evaluate (CEL conditions, generic
- * {@code matcher} and {@code custom} extensions, {@code uri_template}, {@code sourced_metadata}) are refused by name.
+ * {@code matcher} and {@code custom} extensions, {@code sourced_metadata}) are refused by name.
  */
 final class RbacMatchers {
 
@@ -102,8 +102,7 @@ final class RbacMatchers {
                 throw new ConfigException(path + ".matcher: " + p.getMatcher().getName()
                                           + " (expected: a rule jmesh supports; generic matchers are not supported)");
             case URI_TEMPLATE:
-                throw new ConfigException(path + ".uri_template: " + p.getUriTemplate().getName()
-                                          + " (expected: url_path; URI templates are not supported)");
+                return uriTemplate(p.getUriTemplate(), path + ".uri_template");
             case SOURCED_METADATA:
                 throw new ConfigException(path + ".sourced_metadata: (expected: metadata; sourced_metadata is not"
                                           + " supported)");
@@ -238,6 +237,63 @@ final class RbacMatchers {
             String full = r == null ? null : r.path();
             return full != null && m.matches(stripQuery(full));
         };
+    }
+
+    /**
+     * Envoy's {@code envoy.path.match.uri_template} ({@code UriTemplateMatchConfig.path_template}), as istiod writes
+     * it for AuthorizationPolicy paths with {@code {*}} and {@code {**}}: a literal path whose segments may be
+     * {@code {*}} / {@code {name}} / {@code {name=*}} (exactly one segment) or, last, {@code {**}} /
+     * {@code {name=**}} (zero or more segments); matched against the path without query and fragment.
+     */
+    private static RbacMatcher uriTemplate(io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig config,
+                                           String path) throws ConfigException {
+        io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig template;
+        try {
+            template = config.getTypedConfig().unpack(
+                    io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig.class);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new ConfigException(path + ".typed_config: " + config.getTypedConfig().getTypeUrl()
+                    + " (expected: envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig)");
+        }
+        java.util.regex.Pattern regex = uriTemplateRegex(template.getPathTemplate(), path + ".typed_config.path_template");
+        return (r, c, s) -> {
+            String full = r == null ? null : r.path();
+            return full != null && regex.matcher(stripQuery(full)).matches();
+        };
+    }
+
+    /** The regular expression of an Envoy path template; a malformed template is a config error. */
+    static java.util.regex.Pattern uriTemplateRegex(String template, String path) throws ConfigException {
+        if (!template.startsWith("/")) {
+            throw new ConfigException(path + ": " + template + " (expected: a path template starting with /)");
+        }
+        StringBuilder re = new StringBuilder();
+        String[] segments = template.substring(1).split("/", -1);
+        for (int i = 0; i < segments.length; i++) {
+            String seg = segments[i];
+            boolean last = i == segments.length - 1;
+            String op = seg.startsWith("{") && seg.endsWith("}") ? seg.substring(1, seg.length() - 1) : null;
+            if (op != null) {
+                int eq = op.indexOf('=');
+                op = eq < 0 ? (op.equals("*") || op.equals("**") ? op : "*") : op.substring(eq + 1);
+            } else if (seg.equals("*") || seg.equals("**")) {
+                op = seg;
+            }
+            if ("**".equals(op)) {
+                if (!last) {
+                    throw new ConfigException(path + ": " + template + " (expected: ** only in the last segment)");
+                }
+                re.append("(?:/.*)?");
+            } else if ("*".equals(op)) {
+                re.append("/[^/]+");
+            } else if (op != null || seg.contains("{") || seg.contains("}")) {
+                throw new ConfigException(path + ": " + template + " (expected: segments that are literal, {*}, "
+                        + "{name}, {name=*} or, last, {**})");
+            } else {
+                re.append('/').append(java.util.regex.Pattern.quote(seg));
+            }
+        }
+        return java.util.regex.Pattern.compile(re.toString());
     }
 
     static String stripQuery(String path) {

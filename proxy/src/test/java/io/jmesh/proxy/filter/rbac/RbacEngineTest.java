@@ -86,6 +86,31 @@ class RbacEngineTest {
         assertFalse(get("/", "x-h", "is-bad").allowedBy(inverted));
     }
 
+    private static String uriTemplate(String template) {
+        return "{ uriTemplate: { name: uri-template, typedConfig: { '@type': "
+                + "type.googleapis.com/envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig, "
+                + "pathTemplate: '" + template + "' } } }";
+    }
+
+    @Test
+    void uriTemplatesAsIstioWritesThemForPathTemplates() throws Exception {
+        RbacEngine one = permission(uriTemplate("/store/{*}/items"));
+        assertTrue(get("/store/42/items").allowedBy(one));
+        assertTrue(get("/store/42/items?sort=asc").allowedBy(one));
+        assertFalse(get("/store/42/43/items").allowedBy(one), "{*} is exactly one segment");
+        assertFalse(get("/store//items").allowedBy(one), "an empty segment is not a segment");
+        RbacEngine rest = permission(uriTemplate("/api/{**}"));
+        assertTrue(get("/api/v1/users/7").allowedBy(rest));
+        assertTrue(get("/api").allowedBy(rest), "{**} is zero or more segments");
+        assertFalse(get("/apix/v1").allowedBy(rest));
+        RbacEngine named = permission(uriTemplate("/users/{id=*}/{rest=**}"));
+        assertTrue(get("/users/7/orders/1").allowedBy(named));
+        assertFalse(get("/users").allowedBy(named));
+        ConfigException bad = assertThrows(ConfigException.class, () -> permission(uriTemplate("/a/{**}/b")));
+        assertTrue(bad.getMessage().contains(".uri_template.typed_config.path_template: /a/{**}/b (expected: ** only in"
+                + " the last segment)"), bad.getMessage());
+    }
+
     @Test
     void urlPathIgnoresQueryAndFragment() throws Exception {
         RbacEngine exact = permission("{ urlPath: { path: { exact: /exact } } }");
@@ -217,8 +242,8 @@ class RbacEngineTest {
     void unsupportedOrInvalidRulesAreRefusedByPath() {
         ConfigException tmpl = assertThrows(ConfigException.class, () -> permission("{ uriTemplate: { name:"
                 + " envoy.path.match.uri_template.uri_template_matcher } }"));
-        assertEquals("rules.policies[\"p\"].permissions[0].uri_template: envoy.path.match.uri_template.uri_template_matcher"
-                + " (expected: url_path; URI templates are not supported)", tmpl.getMessage());
+        assertEquals("rules.policies[\"p\"].permissions[0].uri_template.typed_config:  (expected:"
+                + " envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig)", tmpl.getMessage());
         ConfigException empty = assertThrows(ConfigException.class, () -> principal("{}"));
         assertTrue(empty.getMessage().startsWith("rules.policies[\"p\"].principals[0].identifier: null"), empty.getMessage());
         ConfigException ip = assertThrows(ConfigException.class, () -> principal("{ orIds: { ids: [{ any: true },"
