@@ -1,5 +1,6 @@
 package io.jmesh.cli;
 
+import io.jmesh.cli.istioctl.AnalyzeCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
@@ -11,7 +12,8 @@ import picocli.CommandLine.Command;
         versionProvider = VersionCommand.Provider.class,
         description = "A service mesh in Java: Envoy-compatible sidecar proxy, Istio-compatible control plane.",
         subcommands = {VersionCommand.class, ProxyCommand.class, DiscoveryCommand.class, DemoCommand.class,
-                ProxyStatusCommand.class, ProxyConfigCommand.class, CommandLine.HelpCommand.class})
+                ProxyStatusCommand.class, ProxyConfigCommand.class, AnalyzeCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -23,7 +25,7 @@ public final class Main implements Runnable {
 
     /**
      * Runs the command line and returns the exit code (tests call this). A command that jmesh does not have is
-     * an error whatever else the line holds ({@code jmesh analyze --help} included), reported in one line as
+     * an error whatever else the line holds ({@code jmesh kube-inject --help} included), reported in one line as
      * istioctl reports it, with exit code 1, so a script can tell that the verb is missing.
      */
     public static int run(String... args) {
