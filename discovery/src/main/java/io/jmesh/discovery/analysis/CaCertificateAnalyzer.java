@@ -6,7 +6,8 @@ import io.jmesh.discovery.config.DestinationRule;
 
 /**
  * Istio's {@code destinationrule.CaCertificateAnalyzer}: a DestinationRule whose TLS mode is SIMPLE or MUTUAL
- * with neither {@code caCertificates} nor {@code credentialName}, and without {@code insecureSkipVerify: true}
+ * without {@code caCertificates} (a {@code credentialName} counts only on a rule with a {@code workloadSelector},
+ * that is for gateways), and without {@code insecureSkipVerify: true}
  * (which says the missing check is meant), does not verify the server: IST0128 for the rule's
  * {@code trafficPolicy.tls}, IST0129 for a {@code portLevelSettings[].tls}.
  */
@@ -25,12 +26,13 @@ public final class CaCertificateAnalyzer implements Analyzer {
             if (tp == null) {
                 continue;
             }
-            if (unverified(tp.tls())) {
+            boolean gateway = dr.workloadSelector() != null;
+            if (unverified(tp.tls(), gateway)) {
                 context.report(MessageType.NO_SERVER_CERTIFICATE_VERIFICATION_DESTINATION_LEVEL, c,
                         c.meta().name(), c.meta().namespace(), tp.tls().mode(), dr.host());
             }
             for (DestinationRule.PortTrafficPolicy p : tp.portLevelSettings()) {
-                if (unverified(p.tls())) {
+                if (unverified(p.tls(), gateway)) {
                     String port = p.port() == null || p.port().number() == null ? "" : p.port().number().toString();
                     context.report(MessageType.NO_SERVER_CERTIFICATE_VERIFICATION_PORT_LEVEL, c,
                             c.meta().name(), c.meta().namespace(), p.tls().mode(), dr.host(), port);
@@ -39,11 +41,11 @@ public final class CaCertificateAnalyzer implements Analyzer {
         }
     }
 
-    private static boolean unverified(DestinationRule.ClientTLSSettings tls) {
+    private static boolean unverified(DestinationRule.ClientTLSSettings tls, boolean gateway) {
         if (tls == null || !("SIMPLE".equals(tls.mode()) || "MUTUAL".equals(tls.mode()))) {
             return false;
         }
-        return isEmpty(tls.caCertificates()) && isEmpty(tls.credentialName())
+        return isEmpty(tls.caCertificates()) && (!gateway || isEmpty(tls.credentialName()))
                 && !Boolean.TRUE.equals(tls.insecureSkipVerify());
     }
 

@@ -4,15 +4,13 @@ import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.VirtualService;
-import java.util.LinkedHashSet;
-import java.util.Set;
 
 /**
- * Istio's {@code virtualservice.GatewayAnalyzer}: each gateway a VirtualService names ({@code gateways}, and
- * {@code gateways} of its matches) other than {@code mesh} must exist, else IST0101
- * {@code Referenced gateway not found: "name"}; and at least one of the VirtualService's hosts must be among the
- * gateway's server hosts, else IST0132. A gateway name is {@code namespace/name}, or a name in the
- * VirtualService's namespace.
+ * Istio's {@code virtualservice.GatewayAnalyzer}: each gateway in a VirtualService's {@code gateways} other than
+ * {@code mesh} must exist, else IST0101 {@code Referenced gateway not found: "name"}; and at least one of the
+ * VirtualService's hosts must be among the gateway's server hosts visible to the VirtualService's namespace
+ * ({@code host}, {@code ns/host}, {@code ./host}, {@code *\/host}), else IST0132 (also when the gateway is missing,
+ * as Istio reports). A gateway name is {@code namespace/name}, or a name in the VirtualService's namespace.
  */
 public final class GatewayAnalyzer implements Analyzer {
 
@@ -25,7 +23,7 @@ public final class GatewayAnalyzer implements Analyzer {
     public void analyze(AnalysisContext context) {
         for (Config<?> c : context.configs(ConfigKind.VIRTUAL_SERVICE)) {
             VirtualService vs = c.spec(VirtualService.class);
-            for (String ref : references(vs)) {
+            for (String ref : vs.gateways()) {
                 if (ref.equals("mesh")) {
                     continue;
                 }
@@ -43,37 +41,14 @@ public final class GatewayAnalyzer implements Analyzer {
                 Config<?> gw = find(context, ns, name);
                 if (gw == null) {
                     context.report(MessageType.REFERENCED_RESOURCE_NOT_FOUND, c, "gateway", MessageType.quote(ref));
-                } else if (!vs.hosts().isEmpty() && !hostInGateway(gw.spec(Gateway.class), vs)) {
+                }
+                if (gw == null || !hostInGateway(gw, vs, c.meta().namespace())) {
                     context.report(MessageType.VIRTUAL_SERVICE_HOST_NOT_FOUND_IN_GATEWAY, c,
                             "[" + String.join(" ", vs.hosts()) + "]", c.meta().namespace() + "/" + c.meta().name(),
                             ns + "/" + name);
                 }
             }
         }
-    }
-
-    private static Set<String> references(VirtualService vs) {
-        Set<String> refs = new LinkedHashSet<>(vs.gateways());
-        for (VirtualService.HTTPRoute r : vs.http()) {
-            for (VirtualService.HTTPMatchRequest m : r.match()) {
-                refs.addAll(m.gateways());
-            }
-        }
-        for (VirtualService.TCPRoute r : vs.tcp()) {
-            for (VirtualService.L4MatchAttributes m : r.match()) {
-                if (m.gateways() != null) {
-                    refs.addAll(m.gateways());
-                }
-            }
-        }
-        for (VirtualService.TLSRoute r : vs.tls()) {
-            for (VirtualService.TLSMatchAttributes m : r.match()) {
-                if (m.gateways() != null) {
-                    refs.addAll(m.gateways());
-                }
-            }
-        }
-        return refs;
     }
 
     private static Config<?> find(AnalysisContext context, String namespace, String name) {
@@ -85,12 +60,23 @@ public final class GatewayAnalyzer implements Analyzer {
         return null;
     }
 
-    private static boolean hostInGateway(Gateway gateway, VirtualService vs) {
-        for (Gateway.Server s : gateway.servers()) {
+    private static boolean hostInGateway(Config<?> gw, VirtualService vs, String vsNamespace) {
+        for (Gateway.Server s : gw.spec(Gateway.class).servers()) {
             for (String h : s.hosts()) {
-                String gwHost = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
+                String gwHost = h;
+                int slash = h.indexOf('/');
+                if (slash >= 0) {
+                    String ns = h.substring(0, slash);
+                    if (ns.equals(".")) {
+                        ns = gw.meta().namespace();
+                    }
+                    if (!ns.equals("*") && !ns.equals(vsNamespace)) {
+                        continue;
+                    }
+                    gwHost = h.substring(slash + 1);
+                }
                 for (String vsHost : vs.hosts()) {
-                    if (AnalysisContext.hostsMatch(gwHost, vsHost)) {
+                    if (AnalysisContext.covers(gwHost, vsHost)) {
                         return true;
                     }
                 }
