@@ -76,7 +76,7 @@ public final class GatewayAnalyzer implements Analyzer {
                     gwHost = h.substring(slash + 1);
                 }
                 for (String vsHost : vs.hosts()) {
-                    if (AnalysisContext.covers(gwHost, vsHost)) {
+                    if (AnalysisContext.hostsMatch(gwHost, vsHost)) {
                         return true;
                     }
                 }
