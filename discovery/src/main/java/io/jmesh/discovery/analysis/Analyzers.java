@@ -23,7 +23,9 @@ public final class Analyzers {
             new ConflictingMeshGatewayHostsAnalyzer(),
             new VirtualServiceRulesAnalyzer(),
             new CaCertificateAnalyzer(),
-            new ConflictingGatewayAnalyzer());
+            new ConflictingGatewayAnalyzer(),
+            new ServiceEntryAddressesAnalyzer(),
+            new SidecarDefaultSelectorAnalyzer());
 
     private Analyzers() {}
 

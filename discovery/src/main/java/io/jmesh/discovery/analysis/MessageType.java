@@ -17,6 +17,13 @@ public record MessageType(String name, String code, Level level, String template
             "ConflictingMeshGatewayVirtualServiceHosts", "IST0109", Level.ERROR,
             "The VirtualServices %s associated with mesh gateway define the same host %s which can lead to undefined "
                     + "behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.");
+    public static final MessageType MULTIPLE_SIDECARS_WITHOUT_WORKLOAD_SELECTORS = new MessageType(
+            "MultipleSidecarsWithoutWorkloadSelectors", "IST0111", Level.ERROR,
+            "The Sidecars %s in namespace %s have no workload selector, which can lead to undefined behavior.");
+    public static final MessageType VIRTUAL_SERVICE_DESTINATION_PORT_SELECTOR_REQUIRED = new MessageType(
+            "VirtualServiceDestinationPortSelectorRequired", "IST0112", Level.ERROR,
+            "This VirtualService routes to a service %s that exposes multiple ports %s. Specifying a port in the "
+                    + "destination is required to disambiguate.");
     public static final MessageType NO_SERVER_CERTIFICATE_VERIFICATION_DESTINATION_LEVEL = new MessageType(
             "NoServerCertificateVerificationDestinationLevel", "IST0128", Level.WARNING,
             "DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to validate "
@@ -33,6 +40,9 @@ public record MessageType(String name, String code, Level level, String template
     public static final MessageType VIRTUAL_SERVICE_HOST_NOT_FOUND_IN_GATEWAY = new MessageType(
             "VirtualServiceHostNotFoundInGateway", "IST0132", Level.WARNING,
             "one or more host %s defined in VirtualService %s not found in Gateway %s.");
+    public static final MessageType SERVICE_ENTRY_ADDRESSES_REQUIRED = new MessageType(
+            "ServiceEntryAddressesRequired", "IST0134", Level.WARNING,
+            "ServiceEntry addresses are required for this protocol.");
     public static final MessageType CONFLICTING_GATEWAYS = new MessageType("ConflictingGateways", "IST0145",
             Level.ERROR, "Conflict with gateways %s (workload selector %s, port %s, hosts %s).");
 

@@ -30,13 +30,16 @@ class AnalyzersTest {
     @Test
     void destinationHostAnalyzerReportsHostsNoServiceEntryDefines() {
         assertEquals(List.of(
-                "IST0101 VirtualService default/reviews-bogus-tcp",
-                "IST0101 VirtualService default/reviews-bogushost",
-                "IST0101 VirtualService default/reviews-mirror-bogushost"),
-                run(new DestinationHostAnalyzer(), "virtualservice_destinationhosts.yaml", false));
-        assertEquals(List.of(
-                "IST0101 VirtualService default/reviews-bogushost Referenced host not found: \"reviews-bogus\""),
-                run(new DestinationHostAnalyzer(), "virtualservice_destinationhosts.yaml", true).subList(1, 2));
+                "IST0101 VirtualService default/reviews-bogus-tcp Referenced host not found: "
+                        + "\"ratings.other.svc.cluster.local\"",
+                "IST0101 VirtualService default/reviews-bogushost Referenced host not found: \"reviews-bogus\"",
+                "IST0101 VirtualService default/reviews-bogusport Referenced host:port not found: \"reviews:7000\"",
+                "IST0101 VirtualService default/reviews-mirror-bogushost Referenced host not found: "
+                        + "\"reviews-bogus\"",
+                "IST0112 VirtualService default/reviews-2port-missing This VirtualService routes to a service "
+                        + "\"reviews-2port\" that exposes multiple ports [9080 9090]. Specifying a port in the "
+                        + "destination is required to disambiguate."),
+                run(new DestinationHostAnalyzer(), "virtualservice_destinationhosts.yaml", true));
     }
 
     @Test
@@ -119,6 +122,28 @@ class AnalyzersTest {
                 + "sample.foo).", texts.get(7));
         assertEquals("IST0130 VirtualService foo/sample-foo-cluster01 VirtualService rule #1 not used (only the "
                 + "last rule can have no matches).", texts.get(3));
+    }
+
+    @Test
+    void serviceEntryAddressesAnalyzerWarnsOnTcpPortsWithoutAddresses() {
+        assertEquals(List.of(
+                "IST0134 ServiceEntry default/service-entry-test-03 ServiceEntry addresses are required for this "
+                        + "protocol.",
+                "IST0134 ServiceEntry default/service-entry-test-04 ServiceEntry addresses are required for this "
+                        + "protocol.",
+                "IST0134 ServiceEntry default/service-entry-test-07 ServiceEntry addresses are required for this "
+                        + "protocol."),
+                run(new ServiceEntryAddressesAnalyzer(), "serviceentry-missing-addresses-protocol.yaml", true));
+    }
+
+    @Test
+    void sidecarDefaultSelectorAnalyzerReportsSelectorlessSidecarsOfOneNamespace() {
+        assertEquals(List.of(
+                "IST0111 Sidecar default/no-selector-1 The Sidecars [no-selector-1 no-selector-2] in namespace "
+                        + "\"default\" have no workload selector, which can lead to undefined behavior.",
+                "IST0111 Sidecar default/no-selector-2 The Sidecars [no-selector-1 no-selector-2] in namespace "
+                        + "\"default\" have no workload selector, which can lead to undefined behavior."),
+                run(new SidecarDefaultSelectorAnalyzer(), "sidecar-default-selector.yaml", true));
     }
 
     @Test
