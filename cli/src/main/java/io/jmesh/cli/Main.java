@@ -1,5 +1,6 @@
 package io.jmesh.cli;
 
+import io.jmesh.cli.istioctl.AnalyzeCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
                 DemoCommand.class,
                 ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
+                AnalyzeCommand.class,
                 RatelimitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -31,7 +33,7 @@ public final class Main implements Runnable {
 
     /**
      * Runs the command line and returns the exit code (tests call this). A command that jmesh does not have is
-     * an error whatever else the line holds ({@code jmesh analyze --help} included), reported in one line as
+     * an error whatever else the line holds ({@code jmesh kube-inject --help} included), reported in one line as
      * istioctl reports it, with exit code 1, so a script can tell that the verb is missing.
      */
     public static int run(String... args) {

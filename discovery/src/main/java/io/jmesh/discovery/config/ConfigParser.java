@@ -64,6 +64,14 @@ public final class ConfigParser {
 
     /** Parses {@code yaml}, reporting {@code file} (may be null) as its source. */
     public static Result parse(Path file, String yaml) {
+        return parse(file, yaml, "default");
+    }
+
+    /**
+     * Parses {@code yaml} as {@link #parse(Path, String)} does, putting objects without {@code metadata.namespace}
+     * in {@code defaultNamespace} (as {@code kubectl apply -n} and {@code istioctl analyze -n} do).
+     */
+    public static Result parse(Path file, String yaml, String defaultNamespace) {
         List<Config<?>> configs = new ArrayList<>();
         List<ConfigError> errors = new ArrayList<>();
         try (Reader reader = new StringReader(yaml);
@@ -112,7 +120,7 @@ public final class ConfigParser {
                             "yaml: " + e.getOriginalMessage()));
                     break;
                 }
-                Object parsed = toConfig(node, new ConfigSource(file, line));
+                Object parsed = toConfig(node, new ConfigSource(file, line), defaultNamespace);
                 if (parsed instanceof Config<?> c) {
                     configs.add(c);
                 } else if (parsed instanceof ConfigError err) {
@@ -126,14 +134,14 @@ public final class ConfigParser {
     }
 
     /** Returns a Config, a ConfigError, or null for a kind discovery does not read. */
-    private static Object toConfig(JsonNode node, ConfigSource source) {
+    private static Object toConfig(JsonNode node, ConfigSource source, String defaultNamespace) {
         String kindName = text(node, "kind");
         String apiVersion = text(node, "apiVersion");
         JsonNode metadata = node.path("metadata");
         String name = text(metadata, "name");
         String namespace = text(metadata, "namespace");
         if (namespace == null || namespace.isEmpty()) {
-            namespace = "default";
+            namespace = defaultNamespace;
         }
         if (kindName == null) {
             return new ConfigError(source, null, namespace, name, "kind: missing (expected: an Istio kind)");
