@@ -10,11 +10,21 @@ import java.util.Map;
  * @see <a href="https://istio.io/latest/docs/reference/config/networking/destination-rule/">DestinationRule</a>
  */
 public record DestinationRule(String host, TrafficPolicy trafficPolicy, List<Subset> subsets, List<String> exportTo,
-                              ServiceEntry.WorkloadSelector workloadSelector) {
+                              WorkloadSelector workloadSelector) {
 
     public DestinationRule {
         subsets = subsets == null ? List.of() : List.copyOf(subsets);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
+    }
+
+    /**
+     * Istio's {@code istio.type.v1beta1.WorkloadSelector} of a DestinationRule: {@code matchLabels} (a ServiceEntry's
+     * selector is {@code labels}, this one is not).
+     */
+    public record WorkloadSelector(Map<String, String> matchLabels) {
+        public WorkloadSelector {
+            matchLabels = matchLabels == null ? Map.of() : Map.copyOf(matchLabels);
+        }
     }
 
     /** Policies applied to a cluster. */

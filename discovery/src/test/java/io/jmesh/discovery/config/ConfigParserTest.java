@@ -62,6 +62,22 @@ class ConfigParserTest {
     }
 
     @Test
+    void destinationRuleWorkloadSelectorUsesMatchLabelsAsIstio() {
+        ConfigParser.Result r = ConfigParser.parse(Path.of("dr.yaml"), """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: ratings, namespace: default}
+                spec:
+                  host: ratings
+                  workloadSelector: {matchLabels: {app: ratings}}
+                  trafficPolicy: {tls: {mode: SIMPLE, credentialName: ratings-cred}}
+                """);
+        assertEquals(List.of(), r.errors());
+        assertEquals(java.util.Map.of("app", "ratings"),
+                r.configs().get(0).spec(DestinationRule.class).workloadSelector().matchLabels());
+    }
+
+    @Test
     void rejectsInvalidObjectsWithFileLineKeyAndReasonAndKeepsTheOthers() {
         String yaml = GOOD + """
                 ---
