@@ -49,7 +49,7 @@ class DemoCommandTest {
         System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
         try {
             CompletableFuture<Integer> run = CompletableFuture.supplyAsync(
-                    () -> Main.run("demo", "--verbose", "--duration", "25", "--dir", dir.toString()));
+                    () -> Main.run("demo", "--verbose", "--duration", "60", "--dir", dir.toString()));
             Pattern url = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage");
             String base = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
@@ -98,16 +98,31 @@ class DemoCommandTest {
                 v2InARow = r.body().contains("\"version\":\"v2\"") ? v2InARow + 1 : 0;
             }
             assertEquals(20, v2InARow, "after the edit every /reviews goes to v2");
-            assertEquals(0, run.get(40, TimeUnit.SECONDS));
+
+            // An AuthorizationPolicy on the identity that mTLS verified: the gateway may no longer call ratings.
+            Path authzTmp = dir.resolve(".authz.tmp");
+            Files.writeString(authzTmp, """
+                    apiVersion: security.istio.io/v1
+                    kind: AuthorizationPolicy
+                    metadata: {name: ratings-not-from-gateway, namespace: default}
+                    spec:
+                      selector: {matchLabels: {app: ratings}}
+                      action: DENY
+                      rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/istio-ingressgateway]}}]}]
+                    """);
+            Files.move(authzTmp, dir.resolve("authz.yaml"), StandardCopyOption.ATOMIC_MOVE);
+            HttpResponse<String> denied = waitFor(Duration.ofSeconds(15), () -> {
+                HttpResponse<String> r = get(client, base + "/ratings");
+                return r.statusCode() == 403 ? r : null;
+            });
+            assertEquals("RBAC: access denied", denied.body());
+            assertEquals(200, get(client, base + "/productpage").statusCode(), "other services still answer");
+            assertEquals(0, run.get(90, TimeUnit.SECONDS));
         } finally {
             System.setOut(old);
         }
     }
-    /**
-     * As a user sees it in a terminal (a separate process): the banner comes first, with no subsystem log lines
-     * before it; the logs are in the file the banner names; the discovery URL answers with an index of its pages;
-     * and each second with traffic through the gateway prints one line with requests, success rate and p99.
-     */
+
     /** Calls {@code probe} every 100 ms until it returns non-null; fails after {@code limit}. */
     private static <T> T waitFor(Duration limit, java.util.concurrent.Callable<T> probe) throws Exception {
         long deadline = System.nanoTime() + limit.toNanos();
@@ -121,6 +136,11 @@ class DemoCommandTest {
         throw new AssertionError("not seen within " + limit);
     }
 
+    /**
+     * As a user sees it in a terminal (a separate process): the banner comes first, with no subsystem log lines
+     * before it; the logs are in the file the banner names; the discovery URL answers with an index of its pages;
+     * and each second with traffic through the gateway prints one line with requests, success rate and p99.
+     */
     @Test
     void bannerFirstLogsInAFileAndALinePerSecondOfTraffic() throws Exception {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));

@@ -333,7 +333,8 @@ class AuthorizationFiltersTest {
                     "permissions": [{"andRules": {"rules": [{"any": true}]}}],
                     "principals": [{"andIds": {"ids": [{"orIds": {"ids": [
                       {"remoteIp": {"addressPrefix": "1.2.3.4", "prefixLen": 32}}]}}]}}]}}}}}""", rbac);
-        assertEquals(List.of("envoy.filters.http.rbac", "envoy.filters.http.fault", "envoy.filters.http.cors",
-                "envoy.filters.http.router"), hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList());
+        assertEquals(List.of("envoy.filters.http.rbac", "istio.stats", "envoy.filters.http.fault",
+                "envoy.filters.http.cors", "envoy.filters.http.router"),
+                hcm.getHttpFiltersList().stream().map(f -> f.getName()).toList());
     }
 }

@@ -123,7 +123,7 @@ final class AuthzWorkload {
             ArrayNode out = JSON.createArrayNode();
             for (HttpFilter f : hcm.getHttpFiltersList()) {
                 if (f.getName().startsWith("envoy.filters.http.fault") || f.getName().equals("envoy.filters.http.cors")
-                        || f.getName().equals("envoy.filters.http.router")) {
+                        || f.getName().equals("envoy.filters.http.router") || isTelemetry(f.getName())) {
                     continue;
                 }
                 out.add(json(f));
@@ -139,9 +139,16 @@ final class AuthzWorkload {
         FilterChain fc = chain(port);
         ArrayNode out = JSON.createArrayNode();
         for (int i = 0; i < fc.getFiltersCount() - 1; i++) {
-            out.add(json(fc.getFilters(i)));
+            if (!isTelemetry(fc.getFilters(i).getName())) {
+                out.add(json(fc.getFilters(i)));
+            }
         }
         return out;
+    }
+
+    /** Istio's stats filters (telemetry.istio.io) sit after the policy filters; these tests look at policy only. */
+    private static boolean isTelemetry(String filterName) {
+        return filterName.equals("istio.stats");
     }
 
     /** The filters of the rpc_proxy on the Dubbo chain (20880), as JSON (absent: empty). */
@@ -151,14 +158,34 @@ final class AuthzWorkload {
         assertEquals(RpcProxyConfig.FILTER_NAME, rpc.getName());
         JsonNode value = json(rpc).path("typedConfig").path("value");
         JsonNode filters = value.path("filters");
-        return filters.isArray() ? (ArrayNode) filters : JSON.createArrayNode();
+        ArrayNode out = JSON.createArrayNode();
+        if (filters.isArray()) {
+            for (JsonNode f : filters) {
+                if (!isTelemetry(f.path("name").asText()) && !f.path("name").asText().equals("envoy.filters.generic.router")) {
+                    // The rpc_proxy prints its filters with proto field names; read them back into the proto and
+                    // print them as the other helpers here do.
+                    try {
+                        io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig.Builder b =
+                                io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig.newBuilder();
+                        com.google.protobuf.util.JsonFormat.parser().usingTypeRegistry(XdsGenerator.TYPE_REGISTRY)
+                                .merge(f.toString(), b);
+                        out.add(json(b.build()));
+                    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /** The TCP chain's full filter list names, terminal included. */
     List<String> networkFilterNames(int port) {
         List<String> out = new ArrayList<>();
         for (Filter f : chain(port).getFiltersList()) {
-            out.add(f.getName());
+            if (!isTelemetry(f.getName())) {
+                out.add(f.getName());
+            }
         }
         return out;
     }
