@@ -44,7 +44,8 @@ import picocli.CommandLine.Option;
         description = "Run the mesh on this machine: discovery, sample services with sidecars, an ingress gateway.")
 final class DemoCommand implements Callable<Integer> {
 
-    private static final List<String> YAML = List.of("services.yaml", "gateway.yaml", "routing.yaml");
+    private static final List<String> YAML = List.of("services.yaml", "gateway.yaml", "routing.yaml",
+            "peer-authentication.yaml");
 
     /** One sample workload: its app, loopback IP and sidecar. */
     private record Workload(String app, String version, String ip) {

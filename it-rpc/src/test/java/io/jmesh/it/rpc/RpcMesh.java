@@ -53,6 +53,13 @@ final class RpcMesh implements AutoCloseable {
     /** Starts ZooKeeper and discovery with {@code istioYaml} (may be empty) as its only config file. */
     static RpcMesh start(Path configDir, String istioYaml) throws Exception {
         Files.writeString(configDir.resolve("mesh.yaml"), istioYaml, UTF_8);
+        // These sidecars have no node agent (no workload certificates over sds-grpc): inbound ports in plaintext.
+        Files.writeString(configDir.resolve("peer-authentication.yaml"), """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata: {name: default, namespace: istio-system}
+                spec: {mtls: {mode: DISABLE}}
+                """, UTF_8);
         final TestingServer zk = new TestingServer(new InstanceSpec(null, -1, -1, -1, true, -1, -1, -1,
                 Map.of("clientPortAddress", "127.0.0.1")), true);
         try {
