@@ -273,7 +273,8 @@ final class ClusterGenerator {
      * {@code enableAutoMtls}, Istio's auto mTLS: {@code transport_socket_matches} choosing ISTIO_MUTUAL for
      * endpoints whose metadata says {@code tlsMode: istio} (a sidecar whose PeerAuthentication is not DISABLE,
      * see {@link EndpointGenerator}) and plaintext for the others (the last match is empty: it takes every other
-     * endpoint).
+     * endpoint). Unlike Istio, a cluster none of whose endpoints has a sidecar gets no matches (the same
+     * plaintext, and no dependency on the node agent's {@code sds-grpc} cluster).
      */
     private static void applyTls(GenerationContext ctx, Cluster.Builder c, DestinationRule.ClientTLSSettings tls,
                                  Service s, ServicePort port, String subset) {
@@ -389,6 +390,15 @@ final class ClusterGenerator {
 
     private static void autoMtls(GenerationContext ctx, Cluster.Builder c, Service s, ServicePort port,
                                  String subset) {
+        boolean anySidecar = false;
+        for (Endpoint e : ctx.snapshot.endpoints(s.hostname(), port.name())) {
+            anySidecar |= EndpointGenerator.mtlsReady(ctx.snapshot, s, e);
+        }
+        if (!anySidecar) {
+            // Every endpoint takes the plaintext match anyway; without the matches a proxy needs no sds-grpc
+            // cluster (no node agent) to accept the cluster. XdsCache pushes CDS when a sidecar endpoint appears.
+            return;
+        }
         TransportSocket mtls = tlsSocket(istioMutual(ctx, s, port, subset, null, null));
         c.addTransportSocketMatches(Cluster.TransportSocketMatch.newBuilder().setName("tlsMode-istio")
                 .setMatch(com.google.protobuf.Struct.newBuilder().putFields(EndpointGenerator.TLS_MODE_KEY,

@@ -53,7 +53,7 @@ record MtlsPolicy(Mode mode, Map<Integer, Mode> perPort) {
             }
         }
         Mode mode = Mode.PERMISSIVE;
-        for (Config<PeerAuthentication> c : new Config[] {mesh, ns, workload}) {
+        for (Config<PeerAuthentication> c : java.util.Arrays.asList(mesh, ns, workload)) {
             if (c != null && c.spec().mode() != Mode.UNSET) {
                 mode = c.spec().mode();
             }

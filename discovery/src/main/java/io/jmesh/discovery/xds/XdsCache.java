@@ -156,6 +156,11 @@ public final class XdsCache {
                     if (svc != null && !"STATIC".equals(svc.resolution())) {
                         types.add(TypeUrls.CLUSTER);
                     }
+                    if (!sidecarPorts(b).equals(sidecarPorts(a))) {
+                        // Auto mTLS: a cluster has transport_socket_matches only while some endpoint of its
+                        // port has a sidecar (ClusterGenerator), so it changes when that does.
+                        types.add(TypeUrls.CLUSTER);
+                    }
 
                     Set<Endpoint> common = new HashSet<>(b);
                     common.retainAll(a);
@@ -176,6 +181,17 @@ public final class XdsCache {
     }
 
     private static final String TYPE_URL_PREFIX = "type.googleapis.com/";
+
+    /** The port names of {@code eps} with at least one endpoint labelled {@code security.istio.io/tlsMode: istio}. */
+    private static Set<String> sidecarPorts(List<Endpoint> eps) {
+        Set<String> out = new HashSet<>();
+        for (Endpoint e : eps) {
+            if ("istio".equals(e.labels().get(EndpointGenerator.TLS_MODE_LABEL))) {
+                out.add(e.servicePortName());
+            }
+        }
+        return out;
+    }
 
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,

@@ -205,14 +205,17 @@ class CredentialAndGatewayTlsTest {
             """;
 
     @Test
-    void credentialChangesPushSecretsAndSidecarLabelsPushEndpoints() {
+    void credentialChangesPushSecretsAndTheFirstSidecarPushesClusters() {
         MeshSnapshot a = snapshot(1, WORKLOAD.formatted("app: reviews"), List.of());
         MeshSnapshot b = snapshot(2, WORKLOAD.formatted("app: reviews"),
                 List.of(new Credential("default", "c", "CERT", "KEY", null)));
         assertEquals(Set.of(TypeUrls.SECRET), XdsCache.Scope.between(a, b).types());
         MeshSnapshot c = snapshot(3, WORKLOAD.formatted("app: reviews, security.istio.io/tlsMode: istio"),
                 b.credentials());
-        assertEquals(Set.of(TypeUrls.ENDPOINT), XdsCache.Scope.between(b, c).types(),
-                "a sidecar appearing changes only its endpoint's metadata (auto mTLS chooses per endpoint)");
+        assertEquals(Set.of(TypeUrls.CLUSTER, TypeUrls.ENDPOINT), XdsCache.Scope.between(b, c).types(),
+                "the first sidecar endpoint gives its cluster the auto mTLS matches");
+        MeshSnapshot d = snapshot(4, WORKLOAD.formatted("app: reviews2, security.istio.io/tlsMode: istio"),
+                b.credentials());
+        assertEquals(Set.of(TypeUrls.ENDPOINT), XdsCache.Scope.between(c, d).types(), "other labels: EDS only");
     }
 }

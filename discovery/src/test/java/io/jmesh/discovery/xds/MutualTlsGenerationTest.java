@@ -257,6 +257,7 @@ class MutualTlsGenerationTest {
                 .get("outbound|80||legacy.default.svc.cluster.local");
         assertFalse(legacyEds.getEndpoints(0).getLbEndpoints(0).hasMetadata(), "no sidecar: the plaintext match");
         assertFalse(legacy.hasTransportSocket());
+        assertEquals(0, legacy.getTransportSocketMatchesCount(), "no sidecar endpoint at all: no matches needed");
         ClusterLoadAssignment eds = (ClusterLoadAssignment) XdsGenerator.generate(TypeUrls.ENDPOINT, client, s)
                 .get("outbound|9080||reviews.default.svc.cluster.local");
         assertEquals("istio", eds.getEndpoints(0).getLbEndpoints(0).getMetadata()

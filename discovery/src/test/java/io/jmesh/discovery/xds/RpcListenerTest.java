@@ -130,7 +130,8 @@ class RpcListenerTest {
         Map<Integer, Filter> byPort = new java.util.TreeMap<>();
         for (var fc : inbound.getFilterChainsList()) {
             if (fc.hasFilterChainMatch()) {
-                byPort.put(fc.getFilterChainMatch().getDestinationPort().getValue(),
+                // The chain named inbound|P|| (a PERMISSIVE port has more: -plaintext, -tls); its terminal filter.
+                byPort.putIfAbsent(fc.getFilterChainMatch().getDestinationPort().getValue(),
                         fc.getFilters(fc.getFiltersCount() - 1));
             }
         }
