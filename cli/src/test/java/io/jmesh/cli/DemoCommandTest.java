@@ -111,8 +111,9 @@ class DemoCommandTest {
                       rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/istio-ingressgateway]}}]}]
                     """);
             Files.move(authzTmp, dir.resolve("authz.yaml"), StandardCopyOption.ATOMIC_MOVE);
+            final String gateway = base;
             HttpResponse<String> denied = waitFor(Duration.ofSeconds(15), () -> {
-                HttpResponse<String> r = get(client, base + "/ratings");
+                HttpResponse<String> r = get(client, gateway + "/ratings");
                 return r.statusCode() == 403 ? r : null;
             });
             assertEquals("RBAC: access denied", denied.body());
