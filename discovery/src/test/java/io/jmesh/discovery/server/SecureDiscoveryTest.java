@@ -150,7 +150,7 @@ class SecureDiscoveryTest {
         Poll.until(() -> p.listenerAddresses().containsKey("0.0.0.0_9080"), "the outbound listener over TLS xDS");
         int port = p.listenerAddresses().get("0.0.0.0_9080").getPort();
         Curl.Result r = null;
-        for (int i = 0; i < 100 && (r == null || r.status != 200); i++) {
+        for (int i = 0; i < 300 && (r == null || r.status != 200); i++) { // up to 30 s on a loaded machine
             r = Curl.run("-H", "Host: backend.default.svc.cluster.local:9080", "http://127.0.0.1:" + port + "/hi");
             if (r.status != 200) {
                 Thread.sleep(100);
