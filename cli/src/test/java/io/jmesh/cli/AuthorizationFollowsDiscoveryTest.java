@@ -154,6 +154,12 @@ class AuthorizationFollowsDiscoveryTest {
     void sidecarEnforcesWhatDiscoveryTranslated(Example e) throws Exception {
         try (TestBackend http = TestBackend.start("httpbin"); TestBackend tcp = TestBackend.start("httpbin-tcp")) {
             write("mesh.yaml", """
+                    # No node agent runs here: plaintext between the sidecars (mTLS has its own tests).
+                    apiVersion: security.istio.io/v1
+                    kind: PeerAuthentication
+                    metadata: {name: default, namespace: istio-system}
+                    spec: {mtls: {mode: DISABLE}}
+                    ---
                     apiVersion: networking.istio.io/v1
                     kind: ServiceEntry
                     metadata: {name: httpbin, namespace: foo}
@@ -209,6 +215,12 @@ class AuthorizationFollowsDiscoveryTest {
     void policiesWrittenAndRemovedLaterReachTheRunningSidecar() throws Exception {
         try (TestBackend http = TestBackend.start("httpbin")) {
             write("mesh.yaml", """
+                    # No node agent runs here: plaintext between the sidecars (mTLS has its own tests).
+                    apiVersion: security.istio.io/v1
+                    kind: PeerAuthentication
+                    metadata: {name: default, namespace: istio-system}
+                    spec: {mtls: {mode: DISABLE}}
+                    ---
                     apiVersion: networking.istio.io/v1
                     kind: ServiceEntry
                     metadata: {name: httpbin, namespace: foo}

@@ -77,6 +77,12 @@ class ExtAuthzFollowsDiscoveryTest {
                         headersToDownstreamOnDeny: [x-ext-reason]
                     """);
             Files.writeString(dir.resolve("mesh.yaml"), """
+                    # No node agent runs here: plaintext between the sidecars (mTLS has its own tests).
+                    apiVersion: security.istio.io/v1
+                    kind: PeerAuthentication
+                    metadata: {name: default, namespace: istio-system}
+                    spec: {mtls: {mode: DISABLE}}
+                    ---
                     apiVersion: networking.istio.io/v1
                     kind: ServiceEntry
                     metadata: {name: httpbin, namespace: foo}

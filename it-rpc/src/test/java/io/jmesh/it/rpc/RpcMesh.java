@@ -71,7 +71,15 @@ final class RpcMesh implements AutoCloseable {
      * the service account of its name, its certificates over SDS (mutual TLS as Istio's sidecars).
      */
     static RpcMesh start(Path configDir, String istioYaml, List<String> identities) throws Exception {
-        Files.writeString(configDir.resolve("mesh.yaml"), istioYaml, UTF_8);
+        // Without node agents the sidecars have no certificates: plaintext between them, as a mesh-wide
+        // PeerAuthentication DISABLE says (Istio's default PERMISSIVE would wait for certificates).
+        Files.writeString(configDir.resolve("mesh.yaml"), (identities.isEmpty() ? """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata: {name: default, namespace: istio-system}
+                spec: {mtls: {mode: DISABLE}}
+                ---
+                """ : "") + istioYaml, UTF_8);
         Path security = null;
         DiscoveryOptions options = new DiscoveryOptions(configDir, new InetSocketAddress("127.0.0.1", 0),
                 new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE);

@@ -3,12 +3,12 @@ package io.jmesh.it.rpc;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link SofaTwoSidecarsTest} with STRICT mutual TLS between the sidecars, as Istio runs them: the consumer's sidecar calls
+ * {@link AbstractSofaTwoSidecarsTest} with STRICT mutual TLS between the sidecars, as Istio runs them: the consumer's sidecar calls
  * the providers' sidecars over mTLS with SPIFFE certificates from jmesh discovery's CA (each sidecar's node agent,
  * SDS over its socket), and every contract test of the plain mesh holds. A caller that is not a sidecar of the
  * mesh (plaintext to a provider sidecar's inbound port) is refused.
  */
-class SofaMutualTlsTwoSidecarsTest extends SofaTwoSidecarsTest {
+class SofaMutualTlsTwoSidecarsTest extends AbstractSofaTwoSidecarsTest {
 
     SofaMutualTlsTwoSidecarsTest() {
         super(71, true);
