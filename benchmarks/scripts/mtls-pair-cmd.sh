@@ -9,7 +9,8 @@
 #          -> 127.0.0.1:$BACKEND_PORT (HTTP/1.1 keep-alive)
 #
 # The outbound route adds the JWT to every request, as the calling app would. PAIR_MODE=plain runs the same two
-# hops in plaintext with the router only (the baseline of the issue's "within 1.5x" goal).
+# hops in plaintext with the router only (the baseline of the issue's "within 1.5x" goal); PAIR_MODE=mtls-only keeps
+# mutual TLS and drops both policy filters, PAIR_MODE=mtls-rbac drops only jwt_authn (to see what each costs).
 #
 #   benchmarks/scripts/proxy-bench --warmup 20 --repeat 3 --proxy-name jmesh-pair-mtls \
 #     --proxy-cmd 'exec benchmarks/scripts/mtls-pair-cmd.sh'
@@ -31,7 +32,7 @@ payload=$(printf '{"iss":"bench@jmesh.io","sub":"user-1","aud":"bench","exp":410
 sig=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$work/jwt-key.pem" | b64url)
 token="$header.$payload.$sig"
 
-if [[ "$mode" == mtls ]]; then
+if [[ "$mode" == mtls* ]]; then
   upstream_tls=$(cat <<YAML
     transport_socket:
       name: envoy.transport_sockets.tls
@@ -80,6 +81,11 @@ YAML
                     principals: [{ authenticated: { principal_name: { exact: "spiffe://cluster.local/ns/default/sa/client" } } }]
 YAML
 )
+  if [[ "$mode" == mtls-only ]]; then
+    policy_filters=""
+  elif [[ "$mode" == mtls-rbac ]]; then
+    policy_filters="$(printf '%s\n' "$policy_filters" | sed -n '/envoy.filters.http.rbac/,$p')"
+  fi
 else
   upstream_tls=""; downstream_tls=""; policy_filters=""
 fi
