@@ -7,6 +7,8 @@ import java.net.InetSocketAddress;
 import org.apache.dubbo.common.utils.NetUtils;
 import org.apache.dubbo.config.ApplicationConfig;
 import org.apache.dubbo.config.ReferenceConfig;
+import org.apache.dubbo.config.ProtocolConfig;
+import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.RegistryConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 import org.apache.dubbo.rpc.model.FrameworkModel;
@@ -15,6 +17,24 @@ import org.apache.dubbo.rpc.model.FrameworkModel;
 final class DubboApps {
 
     private DubboApps() {}
+
+    /**
+     * Starts, in this JVM, a provider of {@link GreetingService} 1.0.0 answering {@code "hello " + name} on
+     * {@code 127.0.0.1:port}, registered nowhere.
+     */
+    static DubboBootstrap provider(int port) throws Exception {
+        setLocalHost("127.0.0.1");
+        final ServiceConfig<GreetingService> service = new ServiceConfig<>();
+        service.setInterface(GreetingService.class);
+        service.setRef(name -> "hello " + name);
+        service.setVersion("1.0.0");
+        final ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
+        protocol.setHost("127.0.0.1");
+        final ApplicationConfig app = new ApplicationConfig("greeting-provider");
+        app.setQosEnable(false);
+        return DubboBootstrap.newInstance(new FrameworkModel()).application(app)
+                .registry(new RegistryConfig("N/A")).protocol(protocol).service(service).start();
+    }
 
     /**
      * Starts a consumer of {@link GreetingService} 1.0.0 calling {@code dubbo://<sidecar outbound>}. Dubbo rewrites

@@ -4,17 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 
-import org.apache.dubbo.config.ApplicationConfig;
-import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.ReferenceConfig;
-import org.apache.dubbo.config.RegistryConfig;
-import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 import org.apache.dubbo.rpc.RpcException;
-import org.apache.dubbo.rpc.model.FrameworkModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -82,32 +75,11 @@ class DubboRateLimitTest {
 
     @BeforeAll
     static void start() throws Exception {
-        DubboApps.setLocalHost("127.0.0.1"); // Dubbo would dial another address (PEERS.md)
-        final int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        final ServiceConfig<GreetingService> service = new ServiceConfig<>();
-        service.setInterface(GreetingService.class);
-        service.setRef(name -> "hello " + name);
-        service.setVersion("1.0.0");
-        final ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
-        protocol.setHost("127.0.0.1");
-        final ApplicationConfig providerApp = new ApplicationConfig("greeting-provider");
-        providerApp.setQosEnable(false);
-        provider = DubboBootstrap.newInstance(new FrameworkModel()).application(providerApp)
-                                 .registry(new RegistryConfig("N/A")).protocol(protocol).service(service).start();
+        final int port = RpcMesh.freePort();
+        provider = DubboApps.provider(port);
         proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port)), 1);
         final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();
-        reference.setInterface(GreetingService.class);
-        reference.setVersion("1.0.0");
-        reference.setUrl("dubbo://127.0.0.1:" + proxy.listenerAddresses().get("dubbo").getPort());
-        reference.setTimeout(5000);
-        reference.setRetries(0);
-        final ApplicationConfig consumerApp = new ApplicationConfig("greeting-consumer");
-        consumerApp.setQosEnable(false);
-        consumer = DubboBootstrap.newInstance(new FrameworkModel()).application(consumerApp)
-                                 .registry(new RegistryConfig("N/A")).reference(reference).start();
+        consumer = DubboApps.consumer(proxy.listenerAddresses().get("dubbo"), reference);
         greeting = reference.get();
     }
 
