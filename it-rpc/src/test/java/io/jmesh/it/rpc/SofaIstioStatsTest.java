@@ -2,8 +2,6 @@ package io.jmesh.it.rpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,8 +11,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.alipay.sofa.rpc.config.ConsumerConfig;
-import com.alipay.sofa.rpc.config.ProviderConfig;
 import com.alipay.sofa.rpc.config.ServerConfig;
 
 import io.jmesh.proxy.config.BootstrapLoader;
@@ -81,24 +77,11 @@ class SofaIstioStatsTest {
     private static ProxyServer server;
     private static ProxyServer client;
 
-    private static int freePort() throws Exception {
-        // SOFARPC does not report an ephemeral port back: probe a free one on 127.0.0.1.
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
-        }
-    }
 
     @BeforeAll
     static void start() throws Exception {
-        final int port = freePort();
-        serverConfig = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
-                                         .setPort(port).setDaemon(true);
-        new ProviderConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setRef((name, times) -> ("hello " + name + " ").repeat(times).trim())
-                .setServer(serverConfig)
-                .setRegister(false)
-                .export();
+        final int port = RpcMesh.freePort();
+        serverConfig = SofaApps.provider(port);
         server = ProxyServer.start(BootstrapLoader.parse(String.format(SIDECAR,
                 "sidecar~127.0.0.2~hello-v1-1.default~default.svc.cluster.local", "hello-v1", "hello", "INBOUND",
                 "{ metrics: [ { name: requests_total, dimensions: { rpc_method: request.method } } ] }",
@@ -175,14 +158,7 @@ class SofaIstioStatsTest {
 
     @Test
     void boltCallsAreIstioRequestsOnBothSidecars() throws Exception {
-        HelloService hello = new ConsumerConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setProtocol("bolt")
-                .setDirectUrl("bolt://127.0.0.1:" + client.listenerAddresses().get("bolt").getPort())
-                .setRegister(false)
-                .setSubscribe(false)
-                .setTimeout(5000)
-                .refer();
+        HelloService hello = SofaApps.consumer(client.listenerAddresses().get("bolt")).refer();
         for (int i = 0; i < 3; i++) {
             assertEquals("hello mesh hello mesh", hello.sayHello("mesh", 2));
         }

@@ -3,15 +3,11 @@ package io.jmesh.it.rpc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.alipay.sofa.rpc.config.ConsumerConfig;
-import com.alipay.sofa.rpc.config.ProviderConfig;
 import com.alipay.sofa.rpc.config.ServerConfig;
 import com.alipay.sofa.rpc.context.RpcInvokeContext;
 import com.alipay.sofa.rpc.core.exception.RpcErrorType;
@@ -133,18 +129,8 @@ class SofaRpcRateLimitTest {
 
     @BeforeAll
     static void start() throws Exception {
-        final int port;
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort(); // SOFARPC does not report an ephemeral port back
-        }
-        serverConfig = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
-                                         .setPort(port).setDaemon(true);
-        new ProviderConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setRef((name, times) -> ("hello " + name + " ").repeat(times).trim())
-                .setServer(serverConfig)
-                .setRegister(false)
-                .export();
+        final int port = RpcMesh.freePort(); // SOFARPC does not report an ephemeral port back
+        serverConfig = SofaApps.provider(port);
         java.nio.file.Path limits = java.nio.file.Files.createTempFile("limits", ".yaml");
         java.nio.file.Files.writeString(limits, LIMITS);
         rls = io.jmesh.ratelimit.RateLimitServer.start(io.jmesh.ratelimit.RateLimitServer.Options.of(limits).port(0)
@@ -166,14 +152,7 @@ class SofaRpcRateLimitTest {
     }
 
     private static HelloService consumer(String listener) {
-        return new ConsumerConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setProtocol("bolt")
-                .setDirectUrl("bolt://127.0.0.1:" + proxy.listenerAddresses().get(listener).getPort())
-                .setRegister(false)
-                .setSubscribe(false)
-                .setTimeout(15000)
-                .refer();
+        return SofaApps.consumer(proxy.listenerAddresses().get(listener)).setTimeout(15000).refer();
     }
 
     @Test

@@ -4,15 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.alipay.sofa.rpc.config.ConsumerConfig;
-import com.alipay.sofa.rpc.config.ProviderConfig;
 import com.alipay.sofa.rpc.config.ServerConfig;
 import com.alipay.sofa.rpc.context.RpcInvokeContext;
 import com.alipay.sofa.rpc.core.exception.SofaRpcException;
@@ -81,19 +77,8 @@ class SofaRpcRbacTest {
 
     @BeforeAll
     static void start() throws Exception {
-        final int port;
-        // SOFARPC does not report an ephemeral port back: probe a free one on 127.0.0.1.
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            port = probe.getLocalPort();
-        }
-        serverConfig = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
-                                         .setPort(port).setDaemon(true);
-        new ProviderConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setRef((name, times) -> "hello " + name)
-                .setServer(serverConfig)
-                .setRegister(false)
-                .export();
+        final int port = RpcMesh.freePort(); // SOFARPC does not report an ephemeral port back
+        serverConfig = SofaApps.provider(port);
         proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port)), 1);
     }
 
@@ -109,14 +94,7 @@ class SofaRpcRbacTest {
 
     @Test
     void deniedCallsGetSofaRpcsOwnErrorAndAllowedOnesGoThrough() {
-        final HelloService hello = new ConsumerConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setProtocol("bolt")
-                .setDirectUrl("bolt://127.0.0.1:" + proxy.listenerAddresses().get("sofarpc").getPort())
-                .setRegister(false)
-                .setSubscribe(false)
-                .setTimeout(5000)
-                .refer();
+        final HelloService hello = SofaApps.consumer(proxy.listenerAddresses().get("sofarpc")).refer();
         final SofaRpcException denied = assertThrows(SofaRpcException.class, () -> hello.sayHello("stranger", 1));
         assertTrue(String.valueOf(denied.getMessage()).contains("RBAC: access denied"), denied.toString());
         RpcInvokeContext.getContext().addCustomHeader("x-caller", "friend");

@@ -4,15 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetAddress;
-import java.net.ServerSocket;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.alipay.sofa.rpc.config.ConsumerConfig;
-import com.alipay.sofa.rpc.config.ProviderConfig;
 import com.alipay.sofa.rpc.config.ServerConfig;
 import com.alipay.sofa.rpc.context.RpcInvokeContext;
 import com.alipay.sofa.rpc.core.exception.SofaRpcException;
@@ -71,25 +67,12 @@ class SofaRpcThroughProxyTest {
     private static ServerConfig serverConfig;
     private static ProxyServer proxy;
 
-    private static int freePort() throws Exception {
-        // SOFARPC does not report an ephemeral port back: probe a free one on 127.0.0.1.
-        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return probe.getLocalPort();
-        }
-    }
 
     @BeforeAll
     static void start() throws Exception {
-        final int port = freePort();
-        serverConfig = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1").setBoundHost("127.0.0.1")
-                                         .setPort(port).setDaemon(true);
-        new ProviderConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setRef((name, times) -> ("hello " + name + " ").repeat(times).trim())
-                .setServer(serverConfig)
-                .setRegister(false)
-                .export();
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, freePort())), 1);
+        final int port = RpcMesh.freePort();
+        serverConfig = SofaApps.provider(port);
+        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, RpcMesh.freePort())), 1);
     }
 
     @AfterAll
@@ -104,14 +87,7 @@ class SofaRpcThroughProxyTest {
 
     private static HelloService consumer() {
         final int port = proxy.listenerAddresses().get("sofarpc").getPort();
-        return new ConsumerConfig<HelloService>()
-                .setInterfaceId(HelloService.class.getName())
-                .setProtocol("bolt")
-                .setDirectUrl("bolt://127.0.0.1:" + port)
-                .setRegister(false)
-                .setSubscribe(false)
-                .setTimeout(5000)
-                .refer();
+        return SofaApps.consumer(new java.net.InetSocketAddress("127.0.0.1", port)).refer();
     }
 
     private static long counter(String name) {
