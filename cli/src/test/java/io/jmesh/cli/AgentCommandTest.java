@@ -1,5 +1,6 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.JmeshProcess.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -24,14 +24,6 @@ import io.jmesh.security.testing.TestMeshCa;
 
 /** {@code jmesh agent} as a process: it gets a certificate from the real CA and serves it over SDS on its socket. */
 class AgentCommandTest {
-
-    private static Process jmesh(String... args) throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx128m", "-cp", cp, "io.jmesh.cli.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    }
 
     @Test
     void agentServesTheWorkloadCertificateOverSdsAndStopsOnSigterm(@TempDir Path dir) throws Exception {

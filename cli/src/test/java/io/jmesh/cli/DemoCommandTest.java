@@ -144,9 +144,7 @@ class DemoCommandTest {
      */
     @Test
     void bannerFirstLogsInAFileAndALinePerSecondOfTraffic() throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", cp, "io.jmesh.cli.Main", "demo", "--duration", "30", "--dir", dir.toString())
+        Process p = JmeshProcess.builder("-Xmx256m", "demo", "--duration", "30", "--dir", dir.toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         StringBuilder out = new StringBuilder();
         CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {

@@ -9,7 +9,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -59,11 +58,8 @@ class EmbeddedAgentFollowsDiscoveryTest {
 
     private Process jmesh(String... args) throws Exception {
         logFile = dir.resolve("proxy.log");
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx160m", "-cp", cp, "io.jmesh.cli.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+        return JmeshProcess.builder("-Xmx160m", args).redirectErrorStream(true).redirectOutput(logFile.toFile())
+                .start();
     }
 
     private static Path logFile;

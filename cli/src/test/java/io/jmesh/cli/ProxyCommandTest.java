@@ -1,5 +1,6 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.JmeshProcess.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,8 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -58,14 +57,6 @@ class ProxyCommandTest {
                   - lb_endpoints:
                     - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: PORT } } }
             """;
-
-    private static Process jmesh(String... args) throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx128m", "-cp", cp, "io.jmesh.cli.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    }
 
     @Test
     void versionAndHelp() throws Exception {

@@ -1,5 +1,6 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.JmeshProcess.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,8 +9,6 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,14 +25,6 @@ import io.grpc.ManagedChannelBuilder;
 
 /** {@code jmesh ratelimit} as a process: serves gRPC from envoyproxy/ratelimit YAML, refuses a bad file, stops on SIGTERM. */
 class RatelimitCommandTest {
-
-    private static Process jmesh(String... args) throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx128m", "-cp", cp, "io.jmesh.cli.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    }
 
     @Test
     void servesAndStopsOnSigterm(@TempDir Path dir) throws Exception {

@@ -1,5 +1,7 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.JmeshProcess.jmesh;
+import static io.jmesh.cli.JmeshProcess.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,10 +10,7 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
@@ -27,26 +26,6 @@ import io.jmesh.proxy.testing.Curl;
  * to the app; a bad token file stops discovery with the field at fault.
  */
 class SecureDiscoveryCommandTest {
-
-    private static Process jmesh(String... args) throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx128m", "-cp", cp, "io.jmesh.cli.Main"));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    }
-
-    private static String await(BufferedReader r, Pattern p, StringBuilder seen) throws Exception {
-        String line;
-        while ((line = r.readLine()) != null) {
-            seen.append(line).append('\n');
-            Matcher m = p.matcher(line);
-            if (m.find()) {
-                return m.group(1);
-            }
-        }
-        throw new AssertionError("no line matching " + p + " in:\n" + seen);
-    }
 
     @Test
     void proxyFollowsDiscoveryOverTls(@TempDir Path dir) throws Exception {
