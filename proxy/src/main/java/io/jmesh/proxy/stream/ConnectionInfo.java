@@ -45,6 +45,7 @@ public final class ConnectionInfo {
     private String sessionId;
     private List<X509Certificate> peerCertificates = List.of();
     private List<String> peerUriSans = List.of();
+    private String peerCertificateSha256;
     private List<String> peerDnsSans = List.of();
     private List<String> localUriSans = List.of();
 
@@ -186,6 +187,27 @@ public final class ConnectionInfo {
         return !peerCertificates.isEmpty();
     }
 
+    /**
+     * The SHA-256 of the peer's leaf certificate (DER), hex, as Envoy's {@code sha256PeerCertificateDigest()}; empty
+     * without one. Computed on first use and kept for the connection (read on its event loop).
+     */
+    public String peerCertificateSha256() {
+        String d = peerCertificateSha256;
+        if (d == null) {
+            d = "";
+            if (!peerCertificates.isEmpty()) {
+                try {
+                    d = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(peerCertificates.get(0).getEncoded()));
+                } catch (java.security.GeneralSecurityException e) {
+                    d = "";
+                }
+            }
+            peerCertificateSha256 = d;
+        }
+        return d;
+    }
+
     /** The URI SANs of the peer's leaf certificate, e.g. a SPIFFE ID ({@code %DOWNSTREAM_PEER_URI_SAN%}). */
     public List<String> peerUriSans() {
         return peerUriSans;
@@ -234,6 +256,7 @@ public final class ConnectionInfo {
             // no client certificate
         }
         this.peerCertificates = peers;
+        this.peerCertificateSha256 = null;
         this.peerUriSans = peers.isEmpty() ? List.of() : sans(peers.get(0), SAN_URI);
         this.peerDnsSans = peers.isEmpty() ? List.of() : sans(peers.get(0), SAN_DNS);
         final List<X509Certificate> locals = x509(session.getLocalCertificates());

@@ -2,12 +2,9 @@ package io.jmesh.proxy.network.http;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -98,7 +95,7 @@ final class ForwardClientCert {
         }
         List<X509Certificate> chain = c.peerCertificates();
         X509Certificate peer = chain.get(0);
-        append(sb, "Hash=" + sha256(peer));
+        append(sb, "Hash=" + c.peerCertificateSha256());
         if (details.getCert()) {
             append(sb, "Cert=\"" + urlEncodedPem(List.of(peer)) + "\"");
         }
@@ -125,14 +122,6 @@ final class ForwardClientCert {
             sb.append(';');
         }
         sb.append(kv);
-    }
-
-    private static String sha256(X509Certificate cert) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
-        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
-            return "";
-        }
     }
 
     private static String urlEncodedPem(List<X509Certificate> certs) {
