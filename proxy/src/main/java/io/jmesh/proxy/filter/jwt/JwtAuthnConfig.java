@@ -45,6 +45,8 @@ final class JwtAuthnConfig {
         final Counter corsPreflightBypassed;
         final Counter jwksFetchSuccess;
         final Counter jwksFetchFailed;
+        final Counter jwtCacheHit;
+        final Counter jwtCacheMiss;
 
         Stats(io.jmesh.proxy.telemetry.Stats stats, String prefix) {
             allowed = stats.counter(prefix + "allowed");
@@ -52,6 +54,8 @@ final class JwtAuthnConfig {
             corsPreflightBypassed = stats.counter(prefix + "cors_preflight_bypassed");
             jwksFetchSuccess = stats.counter(prefix + "jwks_fetch_success");
             jwksFetchFailed = stats.counter(prefix + "jwks_fetch_failed");
+            jwtCacheHit = stats.counter(prefix + "jwt_cache_hit");
+            jwtCacheMiss = stats.counter(prefix + "jwt_cache_miss");
         }
     }
 
@@ -79,7 +83,8 @@ final class JwtAuthnConfig {
         for (Map.Entry<String, io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider> e
                 : new TreeMap<>(proto.getProvidersMap()).entrySet()) {
             providers.put(e.getKey(), JwtProviderConfig.create(e.getKey(), e.getValue(),
-                    "providers[\"" + e.getKey() + "\"]", clusters, loops, s.jwksFetchSuccess, s.jwksFetchFailed));
+                    "providers[\"" + e.getKey() + "\"]", clusters, loops, s.jwksFetchSuccess, s.jwksFetchFailed,
+                    s.jwtCacheHit, s.jwtCacheMiss));
         }
         Map<String, Requirement> requirementMap = new LinkedHashMap<>();
         for (Map.Entry<String, io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement> e

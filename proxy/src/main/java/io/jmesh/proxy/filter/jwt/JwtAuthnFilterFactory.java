@@ -12,7 +12,8 @@ import io.jmesh.proxy.filter.HttpFilterFactory;
  * {@code envoy.filters.http.jwt_authn} with a {@link JwtAuthentication} config, and a {@link PerRouteConfig} per
  * route ({@code disabled}, or {@code requirement_name} from the {@code requirement_map}). Remote JWKS are fetched
  * through the HCM's cluster manager. Stats: {@code http.<stat_prefix>.jwt_authn.allowed}, {@code denied},
- * {@code cors_preflight_bypassed}, {@code jwks_fetch_success}, {@code jwks_fetch_failed}.
+ * {@code cors_preflight_bypassed}, {@code jwks_fetch_success}, {@code jwks_fetch_failed}, {@code jwt_cache_hit},
+ * {@code jwt_cache_miss} (a provider with {@code jwt_cache_config} keeps verified tokens, class {@code JwtCache}).
  */
 public final class JwtAuthnFilterFactory implements HttpFilterFactory {
 

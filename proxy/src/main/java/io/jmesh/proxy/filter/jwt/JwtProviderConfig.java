@@ -77,8 +77,14 @@ final class JwtProviderConfig {
     final List<String> fromCookies;
     final List<JwtClaimToHeader> claimToHeaders;
     final JwksSource jwks;
+    /** The verified-token cache ({@code jwt_cache_config}), or null when the provider has none. */
+    final JwtCache jwtCache;
+    /** {@code jwt_cache_hit} and {@code jwt_cache_miss} of the filter's stats. */
+    final Counter jwtCacheHit;
+    final Counter jwtCacheMiss;
 
-    private JwtProviderConfig(String name, JwtProvider p, StringMatch subjects, JwksSource jwks) {
+    private JwtProviderConfig(String name, JwtProvider p, StringMatch subjects, JwksSource jwks, Counter jwtCacheHit,
+                              Counter jwtCacheMiss) {
         this.name = name;
         this.issuer = p.getIssuer();
         this.audiences = List.copyOf(p.getAudiencesList());
@@ -104,11 +110,18 @@ final class JwtProviderConfig {
         this.fromCookies = List.copyOf(p.getFromCookiesList());
         this.claimToHeaders = List.copyOf(p.getClaimToHeadersList());
         this.jwks = jwks;
+        this.jwtCache = p.hasJwtCacheConfig() ? new JwtCache(p.getJwtCacheConfig(), clockSkewSeconds) : null;
+        this.jwtCacheHit = jwtCacheHit;
+        this.jwtCacheMiss = jwtCacheMiss;
     }
 
-    /** Validates {@code p}; {@code path} names it in errors ({@code providers["name"]}). */
+    /**
+     * Validates {@code p}; {@code path} names it in errors ({@code providers["name"]}); the counters are the filter's
+     * {@code jwks_fetch_success}, {@code jwks_fetch_failed}, {@code jwt_cache_hit} and {@code jwt_cache_miss}.
+     */
     static JwtProviderConfig create(String name, JwtProvider p, String path, Supplier<ClusterManager> clusters,
-                                    io.netty.channel.EventLoopGroup loops, Counter fetchSuccess, Counter fetchFailed)
+                                    io.netty.channel.EventLoopGroup loops, Counter fetchSuccess, Counter fetchFailed,
+                                    Counter cacheHit, Counter cacheMiss)
             throws ConfigException {
         if (p.hasMaxLifetime()) {
             throw new ConfigException(path + ".max_lifetime: " + Durations.toString(p.getMaxLifetime())
@@ -120,9 +133,6 @@ final class JwtProviderConfig {
         if (!p.getFailedStatusInMetadata().isEmpty()) {
             throw new ConfigException(path + ".failed_status_in_metadata: \"" + p.getFailedStatusInMetadata()
                     + "\" (expected: unset; not supported by jmesh)");
-        }
-        if (p.hasJwtCacheConfig()) {
-            logger.warn("{}.jwt_cache_config: not supported, ignored (every token is verified)", path);
         }
         for (int i = 0; i < p.getFromHeadersCount(); i++) {
             checkHeaderName(p.getFromHeaders(i).getName(), path + ".from_headers[" + i + "].name");
@@ -156,7 +166,7 @@ final class JwtProviderConfig {
         } else {
             throw new ConfigException(path + ": no jwks (expected: remote_jwks or local_jwks)");
         }
-        return new JwtProviderConfig(name, p, subjects, jwks);
+        return new JwtProviderConfig(name, p, subjects, jwks, cacheHit, cacheMiss);
     }
 
     private static void checkHeaderName(String name, String path) throws ConfigException {

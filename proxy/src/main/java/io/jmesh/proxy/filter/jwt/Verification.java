@@ -81,13 +81,21 @@ final class Verification {
     }
 
     private JwtStatus verifyOne(JwtProviderConfig p, Token t, List<String> audiences) {
-        ParsedJwt jwt = parse(t.value());
+        // Envoy's jwt_cache_config: a token whose signature verified before is taken from the provider's cache
+        // (jwt_cache_hit; its claims are still checked below), else parsed and verified (jwt_cache_miss).
+        ParsedJwt cached = p.jwtCache == null ? null : p.jwtCache.lookup(t.value(), nowSeconds);
+        (cached != null ? p.jwtCacheHit : p.jwtCacheMiss).inc();
+        ParsedJwt jwt = cached != null ? cached : parse(t.value());
         if (jwt == null) {
             return JwtStatus.JWT_BAD_FORMAT;
         }
         JwtStatus s = p.checkClaims(jwt, nowSeconds, audiences);
         if (s != JwtStatus.OK) {
             return s;
+        }
+        if (cached != null) {
+            verified.putIfAbsent(p.name + '\0' + t.value(), new Verified(p, t, jwt));
+            return JwtStatus.OK;
         }
         JWKSet k = keys.get(p);
         if (k == null) {
@@ -99,6 +107,9 @@ final class Verification {
         s = JwtProviderConfig.verifySignature(jwt, k);
         if (s == JwtStatus.OK) {
             verified.putIfAbsent(p.name + '\0' + t.value(), new Verified(p, t, jwt));
+            if (p.jwtCache != null) {
+                p.jwtCache.insert(t.value(), jwt);
+            }
         }
         return s;
     }

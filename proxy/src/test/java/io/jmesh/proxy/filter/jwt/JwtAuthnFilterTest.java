@@ -304,6 +304,33 @@ class JwtAuthnFilterTest {
     }
 
     @Test
+    void jwtCacheConfigSkipsVerifyingARepeatedTokenAndStillAppliesItsOutputs() throws Exception {
+        RSAKey rsa = JwtTestKeys.rsa("rsa-1");
+        RSAKey forger = JwtTestKeys.rsa("rsa-1");
+        String config = istioConfig(local(JwtTestKeys.jwks(rsa)) + ", jwt_cache_config: { jwt_cache_size: 10 },"
+                + " claim_to_headers: [ { header_name: x-jwt-group, claim_name: group } ]");
+        try (TestBackend backend = TestBackend.start("b"); ProxyFixture proxy = proxy(backend.port(), config).start(1)) {
+            String token = JwtTestKeys.token(rsa, Map.of("group", "admins"));
+            for (int i = 0; i < 3; i++) {
+                Curl.Result ok = Curl.run("-H", "Authorization: Bearer " + token, proxy.url("/c" + i));
+                assertEquals(200, ok.status, ok.toString());
+                assertTrue(ok.body.contains("header x-jwt-group=admins"), "outputs of a cached token too: " + ok.body);
+                assertFalse(ok.body.contains("header authorization="), ok.body);
+            }
+            assertEquals(1, proxy.counter("http.ingress.jwt_authn.jwt_cache_miss"));
+            assertEquals(2, proxy.counter("http.ingress.jwt_authn.jwt_cache_hit"));
+
+            String forged = JwtTestKeys.token(forger, Map.of());
+            assertEquals(401, Curl.run("-H", "Authorization: Bearer " + forged, proxy.url("/f1")).status);
+            assertEquals(401, Curl.run("-H", "Authorization: Bearer " + forged, proxy.url("/f2")).status,
+                    "a token that failed is not cached");
+            assertEquals(3, proxy.counter("http.ingress.jwt_authn.jwt_cache_miss"));
+            assertEquals(2, proxy.counter("http.ingress.jwt_authn.jwt_cache_hit"));
+            assertEquals(3, backend.requests.get());
+        }
+    }
+
+    @Test
     void configErrorsNameTheField() {
         ConfigException unknown = assertThrows(ConfigException.class, () -> proxy(1, Bootstraps.typed(JWT,
                 "providers: { p: { issuer: x, local_jwks: { inline_string: '{\"keys\":[]}' } } }")).start(1));
