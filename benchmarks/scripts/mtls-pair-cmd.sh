@@ -69,6 +69,7 @@ YAML
                   local_jwks: { inline_string: '$jwks' }
                   forward: true
                   payload_in_metadata: bench@jmesh.io
+                  jwt_cache_config: { jwt_cache_size: 100 }
               rules: [{ match: { prefix: / }, requires: { provider_name: bench } }]
           - name: envoy.filters.http.rbac
             typed_config:

@@ -1,0 +1,122 @@
+package io.jmesh.proxy.network.http;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.concurrent.TimeUnit;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.infra.Blackhole;
+
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.jmesh.proxy.config.EnvoyTypes;
+import io.jmesh.proxy.telemetry.Stats;
+import io.netty.channel.DefaultEventLoop;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+
+/**
+ * What the HTTP RBAC filter adds to one request through the connection manager's stream, without sockets: the
+ * stream of {@link HttpConnectionManagerBenchmark} ({@code direct_response} route) with the router only, or with
+ * {@code envoy.filters.http.rbac} before it holding the policy of {@code benchmarks/scripts/mtls-pair-cmd.sh}
+ * (an ALLOW policy: {@code :method} GET and a path prefix; the principal an {@code authenticated} SPIFFE name or,
+ * on this plaintext stream, the remote IP), which allows the request.
+ *
+ * <p>{@link #main} measures thread CPU time per request (robust on a shared machine):
+ * {@code java -cp benchmarks/target/benchmarks.jar io.jmesh.proxy.network.http.RbacFilterBenchmark}.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+public class RbacFilterBenchmark {
+
+    private static final String ROUTER = "{\"name\": \"envoy.filters.http.router\"}";
+    private static final String RBAC = """
+            {"name": "envoy.filters.http.rbac", "typed_config": {
+              "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+              "rules": {"action": "ALLOW", "policies": {"ns[default]-policy[bench]-rule[0]": {
+                "permissions": [{"and_rules": {"rules": [
+                   {"header": {"name": ":method", "string_match": {"exact": "GET"}}},
+                   {"url_path": {"path": {"prefix": "/"}}}]}}],
+                "principals": [{"or_ids": {"ids": [
+                   {"authenticated": {"principal_name": {"exact": "spiffe://cluster.local/ns/default/sa/client"}}},
+                   {"remote_ip": {"address_prefix": "127.0.0.1", "prefix_len": 32}}]}}]}}}}}
+            """;
+
+    @Param({"router", "rbac"})
+    public String filters;
+
+    private HttpConnectionManagerConfig config;
+    private EventLoop loop;
+    private HttpConnectionManagerBenchmark.Sink sink;
+
+    @Setup
+    public void setUp() throws Exception {
+        String hcm = """
+                {"stat_prefix": "bench", "stream_idle_timeout": "0s", "generate_request_id": false,
+                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
+                   "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "ok"}}}]}]},
+                 "http_filters": [%s]}
+                """.formatted(filters.equals("rbac") ? RBAC + ", " + ROUTER : ROUTER);
+        HttpConnectionManager proto = EnvoyTypes.PARSER.parse(hcm, HttpConnectionManager.newBuilder()).build();
+        config = HttpConnectionManagerConfig.create(proto, () -> null, new Stats(), "hcm");
+        loop = new DefaultEventLoop();
+        sink = new HttpConnectionManagerBenchmark.Sink(loop);
+    }
+
+    @TearDown
+    public void tearDown() {
+        loop.shutdownGracefully();
+    }
+
+    @Benchmark
+    public void request(Blackhole bh) {
+        sink.bh = bh;
+        ActiveStream s = new ActiveStream(config, sink);
+        DefaultHttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/hello");
+        req.headers().set("host", "example.com").set("user-agent", "bench").set("accept", "*/*");
+        s.onRequestHeaders(req, true);
+    }
+
+    /** Thread CPU ns per request, router only and with RBAC, alternating, best of {@code rounds} each. */
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        int n = 1_000_000;
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        Blackhole bh = new Blackhole(
+                "Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
+        RbacFilterBenchmark[] bs = new RbacFilterBenchmark[2];
+        for (int i = 0; i < 2; i++) {
+            bs[i] = new RbacFilterBenchmark();
+            bs[i].filters = i == 0 ? "router" : "rbac";
+            bs[i].setUp();
+            for (int w = 0; w < 2 * n; w++) {
+                bs[i].request(bh);
+            }
+        }
+        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+        for (int r = 0; r < rounds; r++) {
+            for (int i = 0; i < 2; i++) {
+                long t0 = mx.getCurrentThreadCpuTime();
+                for (int k = 0; k < n; k++) {
+                    bs[i].request(bh);
+                }
+                best[i] = Math.min(best[i], (mx.getCurrentThreadCpuTime() - t0) / n);
+            }
+        }
+        System.out.printf("router only: %d ns/request of thread CPU%nrbac + router: %d ns/request of thread CPU%n",
+                best[0], best[1]);
+        for (RbacFilterBenchmark b : bs) {
+            b.tearDown();
+        }
+    }
+}
