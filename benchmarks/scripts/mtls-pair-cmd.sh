@@ -10,7 +10,8 @@
 #
 # The outbound route adds the JWT to every request, as the calling app would. PAIR_MODE=plain runs the same two
 # hops in plaintext with the router only (the baseline of the issue's "within 1.5x" goal); PAIR_MODE=mtls-only keeps
-# mutual TLS and drops both policy filters, PAIR_MODE=mtls-rbac drops only jwt_authn (to see what each costs).
+# mutual TLS and drops both policy filters, PAIR_MODE=mtls-rbac drops only jwt_authn (to see what each costs);
+# PAIR_MODE=mtls-nocache is PAIR_MODE=mtls without the provider's jwt_cache_config (every token verified again).
 #
 #   benchmarks/scripts/proxy-bench --warmup 20 --repeat 3 --proxy-name jmesh-pair-mtls \
 #     --proxy-cmd 'exec benchmarks/scripts/mtls-pair-cmd.sh'
@@ -82,7 +83,9 @@ YAML
                     principals: [{ authenticated: { principal_name: { exact: "spiffe://cluster.local/ns/default/sa/client" } } }]
 YAML
 )
-  if [[ "$mode" == mtls-only ]]; then
+  if [[ "$mode" == mtls-nocache ]]; then
+    policy_filters="$(printf '%s\n' "$policy_filters" | grep -v jwt_cache_config)"
+  elif [[ "$mode" == mtls-only ]]; then
     policy_filters=""
   elif [[ "$mode" == mtls-rbac ]]; then
     policy_filters="$(printf '%s\n' "$policy_filters" | sed -n '/envoy.filters.http.rbac/,$p')"
