@@ -171,11 +171,11 @@ final class JwtAuthnFilter implements StreamDecoderFilter {
         if (!p.payloadInMetadata.isEmpty() || !p.headerInMetadata.isEmpty()) {
             Struct.Builder ns = Struct.newBuilder();
             if (!p.payloadInMetadata.isEmpty()) {
-                ns.putFields(p.payloadInMetadata, Value.newBuilder().setStructValue(toStruct(ok.jwt().payloadJson())).build());
+                ns.putFields(p.payloadInMetadata, Value.newBuilder().setStructValue(ok.jwt().payloadStruct()).build());
             }
             if (!p.headerInMetadata.isEmpty()) {
                 ns.putFields(p.headerInMetadata, Value.newBuilder()
-                        .setStructValue(toStruct(ok.jwt().jwt().getHeader().toString())).build());
+                        .setStructValue(ok.jwt().headerStruct()).build());
             }
             callbacks.streamInfo().setDynamicMetadata(METADATA_NAMESPACE, ns.build());
             changed = true;
@@ -183,7 +183,7 @@ final class JwtAuthnFilter implements StreamDecoderFilter {
         return changed;
     }
 
-    private static Struct toStruct(String json) {
+    static Struct toStruct(String json) {
         Struct.Builder b = Struct.newBuilder();
         try {
             JsonFormat.parser().merge(json, b);

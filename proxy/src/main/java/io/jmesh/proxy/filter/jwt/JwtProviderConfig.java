@@ -415,8 +415,56 @@ final class JwtProviderConfig {
         return Base64.getUrlEncoder().encodeToString(raw);
     }
 
-    /** A parsed (not yet verified) token. */
-    record ParsedJwt(SignedJWT jwt, Map<String, Object> claims, String payloadJson) {
+    /**
+     * A parsed (not yet verified) token. Its payload and JOSE header as protobuf {@code Struct}s (for dynamic
+     * metadata) are made on first use and kept, so that a token from the {@link JwtCache} is not converted again.
+     */
+    static final class ParsedJwt {
+        private final SignedJWT jwt;
+        private final Map<String, Object> claims;
+        private final String payloadJson;
+        /** Immutable once made; a racing second conversion would make an equal one. */
+        private com.google.protobuf.Struct payloadStruct;
+        private com.google.protobuf.Struct headerStruct;
+
+        ParsedJwt(SignedJWT jwt, Map<String, Object> claims, String payloadJson) {
+            this.jwt = jwt;
+            this.claims = claims;
+            this.payloadJson = payloadJson;
+        }
+
+        SignedJWT jwt() {
+            return jwt;
+        }
+
+        Map<String, Object> claims() {
+            return claims;
+        }
+
+        String payloadJson() {
+            return payloadJson;
+        }
+
+        /** The payload as a {@code Struct} (empty when it is not a JSON object). */
+        com.google.protobuf.Struct payloadStruct() {
+            com.google.protobuf.Struct s = payloadStruct;
+            if (s == null) {
+                s = JwtAuthnFilter.toStruct(payloadJson);
+                payloadStruct = s;
+            }
+            return s;
+        }
+
+        /** The JOSE header as a {@code Struct}. */
+        com.google.protobuf.Struct headerStruct() {
+            com.google.protobuf.Struct s = headerStruct;
+            if (s == null) {
+                s = JwtAuthnFilter.toStruct(jwt.getHeader().toString());
+                headerStruct = s;
+            }
+            return s;
+        }
+
         static ParsedJwt parse(String token) {
             try {
                 SignedJWT jwt = SignedJWT.parse(token);
