@@ -58,6 +58,8 @@ final class ActiveStream implements FilterManager.Callbacks {
     private final StreamInfo info;
     private final boolean downstreamHttp2;
     private FilterManager filterManager;
+    /** The span of a sampled request, null otherwise. */
+    private io.jmesh.proxy.telemetry.tracing.Span span;
 
     private HttpRequest request;
     private boolean requestEndsWithHeaders;
@@ -123,6 +125,9 @@ final class ActiveStream implements FilterManager.Callbacks {
             String remote = sink.remoteAddress().getAddress().getHostAddress();
             String xff = h.get(X_FORWARDED_FOR);
             h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? remote : xff + "," + remote);
+        }
+        if (config.tracer != null) {
+            span = config.tracer.startSpan(h, info);
         }
         info.requestHeaders(h).requestAttributes(
                 new HttpRequestAttributes(req, info.downstreamConnection(), sink.secure() ? "https" : "http"));
@@ -409,6 +414,17 @@ final class ActiveStream implements FilterManager.Callbacks {
             config.stats.rqTime.record((System.nanoTime() - info.startNanos()) / 1_000_000.0);
         }
         log();
+        if (span != null) {
+            io.jmesh.proxy.telemetry.tracing.Span s = span;
+            span = null;
+            try {
+                config.tracer.finishSpan(s, info, request == null ? null : request.method().name(),
+                        request == null ? null : request.uri(), sink.secure() ? "https" : "http",
+                        request == null ? null : request.headers());
+            } catch (RuntimeException ex) {
+                logger.warn("tracing failed: {}", ex.toString());
+            }
+        }
         if (complete) {
             boolean close = !requestComplete; // the rest of the request body would be read as a new request
             sink.responseComplete(close);
