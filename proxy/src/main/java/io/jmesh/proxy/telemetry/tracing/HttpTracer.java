@@ -102,11 +102,15 @@ public final class HttpTracer {
      */
     public static HttpTracer create(HttpConnectionManager hcm, TrafficDirection direction, Supplier<ClusterManager> clusters,
                                     Stats stats, String path) throws ConfigException {
-        if (!hcm.hasTracing()) {
-            return null;
-        }
-        HttpConnectionManager.Tracing t = hcm.getTracing();
-        String p = path + ".tracing";
+        return hcm.hasTracing() ? create(hcm.getTracing(), direction, clusters, stats, path + ".tracing") : null;
+    }
+
+    /**
+     * Validates a {@code tracing} of the HCM's type (also the RPC proxy's, as Envoy's generic proxy has one);
+     * {@code p} is its path in the config.
+     */
+    public static HttpTracer create(HttpConnectionManager.Tracing t, TrafficDirection direction,
+                                    Supplier<ClusterManager> clusters, Stats stats, String p) throws ConfigException {
         int random = percent(t.hasRandomSampling(), t.getRandomSampling(), p + ".random_sampling");
         int client = percent(t.hasClientSampling(), t.getClientSampling(), p + ".client_sampling");
         int overall = percent(t.hasOverallSampling(), t.getOverallSampling(), p + ".overall_sampling");
@@ -255,31 +259,63 @@ public final class HttpTracer {
     public Span startSpan(HttpHeaders headers, StreamInfo info) {
         String rid = headers.get(X_REQUEST_ID);
         TraceReason status = TraceReason.of(rid);
-        TraceReason reason = status;
         long stable = TraceReason.stableRandom(rid);
         if (stable >= 0) { // Envoy decides only for a request id it can read
-            if (reason == TraceReason.NOT_TRACEABLE) {
-                if (headers.contains(X_CLIENT_TRACE_ID)
-                        && ThreadLocalRandom.current().nextInt(10_000) < clientSampling) {
-                    reason = TraceReason.CLIENT_FORCED;
-                } else if (headers.contains(X_ENVOY_FORCE_TRACE)) {
-                    reason = TraceReason.SERVICE_FORCED;
-                } else if (stable % 10_000 < randomSampling) {
-                    reason = TraceReason.SAMPLING;
-                }
-            }
-            if (reason != TraceReason.NOT_TRACEABLE && stable % 10_000 >= overallSampling) {
-                reason = TraceReason.NOT_TRACEABLE;
-            }
+            TraceReason reason = decide(status, stable, headers.contains(X_CLIENT_TRACE_ID),
+                    headers.contains(X_ENVOY_FORCE_TRACE));
             if (reason != status) {
                 headers.set(X_REQUEST_ID, reason.mark(rid));
             }
+            status = reason;
         }
         if (driver == null) {
             return null;
         }
-        TraceContext incoming = Propagation.extract(headers, driver.format());
-        boolean sampled = incoming != null && incoming.sampled() != null ? incoming.isSampled() : reason.traced();
+        String host = headers.get(HttpHeaderNames.HOST);
+        return start(TraceCarrier.of(headers), null, status.traced(), info,
+                egress ? (host == null ? "egress" : "egress " + host) : "ingress");
+    }
+
+    /** Envoy's {@code mutateTracingRequestHeader}: the reason a request with this request id is traced. */
+    private TraceReason decide(TraceReason status, long random, boolean clientTraceId, boolean forceTrace) {
+        TraceReason reason = status;
+        if (reason == TraceReason.NOT_TRACEABLE) {
+            if (clientTraceId && ThreadLocalRandom.current().nextInt(10_000) < clientSampling) {
+                reason = TraceReason.CLIENT_FORCED;
+            } else if (forceTrace) {
+                reason = TraceReason.SERVICE_FORCED;
+            } else if (random % 10_000 < randomSampling) {
+                reason = TraceReason.SAMPLING;
+            }
+        }
+        if (reason != TraceReason.NOT_TRACEABLE && random % 10_000 >= overallSampling) {
+            reason = TraceReason.NOT_TRACEABLE;
+        }
+        return reason;
+    }
+
+    /**
+     * Starts the span of an RPC call (Bolt, Dubbo), whose headers are the Bolt header map or the Dubbo
+     * attachments: as for HTTP, but with no request id the decision is drawn at random ({@code random_sampling},
+     * then {@code overall_sampling}; {@code x-envoy-force-trace} forces it). {@code fallback} is the caller's
+     * context when the carrier holds neither B3 nor W3C (SOFARPC's {@code rpc_trace_context}), or null.
+     */
+    public Span startRpcSpan(TraceCarrier carrier, TraceContext fallback, StreamInfo info, String service) {
+        if (driver == null) {
+            return null;
+        }
+        TraceReason reason = decide(TraceReason.NOT_TRACEABLE, ThreadLocalRandom.current().nextInt(10_000), false,
+                carrier.get(X_ENVOY_FORCE_TRACE) != null);
+        return start(carrier, fallback, reason.traced(), info,
+                egress ? (service == null ? "egress" : "egress " + service) : "ingress");
+    }
+
+    private Span start(TraceCarrier carrier, TraceContext fallback, boolean traced, StreamInfo info, String name) {
+        TraceContext incoming = Propagation.extract(carrier, driver.format());
+        if (incoming == null) {
+            incoming = fallback;
+        }
+        boolean sampled = incoming != null && incoming.sampled() != null ? incoming.isSampled() : traced;
         TraceContext ctx;
         boolean shared = false;
         if (incoming == null || incoming.traceIdLow() == 0 && incoming.traceIdHigh() == 0) {
@@ -294,19 +330,12 @@ public final class HttpTracer {
             ctx = incoming.child(sampled);
         }
         if (driver.format() == Propagation.Format.B3) {
-            Propagation.injectB3(headers, ctx);
+            Propagation.injectB3(carrier, ctx);
         } else {
-            Propagation.injectW3c(headers, ctx);
+            Propagation.injectW3c(carrier, ctx);
         }
         if (!ctx.isSampled()) {
             return null;
-        }
-        String name;
-        if (egress) {
-            String host = headers.get(HttpHeaderNames.HOST);
-            name = host == null ? "egress" : "egress " + host;
-        } else {
-            name = "ingress";
         }
         return new Span(ctx, name, egress ? Span.Kind.CLIENT : Span.Kind.SERVER, shared,
                 info.startTimeMillis() * 1000, info.startNanos());
@@ -336,6 +365,35 @@ public final class HttpTracer {
             String ua = headers.get(HttpHeaderNames.USER_AGENT);
             span.tag("user_agent", ua == null ? "-" : ua);
         }
+        finishCommon(span, info, headers);
+    }
+
+    /**
+     * Tags and ends the span of an RPC call: {@code rpc.service}, {@code rpc.method}, the call's protocol and
+     * cluster, {@code rpc.status_code} (the protocol's status: Bolt {@code respStatus}, Dubbo status byte; null when
+     * no response came) and {@code error} unless the protocol reported success, then exports it.
+     */
+    public void finishRpcSpan(Span span, StreamInfo info, String service, String method, Integer status,
+                              boolean success) {
+        span.tag("component", "proxy");
+        if (!nodeId.isEmpty()) {
+            span.tag("node_id", nodeId);
+        }
+        if (!zone.isEmpty()) {
+            span.tag("zone", zone);
+        }
+        span.tag("rpc.service", service);
+        span.tag("rpc.method", method);
+        if (status != null) {
+            span.tag("rpc.status_code", Integer.toString(status));
+        }
+        if (!success) {
+            span.tag("error", "true");
+        }
+        finishCommon(span, info, null);
+    }
+
+    private void finishCommon(Span span, StreamInfo info, HttpHeaders headers) {
         span.tag("http.protocol", info.protocol());
         InetSocketAddress peer = info.downstreamRemoteAddress();
         if (peer != null) {
@@ -359,10 +417,12 @@ public final class HttpTracer {
         if (info.upstreamHost() != null) {
             span.tag("upstream_address", info.upstreamHost());
         }
-        int code = info.responseCode();
-        span.tag("http.status_code", Integer.toString(code));
-        if (code == 0 || code >= 500) {
-            span.tag("error", "true");
+        if (headers != null) {
+            int code = info.responseCode();
+            span.tag("http.status_code", Integer.toString(code));
+            if (code == 0 || code >= 500) {
+                span.tag("error", "true");
+            }
         }
         span.end(System.nanoTime());
         driver.exporter().export(span);
