@@ -302,7 +302,8 @@ public final class RpcProxyConfig {
                 throw e.under(path + ".tracing");
             }
             final io.jmesh.proxy.telemetry.tracing.HttpTracer tracer = io.jmesh.proxy.telemetry.tracing.HttpTracer
-                    .create(proto, server.trafficDirection(), clusters, stats, path + ".tracing");
+                    .create(proto, server.trafficDirection(), clusters, stats, path + ".tracing",
+                            "rpc." + sp.asText() + '.');
             final List<RpcFilterFactory.PerCall> traced = new ArrayList<>(filters.size() + 1);
             traced.add(request -> new RpcTracingFilter(tracer));
             traced.addAll(filters);

@@ -23,6 +23,7 @@ import io.envoyproxy.envoy.type.v3.Percent;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.stream.ResponseFlag;
 import io.jmesh.proxy.stream.StreamInfo;
+import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -75,6 +76,8 @@ public final class HttpTracer {
     private final String zone;
     /** Null: tracing decides and marks x-request-id but no provider exports (Envoy's null tracer). */
     private final Driver driver;
+    /** Envoy's {@code <prefix>tracing.*}: why requests were (not) traced, indexed by {@link TraceReason#ordinal()}. */
+    private final Counter[] reasons;
 
     private record Driver(Propagation.Format format, boolean sharedSpanContext, boolean traceId128,
                           SpanExporter exporter) {}
@@ -83,7 +86,9 @@ public final class HttpTracer {
     private record Tag(String name, String value, AsciiString header) {}
 
     private HttpTracer(int randomSampling, int clientSampling, int overallSampling, boolean egress,
-                       int maxPathTagLength, List<Tag> customTags, String nodeId, String zone, Driver driver) {
+                       int maxPathTagLength, List<Tag> customTags, String nodeId, String zone, Driver driver,
+                       Counter[] reasons) {
+        this.reasons = reasons;
         this.randomSampling = randomSampling;
         this.clientSampling = clientSampling;
         this.overallSampling = overallSampling;
@@ -102,15 +107,19 @@ public final class HttpTracer {
      */
     public static HttpTracer create(HttpConnectionManager hcm, TrafficDirection direction, Supplier<ClusterManager> clusters,
                                     Stats stats, String path) throws ConfigException {
-        return hcm.hasTracing() ? create(hcm.getTracing(), direction, clusters, stats, path + ".tracing") : null;
+        return hcm.hasTracing() ? create(hcm.getTracing(), direction, clusters, stats, path + ".tracing",
+                "http." + hcm.getStatPrefix() + ".") : null;
     }
 
     /**
      * Validates a {@code tracing} of the HCM's type (also the RPC proxy's, as Envoy's generic proxy has one);
-     * {@code p} is its path in the config.
+     * {@code p} is its path in the config; the decision counters are {@code <statPrefix>tracing.random_sampling},
+     * {@code service_forced}, {@code client_enabled} and {@code not_traceable} (Envoy's names), {@code statPrefix}
+     * ending with a dot.
      */
     public static HttpTracer create(HttpConnectionManager.Tracing t, TrafficDirection direction,
-                                    Supplier<ClusterManager> clusters, Stats stats, String p) throws ConfigException {
+                                    Supplier<ClusterManager> clusters, Stats stats, String p, String statPrefix)
+            throws ConfigException {
         int random = percent(t.hasRandomSampling(), t.getRandomSampling(), p + ".random_sampling");
         int client = percent(t.hasClientSampling(), t.getClientSampling(), p + ".client_sampling");
         int overall = percent(t.hasOverallSampling(), t.getOverallSampling(), p + ".overall_sampling");
@@ -156,7 +165,12 @@ public final class HttpTracer {
         String providerPath = t.hasProvider() ? p + ".provider" : "tracing.http";
         Driver driver = provider == null ? null : driver(provider, providerPath, clusters, stats, server);
         return new HttpTracer(random, client, overall, direction == TrafficDirection.OUTBOUND, maxPath,
-                List.copyOf(tags), server.node().getId(), server.node().getLocality().getZone(), driver);
+                List.copyOf(tags), server.node().getId(), server.node().getLocality().getZone(), driver,
+                new Counter[] {
+                    stats.counter(statPrefix + "tracing.not_traceable"),
+                    stats.counter(statPrefix + "tracing.random_sampling"),
+                    stats.counter(statPrefix + "tracing.service_forced"),
+                    stats.counter(statPrefix + "tracing.client_enabled")});
     }
 
     private static Driver driver(Tracing.Http provider, String path, Supplier<ClusterManager> clusters, Stats stats,
@@ -268,6 +282,7 @@ public final class HttpTracer {
             }
             status = reason;
         }
+        reasons[status.ordinal()].inc();
         if (driver == null) {
             return null;
         }
@@ -306,6 +321,7 @@ public final class HttpTracer {
         }
         TraceReason reason = decide(TraceReason.NOT_TRACEABLE, ThreadLocalRandom.current().nextInt(10_000), false,
                 carrier.get(X_ENVOY_FORCE_TRACE) != null);
+        reasons[reason.ordinal()].inc();
         return start(carrier, fallback, reason.traced(), info,
                 egress ? (service == null ? "egress" : "egress " + service) : "ingress");
     }

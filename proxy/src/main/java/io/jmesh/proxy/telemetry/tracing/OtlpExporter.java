@@ -36,6 +36,7 @@ import io.opentelemetry.proto.trace.v1.Status;
  */
 final class OtlpExporter extends BatchingExporter {
 
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(OtlpExporter.class);
     private static final Map<InetSocketAddress, ManagedChannel> CHANNELS = new ConcurrentHashMap<>();
     /** The instrumentation scope Envoy reports its spans under. */
     static final String SCOPE_NAME = "envoy";
@@ -77,6 +78,8 @@ final class OtlpExporter extends BatchingExporter {
             spansSent.add(batch.size());
         } catch (StatusRuntimeException e) {
             reportsFailed.inc();
+            logger.debug("{}: export of {} spans to {} failed: {}", this, batch.size(), host.addressString(),
+                    e.getStatus());
         }
     }
 

@@ -29,6 +29,7 @@ import io.jmesh.proxy.upstream.UpstreamCluster;
  */
 final class ZipkinExporter extends BatchingExporter {
 
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(ZipkinExporter.class);
     private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2)).followRedirects(HttpClient.Redirect.NEVER).build();
     private static final JsonFactory JSON = new JsonFactory();
@@ -68,9 +69,11 @@ final class ZipkinExporter extends BatchingExporter {
                 spansSent.add(batch.size());
             } else {
                 reportsFailed.inc();
+                logger.debug("{}: {} answered {}", this, host.addressString(), resp.statusCode());
             }
         } catch (IOException e) {
             reportsFailed.inc();
+            logger.debug("{}: sending to {} failed: {}", this, host.addressString(), e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             reportsFailed.inc();

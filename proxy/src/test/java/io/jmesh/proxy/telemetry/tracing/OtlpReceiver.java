@@ -76,7 +76,7 @@ public final class OtlpReceiver implements AutoCloseable {
     public static String tracing(String service, String fields) {
         return "{ " + fields + " provider: { name: envoy.tracers.opentelemetry, typed_config: "
                 + io.jmesh.proxy.testing.Bootstraps.typed("envoy.config.trace.v3.OpenTelemetryConfig",
-                "grpc_service: { envoy_grpc: { cluster_name: otel }, timeout: 2s }, service_name: " + service)
+                "grpc_service: { envoy_grpc: { cluster_name: otel }, timeout: 8s }, service_name: " + service)
                 + " } }";
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.AfterEach;
@@ -74,6 +75,10 @@ class TracingSamplingTest {
         Map<String, String> client = get("-H", "x-client-trace-id: my-trace");
         assertEquals('b', client.get("x-request-id").charAt(14), client.toString());
         assertEquals("1", client.get("x-b3-sampled"));
+        get();
+        assertEquals(List.of(1L, 1L, 1L, 0L), List.of(proxy.counter("http.ingress.tracing.service_forced"),
+                proxy.counter("http.ingress.tracing.client_enabled"), proxy.counter("http.ingress.tracing.not_traceable"),
+                proxy.counter("http.ingress.tracing.random_sampling")));
     }
 
     @Test
