@@ -134,6 +134,9 @@ final class ActiveStream implements FilterManager.Callbacks {
 
         RouteTable table = config.routeTable; // the stream keeps this snapshot, also when it is routed again
         RouteEntry route = table.route(req);
+        if (span != null && route != null && route.decoratorOperation() != null) {
+            span.name(route.decoratorOperation()); // Envoy's route decorator names the span
+        }
         List<StreamFilterBase> filters = new ArrayList<>(config.filters.size());
         for (HttpFilterFactory.PerStream f : config.filters) {
             StreamFilterBase filter = f.newFilter(route);

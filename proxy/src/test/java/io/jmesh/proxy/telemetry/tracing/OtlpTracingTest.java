@@ -42,6 +42,8 @@ class OtlpTracingTest {
                 .listener("inbound").listenerOption("traffic_direction", "INBOUND")
                 .hcm("tracing", OtlpReceiver.tracing("reviews.default", "custom_tags: [{ tag: team, literal: { value: books } },"
                         + " { tag: user, request_header: { name: x-user, default_value: nobody } }],"))
+                .routeYaml("{ match: { prefix: \"/decorated\" }, route: { cluster: \"inbound|9080||\" },"
+                        + " decorator: { operation: \"reviews.default.svc.cluster.local:9080/*\" } }")
                 .route("/", "inbound|9080||")
                 .cluster("inbound|9080||", backend.port())
                 .http2Cluster("otel", collector.port())
@@ -127,5 +129,13 @@ class OtlpTracingTest {
         assertEquals("nobody", attributes(server).get("user"), "a request_header tag falls back to its default");
         assertEquals(List.of("true", "500"),
                 List.of(attributes(server).get("error"), attributes(server).get("http.status_code")));
+    }
+
+    @Test
+    void aRouteDecoratorNamesTheSpan() throws Exception {
+        seenHeaders(Curl.run("http://127.0.0.1:" + outbound.port() + "/decorated/1"));
+        Poll.until(() -> collector.spansByService().size() == 2, "a span from each sidecar at the OTLP receiver");
+        assertEquals("reviews.default.svc.cluster.local:9080/*", collector.spansByService().get("reviews.default").getName());
+        assertEquals("egress 127.0.0.1:" + outbound.port(), collector.spansByService().get("productpage.default").getName());
     }
 }
