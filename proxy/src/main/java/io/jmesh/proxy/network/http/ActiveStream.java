@@ -255,6 +255,14 @@ final class ActiveStream implements FilterManager.Callbacks {
         }
         HttpHeaders h = resp.headers();
         h.set(HttpHeaderNames.SERVER, config.serverName);
+        if (request != null && (config.alwaysSetRequestIdInResponse
+                || request.headers().contains(io.jmesh.proxy.telemetry.tracing.HttpTracer.X_ENVOY_FORCE_TRACE))) {
+            // Envoy's mutateResponseHeaders: a forced trace can be found by the id the client gets back
+            String rid = request.headers().get(X_REQUEST_ID);
+            if (rid != null) {
+                h.set(X_REQUEST_ID, rid);
+            }
+        }
         if (!h.contains(HttpHeaderNames.DATE)) {
             h.set(HttpHeaderNames.DATE, DateHeader.now());
         }

@@ -82,6 +82,20 @@ class TracingSamplingTest {
     }
 
     @Test
+    void aForcedTraceReturnsItsRequestIdToTheClient() throws Exception {
+        proxy = mesh(zipkin("random_sampling: { value: 0 },")).start();
+        Curl.Result r = Curl.run("-H", "x-envoy-force-trace: 1", "http://127.0.0.1:" + proxy.port() + "/");
+        assertEquals(ZipkinTracingTest.seenHeaders(r).get("x-request-id"), r.header("x-request-id"));
+        Curl.Result plain = Curl.run("http://127.0.0.1:" + proxy.port() + "/");
+        assertEquals(200, plain.status);
+        assertEquals(null, plain.header("x-request-id"), "only forced traces and always_set_request_id_in_response");
+        proxy.close();
+        proxy = mesh(null).hcm("always_set_request_id_in_response", "true").start();
+        Curl.Result always = Curl.run("http://127.0.0.1:" + proxy.port() + "/");
+        assertEquals(ZipkinTracingTest.seenHeaders(always).get("x-request-id"), always.header("x-request-id"));
+    }
+
+    @Test
     void aRequestIdMarkedSampledUpstreamIsTracedHereToo() throws Exception {
         proxy = mesh(zipkin("random_sampling: { value: 0 },")).start();
         Map<String, String> seen = get("-H", "x-request-id: 2d6c9c5b-6b8a-9f3e-9c1d-1a2b3c4d5e6f");
