@@ -44,7 +44,12 @@ public final class ServerTracing {
         ServerTracing t = of(stats);
         t.node = node;
         t.bootstrapProvider = tracing != null && tracing.hasHttp() ? tracing.getHttp() : null;
-        lifecycle.onShutdown(t::close);
+        lifecycle.onShutdown(() -> {
+            t.close();
+            synchronized (BY_STATS) {
+                BY_STATS.remove(stats); // its exporters reach the server, and so its stats: drop it explicitly
+            }
+        });
     }
 
     /** The bootstrap's {@code tracing.http}, or null. */
