@@ -52,6 +52,8 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.filters.network.ratelimit.v3.RateLimit.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig.getDescriptor())
             .add(HealthCheck.getDescriptor())
+            .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor()) // HCM / bootstrap tracing providers
+            .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
             .add(FileAccessLog.getDescriptor())
             .add(StdoutAccessLog.getDescriptor())
             .add(StderrAccessLog.getDescriptor())

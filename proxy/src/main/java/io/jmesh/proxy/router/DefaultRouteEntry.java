@@ -39,6 +39,8 @@ final class DefaultRouteEntry implements RouteEntry {
     private final Kind kind;
     private final Map<String, Object> filterConfigs;
     private final String name;
+    /** {@code Route.decorator.operation}, or null. */
+    private final String decoratorOperation;
     private final String virtualHostName;
 
     // match
@@ -112,6 +114,8 @@ final class DefaultRouteEntry implements RouteEntry {
                       HeaderMutations cfgResponse, boolean mostSpecificWins, Map<String, Object> filterConfigs)
             throws ConfigException {
         this.name = route.getName();
+        this.decoratorOperation = route.hasDecorator() && !route.getDecorator().getOperation().isEmpty()
+                ? route.getDecorator().getOperation() : null;
         this.filterConfigs = filterConfigs;
         this.virtualHostName = virtualHostName;
 
@@ -489,6 +493,11 @@ final class DefaultRouteEntry implements RouteEntry {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public String decoratorOperation() {
+        return decoratorOperation;
     }
 
     @Override

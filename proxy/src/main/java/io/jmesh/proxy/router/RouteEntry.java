@@ -28,6 +28,11 @@ public interface RouteEntry {
     /** {@code Route.name}; may be {@code ""}. */
     String name();
 
+    /** {@code Route.decorator.operation}: the name of the spans of requests on this route; null when unset. */
+    default String decoratorOperation() {
+        return null;
+    }
+
     /** {@code VirtualHost.name} of the virtual host the route belongs to. */
     String virtualHostName();
 

@@ -154,6 +154,8 @@ public final class ProxyServer implements AutoCloseable {
     private void init() throws ConfigException, InterruptedException {
         var sr = bootstrap.getStaticResources();
         stats.localNode(bootstrap.getNode().getId(), bootstrap.getNode().getMetadata());
+        io.jmesh.proxy.telemetry.tracing.ServerTracing.register(stats, bootstrap.getNode(), bootstrap.getTracing(),
+                lifecycle);
         if (bootstrap.hasStatsConfig()) {
             stats.tagExtractors(io.jmesh.proxy.telemetry.TagExtractor.fromConfig(bootstrap.getStatsConfig(),
                     "stats_config"));

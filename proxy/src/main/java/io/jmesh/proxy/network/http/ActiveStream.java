@@ -58,6 +58,8 @@ final class ActiveStream implements FilterManager.Callbacks {
     private final StreamInfo info;
     private final boolean downstreamHttp2;
     private FilterManager filterManager;
+    /** The span of a sampled request, null otherwise. */
+    private io.jmesh.proxy.telemetry.tracing.Span span;
 
     private HttpRequest request;
     private boolean requestEndsWithHeaders;
@@ -124,11 +126,17 @@ final class ActiveStream implements FilterManager.Callbacks {
             String xff = h.get(X_FORWARDED_FOR);
             h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? remote : xff + "," + remote);
         }
+        if (config.tracer != null) {
+            span = config.tracer.startSpan(h, info);
+        }
         info.requestHeaders(h).requestAttributes(
                 new HttpRequestAttributes(req, info.downstreamConnection(), sink.secure() ? "https" : "http"));
 
         RouteTable table = config.routeTable; // the stream keeps this snapshot, also when it is routed again
         RouteEntry route = table.route(req);
+        if (span != null && route != null && route.decoratorOperation() != null) {
+            span.name(route.decoratorOperation()); // Envoy's route decorator names the span
+        }
         List<StreamFilterBase> filters = new ArrayList<>(config.filters.size());
         for (HttpFilterFactory.PerStream f : config.filters) {
             StreamFilterBase filter = f.newFilter(route);
@@ -247,6 +255,14 @@ final class ActiveStream implements FilterManager.Callbacks {
         }
         HttpHeaders h = resp.headers();
         h.set(HttpHeaderNames.SERVER, config.serverName);
+        if (request != null && (config.alwaysSetRequestIdInResponse
+                || request.headers().contains(io.jmesh.proxy.telemetry.tracing.HttpTracer.X_ENVOY_FORCE_TRACE))) {
+            // Envoy's mutateResponseHeaders: a forced trace can be found by the id the client gets back
+            String rid = request.headers().get(X_REQUEST_ID);
+            if (rid != null) {
+                h.set(X_REQUEST_ID, rid);
+            }
+        }
         if (!h.contains(HttpHeaderNames.DATE)) {
             h.set(HttpHeaderNames.DATE, DateHeader.now());
         }
@@ -409,6 +425,17 @@ final class ActiveStream implements FilterManager.Callbacks {
             config.stats.rqTime.record((System.nanoTime() - info.startNanos()) / 1_000_000.0);
         }
         log();
+        if (span != null) {
+            io.jmesh.proxy.telemetry.tracing.Span s = span;
+            span = null;
+            try {
+                config.tracer.finishSpan(s, info, request == null ? null : request.method().name(),
+                        request == null ? null : request.uri(), sink.secure() ? "https" : "http",
+                        request == null ? null : request.headers());
+            } catch (RuntimeException ex) {
+                logger.warn("tracing failed: {}", ex.toString());
+            }
+        }
         if (complete) {
             boolean close = !requestComplete; // the rest of the request body would be read as a new request
             sink.responseComplete(close);

@@ -30,7 +30,9 @@ import io.jmesh.proxy.upstream.ClusterManager;
  * {@code max_request_headers_kb}, {@code common_http_protocol_options.max_headers_count},
  * {@code stream_idle_timeout}, {@code request_timeout} (from the first byte of the request),
  * {@code request_headers_timeout},
- * {@code use_remote_address}, {@code server_name}, {@code generate_request_id}, {@code access_log}
+ * {@code use_remote_address}, {@code server_name}, {@code generate_request_id},
+ * {@code always_set_request_id_in_response}, {@code access_log},
+ * {@code tracing} (see {@link io.jmesh.proxy.telemetry.tracing.HttpTracer}),
  * {@code local_reply_config} (see {@link LocalReply})
  * and {@code http_filters} ending with the router (the filters of {@link HttpFilterRegistry#DEFAULT}: fault, CORS
  * and any found with {@code ServiceLoader}; an unknown filter marked {@code is_optional} is skipped). Inline routes parse their
@@ -63,6 +65,8 @@ public final class HttpConnectionManagerConfig {
     final int maxHeadersCount;
     final boolean useRemoteAddress;
     final boolean generateRequestId;
+    /** {@code always_set_request_id_in_response}: the request's x-request-id goes back in the response. */
+    final boolean alwaysSetRequestIdInResponse;
     /** {@code forward_client_cert_details} / {@code set_current_client_cert_details}: the XFCC header. */
     final ForwardClientCert forwardClientCert;
     final String serverName;
@@ -76,11 +80,15 @@ public final class HttpConnectionManagerConfig {
     final java.util.Set<String> upgradeTypes;
     final LocalReply localReply;
     final int bufferLimit = DEFAULT_BUFFER_LIMIT;
+    /** The HCM's {@code tracing}, null without one. */
+    final io.jmesh.proxy.telemetry.tracing.HttpTracer tracer;
 
     private HttpConnectionManagerConfig(HttpConnectionManager proto, RouteTable routeTable, String rdsRouteName,
                                         List<HttpFilterFactory.PerStream> filters, AccessLog accessLog,
-                                        Supplier<ClusterManager> clusters, Stats stats, LocalReply localReply) {
+                                        Supplier<ClusterManager> clusters, Stats stats, LocalReply localReply,
+                                        io.jmesh.proxy.telemetry.tracing.HttpTracer tracer) {
         this.localReply = localReply;
+        this.tracer = tracer;
         this.statPrefix = proto.getStatPrefix();
         this.codecType = proto.getCodecType();
         this.maxRequestHeadersBytes = (proto.hasMaxRequestHeadersKb()
@@ -94,6 +102,7 @@ public final class HttpConnectionManagerConfig {
                 ? proto.getCommonHttpProtocolOptions().getMaxHeadersCount().getValue() : DEFAULT_MAX_HEADERS_COUNT;
         this.useRemoteAddress = proto.hasUseRemoteAddress() && proto.getUseRemoteAddress().getValue();
         this.generateRequestId = !proto.hasGenerateRequestId() || proto.getGenerateRequestId().getValue();
+        this.alwaysSetRequestIdInResponse = proto.getAlwaysSetRequestIdInResponse();
         this.forwardClientCert = ForwardClientCert.of(proto);
         this.serverName = proto.getServerName().isEmpty() ? "envoy" : proto.getServerName();
         this.routeTable = routeTable;
@@ -236,7 +245,10 @@ public final class HttpConnectionManagerConfig {
         } catch (ConfigException e) {
             throw e.under(path); // the message starts with access_log[i]
         }
-        return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats, localReply);
+        io.jmesh.proxy.telemetry.tracing.HttpTracer tracer = io.jmesh.proxy.telemetry.tracing.HttpTracer.create(proto,
+                context.trafficDirection(), clusters, stats, path);
+        return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats, localReply,
+                tracer);
     }
 
     private static void checkDuration(boolean present, com.google.protobuf.Duration d, String path)

@@ -47,7 +47,9 @@ import io.netty.channel.ChannelPipeline;
  *   <li>{@code access_log} (optional): Envoy {@code AccessLog}s, as in the HTTP connection manager;</li>
  *   <li>{@code filters} (optional): the RPC filter chain, Envoy generic proxy's way: a list of
  *       {@code {name, typed_config}} ending with the router {@code envoy.filters.generic.router}; absent means the
- *       router alone (see {@link RpcFilterRegistry}).</li>
+ *       router alone (see {@link RpcFilterRegistry});</li>
+ *   <li>{@code tracing} (optional): as the HTTP connection manager's {@code tracing} (Envoy's generic proxy has the
+ *       same field): one span per call, see {@link RpcTracingFilter}.</li>
  * </ul>
  * {@code protocol} names a codec of {@link RpcCodecs}: {@code bolt}, {@code dubbo}, or one loaded as an extension.
  */
@@ -172,11 +174,13 @@ public final class RpcProxyConfig {
         while (names.hasNext()) {
             final String f = names.next();
             switch (f) {
-                case "stat_prefix", "protocol", "route_config", "timeout", "max_frame_bytes", "access_log", "filters":
+                case "stat_prefix", "protocol", "route_config", "timeout", "max_frame_bytes", "access_log", "filters",
+                     "tracing":
                     break;
                 default:
                     throw new ConfigException(path + '.' + f + ": (expected: one of stat_prefix, protocol, "
-                                              + "route_config, timeout, max_frame_bytes, access_log, filters)");
+                                              + "route_config, timeout, max_frame_bytes, access_log, filters, "
+                                              + "tracing)");
             }
         }
         final JsonNode sp = value.get("stat_prefix");
@@ -285,8 +289,26 @@ public final class RpcProxyConfig {
                 return codec;
             }
         };
-        final List<RpcFilterFactory.PerCall> filters =
+        List<RpcFilterFactory.PerCall> filters =
                 new RpcFilterRegistry(registry).build(value.get("filters"), path + ".filters", context);
+        final JsonNode tr = value.get("tracing");
+        if (tr != null) {
+            final io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                    .Tracing proto;
+            try {
+                proto = EnvoyTypes.PARSER.parse(tr, io.envoyproxy.envoy.extensions.filters.network
+                        .http_connection_manager.v3.HttpConnectionManager.Tracing.newBuilder()).build();
+            } catch (ConfigException e) {
+                throw e.under(path + ".tracing");
+            }
+            final io.jmesh.proxy.telemetry.tracing.HttpTracer tracer = io.jmesh.proxy.telemetry.tracing.HttpTracer
+                    .create(proto, server.trafficDirection(), clusters, stats, path + ".tracing",
+                            "rpc." + sp.asText() + '.');
+            final List<RpcFilterFactory.PerCall> traced = new ArrayList<>(filters.size() + 1);
+            traced.add(request -> new RpcTracingFilter(tracer));
+            traced.addAll(filters);
+            filters = List.copyOf(traced);
+        }
         return new RpcProxyConfig(statPrefix, codec, filters, table, timeoutMs, maxFrame, log, clusters, stats);
     }
 
