@@ -19,9 +19,25 @@ import picocli.CommandLine.Option;
         description = "Run the control plane: Istio YAML from a directory in, Envoy xDS over ADS out.")
 final class DiscoveryCommand implements Callable<Integer> {
 
-    @Option(names = "--config-dir", required = true, paramLabel = "DIR",
-            description = "Directory of Istio YAML files (read recursively and watched).")
+    @Option(names = "--config-dir", paramLabel = "DIR",
+            description = "Directory of Istio YAML files (read recursively and watched). Required unless "
+                    + "--kubeconfig or --kubernetes is given.")
     Path configDir;
+
+    @Option(names = "--kubeconfig", paramLabel = "FILE",
+            description = "Watch this Kubernetes cluster (the file's current context): Services, EndpointSlices, "
+                    + "Pods, Namespaces, Nodes and Istio's CRDs.")
+    Path kubeconfig;
+
+    @Option(names = "--kubernetes",
+            description = "Watch the Kubernetes cluster found as kubectl finds it: the pod's service account "
+                    + "in a cluster, else $KUBECONFIG or ~/.kube/config.")
+    boolean kubernetes;
+
+    @Option(names = "--domain", defaultValue = "cluster.local", paramLabel = "DOMAIN",
+            description = "The Kubernetes cluster's DNS domain: services are NAME.NAMESPACE.svc.DOMAIN "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String domain;
 
     @Option(names = "--grpc-addr", defaultValue = "127.0.0.1:15010", paramLabel = "HOST:PORT",
             description = "ADS (plaintext gRPC) address (default: ${DEFAULT-VALUE}; port 0 = any free port).")
@@ -106,26 +122,41 @@ final class DiscoveryCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
+        boolean kube = kubernetes || kubeconfig != null;
+        if (configDir == null && !kube) {
+            System.err.println("error: --config-dir: missing (expected: a directory, or --kubeconfig FILE or "
+                    + "--kubernetes)");
+            return 2;
+        }
         java.util.List<io.jmesh.discovery.registry.ServiceRegistry> extra = new java.util.ArrayList<>();
+        java.util.List<io.jmesh.discovery.config.ConfigStore> stores = new java.util.ArrayList<>();
+        io.fabric8.kubernetes.client.KubernetesClient kubeClient = null;
         DiscoveryServer server;
         try {
+            if (kube) {
+                kubeClient = io.jmesh.discovery.registry.kubernetes.KubernetesClients.create(kubeconfig);
+                extra.add(new io.jmesh.discovery.registry.kubernetes.KubernetesServiceRegistry(kubeClient, domain));
+                stores.add(new io.jmesh.discovery.config.kubernetes.KubernetesConfigStore(kubeClient));
+                if (configDir == null) {
+                    configDir = java.nio.file.Files.createTempDirectory("jmesh-discovery-config");
+                    configDir.toFile().deleteOnExit();
+                }
+            }
             for (String uri : registries) {
                 extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
             }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra);
+                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra, stores);
         } catch (Exception e) {
-            for (io.jmesh.discovery.registry.ServiceRegistry r : extra) {
-                try {
-                    r.close();
-                } catch (Exception ignored) {
-                    // best effort on the way out
-                }
+            for (AutoCloseable r : extra) {
+                closeQuietly(r);
             }
+            stores.forEach(DiscoveryCommand::closeQuietly);
+            closeQuietly(kubeClient);
             System.err.println("error: " + e.getMessage());
             return 1;
         }
-        try (server) {
+        try (server; AutoCloseable kubeClientCloser = kubeClient == null ? () -> { } : kubeClient) {
             System.err.println("jmesh discovery: xDS on " + hostPort(server.grpcAddress())
                     + (server.secureGrpcAddress() == null ? ""
                             : ", xDS and CA over TLS on " + hostPort(server.secureGrpcAddress()))
@@ -143,6 +174,17 @@ final class DiscoveryCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // best effort on the way out
+        }
     }
 
     static String hostPort(InetSocketAddress a) {

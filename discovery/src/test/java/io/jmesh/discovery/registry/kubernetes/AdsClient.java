@@ -31,6 +31,7 @@ final class AdsClient implements StreamObserver<DiscoveryResponse>, AutoCloseabl
     private final Node node;
     private final StreamObserver<DiscoveryRequest> requests;
     volatile Throwable error;
+    private boolean closed;
 
     private AdsClient(Channel channel, String namespace, String podName) {
         this.node = Node.newBuilder()
@@ -100,6 +101,9 @@ final class AdsClient implements StreamObserver<DiscoveryResponse>, AutoCloseabl
     @Override
     public synchronized void onNext(DiscoveryResponse r) {
         latest.put(r.getTypeUrl(), r);
+        if (closed) {
+            return;
+        }
         requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(r.getTypeUrl()).setVersionInfo(r.getVersionInfo())
                 .setResponseNonce(r.getNonce()).addAllResourceNames(names.getOrDefault(r.getTypeUrl(), List.of()))
                 .build());
@@ -115,7 +119,10 @@ final class AdsClient implements StreamObserver<DiscoveryResponse>, AutoCloseabl
 
     @Override
     public synchronized void close() {
-        requests.onCompleted();
+        if (!closed) {
+            closed = true;
+            requests.onCompleted();
+        }
     }
 
     private static <T extends com.google.protobuf.Message> T unpack(com.google.protobuf.Any any, Class<T> type) {
