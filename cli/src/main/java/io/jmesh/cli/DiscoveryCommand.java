@@ -34,6 +34,12 @@ final class DiscoveryCommand implements Callable<Integer> {
                     + "in a cluster, else $KUBECONFIG or ~/.kube/config.")
     boolean kubernetes;
 
+    @Option(names = "--ca-secret", paramLabel = "NAMESPACE/NAME",
+            description = "Keep the CA's key and certificates in this Kubernetes Secret (keys ca-cert.pem, ca-key.pem, "
+                    + "root-cert.pem, cert-chain.pem), so that every replica signs with the same root; created with a "
+                    + "self-signed root when missing. Needs --kubeconfig or --kubernetes; not with --ca-dir.")
+    String caSecret;
+
     @Option(names = "--domain", defaultValue = "cluster.local", paramLabel = "DOMAIN",
             description = "The Kubernetes cluster's DNS domain: services are NAME.NAMESPACE.svc.DOMAIN "
                     + "(default: ${DEFAULT-VALUE}).")
@@ -123,6 +129,11 @@ final class DiscoveryCommand implements Callable<Integer> {
             return 2;
         }
         boolean kube = kubernetes || kubeconfig != null;
+        if (caSecret != null && (!kube || caDir != null || ca == null || caSecret.split("/", -1).length != 2)) {
+            System.err.println("error: --ca-secret: " + caSecret + " (expected: NAMESPACE/NAME, with --kubeconfig or "
+                    + "--kubernetes, without --ca-dir, and the CA on)");
+            return 2;
+        }
         if (configDir == null && !kube) {
             System.err.println("error: --config-dir: missing (expected: a directory, or --kubeconfig FILE or "
                     + "--kubernetes)");
@@ -140,6 +151,9 @@ final class DiscoveryCommand implements Callable<Integer> {
                 if (configDir == null) {
                     configDir = java.nio.file.Files.createTempDirectory("jmesh-discovery-config");
                     configDir.toFile().deleteOnExit();
+                }
+                if (caSecret != null) {
+                    ca = withSecretCa(ca, kubeClient);
                 }
             }
             for (String uri : registries) {
@@ -174,6 +188,21 @@ final class DiscoveryCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The CA options with a private directory filled from the {@code --ca-secret} Secret. */
+    private io.jmesh.discovery.CaOptions withSecretCa(io.jmesh.discovery.CaOptions ca,
+                                                      io.fabric8.kubernetes.client.KubernetesClient client)
+            throws Exception {
+        String[] ref = caSecret.split("/", -1);
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("jmesh-ca",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        String trustDomain = io.jmesh.discovery.config.DirectoryConfigWatcher.loadMeshConfig(meshConfig).trustDomain();
+        io.jmesh.discovery.registry.kubernetes.KubernetesCaSecret.materialize(client, ref[0], ref[1], trustDomain,
+                dir.resolve("ca"));
+        return new io.jmesh.discovery.CaOptions(ca.secureGrpcAddress(), dir.resolve("ca"), ca.tokensFile(),
+                ca.caOnPlaintext(), ca.defaultCertTtl(), ca.maxCertTtl());
     }
 
     private static void closeQuietly(AutoCloseable c) {
