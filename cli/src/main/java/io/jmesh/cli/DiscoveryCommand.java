@@ -92,8 +92,8 @@ final class DiscoveryCommand implements Callable<Integer> {
     Path credentialsDir;
 
     @Option(names = "--registry", paramLabel = "URI",
-            description = "Also discover services from a registry: zookeeper://HOST:PORT (Dubbo and SOFARPC providers) "
-                    + "or nacos://HOST:PORT. Repeatable.")
+            description = "Also discover services from a registry: zookeeper://HOST:PORT (Dubbo and SOFARPC providers), "
+                    + "nacos://HOST:PORT or consul://HOST:PORT. Repeatable.")
     java.util.List<String> registries = new java.util.ArrayList<>();
 
     @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS", hidden = true,
