@@ -170,14 +170,15 @@ final class DiscoveryCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 1;
         }
-        try (server; AutoCloseable kubeClientCloser = kubeClient == null ? () -> { } : kubeClient) {
+        try (server) {
             System.err.println("jmesh discovery: xDS on " + hostPort(server.grpcAddress())
                     + (server.secureGrpcAddress() == null ? ""
                             : ", xDS and CA over TLS on " + hostPort(server.secureGrpcAddress()))
                     + ", monitoring on " + hostPort(server.monitoringAddress()) + ", config from " + configDir);
             if (server.certificateAuthority() != null) {
                 System.err.println("jmesh discovery: CA root " + server.certificateAuthority().roots().root()
-                        .getSubjectX500Principal() + (caDir == null ? " (in memory)" : " in " + caDir));
+                        .getSubjectX500Principal() + (caSecret != null ? " from Secret " + caSecret
+                                : caDir == null ? " (in memory)" : " in " + caDir));
             }
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onTerm(stop::countDown);
@@ -186,6 +187,8 @@ final class DiscoveryCommand implements Callable<Integer> {
             } else {
                 stop.await();
             }
+        } finally {
+            closeQuietly(kubeClient);
         }
         return 0;
     }
