@@ -19,9 +19,31 @@ import picocli.CommandLine.Option;
         description = "Run the control plane: Istio YAML from a directory in, Envoy xDS over ADS out.")
 final class DiscoveryCommand implements Callable<Integer> {
 
-    @Option(names = "--config-dir", required = true, paramLabel = "DIR",
-            description = "Directory of Istio YAML files (read recursively and watched).")
+    @Option(names = "--config-dir", paramLabel = "DIR",
+            description = "Directory of Istio YAML files (read recursively and watched). Required unless "
+                    + "--kubeconfig or --kubernetes is given.")
     Path configDir;
+
+    @Option(names = "--kubeconfig", paramLabel = "FILE",
+            description = "Watch this Kubernetes cluster (the file's current context): Services, EndpointSlices, "
+                    + "Pods, Namespaces, Nodes and Istio's CRDs.")
+    Path kubeconfig;
+
+    @Option(names = "--kubernetes",
+            description = "Watch the Kubernetes cluster found as kubectl finds it: the pod's service account "
+                    + "in a cluster, else $KUBECONFIG or ~/.kube/config.")
+    boolean kubernetes;
+
+    @Option(names = "--ca-secret", paramLabel = "NAMESPACE/NAME",
+            description = "Keep the CA's key and certificates in this Kubernetes Secret (keys ca-cert.pem, ca-key.pem, "
+                    + "root-cert.pem, cert-chain.pem), so that every replica signs with the same root; created with a "
+                    + "self-signed root when missing. Needs --kubeconfig or --kubernetes; not with --ca-dir.")
+    String caSecret;
+
+    @Option(names = "--domain", defaultValue = "cluster.local", paramLabel = "DOMAIN",
+            description = "The Kubernetes cluster's DNS domain: services are NAME.NAMESPACE.svc.DOMAIN "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String domain;
 
     @Option(names = "--grpc-addr", defaultValue = "127.0.0.1:15010", paramLabel = "HOST:PORT",
             description = "ADS (plaintext gRPC) address (default: ${DEFAULT-VALUE}; port 0 = any free port).")
@@ -70,8 +92,8 @@ final class DiscoveryCommand implements Callable<Integer> {
     Path credentialsDir;
 
     @Option(names = "--registry", paramLabel = "URI",
-            description = "Also discover services from a registry: zookeeper://HOST:PORT (Dubbo and SOFARPC providers) "
-                    + "or nacos://HOST:PORT. Repeatable.")
+            description = "Also discover services from a registry: zookeeper://HOST:PORT (Dubbo and SOFARPC providers), "
+                    + "nacos://HOST:PORT or consul://HOST:PORT. Repeatable.")
     java.util.List<String> registries = new java.util.ArrayList<>();
 
     @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS", hidden = true,
@@ -106,22 +128,45 @@ final class DiscoveryCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 2;
         }
+        boolean kube = kubernetes || kubeconfig != null;
+        if (caSecret != null && (!kube || caDir != null || ca == null || caSecret.split("/", -1).length != 2)) {
+            System.err.println("error: --ca-secret: " + caSecret + " (expected: NAMESPACE/NAME, with --kubeconfig or "
+                    + "--kubernetes, without --ca-dir, and the CA on)");
+            return 2;
+        }
+        if (configDir == null && !kube) {
+            System.err.println("error: --config-dir: missing (expected: a directory, or --kubeconfig FILE or "
+                    + "--kubernetes)");
+            return 2;
+        }
         java.util.List<io.jmesh.discovery.registry.ServiceRegistry> extra = new java.util.ArrayList<>();
+        java.util.List<io.jmesh.discovery.config.ConfigStore> stores = new java.util.ArrayList<>();
+        io.fabric8.kubernetes.client.KubernetesClient kubeClient = null;
         DiscoveryServer server;
         try {
+            if (kube) {
+                kubeClient = io.jmesh.discovery.registry.kubernetes.KubernetesClients.create(kubeconfig);
+                extra.add(new io.jmesh.discovery.registry.kubernetes.KubernetesServiceRegistry(kubeClient, domain));
+                stores.add(new io.jmesh.discovery.config.kubernetes.KubernetesConfigStore(kubeClient));
+                if (configDir == null) {
+                    configDir = java.nio.file.Files.createTempDirectory("jmesh-discovery-config");
+                    configDir.toFile().deleteOnExit();
+                }
+                if (caSecret != null) {
+                    ca = withSecretCa(ca, kubeClient);
+                }
+            }
             for (String uri : registries) {
                 extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
             }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra);
+                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra, stores);
         } catch (Exception e) {
-            for (io.jmesh.discovery.registry.ServiceRegistry r : extra) {
-                try {
-                    r.close();
-                } catch (Exception ignored) {
-                    // best effort on the way out
-                }
+            for (AutoCloseable r : extra) {
+                closeQuietly(r);
             }
+            stores.forEach(DiscoveryCommand::closeQuietly);
+            closeQuietly(kubeClient);
             System.err.println("error: " + e.getMessage());
             return 1;
         }
@@ -132,7 +177,8 @@ final class DiscoveryCommand implements Callable<Integer> {
                     + ", monitoring on " + hostPort(server.monitoringAddress()) + ", config from " + configDir);
             if (server.certificateAuthority() != null) {
                 System.err.println("jmesh discovery: CA root " + server.certificateAuthority().roots().root()
-                        .getSubjectX500Principal() + (caDir == null ? " (in memory)" : " in " + caDir));
+                        .getSubjectX500Principal() + (caSecret != null ? " from Secret " + caSecret
+                                : caDir == null ? " (in memory)" : " in " + caDir));
             }
             CountDownLatch stop = new CountDownLatch(1);
             Signals.onTerm(stop::countDown);
@@ -141,8 +187,36 @@ final class DiscoveryCommand implements Callable<Integer> {
             } else {
                 stop.await();
             }
+        } finally {
+            closeQuietly(kubeClient);
         }
         return 0;
+    }
+
+    /** The CA options with a private directory filled from the {@code --ca-secret} Secret. */
+    private io.jmesh.discovery.CaOptions withSecretCa(io.jmesh.discovery.CaOptions ca,
+                                                      io.fabric8.kubernetes.client.KubernetesClient client)
+            throws Exception {
+        String[] ref = caSecret.split("/", -1);
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("jmesh-ca",
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+        String trustDomain = io.jmesh.discovery.config.DirectoryConfigWatcher.loadMeshConfig(meshConfig).trustDomain();
+        io.jmesh.discovery.registry.kubernetes.KubernetesCaSecret.materialize(client, ref[0], ref[1], trustDomain,
+                dir.resolve("ca"));
+        return new io.jmesh.discovery.CaOptions(ca.secureGrpcAddress(), dir.resolve("ca"), ca.tokensFile(),
+                ca.caOnPlaintext(), ca.defaultCertTtl(), ca.maxCertTtl());
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // best effort on the way out
+        }
     }
 
     static String hostPort(InetSocketAddress a) {

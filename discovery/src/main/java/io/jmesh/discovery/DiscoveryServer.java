@@ -4,6 +4,7 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.ConfigStore;
 import io.jmesh.discovery.config.Credential;
 import io.jmesh.discovery.config.CredentialsDirectory;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
@@ -57,6 +58,7 @@ public final class DiscoveryServer implements AutoCloseable {
     private final MonitoringServer monitoring;
     private final XdsMetrics metrics;
     private final SecureCa secure;
+    private volatile List<ConfigStore> configStores = List.of();
 
     /** The CA, its TLS server and the watcher of its directory; null parts when not configured. */
     private record SecureCa(CertificateAuthority ca, Server server, CaDirectoryWatcher caWatcher) {
@@ -112,6 +114,25 @@ public final class DiscoveryServer implements AutoCloseable {
      */
     public static DiscoveryServer start(DiscoveryOptions options, List<ServiceRegistry> extraRegistries)
             throws Exception {
+        return start(options, extraRegistries, List.of());
+    }
+
+    /** How long {@link #start} waits for registries and config stores to sync before it gives up. */
+    public static final Duration SYNC_TIMEOUT = Duration.ofMinutes(2);
+
+    /**
+     * Starts discovery with {@code extraRegistries} as {@link #start(DiscoveryOptions, List)} does and Istio
+     * objects from {@code configStores} (e.g. the Kubernetes API server) merged after the config directory's:
+     * an object of the same {@code Kind/namespace/name} as an earlier one is rejected. Discovery owns the
+     * stores too. xDS is served only once every registry and store has synced (istiod's "caches synced"):
+     * {@code start} waits for that, up to {@link #SYNC_TIMEOUT}, and fails after it.
+     *
+     * @throws io.jmesh.proxy.config.ConfigException if the config directory or mesh config file is unusable, or
+     *                                               a registry or store did not sync in time
+     * @throws java.io.IOException                    if a port cannot be bound
+     */
+    public static DiscoveryServer start(DiscoveryOptions options, List<ServiceRegistry> extraRegistries,
+                                        List<ConfigStore> configStores) throws Exception {
         XdsMetrics metrics = new XdsMetrics();
         AdsService ads = new AdsService(metrics, Math.max(2, Runtime.getRuntime().availableProcessors()));
         FileServiceRegistry fileRegistry = new FileServiceRegistry();
@@ -127,7 +148,7 @@ public final class DiscoveryServer implements AutoCloseable {
         Debouncer debouncer = new Debouncer(options.debounce(), options.debounce().multipliedBy(100)
                 .compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : options.debounce().multipliedBy(100),
                 firstEventNanos -> {
-                    ConfigSnapshot config = watcherRef[0].current();
+                    ConfigSnapshot config = merge(watcherRef[0].current(), configStores);
                     MeshSnapshot snapshot = new MeshSnapshot(versions.incrementAndGet(), config,
                             registries.services(), registries.endpoints(), credentials.get());
                     metrics.setModelSize(snapshot.services().size(),
@@ -142,17 +163,33 @@ public final class DiscoveryServer implements AutoCloseable {
         });
         DirectoryConfigWatcher watcher = new DirectoryConfigWatcher(options.configDir(), options.meshConfigFile(),
                 Duration.ofMillis(50), DirectoryConfigWatcher.DEFAULT_RESCAN, config -> {
-                    fileRegistry.update(config);
+                    synchronized (fileRegistry) {
+                        fileRegistry.update(merge(config, configStores));
+                    }
                     metrics.recordTrigger("config");
                     debouncer.trigger();
                 });
         watcherRef[0] = watcher;
+        for (ConfigStore store : configStores) {
+            store.addListener(() -> {
+                // Under the registry's lock, so that the directory's and the store's updates apply in order.
+                synchronized (fileRegistry) {
+                    fileRegistry.update(merge(watcherRef[0].current(), configStores));
+                }
+                metrics.recordTrigger("config");
+                debouncer.trigger();
+            });
+        }
         Server grpc = null;
         MonitoringServer monitoring = null;
         SecureCa secure = null;
         try {
             ConfigSnapshot first = watcher.start();
-            fileRegistry.update(first);
+            awaitSynced(registries, configStores);
+            first = merge(watcher.current(), configStores);
+            synchronized (fileRegistry) {
+                fileRegistry.update(first);
+            }
             MeshSnapshot initial = new MeshSnapshot(versions.incrementAndGet(), first, registries.services(),
                     registries.endpoints(), credentials.get());
             metrics.setModelSize(initial.services().size(), first.of(ConfigKind.VIRTUAL_SERVICE).size(),
@@ -173,6 +210,7 @@ public final class DiscoveryServer implements AutoCloseable {
             monitoring = MonitoringServer.start(options.monitoringAddress(), ads, metrics, ads::snapshot);
             DiscoveryServer server = new DiscoveryServer(watcher, registries, debouncer, ads, grpc, monitoring,
                     metrics, secure);
+            server.configStores = List.copyOf(configStores);
             if (options.credentialsDir() != null) {
                 server.credentialsPoller = credentialsPoller(options.credentialsDir(), credentials, () -> {
                     metrics.recordTrigger("secret");
@@ -184,6 +222,7 @@ public final class DiscoveryServer implements AutoCloseable {
             return server;
         } catch (Exception e) {
             registries.close();
+            configStores.forEach(ConfigStore::close);
             watcher.close();
             debouncer.close();
             ads.close();
@@ -197,6 +236,62 @@ public final class DiscoveryServer implements AutoCloseable {
                 secure.close();
             }
             throw e;
+        }
+    }
+
+    /**
+     * The directory's objects followed by each store's; a later object with the key of an earlier one is
+     * rejected, naming where the first came from.
+     */
+    static ConfigSnapshot merge(ConfigSnapshot dir, List<ConfigStore> stores) {
+        if (stores.isEmpty()) {
+            return dir;
+        }
+        List<io.jmesh.discovery.config.Config<?>> configs = new java.util.ArrayList<>(dir.configs());
+        List<io.jmesh.discovery.config.ConfigError> errors = new java.util.ArrayList<>(dir.errors());
+        java.util.Map<String, io.jmesh.discovery.config.ConfigSource> seen = new java.util.HashMap<>();
+        for (io.jmesh.discovery.config.Config<?> c : configs) {
+            seen.put(c.meta().key(), c.meta().source());
+        }
+        for (ConfigStore store : stores) {
+            ConfigSnapshot s = store.current();
+            for (io.jmesh.discovery.config.Config<?> c : s.configs()) {
+                io.jmesh.discovery.config.ConfigSource first = seen.putIfAbsent(c.meta().key(), c.meta().source());
+                if (first == null) {
+                    configs.add(c);
+                } else {
+                    errors.add(new io.jmesh.discovery.config.ConfigError(c.meta().source(), c.meta().kind().kindName(),
+                            c.meta().namespace(), c.meta().name(), "metadata.name: " + c.meta().name()
+                            + " (expected: unique per kind and namespace; first defined at " + first + ")"));
+                }
+            }
+            errors.addAll(s.errors());
+        }
+        return new ConfigSnapshot(configs, errors, dir.meshConfig());
+    }
+
+    /** Waits until every registry and store has synced, logging every 5 s; fails after {@link #SYNC_TIMEOUT}. */
+    private static void awaitSynced(ServiceRegistry registries, List<ConfigStore> stores) throws Exception {
+        long start = System.nanoTime();
+        long lastLog = start;
+        while (true) {
+            boolean synced = registries.hasSynced();
+            for (ConfigStore s : stores) {
+                synced &= s.hasSynced();
+            }
+            if (synced) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - start > SYNC_TIMEOUT.toNanos()) {
+                throw new io.jmesh.proxy.config.ConfigException("registries: not synced after " + SYNC_TIMEOUT
+                        + " (expected: every registry and config store reachable and readable; see the warnings above)");
+            }
+            if (now - lastLog > TimeUnit.SECONDS.toNanos(5)) {
+                lastLog = now;
+                logger.info("waiting for registries and config stores to sync before serving xDS");
+            }
+            Thread.sleep(20);
         }
     }
 
@@ -320,6 +415,7 @@ public final class DiscoveryServer implements AutoCloseable {
         watcher.close();
         debouncer.close();
         registries.close();
+        configStores.forEach(ConfigStore::close);
         grpc.shutdownNow();
         try {
             grpc.awaitTermination(5, TimeUnit.SECONDS);

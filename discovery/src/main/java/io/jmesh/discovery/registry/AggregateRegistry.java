@@ -70,6 +70,17 @@ public final class AggregateRegistry implements ServiceRegistry {
         return out;
     }
 
+    /** Returns whether every member has synced. */
+    @Override
+    public boolean hasSynced() {
+        for (ServiceRegistry r : registries) {
+            if (!r.hasSynced()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public void addListener(Listener listener) {
         listeners.add(listener);

@@ -1,5 +1,6 @@
 package io.jmesh.discovery.registry;
 
+import io.jmesh.discovery.registry.consul.ConsulServiceRegistry;
 import io.jmesh.discovery.registry.nacos.NacosServiceRegistry;
 import io.jmesh.discovery.registry.zookeeper.ZookeeperServiceRegistry;
 import io.jmesh.proxy.config.ConfigException;
@@ -11,7 +12,8 @@ import java.util.Locale;
  */
 public final class Registries {
 
-    private static final String EXPECTED = "zookeeper://HOST:PORT[,HOST:PORT...] or nacos://HOST:PORT[?namespace=ID]";
+    private static final String EXPECTED = "zookeeper://HOST:PORT[,HOST:PORT...], nacos://HOST:PORT[?namespace=ID] "
+            + "or consul://HOST:PORT";
 
     private Registries() {}
 
@@ -21,7 +23,9 @@ public final class Registries {
      *   <li>{@code zookeeper://HOST:PORT[,HOST:PORT...]}: Dubbo's and SOFARPC's provider nodes
      *       ({@link ZookeeperServiceRegistry}); the port defaults to 2181;</li>
      *   <li>{@code nacos://HOST:PORT[?namespace=ID]}: Dubbo's providers in Nacos, read over its HTTP
-     *       API ({@link NacosServiceRegistry}); the port defaults to 8848.</li>
+     *       API ({@link NacosServiceRegistry}); the port defaults to 8848;</li>
+     *   <li>{@code consul://HOST:PORT}: Consul's catalog and healthy instances, followed with blocking
+     *       queries ({@link ConsulServiceRegistry}); the port defaults to 8500.</li>
      * </ul>
      * The registry connects in the background: an unreachable server is not an error here. The
      * caller closes it.
@@ -65,6 +69,13 @@ public final class Registries {
                 }
                 return new NacosServiceRegistry(URI.create("http://" + hostPort(uri, authority, 8848)), namespace,
                         NacosServiceRegistry.DEFAULT_POLL_INTERVAL);
+            }
+            case "consul" -> {
+                if (!query.isEmpty()) {
+                    throw bad(uri);
+                }
+                return new ConsulServiceRegistry(URI.create("http://" + hostPort(uri, authority, 8500)),
+                        ConsulServiceRegistry.DEFAULT_WAIT);
             }
             default -> throw bad(uri);
         }

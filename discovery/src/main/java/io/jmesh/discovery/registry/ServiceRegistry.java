@@ -33,6 +33,16 @@ public interface ServiceRegistry extends AutoCloseable {
      */
     void addListener(Listener listener);
 
+    /**
+     * Returns whether this registry has read its backend fully once (Kubernetes' informers listed every
+     * object), so that {@link #services()} is not a partial view. Discovery serves xDS only once every
+     * registry has synced, so that a starting replica never pushes a mesh with services missing. The
+     * default is {@code true}: registries that poll serve what they have from the start.
+     */
+    default boolean hasSynced() {
+        return true;
+    }
+
     /** Stops watching the backend. The default does nothing. */
     @Override
     default void close() {}

@@ -32,16 +32,19 @@ class RegistriesTest {
         try (ServiceRegistry r = Registries.fromUri("nacos://localhost")) {
             assertEquals("nacos://localhost:8848", r.name());
         }
+        try (ServiceRegistry r = Registries.fromUri("consul://localhost")) {
+            assertEquals("consul://localhost:8500", r.name());
+        }
     }
 
     @Test
     void anythingElseIsAClearError() {
-        for (String bad : List.of("consul://127.0.0.1:8500", "127.0.0.1:2181", "zookeeper://", "zookeeper://h:0",
+        for (String bad : List.of("consul://127.0.0.1:8500?dc=x", "consul://h:x", "127.0.0.1:2181", "zookeeper://", "zookeeper://h:0",
                 "zookeeper://h:99999", "zookeeper://h:x", "zookeeper://h:2181?backup=h2", "zookeeper://h:1,,h:2",
                 "nacos://h:8848?group=x", "nacos://h:8848/nacos", "nacos://user@h:8848")) {
             ConfigException e = assertThrows(ConfigException.class, () -> Registries.fromUri(bad), bad);
-            assertEquals("registry: " + bad + " (expected: zookeeper://HOST:PORT[,HOST:PORT...] or "
-                    + "nacos://HOST:PORT[?namespace=ID])", e.getMessage());
+            assertEquals("registry: " + bad + " (expected: zookeeper://HOST:PORT[,HOST:PORT...], "
+                    + "nacos://HOST:PORT[?namespace=ID] or consul://HOST:PORT)", e.getMessage());
         }
     }
 }

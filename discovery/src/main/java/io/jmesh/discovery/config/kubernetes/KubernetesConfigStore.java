@@ -1,0 +1,235 @@
+package io.jmesh.discovery.config.kubernetes;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.ConfigError;
+import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.ConfigParser;
+import io.jmesh.discovery.config.ConfigSnapshot;
+import io.jmesh.discovery.config.ConfigStore;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Istio's custom resources read from the Kubernetes API server: one informer per kind that discovery reads
+ * ({@link ConfigKind}: networking.istio.io, security.istio.io and telemetry.istio.io), in every namespace,
+ * at the first version of its group that istiod serves ({@code v1}). Each object goes through
+ * {@link ConfigParser} as JSON, exactly as a file's YAML does, so a bad object is rejected with the same
+ * {@code field.path: value (expected: ...)} reason, and its source reads as its API path
+ * ({@code kubernetes/apis/networking.istio.io/v1/namespaces/NS/virtualservices/NAME:1}). The API server
+ * should have refused most bad objects already (Istio's CRDs carry schemas); discovery checks again.
+ *
+ * <p>A kind whose CRD is not installed (the list answers 404) counts as synced with no objects, with a
+ * warning; install the CRD and restart discovery to read it. Other failures (API server down, RBAC) are
+ * retried in the background and keep the last objects.
+ *
+ * <p>Thread-safety: all methods may be called from any thread; listeners run on the store's own thread.
+ */
+public final class KubernetesConfigStore implements ConfigStore {
+
+    private static final Logger logger = LoggerFactory.getLogger(KubernetesConfigStore.class);
+
+    private record Parsed(String resourceVersion, ConfigParser.Result result) {}
+
+    private final KubernetesClient client;
+    private final Map<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> informers = new HashMap<>();
+    private final Map<ConfigKind, Boolean> absent = new ConcurrentHashMap<>();
+    private final ExecutorService executor;
+    private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    /** Touched only on the store's thread. */
+    private Map<String, Parsed> parsed = new HashMap<>();
+    private volatile ConfigSnapshot current = ConfigSnapshot.EMPTY;
+    private volatile boolean builtAfterSync;
+    private volatile boolean closed;
+
+    /** Starts the informers on {@code client} and returns at once; the client stays the caller's. */
+    public KubernetesConfigStore(KubernetesClient client) {
+        this.client = Objects.requireNonNull(client, "client");
+        this.executor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "kubernetes-config");
+            t.setDaemon(true);
+            return t;
+        });
+        for (ConfigKind kind : ConfigKind.values()) {
+            SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(context(kind))
+                    .inAnyNamespace().runnableInformer(0);
+            informer.addEventHandler(new ResourceEventHandler<>() {
+                @Override
+                public void onAdd(GenericKubernetesResource obj) {
+                    scheduleRebuild();
+                }
+
+                @Override
+                public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+                    scheduleRebuild();
+                }
+
+                @Override
+                public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
+                    scheduleRebuild();
+                }
+            });
+            informer.exceptionHandler((started, t) -> {
+                if (t instanceof KubernetesClientException k && k.getCode() == 404) {
+                    if (absent.putIfAbsent(kind, true) == null) {
+                        logger.warn("kubernetes: no {} resources on the API server (CRD {} not installed?); "
+                                + "not reading them", kind.kindName(), plural(kind) + "." + kind.group().groupName());
+                        scheduleRebuild();
+                    }
+                    return false;
+                }
+                logger.warn("kubernetes: watching {} failed, retrying: {}", kind.kindName(), t.toString());
+                return !closed;
+            });
+            informers.put(kind, informer);
+            informer.start();
+        }
+    }
+
+    /** The API coordinates of {@code kind}: its group, the group's first version, its plural. */
+    public static ResourceDefinitionContext context(ConfigKind kind) {
+        String apiVersion = kind.group().expected().split(",")[0].trim();
+        return new ResourceDefinitionContext.Builder()
+                .withGroup(kind.group().groupName())
+                .withVersion(apiVersion.substring(apiVersion.indexOf('/') + 1))
+                .withKind(kind.kindName())
+                .withPlural(plural(kind))
+                .withNamespaced(true)
+                .build();
+    }
+
+    /** Kubernetes' plural of a kind: {@code serviceentries}, {@code virtualservices}, {@code sidecars}. */
+    public static String plural(ConfigKind kind) {
+        String k = kind.kindName().toLowerCase(Locale.ROOT);
+        if (k.endsWith("y") && k.length() > 1 && "aeiou".indexOf(k.charAt(k.length() - 2)) < 0) {
+            return k.substring(0, k.length() - 1) + "ies";
+        }
+        return k.endsWith("s") ? k + "es" : k + "s";
+    }
+
+    @Override
+    public String name() {
+        return "kubernetes";
+    }
+
+    @Override
+    public ConfigSnapshot current() {
+        return current;
+    }
+
+    @Override
+    public boolean hasSynced() {
+        if (builtAfterSync) {
+            return true;
+        }
+        if (informersSynced()) {
+            scheduleRebuild();
+        }
+        return false;
+    }
+
+    @Override
+    public void addListener(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        informers.values().forEach(SharedIndexInformer::close);
+        executor.shutdownNow();
+    }
+
+    private boolean informersSynced() {
+        for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
+            if (!absent.containsKey(e.getKey()) && !e.getValue().hasSynced()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void scheduleRebuild() {
+        if (!closed && rebuildPending.compareAndSet(false, true)) {
+            try {
+                executor.execute(this::rebuild);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closed meanwhile
+            }
+        }
+    }
+
+    private void rebuild() {
+        rebuildPending.set(false);
+        boolean synced = informersSynced();
+        try {
+            List<Config<?>> configs = new ArrayList<>();
+            List<ConfigError> errors = new ArrayList<>();
+            Map<String, Parsed> nextParsed = new HashMap<>();
+            for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
+                List<GenericKubernetesResource> objects = new ArrayList<>(e.getValue().getStore().list());
+                objects.sort(Comparator.comparing(o -> o.getMetadata().getNamespace() + '/' + o.getMetadata().getName()));
+                for (GenericKubernetesResource o : objects) {
+                    String key = e.getKey().kindName() + '/' + o.getMetadata().getNamespace() + '/'
+                            + o.getMetadata().getName();
+                    String version = o.getMetadata().getResourceVersion();
+                    Parsed last = parsed.get(key);
+                    Parsed p = last != null && version != null && version.equals(last.resourceVersion()) ? last
+                            : new Parsed(version, parse(e.getKey(), o));
+                    nextParsed.put(key, p);
+                    configs.addAll(p.result().configs());
+                    errors.addAll(p.result().errors());
+                }
+            }
+            parsed = nextParsed;
+            ConfigSnapshot next = new ConfigSnapshot(configs, errors, null);
+            boolean changed = !next.equals(current);
+            if (changed) {
+                for (ConfigError err : next.errors()) {
+                    if (!current.errors().contains(err)) {
+                        logger.warn("rejected {}", err);
+                    }
+                }
+                current = next;
+            }
+            if (synced && !builtAfterSync) {
+                builtAfterSync = true;
+                logger.info("kubernetes: config synced; {} objects, {} rejected", next.configs().size(),
+                        next.errors().size());
+            }
+            if (changed) {
+                listeners.forEach(Runnable::run);
+            }
+        } catch (RuntimeException e) {
+            logger.warn("kubernetes: reading Istio objects failed; keeping the last ones", e);
+        }
+    }
+
+    private ConfigParser.Result parse(ConfigKind kind, GenericKubernetesResource o) {
+        ResourceDefinitionContext ctx = context(kind);
+        String ns = o.getMetadata().getNamespace() == null ? "default" : o.getMetadata().getNamespace();
+        Path source = Path.of("kubernetes", "apis", ctx.getGroup(), ctx.getVersion(), "namespaces", ns, ctx.getPlural(),
+                o.getMetadata().getName());
+        String json = client.getKubernetesSerialization().asJson(o);
+        return ConfigParser.parse(source, json, ns);
+    }
+}
