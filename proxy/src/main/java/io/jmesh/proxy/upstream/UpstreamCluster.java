@@ -39,9 +39,10 @@ import io.netty.handler.ssl.SslContext;
  * {@link #chooseHost} reads it without locks. A host whose address is unchanged keeps its
  * {@link HostStats} and active-request count across updates. Thread-safe.
  *
- * <p>{@code ORIGINAL_DST} clusters (with {@code lb_policy: CLUSTER_PROVIDED}) are accepted but have no hosts:
- * {@link #chooseHost} returns null and the caller connects to the downstream connection's original
- * destination itself ({@link #type()} tells).
+ * <p>{@code ORIGINAL_DST} clusters (with {@code lb_policy: CLUSTER_PROVIDED}) have no configured hosts: for each
+ * request {@link #chooseHost} returns the host of the downstream connection's original destination
+ * ({@link LoadBalancerContext#downstreamDestination()}), created on first use and kept (with its stats) while it is
+ * used; null when the request has no downstream connection.
  */
 public final class UpstreamCluster {
 
@@ -335,12 +336,40 @@ public final class UpstreamCluster {
      * {@code upstream_cx_none_healthy}; callers must not count it again). Thread-safe, lock-free, never blocks.
      */
     public Host chooseHost(LoadBalancerContext context) {
-        Host h = snapshot.choose(context == null ? LoadBalancerContext.NONE : context);
+        Host h = type == Cluster.DiscoveryType.ORIGINAL_DST ? originalDstHost(context)
+                : snapshot.choose(context == null ? LoadBalancerContext.NONE : context);
         if (h == null) {
             stats.upstreamCxNoneHealthy().inc();
         }
         return h;
     }
+
+    /**
+     * The host of an {@code ORIGINAL_DST} cluster for a request: that of the downstream destination, one per address
+     * (so that pools and stats are per address). As Envoy's {@code cleanup_interval}, hosts unused since the previous
+     * sweep are forgotten when there are more than {@link #ORIGINAL_DST_MAX_HOSTS}.
+     */
+    private Host originalDstHost(LoadBalancerContext context) {
+        java.net.InetSocketAddress dst = context == null ? null : context.downstreamDestination();
+        if (dst == null) {
+            return null;
+        }
+        Host h = originalDstHosts.get(dst);
+        if (h == null) {
+            if (originalDstHosts.size() >= ORIGINAL_DST_MAX_HOSTS) {
+                originalDstHosts.values().removeIf(old -> old.activeRequests() == 0);
+            }
+            h = originalDstHosts.computeIfAbsent(dst, a -> new Host(a, "", 1, 0,
+                    io.envoyproxy.envoy.config.core.v3.HealthStatus.HEALTHY, "", 0, null));
+        }
+        return h;
+    }
+
+    /** How many original-destination hosts a cluster keeps before forgetting idle ones. */
+    static final int ORIGINAL_DST_MAX_HOSTS = 1024;
+
+    private final java.util.concurrent.ConcurrentHashMap<java.net.InetSocketAddress, Host> originalDstHosts =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** {@code connect_timeout} in milliseconds, 5000 when unset. */
     public long connectTimeoutMillis() {
