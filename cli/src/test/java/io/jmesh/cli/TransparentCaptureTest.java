@@ -116,9 +116,10 @@ class TransparentCaptureTest {
         // The reviews application: plain HTTP on 0.0.0.0:9080 (captured inbound) and 0.0.0.0:7070 (not captured).
         start(dir, "reviews-app", List.of("ip", "netns", "exec", reviews, java(), "-Xmx32m", "-cp",
                 testClasses(), EchoApp.class.getName(), "9080", "7070"));
-        // Istio's rules in each pod: every outbound destination, inbound port 9080 of reviews; UID 1337 excluded.
+        // Istio's rules in each pod, as its injector writes them: every outbound destination, every inbound port
+        // (reviews); UID 1337 excluded.
         apply(productpage, "*", "");
-        apply(reviews, "*", "9080");
+        apply(reviews, "*", "*");
         sidecar(dir, productpage, net + "2", "productpage-v1", "productpage", xds);
         sidecar(dir, reviews, net + "3", "reviews-v1", "reviews", xds);
     }
@@ -232,15 +233,19 @@ class TransparentCaptureTest {
     }
 
     @Test
-    void aDestinationOutsideTheMeshPassesThroughTheOriginalDestination() throws Exception {
+    void aPortOutsideTheMeshPassesThroughBothSidecarsToTheOriginalDestination() throws Exception {
         awaitOk(productpage, "http://" + HOST + ":9080/"); // the sidecars are up
-        // 7070 is no service port: virtualOutbound keeps the connection (ALLOW_ANY) and PassthroughCluster connects
-        // to the original destination; reviews does not capture 7070 inbound, so the app sees the client pod.
+        // 7070 is no service port. The client's virtualOutbound keeps the connection (ALLOW_ANY) and its
+        // PassthroughCluster connects to the original destination; reviews captures it inbound (-b *), no chain takes
+        // port 7070, and InboundPassthroughCluster connects to the original destination from 127.0.0.6, which the
+        // rules let through to the app.
         String[] r = curl(productpage, "http://" + net + "3:7070/other");
         assertEquals("200", r[0], () -> r[1] + "\n" + logsOrError());
-        assertTrue(r[1].startsWith("remote=" + net + "2\nport=7070\n"), r[1]);
-        String stats = NetworkNamespaces.in(productpage, "curl", "-sS", "http://127.0.0.1:15000/stats");
-        assertTrue(stats.contains("cluster.PassthroughCluster.upstream_cx_total: 1\n"), stats);
+        assertTrue(r[1].startsWith("remote=127.0.0.6\nport=7070\n"), r[1]);
+        String client = NetworkNamespaces.in(productpage, "curl", "-sS", "http://127.0.0.1:15000/stats");
+        assertTrue(client.contains("cluster.PassthroughCluster.upstream_cx_total: 1\n"), client);
+        String server = NetworkNamespaces.in(reviews, "curl", "-sS", "http://127.0.0.1:15000/stats");
+        assertTrue(server.contains("cluster.InboundPassthroughCluster.upstream_cx_total: 1\n"), server);
     }
 
     private String logsOrError() {

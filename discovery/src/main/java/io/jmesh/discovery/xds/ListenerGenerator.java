@@ -82,7 +82,7 @@ final class ListenerGenerator {
             case SIDECAR -> {
                 sidecar(ctx, out);
                 if (ctx.proxy.captured()) {
-                    CapturedSidecarListeners.apply(ctx.proxy.interceptionMode(), out);
+                    CapturedSidecar.apply(ctx.proxy.interceptionMode(), out);
                 }
             }
             case ROUTER -> gateway(ctx, out);

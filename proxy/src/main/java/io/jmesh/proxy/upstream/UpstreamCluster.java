@@ -63,6 +63,8 @@ public final class UpstreamCluster {
     /** The overprovisioning factor of the current host set, for rebuilding it when health changes. */
     private int currentFactor = HostSetSnapshot.DEFAULT_OVERPROVISIONING_FACTOR;
     private final long connectTimeoutMillis;
+    /** {@code upstream_bind_config.source_address}: the local address of upstream connections; null = any. */
+    private final java.net.InetSocketAddress bindAddress;
     private final boolean http2;
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
@@ -142,6 +144,7 @@ public final class UpstreamCluster {
         }
         this.socketMatches = List.copyOf(matches);
         this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
+        this.bindAddress = bindAddress(config);
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
@@ -370,6 +373,38 @@ public final class UpstreamCluster {
 
     private final java.util.concurrent.ConcurrentHashMap<java.net.InetSocketAddress, Host> originalDstHosts =
             new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The local address upstream connections bind ({@code upstream_bind_config.source_address}, e.g. Istio's
+     * {@code 127.0.0.6} for inbound passthrough, which its iptables rules leave alone), or null for any.
+     */
+    public java.net.InetSocketAddress bindAddress() {
+        return bindAddress;
+    }
+
+    private static java.net.InetSocketAddress bindAddress(Cluster config) throws ConfigException {
+        if (!config.hasUpstreamBindConfig()) {
+            return null;
+        }
+        var bind = config.getUpstreamBindConfig();
+        var others = bind.toBuilder().clearSourceAddress().build().getAllFields().keySet().stream()
+                .map(com.google.protobuf.Descriptors.FieldDescriptor::getName).toList();
+        if (!others.isEmpty()) {
+            throw new ConfigException("upstream_bind_config." + others.get(0) + ": set (expected: unset; only "
+                    + "source_address is supported)");
+        }
+        var sa = bind.getSourceAddress();
+        if (!sa.getAddress().matches("[0-9.]+|[0-9a-fA-F:]+") || sa.getPortValue() > 65535) {
+            throw new ConfigException("upstream_bind_config.source_address: " + sa.getAddress() + ":"
+                    + sa.getPortValue() + " (expected: an IP address and a port, 0 for any)");
+        }
+        try {
+            return new java.net.InetSocketAddress(java.net.InetAddress.getByName(sa.getAddress()), sa.getPortValue());
+        } catch (java.net.UnknownHostException e) {
+            throw new ConfigException("upstream_bind_config.source_address.address: " + sa.getAddress()
+                    + " (expected: an IP address)");
+        }
+    }
 
     /** {@code connect_timeout} in milliseconds, 5000 when unset. */
     public long connectTimeoutMillis() {

@@ -231,6 +231,21 @@ class UpstreamClusterTest {
         assertSame(h, c.chooseHost(toDst), "one host per address, keeping its stats");
     }
 
+    @Test
+    void upstreamBindConfigSetsTheSourceAddress() throws Exception {
+        Cluster.Builder c = Cluster.newBuilder().setName("InboundPassthroughCluster")
+                .setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+        c.getUpstreamBindConfigBuilder().getSourceAddressBuilder().setAddress("127.0.0.6").setPortValue(0);
+        assertEquals(new java.net.InetSocketAddress("127.0.0.6", 0), build(c.build()).bindAddress());
+        c.getUpstreamBindConfigBuilder().getSourceAddressBuilder().setAddress("localhost");
+        assertEquals("upstream_bind_config.source_address: localhost:0 (expected: an IP address and a port, 0 for any)",
+                error(c));
+        c.getUpstreamBindConfigBuilder().getSourceAddressBuilder().setAddress("127.0.0.6");
+        c.getUpstreamBindConfigBuilder().setFreebind(com.google.protobuf.BoolValue.of(true));
+        assertEquals("upstream_bind_config.freebind: set (expected: unset; only source_address is supported)",
+                error(c));
+    }
+
     private static String error(Cluster.Builder c) {
         return assertThrows(ConfigException.class, () -> build(c.build())).getMessage();
     }

@@ -28,7 +28,7 @@ import io.jmesh.proxy.config.ConfigException;
  * (virtualOutbound hands off by original destination, virtualInbound selects by it), while a sidecar without that
  * metadata keeps the listeners the proxy splits for local mode.
  */
-class CapturedSidecarListenersTest {
+class CapturedSidecarTest {
 
     private static final String YAML = """
             apiVersion: networking.istio.io/v1
@@ -94,6 +94,21 @@ class CapturedSidecarListenersTest {
         assertEquals(java.util.Set.of(9080, 3306, 0), inbound.getFilterChainsList().stream()
                 .map(fc -> fc.getFilterChainMatch().getDestinationPort().getValue())
                 .collect(java.util.stream.Collectors.toSet()), "a chain per workload port, and the passthrough");
+    }
+
+    @Test
+    void inboundPassthroughLeavesFrom127_0_0_6() throws Exception {
+        Listener inbound = (Listener) listeners("REDIRECT").get("virtualInbound");
+        var passthrough = inbound.getFilterChainsList().stream()
+                .filter(fc -> fc.getName().equals("InboundPassthroughFilterChain")).findFirst().orElseThrow();
+        assertEquals("InboundPassthroughCluster", passthrough.getFilters(0).getTypedConfig()
+                .unpack(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class).getCluster());
+        var cluster = (io.envoyproxy.envoy.config.cluster.v3.Cluster) XdsGenerator.generate(TypeUrls.CLUSTER,
+                ProxyNode.of(node("REDIRECT")), snapshot()).get("InboundPassthroughCluster");
+        assertEquals(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.ORIGINAL_DST, cluster.getType());
+        assertEquals("127.0.0.6", cluster.getUpstreamBindConfig().getSourceAddress().getAddress());
+        assertFalse(XdsGenerator.generate(TypeUrls.CLUSTER, ProxyNode.of(node(null)), snapshot())
+                .containsKey("InboundPassthroughCluster"), "not for a sidecar without capture");
     }
 
     @Test
