@@ -108,6 +108,20 @@ class IptablesCommandTest {
         assertEquals("error: --istio-inbound-ports: http (expected: a port 1..65535 or *)\n", port.err);
     }
 
+    @Test
+    void aCapturedProxyRefusesTheFlagsOfAProxyWithoutIptables() {
+        String node = "sidecar~10.1.0.21~reviews-v1.default~default.svc.cluster.local";
+        Run r = run("proxy", "--discovery-address", "127.0.0.1:15010", "--node-id", node, "--node-metadata",
+                "INTERCEPTION_MODE=REDIRECT", "--listener-port", "9080=0");
+        assertEquals(2, r.exit);
+        assertEquals("error: --node-metadata INTERCEPTION_MODE=REDIRECT (expected: without --listener-address, "
+                + "--listener-port and --inbound-address, which are for a proxy without iptables)\n", r.err);
+        Run mode = run("proxy", "--discovery-address", "127.0.0.1:15010", "--node-id", node, "--node-metadata",
+                "INTERCEPTION_MODE=NAT");
+        assertEquals(2, mode.exit);
+        assertEquals("error: --node-metadata INTERCEPTION_MODE=NAT (expected: REDIRECT, TPROXY or NONE)\n", mode.err);
+    }
+
     private static String[] args(String flags) {
         List<String> a = new ArrayList<>(List.of("iptables", "--dry-run"));
         if (flags != null) {
