@@ -63,7 +63,7 @@ class TransparentCaptureTest {
         namespaces = new NetworkNamespaces(run);
         String vip = net + "100";
         String discoveryIp = net + "254";
-        String hosts = "127.0.0.1 localhost\n" + vip + " " + HOST + " reviews\n";
+        String hosts = "127.0.0.1 localhost\n" + vip + " " + HOST + " reviews\n" + net + "101 ratings\n";
         productpage = namespaces.add("pp", hosts);
         reviews = namespaces.add("rv", hosts);
         namespaces.link(productpage, net + "2/24", reviews, net + "3/24", "eth0");
@@ -81,6 +81,17 @@ class TransparentCaptureTest {
                   location: MESH_INTERNAL
                   resolution: STATIC
                   ports: [{number: 9080, name: http, protocol: HTTP}]
+                  workloadSelector: {labels: {app: reviews}}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: ratings, namespace: default}
+                spec:
+                  hosts: [ratings.default.svc.cluster.local]
+                  addresses: [%1$s101]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 9091, name: tcp, protocol: TCP}]
                   workloadSelector: {labels: {app: reviews}}
                 ---
                 apiVersion: networking.istio.io/v1
@@ -113,9 +124,10 @@ class TransparentCaptureTest {
                 new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE));
         int xds = discovery.grpcAddress().getPort();
 
-        // The reviews application: plain HTTP on 0.0.0.0:9080 (captured inbound) and 0.0.0.0:7070 (not captured).
+        // The reviews application: plain HTTP on 0.0.0.0:9080 (service reviews), 9091 (service ratings, TCP) and
+        // 7070 (no service).
         start(dir, "reviews-app", List.of("ip", "netns", "exec", reviews, java(), "-Xmx32m", "-cp",
-                testClasses(), EchoApp.class.getName(), "9080", "7070"));
+                testClasses(), EchoApp.class.getName(), "9080", "9091", "7070"));
         // Istio's rules in each pod, as its injector writes them: every outbound destination, every inbound port
         // (reviews); UID 1337 excluded.
         apply(productpage, "*", "");
@@ -230,6 +242,20 @@ class TransparentCaptureTest {
         assertTrue(body.startsWith("remote=127.0.0.1\nport=9080\n"), body);
         String stats = NetworkNamespaces.in(reviews, "curl", "-sS", "http://127.0.0.1:15000/stats");
         assertTrue(stats.contains("cluster.inbound|9080||.upstream_rq_total: "), stats);
+    }
+
+    @Test
+    void aTcpServiceIsHandedToTheListenerOfItsVip() throws Exception {
+        awaitOk(productpage, "http://" + HOST + ":9080/"); // the sidecars are up
+        // ratings:9091 is a TCP service with its own VIP: the redirected connection goes to the listener
+        // <VIP>_9091 (exact address), tcp_proxy to the endpoint, and reviews' inbound chain of port 9091.
+        String[] r = curl(productpage, "http://ratings:9091/tcp"); // LDS came whole with reviews
+        assertEquals("200", r[0], () -> r[1] + "\n" + logsOrError());
+        assertTrue(r[1].startsWith("remote=127.0.0.1\nport=9091\n"), r[1]);
+        assertTrue(r[1].contains("\nhost: ratings:9091\n"), "bytes passed unchanged (no HTTP routing): " + r[1]);
+        String client = NetworkNamespaces.in(productpage, "curl", "-sS", "http://127.0.0.1:15000/stats");
+        assertTrue(client.contains("cluster.outbound|9091||ratings.default.svc.cluster.local.upstream_cx_total: 1\n"),
+                client);
     }
 
     @Test
