@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 ProxyConfigCommand.class,
                 AnalyzeCommand.class,
                 RatelimitCommand.class,
+                IptablesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

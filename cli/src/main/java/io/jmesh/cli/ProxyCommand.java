@@ -43,7 +43,8 @@ final class ProxyCommand implements Callable<Integer> {
     String nodeId;
 
     @Option(names = "--node-metadata", paramLabel = "KEY=VALUE",
-            description = "Node metadata (repeatable), e.g. CLUSTER_ID=Kubernetes.")
+            description = "Node metadata (repeatable), e.g. CLUSTER_ID=Kubernetes. INTERCEPTION_MODE=REDIRECT or TPROXY: "
+                    + "iptables captures the workload's traffic (jmesh iptables); listeners bind as in a pod.")
     java.util.Map<String, String> nodeMetadata = new java.util.LinkedHashMap<>();
 
     @Option(names = "--node-label", paramLabel = "KEY=VALUE",
@@ -190,10 +191,25 @@ final class ProxyCommand implements Callable<Integer> {
                 bootstrap = AdsBootstrap.withSdsCluster(bootstrap, sdsSocket.toAbsolutePath());
             }
         }
+        ListenerBinding binding = new ListenerBinding(listenerAddress, listenerPorts, inboundAddress);
+        String interception = nodeMetadata.getOrDefault("INTERCEPTION_MODE", "");
+        if (interception.equals("REDIRECT") || interception.equals("TPROXY")) {
+            // iptables (jmesh iptables) redirects the workload's traffic: listeners bind as in a pod.
+            if (listenerAddress != null || !listenerPorts.isEmpty() || inboundAddress != null) {
+                System.err.println("error: --node-metadata INTERCEPTION_MODE=" + interception + " (expected: without "
+                        + "--listener-address, --listener-port and --inbound-address, which are for a proxy without "
+                        + "iptables)");
+                return 2;
+            }
+            binding = ListenerBinding.CAPTURED;
+        } else if (!interception.isEmpty() && !interception.equals("NONE")) {
+            System.err.println("error: --node-metadata INTERCEPTION_MODE=" + interception
+                    + " (expected: REDIRECT, TPROXY or NONE)");
+            return 2;
+        }
         ProxyServer server;
         try {
-            server = ProxyServer.start(bootstrap, concurrency, new ListenerBinding(listenerAddress, listenerPorts,
-                    inboundAddress));
+            server = ProxyServer.start(bootstrap, concurrency, binding);
         } catch (ConfigException e) {
             System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
             if (agent != null) {

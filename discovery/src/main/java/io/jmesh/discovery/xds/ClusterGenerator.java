@@ -76,6 +76,9 @@ final class ClusterGenerator {
         add(out, Cluster.newBuilder().setName("PassthroughCluster").setType(Cluster.DiscoveryType.ORIGINAL_DST)
                 .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
                 .build());
+        if (ctx.proxy.captured()) {
+            CapturedSidecar.clusters(out);
+        }
         if (ctx.proxy.type() == ProxyNode.Type.SIDECAR) {
             for (Endpoint e : ctx.ownEndpoints()) {
                 String name = inboundName(e.port());

@@ -79,7 +79,12 @@ final class ListenerGenerator {
         Map<String, Message> out = new TreeMap<>();
         switch (ctx.proxy.type()) {
             case PROXYLESS_GRPC -> proxyless(ctx, out);
-            case SIDECAR -> sidecar(ctx, out);
+            case SIDECAR -> {
+                sidecar(ctx, out);
+                if (ctx.proxy.captured()) {
+                    CapturedSidecar.apply(ctx.proxy.interceptionMode(), out);
+                }
+            }
             case ROUTER -> gateway(ctx, out);
         }
         return out;

@@ -13,10 +13,20 @@ import java.util.Map;
  * {@code sidecar} or {@code router}; metadata {@code NAMESPACE}, {@code LABELS},
  * {@code CLUSTER_ID} and {@code GENERATOR} add to it. A node with metadata {@code GENERATOR=grpc}
  * is a proxyless gRPC client (as Istio's grpc-agent bootstraps them) and its id may be any string.
+ * Metadata {@code INTERCEPTION_MODE} ({@code REDIRECT} or {@code TPROXY}) says that iptables captures the
+ * workload's traffic ({@code jmesh iptables}); without it (or with {@code NONE}) the sidecar is not captured.
  * Immutable.
+ *
+ * @param interceptionMode {@code REDIRECT}, {@code TPROXY}, or empty for a sidecar that is not captured
  */
 public record ProxyNode(Type type, String id, String ip, String name, String namespace,
-                        Map<String, String> labels, String clusterId) {
+                        Map<String, String> labels, String clusterId, String interceptionMode) {
+
+    /** A node that is not captured. */
+    public ProxyNode(Type type, String id, String ip, String name, String namespace, Map<String, String> labels,
+                     String clusterId) {
+        this(type, id, ip, name, namespace, labels, clusterId, "");
+    }
 
     /** The three kinds of client discovery serves. */
     public enum Type {
@@ -30,6 +40,12 @@ public record ProxyNode(Type type, String id, String ip, String name, String nam
 
     public ProxyNode {
         labels = labels == null ? Map.of() : Map.copyOf(labels);
+        interceptionMode = interceptionMode == null ? "" : interceptionMode;
+    }
+
+    /** Whether iptables redirects this sidecar's traffic (metadata {@code INTERCEPTION_MODE} REDIRECT or TPROXY). */
+    public boolean captured() {
+        return !interceptionMode.isEmpty();
     }
 
     /**
@@ -65,7 +81,15 @@ public record ProxyNode(Type type, String id, String ip, String name, String nam
             ns = dot > 0 ? podAndNs.substring(dot + 1) : "default";
         }
         Type type = grpc ? Type.PROXYLESS_GRPC : parts[0].equals("router") ? Type.ROUTER : Type.SIDECAR;
-        return new ProxyNode(type, node.getId(), parts[1], name, ns, labels, clusterId);
+        String mode = string(md, "INTERCEPTION_MODE");
+        switch (mode) {
+            case "", "NONE" -> mode = "";
+            case "REDIRECT", "TPROXY" -> { }
+            default -> throw new ConfigException("node.metadata.INTERCEPTION_MODE: " + mode
+                    + " (expected: REDIRECT, TPROXY or NONE)");
+        }
+        return new ProxyNode(type, node.getId(), parts[1], name, ns, labels, clusterId,
+                type == Type.SIDECAR ? mode : "");
     }
 
     private static String string(Struct md, String key) {

@@ -75,6 +75,8 @@ public final class ProxyListener {
 
     private static final Logger logger = LoggerFactory.getLogger(ProxyListener.class);
 
+    private static final String ORIGINAL_DST = "envoy.filters.listener.original_dst";
+
     /** Envoy's default {@code listener_filters_timeout}. */
     public static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
 
@@ -98,6 +100,8 @@ public final class ProxyListener {
     private final InetSocketAddress address;
     /** Envoy's {@code freebind}: bind an address that is not (yet) configured on this host (IP_FREEBIND). */
     private boolean freebind;
+    /** Envoy's {@code transparent}: accept connections to any address (IP_TRANSPARENT; iptables TPROXY). */
+    private boolean transparent;
     private volatile Chain chain;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Counter cxTotal;
@@ -106,6 +110,7 @@ public final class ProxyListener {
     private final Counter noFilterChain;
     private final TlsStats tlsStats;
     private Channel serverChannel;
+    private volatile Function<InetSocketAddress, ProxyListener> handOff;
 
     private ProxyListener(InetSocketAddress address, Chain chain, Stats stats) {
         this.address = address;
@@ -203,6 +208,7 @@ public final class ProxyListener {
                 l.getContinueOnListenerFiltersTimeout());
         ProxyListener listener = new ProxyListener(address, c, context.stats());
         listener.freebind = l.hasFreebind() && l.getFreebind().getValue();
+        listener.transparent = l.hasTransparent() && l.getTransparent().getValue();
         return listener;
     }
 
@@ -228,6 +234,13 @@ public final class ProxyListener {
             } catch (ConfigException e) {
                 throw e.under(at);
             }
+        }
+        boolean useOriginalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
+        if (useOriginalDst && l.getListenerFiltersList().stream().noneMatch(f -> f.getName().equals(ORIGINAL_DST))) {
+            // As Envoy: use_original_dst implies the original_dst listener filter, which restores the destination.
+            ListenerFilterFactory f = registry.require(ListenerFilterFactory.KIND, ORIGINAL_DST, null,
+                    path + ".use_original_dst", false);
+            out.add(0, f.create(Any.getDefaultInstance(), context));
         }
         if (!tlsInspector && needsTlsInspector(l, out.isEmpty())) {
             logger.warn("{}: filter chain match rules require the TLS inspector listener filter, but it is not"
@@ -381,34 +394,8 @@ public final class ProxyListener {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        Chain chain = ProxyListener.this.chain;
-                        connections.add(ch);
-                        cxTotal.inc();
-                        cxActive.inc();
-                        ch.closeFuture().addListener(f -> cxActive.dec());
                         ConnectionInfo.of(ch);
-                        if (chain.listenerFilters.isEmpty()) {
-                            ChainRuntime r = select(chain, ch);
-                            if (r == null) {
-                                ch.close();
-                                return;
-                            }
-                            install(ch.pipeline(), r, tlsStats);
-                            return;
-                        }
-                        List<ListenerFilter> filters = new ArrayList<>(chain.listenerFilters.size());
-                        for (Supplier<ListenerFilter> s : chain.listenerFilters) {
-                            filters.add(s.get());
-                        }
-                        ch.pipeline().addLast(ListenerFilterChain.NAME, new ListenerFilterChain(filters,
-                                chain.listenerFiltersTimeoutMillis, chain.continueOnTimeout, ctx -> {
-                                    ChainRuntime r = select(chain, ctx.channel());
-                                    if (r == null) {
-                                        ctx.close();
-                                    } else {
-                                        install(ctx.pipeline(), r, tlsStats);
-                                    }
-                                }, preCxTimeout));
+                        serve(ch, ch.pipeline(), true);
                     }
                 });
         if (freebind) {
@@ -419,9 +406,83 @@ public final class ProxyListener {
                         address);
             }
         }
+        if (transparent) {
+            if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
+                b.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
+            } else {
+                logger.warn("listener {}: transparent: not available without the native epoll transport, ignored",
+                        address);
+            }
+        }
         ChannelFuture f = b.bind(address);
         serverChannel = f.channel();
         return f;
+    }
+
+    /**
+     * Sets where a listener with {@code use_original_dst} hands its redirected connections: {@code lookup} returns the
+     * listener of a connection's original destination (exact address, else {@code 0.0.0.0} with the same port), or
+     * null to keep the connection here. Without a lookup (the default) connections are never handed off.
+     */
+    public void handOffLookup(Function<InetSocketAddress, ProxyListener> lookup) {
+        this.handOff = lookup;
+    }
+
+    /**
+     * Takes a connection accepted by another listener ({@code use_original_dst} hand-off, as Envoy's
+     * {@code hand_off_restored_destination_connections}): this listener's listener filters run on it (never handing
+     * it off again), then its filter chain is chosen and installed after the handler of {@code ctx}. Call on the
+     * connection's event loop, before {@code channelActive} reaches the handlers after {@code ctx}.
+     */
+    void takeHandedOff(ChannelHandlerContext ctx) {
+        logger.debug("{} handed off to listener {}", ctx.channel(), name());
+        serve(ctx.channel(), ctx.pipeline(), false);
+    }
+
+    /** Whether the socket is bound (false for a {@code bind_to_port: false} listener that only takes hand-offs). */
+    public boolean socketBound() {
+        return serverChannel != null;
+    }
+
+    /** Sets up one connection: listener filters (if any), then the filter chain they select (or a hand-off). */
+    private void serve(Channel ch, ChannelPipeline p, boolean mayHandOff) {
+        Chain chain = ProxyListener.this.chain;
+        connections.add(ch);
+        cxTotal.inc();
+        cxActive.inc();
+        ch.closeFuture().addListener(f -> cxActive.dec());
+        Function<InetSocketAddress, ProxyListener> lookup = mayHandOff && chain.config.hasUseOriginalDst()
+                && chain.config.getUseOriginalDst().getValue() ? handOff : null;
+        if (chain.listenerFilters.isEmpty() && lookup == null) {
+            ChainRuntime r = select(chain, ch);
+            if (r == null) {
+                ch.close();
+                return;
+            }
+            install(p, r, tlsStats);
+            return;
+        }
+        List<ListenerFilter> filters = new ArrayList<>(chain.listenerFilters.size());
+        for (Supplier<ListenerFilter> s : chain.listenerFilters) {
+            filters.add(s.get());
+        }
+        p.addLast(mayHandOff ? ListenerFilterChain.NAME : ListenerFilterChain.NAME + "-handed-off",
+                new ListenerFilterChain(filters, chain.listenerFiltersTimeoutMillis, chain.continueOnTimeout, ctx -> {
+                    if (lookup != null) {
+                        InetSocketAddress dst = ConnectionInfo.of(ctx.channel()).destinationAddress();
+                        ProxyListener target = dst == null ? null : lookup.apply(dst);
+                        if (target != null && target != this) {
+                            target.takeHandedOff(ctx);
+                            return;
+                        }
+                    }
+                    ChainRuntime r = select(chain, ctx.channel());
+                    if (r == null) {
+                        ctx.close();
+                    } else {
+                        install(ctx.pipeline(), r, tlsStats);
+                    }
+                }, preCxTimeout));
     }
 
     /** The address from the config (port 0 when the system picks one); {@link #localAddress()} once bound. */

@@ -25,4 +25,13 @@ public interface LoadBalancerContext {
     default boolean shouldSelectAnotherHost(Host host) {
         return false;
     }
+
+    /**
+     * The address the downstream client dialled (its connection's original destination, before an iptables
+     * {@code REDIRECT}, else its local address), which an {@code ORIGINAL_DST} cluster connects to; null when there
+     * is no downstream connection.
+     */
+    default java.net.InetSocketAddress downstreamDestination() {
+        return null;
+    }
 }

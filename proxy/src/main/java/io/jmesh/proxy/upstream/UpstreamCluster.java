@@ -39,9 +39,10 @@ import io.netty.handler.ssl.SslContext;
  * {@link #chooseHost} reads it without locks. A host whose address is unchanged keeps its
  * {@link HostStats} and active-request count across updates. Thread-safe.
  *
- * <p>{@code ORIGINAL_DST} clusters (with {@code lb_policy: CLUSTER_PROVIDED}) are accepted but have no hosts:
- * {@link #chooseHost} returns null and the caller connects to the downstream connection's original
- * destination itself ({@link #type()} tells).
+ * <p>{@code ORIGINAL_DST} clusters (with {@code lb_policy: CLUSTER_PROVIDED}) have no configured hosts: for each
+ * request {@link #chooseHost} returns the host of the downstream connection's original destination
+ * ({@link LoadBalancerContext#downstreamDestination()}), created on first use and kept (with its stats) while it is
+ * used; null when the request has no downstream connection.
  */
 public final class UpstreamCluster {
 
@@ -62,6 +63,8 @@ public final class UpstreamCluster {
     /** The overprovisioning factor of the current host set, for rebuilding it when health changes. */
     private int currentFactor = HostSetSnapshot.DEFAULT_OVERPROVISIONING_FACTOR;
     private final long connectTimeoutMillis;
+    /** {@code upstream_bind_config.source_address}: the local address of upstream connections; null = any. */
+    private final java.net.InetSocketAddress bindAddress;
     private final boolean http2;
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
@@ -141,6 +144,7 @@ public final class UpstreamCluster {
         }
         this.socketMatches = List.copyOf(matches);
         this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
+        this.bindAddress = bindAddress(config);
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
@@ -335,11 +339,71 @@ public final class UpstreamCluster {
      * {@code upstream_cx_none_healthy}; callers must not count it again). Thread-safe, lock-free, never blocks.
      */
     public Host chooseHost(LoadBalancerContext context) {
-        Host h = snapshot.choose(context == null ? LoadBalancerContext.NONE : context);
+        Host h = type == Cluster.DiscoveryType.ORIGINAL_DST ? originalDstHost(context)
+                : snapshot.choose(context == null ? LoadBalancerContext.NONE : context);
         if (h == null) {
             stats.upstreamCxNoneHealthy().inc();
         }
         return h;
+    }
+
+    /**
+     * The host of an {@code ORIGINAL_DST} cluster for a request: that of the downstream destination, one per address
+     * (so that pools and stats are per address). As Envoy's {@code cleanup_interval}, hosts unused since the previous
+     * sweep are forgotten when there are more than {@link #ORIGINAL_DST_MAX_HOSTS}.
+     */
+    private Host originalDstHost(LoadBalancerContext context) {
+        java.net.InetSocketAddress dst = context == null ? null : context.downstreamDestination();
+        if (dst == null) {
+            return null;
+        }
+        Host h = originalDstHosts.get(dst);
+        if (h == null) {
+            if (originalDstHosts.size() >= ORIGINAL_DST_MAX_HOSTS) {
+                originalDstHosts.values().removeIf(old -> old.activeRequests() == 0);
+            }
+            h = originalDstHosts.computeIfAbsent(dst, a -> new Host(a, "", 1, 0,
+                    io.envoyproxy.envoy.config.core.v3.HealthStatus.HEALTHY, "", 0, null));
+        }
+        return h;
+    }
+
+    /** How many original-destination hosts a cluster keeps before forgetting idle ones. */
+    static final int ORIGINAL_DST_MAX_HOSTS = 1024;
+
+    private final java.util.concurrent.ConcurrentHashMap<java.net.InetSocketAddress, Host> originalDstHosts =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * The local address upstream connections bind ({@code upstream_bind_config.source_address}, e.g. Istio's
+     * {@code 127.0.0.6} for inbound passthrough, which its iptables rules leave alone), or null for any.
+     */
+    public java.net.InetSocketAddress bindAddress() {
+        return bindAddress;
+    }
+
+    private static java.net.InetSocketAddress bindAddress(Cluster config) throws ConfigException {
+        if (!config.hasUpstreamBindConfig()) {
+            return null;
+        }
+        var bind = config.getUpstreamBindConfig();
+        var others = bind.toBuilder().clearSourceAddress().build().getAllFields().keySet().stream()
+                .map(com.google.protobuf.Descriptors.FieldDescriptor::getName).toList();
+        if (!others.isEmpty()) {
+            throw new ConfigException("upstream_bind_config." + others.get(0) + ": set (expected: unset; only "
+                    + "source_address is supported)");
+        }
+        var sa = bind.getSourceAddress();
+        if (!sa.getAddress().matches("[0-9.]+|[0-9a-fA-F:]+") || sa.getPortValue() > 65535) {
+            throw new ConfigException("upstream_bind_config.source_address: " + sa.getAddress() + ":"
+                    + sa.getPortValue() + " (expected: an IP address and a port, 0 for any)");
+        }
+        try {
+            return new java.net.InetSocketAddress(java.net.InetAddress.getByName(sa.getAddress()), sa.getPortValue());
+        } catch (java.net.UnknownHostException e) {
+            throw new ConfigException("upstream_bind_config.source_address.address: " + sa.getAddress()
+                    + " (expected: an IP address)");
+        }
     }
 
     /** {@code connect_timeout} in milliseconds, 5000 when unset. */

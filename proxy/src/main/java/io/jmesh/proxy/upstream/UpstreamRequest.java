@@ -255,6 +255,11 @@ public final class UpstreamRequest implements LoadBalancerContext {
     }
 
     @Override
+    public java.net.InetSocketAddress downstreamDestination() {
+        return context.downstreamDestination();
+    }
+
+    @Override
     public boolean shouldSelectAnotherHost(Host h) {
         return h.ejected() || context.shouldSelectAnotherHost(h);
     }

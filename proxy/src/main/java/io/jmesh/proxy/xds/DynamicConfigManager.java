@@ -104,6 +104,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private volatile Map<String, DumpEntry> listenerDump = Map.of();
     private volatile Map<String, DumpEntry> routeDump = Map.of();
     private volatile List<ProxyListener> bound = List.of();
+    /** Active listeners (bound or taking hand-offs only) by configured address, for {@code use_original_dst}. */
+    private volatile Map<InetSocketAddress, ProxyListener> byAddress = Map.of();
     private final Counter cdsUpdate;
     private final Counter cdsRejected;
     private final Counter ldsUpdate;
@@ -559,8 +561,14 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 logger.info("listener {} updated in place", b.effective.getName());
                 continue;
             }
-            if (pl != null) {
+            if (pl != null && !binding.binds(b.effective)) {
                 refreshRoutes(pl);
+                pl.handOffLookup(this::handOffTarget);
+                logger.info("listener {} (bind_to_port: false) takes connections handed off to {}", pl.name(),
+                        pl.configuredAddress());
+            } else if (pl != null) {
+                refreshRoutes(pl);
+                pl.handOffLookup(this::handOffTarget);
                 var f = pl.bind(workers).awaitUninterruptibly();
                 if (!f.isSuccess()) {
                     logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.configuredAddress(), f.cause().toString());
@@ -575,12 +583,28 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             listeners.put(b.effective.getName(), new Active(b.effective, pl));
         }
         List<ProxyListener> now = new ArrayList<>();
+        Map<InetSocketAddress, ProxyListener> addresses = new HashMap<>();
         for (Active a : listeners.values()) {
             if (a.bound != null) {
-                now.add(a.bound);
+                addresses.putIfAbsent(a.bound.configuredAddress(), a.bound);
+                if (a.bound.socketBound()) {
+                    now.add(a.bound);
+                }
             }
         }
         bound = List.copyOf(now);
+        byAddress = Map.copyOf(addresses);
+    }
+
+    /**
+     * The listener a {@code use_original_dst} listener hands a connection to: the one configured on exactly
+     * {@code destination}, else one on {@code 0.0.0.0} with its port (Envoy's {@code getBalancedHandlerByAddress});
+     * null for none. Any thread.
+     */
+    private ProxyListener handOffTarget(InetSocketAddress destination) {
+        Map<InetSocketAddress, ProxyListener> m = byAddress;
+        ProxyListener l = m.get(destination);
+        return l != null ? l : m.get(new InetSocketAddress("0.0.0.0", destination.getPort()));
     }
 
     private void refreshRoutes(ProxyListener pl) {

@@ -35,19 +35,35 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
  *       ({@code 127.0.0.11}, {@code 127.0.0.12}, ...: Linux routes all of 127.0.0.0/8 to the loopback).</li>
  * </ul>
  * {@link #AS_CONFIGURED} binds what has no {@code bind_to_port: false} nor {@code use_original_dst}, where
- * the listener says. Immutable.
+ * the listener says.
+ *
+ * <p>{@link #CAPTURED} is for a proxy whose traffic iptables redirects ({@code jmesh iptables}; Istio's
+ * {@code INTERCEPTION_MODE} REDIRECT or TPROXY), as Envoy in a pod: every listener is taken as configured; those with
+ * {@code use_original_dst} ({@code virtualOutbound} on 15001) are bound and hand each redirected connection to the
+ * listener of its original destination; those with {@code bind_to_port: false} ({@code 0.0.0.0_9080}) are not bound
+ * and receive such hand-offs only (see {@link #binds}). Immutable.
  *
  * @param address        the IP to bind instead of the listener's, or null to keep it
  * @param ports          listener port to local port (0 = any free port)
  * @param inboundAddress the workload's own IP on which to bind the inbound ports, or null not to bind them
+ * @param captured       whether iptables redirects this proxy's traffic ({@link #CAPTURED}); then the other
+ *                       fields are unused
  */
-public record ListenerBinding(String address, Map<Integer, Integer> ports, String inboundAddress) {
+public record ListenerBinding(String address, Map<Integer, Integer> ports, String inboundAddress, boolean captured) {
 
     /** Binds listeners where they say; nothing is remapped. */
     public static final ListenerBinding AS_CONFIGURED = new ListenerBinding(null, Map.of(), null);
 
+    /** Binds listeners as in a pod with iptables capture (see the class comment). */
+    public static final ListenerBinding CAPTURED = new ListenerBinding(null, Map.of(), null, true);
+
     public ListenerBinding {
         ports = Map.copyOf(ports);
+    }
+
+    /** A binding without iptables capture. */
+    public ListenerBinding(String address, Map<Integer, Integer> ports, String inboundAddress) {
+        this(address, ports, inboundAddress, false);
     }
 
     /** A binding without inbound listeners. */
@@ -56,10 +72,21 @@ public record ListenerBinding(String address, Map<Integer, Integer> ports, Strin
     }
 
     /**
+     * Whether a listener returned by {@link #expand} gets a socket: always, except a {@code bind_to_port: false}
+     * listener of a {@linkplain #captured() captured} proxy, which only takes connections handed off to it.
+     */
+    public boolean binds(Listener effective) {
+        return !captured || !effective.hasBindToPort() || effective.getBindToPort().getValue();
+    }
+
+    /**
      * Returns the listeners to bind for {@code l}, each with a unique name (that of {@code l} unless it is split
      * into inbound ports): none, the listener rewritten by {@link #apply}, or its per-port inbound listeners.
      */
     public List<Listener> expand(Listener l) {
+        if (captured) {
+            return List.of(l);
+        }
         boolean originalDst = l.hasUseOriginalDst() && l.getUseOriginalDst().getValue();
         if (originalDst && inboundAddress != null && l.getTrafficDirection() == TrafficDirection.INBOUND) {
             // One listener per destination port, with every chain of that port (a PeerAuthentication PERMISSIVE

@@ -208,12 +208,42 @@ class UpstreamClusterTest {
     }
 
     @Test
-    void originalDstClusterIsAcceptedWithoutHosts() throws Exception {
+    void originalDstClusterPicksTheDownstreamDestination() throws Exception {
         UpstreamCluster c = build(Cluster.newBuilder().setName("PassthroughCluster")
                                           .setType(Cluster.DiscoveryType.ORIGINAL_DST)
                                           .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build());
         assertEquals(Cluster.DiscoveryType.ORIGINAL_DST, c.type());
-        assertNull(c.chooseHost(LoadBalancerContext.NONE));
+        assertNull(c.chooseHost(LoadBalancerContext.NONE), "no downstream connection, no host");
+        java.net.InetSocketAddress dst = new java.net.InetSocketAddress("10.250.1.2", 9080);
+        LoadBalancerContext toDst = new LoadBalancerContext() {
+            @Override
+            public java.util.OptionalLong hashKey() {
+                return java.util.OptionalLong.empty();
+            }
+
+            @Override
+            public java.net.InetSocketAddress downstreamDestination() {
+                return dst;
+            }
+        };
+        Host h = c.chooseHost(toDst);
+        assertEquals(dst, h.address());
+        assertSame(h, c.chooseHost(toDst), "one host per address, keeping its stats");
+    }
+
+    @Test
+    void upstreamBindConfigSetsTheSourceAddress() throws Exception {
+        Cluster.Builder c = Cluster.newBuilder().setName("InboundPassthroughCluster")
+                .setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+        c.getUpstreamBindConfigBuilder().getSourceAddressBuilder().setAddress("127.0.0.6").setPortValue(0);
+        assertEquals(new java.net.InetSocketAddress("127.0.0.6", 0), build(c.build()).bindAddress());
+        c.getUpstreamBindConfigBuilder().getSourceAddressBuilder().setAddress("localhost");
+        assertEquals("upstream_bind_config.source_address: localhost:0 (expected: an IP address and a port, 0 for any)",
+                error(c));
+        c.getUpstreamBindConfigBuilder().getSourceAddressBuilder().setAddress("127.0.0.6");
+        c.getUpstreamBindConfigBuilder().setFreebind(com.google.protobuf.BoolValue.of(true));
+        assertEquals("upstream_bind_config.freebind: set (expected: unset; only source_address is supported)",
+                error(c));
     }
 
     private static String error(Cluster.Builder c) {

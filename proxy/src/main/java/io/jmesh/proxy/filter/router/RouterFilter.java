@@ -444,6 +444,11 @@ final class RouterFilter implements StreamDecoderFilter, DownstreamWatermarkCall
         }
 
         @Override
+        public java.net.InetSocketAddress downstreamDestination() {
+            return callbacks.connection().destinationAddress();
+        }
+
+        @Override
         public boolean shouldSelectAnotherHost(Host host) {
             return host == lastFailedHost;
         }

@@ -75,7 +75,8 @@ public final class UpstreamConnector {
                 });
         cluster.stats().upstreamCxTotal().inc();
         host.stats().incCxTotal();
-        return b.connect(host.address());
+        return cluster.bindAddress() == null ? b.connect(host.address())
+                : b.connect(host.address(), cluster.bindAddress());
     }
 
     public static ResetReason failureReason(Throwable cause) {
