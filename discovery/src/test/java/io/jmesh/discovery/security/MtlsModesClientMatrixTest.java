@@ -1,6 +1,7 @@
 package io.jmesh.discovery.security;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -277,6 +278,24 @@ class MtlsModesClientMatrixTest {
         StringBuilder detail = new StringBuilder();
         Outcome seen = c.run(mode, detail);
         assertEquals(expected, seen, () -> c + " against " + mode + ": " + detail);
+    }
+
+    @org.junit.jupiter.api.Test
+    void strictAnswersOpensslWithoutACertificateWithAnAlert() throws Exception {
+        StringBuilder detail = new StringBuilder();
+        assertEquals(Outcome.REFUSED, openssl(Mode.STRICT, detail, false));
+        String out = detail.toString();
+        assertTrue(out.contains("alert") && !out.contains("HTTP/1.1 200"),
+                "the server refuses the handshake with a TLS alert: " + out);
+    }
+
+    @org.junit.jupiter.api.Test
+    void disableAnswersTlsWithPlaintextHttp() throws Exception {
+        StringBuilder detail = new StringBuilder();
+        assertEquals(Outcome.REFUSED, openssl(Mode.DISABLE, detail, true));
+        String out = detail.toString();
+        assertTrue(out.contains("wrong version number") || out.contains("packet length too long")
+                || out.contains("record layer failure"), "the port speaks plaintext only: " + out);
     }
 
     // ---- the clients
