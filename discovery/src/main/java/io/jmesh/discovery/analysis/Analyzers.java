@@ -25,7 +25,8 @@ public final class Analyzers {
             new CaCertificateAnalyzer(),
             new ConflictingGatewayAnalyzer(),
             new ServiceEntryAddressesAnalyzer(),
-            new SidecarDefaultSelectorAnalyzer());
+            new SidecarDefaultSelectorAnalyzer(),
+            new AuthorizationPoliciesAnalyzer());
 
     private Analyzers() {}
 

@@ -24,6 +24,8 @@ public record MessageType(String name, String code, Level level, String template
             "VirtualServiceDestinationPortSelectorRequired", "IST0112", Level.ERROR,
             "This VirtualService routes to a service %s that exposes multiple ports %s. Specifying a port in the "
                     + "destination is required to disambiguate.");
+    public static final MessageType NO_MATCHING_WORKLOADS_FOUND = new MessageType("NoMatchingWorkloadsFound",
+            "IST0127", Level.WARNING, "No matching workloads for this resource with the following labels: %s");
     public static final MessageType NO_SERVER_CERTIFICATE_VERIFICATION_DESTINATION_LEVEL = new MessageType(
             "NoServerCertificateVerificationDestinationLevel", "IST0128", Level.WARNING,
             "DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to validate "

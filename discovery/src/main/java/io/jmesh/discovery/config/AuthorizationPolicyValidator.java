@@ -8,9 +8,10 @@ import java.util.Set;
 
 /**
  * Validates an {@link AuthorizationPolicy} as istiod's webhook does ({@code pkg/config/validation}
- * {@code ValidateAuthorizationPolicy} and {@code pkg/config/security} {@code ValidateAttribute}): the first
- * problem found is a {@link ConfigException} whose message is {@code spec.field.path: value (expected: ...)}
- * with istiod's own reason in the {@code expected} part. Stateless.
+ * {@code ValidateAuthorizationPolicy} and {@code pkg/config/security} {@code ValidateAttribute}): each problem
+ * is {@code spec.field.path: value (expected: ...)} with istiod's own reason in the {@code expected} part, and,
+ * as istiod does, every problem of the policy is reported in one {@link ConfigException} (joined by
+ * {@code "; "}). Stateless.
  */
 public final class AuthorizationPolicyValidator {
 
@@ -19,43 +20,63 @@ public final class AuthorizationPolicyValidator {
     private AuthorizationPolicyValidator() {}
 
     static void validate(AuthorizationPolicy ap) throws ConfigException {
-        validateSelector(ap.selector());
+        ValidationErrors errs = new ValidationErrors();
+        errs.check(() -> validateSelector(ap.selector()));
         if (ap.selector() != null && (ap.targetRef() != null || !ap.targetRefs().isEmpty())) {
-            throw new ConfigException("spec.targetRef: set with selector (expected: only one of targetRefs or selector)");
+            errs.check(() -> {
+                throw new ConfigException("spec.targetRef: set with selector (expected: only one of targetRefs or selector)");
+            });
         }
         if (ap.targetRef() != null && !ap.targetRefs().isEmpty()) {
-            throw new ConfigException("spec.targetRef: set with targetRefs (expected: only one of targetRef or targetRefs)");
+            errs.check(() -> {
+                throw new ConfigException("spec.targetRef: set with targetRefs (expected: only one of targetRef or targetRefs)");
+            });
         }
         for (int i = 0; i < ap.targetRefs().size(); i++) {
-            validateTargetRef(ap.targetRefs().get(i), "spec.targetRefs[" + i + "]");
+            int n = i;
+            errs.check(() -> validateTargetRef(ap.targetRefs().get(n), "spec.targetRefs[" + n + "]"));
         }
         if (ap.targetRef() != null) {
-            validateTargetRef(ap.targetRef(), "spec.targetRef");
+            errs.check(() -> validateTargetRef(ap.targetRef(), "spec.targetRef"));
         }
         String action = ap.action();
         if (!ACTIONS.contains(action)) {
-            throw new ConfigException("spec.action: " + action + " (expected: ALLOW, DENY, AUDIT or CUSTOM)");
+            errs.check(() -> {
+                throw new ConfigException("spec.action: " + action + " (expected: ALLOW, DENY, AUDIT or CUSTOM)");
+            });
         }
         boolean noRules = ap.rules().isEmpty();
-        if (action.equals("CUSTOM")) {
+        if ("CUSTOM".equals(action)) {
             if (noRules) {
-                throw new ConfigException("spec.rules: [] (expected: rules; CUSTOM action without `rules` is meaningless "
-                        + "as it will never be triggered, add an empty rule `{}` if you want it be triggered for every request)");
+                errs.check(() -> {
+                    throw new ConfigException("spec.rules: [] (expected: rules; CUSTOM action without `rules` is "
+                            + "meaningless as it will never be triggered, add an empty rule `{}` if you want it be "
+                            + "triggered for every request)");
+                });
             }
             if (ap.provider() == null || ap.provider().name() == null || ap.provider().name().isEmpty()) {
-                throw new ConfigException("spec.provider.name: missing (expected: `provider.name` must not be empty)");
+                errs.check(() -> {
+                    throw new ConfigException("spec.provider.name: missing (expected: `provider.name` must not be empty)");
+                });
             }
         } else if (ap.provider() != null) {
-            throw new ConfigException("spec.provider: " + ap.provider().name()
-                    + " (expected: `provider` must not be with non CUSTOM action, found " + action + ")");
+            errs.check(() -> {
+                throw new ConfigException("spec.provider: " + ap.provider().name()
+                        + " (expected: `provider` must not be with non CUSTOM action, found " + action + ")");
+            });
         }
-        if (action.equals("DENY") && noRules) {
-            throw new ConfigException("spec.rules: [] (expected: rules; DENY action without `rules` is meaningless as it "
-                    + "will never be triggered, add an empty rule `{}` if you want it be triggered for every request)");
+        if ("DENY".equals(action) && noRules) {
+            errs.check(() -> {
+                throw new ConfigException("spec.rules: [] (expected: rules; DENY action without `rules` is meaningless "
+                        + "as it will never be triggered, add an empty rule `{}` if you want it be triggered for every "
+                        + "request)");
+            });
         }
         for (int i = 0; i < ap.rules().size(); i++) {
-            validateRule(ap.rules().get(i), i, action);
+            int n = i;
+            errs.check(() -> validateRule(ap.rules().get(n), n, action));
         }
+        errs.throwIfAny();
     }
 
     private static void validateSelector(AuthorizationPolicy.WorkloadSelector selector) throws ConfigException {
@@ -81,12 +102,7 @@ public final class AuthorizationPolicyValidator {
         if (ref == null) {
             throw new ConfigException(path + ": null (expected: a target reference)");
         }
-        if (ref.kind() == null || ref.kind().isEmpty()) {
-            throw new ConfigException(path + ".kind: missing (expected: a kind, e.g. Gateway or Service)");
-        }
-        if (ref.name() == null || ref.name().isEmpty()) {
-            throw new ConfigException(path + ".name: missing (expected: the target's name)");
-        }
+        RequestAuthenticationValidator.targetRef(ref.group(), ref.kind(), ref.name(), ref.namespace(), path);
     }
 
     private static void validateRule(AuthorizationPolicy.Rule rule, int i, String action) throws ConfigException {
@@ -94,25 +110,34 @@ public final class AuthorizationPolicyValidator {
         if (rule == null) {
             throw new ConfigException(path + ": null (expected: `rule` must not be nil, found at rule " + i + ")");
         }
+        ValidationErrors errs = new ValidationErrors();
         if (rule.from() != null && rule.from().isEmpty()) {
-            throw new ConfigException(path + ".from: [] (expected: `from` must not be empty, found at rule " + i + ")");
+            errs.check(() -> {
+                throw new ConfigException(path + ".from: [] (expected: `from` must not be empty, found at rule " + i + ")");
+            });
         }
         if (rule.from() != null) {
             for (int j = 0; j < rule.from().size(); j++) {
-                validateFrom(rule.from().get(j), path + ".from[" + j + "]", i, action);
+                int n = j;
+                errs.check(() -> validateFrom(rule.from().get(n), path + ".from[" + n + "]", i, action));
             }
         }
         if (rule.to() != null && rule.to().isEmpty()) {
-            throw new ConfigException(path + ".to: [] (expected: `to` must not be empty, found at rule " + i + ")");
+            errs.check(() -> {
+                throw new ConfigException(path + ".to: [] (expected: `to` must not be empty, found at rule " + i + ")");
+            });
         }
         if (rule.to() != null) {
             for (int j = 0; j < rule.to().size(); j++) {
-                validateTo(rule.to().get(j), path + ".to[" + j + "]", i);
+                int n = j;
+                errs.check(() -> validateTo(rule.to().get(n), path + ".to[" + n + "]", i));
             }
         }
         for (int j = 0; j < rule.when().size(); j++) {
-            validateCondition(rule.when().get(j), path + ".when[" + j + "]", action);
+            int n = j;
+            errs.check(() -> validateCondition(rule.when().get(n), path + ".when[" + n + "]", action));
         }
+        errs.throwIfAny();
     }
 
     private static void validateFrom(AuthorizationPolicy.From from, String path, int i, String action)
@@ -129,42 +154,54 @@ public final class AuthorizationPolicyValidator {
         if (src.isEmpty()) {
             throw new ConfigException(sp + ": {} (expected: `from.source` must not be empty, found at rule " + i + ")");
         }
+        ValidationErrors errs = new ValidationErrors();
         if (src.principals().size() + src.notPrincipals().size() + src.namespaces().size()
                 + src.notNamespaces().size() > 0
                 && src.serviceAccounts().size() + src.notServiceAccounts().size() > 0) {
-            throw new ConfigException(sp + ".serviceAccounts: " + src.serviceAccounts()
-                    + " (expected: cannot set serviceAccounts with namespaces or principals, found at rule " + i + ")");
+            errs.check(() -> {
+                throw new ConfigException(sp + ".serviceAccounts: " + src.serviceAccounts()
+                        + " (expected: cannot set serviceAccounts with namespaces or principals, found at rule " + i + ")");
+            });
         }
-        if (action.equals("CUSTOM")) {
-            notWithCustom(src.namespaces(), sp + ".namespaces", "From.Namespaces");
-            notWithCustom(src.notNamespaces(), sp + ".notNamespaces", "From.NotNamespaces");
-            notWithCustom(src.principals(), sp + ".principals", "From.Principals");
-            notWithCustom(src.notPrincipals(), sp + ".notPrincipals", "From.NotPrincipals");
-            notWithCustom(src.requestPrincipals(), sp + ".requestPrincipals", "From.RequestPrincipals");
-            notWithCustom(src.notRequestPrincipals(), sp + ".notRequestPrincipals", "From.NotRequestPrincipals");
+        if ("CUSTOM".equals(action)) {
+            errs.check(() -> notWithCustom(src.namespaces(), sp + ".namespaces", "From.Namespaces"));
+            errs.check(() -> notWithCustom(src.notNamespaces(), sp + ".notNamespaces", "From.NotNamespaces"));
+            errs.check(() -> notWithCustom(src.serviceAccounts(), sp + ".serviceAccounts", "From.ServiceAccounts"));
+            errs.check(() -> notWithCustom(src.notServiceAccounts(), sp + ".notServiceAccounts",
+                    "From.NotServiceAccounts"));
+            errs.check(() -> notWithCustom(src.principals(), sp + ".principals", "From.Principals"));
+            errs.check(() -> notWithCustom(src.notPrincipals(), sp + ".notPrincipals", "From.NotPrincipals"));
+            errs.check(() -> notWithCustom(src.requestPrincipals(), sp + ".requestPrincipals", "From.RequestPrincipals"));
+            errs.check(() -> notWithCustom(src.notRequestPrincipals(), sp + ".notRequestPrincipals",
+                    "From.NotRequestPrincipals"));
         }
-        validateIps(src.ipBlocks(), sp + ".ipBlocks");
-        validateIps(src.notIpBlocks(), sp + ".notIpBlocks");
-        validateIps(src.remoteIpBlocks(), sp + ".remoteIpBlocks");
-        validateIps(src.notRemoteIpBlocks(), sp + ".notRemoteIpBlocks");
-        checkEmptyValues(src.principals(), sp + ".principals", "Principals");
-        checkEmptyValues(src.requestPrincipals(), sp + ".requestPrincipals", "RequestPrincipals");
-        checkEmptyValues(src.namespaces(), sp + ".namespaces", "Namespaces");
-        checkEmptyValues(src.serviceAccounts(), sp + ".serviceAccounts", "ServiceAccounts");
-        checkEmptyValues(src.notPrincipals(), sp + ".notPrincipals", "NotPrincipals");
-        checkEmptyValues(src.notRequestPrincipals(), sp + ".notRequestPrincipals", "NotRequestPrincipals");
-        checkEmptyValues(src.notNamespaces(), sp + ".notNamespaces", "NotNamespaces");
-        checkEmptyValues(src.notServiceAccounts(), sp + ".notServiceAccounts", "NotServiceAccounts");
-        validateWildcards(src.principals(), sp + ".principals");
-        validateWildcards(src.notPrincipals(), sp + ".notPrincipals");
-        validateWildcards(src.requestPrincipals(), sp + ".requestPrincipals");
-        validateWildcards(src.notRequestPrincipals(), sp + ".notRequestPrincipals");
+        errs.check(() -> validateIps(src.ipBlocks(), sp + ".ipBlocks"));
+        errs.check(() -> validateIps(src.notIpBlocks(), sp + ".notIpBlocks"));
+        errs.check(() -> validateIps(src.remoteIpBlocks(), sp + ".remoteIpBlocks"));
+        errs.check(() -> validateIps(src.notRemoteIpBlocks(), sp + ".notRemoteIpBlocks"));
+        errs.check(() -> checkEmptyValues(src.principals(), sp + ".principals", "Principals"));
+        errs.check(() -> checkEmptyValues(src.requestPrincipals(), sp + ".requestPrincipals", "RequestPrincipals"));
+        errs.check(() -> checkEmptyValues(src.namespaces(), sp + ".namespaces", "Namespaces"));
+        errs.check(() -> checkEmptyValues(src.serviceAccounts(), sp + ".serviceAccounts", "ServiceAccounts"));
+        errs.check(() -> checkEmptyValues(src.notPrincipals(), sp + ".notPrincipals", "NotPrincipals"));
+        errs.check(() -> checkEmptyValues(src.notRequestPrincipals(), sp + ".notRequestPrincipals",
+                "NotRequestPrincipals"));
+        errs.check(() -> checkEmptyValues(src.notNamespaces(), sp + ".notNamespaces", "NotNamespaces"));
+        errs.check(() -> checkEmptyValues(src.notServiceAccounts(), sp + ".notServiceAccounts", "NotServiceAccounts"));
+        errs.check(() -> validateWildcards(src.principals(), sp + ".principals"));
+        errs.check(() -> validateWildcards(src.notPrincipals(), sp + ".notPrincipals"));
+        errs.check(() -> validateWildcards(src.requestPrincipals(), sp + ".requestPrincipals"));
+        errs.check(() -> validateWildcards(src.notRequestPrincipals(), sp + ".notRequestPrincipals"));
         for (int k = 0; k < src.serviceAccounts().size(); k++) {
-            validateServiceAccount(src.serviceAccounts().get(k), sp + ".serviceAccounts[" + k + "]");
+            int n = k;
+            errs.check(() -> validateServiceAccount(src.serviceAccounts().get(n), sp + ".serviceAccounts[" + n + "]"));
         }
         for (int k = 0; k < src.notServiceAccounts().size(); k++) {
-            validateServiceAccount(src.notServiceAccounts().get(k), sp + ".notServiceAccounts[" + k + "]");
+            int n = k;
+            errs.check(() -> validateServiceAccount(src.notServiceAccounts().get(n),
+                    sp + ".notServiceAccounts[" + n + "]"));
         }
+        errs.throwIfAny();
     }
 
     private static void validateTo(AuthorizationPolicy.To to, String path, int i) throws ConfigException {
@@ -180,20 +217,22 @@ public final class AuthorizationPolicyValidator {
         if (op.isEmpty()) {
             throw new ConfigException(op0 + ": {} (expected: `to.operation` must not be empty, found at rule " + i + ")");
         }
-        validatePorts(op.ports(), op0 + ".ports");
-        validatePorts(op.notPorts(), op0 + ".notPorts");
-        checkEmptyValues(op.methods(), op0 + ".methods", "Methods");
-        checkEmptyValues(op.paths(), op0 + ".paths", "Paths");
-        checkEmptyValues(op.hosts(), op0 + ".hosts", "Hosts");
-        checkEmptyValues(op.notMethods(), op0 + ".notMethods", "NotMethods");
-        checkEmptyValues(op.notPaths(), op0 + ".notPaths", "NotPaths");
-        checkEmptyValues(op.notHosts(), op0 + ".notHosts", "NotHosts");
-        validatePaths(op.paths(), op0 + ".paths");
-        validatePaths(op.notPaths(), op0 + ".notPaths");
-        validateWildcards(op.hosts(), op0 + ".hosts");
-        validateWildcards(op.notHosts(), op0 + ".notHosts");
-        validateWildcards(op.methods(), op0 + ".methods");
-        validateWildcards(op.notMethods(), op0 + ".notMethods");
+        ValidationErrors errs = new ValidationErrors();
+        errs.check(() -> validatePorts(op.ports(), op0 + ".ports"));
+        errs.check(() -> validatePorts(op.notPorts(), op0 + ".notPorts"));
+        errs.check(() -> checkEmptyValues(op.methods(), op0 + ".methods", "Methods"));
+        errs.check(() -> checkEmptyValues(op.paths(), op0 + ".paths", "Paths"));
+        errs.check(() -> checkEmptyValues(op.hosts(), op0 + ".hosts", "Hosts"));
+        errs.check(() -> checkEmptyValues(op.notMethods(), op0 + ".notMethods", "NotMethods"));
+        errs.check(() -> checkEmptyValues(op.notPaths(), op0 + ".notPaths", "NotPaths"));
+        errs.check(() -> checkEmptyValues(op.notHosts(), op0 + ".notHosts", "NotHosts"));
+        errs.check(() -> validatePaths(op.paths(), op0 + ".paths"));
+        errs.check(() -> validatePaths(op.notPaths(), op0 + ".notPaths"));
+        errs.check(() -> validateWildcards(op.hosts(), op0 + ".hosts"));
+        errs.check(() -> validateWildcards(op.notHosts(), op0 + ".notHosts"));
+        errs.check(() -> validateWildcards(op.methods(), op0 + ".methods"));
+        errs.check(() -> validateWildcards(op.notMethods(), op0 + ".notMethods"));
+        errs.throwIfAny();
     }
 
     private static void validateCondition(AuthorizationPolicy.Condition c, String path, String action)
@@ -209,13 +248,17 @@ public final class AuthorizationPolicyValidator {
             throw new ConfigException(path + ": " + key
                     + " (expected: at least one of `values` or `notValues` must be set for key " + key + ")");
         }
-        if (action.equals("CUSTOM") && (key.equals("source.namespace") || key.equals("source.principal")
-                || key.startsWith("request.auth."))) {
-            throw new ConfigException(path + ".key: " + key + " (expected: " + key
-                    + " is currently not supported with CUSTOM action)");
+        ValidationErrors errs = new ValidationErrors();
+        if ("CUSTOM".equals(action) && (key.equals("source.namespace") || key.equals("source.principal")
+                || key.equals("source.serviceAccount") || key.startsWith("request.auth."))) {
+            errs.check(() -> {
+                throw new ConfigException(path + ".key: " + key + " (expected: " + key
+                        + " is currently not supported with CUSTOM action)");
+            });
         }
-        validateAttribute(key, c.values(), path + ".values", "value");
-        validateAttribute(key, c.notValues(), path + ".notValues", "notValue");
+        errs.check(() -> validateAttribute(key, c.values(), path + ".values", "value"));
+        errs.check(() -> validateAttribute(key, c.notValues(), path + ".notValues", "notValue"));
+        errs.throwIfAny();
     }
 
     /** istiod's {@code ValidateAttribute}: a known key, and values of the form that key takes. */

@@ -745,30 +745,39 @@ public final class ConfigValidator {
 
     private static final Set<String> MTLS_MODES = Set.of("UNSET", "DISABLE", "PERMISSIVE", "STRICT");
 
-    /** As istiod's {@code ValidatePeerAuthentication}: modes, port-level only with a selector, ports 1..65535. */
+    /**
+     * As istiod's {@code ValidatePeerAuthentication}: modes, port-level only with a selector, ports 1..65535,
+     * selector labels; every problem of the object is reported.
+     */
     private static void validatePeerAuthentication(PeerAuthentication pa) throws ConfigException {
+        ValidationErrors errs = new ValidationErrors();
         if (pa.selector() != null) {
-            validateLabels(pa.selector().matchLabels(), "spec.selector.matchLabels");
+            errs.check(() -> validateLabels(pa.selector().matchLabels(), "spec.selector.matchLabels"));
         }
-        validateMtlsMode(pa.mtls(), "spec.mtls.mode");
-        if (pa.portLevelMtls() == null) {
-            return;
-        }
-        if (pa.portLevelMtls().isEmpty()) {
-            throw new ConfigException("spec.portLevelMtls: {} (expected: at least one port when set)");
-        }
-        if (!pa.hasSelector()) {
-            throw new ConfigException("spec.portLevelMtls: set without spec.selector.matchLabels (expected: a "
-                    + "workload selector; mesh and namespace policies have no port-level mTLS)");
-        }
-        for (Map.Entry<Integer, PeerAuthentication.MutualTLS> e : pa.portLevelMtls().entrySet()) {
-            String path = "spec.portLevelMtls." + e.getKey();
-            validatePort(e.getKey(), path);
-            if (e.getValue() == null) {
-                throw new ConfigException(path + ": null (expected: a mapping with mode)");
+        errs.check(() -> validateMtlsMode(pa.mtls(), "spec.mtls.mode"));
+        if (pa.portLevelMtls() != null) {
+            if (pa.portLevelMtls().isEmpty()) {
+                errs.check(() -> {
+                    throw new ConfigException("spec.portLevelMtls: {} (expected: at least one port when set)");
+                });
+            } else if (!pa.hasSelector()) {
+                errs.check(() -> {
+                    throw new ConfigException("spec.portLevelMtls: set without spec.selector.matchLabels (expected: a "
+                            + "workload selector; mesh and namespace policies have no port-level mTLS)");
+                });
             }
-            validateMtlsMode(e.getValue(), path + ".mode");
+            for (Map.Entry<Integer, PeerAuthentication.MutualTLS> e : pa.portLevelMtls().entrySet()) {
+                String path = "spec.portLevelMtls." + e.getKey();
+                errs.check(() -> validatePort(e.getKey(), path));
+                errs.check(() -> {
+                    if (e.getValue() == null) {
+                        throw new ConfigException(path + ": null (expected: a mapping with mode)");
+                    }
+                    validateMtlsMode(e.getValue(), path + ".mode");
+                });
+            }
         }
+        errs.throwIfAny();
     }
 
     private static void validateMtlsMode(PeerAuthentication.MutualTLS mtls, String path) throws ConfigException {

@@ -24,93 +24,131 @@ final class RequestAuthenticationValidator {
     private RequestAuthenticationValidator() {}
 
     static void validate(RequestAuthentication ra) throws ConfigException {
+        ValidationErrors errs = new ValidationErrors();
         int selectors = (ra.selector() != null ? 1 : 0) + (ra.targetRef() != null ? 1 : 0)
                         + (ra.targetRefs().isEmpty() ? 0 : 1);
         if (selectors > 1) {
-            throw new ConfigException("spec: selector, targetRef and targetRefs all set (expected: only one of them)");
+            errs.check(() -> {
+                throw new ConfigException("spec: selector, targetRef and targetRefs all set (expected: only one of them)");
+            });
         }
         if (ra.selector() != null) {
-            ConfigValidator.validateLabels(ra.selector().matchLabels(), "spec.selector.matchLabels");
+            errs.check(() -> ConfigValidator.validateLabels(ra.selector().matchLabels(), "spec.selector.matchLabels"));
         }
         if (ra.targetRef() != null) {
-            validateTargetRef(ra.targetRef(), "spec.targetRef");
+            errs.check(() -> validateTargetRef(ra.targetRef(), "spec.targetRef"));
         }
         for (int i = 0; i < ra.targetRefs().size(); i++) {
-            validateTargetRef(ra.targetRefs().get(i), "spec.targetRefs[" + i + "]");
+            int n = i;
+            errs.check(() -> validateTargetRef(ra.targetRefs().get(n), "spec.targetRefs[" + n + "]"));
         }
         for (int i = 0; i < ra.jwtRules().size(); i++) {
-            validateRule(ra.jwtRules().get(i), "spec.jwtRules[" + i + "]");
+            int n = i;
+            errs.check(() -> validateRule(ra.jwtRules().get(n), "spec.jwtRules[" + n + "]"));
         }
+        errs.throwIfAny();
     }
 
     private static void validateTargetRef(RequestAuthentication.PolicyTargetReference ref, String path)
             throws ConfigException {
-        String group = ref.group() == null ? "" : ref.group();
-        if (!TARGET_KINDS.contains(group + "/" + ref.kind())) {
-            throw new ConfigException(path + ": " + group + "/" + ref.kind() + " (expected: one of "
-                    + new java.util.TreeSet<>(TARGET_KINDS) + ")");
+        targetRef(ref.group(), ref.kind(), ref.name(), ref.namespace(), path);
+    }
+
+    /**
+     * istiod's {@code validatePolicyTargetReference}, shared by the policies that take a {@code targetRef}: a
+     * kind istiod allows, a name, no namespace; every problem is reported.
+     */
+    static void targetRef(String group, String kind, String name, String namespace, String path)
+            throws ConfigException {
+        ValidationErrors errs = new ValidationErrors();
+        String g = group == null ? "" : group;
+        if (!TARGET_KINDS.contains(g + "/" + kind)) {
+            errs.check(() -> {
+                throw new ConfigException(path + ": " + g + "/" + kind + " (expected: one of "
+                        + new java.util.TreeSet<>(TARGET_KINDS) + ")");
+            });
         }
-        if (ref.name() == null || ref.name().isEmpty()) {
-            throw new ConfigException(path + ".name: \"\" (expected: the target's name)");
+        if (name == null || name.isEmpty()) {
+            errs.check(() -> {
+                throw new ConfigException(path + ".name: \"\" (expected: the target's name)");
+            });
         }
-        if (ref.namespace() != null && !ref.namespace().isEmpty()) {
-            throw new ConfigException(path + ".namespace: " + ref.namespace()
-                    + " (expected: unset; a policy targets resources of its own namespace)");
+        if (namespace != null && !namespace.isEmpty()) {
+            errs.check(() -> {
+                throw new ConfigException(path + ".namespace: " + namespace
+                        + " (expected: unset; a policy targets resources of its own namespace)");
+            });
         }
+        errs.throwIfAny();
     }
 
     private static void validateRule(RequestAuthentication.JWTRule r, String path) throws ConfigException {
         if (r == null) {
             throw new ConfigException(path + ": null (expected: a JWT rule)");
         }
-        if (r.issuer() == null || r.issuer().isEmpty()) {
-            throw new ConfigException(path + ".issuer: \"\" (expected: the issuer, set)");
-        }
-        for (int i = 0; i < r.audiences().size(); i++) {
-            if (r.audiences().get(i) == null || r.audiences().get(i).isEmpty()) {
-                throw new ConfigException(path + ".audiences[" + i + "]: \"\" (expected: a non-empty audience)");
+        ValidationErrors errs = new ValidationErrors();
+        errs.check(() -> {
+            if (r.issuer() == null || r.issuer().isEmpty()) {
+                throw new ConfigException(path + ".issuer: \"\" (expected: the issuer, set)");
             }
+        });
+        for (int i = 0; i < r.audiences().size(); i++) {
+            int n = i;
+            errs.check(() -> {
+                if (r.audiences().get(n) == null || r.audiences().get(n).isEmpty()) {
+                    throw new ConfigException(path + ".audiences[" + n + "]: \"\" (expected: a non-empty audience)");
+                }
+            });
         }
         if (r.jwksUri() != null && !r.jwksUri().isEmpty()) {
-            parseJwksUri(r.jwksUri(), path + ".jwksUri");
+            errs.check(() -> parseJwksUri(r.jwksUri(), path + ".jwksUri"));
         }
         if (r.jwks() != null && !r.jwks().isEmpty()) {
-            try {
-                if (com.nimbusds.jose.jwk.JWKSet.parse(r.jwks()).getKeys().isEmpty()) {
-                    throw new java.text.ParseException("no keys", 0);
+            errs.check(() -> {
+                try {
+                    if (com.nimbusds.jose.jwk.JWKSet.parse(r.jwks()).getKeys().isEmpty()) {
+                        throw new java.text.ParseException("no keys", 0);
+                    }
+                } catch (java.text.ParseException e) {
+                    String shown = r.jwks().length() > 40 ? r.jwks().substring(0, 40) + "..." : r.jwks();
+                    throw new ConfigException(path + ".jwks: " + shown.replace('\n', ' ')
+                            + " (expected: a JSON Web Key Set: " + e.getMessage() + ")");
                 }
-            } catch (java.text.ParseException e) {
-                String shown = r.jwks().length() > 40 ? r.jwks().substring(0, 40) + "..." : r.jwks();
-                throw new ConfigException(path + ".jwks: " + shown.replace('\n', ' ')
-                        + " (expected: a JSON Web Key Set: " + e.getMessage() + ")");
-            }
+            });
         }
         for (int i = 0; i < r.fromHeaders().size(); i++) {
-            RequestAuthentication.JWTHeader h = r.fromHeaders().get(i);
-            if (h == null || h.name() == null || h.name().isEmpty()) {
-                throw new ConfigException(path + ".fromHeaders[" + i + "].name: \"\" (expected: a header name)");
-            }
-            validateHeaderName(h.name(), path + ".fromHeaders[" + i + "].name");
+            int n = i;
+            errs.check(() -> {
+                RequestAuthentication.JWTHeader h = r.fromHeaders().get(n);
+                if (h == null || h.name() == null || h.name().isEmpty()) {
+                    throw new ConfigException(path + ".fromHeaders[" + n + "].name: \"\" (expected: a header name)");
+                }
+                validateHeaderName(h.name(), path + ".fromHeaders[" + n + "].name");
+            });
         }
-        validateNames(r.fromParams(), path + ".fromParams", "a query parameter name");
-        validateNames(r.fromCookies(), path + ".fromCookies", "a cookie name");
+        errs.check(() -> validateNames(r.fromParams(), path + ".fromParams", "a query parameter name"));
+        errs.check(() -> validateNames(r.fromCookies(), path + ".fromCookies", "a cookie name"));
         if (r.outputPayloadToHeader() != null && !r.outputPayloadToHeader().isEmpty()) {
-            validateHeaderName(r.outputPayloadToHeader(), path + ".outputPayloadToHeader");
+            errs.check(() -> validateHeaderName(r.outputPayloadToHeader(), path + ".outputPayloadToHeader"));
         }
         for (int i = 0; i < r.outputClaimToHeaders().size(); i++) {
-            RequestAuthentication.ClaimToHeader c = r.outputClaimToHeaders().get(i);
-            String p = path + ".outputClaimToHeaders[" + i + "]";
-            if (c == null || c.header() == null || c.header().isEmpty()) {
-                throw new ConfigException(p + ".header: \"\" (expected: a header name)");
-            }
-            if (c.claim() == null || c.claim().isEmpty()) {
-                throw new ConfigException(p + ".claim: \"\" (expected: a claim name)");
-            }
-            validateHeaderName(c.header(), p + ".header");
+            int n = i;
+            errs.check(() -> {
+                RequestAuthentication.ClaimToHeader c = r.outputClaimToHeaders().get(n);
+                String p = path + ".outputClaimToHeaders[" + n + "]";
+                if (c == null || c.header() == null || c.header().isEmpty()) {
+                    throw new ConfigException(p + ".header: \"\" (expected: a header name)");
+                }
+                if (c.claim() == null || c.claim().isEmpty()) {
+                    throw new ConfigException(p + ".claim: \"\" (expected: a claim name)");
+                }
+                validateHeaderName(c.header(), p + ".header");
+            });
         }
         if (r.timeout() != null) {
-            ConfigValidator.parseDuration(r.timeout(), path + ".timeout", Duration.ofMillis(1));
+            errs.check(() -> ConfigValidator.parseDuration(r.timeout(), path + ".timeout", Duration.ofMillis(1)));
         }
+        errs.throwIfAny();
     }
 
     /** istiod's {@code ParseJwksURI}: an http or https URL with a host; the port defaults by scheme. */

@@ -83,7 +83,17 @@ final class ClusterGenerator {
             for (Endpoint e : ctx.ownEndpoints()) {
                 String name = inboundName(e.port());
                 if (!out.containsKey(name)) {
-                    out.put(name, Cluster.newBuilder()
+                    Cluster.Builder inbound = Cluster.newBuilder();
+                    if (inboundHttp2(ctx, e)) {
+                        // As Istio's inbound clusters of HTTP2/GRPC ports: the application speaks h2 (prior knowledge).
+                        inbound.putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                                Protos.any(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                                        .newBuilder().setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams
+                                                .http.v3.HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                                                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                                        .build()));
+                    }
+                    out.put(name, inbound
                             .setName(name)
                             .setType(Cluster.DiscoveryType.STATIC)
                             .setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
@@ -98,6 +108,30 @@ final class ClusterGenerator {
             }
         }
         return out;
+    }
+
+    /** Whether every service port that {@code e}'s workload port serves is HTTP/2 (GRPC, HTTP2, GRPC-WEB). */
+    private static boolean inboundHttp2(GenerationContext ctx, Endpoint e) {
+        boolean h2 = false;
+        for (Endpoint other : ctx.ownEndpoints()) {
+            if (other.port() != e.port()) {
+                continue;
+            }
+            Service s = ctx.snapshot.service(other.serviceHost());
+            ServicePort port = null;
+            if (s != null) {
+                for (ServicePort p : s.ports()) {
+                    if (p.name().equals(other.servicePortName())) {
+                        port = p;
+                    }
+                }
+            }
+            if (port == null || !port.isHttp2()) {
+                return false;
+            }
+            h2 = true;
+        }
+        return h2;
     }
 
     private static void add(Map<String, Message> out, Cluster c) {

@@ -199,6 +199,39 @@ class AnalyzersTest {
     }
 
     /** Runs {@code analyzer} over the resource file; lines {@code CODE Kind ns/name[ text]}, sorted. */
+    @Test
+    void authorizationPoliciesAnalyzerReportsPoliciesWithoutWorkloadsAndUnknownNamespaces() {
+        assertEquals(List.of(
+                "IST0101 AuthorizationPolicy httpbin/httpbin-bogus-not-ns Referenced namespace not found: \"*-bogus\"",
+                "IST0101 AuthorizationPolicy httpbin/httpbin-bogus-not-ns Referenced namespace not found: \"bogus-*\"",
+                "IST0101 AuthorizationPolicy httpbin/httpbin-bogus-ns Referenced namespace not found: \"*-bogus\"",
+                "IST0101 AuthorizationPolicy httpbin/httpbin-bogus-ns Referenced namespace not found: \"bogus-*\"",
+                "IST0127 AuthorizationPolicy httpbin-empty/httpbin-empty-namespace-wide No matching workloads for "
+                        + "this resource with the following labels: ",
+                "IST0127 AuthorizationPolicy httpbin/httpbin-nopods No matching workloads for this resource with "
+                        + "the following labels: app=bogus-label,version=v1",
+                "IST0127 AuthorizationPolicy istio-system/meshwide-httpbin-v1 No matching workloads for this "
+                        + "resource with the following labels: version=bogus-version",
+                "IST0127 AuthorizationPolicy test-ambient/no-workload No matching workloads for this resource "
+                        + "with the following labels: app=httpbin,version=v1"),
+                run(new AuthorizationPoliciesAnalyzer(), "authorizationpolicies.yaml", true));
+    }
+
+    @Test
+    void authorizationPoliciesAnalyzerSkipsWorkloadChecksWhenNoWorkloadIsDeclared() {
+        ConfigParser.Result parsed = ConfigParser.parse(Path.of("authz.yaml"), """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: foo}
+                spec:
+                  selector: {matchLabels: {app: httpbin}}
+                  rules: [{from: [{source: {namespaces: [foo]}}]}]
+                """);
+        AnalysisContext context = new AnalysisContext(parsed.configs());
+        new AuthorizationPoliciesAnalyzer().analyze(context);
+        assertEquals(List.of(), context.messages(), "workloads come from a registry: nothing to say");
+    }
+
     static List<String> run(Analyzer analyzer, String resource, boolean withText) {
         ConfigParser.Result parsed = parse(resource);
         assertEquals(List.of(), parsed.errors(), "testdata must pass jmesh's validation");

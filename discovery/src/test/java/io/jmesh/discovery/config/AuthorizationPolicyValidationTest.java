@@ -77,7 +77,7 @@ class AuthorizationPolicyValidationTest {
                         + "request.auth.principal is currently not supported with CUSTOM action)"),
                 Arguments.of("selector: {matchLabels: {app: 'http*'}}",
                         "spec.selector.matchLabels.app: http* (expected: wildcard is not supported in selector)"),
-                Arguments.of("selector: {matchLabels: {app: a}}\ntargetRef: {kind: Gateway, name: gw}",
+                Arguments.of("selector: {matchLabels: {app: a}}\ntargetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: gw}",
                         "spec.targetRef: set with selector (expected: only one of targetRefs or selector)"),
                 Arguments.of("rules: [~]", "spec.rules[0]: null (expected: `rule` must not be nil, found at rule 0)"),
                 Arguments.of("rules: [{from: []}]",

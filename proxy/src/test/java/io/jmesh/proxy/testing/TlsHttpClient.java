@@ -42,6 +42,12 @@ public final class TlsHttpClient implements AutoCloseable {
     /** As {@link #connect(int, X509Certificate)}, presenting {@code cert} with {@code key} when not null. */
     public static TlsHttpClient connect(int port, X509Certificate ca, X509Certificate cert, PrivateKey key)
             throws Exception {
+        return connect("127.0.0.1", port, ca, cert, key);
+    }
+
+    /** As {@link #connect(int, X509Certificate, X509Certificate, PrivateKey)}, to {@code host} (an IP literal). */
+    public static TlsHttpClient connect(String host, int port, X509Certificate ca, X509Certificate cert, PrivateKey key)
+            throws Exception {
         KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
         trust.load(null, null);
         trust.setCertificateEntry("ca", ca);
@@ -57,7 +63,7 @@ public final class TlsHttpClient implements AutoCloseable {
         }
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf == null ? null : kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port);
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(host, port);
         s.setSoTimeout(10_000);
         s.startHandshake();
         return new TlsHttpClient(s);

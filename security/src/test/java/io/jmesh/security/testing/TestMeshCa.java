@@ -49,21 +49,29 @@ public final class TestMeshCa implements AutoCloseable {
     private final IstioCertificateService service;
     private final Path rootFile;
     private final Path tokenFile;
+    private final java.util.Map<String, Path> tokenFiles = new java.util.LinkedHashMap<>();
     private Server server;
     private int port;
 
-    private TestMeshCa(Path dir, String namespace, String serviceAccount) throws Exception {
+    private TestMeshCa(Path dir, String namespace, String... serviceAccounts) throws Exception {
         Files.createDirectories(dir);
         ca = new CertificateAuthority(CaRoots.selfSigned("cluster.local", Duration.ofDays(365), Clock.systemUTC()));
         rootFile = Files.writeString(dir.resolve("root-cert.pem"), ca.roots().trustBundlePem());
-        String token = "token-of-" + namespace + "-" + serviceAccount + "-" + System.nanoTime();
-        tokenFile = Files.writeString(dir.resolve("token"), token + "\n");
-        Path tokens = Files.writeString(dir.resolve("tokens.yaml"), """
-                tokens:
-                - token: %s
-                  namespace: %s
-                  serviceAccount: %s
-                """.formatted(token, namespace, serviceAccount));
+        StringBuilder yaml = new StringBuilder("tokens:\n");
+        Path first = null;
+        for (String serviceAccount : serviceAccounts) {
+            String token = "token-of-" + namespace + "-" + serviceAccount + "-" + System.nanoTime();
+            Path file = Files.writeString(dir.resolve(first == null ? "token" : "token-" + serviceAccount), token + "\n");
+            first = first == null ? file : first;
+            tokenFiles.put(serviceAccount, file);
+            yaml.append("""
+                    - token: %s
+                      namespace: %s
+                      serviceAccount: %s
+                    """.formatted(token, namespace, serviceAccount));
+        }
+        tokenFile = first;
+        Path tokens = Files.writeString(dir.resolve("tokens.yaml"), yaml);
         service = new IstioCertificateService(ca, List.of(new TokenAuthenticator(tokens, "cluster.local")));
         start(0);
     }
@@ -71,6 +79,18 @@ public final class TestMeshCa implements AutoCloseable {
     /** A CA that knows one token, for {@code namespace/serviceAccount}, on a free port of 127.0.0.1. */
     public static TestMeshCa start(Path dir, String namespace, String serviceAccount) throws Exception {
         return new TestMeshCa(dir, namespace, serviceAccount);
+    }
+
+    /**
+     * A CA that knows one token per service account of {@code namespace}; {@link #tokenFile()} is the first's,
+     * {@link #tokenFile(String)} any one's.
+     */
+    public static TestMeshCa start(Path dir, String namespace, String firstServiceAccount, String... more)
+            throws Exception {
+        String[] all = new String[more.length + 1];
+        all[0] = firstServiceAccount;
+        System.arraycopy(more, 0, all, 1, more.length);
+        return new TestMeshCa(dir, namespace, all);
     }
 
     private void start(int bindPort) throws Exception {
@@ -109,6 +129,16 @@ public final class TestMeshCa implements AutoCloseable {
     /** A file holding the bearer token of the identity given at start. */
     public Path tokenFile() {
         return tokenFile;
+    }
+
+    /** The bearer-token file of {@code serviceAccount} (one given at start). */
+    public Path tokenFile(String serviceAccount) {
+        Path p = tokenFiles.get(serviceAccount);
+        if (p == null) {
+            throw new IllegalArgumentException("serviceAccount: " + serviceAccount + " (expected: one of "
+                    + tokenFiles.keySet() + ")");
+        }
+        return p;
     }
 
     public X509Certificate root() {

@@ -1,0 +1,45 @@
+package io.jmesh.discovery.config;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.jmesh.proxy.config.ConfigException;
+
+/**
+ * Collects every problem of one object instead of stopping at the first, as istiod's validation appends to a
+ * multierror: each independent check runs through {@link #check}, and {@link #throwIfAny()} reports them all in
+ * one {@link ConfigException} whose message is the problems in field order, joined by {@code "; "}. Not
+ * thread-safe; one per validation.
+ */
+final class ValidationErrors {
+
+    /** One check that throws its problem as {@code field.path: value (expected: ...)}. */
+    @FunctionalInterface
+    interface Check {
+        void run() throws ConfigException;
+    }
+
+    private final List<String> messages = new ArrayList<>();
+
+    /** Runs {@code check}, keeping its problem (if any) and going on. */
+    void check(Check check) {
+        try {
+            check.run();
+        } catch (ConfigException e) {
+            if (!messages.contains(e.getMessage())) { // a bad key checked for values and notValues: once
+                messages.add(e.getMessage());
+            }
+        }
+    }
+
+    boolean isEmpty() {
+        return messages.isEmpty();
+    }
+
+    /** Throws one exception naming every problem collected; does nothing when there is none. */
+    void throwIfAny() throws ConfigException {
+        if (!messages.isEmpty()) {
+            throw new ConfigException(String.join("; ", messages));
+        }
+    }
+}
