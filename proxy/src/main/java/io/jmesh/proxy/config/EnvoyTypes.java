@@ -53,6 +53,7 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig.getDescriptor())
             .add(HealthCheck.getDescriptor())
             .add(FileAccessLog.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter.getDescriptor())
             .add(StdoutAccessLog.getDescriptor())
             .add(StderrAccessLog.getDescriptor())
             .add(UpstreamTlsContext.getDescriptor())
