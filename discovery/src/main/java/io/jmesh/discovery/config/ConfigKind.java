@@ -18,7 +18,8 @@ public enum ConfigKind {
     SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class),
     PEER_AUTHENTICATION("PeerAuthentication", Group.SECURITY, PeerAuthentication.class),
     AUTHORIZATION_POLICY("AuthorizationPolicy", Group.SECURITY, AuthorizationPolicy.class),
-    REQUEST_AUTHENTICATION("RequestAuthentication", Group.SECURITY, RequestAuthentication.class);
+    REQUEST_AUTHENTICATION("RequestAuthentication", Group.SECURITY, RequestAuthentication.class),
+    TELEMETRY("Telemetry", Group.TELEMETRY, Telemetry.class);
 
     /** An API group and the versions of it that istiod serves. */
     public enum Group {

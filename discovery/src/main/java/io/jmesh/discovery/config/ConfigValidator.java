@@ -56,6 +56,8 @@ public final class ConfigValidator {
             AuthorizationPolicyValidator.validate(ap);
         } else if (spec instanceof RequestAuthentication ra) {
             RequestAuthenticationValidator.validate(ra);
+        } else if (spec instanceof Telemetry t) {
+            TelemetryValidator.validate(t);
         }
     }
 

@@ -9,12 +9,19 @@ import java.util.Map;
  * file carries many settings meant for other components).
  *
  * @param rootNamespace      the namespace whose policies apply mesh-wide ({@code istio-system} when unset)
- * @param extensionProviders the providers that CUSTOM AuthorizationPolicies name (ext_authz over HTTP or gRPC)
+ * @param extensionProviders the providers that CUSTOM AuthorizationPolicies (ext_authz over HTTP or gRPC) and
+ *                           Telemetry resources (prometheus, zipkin, opentelemetry, envoyFileAccessLog, envoyOtelAls)
+ *                           name
+ * @param telemetryDefaults  MeshConfig {@code defaultProviders}: the telemetry providers used when a Telemetry names
+ *                           none (read from the {@code defaultProviders} key)
+ * @param enableTracing      MeshConfig {@code enableTracing} (Istio's default: true)
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy,
                          String accessLogFile, Map<String, Object> defaultConfig, String rootNamespace,
-                         Boolean enableAutoMtls, String accessLogFormat, List<ExtensionProvider> extensionProviders) {
+                         Boolean enableAutoMtls, String accessLogFormat, List<ExtensionProvider> extensionProviders,
+                         @com.fasterxml.jackson.annotation.JsonProperty("defaultProviders") DefaultProviders telemetryDefaults,
+                         Boolean enableTracing) {
 
     /** Istio's defaults: trust domain {@code cluster.local}, ALLOW_ANY, no access log, root namespace istio-system. */
     public static final MeshConfig DEFAULT =
@@ -31,6 +38,15 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
         accessLogFormat = accessLogFormat == null ? "" : accessLogFormat;
         extensionProviders = extensionProviders == null ? List.of()
                 : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(extensionProviders));
+        enableTracing = enableTracing == null ? Boolean.TRUE : enableTracing;
+    }
+
+    /** All settings but the telemetry ones ({@code defaultProviders}, {@code enableTracing}: Istio's defaults). */
+    public MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy, String accessLogFile,
+                      Map<String, Object> defaultConfig, String rootNamespace, Boolean enableAutoMtls,
+                      String accessLogFormat, List<ExtensionProvider> extensionProviders) {
+        this(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace, enableAutoMtls,
+                accessLogFormat, extensionProviders, null, null);
     }
 
     /** The settings other than the root namespace and extension providers, with Istio's defaults for those. */
@@ -59,7 +75,7 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
     /** Returns a copy with {@code rootNamespace} and {@code extensionProviders} replaced. */
     public MeshConfig withAuthorization(String rootNamespace, List<ExtensionProvider> extensionProviders) {
         return new MeshConfig(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace,
-                enableAutoMtls, accessLogFormat, extensionProviders);
+                enableAutoMtls, accessLogFormat, extensionProviders, telemetryDefaults, enableTracing);
     }
 
     /** Returns the extension provider named {@code name}, or {@code null}. */
@@ -73,12 +89,129 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
     }
 
     /**
-     * One of MeshConfig's {@code extensionProviders}. Only the ext_authz kinds are read; a provider of another
-     * kind (tracing, access log, ...) has both fields null here, and a CUSTOM policy naming it is refused.
+     * One of MeshConfig's {@code extensionProviders}. Read kinds: the ext_authz ones (for CUSTOM
+     * AuthorizationPolicies) and the telemetry ones ({@code prometheus}, {@code zipkin}, {@code opentelemetry},
+     * {@code envoyFileAccessLog}, {@code envoyOtelAls}, for Telemetry resources). A provider of another kind has
+     * all these fields null; a policy or Telemetry naming it is refused or warned about by name.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record ExtensionProvider(String name, EnvoyExtAuthzHttp envoyExtAuthzHttp,
-                                    EnvoyExtAuthzGrpc envoyExtAuthzGrpc) {}
+                                    EnvoyExtAuthzGrpc envoyExtAuthzGrpc, Map<String, Object> prometheus,
+                                    ZipkinTracingProvider zipkin, OpenTelemetryTracingProvider opentelemetry,
+                                    EnvoyFileAccessLogProvider envoyFileAccessLog,
+                                    EnvoyOpenTelemetryLogProvider envoyOtelAls) {
+
+        /** An ext_authz provider (or one of a kind not read here, when both are null). */
+        public ExtensionProvider(String name, EnvoyExtAuthzHttp envoyExtAuthzHttp,
+                                 EnvoyExtAuthzGrpc envoyExtAuthzGrpc) {
+            this(name, envoyExtAuthzHttp, envoyExtAuthzGrpc, null, null, null, null, null);
+        }
+
+        /** The provider's kind as MeshConfig names it ({@code zipkin}, ...), or {@code unknown}. */
+        public String kind() {
+            return envoyExtAuthzHttp != null ? "envoyExtAuthzHttp" : envoyExtAuthzGrpc != null ? "envoyExtAuthzGrpc"
+                    : prometheus != null ? "prometheus" : zipkin != null ? "zipkin"
+                    : opentelemetry != null ? "opentelemetry" : envoyFileAccessLog != null ? "envoyFileAccessLog"
+                    : envoyOtelAls != null ? "envoyOtelAls" : "unknown";
+        }
+    }
+
+    /** {@code zipkin}: spans sent to a Zipkin collector service ({@code service} is a host, optionally ns/host). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record ZipkinTracingProvider(String service, Integer port, Integer maxTagLength,
+                                        Boolean enable64bitTraceId, String path) {}
+
+    /** {@code opentelemetry}: spans sent over OTLP, by gRPC unless {@code http} is set. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record OpenTelemetryTracingProvider(String service, Integer port, Integer maxTagLength,
+                                               HttpService http) {}
+
+    /** The OTLP/HTTP endpoint of an {@code opentelemetry} provider. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record HttpService(String path, String timeout) {}
+
+    /** {@code envoyFileAccessLog}: Envoy's file access log at {@code path} with an optional format. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record EnvoyFileAccessLogProvider(String path, LogFormat logFormat) {}
+
+    /** An access log format: a text format, or JSON {@code labels} (key to command operator). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record LogFormat(String text, Map<String, Object> labels) {}
+
+    /** {@code envoyOtelAls}: access logs sent to an OpenTelemetry collector over OTLP/gRPC. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record EnvoyOpenTelemetryLogProvider(String service, Integer port, String logName, LogFormat logFormat) {}
+
+    /** {@code defaultProviders}: the providers used when a Telemetry resource names none. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record DefaultProviders(List<String> tracing, List<String> metrics, List<String> accessLogging) {
+        public DefaultProviders {
+            tracing = tracing == null ? List.of() : List.copyOf(tracing);
+            metrics = metrics == null ? null : List.copyOf(metrics);
+            accessLogging = accessLogging == null ? List.of() : List.copyOf(accessLogging);
+        }
+    }
+
+    /**
+     * The providers Istio has without any MeshConfig: {@code prometheus} (metrics) and {@code envoy} (a file
+     * access log to {@code /dev/stdout} in Istio's default format), unless {@code extensionProviders} defines a
+     * provider of that name.
+     */
+    public static final List<ExtensionProvider> BUILT_IN_PROVIDERS = List.of(
+            new ExtensionProvider("prometheus", null, null, Map.of(), null, null, null, null),
+            new ExtensionProvider("envoy", null, null, null, null, null,
+                    new EnvoyFileAccessLogProvider("/dev/stdout", null), null));
+
+    /** Returns the telemetry provider named {@code name} (case-insensitive, as istiod), built-ins included. */
+    public ExtensionProvider telemetryProvider(String name) {
+        for (ExtensionProvider p : extensionProviders) {
+            if (p != null && p.name() != null && p.name().equalsIgnoreCase(name)) {
+                return p;
+            }
+        }
+        for (ExtensionProvider p : BUILT_IN_PROVIDERS) {
+            if (p.name().equalsIgnoreCase(name)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /** {@code defaultProviders.metrics}, {@code [prometheus]} when unset (Istio's default). */
+    public List<String> defaultMetricsProviders() {
+        return telemetryDefaults == null || telemetryDefaults.metrics() == null ? List.of("prometheus")
+                : telemetryDefaults.metrics();
+    }
+
+    /** {@code defaultProviders.tracing}. */
+    public List<String> defaultTracingProviders() {
+        return telemetryDefaults == null ? List.of() : telemetryDefaults.tracing();
+    }
+
+    /** {@code defaultProviders.accessLogging}. */
+    public List<String> defaultAccessLoggingProviders() {
+        return telemetryDefaults == null ? List.of() : telemetryDefaults.accessLogging();
+    }
+
+    /**
+     * {@code defaultConfig.tracing.sampling}: the percentage of requests traced when a Telemetry sets no
+     * {@code randomSamplingPercentage}; Istio's 1.0 when unset, zero or above 100.
+     */
+    public double defaultTracingSampling() {
+        Object tracing = defaultConfig.get("tracing");
+        if (tracing instanceof Map<?, ?> m && m.get("sampling") instanceof Number n) {
+            double v = n.doubleValue();
+            return v <= 0 || v > 100 ? 1.0 : v;
+        }
+        return 1.0;
+    }
+
+    /** Returns a copy with the telemetry settings replaced. */
+    public MeshConfig withTelemetry(List<ExtensionProvider> extensionProviders, DefaultProviders defaultProviders,
+                                    Boolean enableTracing) {
+        return new MeshConfig(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace,
+                enableAutoMtls, accessLogFormat, extensionProviders, defaultProviders, enableTracing);
+    }
 
     /** {@code envoyExtAuthzHttp}: Envoy's ext_authz filter calling an HTTP authorization service. */
     @JsonIgnoreProperties(ignoreUnknown = true)

@@ -26,7 +26,7 @@ final class InboundPolicies {
         out.addAll(RequestAuthnFilters.httpFilters(ctx));
         out.addAll(AuthorizationFilters.httpFilters(ctx, port));
         // telemetry last: after authentication and authorization, as Istio orders them
-        out.add(TelemetryFilters.httpStats(ctx));
+        out.addAll(TelemetryFilters.httpStats(ctx, true));
         return out;
     }
 
@@ -44,7 +44,7 @@ final class InboundPolicies {
         List<TypedExtensionConfig> out = new ArrayList<>();
         out.addAll(AuthorizationFilters.rpcFilters(ctx, port));
         // telemetry last: after authentication and authorization, as Istio orders them
-        out.add(TelemetryFilters.rpcStats());
+        out.addAll(TelemetryFilters.rpcStats(ctx, true));
         return out;
     }
 }

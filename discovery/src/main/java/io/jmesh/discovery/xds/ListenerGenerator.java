@@ -162,8 +162,9 @@ final class ListenerGenerator {
                                 .setAddress(ClusterGenerator.address(addr, p.number()))
                                 .setBindToPort(BoolValue.of(false))
                                 .setTrafficDirection(TrafficDirection.OUTBOUND)
-                                .addFilterChains(FilterChain.newBuilder().addFilters(TelemetryFilters.tcpStats())
-                                        .addFilters(tcpRoute(ctx, s, p)))
+                                .addFilterChains(FilterChain.newBuilder()
+                                        .addAllFilters(TelemetryFilters.tcpStats(ctx, false))
+                                        .addFilters(TelemetryFilters.withAccessLogs(tcpRoute(ctx, s, p), ctx, false)))
                                 .build());
                     }
                 }
@@ -288,12 +289,14 @@ final class ListenerGenerator {
                                 .setSubject(BoolValue.of(true)).setDns(true).setUri(true))
                         .setRouteConfig(inboundRoutes(cluster, "http", port))
                         .addAllHttpFilters(InboundPolicies.httpFilters(ctx, port))
-                        .addAllHttpFilters(httpFilters());
-                accessLog(ctx).ifPresent(hcm::addAccessLog);
+                        .addAllHttpFilters(httpFilters())
+                        .addAllAccessLog(TelemetryFilters.accessLogs(ctx, true));
+                TelemetryFilters.tracing(ctx, true, hcm);
                 out.add(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())).build());
             }
-            case "tcp" -> out.add(tcpProxy(cluster, cluster));
-            default -> out.add(rpcProxy(statPrefix, protocol, inboundRoutes(cluster, protocol, port), accessLog(ctx),
+            case "tcp" -> out.add(TelemetryFilters.withAccessLogs(tcpProxy(cluster, cluster), ctx, true));
+            default -> out.add(rpcProxy(statPrefix, protocol, inboundRoutes(cluster, protocol, port),
+                    TelemetryFilters.accessLogs(ctx, true),
                     InboundPolicies.rpcFilters(ctx, port)));
         }
         return out;
@@ -547,8 +550,8 @@ final class ListenerGenerator {
         String statPrefix = services.size() == 1
                 ? ClusterGenerator.outboundName(port, null, first.hostname()) : "outbound_" + listenerName;
         RouteConfiguration rc = RouteGenerator.rpcRoutes(ctx, listenerName, services, port);
-        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, Optional.empty(),
-                List.of(TelemetryFilters.rpcStats()));
+        return rpcProxy(statPrefix, first.port(port).rpcProtocol(), rc, List.of(),
+                TelemetryFilters.rpcStats(ctx, false));
     }
 
     /**
@@ -571,14 +574,18 @@ final class ListenerGenerator {
      * and the RPC {@code filters} before the router (omitted when there are none: the router alone).
      */
     private static Filter rpcProxy(String statPrefix, String protocol, RouteConfiguration rc,
-                                   Optional<AccessLog> accessLog, List<TypedExtensionConfig> filters) {
+                                   List<AccessLog> accessLogs, List<TypedExtensionConfig> filters) {
         Struct.Builder value = Struct.newBuilder()
                 .putFields("stat_prefix", Value.newBuilder().setStringValue(statPrefix).build())
                 .putFields("protocol", Value.newBuilder().setStringValue(protocol).build())
                 .putFields("route_config", Value.newBuilder().setStructValue(jsonStruct(rc, statPrefix)).build());
-        accessLog.ifPresent(log -> value.putFields("access_log", Value.newBuilder().setListValue(
-                ListValue.newBuilder().addValues(Value.newBuilder().setStructValue(jsonStruct(log, statPrefix))))
-                .build()));
+        if (!accessLogs.isEmpty()) {
+            ListValue.Builder logs = ListValue.newBuilder();
+            for (AccessLog log : accessLogs) {
+                logs.addValues(Value.newBuilder().setStructValue(jsonStruct(log, statPrefix)));
+            }
+            value.putFields("access_log", Value.newBuilder().setListValue(logs).build());
+        }
         if (!filters.isEmpty()) {
             // The proxy reads this list as JSON with Envoy's field names, ending with the router.
             ListValue.Builder list = ListValue.newBuilder();
@@ -620,31 +627,11 @@ final class ListenerGenerator {
                 .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(routeName))
                 .addAllHttpFilters(ctx.proxy.type() == ProxyNode.Type.ROUTER ? RequestAuthnFilters.httpFilters(ctx) : List.of())
                 .addAllHttpFilters(ctx.proxy.type() == ProxyNode.Type.ROUTER ? AuthorizationFilters.gatewayHttpFilters(ctx) : List.of())
-                .addHttpFilters(TelemetryFilters.httpStats(ctx))
-                .addAllHttpFilters(httpFilters());
-        accessLog(ctx).ifPresent(hcm::addAccessLog);
+                .addAllHttpFilters(TelemetryFilters.httpStats(ctx, false))
+                .addAllHttpFilters(httpFilters())
+                .addAllAccessLog(TelemetryFilters.accessLogs(ctx, false));
+        TelemetryFilters.tracing(ctx, false, hcm);
         return hcm.build();
-    }
-
-    /**
-     * MeshConfig {@code accessLogFile}: Envoy's file access log with MeshConfig {@code accessLogFormat}, or Envoy's
-     * default format; empty when unset.
-     */
-    private static Optional<AccessLog> accessLog(GenerationContext ctx) {
-        String file = ctx.snapshot.meshConfig().accessLogFile();
-        if (file.isEmpty()) {
-            return Optional.empty();
-        }
-        var log = io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.newBuilder().setPath(file);
-        String format = ctx.snapshot.meshConfig().accessLogFormat();
-        if (!format.isEmpty()) {
-            // MeshConfig accessLogFormat, as Istio writes it: a text format, one line per entry.
-            log.setLogFormat(io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString.newBuilder()
-                    .setTextFormatSource(DataSource.newBuilder()
-                            .setInlineString(format.endsWith("\n") ? format : format + "\n")));
-        }
-        return Optional.of(AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                .setTypedConfig(Protos.any(log.build())).build());
     }
 
     /**

@@ -308,7 +308,7 @@ public final class XdsCache {
         // AuthorizationPolicy, RequestAuthentication): two sidecars with the same ports in one namespace must not
         // share a cached LDS then.
         return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot)
-                || requestAuthenticationSelectsByLabels(snapshot),
+                || requestAuthenticationSelectsByLabels(snapshot) || TelemetryPolicy.selectsByLabels(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }

@@ -55,6 +55,9 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor()) // HCM / bootstrap tracing providers
             .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
             .add(FileAccessLog.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter.getDescriptor())
+            .add(io.envoyproxy.envoy.config.trace.v3.ZipkinConfig.getDescriptor())
+            .add(io.envoyproxy.envoy.config.trace.v3.OpenTelemetryConfig.getDescriptor())
             .add(StdoutAccessLog.getDescriptor())
             .add(StderrAccessLog.getDescriptor())
             .add(UpstreamTlsContext.getDescriptor())

@@ -111,7 +111,7 @@ public final class IstioMetrics {
 
     /** The added labels ({@code dimensions}) of any metric, sorted, and the attribute each reads. */
     final List<String> extraTags;
-    final List<String> extraAttributes;
+    final List<io.jmesh.proxy.telemetry.cel.CelExpression> extraAttributes;
     private final ThreadLocal<String[]> scratch;
     private final Map<String, String[]> byCluster = new ConcurrentHashMap<>();
     private final Map<String, String[]> byHost = new ConcurrentHashMap<>();
@@ -128,7 +128,11 @@ public final class IstioMetrics {
         java.util.TreeMap<String, String> extras = new java.util.TreeMap<>();
         config.dimensions.values().forEach(extras::putAll);
         this.extraTags = List.copyOf(extras.keySet());
-        this.extraAttributes = List.copyOf(extras.values());
+        List<io.jmesh.proxy.telemetry.cel.CelExpression> compiled = new ArrayList<>();
+        for (String expression : extras.values()) {
+            compiled.add(config.expressions.get(expression));
+        }
+        this.extraAttributes = List.copyOf(compiled);
         int width = ALL_TAGS.size() + extraTags.size();
         this.scratch = ThreadLocal.withInitial(() -> new String[width]);
         TaggedMetrics t = stats.tagged();
@@ -168,18 +172,9 @@ public final class IstioMetrics {
      */
     void fill(String[] v, WorkloadMetadata peer, ConnectionInfo downstream, ConnectionInfo upstream, String[] service,
               String protocol, Set<ResponseFlag> flags, int responseCode, String grpcStatus,
-              io.jmesh.proxy.stream.RequestAttributes request) {
+              io.jmesh.proxy.stream.RequestAttributes request, io.jmesh.proxy.stream.StreamInfo info) {
         for (int i = 0; i < extraAttributes.size(); i++) {
-            String a = null;
-            if (request != null) {
-                switch (extraAttributes.get(i)) {
-                    case "request.method" -> a = request.method();
-                    case "request.host" -> a = request.host();
-                    case "request.path" -> a = request.path();
-                    case "request.protocol" -> a = request.protocol();
-                    default -> a = null;
-                }
-            }
+            String a = request == null && info == null ? null : extraAttributes.get(i).evaluateString(info, request);
             v[ALL_TAGS.size() + i] = a == null || a.isEmpty() ? WorkloadMetadata.UNKNOWN_VALUE : a;
         }
         v[REPORTER] = reporter.label;
@@ -363,15 +358,17 @@ public final class IstioMetrics {
             Set<String> removed = config.tagsToRemove.getOrDefault(shortName, Set.of());
             List<String> names = new ArrayList<>();
             List<Integer> idx = new ArrayList<>();
+            Map<String, String> added = config.dimensions.getOrDefault(shortName, Map.of());
             for (int i = 0; i < tagCount; i++) {
-                if (!removed.contains(ALL_TAGS.get(i))) {
-                    names.add(ALL_TAGS.get(i));
-                    idx.add(i);
+                String tag = ALL_TAGS.get(i);
+                if (!removed.contains(tag)) {
+                    names.add(tag);
+                    // A dimension named as a standard label overrides its value (Istio's tagOverrides UPSERT).
+                    idx.add(added.containsKey(tag) ? ALL_TAGS.size() + extraTags.indexOf(tag) : i);
                 }
             }
-            Map<String, String> added = config.dimensions.getOrDefault(shortName, Map.of());
             for (int i = 0; i < extraTags.size(); i++) {
-                if (added.containsKey(extraTags.get(i))) {
+                if (added.containsKey(extraTags.get(i)) && !ALL_TAGS.contains(extraTags.get(i))) {
                     names.add(extraTags.get(i));
                     idx.add(ALL_TAGS.size() + i);
                 }

@@ -86,7 +86,7 @@ public final class IstioTcpStatsFilterFactory implements NetworkFilterFactory {
             String cluster = callbacks.connection().attr(TcpProxyHandler.UPSTREAM_CLUSTER).get();
             String[] v = metrics.labels();
             metrics.fill(v, WorkloadMetadata.UNKNOWN, callbacks.connectionInfo(), null,
-                    metrics.destinationService(cluster, null), "tcp", java.util.Set.of(), 0, "", null);
+                    metrics.destinationService(cluster, null), "tcp", java.util.Set.of(), 0, "", null, null);
             labels = v.clone(); // one copy per connection: the per-thread array is reused by the next connection
             metrics.tcpOpened.inc(labels, 1);
             received = counter(metrics.tcpReceived);

@@ -25,6 +25,7 @@ import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
 
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.telemetry.cel.CelExpression;
 
 /**
  * The config of Istio's stats filters, {@code stats.PluginConfig} (istio/proxy
@@ -32,11 +33,12 @@ import io.jmesh.proxy.config.ConfigException;
  * it) or packed. Read: {@code reporter} ({@code UNSPECIFIED}: from the listener's direction; {@code SERVER_GATEWAY}),
  * {@code disable_host_header_fallback}, {@code tcp_reporting_duration} (accepted; TCP metrics are recorded as bytes
  * flow, so the interval changes nothing), and {@code metrics} overrides with {@code name}, {@code drop},
- * {@code tags_to_remove} and {@code dimensions} whose values are one of the request attributes
- * {@link #ATTRIBUTES} (a new label per dimension, e.g. {@code rpc_method: request.method}; for Bolt and Dubbo
- * {@code request.host} is the service interface and {@code request.method} the RPC method). Refused by name: other
- * CEL expressions, a dimension that redefines a standard label, {@code metrics[].match} and {@code definitions}
- * (custom metrics). Immutable.
+ * {@code tags_to_remove} and {@code dimensions} whose values are expressions in Istio's CEL subset
+ * ({@link CelExpression}: a new label per dimension, e.g. {@code rpc_method: request.method} or
+ * {@code user: request.headers['x-user']}, or a new value for a standard label, as Istio's {@code tagOverrides}
+ * UPSERT; for Bolt and Dubbo {@code request.host} is the service interface and {@code request.method} the RPC
+ * method; a value that errs, e.g. a missing header, is {@code unknown}). Refused by name: what the CEL subset
+ * cannot parse, {@code metrics[].match} and {@code definitions} (custom metrics). Immutable.
  */
 public final class StatsPluginConfig {
 
@@ -55,7 +57,7 @@ public final class StatsPluginConfig {
     public static final List<String> ATTRIBUTES = List.of("request.method", "request.host", "request.path",
             "request.protocol");
 
-    static final StatsPluginConfig DEFAULT = new StatsPluginConfig(false, false, Set.of(), Map.of(), Map.of());
+    static final StatsPluginConfig DEFAULT = new StatsPluginConfig(false, false, Set.of(), Map.of(), Map.of(), Map.of());
 
     final boolean serverGateway;
     final boolean disableHostHeaderFallback;
@@ -63,12 +65,16 @@ public final class StatsPluginConfig {
     final Set<String> dropped;
     /** Tags removed per metric (standard name without {@code istio_}). */
     final Map<String, Set<String>> tagsToRemove;
-    /** Added labels per metric: tag name to attribute, sorted by tag name. */
+    /** Added or overridden labels per metric: tag name to CEL expression, sorted by tag name. */
     final Map<String, Map<String, String>> dimensions;
+    /** Every expression of {@link #dimensions}, parsed. */
+    final Map<String, CelExpression> expressions;
 
     private StatsPluginConfig(boolean serverGateway, boolean disableHostHeaderFallback, Set<String> dropped,
-                              Map<String, Set<String>> tagsToRemove, Map<String, Map<String, String>> dimensions) {
+                              Map<String, Set<String>> tagsToRemove, Map<String, Map<String, String>> dimensions,
+                              Map<String, CelExpression> expressions) {
         this.dimensions = dimensions;
+        this.expressions = expressions;
         this.serverGateway = serverGateway;
         this.disableHostHeaderFallback = disableHostHeaderFallback;
         this.dropped = dropped;
@@ -136,6 +142,7 @@ public final class StatsPluginConfig {
         Set<String> dropped = new java.util.TreeSet<>();
         Map<String, Set<String>> remove = new TreeMap<>();
         Map<String, Map<String, String>> dims = new TreeMap<>();
+        Map<String, CelExpression> expressions = new TreeMap<>();
         for (int i = 0; i < m.getRepeatedFieldCount(metrics); i++) {
             Message mc = (Message) m.getRepeatedField(metrics, i);
             Descriptor md = mc.getDescriptorForType();
@@ -151,13 +158,18 @@ public final class StatsPluginConfig {
                 Message entry = (Message) mc.getRepeatedField(dimField, j);
                 String tag = (String) entry.getField(entry.getDescriptorForType().findFieldByName("key"));
                 String expr = ((String) entry.getField(entry.getDescriptorForType().findFieldByName("value"))).trim();
-                if (!ATTRIBUTES.contains(expr)) {
-                    throw new ConfigException(at + ".dimensions." + tag + ": " + expr
-                            + " (expected: one of " + ATTRIBUTES + "; other CEL expressions are not supported)");
+                if (!expressions.containsKey(expr)) {
+                    try {
+                        expressions.put(expr, CelExpression.parse(expr));
+                    } catch (ConfigException e) {
+                        String msg = e.getMessage();
+                        throw new ConfigException(at + ".dimensions." + tag + ": "
+                                + (msg.startsWith("expression: ") ? msg.substring("expression: ".length()) : msg), e);
+                    }
                 }
-                if (IstioMetrics.ALL_TAGS.contains(tag) || !tag.matches("[a-zA-Z_][a-zA-Z0-9_]*")) {
-                    throw new ConfigException(at + ".dimensions." + tag + ": " + expr + " (expected: a new label name;"
-                            + " redefining a standard label is not supported)");
+                if (!tag.matches("[a-zA-Z_][a-zA-Z0-9_]*")) {
+                    throw new ConfigException(at + ".dimensions." + tag + ": " + expr
+                            + " (expected: a Prometheus label name)");
                 }
                 for (String n : names0) {
                     dims.computeIfAbsent(n, k -> new TreeMap<>()).put(tag, expr);
@@ -184,7 +196,7 @@ public final class StatsPluginConfig {
             }
         }
         return new StatsPluginConfig(reporter.getName().equals("SERVER_GATEWAY"), fallbackOff, Set.copyOf(dropped),
-                Map.copyOf(remove), Map.copyOf(dims));
+                Map.copyOf(remove), Map.copyOf(dims), Map.copyOf(expressions));
     }
 
     private static Descriptor buildDescriptor() {

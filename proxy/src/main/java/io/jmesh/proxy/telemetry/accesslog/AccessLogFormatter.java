@@ -199,6 +199,7 @@ public final class AccessLogFormatter {
             case "UPSTREAM_HOST":
                 return StreamInfo::upstreamHost;
             case "UPSTREAM_CLUSTER":
+            case "UPSTREAM_CLUSTER_RAW": // jmesh does not shorten long cluster names: the same
                 return StreamInfo::upstreamCluster;
             case "UPSTREAM_TRANSPORT_FAILURE_REASON":
                 return StreamInfo::upstreamTransportFailureReason;

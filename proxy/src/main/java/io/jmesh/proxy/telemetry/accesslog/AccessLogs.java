@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * {@code json_format}, and the deprecated {@code format} and {@code json_format} fields),
  * {@code envoy.access_loggers.stdout} ({@code StdoutAccessLog}) and {@code envoy.access_loggers.stderr}
  * ({@code StderrAccessLog}). Without a format, Envoy's {@link AccessLogFormatter#DEFAULT_FORMAT} is used;
- * JSON formats write one object per line. {@code filter} is not supported yet and is rejected.
+ * JSON formats write one object per line. A {@code filter} ({@link AccessLogFilters}: Envoy's CEL
+ * expression filter as istiod writes it for a Telemetry's {@code accessLogging[].filter}, status code, duration,
+ * response flags, and/or) decides which entries a logger writes.
  *
  * <p>Threading: {@link AccessLog#log} formats on the caller's thread and offers the line to one bounded
  * queue ({@value #QUEUE_CAPACITY} lines) drained by a single daemon writer thread, so it never blocks; when
@@ -140,10 +142,22 @@ public final class AccessLogs {
 
     private static AccessLog createOne(io.envoyproxy.envoy.config.accesslog.v3.AccessLog config,
                                        ExtensionRegistry registry, ExtensionContext context) throws ConfigException {
-        if (config.hasFilter()) {
-            throw new ConfigException("filter: " + config.getFilter().getFilterSpecifierCase()
-                    + " (expected: no filter, access log filters are not supported)");
+        java.util.function.Predicate<StreamInfo> filter = config.hasFilter()
+                ? AccessLogFilters.create(config.getFilter()) : null;
+        AccessLog log = createUnfiltered(config, registry, context);
+        if (filter == null) {
+            return log;
         }
+        return entry -> {
+            if (filter.test(entry)) {
+                log.log(entry);
+            }
+        };
+    }
+
+    private static AccessLog createUnfiltered(io.envoyproxy.envoy.config.accesslog.v3.AccessLog config,
+                                              ExtensionRegistry registry, ExtensionContext context)
+            throws ConfigException {
         Any typed = config.getTypedConfig();
         String typeUrl = typed.getTypeUrl();
         AccessLoggerFactory factory = registry.find(AccessLoggerFactory.KIND, config.getName(),
