@@ -287,7 +287,10 @@ final class ListenerGenerator {
                 accessLog(ctx).ifPresent(hcm::addAccessLog);
                 out.add(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())).build());
             }
-            case "tcp" -> out.add(tcpProxy(cluster, cluster));
+            case "tcp" -> {
+                out.add(0, MetadataExchangeFilters.listener()); // first: it takes the peer's header off the bytes
+                out.add(tcpProxy(cluster, cluster));
+            }
             default -> out.add(rpcProxy(statPrefix, protocol, inboundRoutes(cluster, protocol, port), accessLog(ctx),
                     InboundPolicies.rpcFilters(ctx, port)));
         }
