@@ -31,6 +31,7 @@ import io.jmesh.security.agent.NodeAgent;
 import io.jmesh.security.ca.CaRoots;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
+import io.jmesh.proxy.admin.MergedMetricsServer;
 import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.xds.AdsBootstrap;
 import io.jmesh.proxy.xds.ListenerBinding;
@@ -42,8 +43,12 @@ import picocli.CommandLine.Option;
  * {@code jmesh demo}: the whole mesh on one machine with nothing to set up, in one JVM. It copies the Istio YAML
  * of {@code examples/demo/} into a directory, starts {@code jmesh discovery} on it, the sample services
  * (productpage, reviews v1 and v2, ratings), each behind its own sidecar {@link ProxyServer} following discovery,
- * and an ingress gateway proxy ({@code router~} node) following it too; prints the gateway URL, what to curl and
- * how to shift traffic by editing the YAML. Ctrl-C stops everything and exits 0.
+ * and an ingress gateway proxy ({@code router~} node) following it too; prints the gateway URL, what to curl, how
+ * to shift traffic by editing the YAML, each proxy's Prometheus endpoint (a {@link MergedMetricsServer}, Istio's
+ * status port) and Istio's dashboard queries. Ctrl-C stops everything and exits 0.
+ *
+ * <p>The services call each other as Bookinfo's do (productpage calls reviews, reviews v2 calls ratings), each
+ * through its own sidecar's outbound listener, so the metrics show a call graph. The demo has no RPC service.
  *
  * <p>Without iptables, each workload gets its own loopback IP ({@code 127.0.0.11}, {@code 127.0.0.21}, ...):
  * it is registered under that IP by a WorkloadEntry, its sidecar binds its inbound port there
@@ -58,8 +63,11 @@ final class DemoCommand implements Callable<Integer> {
     /** The gateway's node id; its identity is {@code spiffe://cluster.local/ns/default/sa/istio-ingressgateway}. */
     private static final String GATEWAY_ID = "router~127.0.0.1~istio-ingressgateway.default~default.svc.cluster.local";
 
-    /** One sample workload: its app, loopback IP and sidecar. */
-    private record Workload(String app, String version, String ip) {
+    /**
+     * One sample workload: its app, loopback IP and the services it calls per request through its sidecar (as in
+     * Bookinfo: productpage calls reviews, reviews v2 calls ratings).
+     */
+    private record Workload(String app, String version, String ip, List<String> calls) {
         String name() {
             return app + "-" + version;
         }
@@ -71,10 +79,13 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static final List<Workload> WORKLOADS = List.of(
-            new Workload("productpage", "v1", "127.0.0.11"),
-            new Workload("reviews", "v1", "127.0.0.21"),
-            new Workload("reviews", "v2", "127.0.0.22"),
-            new Workload("ratings", "v1", "127.0.0.31"));
+            new Workload("productpage", "v1", "127.0.0.11", List.of("reviews")),
+            new Workload("reviews", "v1", "127.0.0.21", List.of()),
+            new Workload("reviews", "v2", "127.0.0.22", List.of("ratings")),
+            new Workload("ratings", "v1", "127.0.0.31", List.of()));
+
+    /** The gateway's workload name (node metadata {@code WORKLOAD_NAME}), as Istio's ingress gateway Deployment. */
+    private static final String GATEWAY_WORKLOAD = "istio-ingressgateway";
 
     @Option(names = "--port", defaultValue = "0", description = "Gateway port (default: any free port).")
     int port;
@@ -90,6 +101,15 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS",
             description = "Stop by itself after this many seconds (default: run until Ctrl-C).")
     long durationSeconds;
+
+    @Option(names = "--prometheus-config", paramLabel = "FILE",
+            description = "Write a prometheus.yml that scrapes every sidecar's and the gateway's merged metrics "
+                    + "endpoint (Istio's 15020 /stats/prometheus), for `prometheus --config.file=FILE`.")
+    Path prometheusConfig;
+
+    @Option(names = "--scrape-interval", defaultValue = "5s", paramLabel = "DURATION",
+            description = "The scrape_interval of the --prometheus-config file (default: ${DEFAULT-VALUE}).")
+    String scrapeInterval;
 
     @Override
     public Integer call() throws Exception {
@@ -112,6 +132,7 @@ final class DemoCommand implements Callable<Integer> {
         List<ProxyServer> proxies = new ArrayList<>();
         List<NodeAgent> agents = new ArrayList<>();
         DiscoveryServer discovery = null;
+        List<ScrapeTarget> metrics = new ArrayList<>();
         // The CA's root and key, the workloads' tokens and SDS sockets: outside the watched config directory.
         Path state = Files.createTempDirectory("jmesh-demo-state-");
         try {
@@ -119,7 +140,7 @@ final class DemoCommand implements Callable<Integer> {
             StringBuilder workloads = new StringBuilder(
                     "# Written by jmesh demo: the sample workloads, at their loopback IPs (served by their sidecars).\n");
             for (Workload w : WORKLOADS) {
-                SampleApp app = SampleApp.start(w.app(), w.version(), group);
+                SampleApp app = SampleApp.start(w.app(), w.version(), w.calls(), group);
                 apps.add(app);
                 workloads.append("""
                         apiVersion: networking.istio.io/v1
@@ -145,27 +166,43 @@ final class DemoCommand implements Callable<Integer> {
             int xds = discovery.grpcAddress().getPort();
             String ca = "127.0.0.1:" + discovery.secureGrpcAddress().getPort();
             Path root = caDir.resolve(CaRoots.ROOT_CERT);
-            for (Workload w : WORKLOADS) {
+            List<ScrapeTarget> targets = metrics;
+            for (int i = 0; i < WORKLOADS.size(); i++) {
+                Workload w = WORKLOADS.get(i);
                 String id = "sidecar~" + w.ip() + "~" + w.name() + ".default~default.svc.cluster.local";
                 NodeAgent agent = startAgent(w.serviceAccount(), ca, root, tokens.get(w.serviceAccount()), state);
                 agents.add(agent);
-                proxies.add(ProxyServer.start(AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery("127.0.0.1", xds,
-                        id, Map.of(), Map.of("app", w.app(), "version", w.version()), 0), agent.sds().socket()), 1,
-                        new ListenerBinding("127.0.0.1", Map.of(), w.ip())));
+                // The outbound listener of the services' port (0.0.0.0_9080, not bound in a pod: iptables sends the
+                // app's calls to 15001) is bound on 127.0.0.1 at any free port; the app calls through it.
+                ProxyServer sidecar = ProxyServer.start(AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery(
+                        "127.0.0.1", xds, id, Map.of("WORKLOAD_NAME", w.name()),
+                        Map.of("app", w.app(), "version", w.version(), // and the labels Istio's injector adds
+                                "service.istio.io/canonical-name", w.app(),
+                                "service.istio.io/canonical-revision", w.version()), 0, 0), agent.sds().socket()), 1,
+                        new ListenerBinding("127.0.0.1", Map.of(SampleApp.SERVICE_PORT, 0), w.ip()));
+                proxies.add(sidecar);
+                targets.add(new ScrapeTarget(w.name(), w.app(), w.version(), MergedMetricsServer.start(
+                        new InetSocketAddress(w.ip(), 0), sidecar.stats(), null, group)));
             }
             NodeAgent gatewayAgent = startAgent("istio-ingressgateway", ca, root, tokens.get("istio-ingressgateway"),
                     state);
             agents.add(gatewayAgent);
             ProxyServer gateway = ProxyServer.start(AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery("127.0.0.1",
-                    xds, GATEWAY_ID, Map.of(), Map.of("istio", "ingressgateway"), 0), gatewayAgent.sds().socket()), 1,
-                    new ListenerBinding("127.0.0.1", Map.of(8080, port)));
+                    xds, GATEWAY_ID, Map.of("WORKLOAD_NAME", GATEWAY_WORKLOAD), Map.of("istio", "ingressgateway"),
+                    0, 0), gatewayAgent.sds().socket()), 1, new ListenerBinding("127.0.0.1", Map.of(8080, port)));
             proxies.add(gateway);
+            targets.add(new ScrapeTarget(GATEWAY_WORKLOAD, GATEWAY_WORKLOAD, "", MergedMetricsServer.start(
+                    new InetSocketAddress("127.0.0.1", 0), gateway.stats(), null, group)));
             String base = awaitGateway(gateway);
-            if (base == null) {
-                System.err.println("error: the gateway got no working config from discovery within 30 s; see the log");
+            if (base == null || !awaitOutbound(apps, proxies)) {
+                System.err.println("error: the gateway or a sidecar got no working config from discovery within 30 s;"
+                        + " see the log");
                 return 1;
             }
-            print(base, gateway, discovery, configDir, logFile);
+            if (prometheusConfig != null) {
+                writePrometheusConfig(prometheusConfig, scrapeInterval, targets);
+            }
+            print(base, gateway, discovery, configDir, logFile, targets, prometheusConfig);
             TrafficLine traffic = new TrafficLine("gateway", gateway.stats());
             ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "jmesh-demo-traffic");
@@ -188,6 +225,7 @@ final class DemoCommand implements Callable<Integer> {
             ticker.shutdownNow();
             return 0;
         } finally {
+            metrics.forEach(t -> t.server().close());
             for (int i = proxies.size() - 1; i >= 0; i--) {
                 proxies.get(i).drainAndClose(500);
             }
@@ -248,6 +286,69 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** One Prometheus scrape target: a proxy's merged metrics endpoint and the workload it serves. */
+    private record ScrapeTarget(String workload, String app, String version, MergedMetricsServer server) {
+        String address() {
+            InetSocketAddress a = server.localAddress();
+            return a.getAddress().getHostAddress() + ":" + a.getPort();
+        }
+    }
+
+    /**
+     * Writes a prometheus.yml (through a temporary file and a rename) with one job, {@code envoy-stats}, scraping
+     * {@code /stats/prometheus} of each target, labelled as Istio's Kubernetes scrape labels a pod: {@code pod},
+     * {@code namespace}, {@code app}, {@code version}.
+     */
+    private static void writePrometheusConfig(Path file, String interval, List<ScrapeTarget> targets)
+            throws IOException {
+        StringBuilder y = new StringBuilder("""
+                # Written by jmesh demo: scrapes the merged metrics endpoint (Istio's status port 15020) of every
+                # sidecar and of the ingress gateway. Run: prometheus --config.file=%s
+                global:
+                  scrape_interval: %s
+                  evaluation_interval: %s
+                scrape_configs:
+                - job_name: envoy-stats
+                  metrics_path: /stats/prometheus
+                  static_configs:
+                """.formatted(file.toAbsolutePath(), interval, interval));
+        for (ScrapeTarget t : targets) {
+            y.append("  - targets: ['").append(t.address()).append("']\n")
+                    .append("    labels: {pod: ").append(t.workload()).append(", namespace: default, app: ")
+                    .append(t.app()).append(t.version().isEmpty() ? "" : ", version: " + t.version()).append("}\n");
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, y, StandardCharsets.UTF_8);
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Waits until each sidecar of a workload that calls others has bound its outbound listener of the services'
+     * port, and points the app at it; false after 30 s.
+     */
+    private static boolean awaitOutbound(List<SampleApp> apps, List<ProxyServer> sidecars) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        for (int i = 0; i < apps.size(); i++) {
+            SampleApp app = apps.get(i);
+            if (app.calls().isEmpty()) {
+                continue;
+            }
+            InetSocketAddress a;
+            while ((a = sidecars.get(i).listenerAddresses().get("0.0.0.0_" + SampleApp.SERVICE_PORT)) == null) {
+                if (System.nanoTime() > deadline) {
+                    return false;
+                }
+                Thread.sleep(50);
+            }
+            app.outbound(new InetSocketAddress("127.0.0.1", a.getPort()));
+        }
+        return true;
+    }
+
     /** Waits until the gateway has its listener and serves /productpage; returns its base URL, or null. */
     private static String awaitGateway(ProxyServer gateway) throws InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -272,7 +373,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static void print(String base, ProxyServer gateway, DiscoveryServer discovery, Path configDir,
-                              Path logFile) {
+                              Path logFile, List<ScrapeTarget> targets, Path prometheusConfig) {
         System.out.println("jmesh demo is running.");
         System.out.println();
         System.out.println("  gateway:   " + base + "/productpage");
@@ -289,6 +390,27 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  for i in $(seq 10); do curl -s " + base + "/reviews; done   # 80% v1, 20% v2");
         System.out.println("  curl -s -H 'end-user: jason' " + base + "/reviews            # always v2");
         System.out.println("  curl -s " + base + "/ratings");
+        System.out.println();
+        System.out.println("Call graph: gateway -> productpage -> reviews (v1, v2); reviews v2 -> ratings; each call"
+                + " through the caller's sidecar, with mTLS.");
+        System.out.println("Metrics (Istio's standard metrics, Prometheus text; Istio's status port 15020):");
+        for (ScrapeTarget t : targets) {
+            System.out.println("  " + t.workload() + ": http://" + t.address() + "/stats/prometheus");
+        }
+        if (prometheusConfig != null) {
+            System.out.println("  prometheus: prometheus --config.file=" + prometheusConfig.toAbsolutePath()
+                    + " --storage.tsdb.path=$(mktemp -d)");
+        } else {
+            System.out.println("  prometheus: rerun with --prometheus-config prometheus.yml to get a scrape config");
+        }
+        System.out.println("  PromQL, as Istio's dashboards:");
+        System.out.println("    sum(rate(istio_requests_total{reporter=\"destination\"}[1m])) by (source_workload,"
+                + " destination_service)");
+        System.out.println("    sum(rate(istio_requests_total{reporter=\"destination\",response_code!~\"5.*\"}[1m]))"
+                + " by (destination_service) / sum(rate(istio_requests_total{reporter=\"destination\"}[1m]))"
+                + " by (destination_service)");
+        System.out.println("    histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket"
+                + "{reporter=\"destination\"}[1m])) by (le, destination_service))");
         System.out.println();
         System.out.println("Shift traffic: edit the weights of reviews v1 and v2 in " + configDir.resolve("routing.yaml")
                 + " (e.g. 0 and 100), save, and curl /reviews again.");

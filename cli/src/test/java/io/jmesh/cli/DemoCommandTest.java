@@ -74,6 +74,10 @@ class DemoCommandTest {
             // STRICT mTLS between the gateway and the sidecars: the app sees the identity its sidecar verified.
             assertTrue(page.body().contains("\"caller\":\"spiffe://cluster.local/ns/default/sa/istio-ingressgateway\""),
                     page.body());
+            // productpage called reviews through its own sidecar, over mTLS: reviews saw productpage's identity.
+            assertTrue(page.body().contains("\"calls\":[{\"service\":\"reviews\""), page.body());
+            assertTrue(page.body().contains("\"caller\":\"spiffe://cluster.local/ns/default/sa/bookinfo-productpage\""),
+                    page.body());
             HttpResponse<String> ratings = get(client, base + "/ratings");
             assertTrue(ratings.body().contains("\"service\":\"ratings\""), ratings.body());
             for (int i = 0; i < 3; i++) {

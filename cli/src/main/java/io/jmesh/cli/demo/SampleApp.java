@@ -1,7 +1,9 @@
 package io.jmesh.cli.demo;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -9,38 +11,77 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.CharsetUtil;
 
 /**
- * A small HTTP service for the demo: answers every request with a JSON line naming the service, its
- * version, the path and the request id it saw, so traffic splits are visible with curl.
+ * A small HTTP service for the demo: answers every request with a JSON line naming the service, its version, the
+ * path and the request id it saw, and the caller's identity, so traffic splits are visible with curl.
+ *
+ * <p>A service with {@code calls} (as Bookinfo's productpage calls reviews, and reviews v2 calls ratings) first
+ * calls each of those services, one after the other, through its own sidecar's outbound listener
+ * ({@link #outbound(InetSocketAddress)}: {@code GET /<service>} with {@code Host: <service>:9080}, propagating
+ * {@code x-request-id}, the trace context headers and {@code end-user} as Bookinfo does), and puts each answer (or
+ * the error) in {@code "calls":[...]}. It answers 200 even when a call fails, as Bookinfo's productpage shows a page
+ * without reviews, so a failed call is visible in the callee's metrics and not twice.
  */
 public final class SampleApp implements AutoCloseable {
 
+    /** The port of the demo's services (their ServiceEntries'), used as the Host of outbound calls. */
+    public static final int SERVICE_PORT = 9080;
+
+    /** The headers a Bookinfo service copies from its request onto the requests it makes. */
+    static final List<String> PROPAGATED = List.of("x-request-id", "traceparent", "tracestate", "x-b3-traceid",
+            "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "x-b3-flags", "b3", "end-user");
+
+    private static final int CALL_TIMEOUT_SECONDS = 5;
+
     private final String service;
     private final String version;
+    private final List<String> calls;
     private final Channel channel;
+    private volatile InetSocketAddress outbound;
 
-    private SampleApp(String service, String version, Channel channel) {
+    private SampleApp(String service, String version, List<String> calls, Channel channel) {
         this.service = service;
         this.version = version;
+        this.calls = calls;
         this.channel = channel;
     }
 
+    /** A service that calls no other. */
     public static SampleApp start(String service, String version, EventLoopGroup group) throws InterruptedException {
+        return start(service, version, List.of(), group);
+    }
+
+    /**
+     * Starts the service on a free port of 127.0.0.1.
+     *
+     * @param calls the services it calls per request, through {@link #outbound(InetSocketAddress)}
+     */
+    public static SampleApp start(String service, String version, List<String> calls, EventLoopGroup group)
+            throws InterruptedException {
+        SampleApp[] self = new SampleApp[1];
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
@@ -49,28 +90,141 @@ public final class SampleApp implements AutoCloseable {
                                 new SimpleChannelInboundHandler<FullHttpRequest>() {
                                     @Override
                                     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-                                        String rid = req.headers().get("x-request-id", "");
-                                        String body = "{\"service\":\"" + service + "\",\"version\":\"" + version
-                                                + "\",\"path\":\"" + req.uri().replace("\"", "%22")
-                                                + "\",\"request_id\":\"" + rid
-                                                + "\",\"caller\":\"" + caller(req.headers().get("x-forwarded-client-cert"))
-                                                + "\"}\n";
-                                        ByteBuf content = Unpooled.copiedBuffer(body, CharsetUtil.UTF_8);
-                                        FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                                                HttpResponseStatus.OK, content);
-                                        resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
-                                        resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
-                                        boolean keepAlive = HttpUtil.isKeepAlive(req);
-                                        var f = ctx.writeAndFlush(resp);
-                                        if (!keepAlive) {
-                                            f.addListener(ChannelFutureListener.CLOSE);
-                                        }
+                                        self[0].serve(ctx, req);
                                     }
                                 });
                     }
                 });
         Channel ch = b.bind("127.0.0.1", 0).sync().channel();
-        return new SampleApp(service, version, ch);
+        self[0] = new SampleApp(service, version, List.copyOf(calls), ch);
+        return self[0];
+    }
+
+    /** Where this service's sidecar listens for its outbound HTTP calls (its {@code 0.0.0.0_9080} listener). */
+    public void outbound(InetSocketAddress address) {
+        this.outbound = address;
+    }
+
+    /** The services this one calls per request. */
+    public List<String> calls() {
+        return calls;
+    }
+
+    private void serve(ChannelHandlerContext ctx, FullHttpRequest req) {
+        String rid = req.headers().get("x-request-id", "");
+        String own = "{\"service\":\"" + service + "\",\"version\":\"" + version
+                + "\",\"path\":\"" + json(req.uri()) + "\",\"request_id\":\"" + json(rid)
+                + "\",\"caller\":\"" + json(caller(req.headers().get("x-forwarded-client-cert"))) + "\"";
+        boolean keepAlive = HttpUtil.isKeepAlive(req);
+        if (calls.isEmpty()) {
+            respond(ctx, own + "}\n", keepAlive);
+            return;
+        }
+        HttpHeaders propagate = new io.netty.handler.codec.http.DefaultHttpHeaders();
+        for (String h : PROPAGATED) {
+            String v = req.headers().get(h);
+            if (v != null) {
+                propagate.set(h, v);
+            }
+        }
+        StringBuilder body = new StringBuilder(own).append(",\"calls\":[");
+        call(ctx, 0, propagate, body, keepAlive);
+    }
+
+    /** Makes call {@code i} (then the next), appending its result to {@code body}; answers after the last. */
+    private void call(ChannelHandlerContext ctx, int i, HttpHeaders propagate, StringBuilder body, boolean keepAlive) {
+        if (i == calls.size()) {
+            respond(ctx, body.append("]}\n").toString(), keepAlive);
+            return;
+        }
+        String target = calls.get(i);
+        if (i > 0) {
+            body.append(',');
+        }
+        InetSocketAddress via = outbound;
+        if (via == null) {
+            body.append("{\"service\":\"").append(target).append("\",\"error\":\"no sidecar outbound yet\"}");
+            call(ctx, i + 1, propagate, body, keepAlive);
+            return;
+        }
+        new Bootstrap().group(ctx.channel().eventLoop()).channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CALL_TIMEOUT_SECONDS * 1000)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ReadTimeoutHandler(CALL_TIMEOUT_SECONDS), new HttpClientCodec(),
+                                new HttpObjectAggregator(1 << 20),
+                                new SimpleChannelInboundHandler<FullHttpResponse>() {
+                                    private boolean done;
+
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext c, FullHttpResponse resp) {
+                                        done = true;
+                                        String answer = resp.content().toString(CharsetUtil.UTF_8).trim();
+                                        if (resp.status().code() == 200 && answer.startsWith("{")) {
+                                            body.append(answer);
+                                        } else {
+                                            body.append("{\"service\":\"").append(target).append("\",\"status\":")
+                                                    .append(resp.status().code()).append(",\"body\":\"")
+                                                    .append(json(answer)).append("\"}");
+                                        }
+                                        c.close();
+                                        call(ctx, i + 1, propagate, body, keepAlive);
+                                    }
+
+                                    @Override
+                                    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+                                        fail(c, String.valueOf(cause));
+                                    }
+
+                                    @Override
+                                    public void channelInactive(ChannelHandlerContext c) {
+                                        fail(c, "connection closed before a response");
+                                    }
+
+                                    private void fail(ChannelHandlerContext c, String why) {
+                                        if (done) {
+                                            return;
+                                        }
+                                        done = true;
+                                        body.append("{\"service\":\"").append(target).append("\",\"error\":\"")
+                                                .append(json(why)).append("\"}");
+                                        c.close();
+                                        call(ctx, i + 1, propagate, body, keepAlive);
+                                    }
+                                });
+                    }
+                })
+                .connect(via).addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        body.append("{\"service\":\"").append(target).append("\",\"error\":\"")
+                                .append(json(String.valueOf(f.cause()))).append("\"}");
+                        call(ctx, i + 1, propagate, body, keepAlive);
+                        return;
+                    }
+                    FullHttpRequest out = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
+                            "/" + target, Unpooled.EMPTY_BUFFER);
+                    out.headers().add(propagate);
+                    out.headers().set(HttpHeaderNames.HOST, target + ":" + SERVICE_PORT);
+                    out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                    out.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
+                    f.channel().writeAndFlush(out);
+                });
+    }
+
+    private static void respond(ChannelHandlerContext ctx, String body, boolean keepAlive) {
+        ByteBuf content = Unpooled.copiedBuffer(body, CharsetUtil.UTF_8);
+        FullHttpResponse resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, content);
+        resp.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        resp.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        var f = ctx.writeAndFlush(resp);
+        if (!keepAlive) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private static String json(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ");
     }
 
     /**

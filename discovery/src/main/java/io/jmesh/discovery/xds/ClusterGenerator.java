@@ -167,6 +167,10 @@ final class ClusterGenerator {
         applyOutlierDetection(c, policy.outlierDetection());
         if (!grpc) {
             applyTls(ctx, c, policy.tls(), s, port, subset);
+            if (!port.isHttp() && port.rpcProtocol() == null && !s.meshExternal()
+                    && ctx.proxy.type() != ProxyNode.Type.PROXYLESS_GRPC) {
+                c.addFilters(MetadataExchangeFilters.cluster()); // tcp_proxy exchanges peer metadata over mTLS
+            }
         }
         return c.build();
     }

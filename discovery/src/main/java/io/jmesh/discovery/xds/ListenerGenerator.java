@@ -294,7 +294,10 @@ final class ListenerGenerator {
                 TelemetryFilters.tracing(ctx, true, hcm);
                 out.add(Filter.newBuilder().setName(HCM).setTypedConfig(Protos.any(hcm.build())).build());
             }
-            case "tcp" -> out.add(TelemetryFilters.withAccessLogs(tcpProxy(cluster, cluster), ctx, true));
+            case "tcp" -> {
+                out.add(0, MetadataExchangeFilters.listener()); // first: it takes the peer's header off the bytes
+                out.add(TelemetryFilters.withAccessLogs(tcpProxy(cluster, cluster), ctx, true));
+            }
             default -> out.add(rpcProxy(statPrefix, protocol, inboundRoutes(cluster, protocol, port),
                     TelemetryFilters.accessLogs(ctx, true),
                     InboundPolicies.rpcFilters(ctx, port)));

@@ -146,9 +146,12 @@ final class AuthzWorkload {
         return out;
     }
 
-    /** Istio's stats filters (telemetry.istio.io) sit after the policy filters; these tests look at policy only. */
+    /**
+     * Istio's stats filters (telemetry.istio.io) sit after the policy filters, its TCP metadata exchange (peer labels
+     * for the stats) before them; these tests look at policy only.
+     */
     private static boolean isTelemetry(String filterName) {
-        return filterName.equals("istio.stats");
+        return filterName.equals("istio.stats") || filterName.equals("istio.metadata_exchange");
     }
 
     /** The filters of the rpc_proxy on the Dubbo chain (20880), as JSON (absent: empty). */

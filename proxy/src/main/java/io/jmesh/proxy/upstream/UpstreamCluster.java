@@ -89,6 +89,8 @@ public final class UpstreamCluster {
         }
     }
     private final LoadBalancer.Factory lbFactory;
+    /** The ALPN protocol of {@code filters} {@code istio.metadata_exchange}, or null without that filter. */
+    private final String metadataExchangeProtocol;
     private final boolean localityWeighted;
     /** Endpoints of STATIC, STRICT_DNS and LOGICAL_DNS clusters; empty for EDS and ORIGINAL_DST. */
     final List<Endpoints.Spec> endpoints;
@@ -143,6 +145,7 @@ public final class UpstreamCluster {
             matches.add(new SocketMatch(m.getName(), m.getMatch(), socket));
         }
         this.socketMatches = List.copyOf(matches);
+        this.metadataExchangeProtocol = metadataExchange(config);
         this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
         this.bindAddress = bindAddress(config);
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
@@ -183,6 +186,38 @@ public final class UpstreamCluster {
         if (type != Cluster.DiscoveryType.STRICT_DNS && type != Cluster.DiscoveryType.LOGICAL_DNS) {
             ready.complete(null);
         }
+    }
+
+    /**
+     * The upstream network filters ({@code filters}): {@code istio.metadata_exchange} is the only one, run by
+     * tcp_proxy on its upstream connections (HTTP and RPC connection pools exchange peer metadata in headers instead).
+     */
+    private static String metadataExchange(Cluster config) throws ConfigException {
+        String protocol = null;
+        for (int i = 0; i < config.getFiltersCount(); i++) {
+            io.envoyproxy.envoy.config.cluster.v3.Filter f = config.getFilters(i);
+            String url = io.jmesh.proxy.extension.ExtensionRegistry.typeUrl(f.getTypedConfig());
+            String mx = io.jmesh.proxy.network.metadataexchange.MetadataExchange.NAME;
+            if (!f.getName().equals(mx)
+                    && !io.jmesh.proxy.network.metadataexchange.MetadataExchange.TYPE_URL.equals(url)) {
+                throw new ConfigException("filters[" + i + "].name: " + f.getName() + " (expected: " + mx
+                        + ", the only upstream network filter)");
+            }
+            try {
+                protocol = io.jmesh.proxy.network.metadataexchange.MetadataExchange.protocol(f.getTypedConfig());
+            } catch (ConfigException e) {
+                throw e.under("filters[" + i + "].typed_config");
+            }
+        }
+        return protocol;
+    }
+
+    /**
+     * The ALPN protocol under which tcp_proxy exchanges node metadata with this cluster's endpoints
+     * ({@code filters} {@code istio.metadata_exchange}), or null.
+     */
+    public String metadataExchangeProtocol() {
+        return metadataExchangeProtocol;
     }
 
     /** Builds and validates a cluster; error paths are relative to the cluster. No DNS, no event loop. */

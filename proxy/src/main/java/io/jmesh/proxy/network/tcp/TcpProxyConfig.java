@@ -38,6 +38,9 @@ public final class TcpProxyConfig {
     final Counter noRoute;
     final Counter rxBytes;
     final Counter txBytes;
+    private final Stats stats;
+    /** This node's metadata exchange header, made on first use. */
+    private volatile byte[] metadataExchangeFrame;
 
     private TcpProxyConfig(TcpProxy p, String[] names, int[] weights, AccessLog log, Supplier<ClusterManager> clusters,
                            Stats stats) {
@@ -54,6 +57,17 @@ public final class TcpProxyConfig {
         noRoute = stats.counter(prefix + "downstream_cx_no_route");
         rxBytes = stats.counter(prefix + "downstream_cx_rx_bytes_total");
         txBytes = stats.counter(prefix + "downstream_cx_tx_bytes_total");
+        this.stats = stats;
+    }
+
+    /** This node's metadata exchange header (node metadata and id), for clusters with {@code istio.metadata_exchange}. */
+    byte[] metadataExchangeFrame() {
+        byte[] f = metadataExchangeFrame;
+        if (f == null) {
+            f = io.jmesh.proxy.network.metadataexchange.MetadataExchange.frame(stats.nodeMetadata(), stats.nodeId());
+            metadataExchangeFrame = f;
+        }
+        return f;
     }
 
     public static TcpProxyConfig create(TcpProxy p, Supplier<ClusterManager> clusters, Stats stats, String path)

@@ -7,6 +7,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.network.TcpRelay;
+import io.jmesh.proxy.network.metadataexchange.MetadataExchangeHandler;
+import io.jmesh.proxy.network.metadataexchange.PeerSlot;
 import io.jmesh.proxy.stream.ConnectionInfo;
 import io.jmesh.proxy.stream.StreamInfo;
 import io.jmesh.proxy.stream.ResponseFlag;
@@ -99,7 +101,17 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         upstreamRequest = r;
         downstream.attr(UPSTREAM_CLUSTER).set(cluster.name());
         host = r.host();
+        String mx = cluster.metadataExchangeProtocol();
+        PeerSlot peer = mx == null ? null : new PeerSlot();
+        if (peer != null) {
+            downstream.attr(PeerSlot.UPSTREAM).set(peer);
+        }
         ChannelFuture f = UpstreamConnector.connect(downstream.eventLoop(), cluster, host, p -> {
+            if (peer != null) {
+                // Istio's upstream istio.metadata_exchange: our node metadata first, the server's read off.
+                p.addLast(MetadataExchangeHandler.NAME, new MetadataExchangeHandler(mx, config.metadataExchangeFrame(),
+                        peer));
+            }
             if (config.idleTimeoutMs > 0) {
                 p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
                 p.addLast("idle-close", new IdleCloser());
