@@ -236,8 +236,25 @@ class AuthorizationConformanceTest {
             for (String protocol : List.of("http", "grpc", "tcp")) {
                 Request r = new Request(from, protocol, "GET", "/", Map.of(), null, "");
                 String ok = protocol.equals("http") ? "200" : protocol.equals("grpc") ? "OK" : "connected";
-                Poll.until(() -> ok.equals(send(r)), "first " + r + " through both sidecars (mTLS)",
-                        Duration.ofSeconds(60));
+                try {
+                    Poll.until(() -> ok.equals(send(r)), "first " + r + " through both sidecars (mTLS)",
+                            Duration.ofSeconds(60));
+                } catch (AssertionError e) {
+                    StringBuilder dbg = new StringBuilder();
+                    for (ProxyServer p : List.of(server, clients.get(from))) {
+                        p.dynamicConfig().dumpClusters().forEach((k, v) -> {
+                            if (k.contains("9000") || k.contains("" + grpcBackend.getPort())) {
+                                dbg.append(k).append(": ").append(v.resource()).append('\n');
+                            }
+                        });
+                        p.stats().counterValues().forEach((k, v) -> {
+                            if (v != 0 && (k.contains("9000") || k.contains("" + grpcBackend.getPort()))) {
+                                dbg.append(k).append('=').append(v).append('\n');
+                            }
+                        });
+                    }
+                    throw new AssertionError(e.getMessage() + ": " + send(r) + "\n" + dbg, e);
+                }
             }
         }
     }

@@ -77,10 +77,23 @@ final class ClusterGenerator {
                 .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
                 .build());
         if (ctx.proxy.type() == ProxyNode.Type.SIDECAR) {
+            // Istio's setUpstreamProtocol on inbound clusters: HTTP/2 to the application on its HTTP2/gRPC ports
+            // (when every service of the workload port says so).
+            Map<Integer, Boolean> http2 = new java.util.TreeMap<>();
             for (Endpoint e : ctx.ownEndpoints()) {
-                String name = inboundName(e.port());
+                Service s = ctx.snapshot.service(e.serviceHost());
+                boolean h2 = false;
+                if (s != null) {
+                    for (ServicePort p : s.ports()) {
+                        h2 |= p.name().equals(e.servicePortName()) && p.isHttp2();
+                    }
+                }
+                http2.merge(e.port(), h2, Boolean::logicalAnd);
+            }
+            for (Map.Entry<Integer, Boolean> e : http2.entrySet()) {
+                String name = inboundName(e.getKey());
                 if (!out.containsKey(name)) {
-                    out.put(name, Cluster.newBuilder()
+                    Cluster.Builder c = Cluster.newBuilder()
                             .setName(name)
                             .setType(Cluster.DiscoveryType.STATIC)
                             .setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
@@ -89,8 +102,16 @@ final class ClusterGenerator {
                                     .addEndpoints(LocalityLbEndpoints.newBuilder()
                                             .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(
                                                     io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                                            .setAddress(address("127.0.0.1", e.port()))))))
-                            .build());
+                                                            .setAddress(address("127.0.0.1", e.getKey()))))));
+                    if (e.getValue()) {
+                        c.putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                                Protos.any(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                                        .newBuilder().setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams
+                                                .http.v3.HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                                                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                                        .build()));
+                    }
+                    out.put(name, c.build());
                 }
             }
         }
