@@ -55,6 +55,8 @@ final class MutualTlsMesh implements AutoCloseable {
     private final Path security;
     private final DiscoveryServer discovery;
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    /** The text last written by {@link #apply}, by file name (null: deleted). */
+    private final Map<String, String> applied = new java.util.HashMap<>();
 
     private MutualTlsMesh(Path configDir, Path security, DiscoveryServer discovery) {
         this.configDir = configDir;
@@ -127,7 +129,15 @@ final class MutualTlsMesh implements AutoCloseable {
      * sidecar of {@code nodeIds} has ACKed the listeners discovery generates for it from that snapshot.
      */
     void apply(String name, String text, Set<String> expectedKeys, List<String> nodeIds) throws Exception {
+        if (java.util.Objects.equals(applied.get(name), text) && applied.containsKey(name)) {
+            return; // unchanged: discovery makes no new snapshot
+        }
+        applied.put(name, text);
+        long before = discovery.snapshot().version();
         Path file = configDir.resolve(name);
+        if (text == null && !Files.exists(file)) {
+            return; // nothing to delete: discovery makes no new snapshot
+        }
         if (text == null) {
             Files.deleteIfExists(file);
         } else {
@@ -135,7 +145,8 @@ final class MutualTlsMesh implements AutoCloseable {
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
-        Poll.until(() -> securityKeys().equals(expectedKeys),
+        // A snapshot made after the write (file event -> read -> snapshot) with the objects of the file.
+        Poll.until(() -> discovery.snapshot().version() > before && securityKeys().equals(expectedKeys),
                 "discovery holds " + expectedKeys + " (errors: " + discovery.snapshot().config().errors() + ")",
                 Duration.ofSeconds(30));
         for (String node : nodeIds) {
