@@ -115,6 +115,7 @@ class AuthorizationConformanceTest {
     private Server grpcBackend;
     private HttpServer extAuthz;
     private MutualTlsMesh mesh;
+    private ProxyServer server;
     private final Map<String, ProxyServer> clients = new LinkedHashMap<>();
     private final Map<String, ManagedChannel> channels = new LinkedHashMap<>();
     private final Map<String, String> tokens = new LinkedHashMap<>();
@@ -210,7 +211,7 @@ class AuthorizationConformanceTest {
                 """.formatted(HOST, HTTP, GRPC, TCP, SERVER_IP, httpBackend.port(), grpcBackend.getPort(),
                 tcpBackend.port(), extAuthz.getAddress().getPort()));
         mesh = MutualTlsMesh.start(config, security, meshConfig, List.of(HTTPBIN, SLEEP_FOO, SLEEP_BAR));
-        ProxyServer server = mesh.serverSidecar(HTTPBIN, SERVER_IP, Map.of("app", "httpbin"));
+        server = mesh.serverSidecar(HTTPBIN, SERVER_IP, Map.of("app", "httpbin"));
         clients.put("sleep.foo", mesh.clientSidecar(SLEEP_FOO, "127.0.0.32", Map.of("app", "sleep"),
                 Set.of(HTTP, GRPC, TCP)));
         clients.put("sleep.bar", mesh.clientSidecar(SLEEP_BAR, "127.0.0.33", Map.of("app", "sleep"),

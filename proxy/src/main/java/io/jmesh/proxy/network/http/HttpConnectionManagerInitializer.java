@@ -200,7 +200,10 @@ public final class HttpConnectionManagerInitializer {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == DrainEvent.INSTANCE && ctx.pipeline().get(Http2FrameCodec.class) != null) {
-                ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+                // From the tail: this handler sits before the HTTP/2 codec, and a frame written from its own
+                // context would skip the codec and never reach the wire (the peer kept using the drained
+                // connection, with the filter chain of before a listener update).
+                ctx.channel().writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
             }
             ctx.fireUserEventTriggered(evt);
         }
