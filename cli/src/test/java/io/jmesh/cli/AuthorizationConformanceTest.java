@@ -334,6 +334,11 @@ class AuthorizationConformanceTest {
                     }
                     args.add("http://127.0.0.1:" + outbound(r.from(), HTTP) + r.path());
                     Curl.Result res = Curl.run(args.toArray(String[]::new));
+                    if (res.status == 503 && res.body.contains("reset before headers")) {
+                        // The first request after a listener update may take a pooled upstream connection that the
+                        // server's sidecar is closing (drain): resent once, as Istio's default retry policy does.
+                        res = Curl.run(args.toArray(String[]::new));
+                    }
                     yield res.status == 401 || res.status == 403 ? res.status + " " + res.body.trim()
                             : String.valueOf(res.status);
                 }
