@@ -80,20 +80,23 @@ final class ClusterGenerator {
             CapturedSidecar.clusters(out);
         }
         if (ctx.proxy.type() == ProxyNode.Type.SIDECAR) {
+            // Istio's setUpstreamProtocol on inbound clusters: HTTP/2 to the application on its HTTP2/gRPC ports
+            // (when every service of the workload port says so).
+            Map<Integer, Boolean> http2 = new java.util.TreeMap<>();
             for (Endpoint e : ctx.ownEndpoints()) {
-                String name = inboundName(e.port());
-                if (!out.containsKey(name)) {
-                    Cluster.Builder inbound = Cluster.newBuilder();
-                    if (inboundHttp2(ctx, e)) {
-                        // As Istio's inbound clusters of HTTP2/GRPC ports: the application speaks h2 (prior knowledge).
-                        inbound.putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                                Protos.any(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                                        .newBuilder().setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams
-                                                .http.v3.HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                                                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-                                        .build()));
+                Service s = ctx.snapshot.service(e.serviceHost());
+                boolean h2 = false;
+                if (s != null) {
+                    for (ServicePort p : s.ports()) {
+                        h2 |= p.name().equals(e.servicePortName()) && p.isHttp2();
                     }
-                    out.put(name, inbound
+                }
+                http2.merge(e.port(), h2, Boolean::logicalAnd);
+            }
+            for (Map.Entry<Integer, Boolean> e : http2.entrySet()) {
+                String name = inboundName(e.getKey());
+                if (!out.containsKey(name)) {
+                    Cluster.Builder c = Cluster.newBuilder()
                             .setName(name)
                             .setType(Cluster.DiscoveryType.STATIC)
                             .setConnectTimeout(DEFAULT_CONNECT_TIMEOUT)
@@ -102,36 +105,20 @@ final class ClusterGenerator {
                                     .addEndpoints(LocalityLbEndpoints.newBuilder()
                                             .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(
                                                     io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                                            .setAddress(address("127.0.0.1", e.port()))))))
-                            .build());
+                                                            .setAddress(address("127.0.0.1", e.getKey()))))));
+                    if (e.getValue()) {
+                        c.putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                                Protos.any(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                                        .newBuilder().setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams
+                                                .http.v3.HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                                                .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                                        .build()));
+                    }
+                    out.put(name, c.build());
                 }
             }
         }
         return out;
-    }
-
-    /** Whether every service port that {@code e}'s workload port serves is HTTP/2 (GRPC, HTTP2, GRPC-WEB). */
-    private static boolean inboundHttp2(GenerationContext ctx, Endpoint e) {
-        boolean h2 = false;
-        for (Endpoint other : ctx.ownEndpoints()) {
-            if (other.port() != e.port()) {
-                continue;
-            }
-            Service s = ctx.snapshot.service(other.serviceHost());
-            ServicePort port = null;
-            if (s != null) {
-                for (ServicePort p : s.ports()) {
-                    if (p.name().equals(other.servicePortName())) {
-                        port = p;
-                    }
-                }
-            }
-            if (port == null || !port.isHttp2()) {
-                return false;
-            }
-            h2 = true;
-        }
-        return h2;
     }
 
     private static void add(Map<String, Message> out, Cluster c) {

@@ -212,7 +212,7 @@ final class ListenerGenerator {
                     inspectTls = true;
                     inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
-                            .setTransportSocket(inboundMtls())
+                            .setTransportSocket(inboundMtls(e.getValue()))
                             .addAllFilters(filters));
                 }
                 case PERMISSIVE -> {
@@ -222,7 +222,7 @@ final class ListenerGenerator {
                     inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls")
                                     .addAllApplicationProtocols(MTLS_ALPNS))
-                            .setTransportSocket(inboundMtls())
+                            .setTransportSocket(inboundMtls(e.getValue()))
                             .addAllFilters(filters));
                     inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-plaintext")
                             .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))
@@ -252,19 +252,27 @@ final class ListenerGenerator {
     static final List<String> MTLS_ALPNS = List.of("istio-peer-exchange", "istio", "istio-http/1.0",
             "istio-http/1.1", "istio-h2");
 
-    /** What the inbound mTLS server offers in ALPN: Istio's {@code ALPNDownstreamWithMxc}, plus {@code istio}. */
-    static final List<String> INBOUND_ALPNS = List.of("istio-peer-exchange", "istio", "h2", "http/1.1");
+    /** What the inbound mTLS server of a TCP (or Dubbo/Bolt) chain offers in ALPN: Istio's {@code ALPNDownstreamWithMxc}. */
+    static final List<String> INBOUND_ALPNS = List.of("istio-peer-exchange", "h2", "http/1.1");
+
+    /**
+     * What the inbound mTLS server of an HTTP chain offers in ALPN: Istio's {@code ALPNHttp}. Neither {@code istio}
+     * nor {@code istio-peer-exchange}: the server's first choice that the client offers wins, and a client sidecar
+     * offering {@code istio-peer-exchange, istio, h2} for a gRPC port must get {@code h2}, not HTTP/1.1.
+     */
+    static final List<String> INBOUND_HTTP_ALPNS = List.of("h2", "http/1.1");
 
     /**
      * The inbound mTLS transport socket, as Istio's: the workload certificate ({@code default}) and the mesh roots
-     * ({@code ROOTCA}) from the node agent over SDS ({@code sds-grpc}), a client certificate required, TLS 1.2+.
+     * ({@code ROOTCA}) from the node agent over SDS ({@code sds-grpc}), a client certificate required, TLS 1.2+;
+     * ALPN by the chain's {@code protocol} ({@code http}: {@link #INBOUND_HTTP_ALPNS}, else {@link #INBOUND_ALPNS}).
      */
-    static TransportSocket inboundMtls() {
+    static TransportSocket inboundMtls(String protocol) {
         DownstreamTlsContext d = DownstreamTlsContext.newBuilder()
                 .setCommonTlsContext(CommonTlsContext.newBuilder()
                         .setTlsParams(TlsParameters.newBuilder()
                                 .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
-                        .addAllAlpnProtocols(INBOUND_ALPNS)
+                        .addAllAlpnProtocols(protocol.equals("http") ? INBOUND_HTTP_ALPNS : INBOUND_ALPNS)
                         .addTlsCertificateSdsSecretConfigs(Protos.agentSecret(Protos.SDS_DEFAULT))
                         .setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
                                 .setDefaultValidationContext(CertificateValidationContext.getDefaultInstance())

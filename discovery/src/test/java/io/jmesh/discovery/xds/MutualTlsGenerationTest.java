@@ -222,8 +222,12 @@ class MutualTlsGenerationTest {
         DownstreamTlsContext tls = l.getFilterChains(0).getTransportSocket().getTypedConfig()
                 .unpack(DownstreamTlsContext.class);
         assertTrue(tls.getRequireClientCertificate().getValue());
-        assertEquals(List.of("istio-peer-exchange", "istio", "h2", "http/1.1"),
-                tls.getCommonTlsContext().getAlpnProtocolsList());
+        // Istio's ALPNHttp on an HTTP chain: h2 first, so that a client sidecar offering istio-peer-exchange,
+        // istio, h2 (a gRPC port) gets HTTP/2 (AuthorizationConformanceTest's gRPC cases).
+        assertEquals(List.of("h2", "http/1.1"), tls.getCommonTlsContext().getAlpnProtocolsList());
+        assertEquals(List.of("istio-peer-exchange", "h2", "http/1.1"), ListenerGenerator.inboundMtls("tcp")
+                .getTypedConfig().unpack(DownstreamTlsContext.class).getCommonTlsContext().getAlpnProtocolsList(),
+                "Istio's ALPNDownstreamWithMxc on TCP chains");
         var cert = tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0);
         assertEquals("default", cert.getName());
         assertEquals("sds-grpc", cert.getSdsConfig().getApiConfigSource().getGrpcServices(0).getEnvoyGrpc()

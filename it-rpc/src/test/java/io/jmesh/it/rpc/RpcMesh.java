@@ -53,8 +53,11 @@ final class RpcMesh implements AutoCloseable {
 
     /** With mutual TLS: where the CA keeps its root, the tokens and the agents' sockets; else null. */
     private final Path security;
+    /** Discovery's config directory. */
+    private final Path configDir;
 
-    private RpcMesh(TestingServer zk, DiscoveryServer discovery, Path security) {
+    private RpcMesh(TestingServer zk, DiscoveryServer discovery, Path security, Path configDir) {
+        this.configDir = configDir;
         this.zk = zk;
         this.discovery = discovery;
         this.security = security;
@@ -101,11 +104,56 @@ final class RpcMesh implements AutoCloseable {
         try {
             final DiscoveryServer discovery = DiscoveryServer.start(options,
                     List.of(Registries.fromUri("zookeeper://" + zk.getConnectString())));
-            return new RpcMesh(zk, discovery, security);
+            return new RpcMesh(zk, discovery, security, configDir);
         } catch (Exception e) {
             zk.close();
             throw e;
         }
+    }
+
+    /** Istio's node id of the sidecar {@code name} at {@code ip} (namespace {@code default}). */
+    static String nodeId(String name, String ip) {
+        return "sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local";
+    }
+
+    /**
+     * Writes {@code text} as {@code name} in the config directory (atomically; null: deletes it), then waits until discovery has made a
+     * snapshot from it holding the AuthorizationPolicies {@code keys} ({@code Kind/namespace/name}) and the sidecar
+     * {@code nodeId} has ACKed the listeners discovery generates for it from that snapshot.
+     */
+    void applyPolicies(String name, String text, java.util.Set<String> keys, String nodeId) throws Exception {
+        final long before = discovery.snapshot().version();
+        final Path file = configDir.resolve(name);
+        if (text == null) {
+            if (!Files.deleteIfExists(file)) {
+                return; // nothing written before: discovery makes no new snapshot
+            }
+        } else {
+            final Path tmp = configDir.resolve("." + name + ".tmp");
+            Files.writeString(tmp, text, UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        await("discovery holds " + keys, () -> {
+            final java.util.Set<String> now = new java.util.TreeSet<>();
+            for (var c : discovery.snapshot().config().configs()) {
+                if (c.meta().kind().kindName().equals("AuthorizationPolicy")) {
+                    now.add(c.meta().key());
+                }
+            }
+            return discovery.snapshot().version() > before && now.equals(keys);
+        });
+        await(nodeId + " ACKed the listeners of the new snapshot", () -> {
+            final var proxy = discovery.ads().proxy(nodeId);
+            if (proxy == null) {
+                return false;
+            }
+            final String lds = io.jmesh.discovery.xds.TypeUrls.LISTENER;
+            final String version = discovery.ads().cache().get(lds, proxy, discovery.ads().snapshot()).version();
+            return discovery.ads().statuses().stream().anyMatch(s -> s.nodeId().equals(nodeId)
+                    && s.types().get(io.jmesh.discovery.xds.TypeUrls.shortName(lds)) != null
+                    && version.equals(s.types().get(io.jmesh.discovery.xds.TypeUrls.shortName(lds)).ackedVersion()));
+        });
     }
 
     /** ZooKeeper's {@code host:port}. */
@@ -124,7 +172,7 @@ final class RpcMesh implements AutoCloseable {
     }
 
     private ProxyServer sidecar(String name, String ip, ListenerBinding binding) throws Exception {
-        final String node = "sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local";
+        final String node = nodeId(name, ip);
         var bootstrap = AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), node, Map.of(),
                 Map.of("app", name), 0);
         if (security != null) {

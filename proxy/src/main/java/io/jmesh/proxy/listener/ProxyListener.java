@@ -379,7 +379,7 @@ public final class ProxyListener {
         List<Channel> old = List.copyOf(connections);
         chain = next.chain;
         for (Channel ch : old) {
-            ch.pipeline().fireUserEventTriggered(DrainEvent.INSTANCE);
+            ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE);
         }
     }
 

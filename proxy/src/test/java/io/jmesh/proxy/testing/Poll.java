@@ -15,4 +15,17 @@ public final class Poll {
         }
         assertTrue(condition.getAsBoolean(), what + ": not reached within 10 s");
     }
+
+    /**
+     * As {@link #until(BooleanSupplier, String)} with a longer bound, for what takes long on a busy machine (a mesh
+     * starting: certificates signed, first pushes); checks every 10 ms.
+     */
+    public static void until(BooleanSupplier condition, String what, java.time.Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(condition.getAsBoolean(), what + ": not reached within " + timeout.toSeconds() + " s");
+    }
 }

@@ -6,7 +6,14 @@ package io.jmesh.proxy.network.http;
  */
 public final class DrainEvent {
 
+    /** The listener stops (shutdown, removal). */
     public static final DrainEvent INSTANCE = new DrainEvent();
+
+    /**
+     * The listener was updated in place: its connections must leave the old filter chain, so HTTP/2 connections
+     * get a graceful GOAWAY (on shutdown none is sent: JDK 17's HttpClient fails its in-flight streams on any GOAWAY).
+     */
+    public static final DrainEvent LISTENER_UPDATE = new DrainEvent();
 
     private DrainEvent() {}
 }

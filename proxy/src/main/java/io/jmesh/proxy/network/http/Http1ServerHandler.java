@@ -521,7 +521,7 @@ final class Http1ServerHandler extends ChannelDuplexHandler implements Downstrea
                 ctx.pipeline().remove(REQUEST_START);
             }
             ctx.pipeline().remove(this);
-        } else if (evt == DrainEvent.INSTANCE) {
+        } else if (evt instanceof DrainEvent) {
             draining = true;
             if (current == null) {
                 ctx.close();

@@ -199,8 +199,14 @@ public final class HttpConnectionManagerInitializer {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt == DrainEvent.INSTANCE && ctx.pipeline().get(Http2FrameCodec.class) != null) {
-                ctx.writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR));
+            if (evt == DrainEvent.LISTENER_UPDATE && ctx.pipeline().get(Http2FrameCodec.class) != null) {
+                // From the tail: this handler sits before the HTTP/2 codec, and a frame written from its own
+                // context would skip the codec and never reach the wire (the peer kept using the drained
+                // connection, with the filter chain of before a listener update).
+                // Envoy's first, graceful GOAWAY (last stream id 2^31-1): the peer opens no new stream here, and
+                // no stream already on its way is refused.
+                ctx.channel().writeAndFlush(new DefaultHttp2GoAwayFrame(Http2Error.NO_ERROR)
+                        .setExtraStreamIds(Integer.MAX_VALUE));
             }
             ctx.fireUserEventTriggered(evt);
         }
