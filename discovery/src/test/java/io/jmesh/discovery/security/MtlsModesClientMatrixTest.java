@@ -309,14 +309,15 @@ class MtlsModesClientMatrixTest {
     }
 
     /**
-     * Runs {@code openssl s_client} with Istio's ALPN {@code istio}, sends a request line after the handshake and
-     * reads until the server closes: the handshake is SERVED when the session verified against the mesh CA
-     * ({@code Verify return code: 0}), the ALPN {@code istio} was agreed, and no alert came (a server that wants a
+     * Runs {@code openssl s_client} offering ALPN {@code istio} and {@code http/1.1}, sends a request line after the
+     * handshake and reads until the server closes: the handshake is SERVED when the session verified against the mesh
+     * CA ({@code Verify return code: 0}), {@code http/1.1} was agreed (Istio's inbound HTTP chains offer {@code h2} and
+     * {@code http/1.1}, not {@code istio}), and no alert came (a server that wants a
      * certificate and gets none answers with an alert, after the handshake in TLS 1.3).
      */
     private static Outcome openssl(Mode m, StringBuilder detail, boolean withCertificate) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", IPS.get(m) + ":" + http.port(),
-                "-alpn", "istio", "-CAfile", mesh.ca.caCertificate().toString(), "-verify_return_error"));
+                "-alpn", "istio,http/1.1", "-CAfile", mesh.ca.caCertificate().toString(), "-verify_return_error"));
         if (withCertificate) {
             cmd.addAll(List.of("-cert", curlCert.certificateChain().toString(),
                     "-key", curlCert.privateKey().toString()));
@@ -331,7 +332,7 @@ class MtlsModesClientMatrixTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         detail.append("exit ").append(p.exitValue()).append(": ").append(out);
         boolean verified = out.contains("Verify return code: 0 (ok)");
-        boolean istioAlpn = out.contains("ALPN protocol: istio");
+        boolean istioAlpn = out.contains("ALPN protocol: http/1.1");
         boolean alert = out.contains("alert");
         return verified && istioAlpn && !alert && out.contains("HTTP/1.1 200") ? Outcome.SERVED : Outcome.REFUSED;
     }
