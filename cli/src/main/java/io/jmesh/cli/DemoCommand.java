@@ -132,7 +132,7 @@ final class DemoCommand implements Callable<Integer> {
         List<ProxyServer> proxies = new ArrayList<>();
         List<NodeAgent> agents = new ArrayList<>();
         DiscoveryServer discovery = null;
-        List<ScrapeTarget> metrics = new ArrayList<>();
+        List<ScrapeTarget> targets = new ArrayList<>();
         // The CA's root and key, the workloads' tokens and SDS sockets: outside the watched config directory.
         Path state = Files.createTempDirectory("jmesh-demo-state-");
         try {
@@ -166,7 +166,6 @@ final class DemoCommand implements Callable<Integer> {
             int xds = discovery.grpcAddress().getPort();
             String ca = "127.0.0.1:" + discovery.secureGrpcAddress().getPort();
             Path root = caDir.resolve(CaRoots.ROOT_CERT);
-            List<ScrapeTarget> targets = metrics;
             for (int i = 0; i < WORKLOADS.size(); i++) {
                 Workload w = WORKLOADS.get(i);
                 String id = "sidecar~" + w.ip() + "~" + w.name() + ".default~default.svc.cluster.local";
@@ -225,7 +224,7 @@ final class DemoCommand implements Callable<Integer> {
             ticker.shutdownNow();
             return 0;
         } finally {
-            metrics.forEach(t -> t.server().close());
+            targets.forEach(t -> t.server().close());
             for (int i = proxies.size() - 1; i >= 0; i--) {
                 proxies.get(i).drainAndClose(500);
             }

@@ -143,7 +143,7 @@ public final class SampleApp implements AutoCloseable {
         }
         InetSocketAddress via = outbound;
         if (via == null) {
-            body.append("{\"service\":\"").append(target).append("\",\"error\":\"no sidecar outbound yet\"}");
+            appendError(body, target, "no sidecar outbound yet");
             call(ctx, i + 1, propagate, body, keepAlive);
             return;
         }
@@ -187,8 +187,7 @@ public final class SampleApp implements AutoCloseable {
                                             return;
                                         }
                                         done = true;
-                                        body.append("{\"service\":\"").append(target).append("\",\"error\":\"")
-                                                .append(json(why)).append("\"}");
+                                        appendError(body, target, why);
                                         c.close();
                                         call(ctx, i + 1, propagate, body, keepAlive);
                                     }
@@ -197,8 +196,7 @@ public final class SampleApp implements AutoCloseable {
                 })
                 .connect(via).addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
-                        body.append("{\"service\":\"").append(target).append("\",\"error\":\"")
-                                .append(json(String.valueOf(f.cause()))).append("\"}");
+                        appendError(body, target, String.valueOf(f.cause()));
                         call(ctx, i + 1, propagate, body, keepAlive);
                         return;
                     }
@@ -221,6 +219,11 @@ public final class SampleApp implements AutoCloseable {
         if (!keepAlive) {
             f.addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /** Appends the entry of a call that got no answer: {@code {"service":..,"error":..}}. */
+    private static void appendError(StringBuilder body, String target, String why) {
+        body.append("{\"service\":\"").append(target).append("\",\"error\":\"").append(json(why)).append("\"}");
     }
 
     private static String json(String s) {
