@@ -202,7 +202,7 @@ public final class IstioMetrics {
         v[DESTINATION_SERVICE + 1] = service[1];
         v[DESTINATION_SERVICE + 2] = service[2];
         v[REQUEST_PROTOCOL] = protocol;
-        v[RESPONSE_FLAGS] = flags(flags);
+        v[RESPONSE_FLAGS] = ResponseFlag.toShortString(flags);
         v[SECURITY_POLICY] = policy;
         v[RESPONSE_CODE] = responseCode >= 0 && responseCode < CODES.length ? CODES[responseCode]
                 : Integer.toString(responseCode);
@@ -231,20 +231,6 @@ public final class IstioMetrics {
             }
         }
         return null;
-    }
-
-    static String flags(Set<ResponseFlag> flags) {
-        if (flags == null || flags.isEmpty()) {
-            return "-";
-        }
-        StringBuilder sb = new StringBuilder();
-        for (ResponseFlag f : flags) {
-            if (sb.length() > 0) {
-                sb.append(',');
-            }
-            sb.append(f.code());
-        }
-        return sb.toString();
     }
 
     /**

@@ -3,7 +3,6 @@ package io.jmesh.proxy.telemetry.tracing;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
@@ -417,7 +416,7 @@ public final class HttpTracer {
         }
         span.tag("request_size", Long.toString(info.bytesReceived()));
         span.tag("response_size", Long.toString(info.bytesSent()));
-        span.tag("response_flags", responseFlags(info.responseFlags()));
+        span.tag("response_flags", ResponseFlag.toShortString(info.responseFlags()));
         for (Tag t : customTags) {
             String v = t.value();
             if (t.header() != null && headers != null) {
@@ -442,19 +441,5 @@ public final class HttpTracer {
         }
         span.end(System.nanoTime());
         driver.exporter().export(span);
-    }
-
-    private static String responseFlags(Set<ResponseFlag> flags) {
-        if (flags.isEmpty()) {
-            return "-";
-        }
-        StringBuilder b = new StringBuilder();
-        for (ResponseFlag f : flags) {
-            if (b.length() > 0) {
-                b.append(',');
-            }
-            b.append(f.code());
-        }
-        return b.toString();
     }
 }
