@@ -285,9 +285,8 @@ public final class HttpTracer {
         if (driver == null) {
             return null;
         }
-        String host = headers.get(HttpHeaderNames.HOST);
         return start(TraceCarrier.of(headers), null, status.traced(), info,
-                egress ? (host == null ? "egress" : "egress " + host) : "ingress");
+                egress ? headers.get(HttpHeaderNames.HOST) : null);
     }
 
     /** Envoy's {@code mutateTracingRequestHeader}: the reason a request with this request id is traced. */
@@ -321,11 +320,15 @@ public final class HttpTracer {
         TraceReason reason = decide(TraceReason.NOT_TRACEABLE, ThreadLocalRandom.current().nextInt(10_000), false,
                 carrier.get(X_ENVOY_FORCE_TRACE) != null);
         reasons[reason.ordinal()].inc();
-        return start(carrier, fallback, reason.traced(), info,
-                egress ? (service == null ? "egress" : "egress " + service) : "ingress");
+        return start(carrier, fallback, reason.traced(), info, service);
     }
 
-    private Span start(TraceCarrier carrier, TraceContext fallback, boolean traced, StreamInfo info, String name) {
+    /**
+     * Continues or starts the trace and writes its context into {@code carrier}; the span of a sampled request,
+     * named {@code ingress}, or {@code egress <target>} ({@code target}: the request's host or service, may be null;
+     * the name is built only for a sampled request).
+     */
+    private Span start(TraceCarrier carrier, TraceContext fallback, boolean traced, StreamInfo info, String target) {
         TraceContext incoming = Propagation.extract(carrier, driver.format());
         if (incoming == null) {
             incoming = fallback;
@@ -352,6 +355,7 @@ public final class HttpTracer {
         if (!ctx.isSampled()) {
             return null;
         }
+        String name = !egress ? "ingress" : target == null ? "egress" : "egress " + target;
         return new Span(ctx, name, egress ? Span.Kind.CLIENT : Span.Kind.SERVER, shared,
                 info.startTimeMillis() * 1000, info.startNanos());
     }
