@@ -169,12 +169,13 @@ public final class IstioMetrics {
      * @param flags          the response flags
      * @param responseCode   the response code (ignored for TCP)
      * @param grpcStatus     the gRPC status label ({@code ""} when not gRPC)
+     * @param info           the request (the dimensions' CEL expressions read it), or null (TCP)
      */
     void fill(String[] v, WorkloadMetadata peer, ConnectionInfo downstream, ConnectionInfo upstream, String[] service,
               String protocol, Set<ResponseFlag> flags, int responseCode, String grpcStatus,
-              io.jmesh.proxy.stream.RequestAttributes request, io.jmesh.proxy.stream.StreamInfo info) {
+              io.jmesh.proxy.stream.StreamInfo info) {
         for (int i = 0; i < extraAttributes.size(); i++) {
-            String a = request == null && info == null ? null : extraAttributes.get(i).evaluateString(info, request);
+            String a = info == null ? null : extraAttributes.get(i).evaluateString(info);
             v[ALL_TAGS.size() + i] = a == null || a.isEmpty() ? WorkloadMetadata.UNKNOWN_VALUE : a;
         }
         v[REPORTER] = reporter.label;
