@@ -159,13 +159,13 @@ public final class MetadataExchangeHandler extends ChannelDuplexHandler {
         cumulation.skipBytes(MetadataExchange.HEADER_BYTES);
         byte[] data = new byte[dataLength];
         cumulation.readBytes(data);
-        Object[] peer = MetadataExchange.parseData(data);
+        MetadataExchange.Peer peer = MetadataExchange.parseData(data);
         if (peer == null) {
             logger.debug("{} {}: the peer's exchange data is not a Struct; peer unknown", ctx.channel(),
                     MetadataExchange.NAME);
             finish(null, null);
         } else {
-            finish((com.google.protobuf.Struct) peer[0], (String) peer[1]);
+            finish(peer.metadata(), peer.id());
         }
     }
 
