@@ -197,25 +197,27 @@ public final class MetadataExchangeHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state != State.DONE) {
-            state = State.DONE;
-            slot.complete(null, null, ConnectionInfo.of(ctx.channel()));
-        }
+        abandon(ctx);
         ctx.fireChannelInactive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (state != State.DONE) { // e.g. the connection never came up
-            state = State.DONE;
-            slot.complete(null, null, ConnectionInfo.of(ctx.channel()));
-        }
+        abandon(ctx); // e.g. the connection never came up
         if (cumulation != null) {
             cumulation.release();
             cumulation = null;
         }
         if (heldWrites != null && !heldWrites.isEmpty()) {
             heldWrites.removeAndFailAll(new java.nio.channels.ClosedChannelException());
+        }
+    }
+
+    /** The connection ended, or the handler left, before the exchange did: the peer is not found. */
+    private void abandon(ChannelHandlerContext ctx) {
+        if (state != State.DONE) {
+            state = State.DONE;
+            slot.complete(null, null, ConnectionInfo.of(ctx.channel()));
         }
     }
 }
