@@ -77,4 +77,32 @@ public enum ResponseFlag {
     public String code() {
         return code;
     }
+
+    /**
+     * The short codes of {@code flags} joined with {@code ","} in their order (Envoy's
+     * {@code ResponseFlagUtils::toShortString}); {@code "-"} when there are none (or {@code flags} is null).
+     */
+    public static String toShortString(java.util.Set<ResponseFlag> flags) {
+        if (flags == null || flags.isEmpty()) {
+            return "-";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (ResponseFlag f : flags) {
+            if (sb.length() > 0) {
+                sb.append(',');
+            }
+            sb.append(f.code);
+        }
+        return sb.toString();
+    }
+
+    /** The flag whose short code is {@code code}, or null. */
+    public static ResponseFlag ofCode(String code) {
+        for (ResponseFlag f : values()) {
+            if (f.code.equals(code)) {
+                return f;
+            }
+        }
+        return null;
+    }
 }

@@ -69,7 +69,7 @@ public class IstioMetricsBenchmark {
         String[] v = metrics.labels();
         metrics.fill(v, p, null, null,
                 metrics.destinationService("outbound|9080||reviews.default.svc.cluster.local", "reviews:9080"),
-                "http", flags, responseCode, "", null, null);
+                "http", flags, responseCode, "", null);
         metrics.recordRequest(v, 3, 420, 1337, false, 0, 0);
     }
 

@@ -169,12 +169,13 @@ public final class IstioMetrics {
      * @param flags          the response flags
      * @param responseCode   the response code (ignored for TCP)
      * @param grpcStatus     the gRPC status label ({@code ""} when not gRPC)
+     * @param info           the request (the dimensions' CEL expressions read it), or null (TCP)
      */
     void fill(String[] v, WorkloadMetadata peer, ConnectionInfo downstream, ConnectionInfo upstream, String[] service,
               String protocol, Set<ResponseFlag> flags, int responseCode, String grpcStatus,
-              io.jmesh.proxy.stream.RequestAttributes request, io.jmesh.proxy.stream.StreamInfo info) {
+              io.jmesh.proxy.stream.StreamInfo info) {
         for (int i = 0; i < extraAttributes.size(); i++) {
-            String a = request == null && info == null ? null : extraAttributes.get(i).evaluateString(info, request);
+            String a = info == null ? null : extraAttributes.get(i).evaluateString(info);
             v[ALL_TAGS.size() + i] = a == null || a.isEmpty() ? WorkloadMetadata.UNKNOWN_VALUE : a;
         }
         v[REPORTER] = reporter.label;
@@ -202,7 +203,7 @@ public final class IstioMetrics {
         v[DESTINATION_SERVICE + 1] = service[1];
         v[DESTINATION_SERVICE + 2] = service[2];
         v[REQUEST_PROTOCOL] = protocol;
-        v[RESPONSE_FLAGS] = flags(flags);
+        v[RESPONSE_FLAGS] = ResponseFlag.toShortString(flags);
         v[SECURITY_POLICY] = policy;
         v[RESPONSE_CODE] = responseCode >= 0 && responseCode < CODES.length ? CODES[responseCode]
                 : Integer.toString(responseCode);
@@ -231,20 +232,6 @@ public final class IstioMetrics {
             }
         }
         return null;
-    }
-
-    static String flags(Set<ResponseFlag> flags) {
-        if (flags == null || flags.isEmpty()) {
-            return "-";
-        }
-        StringBuilder sb = new StringBuilder();
-        for (ResponseFlag f : flags) {
-            if (sb.length() > 0) {
-                sb.append(',');
-            }
-            sb.append(f.code());
-        }
-        return sb.toString();
     }
 
     /**

@@ -100,7 +100,7 @@ public final class IstioRpcStatsFilterFactory implements RpcFilterFactory {
             String[] v = metrics.labels();
             metrics.fill(v, peer, info.downstreamConnection(), info.upstreamConnection(),
                     metrics.rpcDestinationService(info.upstreamCluster(), service), protocol, info.responseFlags(),
-                    httpStatus, "", info.requestAttributes(), info);
+                    httpStatus, "", info);
             long durationMs = (System.nanoTime() - info.startNanos()) / 1_000_000L;
             metrics.recordRequest(v, durationMs, requestBytes, responseBytes, false, 0, 0);
         }

@@ -146,7 +146,7 @@ final class IstioStatsFilter implements HttpFilter {
         String grpcStatus = grpc ? grpcStatus(info, code) : "";
         String[] v = metrics.labels();
         metrics.fill(v, peer, info.downstreamConnection(), info.upstreamConnection(), service, grpc ? "grpc" : "http",
-                info.responseFlags(), code, grpcStatus, info.requestAttributes(), info);
+                info.responseFlags(), code, grpcStatus, info);
         long durationMs = (System.nanoTime() - info.startNanos()) / 1_000_000L;
         metrics.recordRequest(v, durationMs, requestHeaderBytes + info.bytesReceived(),
                 responseHeaderBytes + info.bytesSent(), grpc, requestMessages.count, responseMessages.count);

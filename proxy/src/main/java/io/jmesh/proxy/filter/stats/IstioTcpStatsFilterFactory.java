@@ -110,7 +110,7 @@ public final class IstioTcpStatsFilterFactory implements NetworkFilterFactory {
             String cluster = ch.attr(TcpProxyHandler.UPSTREAM_CLUSTER).get();
             String[] v = metrics.labels();
             metrics.fill(v, peer, callbacks.connectionInfo(), upstream,
-                    metrics.destinationService(cluster, null), "tcp", java.util.Set.of(), 0, "", null, null);
+                    metrics.destinationService(cluster, null), "tcp", java.util.Set.of(), 0, "", null);
             labels = v.clone(); // one copy per connection: the per-thread array is reused by the next connection
             metrics.tcpOpened.inc(labels, 1);
             received = counter(metrics.tcpReceived);

@@ -53,10 +53,6 @@ public final class StatsPluginConfig {
             "response_bytes", "request_messages_total", "response_messages_total", "tcp_connections_opened_total",
             "tcp_connections_closed_total", "tcp_sent_bytes_total", "tcp_received_bytes_total");
 
-    /** The CEL expressions accepted as {@code dimensions} values: plain request attributes. */
-    public static final List<String> ATTRIBUTES = List.of("request.method", "request.host", "request.path",
-            "request.protocol");
-
     static final StatsPluginConfig DEFAULT = new StatsPluginConfig(false, false, Set.of(), Map.of(), Map.of(), Map.of());
 
     final boolean serverGateway;

@@ -91,8 +91,11 @@ public final class MetadataExchange {
         b[at + 3] = (byte) v;
     }
 
-    /** The exchanged data (the bytes after the header), as {metadata, id}; null when it is not an Any of a Struct. */
-    static Object[] parseData(byte[] data) {
+    /** What a peer sent: its node metadata (empty when absent) and id (null when absent). */
+    record Peer(Struct metadata, String id) {}
+
+    /** The exchanged data (the bytes after the header); null when it is not an Any of a Struct. */
+    static Peer parseData(byte[] data) {
         try {
             Any any = Any.parseFrom(data);
             if (!any.getTypeUrl().equals(STRUCT_TYPE_URL)) {
@@ -101,8 +104,8 @@ public final class MetadataExchange {
             Struct s = Struct.parseFrom(any.getValue());
             Value md = s.getFieldsMap().get(METADATA_KEY);
             Value id = s.getFieldsMap().get(ID_KEY);
-            return new Object[] {md == null ? Struct.getDefaultInstance() : md.getStructValue(),
-                id == null ? null : id.getStringValue()};
+            return new Peer(md == null ? Struct.getDefaultInstance() : md.getStructValue(),
+                    id == null ? null : id.getStringValue());
         } catch (InvalidProtocolBufferException e) {
             return null;
         }

@@ -159,13 +159,13 @@ public final class MetadataExchangeHandler extends ChannelDuplexHandler {
         cumulation.skipBytes(MetadataExchange.HEADER_BYTES);
         byte[] data = new byte[dataLength];
         cumulation.readBytes(data);
-        Object[] peer = MetadataExchange.parseData(data);
+        MetadataExchange.Peer peer = MetadataExchange.parseData(data);
         if (peer == null) {
             logger.debug("{} {}: the peer's exchange data is not a Struct; peer unknown", ctx.channel(),
                     MetadataExchange.NAME);
             finish(null, null);
         } else {
-            finish((com.google.protobuf.Struct) peer[0], (String) peer[1]);
+            finish(peer.metadata(), peer.id());
         }
     }
 
@@ -197,25 +197,27 @@ public final class MetadataExchangeHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state != State.DONE) {
-            state = State.DONE;
-            slot.complete(null, null, ConnectionInfo.of(ctx.channel()));
-        }
+        abandon(ctx);
         ctx.fireChannelInactive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (state != State.DONE) { // e.g. the connection never came up
-            state = State.DONE;
-            slot.complete(null, null, ConnectionInfo.of(ctx.channel()));
-        }
+        abandon(ctx); // e.g. the connection never came up
         if (cumulation != null) {
             cumulation.release();
             cumulation = null;
         }
         if (heldWrites != null && !heldWrites.isEmpty()) {
             heldWrites.removeAndFailAll(new java.nio.channels.ClosedChannelException());
+        }
+    }
+
+    /** The connection ended, or the handler left, before the exchange did: the peer is not found. */
+    private void abandon(ChannelHandlerContext ctx) {
+        if (state != State.DONE) {
+            state = State.DONE;
+            slot.complete(null, null, ConnectionInfo.of(ctx.channel()));
         }
     }
 }

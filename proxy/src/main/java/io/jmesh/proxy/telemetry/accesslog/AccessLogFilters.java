@@ -64,7 +64,7 @@ public final class AccessLogFilters {
                 List<String> names = f.getResponseFlagFilter().getFlagsList();
                 Set<ResponseFlag> wanted = EnumSet.noneOf(ResponseFlag.class);
                 for (int i = 0; i < names.size(); i++) {
-                    ResponseFlag flag = flag(names.get(i));
+                    ResponseFlag flag = ResponseFlag.ofCode(names.get(i));
                     if (flag == null) {
                         throw new ConfigException(path + ".response_flag_filter.flags[" + i + "]: " + names.get(i)
                                 + " (expected: one of Envoy's short response flags)");
@@ -164,14 +164,5 @@ public final class AccessLogFilters {
             case LE -> actual <= value;
             default -> actual == value;
         };
-    }
-
-    private static ResponseFlag flag(String code) {
-        for (ResponseFlag f : ResponseFlag.values()) {
-            if (f.code().equals(code)) {
-                return f;
-            }
-        }
-        return null;
     }
 }

@@ -415,17 +415,7 @@ public final class AccessLogFormatter {
     }
 
     private static String responseFlags(StreamInfo e) {
-        if (e.responseFlags().isEmpty()) {
-            return null;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (ResponseFlag flag : e.responseFlags()) {
-            if (sb.length() > 0) {
-                sb.append(',');
-            }
-            sb.append(flag.code());
-        }
-        return sb.toString();
+        return e.responseFlags().isEmpty() ? null : ResponseFlag.toShortString(e.responseFlags());
     }
 
     private static String address(InetSocketAddress address, boolean withPort) {

@@ -96,7 +96,7 @@ public final class CelExpression {
     /** Returns whether the expression is {@code true} for the finished request {@code info}; an error is false. */
     public boolean matches(StreamInfo info) {
         try {
-            return Boolean.TRUE.equals(root.eval(new Ctx(info, info == null ? null : info.requestAttributes())));
+            return Boolean.TRUE.equals(root.eval(ctx(info)));
         } catch (EvalError | RuntimeException e) {
             return false;
         }
@@ -104,19 +104,19 @@ public final class CelExpression {
 
     /**
      * The expression's value as a string (numbers in decimal, booleans {@code true}/{@code false}, durations in
-     * CEL's {@code 1.5s} form) for a request; {@code null} when it errs or is null.
-     *
-     * @param info    the request's stream info, or null
-     * @param request the request's attributes, or null (then those of {@code info})
+     * CEL's {@code 1.5s} form) for the request {@code info} (may be null); {@code null} when it errs or is null.
      */
-    public String evaluateString(StreamInfo info, RequestAttributes request) {
+    public String evaluateString(StreamInfo info) {
         try {
-            Object v = root.eval(new Ctx(info, request != null ? request
-                    : info == null ? null : info.requestAttributes()));
+            Object v = root.eval(ctx(info));
             return v == null ? null : stringOf(v);
         } catch (EvalError | RuntimeException e) {
             return null;
         }
+    }
+
+    private static Ctx ctx(StreamInfo info) {
+        return new Ctx(info, info == null ? null : info.requestAttributes());
     }
 
     @Override

@@ -9,18 +9,24 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
+import io.jmesh.proxy.upstream.ClusterManager;
+import io.jmesh.proxy.upstream.Host;
+import io.jmesh.proxy.upstream.UpstreamCluster;
 
 /**
  * Queues finished spans and sends them in batches from one shared daemon thread ({@code jmesh-tracing}), never from
  * an event loop: a batch goes when {@link #MIN_FLUSH_SPANS} spans are queued (Envoy's {@code min_flush_spans}) or
  * every {@link #FLUSH_INTERVAL_MS} (Envoy's {@code flush_interval_ms}, 5 s there). At most {@link #MAX_QUEUED}
- * spans wait; more are dropped and counted in {@code tracing.<name>.spans_dropped}. Thread-safe.
+ * spans wait; more are dropped and counted in {@code tracing.<name>.spans_dropped}. Each batch goes to a host that
+ * the collector cluster's load balancer picks for it; without one it is counted in
+ * {@code tracing.<name>.reports_skipped_no_cluster}. Thread-safe.
  */
 abstract class BatchingExporter implements SpanExporter {
 
@@ -41,6 +47,9 @@ abstract class BatchingExporter implements SpanExporter {
         return t;
     });
 
+    private final Supplier<ClusterManager> clusters;
+    /** The collector cluster's name. */
+    final String cluster;
     private final ConcurrentLinkedQueue<Span> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicBoolean flushScheduled = new AtomicBoolean();
@@ -52,9 +61,11 @@ abstract class BatchingExporter implements SpanExporter {
     final Counter timerFlushed;
     final Counter reportsSent;
     final Counter reportsFailed;
-    final Counter reportsSkippedNoCluster;
+    private final Counter reportsSkippedNoCluster;
 
-    BatchingExporter(Stats stats, String statName) {
+    BatchingExporter(Supplier<ClusterManager> clusters, String cluster, Stats stats, String statName) {
+        this.clusters = clusters;
+        this.cluster = cluster;
         String p = "tracing." + statName + ".";
         spansSent = stats.counter(p + "spans_sent");
         spansDropped = stats.counter(p + "spans_dropped");
@@ -117,8 +128,20 @@ abstract class BatchingExporter implements SpanExporter {
         }
     }
 
-    /** Sends one batch, blocking the tracing thread at most a few seconds; counts the outcome. */
-    abstract void send(List<Span> batch);
+    /** Sends one batch to a host of the collector cluster, or counts it as skipped when there is none. */
+    private void send(List<Span> batch) {
+        ClusterManager cm = clusters.get();
+        UpstreamCluster c = cm == null ? null : cm.get(cluster);
+        Host host = c == null ? null : c.chooseHost(null);
+        if (host == null) {
+            reportsSkippedNoCluster.inc();
+            return;
+        }
+        send(batch, host);
+    }
+
+    /** Sends one batch to {@code host}, blocking the tracing thread at most a few seconds; counts the outcome. */
+    abstract void send(List<Span> batch, Host host);
 
     /** Stops the timer and sends what is queued (waits for it on the tracing thread, at most 5 s). */
     @Override

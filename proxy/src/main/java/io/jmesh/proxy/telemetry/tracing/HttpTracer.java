@@ -3,7 +3,6 @@ package io.jmesh.proxy.telemetry.tracing;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
@@ -286,9 +285,8 @@ public final class HttpTracer {
         if (driver == null) {
             return null;
         }
-        String host = headers.get(HttpHeaderNames.HOST);
         return start(TraceCarrier.of(headers), null, status.traced(), info,
-                egress ? (host == null ? "egress" : "egress " + host) : "ingress");
+                egress ? headers.get(HttpHeaderNames.HOST) : null);
     }
 
     /** Envoy's {@code mutateTracingRequestHeader}: the reason a request with this request id is traced. */
@@ -322,11 +320,15 @@ public final class HttpTracer {
         TraceReason reason = decide(TraceReason.NOT_TRACEABLE, ThreadLocalRandom.current().nextInt(10_000), false,
                 carrier.get(X_ENVOY_FORCE_TRACE) != null);
         reasons[reason.ordinal()].inc();
-        return start(carrier, fallback, reason.traced(), info,
-                egress ? (service == null ? "egress" : "egress " + service) : "ingress");
+        return start(carrier, fallback, reason.traced(), info, service);
     }
 
-    private Span start(TraceCarrier carrier, TraceContext fallback, boolean traced, StreamInfo info, String name) {
+    /**
+     * Continues or starts the trace and writes its context into {@code carrier}; the span of a sampled request,
+     * named {@code ingress}, or {@code egress <target>} ({@code target}: the request's host or service, may be null;
+     * the name is built only for a sampled request).
+     */
+    private Span start(TraceCarrier carrier, TraceContext fallback, boolean traced, StreamInfo info, String target) {
         TraceContext incoming = Propagation.extract(carrier, driver.format());
         if (incoming == null) {
             incoming = fallback;
@@ -353,6 +355,7 @@ public final class HttpTracer {
         if (!ctx.isSampled()) {
             return null;
         }
+        String name = !egress ? "ingress" : target == null ? "egress" : "egress " + target;
         return new Span(ctx, name, egress ? Span.Kind.CLIENT : Span.Kind.SERVER, shared,
                 info.startTimeMillis() * 1000, info.startNanos());
     }
@@ -363,13 +366,7 @@ public final class HttpTracer {
      * request never got that far).
      */
     public void finishSpan(Span span, StreamInfo info, String method, String uri, String scheme, HttpHeaders headers) {
-        span.tag("component", "proxy");
-        if (!nodeId.isEmpty()) {
-            span.tag("node_id", nodeId);
-        }
-        if (!zone.isEmpty()) {
-            span.tag("zone", zone);
-        }
+        tagProxy(span);
         if (headers != null) {
             span.tag("guid:x-request-id", headers.get(X_REQUEST_ID));
             String host = headers.get(HttpHeaderNames.HOST);
@@ -391,13 +388,7 @@ public final class HttpTracer {
      */
     public void finishRpcSpan(Span span, StreamInfo info, String service, String method, Integer status,
                               boolean success) {
-        span.tag("component", "proxy");
-        if (!nodeId.isEmpty()) {
-            span.tag("node_id", nodeId);
-        }
-        if (!zone.isEmpty()) {
-            span.tag("zone", zone);
-        }
+        tagProxy(span);
         span.tag("rpc.service", service);
         span.tag("rpc.method", method);
         if (status != null) {
@@ -409,6 +400,17 @@ public final class HttpTracer {
         finishCommon(span, info, null);
     }
 
+    /** The tags naming this proxy, first on every span: {@code component}, {@code node_id}, {@code zone}. */
+    private void tagProxy(Span span) {
+        span.tag("component", "proxy");
+        if (!nodeId.isEmpty()) {
+            span.tag("node_id", nodeId);
+        }
+        if (!zone.isEmpty()) {
+            span.tag("zone", zone);
+        }
+    }
+
     private void finishCommon(Span span, StreamInfo info, HttpHeaders headers) {
         span.tag("http.protocol", info.protocol());
         InetSocketAddress peer = info.downstreamRemoteAddress();
@@ -417,7 +419,7 @@ public final class HttpTracer {
         }
         span.tag("request_size", Long.toString(info.bytesReceived()));
         span.tag("response_size", Long.toString(info.bytesSent()));
-        span.tag("response_flags", responseFlags(info.responseFlags()));
+        span.tag("response_flags", ResponseFlag.toShortString(info.responseFlags()));
         for (Tag t : customTags) {
             String v = t.value();
             if (t.header() != null && headers != null) {
@@ -442,19 +444,5 @@ public final class HttpTracer {
         }
         span.end(System.nanoTime());
         driver.exporter().export(span);
-    }
-
-    private static String responseFlags(Set<ResponseFlag> flags) {
-        if (flags.isEmpty()) {
-            return "-";
-        }
-        StringBuilder b = new StringBuilder();
-        for (ResponseFlag f : flags) {
-            if (b.length() > 0) {
-                b.append(',');
-            }
-            b.append(f.code());
-        }
-        return b.toString();
     }
 }

@@ -16,7 +16,6 @@ import io.grpc.StatusRuntimeException;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
-import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
 import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -41,15 +40,11 @@ final class OtlpExporter extends BatchingExporter {
     /** The instrumentation scope Envoy reports its spans under. */
     static final String SCOPE_NAME = "envoy";
 
-    private final Supplier<ClusterManager> clusters;
-    private final String cluster;
     private final Resource resource;
     private final long timeoutMs;
 
     OtlpExporter(Supplier<ClusterManager> clusters, String cluster, String serviceName, long timeoutMs, Stats stats) {
-        super(stats, "opentelemetry");
-        this.clusters = clusters;
-        this.cluster = cluster;
+        super(clusters, cluster, stats, "opentelemetry");
         this.timeoutMs = timeoutMs > 0 ? timeoutMs : 5000;
         this.resource = Resource.newBuilder().addAttributes(attribute("service.name", serviceName)).build();
     }
@@ -62,14 +57,7 @@ final class OtlpExporter extends BatchingExporter {
     }
 
     @Override
-    void send(List<Span> batch) {
-        ClusterManager cm = clusters.get();
-        UpstreamCluster c = cm == null ? null : cm.get(cluster);
-        Host host = c == null ? null : c.chooseHost(null);
-        if (host == null) {
-            reportsSkippedNoCluster.inc();
-            return;
-        }
+    void send(List<Span> batch, Host host) {
         try {
             TraceServiceGrpc.newBlockingStub(channel(host.address()))
                     .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)

@@ -18,7 +18,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
-import io.jmesh.proxy.upstream.UpstreamCluster;
 
 /**
  * Sends spans to a Zipkin collector as Zipkin v2 JSON ({@code POST collector_endpoint}, {@code application/json},
@@ -34,28 +33,17 @@ final class ZipkinExporter extends BatchingExporter {
             .connectTimeout(Duration.ofSeconds(2)).followRedirects(HttpClient.Redirect.NEVER).build();
     private static final JsonFactory JSON = new JsonFactory();
 
-    private final Supplier<ClusterManager> clusters;
-    private final String cluster;
     private final String endpoint;
     private final String serviceName;
 
     ZipkinExporter(Supplier<ClusterManager> clusters, String cluster, String endpoint, String serviceName, Stats stats) {
-        super(stats, "zipkin");
-        this.clusters = clusters;
-        this.cluster = cluster;
+        super(clusters, cluster, stats, "zipkin");
         this.endpoint = endpoint.startsWith("/") ? endpoint : "/" + endpoint;
         this.serviceName = serviceName;
     }
 
     @Override
-    void send(List<Span> batch) {
-        ClusterManager cm = clusters.get();
-        UpstreamCluster c = cm == null ? null : cm.get(cluster);
-        Host host = c == null ? null : c.chooseHost(null);
-        if (host == null) {
-            reportsSkippedNoCluster.inc();
-            return;
-        }
+    void send(List<Span> batch, Host host) {
         byte[] body = toJson(batch, serviceName);
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + host.addressString() + endpoint))
                 .timeout(Duration.ofSeconds(5))

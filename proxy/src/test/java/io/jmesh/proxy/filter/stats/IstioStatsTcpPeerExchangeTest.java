@@ -136,24 +136,21 @@ class IstioStatsTcpPeerExchangeTest {
             assertEquals(List.of(new String(hello, StandardCharsets.US_ASCII)), echo.received(),
                     "the echo server got the app's bytes, without the client sidecar's exchange header");
 
-            Map<String, String> s = labels("destination", exchanged);
-            PrometheusText st = IstioStatsHttpTest.scrape(server);
-            assertEquals(Map.of(s, 1.0), IstioStatsHttpTest.byLabels(st.samples("istio_tcp_connections_opened_total")));
-            assertEquals(Map.of(s, 1.0), IstioStatsHttpTest.byLabels(st.samples("istio_tcp_connections_closed_total")));
-            assertEquals(Map.of(s, (double) hello.length),
-                    IstioStatsHttpTest.byLabels(st.samples("istio_tcp_received_bytes_total")));
-            assertEquals(Map.of(s, (double) hello.length),
-                    IstioStatsHttpTest.byLabels(st.samples("istio_tcp_sent_bytes_total")));
-
-            Map<String, String> c = labels("source", exchanged);
-            PrometheusText ct = IstioStatsHttpTest.scrape(client);
-            assertEquals(Map.of(c, 1.0), IstioStatsHttpTest.byLabels(ct.samples("istio_tcp_connections_opened_total")));
-            assertEquals(Map.of(c, 1.0), IstioStatsHttpTest.byLabels(ct.samples("istio_tcp_connections_closed_total")));
-            assertEquals(Map.of(c, (double) hello.length),
-                    IstioStatsHttpTest.byLabels(ct.samples("istio_tcp_received_bytes_total")));
-            assertEquals(Map.of(c, (double) hello.length),
-                    IstioStatsHttpTest.byLabels(ct.samples("istio_tcp_sent_bytes_total")));
+            assertOneConnection(server, labels("destination", exchanged), hello.length);
+            assertOneConnection(client, labels("source", exchanged), hello.length);
         }
+    }
+
+    /** {@code proxy}'s istio_tcp_* series: one connection with {@code labels} that carried {@code bytes} each way. */
+    private static void assertOneConnection(ProxyFixture proxy, Map<String, String> labels, int bytes)
+            throws Exception {
+        PrometheusText t = IstioStatsHttpTest.scrape(proxy);
+        assertEquals(Map.of(labels, 1.0), IstioStatsHttpTest.byLabels(t.samples("istio_tcp_connections_opened_total")));
+        assertEquals(Map.of(labels, 1.0), IstioStatsHttpTest.byLabels(t.samples("istio_tcp_connections_closed_total")));
+        assertEquals(Map.of(labels, (double) bytes),
+                IstioStatsHttpTest.byLabels(t.samples("istio_tcp_received_bytes_total")));
+        assertEquals(Map.of(labels, (double) bytes),
+                IstioStatsHttpTest.byLabels(t.samples("istio_tcp_sent_bytes_total")));
     }
 
     /** A TCP echo server on port 0 of 127.0.0.1: each connection's bytes go back as they come, and are recorded. */

@@ -43,8 +43,8 @@ class MetadataExchangeTest {
         assertEquals(md, data.getFieldsOrThrow("x-envoy-peer-metadata").getStructValue());
         assertEquals("sidecar~10.0.0.1~reviews-v1.default~default.svc.cluster.local",
                 data.getFieldsOrThrow("x-envoy-peer-metadata-id").getStringValue());
-        Object[] back = MetadataExchange.parseData(Arrays.copyOfRange(f, 8, f.length));
-        assertEquals(md, back[0]);
+        MetadataExchange.Peer back = MetadataExchange.parseData(Arrays.copyOfRange(f, 8, f.length));
+        assertEquals(md, back.metadata());
     }
 
     @Test

@@ -75,11 +75,11 @@ class CelExpressionTest {
         assertTrue(eval("!connection.mtls", r));
         assertTrue(eval("request.duration > duration('1s') && request.duration < duration('1m')", r));
         assertTrue(eval("int(request.headers['x-n']) > 5 || string(response.code) == '200'", r));
-        assertEquals("1.5s", CelExpression.parse("request.duration").evaluateString(r, null));
-        assertEquals("GET", CelExpression.parse("request.method").evaluateString(r, null));
+        assertEquals("1.5s", CelExpression.parse("request.duration").evaluateString(r));
+        assertEquals("GET", CelExpression.parse("request.method").evaluateString(r));
         assertEquals("alice-200", CelExpression.parse("request.headers['x-user'] + '-' + string(response.code)")
-                .evaluateString(r, null));
-        assertNull(CelExpression.parse("request.headers['nope']").evaluateString(r, null));
+                .evaluateString(r));
+        assertNull(CelExpression.parse("request.headers['nope']").evaluateString(r));
     }
 
     @Test

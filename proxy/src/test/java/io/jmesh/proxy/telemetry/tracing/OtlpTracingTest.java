@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static io.jmesh.proxy.telemetry.tracing.OtlpReceiver.attributes;
 import static io.jmesh.proxy.telemetry.tracing.OtlpReceiver.hex;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -58,7 +57,6 @@ class OtlpTracingTest {
                 .start();
     }
 
-
     @AfterEach
     void stop() throws Exception {
         outbound.close();
@@ -67,26 +65,11 @@ class OtlpTracingTest {
         collector.close();
     }
 
-
-
-    static Map<String, String> seenHeaders(Curl.Result r) {
-        assertEquals(200, r.status, r.toString());
-        Map<String, String> h = new HashMap<>();
-        for (String line : r.body.split("\n")) {
-            if (line.startsWith("header ")) {
-                int eq = line.indexOf('=');
-                h.put(line.substring(7, eq), line.substring(eq + 1));
-            }
-        }
-        return h;
-    }
-
-
     @Test
     void twoHopTraceOverOtlpWithW3cContext() throws Exception {
         String caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        Map<String, String> seen = seenHeaders(Curl.run("-H", "traceparent: " + caller, "-H", "tracestate: congo=t61",
-                "-H", "x-user: alice", "http://127.0.0.1:" + outbound.port() + "/reviews/2"));
+        Map<String, String> seen = ZipkinTracingTest.seenHeaders(Curl.run("-H", "traceparent: " + caller,
+                "-H", "tracestate: congo=t61", "-H", "x-user: alice", "http://127.0.0.1:" + outbound.port() + "/reviews/2"));
         Poll.until(() -> collector.spansByService().size() == 2, "a span from each sidecar at the OTLP receiver");
         Span client = collector.spansByService().get("productpage.default");
         Span server = collector.spansByService().get("reviews.default");
@@ -133,7 +116,7 @@ class OtlpTracingTest {
 
     @Test
     void aRouteDecoratorNamesTheSpan() throws Exception {
-        seenHeaders(Curl.run("http://127.0.0.1:" + outbound.port() + "/decorated/1"));
+        ZipkinTracingTest.seenHeaders(Curl.run("http://127.0.0.1:" + outbound.port() + "/decorated/1"));
         Poll.until(() -> collector.spansByService().size() == 2, "a span from each sidecar at the OTLP receiver");
         assertEquals("reviews.default.svc.cluster.local:9080/*", collector.spansByService().get("reviews.default").getName());
         assertEquals("egress 127.0.0.1:" + outbound.port(), collector.spansByService().get("productpage.default").getName());

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Curl;
+import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestBackend;
 
@@ -132,6 +133,16 @@ class TracingSamplingTest {
         Map<String, String> seen = get();
         assertTrue(seen.get("traceparent").matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01"), seen.toString());
         assertEquals('9', seen.get("x-request-id").charAt(14));
+    }
+
+    @Test
+    void aBatchWithNoCollectorHostIsCountedAsSkipped() throws Exception {
+        proxy = mesh(zipkin("")).start(); // the zipkin cluster has no endpoint
+        assertEquals("1", get().get("x-b3-sampled"));
+        Poll.until(() -> proxy.counter("tracing.zipkin.reports_skipped_no_cluster") == 1,
+                "the timer's batch skipped: no host in the collector cluster");
+        assertEquals(List.of(0L, 0L, 0L), List.of(proxy.counter("tracing.zipkin.reports_sent"),
+                proxy.counter("tracing.zipkin.reports_failed"), proxy.counter("tracing.zipkin.spans_sent")));
     }
 
     @Test
