@@ -26,6 +26,7 @@ import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.Service;
@@ -33,7 +34,6 @@ import io.jmesh.discovery.model.ServicePort;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -118,7 +118,7 @@ final class AuthorizationFilters {
                 }
                 continue;
             }
-            if (!selects(ap.matchLabels(), ctx.proxy.labels())) {
+            if (!Labels.selects(ap.matchLabels(), ctx.proxy.labels())) {
                 continue;
             }
             switch (ap.action()) {
@@ -142,15 +142,6 @@ final class AuthorizationFilters {
             }
         }
         return false;
-    }
-
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- the three chain kinds
