@@ -131,19 +131,6 @@ final class AuthorizationFilters {
         return out;
     }
 
-    /**
-     * Returns whether some AuthorizationPolicy selects workloads by label: then a sidecar's listeners depend on its
-     * labels, not only on its namespace and ports ({@link XdsCache} keys them so).
-     */
-    static boolean selectsByLabels(io.jmesh.discovery.model.MeshSnapshot snapshot) {
-        for (Config<AuthorizationPolicy> c : snapshot.config().<AuthorizationPolicy>of(ConfigKind.AUTHORIZATION_POLICY)) {
-            if (!c.spec().matchLabels().isEmpty()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     // ---- the three chain kinds
 
     /** The authorization HTTP filters of an inbound HTTP chain: CUSTOM pair, AUDIT, DENY, ALLOW. */

@@ -139,7 +139,7 @@ final class RequestAuthnFilters {
             }
             return false;
         }
-        if (ra.selector() == null || ra.selector().matchLabels().isEmpty()) {
+        if (!ra.hasSelector()) {
             return ns.equals(ROOT_NAMESPACE) || ns.equals(ctx.proxy.namespace());
         }
         return ns.equals(ctx.proxy.namespace()) && Labels.selects(ra.selector().matchLabels(), ctx.proxy.labels());

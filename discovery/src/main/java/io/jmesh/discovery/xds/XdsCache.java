@@ -3,8 +3,11 @@ package io.jmesh.discovery.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
+import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.PeerAuthentication;
+import io.jmesh.discovery.config.RequestAuthentication;
 import io.jmesh.discovery.config.Sidecar;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
@@ -24,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 
 /**
  * Generated resources shared between proxies that have the same generation inputs (Istio's
@@ -307,8 +311,12 @@ public final class XdsCache {
         // Listeners also depend on the labels when a policy selects workloads by label (PeerAuthentication,
         // AuthorizationPolicy, RequestAuthentication): two sidecars with the same ports in one namespace must not
         // share a cached LDS then.
-        return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot)
-                || requestAuthenticationSelectsByLabels(snapshot) || TelemetryPolicy.selectsByLabels(snapshot),
+        return new State(snapshot, usesSourceLabels(snapshot)
+                || someSelectsByLabels(snapshot, ConfigKind.PEER_AUTHENTICATION, PeerAuthentication::hasSelector)
+                || someSelectsByLabels(snapshot, ConfigKind.AUTHORIZATION_POLICY,
+                        (AuthorizationPolicy ap) -> !ap.matchLabels().isEmpty())
+                || someSelectsByLabels(snapshot, ConfigKind.REQUEST_AUTHENTICATION, RequestAuthentication::hasSelector)
+                || TelemetryPolicy.selectsByLabels(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
@@ -355,26 +363,20 @@ public final class XdsCache {
     }
 
     /**
-     * Whether listeners (and routes) depend on the proxy's labels: some VirtualService matches on
-     * {@code sourceLabels}, or some PeerAuthentication selects workloads (a sidecar's inbound chains).
+     * Whether some policy of {@code kind} selects workloads by labels ({@code byLabels} of its spec): then a sidecar's
+     * listeners depend on its labels, not only on its namespace and ports.
      */
-    private static boolean requestAuthenticationSelectsByLabels(MeshSnapshot snapshot) {
-        for (io.jmesh.discovery.config.Config<io.jmesh.discovery.config.RequestAuthentication> c : snapshot.config()
-                .<io.jmesh.discovery.config.RequestAuthentication>of(
-                        io.jmesh.discovery.config.ConfigKind.REQUEST_AUTHENTICATION)) {
-            if (c.spec().selector() != null && !c.spec().selector().matchLabels().isEmpty()) {
+    private static <T> boolean someSelectsByLabels(MeshSnapshot snapshot, ConfigKind kind, Predicate<T> byLabels) {
+        for (Config<T> c : snapshot.config().<T>of(kind)) {
+            if (byLabels.test(c.spec())) {
                 return true;
             }
         }
         return false;
     }
 
+    /** Whether routes (and listeners) depend on the proxy's labels: some VirtualService matches on {@code sourceLabels}. */
     private static boolean usesSourceLabels(MeshSnapshot snapshot) {
-        for (Config<io.jmesh.discovery.config.PeerAuthentication> pa : snapshot.peerAuthentications()) {
-            if (pa.spec().hasSelector()) {
-                return true;
-            }
-        }
         for (Config<VirtualService> vs : snapshot.virtualServices()) {
             if (vs.spec().http() != null) {
                 for (VirtualService.HTTPRoute r : vs.spec().http()) {
