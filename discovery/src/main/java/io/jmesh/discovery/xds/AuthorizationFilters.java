@@ -28,9 +28,7 @@ import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.MeshConfig;
-import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.Service;
-import io.jmesh.discovery.model.ServicePort;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -210,23 +208,8 @@ final class AuthorizationFilters {
 
     /** The protocol of the workload port {@code port} as {@link ListenerGenerator} decides it for its chain. */
     static String inboundProtocol(GenerationContext ctx, int port) {
-        String result = null;
-        for (Endpoint e : ctx.ownEndpoints()) {
-            if (e.port() != port) {
-                continue;
-            }
-            Service s = ctx.snapshot.service(e.serviceHost());
-            String protocol = "tcp";
-            if (s != null) {
-                for (ServicePort p : s.ports()) {
-                    if (p.name().equals(e.servicePortName())) {
-                        protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
-                    }
-                }
-            }
-            result = result == null || result.equals(protocol) ? protocol : "tcp";
-        }
-        return result == null ? "tcp" : result;
+        InboundPort p = ctx.inboundPorts().get(port);
+        return p == null ? "tcp" : p.protocol();
     }
 
     // ---- RBAC filters

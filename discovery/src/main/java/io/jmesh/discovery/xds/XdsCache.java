@@ -13,7 +13,7 @@ import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.Service;
-import io.jmesh.discovery.model.ServicePort;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -199,11 +199,11 @@ public final class XdsCache {
 
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
-                       Map<String, String> labels, Map<Integer, String> inboundPorts) {}
+                       Map<String, String> labels, Map<Integer, InboundPort> inboundPorts) {}
 
     private record State(MeshSnapshot snapshot, boolean sourceLabels,
                          ConcurrentHashMap<Key, CompletableFuture<Generated>> entries,
-                         Map<String, Map<Integer, String>> inboundPortsByIp) {}
+                         Map<String, Map<Integer, InboundPort>> inboundPortsByIp) {}
 
     private final AtomicReference<State> state = new AtomicReference<>(newState(MeshSnapshot.empty()));
     private final LongAdder hits = new LongAdder();
@@ -327,7 +327,7 @@ public final class XdsCache {
         String sidecar = sc == null ? "" : sc.meta().namespace() + '/' + sc.meta().name();
         boolean byLabels = proxy.type() == ProxyNode.Type.ROUTER
                 || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)));
-        Map<Integer, String> inbound = Map.of();
+        Map<Integer, InboundPort> inbound = Map.of();
         if (proxy.type() == ProxyNode.Type.SIDECAR
                 && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER))) {
             inbound = proxy.ip().isEmpty() ? Map.of() : s.inboundPortsByIp.getOrDefault(proxy.ip(), Map.of());
@@ -337,28 +337,18 @@ public final class XdsCache {
     }
 
     /**
-     * The ports of each workload address and the protocol of each as the sidecar's inbound listener
-     * sees it ({@code http}, {@code dubbo}, {@code bolt}, or {@code tcp} when unknown or when services
-     * disagree): all that a sidecar's inbound config depends on (see {@code ListenerGenerator} and
-     * {@code ClusterGenerator}); keep the two in step.
+     * The {@link InboundPort}s of each workload address: all that a sidecar's inbound config depends on (see
+     * {@code ListenerGenerator} and {@code ClusterGenerator}).
      */
-    private static Map<String, Map<Integer, String>> inboundPortsByIp(MeshSnapshot snapshot) {
-        Map<String, Map<Integer, String>> out = new HashMap<>();
+    private static Map<String, Map<Integer, InboundPort>> inboundPortsByIp(MeshSnapshot snapshot) {
+        Map<String, List<Endpoint>> byIp = new HashMap<>();
         for (List<Endpoint> eps : snapshot.endpoints().values()) {
             for (Endpoint e : eps) {
-                Service svc = snapshot.service(e.serviceHost());
-                String protocol = "tcp";
-                if (svc != null) {
-                    for (ServicePort p : svc.ports()) {
-                        if (p.name().equals(e.servicePortName())) {
-                            protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
-                        }
-                    }
-                }
-                out.computeIfAbsent(e.address(), k -> new TreeMap<>())
-                        .merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
+                byIp.computeIfAbsent(e.address(), k -> new ArrayList<>()).add(e);
             }
         }
+        Map<String, Map<Integer, InboundPort>> out = new HashMap<>();
+        byIp.forEach((ip, eps) -> out.put(ip, InboundPort.of(snapshot, eps)));
         return out;
     }
 
