@@ -3,6 +3,7 @@ package io.jmesh.discovery.analysis;
 import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.ServiceEntry;
 import io.jmesh.discovery.config.WorkloadEntry;
 import java.util.ArrayList;
@@ -89,11 +90,7 @@ public final class AuthorizationPoliciesAnalyzer implements Analyzer {
 
     private static boolean anyMatches(Map<String, String> selector, List<Map<String, String>> labelSets) {
         for (Map<String, String> labels : labelSets) {
-            boolean all = true;
-            for (Map.Entry<String, String> e : selector.entrySet()) {
-                all &= e.getValue().equals(labels.get(e.getKey()));
-            }
-            if (all) {
+            if (Labels.selects(selector, labels)) {
                 return true;
             }
         }

@@ -23,14 +23,10 @@ public final class AuthorizationPolicyValidator {
         ValidationErrors errs = new ValidationErrors();
         errs.check(() -> validateSelector(ap.selector()));
         if (ap.selector() != null && (ap.targetRef() != null || !ap.targetRefs().isEmpty())) {
-            errs.check(() -> {
-                throw new ConfigException("spec.targetRef: set with selector (expected: only one of targetRefs or selector)");
-            });
+            errs.add("spec.targetRef: set with selector (expected: only one of targetRefs or selector)");
         }
         if (ap.targetRef() != null && !ap.targetRefs().isEmpty()) {
-            errs.check(() -> {
-                throw new ConfigException("spec.targetRef: set with targetRefs (expected: only one of targetRef or targetRefs)");
-            });
+            errs.add("spec.targetRef: set with targetRefs (expected: only one of targetRef or targetRefs)");
         }
         for (int i = 0; i < ap.targetRefs().size(); i++) {
             int n = i;
@@ -41,36 +37,26 @@ public final class AuthorizationPolicyValidator {
         }
         String action = ap.action();
         if (!ACTIONS.contains(action)) {
-            errs.check(() -> {
-                throw new ConfigException("spec.action: " + action + " (expected: ALLOW, DENY, AUDIT or CUSTOM)");
-            });
+            errs.add("spec.action: " + action + " (expected: ALLOW, DENY, AUDIT or CUSTOM)");
         }
         boolean noRules = ap.rules().isEmpty();
         if ("CUSTOM".equals(action)) {
             if (noRules) {
-                errs.check(() -> {
-                    throw new ConfigException("spec.rules: [] (expected: rules; CUSTOM action without `rules` is "
-                            + "meaningless as it will never be triggered, add an empty rule `{}` if you want it be "
-                            + "triggered for every request)");
-                });
+                errs.add("spec.rules: [] (expected: rules; CUSTOM action without `rules` is "
+                        + "meaningless as it will never be triggered, add an empty rule `{}` if you want it be "
+                        + "triggered for every request)");
             }
             if (ap.provider() == null || ap.provider().name() == null || ap.provider().name().isEmpty()) {
-                errs.check(() -> {
-                    throw new ConfigException("spec.provider.name: missing (expected: `provider.name` must not be empty)");
-                });
+                errs.add("spec.provider.name: missing (expected: `provider.name` must not be empty)");
             }
         } else if (ap.provider() != null) {
-            errs.check(() -> {
-                throw new ConfigException("spec.provider: " + ap.provider().name()
-                        + " (expected: `provider` must not be with non CUSTOM action, found " + action + ")");
-            });
+            errs.add("spec.provider: " + ap.provider().name()
+                    + " (expected: `provider` must not be with non CUSTOM action, found " + action + ")");
         }
         if ("DENY".equals(action) && noRules) {
-            errs.check(() -> {
-                throw new ConfigException("spec.rules: [] (expected: rules; DENY action without `rules` is meaningless "
-                        + "as it will never be triggered, add an empty rule `{}` if you want it be triggered for every "
-                        + "request)");
-            });
+            errs.add("spec.rules: [] (expected: rules; DENY action without `rules` is meaningless "
+                    + "as it will never be triggered, add an empty rule `{}` if you want it be triggered for every "
+                    + "request)");
         }
         for (int i = 0; i < ap.rules().size(); i++) {
             int n = i;
@@ -112,9 +98,7 @@ public final class AuthorizationPolicyValidator {
         }
         ValidationErrors errs = new ValidationErrors();
         if (rule.from() != null && rule.from().isEmpty()) {
-            errs.check(() -> {
-                throw new ConfigException(path + ".from: [] (expected: `from` must not be empty, found at rule " + i + ")");
-            });
+            errs.add(path + ".from: [] (expected: `from` must not be empty, found at rule " + i + ")");
         }
         if (rule.from() != null) {
             for (int j = 0; j < rule.from().size(); j++) {
@@ -123,9 +107,7 @@ public final class AuthorizationPolicyValidator {
             }
         }
         if (rule.to() != null && rule.to().isEmpty()) {
-            errs.check(() -> {
-                throw new ConfigException(path + ".to: [] (expected: `to` must not be empty, found at rule " + i + ")");
-            });
+            errs.add(path + ".to: [] (expected: `to` must not be empty, found at rule " + i + ")");
         }
         if (rule.to() != null) {
             for (int j = 0; j < rule.to().size(); j++) {
@@ -158,10 +140,8 @@ public final class AuthorizationPolicyValidator {
         if (src.principals().size() + src.notPrincipals().size() + src.namespaces().size()
                 + src.notNamespaces().size() > 0
                 && src.serviceAccounts().size() + src.notServiceAccounts().size() > 0) {
-            errs.check(() -> {
-                throw new ConfigException(sp + ".serviceAccounts: " + src.serviceAccounts()
-                        + " (expected: cannot set serviceAccounts with namespaces or principals, found at rule " + i + ")");
-            });
+            errs.add(sp + ".serviceAccounts: " + src.serviceAccounts()
+                    + " (expected: cannot set serviceAccounts with namespaces or principals, found at rule " + i + ")");
         }
         if ("CUSTOM".equals(action)) {
             errs.check(() -> notWithCustom(src.namespaces(), sp + ".namespaces", "From.Namespaces"));
@@ -251,10 +231,8 @@ public final class AuthorizationPolicyValidator {
         ValidationErrors errs = new ValidationErrors();
         if ("CUSTOM".equals(action) && (key.equals("source.namespace") || key.equals("source.principal")
                 || key.equals("source.serviceAccount") || key.startsWith("request.auth."))) {
-            errs.check(() -> {
-                throw new ConfigException(path + ".key: " + key + " (expected: " + key
-                        + " is currently not supported with CUSTOM action)");
-            });
+            errs.add(path + ".key: " + key + " (expected: " + key
+                    + " is currently not supported with CUSTOM action)");
         }
         errs.check(() -> validateAttribute(key, c.values(), path + ".values", "value"));
         errs.check(() -> validateAttribute(key, c.notValues(), path + ".notValues", "notValue"));

@@ -759,14 +759,10 @@ public final class ConfigValidator {
         errs.check(() -> validateMtlsMode(pa.mtls(), "spec.mtls.mode"));
         if (pa.portLevelMtls() != null) {
             if (pa.portLevelMtls().isEmpty()) {
-                errs.check(() -> {
-                    throw new ConfigException("spec.portLevelMtls: {} (expected: at least one port when set)");
-                });
+                errs.add("spec.portLevelMtls: {} (expected: at least one port when set)");
             } else if (!pa.hasSelector()) {
-                errs.check(() -> {
-                    throw new ConfigException("spec.portLevelMtls: set without spec.selector.matchLabels (expected: a "
-                            + "workload selector; mesh and namespace policies have no port-level mTLS)");
-                });
+                errs.add("spec.portLevelMtls: set without spec.selector.matchLabels (expected: a "
+                        + "workload selector; mesh and namespace policies have no port-level mTLS)");
             }
             for (Map.Entry<Integer, PeerAuthentication.MutualTLS> e : pa.portLevelMtls().entrySet()) {
                 String path = "spec.portLevelMtls." + e.getKey();

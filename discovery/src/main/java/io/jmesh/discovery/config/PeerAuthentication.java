@@ -44,12 +44,7 @@ public record PeerAuthentication(WorkloadSelector selector, MutualTLS mtls, Map<
 
         /** Returns whether every label of this selector is in {@code labels}. */
         public boolean selects(Map<String, String> labels) {
-            for (Map.Entry<String, String> e : matchLabels.entrySet()) {
-                if (!e.getValue().equals(labels.get(e.getKey()))) {
-                    return false;
-                }
-            }
-            return true;
+            return Labels.selects(matchLabels, labels);
         }
     }
 

@@ -17,6 +17,11 @@ public record RequestAuthentication(WorkloadSelector selector, PolicyTargetRefer
         jwtRules = jwtRules == null ? List.of() : List.copyOf(jwtRules);
     }
 
+    /** Returns whether the policy selects workloads by labels (a non-empty {@code matchLabels}). */
+    public boolean hasSelector() {
+        return selector != null && !selector.matchLabels().isEmpty();
+    }
+
     /** Istio's {@code type.v1beta1.WorkloadSelector}: the labels a workload must have. */
     public record WorkloadSelector(java.util.Map<String, String> matchLabels) {
         public WorkloadSelector {

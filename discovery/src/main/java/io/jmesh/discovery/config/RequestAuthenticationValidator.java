@@ -28,9 +28,7 @@ final class RequestAuthenticationValidator {
         int selectors = (ra.selector() != null ? 1 : 0) + (ra.targetRef() != null ? 1 : 0)
                         + (ra.targetRefs().isEmpty() ? 0 : 1);
         if (selectors > 1) {
-            errs.check(() -> {
-                throw new ConfigException("spec: selector, targetRef and targetRefs all set (expected: only one of them)");
-            });
+            errs.add("spec: selector, targetRef and targetRefs all set (expected: only one of them)");
         }
         if (ra.selector() != null) {
             errs.check(() -> ConfigValidator.validateLabels(ra.selector().matchLabels(), "spec.selector.matchLabels"));
@@ -63,21 +61,15 @@ final class RequestAuthenticationValidator {
         ValidationErrors errs = new ValidationErrors();
         String g = group == null ? "" : group;
         if (!TARGET_KINDS.contains(g + "/" + kind)) {
-            errs.check(() -> {
-                throw new ConfigException(path + ": " + g + "/" + kind + " (expected: one of "
-                        + new java.util.TreeSet<>(TARGET_KINDS) + ")");
-            });
+            errs.add(path + ": " + g + "/" + kind + " (expected: one of "
+                    + new java.util.TreeSet<>(TARGET_KINDS) + ")");
         }
         if (name == null || name.isEmpty()) {
-            errs.check(() -> {
-                throw new ConfigException(path + ".name: \"\" (expected: the target's name)");
-            });
+            errs.add(path + ".name: \"\" (expected: the target's name)");
         }
         if (namespace != null && !namespace.isEmpty()) {
-            errs.check(() -> {
-                throw new ConfigException(path + ".namespace: " + namespace
-                        + " (expected: unset; a policy targets resources of its own namespace)");
-            });
+            errs.add(path + ".namespace: " + namespace
+                    + " (expected: unset; a policy targets resources of its own namespace)");
         }
         errs.throwIfAny();
     }
@@ -87,18 +79,13 @@ final class RequestAuthenticationValidator {
             throw new ConfigException(path + ": null (expected: a JWT rule)");
         }
         ValidationErrors errs = new ValidationErrors();
-        errs.check(() -> {
-            if (r.issuer() == null || r.issuer().isEmpty()) {
-                throw new ConfigException(path + ".issuer: \"\" (expected: the issuer, set)");
-            }
-        });
+        if (r.issuer() == null || r.issuer().isEmpty()) {
+            errs.add(path + ".issuer: \"\" (expected: the issuer, set)");
+        }
         for (int i = 0; i < r.audiences().size(); i++) {
-            int n = i;
-            errs.check(() -> {
-                if (r.audiences().get(n) == null || r.audiences().get(n).isEmpty()) {
-                    throw new ConfigException(path + ".audiences[" + n + "]: \"\" (expected: a non-empty audience)");
-                }
-            });
+            if (r.audiences().get(i) == null || r.audiences().get(i).isEmpty()) {
+                errs.add(path + ".audiences[" + i + "]: \"\" (expected: a non-empty audience)");
+            }
         }
         if (r.jwksUri() != null && !r.jwksUri().isEmpty()) {
             errs.check(() -> parseJwksUri(r.jwksUri(), path + ".jwksUri"));

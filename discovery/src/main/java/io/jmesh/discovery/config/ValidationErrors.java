@@ -7,9 +7,9 @@ import io.jmesh.proxy.config.ConfigException;
 
 /**
  * Collects every problem of one object instead of stopping at the first, as istiod's validation appends to a
- * multierror: each independent check runs through {@link #check}, and {@link #throwIfAny()} reports them all in
- * one {@link ConfigException} whose message is the problems in field order, joined by {@code "; "}. Not
- * thread-safe; one per validation.
+ * multierror: a problem found in place is {@link #add added}, a check that throws its problem runs through
+ * {@link #check}, and {@link #throwIfAny()} reports them all in one {@link ConfigException} whose message is the
+ * problems in field order, joined by {@code "; "}. Not thread-safe; one per validation.
  */
 final class ValidationErrors {
 
@@ -21,19 +21,20 @@ final class ValidationErrors {
 
     private final List<String> messages = new ArrayList<>();
 
+    /** Keeps {@code problem}, {@code field.path: value (expected: ...)}, unless the same one is already kept. */
+    void add(String problem) {
+        if (!messages.contains(problem)) { // a bad key checked for values and notValues: once
+            messages.add(problem);
+        }
+    }
+
     /** Runs {@code check}, keeping its problem (if any) and going on. */
     void check(Check check) {
         try {
             check.run();
         } catch (ConfigException e) {
-            if (!messages.contains(e.getMessage())) { // a bad key checked for values and notValues: once
-                messages.add(e.getMessage());
-            }
+            add(e.getMessage());
         }
-    }
-
-    boolean isEmpty() {
-        return messages.isEmpty();
     }
 
     /** Throws one exception naming every problem collected; does nothing when there is none. */

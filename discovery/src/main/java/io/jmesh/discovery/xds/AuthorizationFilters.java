@@ -26,14 +26,12 @@ import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.MeshConfig;
-import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.Service;
-import io.jmesh.discovery.model.ServicePort;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -118,7 +116,7 @@ final class AuthorizationFilters {
                 }
                 continue;
             }
-            if (!selects(ap.matchLabels(), ctx.proxy.labels())) {
+            if (!Labels.selects(ap.matchLabels(), ctx.proxy.labels())) {
                 continue;
             }
             switch (ap.action()) {
@@ -129,28 +127,6 @@ final class AuthorizationFilters {
             }
         }
         return out;
-    }
-
-    /**
-     * Returns whether some AuthorizationPolicy selects workloads by label: then a sidecar's listeners depend on its
-     * labels, not only on its namespace and ports ({@link XdsCache} keys them so).
-     */
-    static boolean selectsByLabels(io.jmesh.discovery.model.MeshSnapshot snapshot) {
-        for (Config<AuthorizationPolicy> c : snapshot.config().<AuthorizationPolicy>of(ConfigKind.AUTHORIZATION_POLICY)) {
-            if (!c.spec().matchLabels().isEmpty()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     // ---- the three chain kinds
@@ -232,23 +208,8 @@ final class AuthorizationFilters {
 
     /** The protocol of the workload port {@code port} as {@link ListenerGenerator} decides it for its chain. */
     static String inboundProtocol(GenerationContext ctx, int port) {
-        String result = null;
-        for (Endpoint e : ctx.ownEndpoints()) {
-            if (e.port() != port) {
-                continue;
-            }
-            Service s = ctx.snapshot.service(e.serviceHost());
-            String protocol = "tcp";
-            if (s != null) {
-                for (ServicePort p : s.ports()) {
-                    if (p.name().equals(e.servicePortName())) {
-                        protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
-                    }
-                }
-            }
-            result = result == null || result.equals(protocol) ? protocol : "tcp";
-        }
-        return result == null ? "tcp" : result;
+        InboundPort p = ctx.inboundPorts().get(port);
+        return p == null ? "tcp" : p.protocol();
     }
 
     // ---- RBAC filters

@@ -80,20 +80,7 @@ final class ClusterGenerator {
             CapturedSidecar.clusters(out);
         }
         if (ctx.proxy.type() == ProxyNode.Type.SIDECAR) {
-            // Istio's setUpstreamProtocol on inbound clusters: HTTP/2 to the application on its HTTP2/gRPC ports
-            // (when every service of the workload port says so).
-            Map<Integer, Boolean> http2 = new java.util.TreeMap<>();
-            for (Endpoint e : ctx.ownEndpoints()) {
-                Service s = ctx.snapshot.service(e.serviceHost());
-                boolean h2 = false;
-                if (s != null) {
-                    for (ServicePort p : s.ports()) {
-                        h2 |= p.name().equals(e.servicePortName()) && p.isHttp2();
-                    }
-                }
-                http2.merge(e.port(), h2, Boolean::logicalAnd);
-            }
-            for (Map.Entry<Integer, Boolean> e : http2.entrySet()) {
+            for (Map.Entry<Integer, InboundPort> e : ctx.inboundPorts().entrySet()) {
                 String name = inboundName(e.getKey());
                 if (!out.containsKey(name)) {
                     Cluster.Builder c = Cluster.newBuilder()
@@ -106,7 +93,9 @@ final class ClusterGenerator {
                                             .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(
                                                     io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                                             .setAddress(address("127.0.0.1", e.getKey()))))));
-                    if (e.getValue()) {
+                    if (e.getValue().http2()) {
+                        // Istio's setUpstreamProtocol on inbound clusters: HTTP/2 to the application on its
+                        // HTTP2/gRPC ports (when every service of the workload port says so).
                         c.putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
                                 Protos.any(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
                                         .newBuilder().setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams

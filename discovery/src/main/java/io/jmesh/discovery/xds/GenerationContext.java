@@ -64,6 +64,11 @@ final class GenerationContext {
         return out;
     }
 
+    /** Returns this proxy's own workload ports and how its inbound config treats each ({@link InboundPort}). */
+    Map<Integer, InboundPort> inboundPorts() {
+        return InboundPort.of(snapshot, ownEndpoints());
+    }
+
     static Config<Sidecar> sidecarFor(ProxyNode proxy, MeshSnapshot snapshot) {
         Config<Sidecar> namespaceWide = null;
         for (Config<Sidecar> sc : snapshot.sidecars()) {

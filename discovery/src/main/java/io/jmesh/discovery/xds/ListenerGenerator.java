@@ -42,7 +42,6 @@ import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.VirtualService;
-import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
@@ -185,26 +184,13 @@ final class ListenerGenerator {
                 .setAddress(ClusterGenerator.address("0.0.0.0", 15006))
                 .setUseOriginalDst(BoolValue.of(true))
                 .setTrafficDirection(TrafficDirection.INBOUND);
-        // Each workload port's protocol: "http", "dubbo", "bolt", or "tcp" (unknown, or services disagree).
-        Map<Integer, String> ports = new TreeMap<>();
-        for (Endpoint e : ctx.ownEndpoints()) {
-            Service s = ctx.snapshot.service(e.serviceHost());
-            String protocol = "tcp";
-            if (s != null) {
-                for (ServicePort p : s.ports()) {
-                    if (p.name().equals(e.servicePortName())) {
-                        protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
-                    }
-                }
-            }
-            ports.merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
-        }
         MtlsPolicy mtls = MtlsPolicy.of(ctx.snapshot, ctx.proxy.namespace(), ctx.proxy.labels());
         boolean inspectTls = false;
-        for (Map.Entry<Integer, String> e : ports.entrySet()) {
+        for (Map.Entry<Integer, InboundPort> e : ctx.inboundPorts().entrySet()) {
             int port = e.getKey();
+            String protocol = e.getValue().protocol(); // "http", "dubbo", "bolt", or "tcp"
             String cluster = ClusterGenerator.inboundName(port);
-            List<Filter> filters = inboundFilters(ctx, port, e.getValue());
+            List<Filter> filters = inboundFilters(ctx, port, protocol);
             PeerAuthentication.Mode mode = mtls.mode(port);
             FilterChainMatch.Builder match = FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(port));
             switch (mode) {
@@ -212,7 +198,7 @@ final class ListenerGenerator {
                     inspectTls = true;
                     inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
-                            .setTransportSocket(inboundMtls(e.getValue()))
+                            .setTransportSocket(inboundMtls(protocol))
                             .addAllFilters(filters));
                 }
                 case PERMISSIVE -> {
@@ -222,7 +208,7 @@ final class ListenerGenerator {
                     inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls")
                                     .addAllApplicationProtocols(MTLS_ALPNS))
-                            .setTransportSocket(inboundMtls(e.getValue()))
+                            .setTransportSocket(inboundMtls(protocol))
                             .addAllFilters(filters));
                     inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-plaintext")
                             .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))

@@ -32,6 +32,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.ConfigValidator;
 import io.jmesh.discovery.config.RequestAuthentication;
 import io.jmesh.discovery.model.Service;
@@ -138,18 +139,10 @@ final class RequestAuthnFilters {
             }
             return false;
         }
-        if (ra.selector() == null || ra.selector().matchLabels().isEmpty()) {
+        if (!ra.hasSelector()) {
             return ns.equals(ROOT_NAMESPACE) || ns.equals(ctx.proxy.namespace());
         }
-        if (!ns.equals(ctx.proxy.namespace())) {
-            return false;
-        }
-        for (Map.Entry<String, String> e : ra.selector().matchLabels().entrySet()) {
-            if (!e.getValue().equals(ctx.proxy.labels().get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
+        return ns.equals(ctx.proxy.namespace()) && Labels.selects(ra.selector().matchLabels(), ctx.proxy.labels());
     }
 
     private static JwtProvider provider(GenerationContext ctx, RequestAuthentication.JWTRule r, boolean gateway) {

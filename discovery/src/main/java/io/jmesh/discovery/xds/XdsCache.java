@@ -3,14 +3,17 @@ package io.jmesh.discovery.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
+import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.PeerAuthentication;
+import io.jmesh.discovery.config.RequestAuthentication;
 import io.jmesh.discovery.config.Sidecar;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.Service;
-import io.jmesh.discovery.model.ServicePort;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -24,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Predicate;
 
 /**
  * Generated resources shared between proxies that have the same generation inputs (Istio's
@@ -195,11 +199,11 @@ public final class XdsCache {
 
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
-                       Map<String, String> labels, Map<Integer, String> inboundPorts) {}
+                       Map<String, String> labels, Map<Integer, InboundPort> inboundPorts) {}
 
     private record State(MeshSnapshot snapshot, boolean sourceLabels,
                          ConcurrentHashMap<Key, CompletableFuture<Generated>> entries,
-                         Map<String, Map<Integer, String>> inboundPortsByIp) {}
+                         Map<String, Map<Integer, InboundPort>> inboundPortsByIp) {}
 
     private final AtomicReference<State> state = new AtomicReference<>(newState(MeshSnapshot.empty()));
     private final LongAdder hits = new LongAdder();
@@ -307,8 +311,12 @@ public final class XdsCache {
         // Listeners also depend on the labels when a policy selects workloads by label (PeerAuthentication,
         // AuthorizationPolicy, RequestAuthentication): two sidecars with the same ports in one namespace must not
         // share a cached LDS then.
-        return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot)
-                || requestAuthenticationSelectsByLabels(snapshot) || TelemetryPolicy.selectsByLabels(snapshot),
+        return new State(snapshot, usesSourceLabels(snapshot)
+                || someSelectsByLabels(snapshot, ConfigKind.PEER_AUTHENTICATION, PeerAuthentication::hasSelector)
+                || someSelectsByLabels(snapshot, ConfigKind.AUTHORIZATION_POLICY,
+                        (AuthorizationPolicy ap) -> !ap.matchLabels().isEmpty())
+                || someSelectsByLabels(snapshot, ConfigKind.REQUEST_AUTHENTICATION, RequestAuthentication::hasSelector)
+                || TelemetryPolicy.selectsByLabels(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
@@ -319,7 +327,7 @@ public final class XdsCache {
         String sidecar = sc == null ? "" : sc.meta().namespace() + '/' + sc.meta().name();
         boolean byLabels = proxy.type() == ProxyNode.Type.ROUTER
                 || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)));
-        Map<Integer, String> inbound = Map.of();
+        Map<Integer, InboundPort> inbound = Map.of();
         if (proxy.type() == ProxyNode.Type.SIDECAR
                 && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER))) {
             inbound = proxy.ip().isEmpty() ? Map.of() : s.inboundPortsByIp.getOrDefault(proxy.ip(), Map.of());
@@ -329,52 +337,36 @@ public final class XdsCache {
     }
 
     /**
-     * The ports of each workload address and the protocol of each as the sidecar's inbound listener
-     * sees it ({@code http}, {@code dubbo}, {@code bolt}, or {@code tcp} when unknown or when services
-     * disagree): all that a sidecar's inbound config depends on (see {@code ListenerGenerator} and
-     * {@code ClusterGenerator}); keep the two in step.
+     * The {@link InboundPort}s of each workload address: all that a sidecar's inbound config depends on (see
+     * {@code ListenerGenerator} and {@code ClusterGenerator}).
      */
-    private static Map<String, Map<Integer, String>> inboundPortsByIp(MeshSnapshot snapshot) {
-        Map<String, Map<Integer, String>> out = new HashMap<>();
+    private static Map<String, Map<Integer, InboundPort>> inboundPortsByIp(MeshSnapshot snapshot) {
+        Map<String, List<Endpoint>> byIp = new HashMap<>();
         for (List<Endpoint> eps : snapshot.endpoints().values()) {
             for (Endpoint e : eps) {
-                Service svc = snapshot.service(e.serviceHost());
-                String protocol = "tcp";
-                if (svc != null) {
-                    for (ServicePort p : svc.ports()) {
-                        if (p.name().equals(e.servicePortName())) {
-                            protocol = p.isHttp() ? "http" : p.rpcProtocol() != null ? p.rpcProtocol() : "tcp";
-                        }
-                    }
-                }
-                out.computeIfAbsent(e.address(), k -> new TreeMap<>())
-                        .merge(e.port(), protocol, (a, b) -> a.equals(b) ? a : "tcp");
+                byIp.computeIfAbsent(e.address(), k -> new ArrayList<>()).add(e);
             }
         }
+        Map<String, Map<Integer, InboundPort>> out = new HashMap<>();
+        byIp.forEach((ip, eps) -> out.put(ip, InboundPort.of(snapshot, eps)));
         return out;
     }
 
     /**
-     * Whether listeners (and routes) depend on the proxy's labels: some VirtualService matches on
-     * {@code sourceLabels}, or some PeerAuthentication selects workloads (a sidecar's inbound chains).
+     * Whether some policy of {@code kind} selects workloads by labels ({@code byLabels} of its spec): then a sidecar's
+     * listeners depend on its labels, not only on its namespace and ports.
      */
-    private static boolean requestAuthenticationSelectsByLabels(MeshSnapshot snapshot) {
-        for (io.jmesh.discovery.config.Config<io.jmesh.discovery.config.RequestAuthentication> c : snapshot.config()
-                .<io.jmesh.discovery.config.RequestAuthentication>of(
-                        io.jmesh.discovery.config.ConfigKind.REQUEST_AUTHENTICATION)) {
-            if (c.spec().selector() != null && !c.spec().selector().matchLabels().isEmpty()) {
+    private static <T> boolean someSelectsByLabels(MeshSnapshot snapshot, ConfigKind kind, Predicate<T> byLabels) {
+        for (Config<T> c : snapshot.config().<T>of(kind)) {
+            if (byLabels.test(c.spec())) {
                 return true;
             }
         }
         return false;
     }
 
+    /** Whether routes (and listeners) depend on the proxy's labels: some VirtualService matches on {@code sourceLabels}. */
     private static boolean usesSourceLabels(MeshSnapshot snapshot) {
-        for (Config<io.jmesh.discovery.config.PeerAuthentication> pa : snapshot.peerAuthentications()) {
-            if (pa.spec().hasSelector()) {
-                return true;
-            }
-        }
         for (Config<VirtualService> vs : snapshot.virtualServices()) {
             if (vs.spec().http() != null) {
                 for (VirtualService.HTTPRoute r : vs.spec().http()) {

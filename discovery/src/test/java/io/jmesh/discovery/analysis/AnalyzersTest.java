@@ -198,7 +198,6 @@ class AnalyzersTest {
         return out;
     }
 
-    /** Runs {@code analyzer} over the resource file; lines {@code CODE Kind ns/name[ text]}, sorted. */
     @Test
     void authorizationPoliciesAnalyzerReportsPoliciesWithoutWorkloadsAndUnknownNamespaces() {
         assertEquals(List.of(
@@ -227,11 +226,14 @@ class AnalyzersTest {
                   selector: {matchLabels: {app: httpbin}}
                   rules: [{from: [{source: {namespaces: [foo]}}]}]
                 """);
+        assertEquals(List.of("AuthorizationPolicy/foo/p"), parsed.configs().stream().map(c -> c.meta().key()).toList(),
+                () -> "the policy is analyzed: " + parsed.errors());
         AnalysisContext context = new AnalysisContext(parsed.configs());
         new AuthorizationPoliciesAnalyzer().analyze(context);
         assertEquals(List.of(), context.messages(), "workloads come from a registry: nothing to say");
     }
 
+    /** Runs {@code analyzer} over the resource file; lines {@code CODE Kind ns/name[ text]}, sorted. */
     static List<String> run(Analyzer analyzer, String resource, boolean withText) {
         ConfigParser.Result parsed = parse(resource);
         assertEquals(List.of(), parsed.errors(), "testdata must pass jmesh's validation");

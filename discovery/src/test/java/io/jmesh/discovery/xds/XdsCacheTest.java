@@ -108,6 +108,46 @@ class XdsCacheTest {
     }
 
     @Test
+    void anHttp2WorkloadPortAndAnHttp1OneDoNotShareClusters() throws Exception {
+        // Same namespace, same port 9080, both HTTP to the inbound listener; the gRPC one's inbound cluster speaks
+        // HTTP/2 to the application, the other's HTTP/1.1.
+        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: reviews, namespace: default}
+                spec:
+                  hosts: [reviews.default.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 9080, name: http, protocol: HTTP}]
+                  endpoints: [{address: 10.0.0.1}]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: ratings, namespace: default}
+                spec:
+                  hosts: [ratings.default.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 9080, name: grpc, protocol: GRPC}]
+                  endpoints: [{address: 10.0.0.2}]
+                """);
+        assertEquals(List.of(), parsed.errors());
+        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), new MeshConfig(null, null, null, null));
+        FileServiceRegistry registry = new FileServiceRegistry();
+        registry.update(config);
+        MeshSnapshot s = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        XdsCache cache = new XdsCache();
+        ProxyNode reviews = sidecar("10.0.0.1", "reviews-1", "default", "app", "reviews");
+        ProxyNode ratings = sidecar("10.0.0.2", "ratings-1", "default", "app", "ratings");
+        XdsCache.Generated cdsReviews = cache.get(TypeUrls.CLUSTER, reviews, s);
+        XdsCache.Generated cdsRatings = cache.get(TypeUrls.CLUSTER, ratings, s);
+        assertNotSame(cdsReviews, cdsRatings);
+        assertSameAsGenerator(cdsReviews, reviews, s);
+        assertSameAsGenerator(cdsRatings, ratings, s);
+    }
+
+    @Test
     void olderSnapshotIsGeneratedWithoutReplacingTheNewer() throws Exception {
         MeshSnapshot older = snapshot("sidecar-bookinfo.yaml", 1);
         MeshSnapshot newer = snapshot("sidecar-bookinfo.yaml", 2);

@@ -36,11 +36,14 @@ import io.netty.util.ReferenceCountUtil;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class HttpConnectionManagerBenchmark {
 
+    /** The router, the last of {@link #config}'s HTTP filters. */
+    static final String ROUTER = "{\"name\": \"envoy.filters.http.router\"}";
+
     private static final String HCM = """
             {"stat_prefix": "bench", "stream_idle_timeout": "0s", "generate_request_id": false,
              "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
                "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "ok"}}}]}]},
-             "http_filters": [{"name": "envoy.filters.http.router"}]}
+             "http_filters": [%s]}
             """;
 
     private HttpConnectionManagerConfig config;
@@ -49,10 +52,28 @@ public class HttpConnectionManagerBenchmark {
 
     @Setup
     public void setUp() throws Exception {
-        HttpConnectionManager proto = EnvoyTypes.PARSER.parse(HCM, HttpConnectionManager.newBuilder()).build();
-        config = HttpConnectionManagerConfig.create(proto, () -> null, new Stats(), "hcm");
+        config = config(ROUTER);
         loop = new DefaultEventLoop();
         sink = new Sink(loop);
+    }
+
+    /**
+     * The benchmark's connection manager, one {@code direct_response} route for every request, with
+     * {@code httpFilters} (JSON list items, ending with {@link #ROUTER}).
+     */
+    static HttpConnectionManagerConfig config(String httpFilters) throws Exception {
+        HttpConnectionManager proto = EnvoyTypes.PARSER.parse(HCM.formatted(httpFilters),
+                HttpConnectionManager.newBuilder()).build();
+        return HttpConnectionManagerConfig.create(proto, () -> null, new Stats(), "hcm");
+    }
+
+    /** One {@code GET /hello} on a new stream of {@code config}, its response written to {@code sink}. */
+    static void request(HttpConnectionManagerConfig config, Sink sink, Blackhole bh) {
+        sink.bh = bh;
+        ActiveStream s = new ActiveStream(config, sink);
+        DefaultHttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/hello");
+        req.headers().set("host", "example.com").set("user-agent", "bench").set("accept", "*/*");
+        s.onRequestHeaders(req, true);
     }
 
     @TearDown
@@ -62,11 +83,7 @@ public class HttpConnectionManagerBenchmark {
 
     @Benchmark
     public void directResponse(Blackhole bh) {
-        sink.bh = bh;
-        ActiveStream s = new ActiveStream(config, sink);
-        DefaultHttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/hello");
-        req.headers().set("host", "example.com").set("user-agent", "bench").set("accept", "*/*");
-        s.onRequestHeaders(req, true);
+        request(config, sink, bh);
     }
 
     static final class Sink implements DownstreamSink {

@@ -15,14 +15,8 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.infra.Blackhole;
 
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.jmesh.proxy.config.EnvoyTypes;
-import io.jmesh.proxy.telemetry.Stats;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpVersion;
 
 /**
  * What the HTTP RBAC filter adds to one request through the connection manager's stream, without sockets: the
@@ -39,7 +33,6 @@ import io.netty.handler.codec.http.HttpVersion;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class RbacFilterBenchmark {
 
-    private static final String ROUTER = "{\"name\": \"envoy.filters.http.router\"}";
     private static final String RBAC = """
             {"name": "envoy.filters.http.rbac", "typed_config": {
               "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
@@ -61,14 +54,8 @@ public class RbacFilterBenchmark {
 
     @Setup
     public void setUp() throws Exception {
-        String hcm = """
-                {"stat_prefix": "bench", "stream_idle_timeout": "0s", "generate_request_id": false,
-                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"],
-                   "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "ok"}}}]}]},
-                 "http_filters": [%s]}
-                """.formatted(filters.equals("rbac") ? RBAC + ", " + ROUTER : ROUTER);
-        HttpConnectionManager proto = EnvoyTypes.PARSER.parse(hcm, HttpConnectionManager.newBuilder()).build();
-        config = HttpConnectionManagerConfig.create(proto, () -> null, new Stats(), "hcm");
+        String router = HttpConnectionManagerBenchmark.ROUTER;
+        config = HttpConnectionManagerBenchmark.config(filters.equals("rbac") ? RBAC + ", " + router : router);
         loop = new DefaultEventLoop();
         sink = new HttpConnectionManagerBenchmark.Sink(loop);
     }
@@ -80,11 +67,7 @@ public class RbacFilterBenchmark {
 
     @Benchmark
     public void request(Blackhole bh) {
-        sink.bh = bh;
-        ActiveStream s = new ActiveStream(config, sink);
-        DefaultHttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/hello");
-        req.headers().set("host", "example.com").set("user-agent", "bench").set("accept", "*/*");
-        s.onRequestHeaders(req, true);
+        HttpConnectionManagerBenchmark.request(config, sink, bh);
     }
 
     /** Thread CPU ns per request, router only and with RBAC, alternating, best of {@code rounds} each. */
