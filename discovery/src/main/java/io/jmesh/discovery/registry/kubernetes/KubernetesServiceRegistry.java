@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
+import io.jmesh.discovery.registry.Protocols;
 import io.jmesh.discovery.registry.ServiceRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -299,10 +300,8 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
      * Istio's protocol of a Kubernetes service port ({@code kube.ConvertProtocol}): {@code UDP} for UDP ports;
      * else {@code appProtocol} when set (Kubernetes' {@code kubernetes.io/h2c} is HTTP2, {@code kubernetes.io/ws}
      * and {@code kubernetes.io/wss} HTTP); else the port name up to its first {@code -} ({@code grpc-web} as a
-     * whole). Known names give {@code HTTP}, {@code HTTP2}, {@code GRPC}, {@code GRPC-WEB}, {@code HTTPS},
-     * {@code TLS}, {@code TCP}, {@code UDP}, {@code MONGO}, {@code MYSQL}, {@code REDIS}, {@code DUBBO},
-     * {@code BOLT} or {@code SOFARPC}; an unknown name gives {@code ""} (protocol sniffing), except on the
-     * well-known TCP ports 22, 25, 3306 and 27017, which are {@code TCP}.
+     * whole), a known one as {@link Protocols#parse} reads it; an unknown name gives {@code ""} (protocol
+     * sniffing), except on the well-known TCP ports 22, 25, 3306 and 27017, which are {@code TCP}.
      */
     static String protocol(int port, String name, String kubeProtocol, String appProtocol) {
         if ("UDP".equalsIgnoreCase(kubeProtocol)) {
@@ -321,29 +320,15 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
             }
         }
         String lower = n.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("grpc-web")) {
-            return "GRPC-WEB";
-        }
         int dash = lower.indexOf('-');
-        String prefix = dash < 0 ? lower : lower.substring(0, dash);
-        return switch (prefix) {
-            case "http", "http_proxy" -> "HTTP";
-            case "http2" -> "HTTP2";
-            case "grpc" -> "GRPC";
-            case "https" -> "HTTPS";
-            case "tls" -> "TLS";
-            case "tcp" -> "TCP";
-            case "udp" -> "UDP";
-            case "mongo" -> "MONGO";
-            case "mysql" -> "MYSQL";
-            case "redis" -> "REDIS";
-            case "dubbo" -> "DUBBO";
-            case "bolt" -> "BOLT";
-            case "sofarpc" -> "SOFARPC";
-            default -> switch (port) {
-                case 22, 25, 3306, 27017 -> "TCP";
-                default -> "";
-            };
+        String known = Protocols.parse(lower.startsWith("grpc-web") ? "grpc-web"
+                : dash < 0 ? lower : lower.substring(0, dash));
+        if (!known.isEmpty()) {
+            return known;
+        }
+        return switch (port) {
+            case 22, 25, 3306, 27017 -> "TCP";
+            default -> "";
         };
     }
 
