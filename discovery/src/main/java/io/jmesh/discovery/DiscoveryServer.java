@@ -161,32 +161,26 @@ public final class DiscoveryServer implements AutoCloseable {
             metrics.recordTrigger("endpoint");
             debouncer.trigger();
         });
+        // The directory's objects or a store's changed: the directory watcher's current snapshot is the one it
+        // just gave. Under the registry's lock, so that the directory's and the stores' updates apply in order.
+        Runnable configChanged = () -> {
+            synchronized (fileRegistry) {
+                fileRegistry.update(merge(watcherRef[0].current(), configStores));
+            }
+            metrics.recordTrigger("config");
+            debouncer.trigger();
+        };
         DirectoryConfigWatcher watcher = new DirectoryConfigWatcher(options.configDir(), options.meshConfigFile(),
-                Duration.ofMillis(50), DirectoryConfigWatcher.DEFAULT_RESCAN, config -> {
-                    synchronized (fileRegistry) {
-                        fileRegistry.update(merge(config, configStores));
-                    }
-                    metrics.recordTrigger("config");
-                    debouncer.trigger();
-                });
+                Duration.ofMillis(50), DirectoryConfigWatcher.DEFAULT_RESCAN, config -> configChanged.run());
         watcherRef[0] = watcher;
-        for (ConfigStore store : configStores) {
-            store.addListener(() -> {
-                // Under the registry's lock, so that the directory's and the store's updates apply in order.
-                synchronized (fileRegistry) {
-                    fileRegistry.update(merge(watcherRef[0].current(), configStores));
-                }
-                metrics.recordTrigger("config");
-                debouncer.trigger();
-            });
-        }
+        configStores.forEach(store -> store.addListener(configChanged));
         Server grpc = null;
         MonitoringServer monitoring = null;
         SecureCa secure = null;
         try {
-            ConfigSnapshot first = watcher.start();
+            watcher.start();
             awaitSynced(registries, configStores);
-            first = merge(watcher.current(), configStores);
+            ConfigSnapshot first = merge(watcher.current(), configStores);
             synchronized (fileRegistry) {
                 fileRegistry.update(first);
             }

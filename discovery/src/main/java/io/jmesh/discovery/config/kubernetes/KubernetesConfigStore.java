@@ -2,9 +2,7 @@ package io.jmesh.discovery.config.kubernetes;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigError;
@@ -12,19 +10,17 @@ import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.ConfigParser;
 import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.ConfigStore;
+import io.jmesh.discovery.registry.kubernetes.CoalescingInformers;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * warning; install the CRD and restart discovery to read it. Other failures (API server down, RBAC) are
  * retried in the background and keep the last objects.
  *
- * <p>Thread-safety: all methods may be called from any thread; listeners run on the store's own thread.
+ * <p>Thread-safety: all methods may be called from any thread; listeners run on the store's own thread
+ * ({@link CoalescingInformers}).
  */
 public final class KubernetesConfigStore implements ConfigStore {
 
@@ -50,59 +47,24 @@ public final class KubernetesConfigStore implements ConfigStore {
     private record Parsed(String resourceVersion, ConfigParser.Result result) {}
 
     private final KubernetesClient client;
-    private final Map<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> informers = new HashMap<>();
-    private final Map<ConfigKind, Boolean> absent = new ConcurrentHashMap<>();
-    private final ExecutorService executor;
-    private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    private final Map<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> informers =
+            new EnumMap<>(ConfigKind.class);
+    private final CoalescingInformers group;
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
-    /** Touched only on the store's thread. */
+    /** Touched only on the group's thread. */
     private Map<String, Parsed> parsed = new HashMap<>();
     private volatile ConfigSnapshot current = ConfigSnapshot.EMPTY;
-    private volatile boolean builtAfterSync;
-    private volatile boolean closed;
 
     /** Starts the informers on {@code client} and returns at once; the client stays the caller's. */
     public KubernetesConfigStore(KubernetesClient client) {
         this.client = Objects.requireNonNull(client, "client");
-        this.executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "kubernetes-config");
-            t.setDaemon(true);
-            return t;
-        });
+        this.group = new CoalescingInformers("kubernetes-config", this::rebuild,
+                () -> current.configs().size() + " objects, " + current.errors().size() + " rejected");
         for (ConfigKind kind : ConfigKind.values()) {
-            SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(context(kind))
-                    .inAnyNamespace().runnableInformer(0);
-            informer.addEventHandler(new ResourceEventHandler<>() {
-                @Override
-                public void onAdd(GenericKubernetesResource obj) {
-                    scheduleRebuild();
-                }
-
-                @Override
-                public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
-                    scheduleRebuild();
-                }
-
-                @Override
-                public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
-                    scheduleRebuild();
-                }
-            });
-            informer.exceptionHandler((started, t) -> {
-                if (t instanceof KubernetesClientException k && k.getCode() == 404) {
-                    if (absent.putIfAbsent(kind, true) == null) {
-                        logger.warn("kubernetes: no {} resources on the API server (CRD {} not installed?); "
-                                + "not reading them", kind.kindName(), plural(kind) + "." + kind.group().groupName());
-                        scheduleRebuild();
-                    }
-                    return false;
-                }
-                logger.warn("kubernetes: watching {} failed, retrying: {}", kind.kindName(), t.toString());
-                return !closed;
-            });
-            informers.put(kind, informer);
-            informer.start();
+            informers.put(kind, group.watch(client.genericKubernetesResources(context(kind)).inAnyNamespace()
+                    .runnableInformer(0), kind.kindName(), plural(kind) + "." + kind.group().groupName()));
         }
+        group.start();
     }
 
     /** The API coordinates of {@code kind}: its group, the group's first version, its plural. */
@@ -138,13 +100,7 @@ public final class KubernetesConfigStore implements ConfigStore {
 
     @Override
     public boolean hasSynced() {
-        if (builtAfterSync) {
-            return true;
-        }
-        if (informersSynced()) {
-            scheduleRebuild();
-        }
-        return false;
+        return group.hasSynced();
     }
 
     @Override
@@ -154,74 +110,41 @@ public final class KubernetesConfigStore implements ConfigStore {
 
     @Override
     public void close() {
-        closed = true;
-        informers.values().forEach(SharedIndexInformer::close);
-        executor.shutdownNow();
+        group.close();
     }
 
-    private boolean informersSynced() {
-        for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
-            if (!absent.containsKey(e.getKey()) && !e.getValue().hasSynced()) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private void scheduleRebuild() {
-        if (!closed && rebuildPending.compareAndSet(false, true)) {
-            try {
-                executor.execute(this::rebuild);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closed meanwhile
-            }
-        }
-    }
-
+    /** On the group's thread: parses what changed since the last rebuild and tells the listeners. */
     private void rebuild() {
-        rebuildPending.set(false);
-        boolean synced = informersSynced();
-        try {
-            List<Config<?>> configs = new ArrayList<>();
-            List<ConfigError> errors = new ArrayList<>();
-            Map<String, Parsed> nextParsed = new HashMap<>();
-            for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
-                List<GenericKubernetesResource> objects = new ArrayList<>(e.getValue().getStore().list());
-                objects.sort(Comparator.comparing(o -> o.getMetadata().getNamespace() + '/' + o.getMetadata().getName()));
-                for (GenericKubernetesResource o : objects) {
-                    String key = e.getKey().kindName() + '/' + o.getMetadata().getNamespace() + '/'
-                            + o.getMetadata().getName();
-                    String version = o.getMetadata().getResourceVersion();
-                    Parsed last = parsed.get(key);
-                    Parsed p = last != null && version != null && version.equals(last.resourceVersion()) ? last
-                            : new Parsed(version, parse(e.getKey(), o));
-                    nextParsed.put(key, p);
-                    configs.addAll(p.result().configs());
-                    errors.addAll(p.result().errors());
-                }
+        List<Config<?>> configs = new ArrayList<>();
+        List<ConfigError> errors = new ArrayList<>();
+        Map<String, Parsed> nextParsed = new HashMap<>();
+        for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
+            List<GenericKubernetesResource> objects = new ArrayList<>(e.getValue().getStore().list());
+            objects.sort(Comparator.comparing(o -> o.getMetadata().getNamespace() + '/' + o.getMetadata().getName()));
+            for (GenericKubernetesResource o : objects) {
+                String key = e.getKey().kindName() + '/' + o.getMetadata().getNamespace() + '/'
+                        + o.getMetadata().getName();
+                String version = o.getMetadata().getResourceVersion();
+                Parsed last = parsed.get(key);
+                Parsed p = last != null && version != null && version.equals(last.resourceVersion()) ? last
+                        : new Parsed(version, parse(e.getKey(), o));
+                nextParsed.put(key, p);
+                configs.addAll(p.result().configs());
+                errors.addAll(p.result().errors());
             }
-            parsed = nextParsed;
-            ConfigSnapshot next = new ConfigSnapshot(configs, errors, null);
-            boolean changed = !next.equals(current);
-            if (changed) {
-                for (ConfigError err : next.errors()) {
-                    if (!current.errors().contains(err)) {
-                        logger.warn("rejected {}", err);
-                    }
-                }
-                current = next;
-            }
-            if (synced && !builtAfterSync) {
-                builtAfterSync = true;
-                logger.info("kubernetes: config synced; {} objects, {} rejected", next.configs().size(),
-                        next.errors().size());
-            }
-            if (changed) {
-                listeners.forEach(Runnable::run);
-            }
-        } catch (RuntimeException e) {
-            logger.warn("kubernetes: reading Istio objects failed; keeping the last ones", e);
         }
+        parsed = nextParsed;
+        ConfigSnapshot next = new ConfigSnapshot(configs, errors, null);
+        if (next.equals(current)) {
+            return;
+        }
+        for (ConfigError err : next.errors()) {
+            if (!current.errors().contains(err)) {
+                logger.warn("rejected {}", err);
+            }
+        }
+        current = next;
+        listeners.forEach(Runnable::run);
     }
 
     private ConfigParser.Result parse(ConfigKind kind, GenericKubernetesResource o) {

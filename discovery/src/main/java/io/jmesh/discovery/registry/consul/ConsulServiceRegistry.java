@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
+import io.jmesh.discovery.registry.Protocols;
 import io.jmesh.discovery.registry.ServiceRegistry;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -233,15 +233,10 @@ public final class ConsulServiceRegistry implements ServiceRegistry {
         return new Instance(address, port, protocol.isEmpty() ? "http" : protocol, labels, dc, external);
     }
 
-    /** Istio's protocol of a Consul port name: a known protocol, else TCP. */
+    /** Istio's protocol of a Consul port name ({@code convertProtocol}): a known protocol, else TCP. */
     static String protocol(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        return switch (n) {
-            case "http", "http2", "grpc", "https", "tls", "tcp", "udp", "mongo", "mysql", "redis", "dubbo", "bolt",
-                 "sofarpc" -> n.toUpperCase(Locale.ROOT);
-            case "grpc-web" -> "GRPC-WEB";
-            default -> "TCP";
-        };
+        String known = Protocols.parse(name);
+        return known.isEmpty() ? "TCP" : known;
     }
 
     private void publish() {

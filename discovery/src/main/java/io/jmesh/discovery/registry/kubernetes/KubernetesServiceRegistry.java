@@ -10,11 +10,11 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
+import io.jmesh.discovery.registry.Protocols;
 import io.jmesh.discovery.registry.ServiceRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,9 +25,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,8 +54,8 @@ import org.slf4j.LoggerFactory;
  *       namespace's, {@code topology.istio.io/network} label.</li>
  * </ul>
  *
- * <p>Every informer event schedules one rebuild of the whole view on the registry's own thread; events that
- * arrive during a rebuild are folded into the next one. Listeners hear about a change only when the services
+ * <p>Every informer event schedules one rebuild of the whole view on the registry's own thread
+ * ({@link CoalescingInformers}); events that arrive during a rebuild are folded into the next one. Listeners hear about a change only when the services
  * or endpoints differ. The client is the caller's: {@link #close()} stops the informers, not the client.
  * Thread-safe.
  */
@@ -80,13 +77,9 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
     private final SharedIndexInformer<Pod> pods;
     private final SharedIndexInformer<Namespace> namespaces;
     private final SharedIndexInformer<Node> nodes;
-    private final List<SharedIndexInformer<?>> informers;
-    private final ExecutorService executor;
-    private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    private final CoalescingInformers informers;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private volatile State state = new State(List.of(), List.of());
-    private volatile boolean builtAfterSync;
-    private volatile boolean closed;
 
     /**
      * Starts informers on {@code client} and returns at once; {@link #hasSynced()} tells when the first full
@@ -97,48 +90,15 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
     public KubernetesServiceRegistry(KubernetesClient client, String domain) {
         Objects.requireNonNull(client, "client");
         this.domain = Objects.requireNonNull(domain, "domain");
-        this.executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "kubernetes-registry");
-            t.setDaemon(true);
-            return t;
-        });
-        this.services = client.services().inAnyNamespace().runnableInformer(0);
-        this.slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0);
-        this.pods = client.pods().inAnyNamespace().runnableInformer(0);
-        this.namespaces = client.namespaces().runnableInformer(0);
-        this.nodes = client.nodes().runnableInformer(0);
-        this.informers = List.of(services, slices, pods, namespaces, nodes);
-        start(services);
-        start(slices);
-        start(pods);
-        start(namespaces);
-        start(nodes);
-    }
-
-    private <T extends HasMetadata> void start(SharedIndexInformer<T> informer) {
-        informer.addEventHandler(new ResourceEventHandler<T>() {
-            @Override
-            public void onAdd(T obj) {
-                scheduleRebuild();
-            }
-
-            @Override
-            public void onUpdate(T oldObj, T newObj) {
-                scheduleRebuild();
-            }
-
-            @Override
-            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-                scheduleRebuild();
-            }
-        });
-        // Keep trying whatever fails (an API server that is down, RBAC not granted yet), as istiod does.
-        informer.exceptionHandler((started, t) -> {
-            logger.warn("kubernetes: watching {} failed, retrying: {}", informer.getApiTypeClass().getSimpleName(),
-                    t.toString());
-            return !closed;
-        });
-        informer.start();
+        this.informers = new CoalescingInformers("kubernetes-registry", this::rebuild,
+                () -> state.services().size() + " services, " + state.endpoints().size() + " endpoints");
+        this.services = informers.watch(client.services().inAnyNamespace().runnableInformer(0), "Service", null);
+        this.slices = informers.watch(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0),
+                "EndpointSlice", null);
+        this.pods = informers.watch(client.pods().inAnyNamespace().runnableInformer(0), "Pod", null);
+        this.namespaces = informers.watch(client.namespaces().runnableInformer(0), "Namespace", null);
+        this.nodes = informers.watch(client.nodes().runnableInformer(0), "Node", null);
+        informers.start();
     }
 
     @Override
@@ -159,13 +119,7 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
     /** Returns whether every informer has listed its objects and a view was built from them since. */
     @Override
     public boolean hasSynced() {
-        if (builtAfterSync) {
-            return true;
-        }
-        if (informersSynced()) {
-            scheduleRebuild();
-        }
-        return false;
+        return informers.hasSynced();
     }
 
     @Override
@@ -176,51 +130,18 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
     /** Stops the informers and the registry's thread; the client stays open. */
     @Override
     public void close() {
-        closed = true;
-        for (SharedIndexInformer<?> informer : informers) {
-            informer.close();
-        }
-        executor.shutdownNow();
+        informers.close();
     }
 
-    private boolean informersSynced() {
-        for (SharedIndexInformer<?> informer : informers) {
-            if (!informer.hasSynced()) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private void scheduleRebuild() {
-        if (!closed && rebuildPending.compareAndSet(false, true)) {
-            try {
-                executor.execute(this::rebuild);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // closed meanwhile
-            }
-        }
-    }
-
+    /** On the informers' group thread: builds the view and tells the listeners when it changed. */
     private void rebuild() {
-        rebuildPending.set(false);
-        boolean synced = informersSynced();
-        try {
-            State next = build();
-            boolean changed = !next.equals(state);
-            state = next;
-            if (synced && !builtAfterSync) {
-                builtAfterSync = true;
-                logger.info("kubernetes: synced; {} services, {} endpoints", next.services().size(),
-                        next.endpoints().size());
+        State next = build();
+        boolean changed = !next.equals(state);
+        state = next;
+        if (changed) {
+            for (Listener l : listeners) {
+                l.onChange(this);
             }
-            if (changed) {
-                for (Listener l : listeners) {
-                    l.onChange(this);
-                }
-            }
-        } catch (RuntimeException e) {
-            logger.warn("kubernetes: building the service view failed; keeping the last one", e);
         }
     }
 
@@ -379,10 +300,8 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
      * Istio's protocol of a Kubernetes service port ({@code kube.ConvertProtocol}): {@code UDP} for UDP ports;
      * else {@code appProtocol} when set (Kubernetes' {@code kubernetes.io/h2c} is HTTP2, {@code kubernetes.io/ws}
      * and {@code kubernetes.io/wss} HTTP); else the port name up to its first {@code -} ({@code grpc-web} as a
-     * whole). Known names give {@code HTTP}, {@code HTTP2}, {@code GRPC}, {@code GRPC-WEB}, {@code HTTPS},
-     * {@code TLS}, {@code TCP}, {@code UDP}, {@code MONGO}, {@code MYSQL}, {@code REDIS}, {@code DUBBO},
-     * {@code BOLT} or {@code SOFARPC}; an unknown name gives {@code ""} (protocol sniffing), except on the
-     * well-known TCP ports 22, 25, 3306 and 27017, which are {@code TCP}.
+     * whole), a known one as {@link Protocols#parse} reads it; an unknown name gives {@code ""} (protocol
+     * sniffing), except on the well-known TCP ports 22, 25, 3306 and 27017, which are {@code TCP}.
      */
     static String protocol(int port, String name, String kubeProtocol, String appProtocol) {
         if ("UDP".equalsIgnoreCase(kubeProtocol)) {
@@ -401,29 +320,15 @@ public final class KubernetesServiceRegistry implements ServiceRegistry {
             }
         }
         String lower = n.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("grpc-web")) {
-            return "GRPC-WEB";
-        }
         int dash = lower.indexOf('-');
-        String prefix = dash < 0 ? lower : lower.substring(0, dash);
-        return switch (prefix) {
-            case "http", "http_proxy" -> "HTTP";
-            case "http2" -> "HTTP2";
-            case "grpc" -> "GRPC";
-            case "https" -> "HTTPS";
-            case "tls" -> "TLS";
-            case "tcp" -> "TCP";
-            case "udp" -> "UDP";
-            case "mongo" -> "MONGO";
-            case "mysql" -> "MYSQL";
-            case "redis" -> "REDIS";
-            case "dubbo" -> "DUBBO";
-            case "bolt" -> "BOLT";
-            case "sofarpc" -> "SOFARPC";
-            default -> switch (port) {
-                case 22, 25, 3306, 27017 -> "TCP";
-                default -> "";
-            };
+        String known = Protocols.parse(lower.startsWith("grpc-web") ? "grpc-web"
+                : dash < 0 ? lower : lower.substring(0, dash));
+        if (!known.isEmpty()) {
+            return known;
+        }
+        return switch (port) {
+            case 22, 25, 3306, 27017 -> "TCP";
+            default -> "";
         };
     }
 

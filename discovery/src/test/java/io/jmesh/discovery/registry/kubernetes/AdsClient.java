@@ -1,5 +1,6 @@
 package io.jmesh.discovery.registry.kubernetes;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
@@ -8,58 +9,52 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.Channel;
-import io.grpc.stub.StreamObserver;
+import io.grpc.ManagedChannel;
 import io.jmesh.discovery.xds.TypeUrls;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 /**
- * A sidecar's ADS stream (state of the world) as a test sees it: subscribes to types, ACKs every response
- * so that discovery keeps pushing, and keeps the latest response of each type.
+ * A sidecar's ADS stream (state of the world) as a test sees it: the proxy's own
+ * {@link io.jmesh.proxy.xds.AdsClient}, which subscribes, ACKs every response so that discovery keeps pushing,
+ * and here keeps the latest resources of each type.
  */
-final class AdsClient implements StreamObserver<DiscoveryResponse>, AutoCloseable {
+final class AdsClient implements AutoCloseable {
 
-    private final Map<String, DiscoveryResponse> latest = new ConcurrentHashMap<>();
-    private final Map<String, List<String>> names = new ConcurrentHashMap<>();
-    private final Node node;
-    private final StreamObserver<DiscoveryRequest> requests;
-    volatile Throwable error;
+    private final Map<String, List<Any>> latest = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService xdsThread = Executors.newSingleThreadScheduledExecutor();
+    private final io.jmesh.proxy.xds.AdsClient client;
     private boolean closed;
 
-    private AdsClient(Channel channel, String namespace, String podName) {
-        this.node = Node.newBuilder()
+    private AdsClient(ManagedChannel channel, String namespace, String podName) {
+        Node node = Node.newBuilder()
                 .setId("sidecar~10.1.0.99~" + podName + "." + namespace + "~" + namespace + ".svc.cluster.local")
                 .setMetadata(Struct.newBuilder().putFields("NAMESPACE", Value.newBuilder().setStringValue(namespace)
                         .build()))
                 .build();
-        this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(this);
+        this.client = new io.jmesh.proxy.xds.AdsClient(channel, io.jmesh.proxy.xds.AdsClient.ADS, node,
+                (typeUrl, version, resources) -> latest.put(typeUrl, List.copyOf(resources)), xdsThread);
+        client.start();
     }
 
-    /** Opens a stream as a sidecar of a pod {@code podName} in {@code namespace}. */
-    static AdsClient connect(Channel channel, String namespace, String podName) {
+    /** Opens a stream on {@code channel} (which {@link #close()} shuts down) as a sidecar of a pod {@code podName}. */
+    static AdsClient connect(ManagedChannel channel, String namespace, String podName) {
         return new AdsClient(channel, namespace, podName);
     }
 
-    synchronized void subscribe(String typeUrl, String... resourceNames) {
-        names.put(typeUrl, List.of(resourceNames));
-        requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl)
-                .addAllResourceNames(List.of(resourceNames)).build());
+    void subscribe(String typeUrl, String... resourceNames) {
+        xdsThread.execute(() -> client.subscribe(typeUrl, Set.of(resourceNames)));
     }
 
     /** Returns the names of the clusters last pushed (empty before the first CDS response). */
     TreeSet<String> clusters() {
         TreeSet<String> out = new TreeSet<>();
-        DiscoveryResponse r = latest.get(TypeUrls.CLUSTER);
-        if (r != null) {
-            r.getResourcesList().forEach(a -> out.add(unpack(a, Cluster.class).getName()));
-        }
+        latest.getOrDefault(TypeUrls.CLUSTER, List.of()).forEach(a -> out.add(unpack(a, Cluster.class).getName()));
         return out;
     }
 
@@ -80,11 +75,7 @@ final class AdsClient implements StreamObserver<DiscoveryResponse>, AutoCloseabl
 
     /** Returns the assignment last pushed for {@code cluster}, or null. */
     ClusterLoadAssignment assignment(String cluster) {
-        DiscoveryResponse r = latest.get(TypeUrls.ENDPOINT);
-        if (r == null) {
-            return null;
-        }
-        for (var a : r.getResourcesList()) {
+        for (Any a : latest.getOrDefault(TypeUrls.ENDPOINT, List.of())) {
             ClusterLoadAssignment cla = unpack(a, ClusterLoadAssignment.class);
             if (cla.getClusterName().equals(cluster)) {
                 return cla;
@@ -93,47 +84,26 @@ final class AdsClient implements StreamObserver<DiscoveryResponse>, AutoCloseabl
         return null;
     }
 
-    /** Returns the response last pushed for {@code typeUrl}, or null. */
-    DiscoveryResponse latest(String typeUrl) {
+    /** Returns the resources last pushed for {@code typeUrl}, or null before its first response. */
+    List<Any> latest(String typeUrl) {
         return latest.get(typeUrl);
     }
 
-    @Override
-    public synchronized void onNext(DiscoveryResponse r) {
-        latest.put(r.getTypeUrl(), r);
-        if (closed) {
-            return;
-        }
-        requests.onNext(DiscoveryRequest.newBuilder().setTypeUrl(r.getTypeUrl()).setVersionInfo(r.getVersionInfo())
-                .setResponseNonce(r.getNonce()).addAllResourceNames(names.getOrDefault(r.getTypeUrl(), List.of()))
-                .build());
-    }
-
-    @Override
-    public void onError(Throwable t) {
-        error = t;
-    }
-
-    @Override
-    public void onCompleted() {}
-
+    /** Ends the stream and shuts the channel down; again does nothing. */
     @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            requests.onCompleted();
+            client.close();
+            xdsThread.shutdown();
         }
     }
 
-    private static <T extends com.google.protobuf.Message> T unpack(com.google.protobuf.Any any, Class<T> type) {
+    private static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type) {
         try {
             return any.unpack(type);
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    static List<String> sorted(TreeSet<String> s) {
-        return new ArrayList<>(s);
     }
 }

@@ -168,6 +168,47 @@ class KubernetesDiscoveryTest {
     }
 
     @Test
+    void anApiObjectWithTheKeyOfAFilesIsRejectedNamingTheFile() throws Exception {
+        api.service("default", "reviews", "10.96.0.10", "http:9080");
+        Path file = dir.resolve("reviews.yaml");
+        Files.writeString(file, """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: reviews, namespace: default}
+                spec:
+                  host: reviews.default.svc.cluster.local
+                  subsets:
+                  - {name: v1, labels: {version: v1}}
+                """);
+        api.istio("""
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: reviews, namespace: default}
+                spec:
+                  host: reviews.default.svc.cluster.local
+                  subsets:
+                  - {name: v2, labels: {version: v2}}
+                """);
+        ManagedChannel channel = discovery();
+        // start() returned once the store synced: the first snapshot already has the file's object and the
+        // API server's rejected, naming the file.
+        List<ConfigError> errors = lastServer.snapshot().config().errors();
+        assertEquals(1, errors.size(), errors::toString);
+        assertEquals("DestinationRule/default/reviews", errors.get(0).key());
+        assertEquals("kubernetes/apis/networking.istio.io/v1/namespaces/default/destinationrules/reviews:1",
+                errors.get(0).source().toString());
+        assertEquals("metadata.name: reviews (expected: unique per kind and namespace; first defined at " + file
+                + ":1)", errors.get(0).reason());
+        AdsClient proxy = sidecar(channel, "default");
+        proxy.subscribe(TypeUrls.CLUSTER);
+        Poll.until(() -> proxy.clusters().contains(REVIEWS), "reviews");
+        assertTrue(proxy.clusters().contains("outbound|9080|v1|reviews.default.svc.cluster.local"),
+                proxy.clusters()::toString);
+        assertFalse(proxy.clusters().contains("outbound|9080|v2|reviews.default.svc.cluster.local"),
+                proxy.clusters()::toString);
+    }
+
+    @Test
     void aNamespacesSidecarScopesOnlyItsOwnProxies() throws Exception {
         api.service("team-a", "orders", "10.96.1.1", "http:8080");
         api.service("team-b", "billing", "10.96.2.1", "http:8080");
