@@ -564,20 +564,21 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 logger.info("listener {} updated in place", b.effective.getName());
                 continue;
             }
-            if (pl != null && !binding.binds(b.effective)) {
+            if (pl != null) {
                 refreshRoutes(pl);
                 pl.handOffLookup(this::handOffTarget);
-                logger.info("listener {} (bind_to_port: false) takes connections handed off to {}", pl.name(),
-                        pl.configuredAddress());
-            } else if (pl != null) {
-                refreshRoutes(pl);
-                pl.handOffLookup(this::handOffTarget);
-                var f = pl.bind(workers).awaitUninterruptibly();
-                if (!f.isSuccess()) {
-                    logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.configuredAddress(), f.cause().toString());
-                    pl = null;
+                if (!binding.binds(b.effective)) {
+                    logger.info("listener {} (bind_to_port: false) takes connections handed off to {}", pl.name(),
+                            pl.configuredAddress());
                 } else {
-                    logger.info("listener {} on {}", pl.name(), pl.localAddress());
+                    var f = pl.bind(workers).awaitUninterruptibly();
+                    if (!f.isSuccess()) {
+                        logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.configuredAddress(),
+                                f.cause().toString());
+                        pl = null;
+                    } else {
+                        logger.info("listener {} on {}", pl.name(), pl.localAddress());
+                    }
                 }
             }
             if (old != null && old.bound != null) {
