@@ -402,24 +402,23 @@ public final class ProxyListener {
                     }
                 });
         if (freebind) {
-            if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
-                b.option(io.netty.channel.epoll.EpollChannelOption.IP_FREEBIND, true);
-            } else {
-                logger.warn("listener {}: freebind: not available without the native epoll transport, ignored",
-                        address);
-            }
+            epollOption(b, workers, io.netty.channel.epoll.EpollChannelOption.IP_FREEBIND, "freebind");
         }
         if (transparent) {
-            if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
-                b.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
-            } else {
-                logger.warn("listener {}: transparent: not available without the native epoll transport, ignored",
-                        address);
-            }
+            epollOption(b, workers, io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, "transparent");
         }
         ChannelFuture f = b.bind(address);
         serverChannel = f.channel();
         return f;
+    }
+
+    /** Sets a Linux socket option of the listener ({@code field}, Envoy's name), or warns that it is ignored. */
+    private void epollOption(ServerBootstrap b, EventLoopGroup workers, ChannelOption<Boolean> option, String field) {
+        if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
+            b.option(option, true);
+        } else {
+            logger.warn("listener {}: {}: not available without the native epoll transport, ignored", address, field);
+        }
     }
 
     /**
