@@ -215,17 +215,7 @@ class UpstreamClusterTest {
         assertEquals(Cluster.DiscoveryType.ORIGINAL_DST, c.type());
         assertNull(c.chooseHost(LoadBalancerContext.NONE), "no downstream connection, no host");
         java.net.InetSocketAddress dst = new java.net.InetSocketAddress("10.250.1.2", 9080);
-        LoadBalancerContext toDst = new LoadBalancerContext() {
-            @Override
-            public java.util.OptionalLong hashKey() {
-                return java.util.OptionalLong.empty();
-            }
-
-            @Override
-            public java.net.InetSocketAddress downstreamDestination() {
-                return dst;
-            }
-        };
+        LoadBalancerContext toDst = LoadBalancerContext.ofDestination(dst);
         Host h = c.chooseHost(toDst);
         assertEquals(dst, h.address());
         assertSame(h, c.chooseHost(toDst), "one host per address, keeping its stats");
