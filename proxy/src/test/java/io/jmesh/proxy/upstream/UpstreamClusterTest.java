@@ -222,6 +222,27 @@ class UpstreamClusterTest {
     }
 
     @Test
+    void originalDstClusterForgetsIdleHostsPastItsLimitButKeepsBusyOnes() throws Exception {
+        UpstreamCluster c = build(Cluster.newBuilder().setName("PassthroughCluster")
+                                          .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                                          .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build());
+        LoadBalancerContext toBusy = LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.250.0.1", 80));
+        LoadBalancerContext toIdle = LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.250.0.2", 80));
+        Host busy = c.chooseHost(toBusy);
+        busy.requestStarted();
+        Host idle = c.chooseHost(toIdle);
+        for (int i = 2; i < UpstreamCluster.ORIGINAL_DST_MAX_HOSTS; i++) {
+            c.chooseHost(LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.251.0.1", 1000 + i)));
+        }
+        assertSame(idle, c.chooseHost(toIdle), "kept up to the limit");
+        // The limit is reached: a new destination makes the cluster forget the hosts without active requests.
+        c.chooseHost(LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.252.0.1", 80)));
+        assertSame(busy, c.chooseHost(toBusy), "a host with an active request is kept, with its stats");
+        assertNotSame(idle, c.chooseHost(toIdle), "an idle host was forgotten");
+        busy.requestFinished();
+    }
+
+    @Test
     void upstreamBindConfigSetsTheSourceAddress() throws Exception {
         Cluster.Builder c = Cluster.newBuilder().setName("InboundPassthroughCluster")
                 .setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
