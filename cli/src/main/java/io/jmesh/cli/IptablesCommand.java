@@ -109,36 +109,28 @@ final class IptablesCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         IptablesApplier applier = new IptablesApplier(runner);
-        if (cleanup) {
-            try {
+        try {
+            if (cleanup) {
                 applier.cleanup();
-            } catch (IOException e) {
-                System.err.println("error: " + e.getMessage());
-                return 1;
+                return 0;
+            }
+            CaptureRules rules = CaptureRules.of(config());
+            if (dryRun) {
+                System.out.print(rules.restoreInput());
+                for (List<String> ip : rules.ipCommands()) {
+                    System.out.println(String.join(" ", ip));
+                }
+            } else {
+                applier.apply(rules);
             }
             return 0;
-        }
-        CaptureRules rules;
-        try {
-            rules = CaptureRules.of(config());
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException e) { // a bad flag value (CaptureConfig.validate)
             System.err.println("error: " + e.getMessage());
             return 2;
-        }
-        if (dryRun) {
-            System.out.print(rules.restoreInput());
-            for (List<String> ip : rules.ipCommands()) {
-                System.out.println(String.join(" ", ip));
-            }
-            return 0;
-        }
-        try {
-            applier.apply(rules);
-        } catch (IOException e) {
+        } catch (IOException e) { // a command failed
             System.err.println("error: " + e.getMessage());
             return 1;
         }
-        return 0;
     }
 
     /** The capture config of the flags. */

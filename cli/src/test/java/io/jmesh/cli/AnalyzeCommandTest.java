@@ -1,15 +1,14 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.CliRun.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,14 +67,14 @@ class AnalyzeCommandTest {
     @Test
     void noIssuesPrintsTheSummaryAndExitsZero() throws IOException {
         Path vs = write("vs.yaml", BAD_VS.replace("reviews2", "reviews"));
-        Run r = jmesh("analyze", "-f", se.toString(), "-f", vs.toString());
-        assertEquals(new Run(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""), r);
+        CliRun r = jmesh("analyze", "-f", se.toString(), "-f", vs.toString());
+        assertEquals(new CliRun(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""), r);
     }
 
     @Test
     void anErrorIsPrintedAsIstioctlDoesAndExitsWith79() throws IOException {
         Path vs = write("vs.yaml", BAD_VS);
-        Run r = jmesh("analyze", se.toString(), vs.toString());
+        CliRun r = jmesh("analyze", se.toString(), vs.toString());
         assertEquals(79, r.exit());
         assertEquals("Error [IST0101] (VirtualService default/reviews " + vs + ":1) Referenced host not found: "
                 + "\"reviews2\"\n", r.out());
@@ -87,7 +86,7 @@ class AnalyzeCommandTest {
     @Test
     void jsonAndYamlOutputsListTheMessages() throws IOException {
         Path vs = write("vs.yaml", BAD_VS);
-        Run json = jmesh("analyze", "-f", se.toString(), "-f", vs.toString(), "-o", "json");
+        CliRun json = jmesh("analyze", "-f", se.toString(), "-f", vs.toString(), "-o", "json");
         assertEquals(79, json.exit());
         JsonNode list = new ObjectMapper().readTree(json.out());
         assertEquals(1, list.size());
@@ -99,7 +98,7 @@ class AnalyzeCommandTest {
         assertEquals("https://istio.io/latest/docs/reference/config/analysis/ist0101/",
                 list.get(0).path("documentationUrl").asText());
 
-        Run yaml = jmesh("analyze", "-f", se.toString(), "-f", vs.toString(), "-o", "yaml");
+        CliRun yaml = jmesh("analyze", "-f", se.toString(), "-f", vs.toString(), "-o", "yaml");
         assertEquals(79, yaml.exit());
         JsonNode fromYaml = new ObjectMapper(new YAMLFactory()).readTree(yaml.out());
         assertEquals(list, fromYaml);
@@ -110,7 +109,7 @@ class AnalyzeCommandTest {
         InputStream in = System.in;
         try {
             System.setIn(new ByteArrayInputStream((SERVICE_ENTRY + "---\n" + BAD_VS).getBytes(StandardCharsets.UTF_8)));
-            Run r = jmesh("analyze", "-f", "-");
+            CliRun r = jmesh("analyze", "-f", "-");
             assertEquals(79, r.exit());
             assertEquals("Error [IST0101] (VirtualService default/reviews <stdin>:11) Referenced host not found: "
                     + "\"reviews2\"\n", r.out());
@@ -124,7 +123,7 @@ class AnalyzeCommandTest {
         Files.createDirectories(dir.resolve("sub/deeper"));
         write("sub/deeper/vs.yml", BAD_VS);
         write("sub/notes.txt", "not yaml: [");
-        Run r = jmesh("analyze", "-f", dir.toString());
+        CliRun r = jmesh("analyze", "-f", dir.toString());
         assertEquals(79, r.exit());
         assertEquals("Error [IST0101] (VirtualService default/reviews " + dir.resolve("sub/deeper/vs.yml")
                 + ":1) Referenced host not found: \"reviews2\"\n", r.out());
@@ -133,14 +132,14 @@ class AnalyzeCommandTest {
     @Test
     void suppressLeavesOutTheNamedMessages() throws IOException {
         Path vs = write("vs.yaml", BAD_VS);
-        Run exact = jmesh("analyze", "-f", se + "," + vs, "--suppress", "IST0101=VirtualService reviews.default");
-        assertEquals(new Run(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""), exact);
-        Run glob = jmesh("analyze", "-f", se + "," + vs, "-S", "IST0101=VirtualService *");
+        CliRun exact = jmesh("analyze", "-f", se + "," + vs, "--suppress", "IST0101=VirtualService reviews.default");
+        assertEquals(new CliRun(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""), exact);
+        CliRun glob = jmesh("analyze", "-f", se + "," + vs, "-S", "IST0101=VirtualService *");
         assertEquals(0, glob.exit());
-        Run otherCode = jmesh("analyze", "-f", se + "," + vs, "-S", "IST0132=VirtualService *");
+        CliRun otherCode = jmesh("analyze", "-f", se + "," + vs, "-S", "IST0132=VirtualService *");
         assertEquals(79, otherCode.exit());
-        Run bad = jmesh("analyze", "-f", vs.toString(), "-S", "IST0101");
-        assertEquals(new Run(64, "", "Error: --suppress: IST0101 (expected: CODE=Kind name.namespace, e.g. "
+        CliRun bad = jmesh("analyze", "-f", vs.toString(), "-S", "IST0101");
+        assertEquals(new CliRun(64, "", "Error: --suppress: IST0101 (expected: CODE=Kind name.namespace, e.g. "
                 + "IST0101=VirtualService reviews.default)\n"), bad);
     }
 
@@ -150,11 +149,11 @@ class AnalyzeCommandTest {
         String warning = "Warning [IST0128] (DestinationRule default/db-tls " + dr + ":1) DestinationRule db-tls in "
                 + "namespace default has TLS mode set to SIMPLE but no caCertificates are set to validate server "
                 + "identity for host: reviews\n";
-        assertEquals(new Run(0, warning, ""), jmesh("analyze", "-f", se.toString(), "-f", dr.toString()));
-        Run failOnWarning = jmesh("analyze", "-f", se.toString(), "-f", dr.toString(), "--failure-threshold", "Warning");
+        assertEquals(new CliRun(0, warning, ""), jmesh("analyze", "-f", se.toString(), "-f", dr.toString()));
+        CliRun failOnWarning = jmesh("analyze", "-f", se.toString(), "-f", dr.toString(), "--failure-threshold", "Warning");
         assertEquals(79, failOnWarning.exit());
         assertEquals(warning, failOnWarning.out());
-        assertEquals(new Run(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""),
+        assertEquals(new CliRun(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""),
                 jmesh("analyze", "-f", se.toString(), "-f", dr.toString(), "--output-threshold", "Error"));
     }
 
@@ -163,13 +162,13 @@ class AnalyzeCommandTest {
         Path vs = write("vs.yaml", BAD_VS);
         Path other = write("other.yaml", BAD_VS.replace("name: reviews\n", "name: reviews\n  namespace: other\n"));
         // -n other: the namespace-less objects are in "other" too; the ServiceEntry defines reviews.other.
-        assertEquals(new Run(0, "\u2714 No validation issues found when analyzing namespace: other.\n", ""),
+        assertEquals(new CliRun(0, "\u2714 No validation issues found when analyzing namespace: other.\n", ""),
                 jmesh("analyze", "-n", "other", "-f", se.toString(), "-f",
                         write("ok.yaml", BAD_VS.replace("reviews2", "reviews")).toString()));
-        Run defaultNs = jmesh("analyze", "-f", se.toString(), "-f", other.toString());
-        assertEquals(new Run(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""),
+        CliRun defaultNs = jmesh("analyze", "-f", se.toString(), "-f", other.toString());
+        assertEquals(new CliRun(0, "\u2714 No validation issues found when analyzing namespace: default.\n", ""),
                 defaultNs);
-        Run all = jmesh("analyze", "-A", "-f", se.toString(), "-f", vs.toString(), "-f", other.toString());
+        CliRun all = jmesh("analyze", "-A", "-f", se.toString(), "-f", vs.toString(), "-f", other.toString());
         assertEquals(79, all.exit());
         assertEquals("Error [IST0101] (VirtualService default/reviews " + vs + ":1) Referenced host not found: "
                 + "\"reviews2\"\n"
@@ -182,33 +181,33 @@ class AnalyzeCommandTest {
     @Test
     void schemaErrorsAreIst0106AndUnreadableInputIsADataError() throws IOException {
         Path bad = write("bad.yaml", BAD_VS.replace("http:\n", "http:\n  - timeout: soon\n    route: [{destination: {host: reviews}}]\n"));
-        Run r = jmesh("analyze", "-f", se.toString(), "-f", bad.toString(), "-o", "json");
+        CliRun r = jmesh("analyze", "-f", se.toString(), "-f", bad.toString(), "-o", "json");
         assertEquals(79, r.exit());
         JsonNode list = new ObjectMapper().readTree(r.out());
         assertEquals("IST0106", list.get(0).path("code").asText());
 
         Path broken = write("broken.yaml", "kind: [unclosed\n");
-        Run b = jmesh("analyze", "-f", broken.toString());
+        CliRun b = jmesh("analyze", "-f", broken.toString());
         assertEquals(65, b.exit());
         assertEquals("", b.out());
-        Run missing = jmesh("analyze", "-f", dir.resolve("nope.yaml").toString());
-        assertEquals(new Run(65, "", "Error: " + dir.resolve("nope.yaml") + ": no such file or directory\n"), missing);
+        CliRun missing = jmesh("analyze", "-f", dir.resolve("nope.yaml").toString());
+        assertEquals(new CliRun(65, "", "Error: " + dir.resolve("nope.yaml") + ": no such file or directory\n"), missing);
     }
 
     @Test
     void usageErrorsExitWith64() {
-        assertEquals(new Run(64, "", "Error: -f: missing (expected: files or directories of Istio YAML, or - for "
+        assertEquals(new CliRun(64, "", "Error: -f: missing (expected: files or directories of Istio YAML, or - for "
                 + "stdin; jmesh analyze reads no cluster)\n"), jmesh("analyze"));
-        assertEquals(new Run(64, "", "Error: --output: table (expected: log, json or yaml)\n"),
+        assertEquals(new CliRun(64, "", "Error: --output: table (expected: log, json or yaml)\n"),
                 jmesh("analyze", "-f", "x.yaml", "-o", "table"));
-        assertEquals(new Run(64, "", "Error: --failure-threshold: Fatal (expected: Error, Warning or Info)\n"),
+        assertEquals(new CliRun(64, "", "Error: --failure-threshold: Fatal (expected: Error, Warning or Info)\n"),
                 jmesh("analyze", "-f", "x.yaml", "--failure-threshold", "Fatal"));
         assertEquals(64, jmesh("analyze", "--no-such-flag").exit());
     }
 
     @Test
     void listAnalyzersNamesThem() {
-        Run r = jmesh("analyze", "-L");
+        CliRun r = jmesh("analyze", "-L");
         assertEquals(0, r.exit());
         assertEquals("Available analyzers:", r.out().lines().findFirst().orElseThrow());
         assertEquals(true, r.out().contains("* virtualservice.GatewayAnalyzer\n"), r.out());
@@ -222,23 +221,5 @@ class AnalyzeCommandTest {
         Path p = dir.resolve(name);
         Files.writeString(p, content);
         return p;
-    }
-
-    private record Run(int exit, String out, String err) {}
-
-    private static Run jmesh(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
     }
 }

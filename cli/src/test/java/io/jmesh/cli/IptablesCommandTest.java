@@ -1,12 +1,11 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.CliRun.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,24 +22,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Isolated
 class IptablesCommandTest {
-
-    private record Run(int exit, String out, String err) {}
-
-    private static Run run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
 
     /** The restore input of a golden file: without the iptables-save / ip6tables-save lines Istio's stub records. */
     private static String golden(String name) throws IOException {
@@ -63,10 +44,10 @@ class IptablesCommandTest {
             "kube-virt-interfaces|-k eth1,eth2 -i *",
     })
     void redirectModeMatchesIstiosGoldens(String name, String flags) throws IOException {
-        Run r = run(args(flags));
-        assertEquals("", r.err);
-        assertEquals(0, r.exit);
-        assertEquals(golden(name), r.out);
+        CliRun r = jmesh(args(flags));
+        assertEquals("", r.err());
+        assertEquals(0, r.exit());
+        assertEquals(golden(name), r.out());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -75,51 +56,51 @@ class IptablesCommandTest {
             "inbound-ports-wildcard-tproxy|-b * -m TPROXY",
     })
     void tproxyModeMatchesIstiosGoldensAndAddsThePolicyRoute(String name, String flags) throws IOException {
-        Run r = run(args(flags));
-        assertEquals(0, r.exit, r.err);
+        CliRun r = jmesh(args(flags));
+        assertEquals(0, r.exit(), r.err());
         assertEquals(golden(name) + "ip -f inet rule add fwmark 1337 lookup 133\n"
-                + "ip -f inet route add local default dev lo table 133\n", r.out);
+                + "ip -f inet route add local default dev lo table 133\n", r.out());
     }
 
     @Test
     void excludedInterfacesReturnFirst() {
-        Run r = run("iptables", "--dry-run", "-c", "not-istio-nic", "-b", "9080", "-i", "*", "-x", "10.96.0.0/12");
-        assertEquals(0, r.exit, r.err);
-        List<String> lines = r.out.lines().toList();
+        CliRun r = jmesh("iptables", "--dry-run", "-c", "not-istio-nic", "-b", "9080", "-i", "*", "-x", "10.96.0.0/12");
+        assertEquals(0, r.exit(), r.err());
+        List<String> lines = r.out().lines().toList();
         assertEquals(List.of("-A PREROUTING -i not-istio-nic -j RETURN", "-A OUTPUT -o not-istio-nic -j RETURN"),
                 lines.subList(5, 7));
-        assertTrue(lines.contains("-A ISTIO_INBOUND -p tcp --dport 9080 -j ISTIO_IN_REDIRECT"), r.out);
+        assertTrue(lines.contains("-A ISTIO_INBOUND -p tcp --dport 9080 -j ISTIO_IN_REDIRECT"), r.out());
         assertTrue(lines.indexOf("-A ISTIO_OUTPUT -d 10.96.0.0/12 -j RETURN")
-                < lines.indexOf("-A ISTIO_OUTPUT -j ISTIO_REDIRECT"), r.out);
+                < lines.indexOf("-A ISTIO_OUTPUT -j ISTIO_REDIRECT"), r.out());
     }
 
     @Test
     void badFlagsAreNamedWithWhatIsExpected() {
-        Run r = run("iptables", "--dry-run", "-i", "10.0.0.0/33");
-        assertEquals(2, r.exit);
+        CliRun r = jmesh("iptables", "--dry-run", "-i", "10.0.0.0/33");
+        assertEquals(2, r.exit());
         assertEquals("error: --istio-service-cidr: 10.0.0.0/33 (expected: an IPv4 CIDR such as 10.0.0.0/8, or *;"
-                + " IPv6 is not supported)\n", r.err);
-        assertEquals("", r.out);
-        Run mode = run("iptables", "--dry-run", "-m", "NAT");
-        assertEquals(2, mode.exit);
-        assertEquals("error: --istio-inbound-interception-mode: NAT (expected: REDIRECT or TPROXY)\n", mode.err);
-        Run port = run("iptables", "--dry-run", "-b", "80,http");
-        assertEquals(2, port.exit);
-        assertEquals("error: --istio-inbound-ports: http (expected: a port 1..65535 or *)\n", port.err);
+                + " IPv6 is not supported)\n", r.err());
+        assertEquals("", r.out());
+        CliRun mode = jmesh("iptables", "--dry-run", "-m", "NAT");
+        assertEquals(2, mode.exit());
+        assertEquals("error: --istio-inbound-interception-mode: NAT (expected: REDIRECT or TPROXY)\n", mode.err());
+        CliRun port = jmesh("iptables", "--dry-run", "-b", "80,http");
+        assertEquals(2, port.exit());
+        assertEquals("error: --istio-inbound-ports: http (expected: a port 1..65535 or *)\n", port.err());
     }
 
     @Test
     void aCapturedProxyRefusesTheFlagsOfAProxyWithoutIptables() {
         String node = "sidecar~10.1.0.21~reviews-v1.default~default.svc.cluster.local";
-        Run r = run("proxy", "--discovery-address", "127.0.0.1:15010", "--node-id", node, "--node-metadata",
+        CliRun r = jmesh("proxy", "--discovery-address", "127.0.0.1:15010", "--node-id", node, "--node-metadata",
                 "INTERCEPTION_MODE=REDIRECT", "--listener-port", "9080=0");
-        assertEquals(2, r.exit);
+        assertEquals(2, r.exit());
         assertEquals("error: --node-metadata INTERCEPTION_MODE=REDIRECT (expected: without --listener-address, "
-                + "--listener-port and --inbound-address, which are for a proxy without iptables)\n", r.err);
-        Run mode = run("proxy", "--discovery-address", "127.0.0.1:15010", "--node-id", node, "--node-metadata",
+                + "--listener-port and --inbound-address, which are for a proxy without iptables)\n", r.err());
+        CliRun mode = jmesh("proxy", "--discovery-address", "127.0.0.1:15010", "--node-id", node, "--node-metadata",
                 "INTERCEPTION_MODE=NAT");
-        assertEquals(2, mode.exit);
-        assertEquals("error: --node-metadata INTERCEPTION_MODE=NAT (expected: REDIRECT, TPROXY or NONE)\n", mode.err);
+        assertEquals(2, mode.exit());
+        assertEquals("error: --node-metadata INTERCEPTION_MODE=NAT (expected: REDIRECT, TPROXY or NONE)\n", mode.err());
     }
 
     private static String[] args(String flags) {

@@ -1,11 +1,9 @@
 package io.jmesh.cli;
 
+import static io.jmesh.cli.CliRun.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,105 +75,87 @@ class IstioctlVerbsTest {
         }
     }
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run jmesh(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
-
     private static List<String> columns(String line) {
         return List.of(line.trim().split(" {2,}"));
     }
 
     @Test
     void proxyStatusListsTheSidecarSynced() {
-        Run r = jmesh("proxy-status", "-d", monitoring);
-        assertEquals(0, r.exit, r.err);
-        String[] lines = r.out.split("\n");
+        CliRun r = jmesh("proxy-status", "-d", monitoring);
+        assertEquals(0, r.exit(), r.err());
+        String[] lines = r.out().split("\n");
         assertEquals(List.of("NAME", "CLUSTER", "CDS", "LDS", "EDS", "RDS", "ECDS", "ISTIOD", "VERSION"),
                 columns(lines[0]));
-        assertEquals(2, lines.length, r.out);
+        assertEquals(2, lines.length, r.out());
         List<String> row = columns(lines[1]);
         assertEquals("client.default", row.get(0));
-        assertEquals("SYNCED", row.get(2), r.out);
-        assertEquals("SYNCED", row.get(3), r.out);
-        assertEquals("SYNCED", row.get(5), r.out);
+        assertEquals("SYNCED", row.get(2), r.out());
+        assertEquals("SYNCED", row.get(3), r.out());
+        assertEquals("SYNCED", row.get(5), r.out());
     }
 
     @Test
     void proxyStatusOfOneProxyComparesItsConfigWithDiscoverys() {
-        Run r = jmesh("proxy-status", "client.default", "-d", monitoring, "--admin", admin);
-        assertEquals(0, r.exit, r.err);
-        assertEquals("Clusters Match\nListeners Match\nRoutes Match\n", r.out);
+        CliRun r = jmesh("proxy-status", "client.default", "-d", monitoring, "--admin", admin);
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("Clusters Match\nListeners Match\nRoutes Match\n", r.out());
 
-        Run unknown = jmesh("proxy-status", "nobody.default", "-d", monitoring, "--admin", admin);
-        assertEquals(1, unknown.exit);
+        CliRun unknown = jmesh("proxy-status", "nobody.default", "-d", monitoring, "--admin", admin);
+        assertEquals(1, unknown.exit());
         assertEquals("Error: proxy nobody.default is not connected to jmesh discovery (connected: client.default)\n",
-                unknown.err);
+                unknown.err());
     }
 
     @Test
     void proxyConfigClusterShowsIstiosColumns() {
-        Run r = jmesh("proxy-config", "cluster", admin, "--fqdn", "backend.default.svc.cluster.local");
-        assertEquals(0, r.exit, r.err);
-        String[] lines = r.out.split("\n");
+        CliRun r = jmesh("proxy-config", "cluster", admin, "--fqdn", "backend.default.svc.cluster.local");
+        assertEquals(0, r.exit(), r.err());
+        String[] lines = r.out().split("\n");
         assertEquals(List.of("SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE"),
                 List.of(lines[0].trim().split(" {2,}|(?<=PORT|SUBSET|DIRECTION|TYPE) ")));
-        assertTrue(r.out.matches("(?s).*backend\\.default\\.svc\\.cluster\\.local +9080 +v1 +outbound +\\S+ .*"), r.out);
-        assertTrue(r.out.matches("(?s).*backend\\.default\\.svc\\.cluster\\.local +9080 +- +outbound +\\S+ .*"), r.out);
-        assertEquals(3, lines.length, r.out);
+        assertTrue(r.out().matches("(?s).*backend\\.default\\.svc\\.cluster\\.local +9080 +v1 +outbound +\\S+ .*"), r.out());
+        assertTrue(r.out().matches("(?s).*backend\\.default\\.svc\\.cluster\\.local +9080 +- +outbound +\\S+ .*"), r.out());
+        assertEquals(3, lines.length, r.out());
     }
 
     @Test
     void proxyConfigListenerRouteEndpointAndJson() throws Exception {
-        Run listeners = jmesh("proxy-config", "listener", admin, "--port", "9080");
-        assertEquals(0, listeners.exit, listeners.err);
-        assertTrue(listeners.out.startsWith("ADDRESSES PORT MATCH DESTINATION\n"), listeners.out);
-        assertTrue(listeners.out.contains("0.0.0.0   9080 ALL   Route: 9080"), listeners.out);
+        CliRun listeners = jmesh("proxy-config", "listener", admin, "--port", "9080");
+        assertEquals(0, listeners.exit(), listeners.err());
+        assertTrue(listeners.out().startsWith("ADDRESSES PORT MATCH DESTINATION\n"), listeners.out());
+        assertTrue(listeners.out().contains("0.0.0.0   9080 ALL   Route: 9080"), listeners.out());
 
-        Run routes = jmesh("proxy-config", "route", admin, "--name", "9080");
-        assertEquals(0, routes.exit, routes.err);
-        assertTrue(routes.out.startsWith("NAME VHOST NAME"), routes.out);
-        assertTrue(routes.out.contains("9080 backend.default.svc.cluster.local:9080 backend.default.svc.cluster.local"),
-                routes.out);
+        CliRun routes = jmesh("proxy-config", "route", admin, "--name", "9080");
+        assertEquals(0, routes.exit(), routes.err());
+        assertTrue(routes.out().startsWith("NAME VHOST NAME"), routes.out());
+        assertTrue(routes.out().contains("9080 backend.default.svc.cluster.local:9080 backend.default.svc.cluster.local"),
+                routes.out());
 
-        Run endpoints = jmesh("proxy-config", "endpoint", admin, "--cluster",
+        CliRun endpoints = jmesh("proxy-config", "endpoint", admin, "--cluster",
                 "outbound|9080|v1|backend.default.svc.cluster.local");
-        assertEquals(0, endpoints.exit, endpoints.err);
+        assertEquals(0, endpoints.exit(), endpoints.err());
         assertEquals("ENDPOINT        STATUS  OUTLIER CHECK CLUSTER\n".replaceAll(" +", " "),
-                endpoints.out.split("\n")[0].replaceAll(" +", " ") + "\n");
-        assertTrue(endpoints.out.contains("127.0.0.1:" + backend.port() + " HEALTHY OK            "
-                + "outbound|9080|v1|backend.default.svc.cluster.local"), endpoints.out);
+                endpoints.out().split("\n")[0].replaceAll(" +", " ") + "\n");
+        assertTrue(endpoints.out().contains("127.0.0.1:" + backend.port() + " HEALTHY OK            "
+                + "outbound|9080|v1|backend.default.svc.cluster.local"), endpoints.out());
 
-        Run json = jmesh("proxy-config", "cluster", admin, "--fqdn", "backend.default.svc.cluster.local",
+        CliRun json = jmesh("proxy-config", "cluster", admin, "--fqdn", "backend.default.svc.cluster.local",
                 "--subset", "v1", "-o", "json");
-        assertEquals(0, json.exit, json.err);
-        var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out);
-        assertEquals(1, tree.size(), json.out);
+        assertEquals(0, json.exit(), json.err());
+        var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+        assertEquals(1, tree.size(), json.out());
         assertEquals("outbound|9080|v1|backend.default.svc.cluster.local", tree.get(0).path("name").asText());
     }
 
     @Test
     void errorsAreOneLineWithExitCodeOne() {
-        Run badFormat = jmesh("proxy-config", "cluster", admin, "-o", "xml");
-        assertEquals(1, badFormat.exit);
-        assertEquals("Error: --output: xml (expected: short, json or yaml)\n", badFormat.err);
+        CliRun badFormat = jmesh("proxy-config", "cluster", admin, "-o", "xml");
+        assertEquals(1, badFormat.exit());
+        assertEquals("Error: --output: xml (expected: short, json or yaml)\n", badFormat.err());
 
-        Run noProxy = jmesh("proxy-config", "cluster", "127.0.0.1:1");
-        assertEquals(1, noProxy.exit);
-        assertTrue(noProxy.err.startsWith("Error: cannot reach the proxy's admin at 127.0.0.1:1 ("), noProxy.err);
-        assertEquals(1, noProxy.err.split("\n").length, noProxy.err);
+        CliRun noProxy = jmesh("proxy-config", "cluster", "127.0.0.1:1");
+        assertEquals(1, noProxy.exit());
+        assertTrue(noProxy.err().startsWith("Error: cannot reach the proxy's admin at 127.0.0.1:1 ("), noProxy.err());
+        assertEquals(1, noProxy.err().split("\n").length, noProxy.err());
     }
 }

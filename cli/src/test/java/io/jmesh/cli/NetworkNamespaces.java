@@ -7,8 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+
+import io.jmesh.cli.iptables.CommandRunner;
 
 /**
  * Network namespaces ("pods") made for a test, each named {@code jmcap-<run>-<name>}, and the links between them, all
@@ -126,26 +127,16 @@ final class NetworkNamespaces implements AutoCloseable {
         return exec(all);
     }
 
-    /** Runs a command; its standard output, or an exception with its exit code and error output. */
+    /**
+     * Runs a command ({@link CommandRunner#local()}, as {@code jmesh iptables} does); its standard output, or an
+     * exception with its exit code and error output.
+     */
     static String exec(List<String> cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(false).start();
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + ": no exit after 60 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
+        CommandRunner.Result r = CommandRunner.local().run(cmd, "");
+        if (r.exit() != 0) {
+            throw new IOException(String.join(" ", cmd) + ": exit " + r.exit() + ": " + r.stderr().strip());
         }
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + ": exit " + p.exitValue() + ": "
-                    + new String(err, StandardCharsets.UTF_8).strip());
-        }
-        return new String(out, StandardCharsets.UTF_8);
+        return r.stdout();
     }
 
     private static void execQuietly(List<String> cmd) {

@@ -43,11 +43,6 @@ public final class CaptureRules {
         return r;
     }
 
-    /** The config the rules were built from. */
-    public CaptureConfig config() {
-        return config;
-    }
-
     /**
      * The {@code iptables-restore --noflush} input: one {@code *table} block per table used ({@code mangle} before
      * {@code nat}, as Istio), each ending with {@code COMMIT}; every line ends with a newline.
@@ -71,13 +66,6 @@ public final class CaptureRules {
             sb.append("COMMIT\n");
         }
         return sb.toString();
-    }
-
-    /** The chains created, by table ({@code nat}, {@code mangle}). */
-    public Map<String, List<String>> chains() {
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        chains.forEach((t, c) -> out.put(t, List.copyOf(c)));
-        return out;
     }
 
     /**

@@ -77,6 +77,9 @@ public final class ProxyListener {
 
     private static final String ORIGINAL_DST = "envoy.filters.listener.original_dst";
 
+    /** The name of the listener filters of the listener a connection is handed off to (after the first listener's). */
+    private static final String HANDED_OFF_LISTENER_FILTERS = ListenerFilterChain.NAME + "-handed-off";
+
     /** Envoy's default {@code listener_filters_timeout}. */
     public static final long DEFAULT_LISTENER_FILTERS_TIMEOUT_MILLIS = 15_000;
 
@@ -90,7 +93,7 @@ public final class ProxyListener {
     /** What a new connection is set up with; replaced whole by {@link #replaceFilterChain}. */
     private record Chain(Listener config, List<ChainRuntime> chains, FilterChainMatcher<ChainRuntime> matcher,
                          List<Supplier<ListenerFilter>> listenerFilters, long listenerFiltersTimeoutMillis,
-                         boolean continueOnTimeout) {
+                         boolean continueOnTimeout, boolean useOriginalDst) {
         /** The only chain when no selection is needed, else null. */
         ChainRuntime single() {
             return matcher == null ? chains.get(0) : null;
@@ -205,7 +208,7 @@ public final class ProxyListener {
             }
         }
         Chain c = new Chain(l, List.copyOf(runtimes), matcher, listenerFilters, timeout,
-                l.getContinueOnListenerFiltersTimeout());
+                l.getContinueOnListenerFiltersTimeout(), l.hasUseOriginalDst() && l.getUseOriginalDst().getValue());
         ProxyListener listener = new ProxyListener(address, c, context.stats());
         listener.freebind = l.hasFreebind() && l.getFreebind().getValue();
         listener.transparent = l.hasTransparent() && l.getTransparent().getValue();
@@ -399,24 +402,23 @@ public final class ProxyListener {
                     }
                 });
         if (freebind) {
-            if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
-                b.option(io.netty.channel.epoll.EpollChannelOption.IP_FREEBIND, true);
-            } else {
-                logger.warn("listener {}: freebind: not available without the native epoll transport, ignored",
-                        address);
-            }
+            epollOption(b, workers, io.netty.channel.epoll.EpollChannelOption.IP_FREEBIND, "freebind");
         }
         if (transparent) {
-            if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
-                b.option(io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, true);
-            } else {
-                logger.warn("listener {}: transparent: not available without the native epoll transport, ignored",
-                        address);
-            }
+            epollOption(b, workers, io.netty.channel.epoll.EpollChannelOption.IP_TRANSPARENT, "transparent");
         }
         ChannelFuture f = b.bind(address);
         serverChannel = f.channel();
         return f;
+    }
+
+    /** Sets a Linux socket option of the listener ({@code field}, Envoy's name), or warns that it is ignored. */
+    private void epollOption(ServerBootstrap b, EventLoopGroup workers, ChannelOption<Boolean> option, String field) {
+        if (Transports.serverChannel(workers) == io.netty.channel.epoll.EpollServerSocketChannel.class) {
+            b.option(option, true);
+        } else {
+            logger.warn("listener {}: {}: not available without the native epoll transport, ignored", address, field);
+        }
     }
 
     /**
@@ -451,8 +453,7 @@ public final class ProxyListener {
         cxTotal.inc();
         cxActive.inc();
         ch.closeFuture().addListener(f -> cxActive.dec());
-        Function<InetSocketAddress, ProxyListener> lookup = mayHandOff && chain.config.hasUseOriginalDst()
-                && chain.config.getUseOriginalDst().getValue() ? handOff : null;
+        Function<InetSocketAddress, ProxyListener> lookup = mayHandOff && chain.useOriginalDst ? handOff : null;
         if (chain.listenerFilters.isEmpty() && lookup == null) {
             ChainRuntime r = select(chain, ch);
             if (r == null) {
@@ -466,7 +467,7 @@ public final class ProxyListener {
         for (Supplier<ListenerFilter> s : chain.listenerFilters) {
             filters.add(s.get());
         }
-        p.addLast(mayHandOff ? ListenerFilterChain.NAME : ListenerFilterChain.NAME + "-handed-off",
+        p.addLast(mayHandOff ? ListenerFilterChain.NAME : HANDED_OFF_LISTENER_FILTERS,
                 new ListenerFilterChain(filters, chain.listenerFiltersTimeoutMillis, chain.continueOnTimeout, ctx -> {
                     if (lookup != null) {
                         InetSocketAddress dst = ConnectionInfo.of(ctx.channel()).destinationAddress();

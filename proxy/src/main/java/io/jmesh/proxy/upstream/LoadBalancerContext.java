@@ -1,5 +1,6 @@
 package io.jmesh.proxy.upstream;
 
+import java.net.InetSocketAddress;
 import java.util.OptionalLong;
 
 /**
@@ -31,7 +32,25 @@ public interface LoadBalancerContext {
      * {@code REDIRECT}, else its local address), which an {@code ORIGINAL_DST} cluster connects to; null when there
      * is no downstream connection.
      */
-    default java.net.InetSocketAddress downstreamDestination() {
+    default InetSocketAddress downstreamDestination() {
         return null;
+    }
+
+    /**
+     * A context with no hash and no host to avoid, for a connection to {@code destination}: what tcp_proxy picks with,
+     * so that an {@code ORIGINAL_DST} cluster connects to the downstream connection's original destination.
+     */
+    static LoadBalancerContext ofDestination(InetSocketAddress destination) {
+        return new LoadBalancerContext() {
+            @Override
+            public OptionalLong hashKey() {
+                return OptionalLong.empty();
+            }
+
+            @Override
+            public InetSocketAddress downstreamDestination() {
+                return destination;
+            }
+        };
     }
 }

@@ -384,8 +384,9 @@ public final class UpstreamCluster {
 
     /**
      * The host of an {@code ORIGINAL_DST} cluster for a request: that of the downstream destination, one per address
-     * (so that pools and stats are per address). As Envoy's {@code cleanup_interval}, hosts unused since the previous
-     * sweep are forgotten when there are more than {@link #ORIGINAL_DST_MAX_HOSTS}.
+     * (so that pools and stats are per address). When a new address comes and {@link #ORIGINAL_DST_MAX_HOSTS} hosts
+     * are kept, those without active requests are forgotten (where Envoy sweeps hosts unused for a
+     * {@code cleanup_interval}).
      */
     private Host originalDstHost(LoadBalancerContext context) {
         java.net.InetSocketAddress dst = context == null ? null : context.downstreamDestination();

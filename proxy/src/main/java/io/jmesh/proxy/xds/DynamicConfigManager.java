@@ -1,5 +1,6 @@
 package io.jmesh.proxy.xds;
 
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,6 +38,8 @@ import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.collection.IntObjectHashMap;
+import io.netty.util.collection.IntObjectMap;
 
 /**
  * Turns ADS responses into the proxy's running config, as Envoy's listener and cluster managers do: every
@@ -105,7 +108,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private volatile Map<String, DumpEntry> routeDump = Map.of();
     private volatile List<ProxyListener> bound = List.of();
     /** Active listeners (bound or taking hand-offs only) by configured address, for {@code use_original_dst}. */
-    private volatile Map<InetSocketAddress, ProxyListener> byAddress = Map.of();
+    private volatile HandOffTable handOffTable = HandOffTable.EMPTY;
     private final Counter cdsUpdate;
     private final Counter cdsRejected;
     private final Counter ldsUpdate;
@@ -561,20 +564,21 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 logger.info("listener {} updated in place", b.effective.getName());
                 continue;
             }
-            if (pl != null && !binding.binds(b.effective)) {
+            if (pl != null) {
                 refreshRoutes(pl);
                 pl.handOffLookup(this::handOffTarget);
-                logger.info("listener {} (bind_to_port: false) takes connections handed off to {}", pl.name(),
-                        pl.configuredAddress());
-            } else if (pl != null) {
-                refreshRoutes(pl);
-                pl.handOffLookup(this::handOffTarget);
-                var f = pl.bind(workers).awaitUninterruptibly();
-                if (!f.isSuccess()) {
-                    logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.configuredAddress(), f.cause().toString());
-                    pl = null;
+                if (!binding.binds(b.effective)) {
+                    logger.info("listener {} (bind_to_port: false) takes connections handed off to {}", pl.name(),
+                            pl.configuredAddress());
                 } else {
-                    logger.info("listener {} on {}", pl.name(), pl.localAddress());
+                    var f = pl.bind(workers).awaitUninterruptibly();
+                    if (!f.isSuccess()) {
+                        logger.error("listener {}: cannot bind {}: {}", pl.name(), pl.configuredAddress(),
+                                f.cause().toString());
+                        pl = null;
+                    } else {
+                        logger.info("listener {} on {}", pl.name(), pl.localAddress());
+                    }
                 }
             }
             if (old != null && old.bound != null) {
@@ -584,27 +588,43 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         }
         List<ProxyListener> now = new ArrayList<>();
         Map<InetSocketAddress, ProxyListener> addresses = new HashMap<>();
+        IntObjectHashMap<ProxyListener> anyAddress = new IntObjectHashMap<>();
         for (Active a : listeners.values()) {
             if (a.bound != null) {
-                addresses.putIfAbsent(a.bound.configuredAddress(), a.bound);
+                InetSocketAddress address = a.bound.configuredAddress();
+                addresses.putIfAbsent(address, a.bound);
+                if (address.getAddress() instanceof Inet4Address ip && ip.isAnyLocalAddress()
+                        && !anyAddress.containsKey(address.getPort())) {
+                    anyAddress.put(address.getPort(), a.bound);
+                }
                 if (a.bound.socketBound()) {
                     now.add(a.bound);
                 }
             }
         }
         bound = List.copyOf(now);
-        byAddress = Map.copyOf(addresses);
+        handOffTable = new HandOffTable(Map.copyOf(addresses), anyAddress);
     }
 
     /**
      * The listener a {@code use_original_dst} listener hands a connection to: the one configured on exactly
      * {@code destination}, else one on {@code 0.0.0.0} with its port (Envoy's {@code getBalancedHandlerByAddress});
-     * null for none. Any thread.
+     * null for none. Any thread; allocates nothing (it runs per accepted connection).
      */
     private ProxyListener handOffTarget(InetSocketAddress destination) {
-        Map<InetSocketAddress, ProxyListener> m = byAddress;
-        ProxyListener l = m.get(destination);
-        return l != null ? l : m.get(new InetSocketAddress("0.0.0.0", destination.getPort()));
+        HandOffTable t = handOffTable;
+        ProxyListener l = t.exact.get(destination);
+        return l != null ? l : t.anyAddress.get(destination.getPort());
+    }
+
+    /**
+     * The active listeners by configured address, and those on {@code 0.0.0.0} by port, built once per listener
+     * update so that the per-connection lookup parses and allocates nothing.
+     *
+     * @param anyAddress never modified once published
+     */
+    private record HandOffTable(Map<InetSocketAddress, ProxyListener> exact, IntObjectMap<ProxyListener> anyAddress) {
+        static final HandOffTable EMPTY = new HandOffTable(Map.of(), new IntObjectHashMap<>());
     }
 
     private void refreshRoutes(ProxyListener pl) {

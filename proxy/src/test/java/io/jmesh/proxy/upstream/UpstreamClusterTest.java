@@ -215,20 +215,31 @@ class UpstreamClusterTest {
         assertEquals(Cluster.DiscoveryType.ORIGINAL_DST, c.type());
         assertNull(c.chooseHost(LoadBalancerContext.NONE), "no downstream connection, no host");
         java.net.InetSocketAddress dst = new java.net.InetSocketAddress("10.250.1.2", 9080);
-        LoadBalancerContext toDst = new LoadBalancerContext() {
-            @Override
-            public java.util.OptionalLong hashKey() {
-                return java.util.OptionalLong.empty();
-            }
-
-            @Override
-            public java.net.InetSocketAddress downstreamDestination() {
-                return dst;
-            }
-        };
+        LoadBalancerContext toDst = LoadBalancerContext.ofDestination(dst);
         Host h = c.chooseHost(toDst);
         assertEquals(dst, h.address());
         assertSame(h, c.chooseHost(toDst), "one host per address, keeping its stats");
+    }
+
+    @Test
+    void originalDstClusterForgetsIdleHostsPastItsLimitButKeepsBusyOnes() throws Exception {
+        UpstreamCluster c = build(Cluster.newBuilder().setName("PassthroughCluster")
+                                          .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                                          .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build());
+        LoadBalancerContext toBusy = LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.250.0.1", 80));
+        LoadBalancerContext toIdle = LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.250.0.2", 80));
+        Host busy = c.chooseHost(toBusy);
+        busy.requestStarted();
+        Host idle = c.chooseHost(toIdle);
+        for (int i = 2; i < UpstreamCluster.ORIGINAL_DST_MAX_HOSTS; i++) {
+            c.chooseHost(LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.251.0.1", 1000 + i)));
+        }
+        assertSame(idle, c.chooseHost(toIdle), "kept up to the limit");
+        // The limit is reached: a new destination makes the cluster forget the hosts without active requests.
+        c.chooseHost(LoadBalancerContext.ofDestination(new java.net.InetSocketAddress("10.252.0.1", 80)));
+        assertSame(busy, c.chooseHost(toBusy), "a host with an active request is kept, with its stats");
+        assertNotSame(idle, c.chooseHost(toIdle), "an idle host was forgotten");
+        busy.requestFinished();
     }
 
     @Test

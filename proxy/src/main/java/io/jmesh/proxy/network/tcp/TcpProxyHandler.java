@@ -80,19 +80,9 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        final java.net.InetSocketAddress destination = ConnectionInfo.of(downstream)
-                .destinationAddress();
-        final UpstreamRequest r = UpstreamRequest.start(cluster, new LoadBalancerContext() {
-            @Override
-            public java.util.OptionalLong hashKey() {
-                return java.util.OptionalLong.empty();
-            }
-
-            @Override
-            public java.net.InetSocketAddress downstreamDestination() {
-                return destination; // where an ORIGINAL_DST cluster (PassthroughCluster) connects
-            }
-        });
+        // The destination is where an ORIGINAL_DST cluster (PassthroughCluster) connects.
+        final UpstreamRequest r = UpstreamRequest.start(cluster,
+                LoadBalancerContext.ofDestination(ConnectionInfo.of(downstream).destinationAddress()));
         if (!r.started()) { // UH, or UO when max_requests is full (Envoy's TCP pool takes a request slot too)
             flags.add(r.failure().responseFlag());
             ctx.close();
