@@ -11,14 +11,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import org.apache.dubbo.config.ApplicationConfig;
-import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.ReferenceConfig;
-import org.apache.dubbo.config.RegistryConfig;
-import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 import org.apache.dubbo.rpc.RpcContext;
-import org.apache.dubbo.rpc.model.FrameworkModel;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -112,7 +107,9 @@ class DubboTracingTest {
                     }
                 }).build().start();
         final int port = RpcMesh.freePort(); // SOFARPC does not report an ephemeral port back
-        provider = traceparentEchoProvider(port);
+        // answers with the traceparent attachment it received
+        provider = DubboApps.provider(port,
+                name -> String.valueOf(RpcContext.getServerAttachment().getAttachment("traceparent")));
         proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, collector.getPort())), 1);
         final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();
         consumer = DubboApps.consumer(proxy.listenerAddresses().get("dubbo"), reference);
@@ -141,21 +138,6 @@ class DubboTracingTest {
             s.append(String.format("%02x", x));
         }
         return s.toString();
-    }
-
-    /** A GreetingService 1.0.0 provider answering with the {@code traceparent} attachment it received. */
-    private static DubboBootstrap traceparentEchoProvider(int port) throws Exception {
-        DubboApps.setLocalHost("127.0.0.1");
-        final ServiceConfig<GreetingService> service = new ServiceConfig<>();
-        service.setInterface(GreetingService.class);
-        service.setRef(name -> String.valueOf(RpcContext.getServerAttachment().getAttachment("traceparent")));
-        service.setVersion("1.0.0");
-        final ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
-        protocol.setHost("127.0.0.1");
-        final ApplicationConfig app = new ApplicationConfig("traced-provider");
-        app.setQosEnable(false);
-        return DubboBootstrap.newInstance(new FrameworkModel()).application(app)
-                .registry(new RegistryConfig("N/A")).protocol(protocol).service(service).start();
     }
 
     @Test
