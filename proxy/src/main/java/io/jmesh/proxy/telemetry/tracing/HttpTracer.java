@@ -366,13 +366,7 @@ public final class HttpTracer {
      * request never got that far).
      */
     public void finishSpan(Span span, StreamInfo info, String method, String uri, String scheme, HttpHeaders headers) {
-        span.tag("component", "proxy");
-        if (!nodeId.isEmpty()) {
-            span.tag("node_id", nodeId);
-        }
-        if (!zone.isEmpty()) {
-            span.tag("zone", zone);
-        }
+        tagProxy(span);
         if (headers != null) {
             span.tag("guid:x-request-id", headers.get(X_REQUEST_ID));
             String host = headers.get(HttpHeaderNames.HOST);
@@ -394,13 +388,7 @@ public final class HttpTracer {
      */
     public void finishRpcSpan(Span span, StreamInfo info, String service, String method, Integer status,
                               boolean success) {
-        span.tag("component", "proxy");
-        if (!nodeId.isEmpty()) {
-            span.tag("node_id", nodeId);
-        }
-        if (!zone.isEmpty()) {
-            span.tag("zone", zone);
-        }
+        tagProxy(span);
         span.tag("rpc.service", service);
         span.tag("rpc.method", method);
         if (status != null) {
@@ -410,6 +398,17 @@ public final class HttpTracer {
             span.tag("error", "true");
         }
         finishCommon(span, info, null);
+    }
+
+    /** The proxy's own tags, first on every span: {@code component}, {@code node_id}, {@code zone}. */
+    private void tagProxy(Span span) {
+        span.tag("component", "proxy");
+        if (!nodeId.isEmpty()) {
+            span.tag("node_id", nodeId);
+        }
+        if (!zone.isEmpty()) {
+            span.tag("zone", zone);
+        }
     }
 
     private void finishCommon(Span span, StreamInfo info, HttpHeaders headers) {
