@@ -23,10 +23,15 @@ final class DubboApps {
      * {@code 127.0.0.1:port}, registered nowhere.
      */
     static DubboBootstrap provider(int port) throws Exception {
+        return provider(port, name -> "hello " + name);
+    }
+
+    /** As {@link #provider(int)}, answering with {@code ref}. */
+    static DubboBootstrap provider(int port, GreetingService ref) throws Exception {
         setLocalHost("127.0.0.1");
         final ServiceConfig<GreetingService> service = new ServiceConfig<>();
         service.setInterface(GreetingService.class);
-        service.setRef(name -> "hello " + name);
+        service.setRef(ref);
         service.setVersion("1.0.0");
         final ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
         protocol.setHost("127.0.0.1");

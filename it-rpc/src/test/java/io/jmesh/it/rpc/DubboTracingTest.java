@@ -1,34 +1,23 @@
 package io.jmesh.it.rpc;
 
+import static io.jmesh.proxy.telemetry.tracing.OtlpReceiver.attributes;
+import static io.jmesh.proxy.telemetry.tracing.OtlpReceiver.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import org.apache.dubbo.config.ApplicationConfig;
-import org.apache.dubbo.config.ProtocolConfig;
 import org.apache.dubbo.config.ReferenceConfig;
-import org.apache.dubbo.config.RegistryConfig;
-import org.apache.dubbo.config.ServiceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 import org.apache.dubbo.rpc.RpcContext;
-import org.apache.dubbo.rpc.model.FrameworkModel;
 
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
-import io.jmesh.proxy.config.BootstrapLoader;
-import io.jmesh.proxy.server.ProxyServer;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
-import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
-import io.opentelemetry.proto.common.v1.KeyValue;
+import io.jmesh.proxy.telemetry.tracing.OtlpReceiver;
+import io.jmesh.proxy.testing.Poll;
+import io.jmesh.proxy.testing.ProxyFixture;
 import io.opentelemetry.proto.trace.v1.Span;
 
 /**
@@ -38,84 +27,22 @@ import io.opentelemetry.proto.trace.v1.Span;
  */
 class DubboTracingTest {
 
-    static final String CONFIG = """
-            node: { id: consumer-node, cluster: consumer.default }
-            static_resources:
-              listeners:
-              - name: dubbo
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                traffic_direction: OUTBOUND
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: dubbo
-                        protocol: dubbo
-                        tracing:
-                          provider:
-                            name: envoy.tracers.opentelemetry
-                            typed_config:
-                              "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                              grpc_service: { envoy_grpc: { cluster_name: otel }, timeout: 8s }
-                              service_name: consumer.default
-                        route_config:
-                          virtual_hosts:
-                          - name: greeting
-                            domains: ["io.jmesh.it.rpc.GreetingService"]
-                            routes:
-                            - match: { prefix: "/" }
-                              route: { cluster: provider }
-              clusters:
-              - name: provider
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: provider
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-              - name: otel
-                connect_timeout: 1s
-                type: STATIC
-                typed_extension_protocol_options:
-                  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                    explicit_http_config: { http2_protocol_options: {} }
-                load_assignment:
-                  cluster_name: otel
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-            """;
-
-    private static final ConcurrentLinkedQueue<Span> SPANS = new ConcurrentLinkedQueue<>();
-    private static Server collector;
+    private static OtlpReceiver collector;
     private static DubboBootstrap provider;
     private static DubboBootstrap consumer;
     private static GreetingService greeting;
-    private static ProxyServer proxy;
+    private static ProxyFixture proxy;
 
     @BeforeAll
     static void start() throws Exception {
-        collector = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new TraceServiceGrpc.TraceServiceImplBase() {
-                    @Override
-                    public void export(ExportTraceServiceRequest request,
-                                       StreamObserver<ExportTraceServiceResponse> response) {
-                        request.getResourceSpansList().forEach(rs -> rs.getScopeSpansList()
-                                .forEach(ss -> SPANS.addAll(ss.getSpansList())));
-                        response.onNext(ExportTraceServiceResponse.getDefaultInstance());
-                        response.onCompleted();
-                    }
-                }).build().start();
-        final int port = RpcMesh.freePort(); // SOFARPC does not report an ephemeral port back
-        provider = traceparentEchoProvider(port);
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, collector.getPort())), 1);
+        collector = new OtlpReceiver();
+        final int port = RpcMesh.freePort();
+        // answers with the traceparent attachment it received
+        provider = DubboApps.provider(port,
+                name -> String.valueOf(RpcContext.getServerAttachment().getAttachment("traceparent")));
+        proxy = RpcMesh.tracedConsumerSidecar("dubbo", "dubbo", GreetingService.class.getName(), port, collector);
         final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();
-        consumer = DubboApps.consumer(proxy.listenerAddresses().get("dubbo"), reference);
+        consumer = DubboApps.consumer(proxy.server().listenerAddresses().get("dubbo"), reference);
         greeting = reference.get();
     }
 
@@ -131,31 +58,8 @@ class DubboTracingTest {
             provider.stop();
         }
         if (collector != null) {
-            collector.shutdownNow().awaitTermination();
+            collector.close();
         }
-    }
-
-    private static String hex(com.google.protobuf.ByteString b) {
-        StringBuilder s = new StringBuilder();
-        for (byte x : b.toByteArray()) {
-            s.append(String.format("%02x", x));
-        }
-        return s.toString();
-    }
-
-    /** A GreetingService 1.0.0 provider answering with the {@code traceparent} attachment it received. */
-    private static DubboBootstrap traceparentEchoProvider(int port) throws Exception {
-        DubboApps.setLocalHost("127.0.0.1");
-        final ServiceConfig<GreetingService> service = new ServiceConfig<>();
-        service.setInterface(GreetingService.class);
-        service.setRef(name -> String.valueOf(RpcContext.getServerAttachment().getAttachment("traceparent")));
-        service.setVersion("1.0.0");
-        final ProtocolConfig protocol = new ProtocolConfig("dubbo", port);
-        protocol.setHost("127.0.0.1");
-        final ApplicationConfig app = new ApplicationConfig("traced-provider");
-        app.setQosEnable(false);
-        return DubboBootstrap.newInstance(new FrameworkModel()).application(app)
-                .registry(new RegistryConfig("N/A")).protocol(protocol).service(service).start();
     }
 
     @Test
@@ -168,13 +72,11 @@ class DubboTracingTest {
         } finally {
             RpcContext.removeClientAttachment();
         }
-        for (int i = 0; i < 1000 && SPANS.isEmpty(); i++) {
-            Thread.sleep(10);
-        }
-        assertEquals(1, SPANS.size(), "one span at the OTLP receiver within 10 s");
-        final Span span = SPANS.peek();
-        final Map<String, String> tags = span.getAttributesList().stream()
-                .collect(Collectors.toMap(KeyValue::getKey, kv -> kv.getValue().getStringValue()));
+        Poll.until(() -> !collector.spans().isEmpty(), "a span at the OTLP receiver");
+        final List<Span> spans = collector.spans();
+        assertEquals(1, spans.size(), "one span at the OTLP receiver");
+        final Span span = spans.get(0);
+        final Map<String, String> tags = attributes(span);
         assertEquals("0af7651916cd43dd8448eb211c80319c", hex(span.getTraceId()));
         assertEquals("b7ad6b7169203331", hex(span.getParentSpanId()), "the span continues the consumer's");
         assertEquals("00-0af7651916cd43dd8448eb211c80319c-" + hex(span.getSpanId()) + "-01", seenByProvider,

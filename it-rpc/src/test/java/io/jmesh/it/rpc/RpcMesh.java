@@ -26,6 +26,9 @@ import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.discovery.registry.Registries;
 import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.telemetry.tracing.OtlpReceiver;
+import io.jmesh.proxy.testing.Bootstraps;
+import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.xds.AdsBootstrap;
 import io.jmesh.proxy.xds.ListenerBinding;
 import io.jmesh.security.agent.AgentOptions;
@@ -219,6 +222,25 @@ final class RpcMesh implements AutoCloseable {
             }
         }
         return sum;
+    }
+
+    /**
+     * A consumer's sidecar from a static bootstrap (node cluster {@code consumer.default}): one OUTBOUND listener
+     * {@code listener} whose rpc_proxy ({@code protocol}, stat prefix {@code listener}) routes the interface
+     * {@code service} to the cluster {@code provider} at {@code providerPort} and has {@code tracing} exporting
+     * over OTLP/gRPC to {@code collector} as {@code consumer.default}.
+     */
+    static ProxyFixture tracedConsumerSidecar(String protocol, String listener, String service, int providerPort,
+                                              OtlpReceiver collector) throws Exception {
+        return Bootstraps.rpc(protocol).listener(listener).statPrefix(listener)
+                .bootstrap("node", "{ id: consumer-node, cluster: consumer.default }")
+                .listenerOption("traffic_direction", "OUTBOUND")
+                .option("tracing", OtlpReceiver.tracing("consumer.default", ""))
+                .virtualHost(service, service)
+                .route("/", "provider")
+                .cluster("provider", providerPort)
+                .http2Cluster("otel", collector.port())
+                .start();
     }
 
     /** A free port of 127.0.0.1 (for an app: the same port is then bound by its sidecar on its own IP). */

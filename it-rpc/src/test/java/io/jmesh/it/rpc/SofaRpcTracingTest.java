@@ -1,12 +1,12 @@
 package io.jmesh.it.rpc;
 
+import static io.jmesh.proxy.telemetry.tracing.OtlpReceiver.attributes;
+import static io.jmesh.proxy.telemetry.tracing.OtlpReceiver.hex;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,17 +14,11 @@ import org.junit.jupiter.api.Test;
 
 import com.alipay.sofa.rpc.config.ServerConfig;
 
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
-import io.jmesh.proxy.config.BootstrapLoader;
-import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.telemetry.tracing.OtlpReceiver;
 import io.jmesh.proxy.telemetry.tracing.RpcTracing;
 import io.jmesh.proxy.telemetry.tracing.TraceContext;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
-import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
-import io.opentelemetry.proto.collector.trace.v1.TraceServiceGrpc;
-import io.opentelemetry.proto.common.v1.KeyValue;
+import io.jmesh.proxy.testing.Poll;
+import io.jmesh.proxy.testing.ProxyFixture;
 import io.opentelemetry.proto.trace.v1.Span;
 
 /**
@@ -34,80 +28,16 @@ import io.opentelemetry.proto.trace.v1.Span;
  */
 class SofaRpcTracingTest {
 
-    static final String CONFIG = """
-            node: { id: consumer-node, cluster: consumer.default }
-            static_resources:
-              listeners:
-              - name: sofarpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                traffic_direction: OUTBOUND
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: sofarpc
-                        protocol: bolt
-                        tracing:
-                          provider:
-                            name: envoy.tracers.opentelemetry
-                            typed_config:
-                              "@type": type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig
-                              grpc_service: { envoy_grpc: { cluster_name: otel }, timeout: 8s }
-                              service_name: consumer.default
-                        route_config:
-                          virtual_hosts:
-                          - name: hello
-                            domains: ["io.jmesh.it.rpc.HelloService"]
-                            routes:
-                            - match: { prefix: "/" }
-                              route: { cluster: provider }
-              clusters:
-              - name: provider
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: provider
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-              - name: otel
-                connect_timeout: 1s
-                type: STATIC
-                typed_extension_protocol_options:
-                  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-                    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                    explicit_http_config: { http2_protocol_options: {} }
-                load_assignment:
-                  cluster_name: otel
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-            """;
-
-    private static final ConcurrentLinkedQueue<Span> SPANS = new ConcurrentLinkedQueue<>();
-    private static Server collector;
+    private static OtlpReceiver collector;
     private static ServerConfig serverConfig;
-    private static ProxyServer proxy;
+    private static ProxyFixture proxy;
 
     @BeforeAll
     static void start() throws Exception {
-        collector = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .addService(new TraceServiceGrpc.TraceServiceImplBase() {
-                    @Override
-                    public void export(ExportTraceServiceRequest request,
-                                       StreamObserver<ExportTraceServiceResponse> response) {
-                        request.getResourceSpansList().forEach(rs -> rs.getScopeSpansList()
-                                .forEach(ss -> SPANS.addAll(ss.getSpansList())));
-                        response.onNext(ExportTraceServiceResponse.getDefaultInstance());
-                        response.onCompleted();
-                    }
-                }).build().start();
+        collector = new OtlpReceiver();
         final int port = RpcMesh.freePort(); // SOFARPC does not report an ephemeral port back
         serverConfig = SofaApps.provider(port);
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, collector.getPort())), 1);
+        proxy = RpcMesh.tracedConsumerSidecar("bolt", "sofarpc", HelloService.class.getName(), port, collector);
     }
 
     @AfterAll
@@ -119,29 +49,19 @@ class SofaRpcTracingTest {
             serverConfig.destroy();
         }
         if (collector != null) {
-            collector.shutdownNow().awaitTermination();
+            collector.close();
         }
-    }
-
-    private static String hex(com.google.protobuf.ByteString b) {
-        StringBuilder s = new StringBuilder();
-        for (byte x : b.toByteArray()) {
-            s.append(String.format("%02x", x));
-        }
-        return s.toString();
     }
 
     @Test
     void aSofaRpcCallsSpanJoinsItsSofaTrace() throws Exception {
-        final HelloService hello = SofaApps.consumer(proxy.listenerAddresses().get("sofarpc")).refer();
+        final HelloService hello = SofaApps.consumer(proxy.server().listenerAddresses().get("sofarpc")).refer();
         assertEquals("hello tracer", hello.sayHello("tracer", 1));
-        for (int i = 0; i < 1000 && SPANS.isEmpty(); i++) {
-            Thread.sleep(10);
-        }
-        assertEquals(1, SPANS.size(), "one span at the OTLP receiver within 10 s");
-        final Span span = SPANS.peek();
-        final Map<String, String> tags = span.getAttributesList().stream()
-                .collect(Collectors.toMap(KeyValue::getKey, kv -> kv.getValue().getStringValue()));
+        Poll.until(() -> !collector.spans().isEmpty(), "a span at the OTLP receiver");
+        final List<Span> spans = collector.spans();
+        assertEquals(1, spans.size(), "one span at the OTLP receiver");
+        final Span span = spans.get(0);
+        final Map<String, String> tags = attributes(span);
         final String sofaTraceId = tags.get("sofaTraceId");
         assertTrue(sofaTraceId != null && sofaTraceId.length() > 10, "SOFATracer's trace id is on the span: " + tags);
         final TraceContext sofa = RpcTracing.fromSofa(sofaTraceId, tags.get("sofaRpcId"));

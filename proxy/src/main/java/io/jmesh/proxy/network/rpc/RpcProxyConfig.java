@@ -304,10 +304,12 @@ public final class RpcProxyConfig {
             final io.jmesh.proxy.telemetry.tracing.HttpTracer tracer = io.jmesh.proxy.telemetry.tracing.HttpTracer
                     .create(proto, server.trafficDirection(), clusters, stats, path + ".tracing",
                             "rpc." + sp.asText() + '.');
-            final List<RpcFilterFactory.PerCall> traced = new ArrayList<>(filters.size() + 1);
-            traced.add(request -> new RpcTracingFilter(tracer));
-            traced.addAll(filters);
-            filters = List.copyOf(traced);
+            if (tracer.exports()) { // without a provider a call has no span and no context to write
+                final List<RpcFilterFactory.PerCall> traced = new ArrayList<>(filters.size() + 1);
+                traced.add(request -> new RpcTracingFilter(tracer));
+                traced.addAll(filters);
+                filters = List.copyOf(traced);
+            }
         }
         return new RpcProxyConfig(statPrefix, codec, filters, table, timeoutMs, maxFrame, log, clusters, stats);
     }

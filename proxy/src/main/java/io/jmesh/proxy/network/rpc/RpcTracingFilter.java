@@ -50,8 +50,9 @@ final class RpcTracingFilter implements RpcFilter {
         };
         String sofaTraceId = request.header(RpcTracing.SOFA_TRACE_ID);
         String sofaRpcId = request.header(RpcTracing.SOFA_RPC_ID);
-        span = tracer.startRpcSpan(carrier, RpcTracing.fromSofa(sofaTraceId, sofaRpcId), callbacks.streamInfo(),
-                request.host());
+        // the SOFA ids are hashed only for a call whose carrier holds no B3 or W3C context
+        span = tracer.startRpcSpan(carrier, sofaTraceId == null ? null : () -> RpcTracing.fromSofa(sofaTraceId,
+                sofaRpcId), callbacks.streamInfo(), request.host());
         if (span != null && sofaTraceId != null) {
             span.tag("sofaTraceId", sofaTraceId).tag("sofaRpcId", sofaRpcId);
         }

@@ -310,10 +310,12 @@ public final class HttpTracer {
     /**
      * Starts the span of an RPC call (Bolt, Dubbo), whose headers are the Bolt header map or the Dubbo
      * attachments: as for HTTP, but with no request id the decision is drawn at random ({@code random_sampling},
-     * then {@code overall_sampling}; {@code x-envoy-force-trace} forces it). {@code fallback} is the caller's
-     * context when the carrier holds neither B3 nor W3C (SOFARPC's {@code rpc_trace_context}), or null.
+     * then {@code overall_sampling}; {@code x-envoy-force-trace} forces it). {@code fallback} gives the caller's
+     * context when the carrier holds neither B3 nor W3C (SOFARPC's {@code rpc_trace_context}; asked only then), or
+     * is null.
      */
-    public Span startRpcSpan(TraceCarrier carrier, TraceContext fallback, StreamInfo info, String service) {
+    public Span startRpcSpan(TraceCarrier carrier, Supplier<TraceContext> fallback, StreamInfo info,
+                             String service) {
         if (driver == null) {
             return null;
         }
@@ -328,10 +330,11 @@ public final class HttpTracer {
      * named {@code ingress}, or {@code egress <target>} ({@code target}: the request's host or service, may be null;
      * the name is built only for a sampled request).
      */
-    private Span start(TraceCarrier carrier, TraceContext fallback, boolean traced, StreamInfo info, String target) {
+    private Span start(TraceCarrier carrier, Supplier<TraceContext> fallback, boolean traced, StreamInfo info,
+                       String target) {
         TraceContext incoming = Propagation.extract(carrier, driver.format());
-        if (incoming == null) {
-            incoming = fallback;
+        if (incoming == null && fallback != null) {
+            incoming = fallback.get();
         }
         boolean sampled = incoming != null && incoming.sampled() != null ? incoming.isSampled() : traced;
         TraceContext ctx;

@@ -1,5 +1,6 @@
 package io.jmesh.proxy.telemetry.tracing;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -29,30 +30,24 @@ public final class RpcTracing {
         if (sofaTraceId == null || sofaTraceId.isEmpty()) {
             return null;
         }
-        byte[] trace = sha256(sofaTraceId);
-        byte[] span = sha256(sofaTraceId + '/' + (sofaRpcId == null ? "0" : sofaRpcId));
-        long hi = toLong(trace, 0);
-        long lo = toLong(trace, 8);
-        long id = toLong(span, 0);
+        MessageDigest sha256 = sha256();
+        byte[] trace = sha256.digest(sofaTraceId.getBytes(StandardCharsets.UTF_8));
+        byte[] span = sha256.digest((sofaTraceId + '/' + (sofaRpcId == null ? "0" : sofaRpcId))
+                .getBytes(StandardCharsets.UTF_8));
+        long hi = ByteBuffer.wrap(trace).getLong(0);
+        long lo = ByteBuffer.wrap(trace).getLong(8);
+        long id = ByteBuffer.wrap(span).getLong(0);
         if (lo == 0 || id == 0) {
             return null;
         }
         return new TraceContext(hi, lo, id, 0, null, false, null);
     }
 
-    private static byte[] sha256(String s) {
+    private static MessageDigest sha256() {
         try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    private static long toLong(byte[] b, int from) {
-        long v = 0;
-        for (int i = from; i < from + 8; i++) {
-            v = (v << 8) | (b[i] & 0xff);
-        }
-        return v;
     }
 }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -59,23 +60,26 @@ class RpcTracingTest {
         collector = new OtlpReceiver();
         provider = new RpcPeers.EchoServer(p, "provider");
         resources.add(provider);
-        inbound = Bootstraps.rpc(p.protocolName()).statPrefix("inbound")
-                .listener("inbound").listenerOption("traffic_direction", "INBOUND")
-                .option("tracing", OtlpReceiver.tracing("provider.default", ""))
-                .route("/", "inbound|12200||")
-                .cluster("inbound|12200||", provider.port())
-                .http2Cluster("otel", collector.port())
-                .start();
-        outbound = Bootstraps.rpc(p.protocolName()).statPrefix("outbound")
-                .listener("outbound").listenerOption("traffic_direction", "OUTBOUND")
-                .option("tracing", OtlpReceiver.tracing("consumer.default", ""))
-                .route("/", "outbound|12200||provider")
-                .cluster("outbound|12200||provider", inbound.port())
-                .http2Cluster("otel", collector.port())
-                .start();
+        inbound = sidecar(p, "inbound", "provider.default", "inbound|12200||", provider.port());
+        outbound = sidecar(p, "outbound", "consumer.default", "outbound|12200||provider", inbound.port());
         RpcPeers.Client c = new RpcPeers.Client(p, outbound.port());
         resources.add(0, c);
         return c;
+    }
+
+    /**
+     * A sidecar whose listener, stat prefix and traffic direction are {@code direction}, routing every call to
+     * {@code cluster} at {@code port} and exporting spans as {@code service} to the collector.
+     */
+    private ProxyFixture sidecar(RpcProtocol p, String direction, String service, String cluster, int port)
+            throws Exception {
+        return Bootstraps.rpc(p.protocolName()).statPrefix(direction)
+                .listener(direction).listenerOption("traffic_direction", direction.toUpperCase(Locale.ROOT))
+                .option("tracing", OtlpReceiver.tracing(service, ""))
+                .route("/", cluster)
+                .cluster(cluster, port)
+                .http2Cluster("otel", collector.port())
+                .start();
     }
 
     private void call(RpcPeers.Client c, RpcProtocol p, Map<String, String> headers) throws InterruptedException {

@@ -57,6 +57,15 @@ public final class OtlpReceiver implements AutoCloseable {
         return m;
     }
 
+    /** Every span received so far, in order of arrival. */
+    public List<Span> spans() {
+        List<Span> out = new java.util.ArrayList<>();
+        for (ResourceSpans rs : received) {
+            rs.getScopeSpansList().forEach(ss -> out.addAll(ss.getSpansList()));
+        }
+        return out;
+    }
+
     /** A span's attributes as strings. */
     public static Map<String, String> attributes(Span s) {
         return s.getAttributesList().stream()
