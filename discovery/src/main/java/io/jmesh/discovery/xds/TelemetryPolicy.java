@@ -168,10 +168,18 @@ final class TelemetryPolicy {
         return false;
     }
 
-    /** Whether some Telemetry selects workloads by label (then listeners depend on the proxy's labels). */
-    static boolean selectsByLabels(MeshSnapshot snapshot) {
+    /**
+     * Whether listeners depend on the proxy's labels through telemetry: some Telemetry selects workloads by label
+     * (or a Gateway by its label), or tracing may be on (MeshConfig {@code defaultProviders.tracing} or some
+     * Telemetry {@code tracing}), whose Istio tags and OpenTelemetry {@code service_name} come from the labels.
+     */
+    static boolean dependsOnLabels(MeshSnapshot snapshot) {
+        if (!snapshot.meshConfig().defaultTracingProviders().isEmpty()) {
+            return true;
+        }
         for (Config<Telemetry> c : snapshot.config().<Telemetry>of(ConfigKind.TELEMETRY)) {
-            if (c.spec().hasSelector() || c.spec().targetRef() != null || !c.spec().targetRefs().isEmpty()) {
+            if (c.spec().hasSelector() || c.spec().targetRef() != null || !c.spec().targetRefs().isEmpty()
+                    || !c.spec().tracing().isEmpty()) {
                 return true;
             }
         }

@@ -305,10 +305,10 @@ public final class XdsCache {
 
     private static State newState(MeshSnapshot snapshot) {
         // Listeners also depend on the labels when a policy selects workloads by label (PeerAuthentication,
-        // AuthorizationPolicy, RequestAuthentication): two sidecars with the same ports in one namespace must not
-        // share a cached LDS then.
+        // AuthorizationPolicy, RequestAuthentication, Telemetry) or tracing tags spans with them: two sidecars with
+        // the same ports in one namespace must not share a cached LDS then.
         return new State(snapshot, usesSourceLabels(snapshot) || AuthorizationFilters.selectsByLabels(snapshot)
-                || requestAuthenticationSelectsByLabels(snapshot) || TelemetryPolicy.selectsByLabels(snapshot),
+                || requestAuthenticationSelectsByLabels(snapshot) || TelemetryPolicy.dependsOnLabels(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
