@@ -81,7 +81,8 @@ final class GenerationContext {
         return namespaceWide;
     }
 
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+    /** Whether {@code selector} (a {@code matchLabels}) selects a workload with {@code labels}. */
+    static boolean selects(Map<String, String> selector, Map<String, String> labels) {
         for (Map.Entry<String, String> e : selector.entrySet()) {
             if (!e.getValue().equals(labels.get(e.getKey()))) {
                 return false;

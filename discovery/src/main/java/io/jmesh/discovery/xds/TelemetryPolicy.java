@@ -84,8 +84,18 @@ final class TelemetryPolicy {
             "TCP_RECEIVED_BYTES", "tcp_received_bytes_total", "GRPC_REQUEST_MESSAGES", "request_messages_total",
             "GRPC_RESPONSE_MESSAGES", "response_messages_total");
 
+    /** Istio's metric names ({@link #METRIC_NAMES}' keys), sorted: what {@code ALL_METRICS} stands for. */
+    private static final List<String> ALL_METRICS = List.copyOf(new java.util.TreeSet<>(METRIC_NAMES.keySet()));
+
     /** Istio's {@code WorkloadMode}s that a listener class reports as. */
-    enum Mode { CLIENT, SERVER }
+    enum Mode {
+        CLIENT, SERVER;
+
+        /** Whether a {@code match.mode} (this mode's name, {@code CLIENT_AND_SERVER}, or null: all) holds. */
+        boolean matches(String match) {
+            return match == null || match.equals("CLIENT_AND_SERVER") || match.equals(name());
+        }
+    }
 
     private static final Set<String> warned = ConcurrentHashMap.newKeySet();
 
@@ -146,12 +156,7 @@ final class TelemetryPolicy {
 
     private static boolean selects(Telemetry t, ProxyNode proxy) {
         if (t.hasSelector()) {
-            for (Map.Entry<String, String> e : t.selector().matchLabels().entrySet()) {
-                if (!e.getValue().equals(proxy.labels().get(e.getKey()))) {
-                    return false;
-                }
-            }
-            return true;
+            return GenerationContext.selects(t.selector().matchLabels(), proxy.labels());
         }
         String gateway = proxy.labels().get("gateway.networking.k8s.io/gateway-name");
         if (gateway == null) {
@@ -261,11 +266,10 @@ final class TelemetryPolicy {
                         continue;
                     }
                     disabledAll.remove(provider);
-                    List<String> metricNames = metric.equals("ALL_METRICS")
-                            ? new ArrayList<>(new java.util.TreeSet<>(METRIC_NAMES.keySet())) : List.of(metric);
+                    List<String> metricNames = metric.equals("ALL_METRICS") ? ALL_METRICS : List.of(metric);
                     String oMode = o.match() == null ? null : o.match().mode();
                     for (Mode md : Mode.values()) {
-                        if (oMode != null && !oMode.equals("CLIENT_AND_SERVER") && !oMode.equals(md.name())) {
+                        if (!md.matches(oMode)) {
                             continue;
                         }
                         for (String name : metricNames) {
@@ -385,8 +389,7 @@ final class TelemetryPolicy {
                     }
                     List<String> names = a.providers().isEmpty() ? parent : names(a.providers());
                     parent = names;
-                    String m = a.match() == null ? null : a.match().mode();
-                    if (m != null && !m.equals("CLIENT_AND_SERVER") && !m.equals(mode.name())) {
+                    if (!mode.matches(a.match() == null ? null : a.match().mode())) {
                         continue;
                     }
                     for (String provider : names) {
@@ -482,8 +485,7 @@ final class TelemetryPolicy {
             spec.provider = defaults.get(0);
         }
         for (Telemetry.Tracing t : tracing) {
-            String m = t.match() == null ? null : t.match().mode();
-            if (m != null && !m.equals("CLIENT_AND_SERVER") && !m.equals(mode.name())) {
+            if (!mode.matches(t.match() == null ? null : t.match().mode())) {
                 continue;
             }
             if (!t.providers().isEmpty()) {
@@ -643,10 +645,5 @@ final class TelemetryPolicy {
     private static void literal(Map<String, CustomTag> tags, String tag, String value) {
         tags.put(tag, CustomTag.newBuilder().setTag(tag).setLiteral(CustomTag.Literal.newBuilder().setValue(value))
                 .build());
-    }
-
-    /** For tests: forgets which warnings were logged. */
-    static void resetWarnings() {
-        warned.clear();
     }
 }
