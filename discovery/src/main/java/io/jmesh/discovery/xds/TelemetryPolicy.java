@@ -106,6 +106,47 @@ final class TelemetryPolicy {
         return inbound ? Mode.SERVER : Mode.CLIENT;
     }
 
+    /**
+     * The telemetry of one class of listener of one proxy: {@link #statsConfig}, {@link #accessLogs} and
+     * {@link #tracing} for one mode, each computed on first use and then kept, so that a generation run merges the
+     * Telemetry resources once per mode, not once per listener. Not thread-safe: one generation run's.
+     */
+    static final class Resolved {
+        private final MeshSnapshot snapshot;
+        private final ProxyNode proxy;
+        private final Mode mode;
+        private Optional<Struct> statsConfig;
+        private Optional<List<AccessLog>> accessLogs;
+        private Optional<HttpConnectionManager.Tracing> tracing;
+
+        Resolved(MeshSnapshot snapshot, ProxyNode proxy, Mode mode) {
+            this.snapshot = snapshot;
+            this.proxy = proxy;
+            this.mode = mode;
+        }
+
+        Optional<Struct> statsConfig() {
+            if (statsConfig == null) {
+                statsConfig = TelemetryPolicy.statsConfig(snapshot, proxy, mode);
+            }
+            return statsConfig;
+        }
+
+        Optional<List<AccessLog>> accessLogs() {
+            if (accessLogs == null) {
+                accessLogs = TelemetryPolicy.accessLogs(snapshot, proxy, mode);
+            }
+            return accessLogs;
+        }
+
+        Optional<HttpConnectionManager.Tracing> tracing() {
+            if (tracing == null) {
+                tracing = TelemetryPolicy.tracing(snapshot, proxy, mode);
+            }
+            return tracing;
+        }
+    }
+
     private static void warnOnce(String message) {
         if (warned.size() < 1024 && warned.add(message)) {
             logger.warn(message);
