@@ -20,6 +20,9 @@ final class GenerationContext {
     final MeshSnapshot snapshot;
     final List<Service> services;
     final Config<Sidecar> sidecar;
+    /** The proxy's telemetry by listener mode, resolved on first use (a generation run is one thread). */
+    private final Map<TelemetryPolicy.Mode, TelemetryPolicy.Resolved> telemetry =
+            new java.util.EnumMap<>(TelemetryPolicy.Mode.class);
 
     GenerationContext(ProxyNode proxy, MeshSnapshot snapshot) {
         this.proxy = proxy;
@@ -37,6 +40,11 @@ final class GenerationContext {
     DestinationRule destinationRule(String host) {
         Config<DestinationRule> dr = snapshot.destinationRule(host, proxy.namespace());
         return dr == null ? null : dr.spec();
+    }
+
+    /** The Telemetry API's metrics, access logs and tracing for this proxy's listeners of {@code mode}. */
+    TelemetryPolicy.Resolved telemetry(TelemetryPolicy.Mode mode) {
+        return telemetry.computeIfAbsent(mode, m -> new TelemetryPolicy.Resolved(snapshot, proxy, m));
     }
 
     /** Returns whether traffic to unknown hosts is refused for this proxy. */
@@ -86,7 +94,8 @@ final class GenerationContext {
         return namespaceWide;
     }
 
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+    /** Whether {@code selector} (a {@code matchLabels}) selects a workload with {@code labels}. */
+    static boolean selects(Map<String, String> selector, Map<String, String> labels) {
         for (Map.Entry<String, String> e : selector.entrySet()) {
             if (!e.getValue().equals(labels.get(e.getKey()))) {
                 return false;

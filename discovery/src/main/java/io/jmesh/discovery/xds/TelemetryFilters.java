@@ -36,7 +36,7 @@ final class TelemetryFilters {
     private TelemetryFilters() {}
 
     private static Optional<com.google.protobuf.Any> config(GenerationContext ctx, boolean inbound) {
-        return TelemetryPolicy.statsConfig(ctx.snapshot, ctx.proxy, TelemetryPolicy.mode(inbound)).map(v -> {
+        return ctx.telemetry(TelemetryPolicy.mode(inbound)).statsConfig().map(v -> {
             Struct.Builder value = v.toBuilder();
             if (ctx.proxy.type() == ProxyNode.Type.ROUTER) {
                 value.putFields("disable_host_header_fallback", Value.newBuilder().setBoolValue(true).build());
@@ -94,8 +94,7 @@ final class TelemetryFilters {
      * {@code accessLogFile} with {@code accessLogFormat} or Envoy's default format; empty when neither is set.
      */
     static List<AccessLog> accessLogs(GenerationContext ctx, boolean inbound) {
-        Optional<List<AccessLog>> telemetry = TelemetryPolicy.accessLogs(ctx.snapshot, ctx.proxy,
-                TelemetryPolicy.mode(inbound));
+        Optional<List<AccessLog>> telemetry = ctx.telemetry(TelemetryPolicy.mode(inbound)).accessLogs();
         if (telemetry.isPresent()) {
             return telemetry.get();
         }
@@ -117,7 +116,7 @@ final class TelemetryFilters {
 
     /** Sets the HTTP connection manager's {@code tracing} when the Telemetry API configures one. */
     static void tracing(GenerationContext ctx, boolean inbound, HttpConnectionManager.Builder hcm) {
-        TelemetryPolicy.tracing(ctx.snapshot, ctx.proxy, TelemetryPolicy.mode(inbound)).ifPresent(hcm::setTracing);
+        ctx.telemetry(TelemetryPolicy.mode(inbound)).tracing().ifPresent(hcm::setTracing);
     }
 
     /** {@code filter} (a tcp_proxy) with the listener's access logs added. */

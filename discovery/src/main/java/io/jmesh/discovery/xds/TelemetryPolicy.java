@@ -84,8 +84,18 @@ final class TelemetryPolicy {
             "TCP_RECEIVED_BYTES", "tcp_received_bytes_total", "GRPC_REQUEST_MESSAGES", "request_messages_total",
             "GRPC_RESPONSE_MESSAGES", "response_messages_total");
 
+    /** Istio's metric names ({@link #METRIC_NAMES}' keys), sorted: what {@code ALL_METRICS} stands for. */
+    private static final List<String> ALL_METRICS = List.copyOf(new java.util.TreeSet<>(METRIC_NAMES.keySet()));
+
     /** Istio's {@code WorkloadMode}s that a listener class reports as. */
-    enum Mode { CLIENT, SERVER }
+    enum Mode {
+        CLIENT, SERVER;
+
+        /** Whether a {@code match.mode} (this mode's name, {@code CLIENT_AND_SERVER}, or null: all) holds. */
+        boolean matches(String match) {
+            return match == null || match.equals("CLIENT_AND_SERVER") || match.equals(name());
+        }
+    }
 
     private static final Set<String> warned = ConcurrentHashMap.newKeySet();
 
@@ -94,6 +104,47 @@ final class TelemetryPolicy {
     /** The mode of a listener: {@code SERVER} for a sidecar's inbound listener, else {@code CLIENT}. */
     static Mode mode(boolean inbound) {
         return inbound ? Mode.SERVER : Mode.CLIENT;
+    }
+
+    /**
+     * The telemetry of one class of listener of one proxy: {@link #statsConfig}, {@link #accessLogs} and
+     * {@link #tracing} for one mode, each computed on first use and then kept, so that a generation run merges the
+     * Telemetry resources once per mode, not once per listener. Not thread-safe: one generation run's.
+     */
+    static final class Resolved {
+        private final MeshSnapshot snapshot;
+        private final ProxyNode proxy;
+        private final Mode mode;
+        private Optional<Struct> statsConfig;
+        private Optional<List<AccessLog>> accessLogs;
+        private Optional<HttpConnectionManager.Tracing> tracing;
+
+        Resolved(MeshSnapshot snapshot, ProxyNode proxy, Mode mode) {
+            this.snapshot = snapshot;
+            this.proxy = proxy;
+            this.mode = mode;
+        }
+
+        Optional<Struct> statsConfig() {
+            if (statsConfig == null) {
+                statsConfig = TelemetryPolicy.statsConfig(snapshot, proxy, mode);
+            }
+            return statsConfig;
+        }
+
+        Optional<List<AccessLog>> accessLogs() {
+            if (accessLogs == null) {
+                accessLogs = TelemetryPolicy.accessLogs(snapshot, proxy, mode);
+            }
+            return accessLogs;
+        }
+
+        Optional<HttpConnectionManager.Tracing> tracing() {
+            if (tracing == null) {
+                tracing = TelemetryPolicy.tracing(snapshot, proxy, mode);
+            }
+            return tracing;
+        }
     }
 
     private static void warnOnce(String message) {
@@ -146,12 +197,7 @@ final class TelemetryPolicy {
 
     private static boolean selects(Telemetry t, ProxyNode proxy) {
         if (t.hasSelector()) {
-            for (Map.Entry<String, String> e : t.selector().matchLabels().entrySet()) {
-                if (!e.getValue().equals(proxy.labels().get(e.getKey()))) {
-                    return false;
-                }
-            }
-            return true;
+            return GenerationContext.selects(t.selector().matchLabels(), proxy.labels());
         }
         String gateway = proxy.labels().get("gateway.networking.k8s.io/gateway-name");
         if (gateway == null) {
@@ -168,10 +214,18 @@ final class TelemetryPolicy {
         return false;
     }
 
-    /** Whether some Telemetry selects workloads by label (then listeners depend on the proxy's labels). */
-    static boolean selectsByLabels(MeshSnapshot snapshot) {
+    /**
+     * Whether listeners depend on the proxy's labels through telemetry: some Telemetry selects workloads by label
+     * (or a Gateway by its label), or tracing may be on (MeshConfig {@code defaultProviders.tracing} or some
+     * Telemetry {@code tracing}), whose Istio tags and OpenTelemetry {@code service_name} come from the labels.
+     */
+    static boolean dependsOnLabels(MeshSnapshot snapshot) {
+        if (!snapshot.meshConfig().defaultTracingProviders().isEmpty()) {
+            return true;
+        }
         for (Config<Telemetry> c : snapshot.config().<Telemetry>of(ConfigKind.TELEMETRY)) {
-            if (c.spec().hasSelector() || c.spec().targetRef() != null || !c.spec().targetRefs().isEmpty()) {
+            if (c.spec().hasSelector() || c.spec().targetRef() != null || !c.spec().targetRefs().isEmpty()
+                    || !c.spec().tracing().isEmpty()) {
                 return true;
             }
         }
@@ -253,11 +307,10 @@ final class TelemetryPolicy {
                         continue;
                     }
                     disabledAll.remove(provider);
-                    List<String> metricNames = metric.equals("ALL_METRICS")
-                            ? new ArrayList<>(new java.util.TreeSet<>(METRIC_NAMES.keySet())) : List.of(metric);
+                    List<String> metricNames = metric.equals("ALL_METRICS") ? ALL_METRICS : List.of(metric);
                     String oMode = o.match() == null ? null : o.match().mode();
                     for (Mode md : Mode.values()) {
-                        if (oMode != null && !oMode.equals("CLIENT_AND_SERVER") && !oMode.equals(md.name())) {
+                        if (!md.matches(oMode)) {
                             continue;
                         }
                         for (String name : metricNames) {
@@ -377,8 +430,7 @@ final class TelemetryPolicy {
                     }
                     List<String> names = a.providers().isEmpty() ? parent : names(a.providers());
                     parent = names;
-                    String m = a.match() == null ? null : a.match().mode();
-                    if (m != null && !m.equals("CLIENT_AND_SERVER") && !m.equals(mode.name())) {
+                    if (!mode.matches(a.match() == null ? null : a.match().mode())) {
                         continue;
                     }
                     for (String provider : names) {
@@ -474,8 +526,7 @@ final class TelemetryPolicy {
             spec.provider = defaults.get(0);
         }
         for (Telemetry.Tracing t : tracing) {
-            String m = t.match() == null ? null : t.match().mode();
-            if (m != null && !m.equals("CLIENT_AND_SERVER") && !m.equals(mode.name())) {
+            if (!mode.matches(t.match() == null ? null : t.match().mode())) {
                 continue;
             }
             if (!t.providers().isEmpty()) {
@@ -635,10 +686,5 @@ final class TelemetryPolicy {
     private static void literal(Map<String, CustomTag> tags, String tag, String value) {
         tags.put(tag, CustomTag.newBuilder().setTag(tag).setLiteral(CustomTag.Literal.newBuilder().setValue(value))
                 .build());
-    }
-
-    /** For tests: forgets which warnings were logged. */
-    static void resetWarnings() {
-        warned.clear();
     }
 }

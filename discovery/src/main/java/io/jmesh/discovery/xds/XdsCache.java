@@ -309,14 +309,14 @@ public final class XdsCache {
 
     private static State newState(MeshSnapshot snapshot) {
         // Listeners also depend on the labels when a policy selects workloads by label (PeerAuthentication,
-        // AuthorizationPolicy, RequestAuthentication): two sidecars with the same ports in one namespace must not
-        // share a cached LDS then.
+        // AuthorizationPolicy, RequestAuthentication, Telemetry) or tracing tags spans with them: two sidecars with
+        // the same ports in one namespace must not share a cached LDS then.
         return new State(snapshot, usesSourceLabels(snapshot)
                 || someSelectsByLabels(snapshot, ConfigKind.PEER_AUTHENTICATION, PeerAuthentication::hasSelector)
                 || someSelectsByLabels(snapshot, ConfigKind.AUTHORIZATION_POLICY,
                         (AuthorizationPolicy ap) -> !ap.matchLabels().isEmpty())
                 || someSelectsByLabels(snapshot, ConfigKind.REQUEST_AUTHENTICATION, RequestAuthentication::hasSelector)
-                || TelemetryPolicy.selectsByLabels(snapshot),
+                || TelemetryPolicy.dependsOnLabels(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }

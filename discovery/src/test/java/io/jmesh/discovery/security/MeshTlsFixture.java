@@ -9,16 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import com.google.protobuf.Any;
-
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
-import io.envoyproxy.envoy.config.core.v3.Pipe;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
@@ -92,30 +84,11 @@ final class MeshTlsFixture implements AutoCloseable {
                         .setPrivateKey(inline(Files.readString(cert.privateKey())))).build(),
                 Secret.newBuilder().setName("ROOTCA").setValidationContext(CertificateValidationContext.newBuilder()
                         .setTrustedCa(inline(ca.caPem()))).build());
-        Bootstrap.Builder b = AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), nodeId,
-                Map.of(), labels, 0).toBuilder();
-        b.getStaticResourcesBuilder().addClusters(sdsGrpc(sock));
-        ProxyServer proxy = ProxyServer.start(b.build(), 1, binding);
+        Bootstrap b = AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery("127.0.0.1",
+                discovery.grpcAddress().getPort(), nodeId, Map.of(), labels, 0), sock);
+        ProxyServer proxy = ProxyServer.start(b, 1, binding);
         closeables.add(proxy);
         return proxy;
-    }
-
-    /** Istio's {@code sds-grpc} static cluster: the node agent's Unix socket, HTTP/2. */
-    static Cluster sdsGrpc(Path sock) {
-        return Cluster.newBuilder().setName("sds-grpc").setType(Cluster.DiscoveryType.STATIC)
-                .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
-                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName("sds-grpc")
-                        .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                                .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                        .setAddress(Address.newBuilder().setPipe(Pipe.newBuilder()
-                                                .setPath(sock.toString())))))))
-                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                        Any.pack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
-                                .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3
-                                        .HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                                        .setHttp2ProtocolOptions(io.envoyproxy.envoy.config.core.v3
-                                                .Http2ProtocolOptions.getDefaultInstance())).build()))
-                .build();
     }
 
     private static DataSource inline(String pem) {

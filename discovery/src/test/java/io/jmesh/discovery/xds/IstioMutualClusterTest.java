@@ -21,13 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.google.protobuf.Any;
 import com.google.protobuf.Message;
 
-import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.config.core.v3.Address;
-import io.envoyproxy.envoy.config.core.v3.Pipe;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ScriptedXdsServer;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
@@ -72,26 +66,6 @@ class IstioMutualClusterTest {
     private volatile ClusterManager clusters;
 
     private ScriptedXdsServer sdsServer;
-
-    /** {@code bootstrap} plus Istio's {@code sds-grpc} static cluster reaching an SDS server on {@code uds}. */
-    static Bootstrap withSdsGrpc(Bootstrap bootstrap, Path uds) {
-        Bootstrap.Builder b = bootstrap.toBuilder();
-        b.getStaticResourcesBuilder().addClusters(Cluster.newBuilder().setName("sds-grpc")
-                .setType(Cluster.DiscoveryType.STATIC)
-                .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(1))
-                .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName("sds-grpc")
-                        .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
-                                .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                        .setAddress(Address.newBuilder().setPipe(Pipe.newBuilder()
-                                                .setPath(uds.toString())))))))
-                .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                        Any.pack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
-                                .setExplicitHttpConfig(io.envoyproxy.envoy.extensions.upstreams.http.v3
-                                        .HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                                        .setHttp2ProtocolOptions(io.envoyproxy.envoy.config.core.v3
-                                                .Http2ProtocolOptions.getDefaultInstance())).build())));
-        return b.build();
-    }
 
     @AfterEach
     void tearDown() throws Exception {
@@ -174,8 +148,8 @@ class IstioMutualClusterTest {
         // The node agent's SDS server, on a Unix socket as Istio's agent serves it, behind the sds-grpc cluster.
         sdsServer = ScriptedXdsServer.uds(dir.resolve("sds.sock"));
         Stats stats = new Stats();
-        SdsSubscriptions sds = new SdsSubscriptions(withSdsGrpc(AdsBootstrap.forDiscovery("127.0.0.1", 15010, NODE,
-                Map.of(), Map.of(), 0), dir.resolve("sds.sock")), xds);
+        SdsSubscriptions sds = new SdsSubscriptions(AdsBootstrap.withSdsCluster(AdsBootstrap.forDiscovery("127.0.0.1",
+                15010, NODE, Map.of(), Map.of(), 0), dir.resolve("sds.sock")), xds);
         DefaultSecretManager secrets = DefaultSecretManager.create(List.of(), sds);
         sds.manager(secrets);
         clusters = ClusterManager.create(List.of(), workers, stats);

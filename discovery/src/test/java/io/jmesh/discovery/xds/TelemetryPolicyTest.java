@@ -348,6 +348,6 @@ class TelemetryPolicyTest {
         assertEquals(1, TelemetryPolicy.accessLogs(s, gw, TelemetryPolicy.Mode.CLIENT).orElseThrow().size());
         assertEquals(Optional.empty(), TelemetryPolicy.accessLogs(s, sidecar("shop", Map.of()),
                 TelemetryPolicy.Mode.CLIENT));
-        assertTrue(TelemetryPolicy.selectsByLabels(s));
+        assertTrue(TelemetryPolicy.dependsOnLabels(s));
     }
 }
