@@ -2,11 +2,11 @@ package io.jmesh.discovery.xds;
 
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.Gateway;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.model.MeshSnapshot;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** One server of a Gateway that selects the proxy, with the names Istio derives from it. */
 record GatewayServer(String gatewayName, String gatewayNamespace, Gateway.Server server, int index) {
@@ -15,7 +15,7 @@ record GatewayServer(String gatewayName, String gatewayNamespace, Gateway.Server
     static List<GatewayServer> of(GenerationContext ctx) {
         List<GatewayServer> out = new ArrayList<>();
         for (Config<Gateway> gw : ctx.snapshot.gateways()) {
-            if (!selects(gw.spec().selector(), ctx.proxy.labels())) {
+            if (!Labels.selects(gw.spec().selector(), ctx.proxy.labels())) {
                 continue;
             }
             List<Gateway.Server> servers = gw.spec().servers();
@@ -24,15 +24,6 @@ record GatewayServer(String gatewayName, String gatewayNamespace, Gateway.Server
             }
         }
         return out;
-    }
-
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     int port() {

@@ -2,6 +2,7 @@ package io.jmesh.discovery.xds;
 
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.DestinationRule;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.Sidecar;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -87,21 +88,11 @@ final class GenerationContext {
                 if (namespaceWide == null) {
                     namespaceWide = sc;
                 }
-            } else if (selects(sc.spec().workloadSelector().labels(), proxy.labels())) {
+            } else if (Labels.selects(sc.spec().workloadSelector().labels(), proxy.labels())) {
                 return sc;
             }
         }
         return namespaceWide;
-    }
-
-    /** Whether {@code selector} (a {@code matchLabels}) selects a workload with {@code labels}. */
-    static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        for (Map.Entry<String, String> e : selector.entrySet()) {
-            if (!e.getValue().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean egressAllows(Config<Sidecar> sc, Service s, String proxyNamespace) {

@@ -14,9 +14,6 @@ import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
-import io.jmesh.discovery.model.Endpoint;
-import io.jmesh.discovery.model.Service;
-import io.jmesh.discovery.model.ServicePort;
 
 /**
  * The telemetry of a proxy's listeners, as istiod builds it from the Telemetry API and MeshConfig
@@ -70,23 +67,8 @@ final class TelemetryFilters {
      * {@link ListenerGenerator} decides it; empty otherwise.
      */
     static Optional<Filter> inboundTcpStats(GenerationContext ctx, int port) {
-        String protocol = null;
-        for (Endpoint e : ctx.ownEndpoints()) {
-            if (e.port() != port) {
-                continue;
-            }
-            String p = "tcp";
-            Service s = ctx.snapshot.service(e.serviceHost());
-            if (s != null) {
-                for (ServicePort sp : s.ports()) {
-                    if (sp.name().equals(e.servicePortName())) {
-                        p = sp.isHttp() ? "http" : sp.rpcProtocol() != null ? sp.rpcProtocol() : "tcp";
-                    }
-                }
-            }
-            protocol = protocol == null || protocol.equals(p) ? p : "tcp";
-        }
-        return "tcp".equals(protocol) ? tcpStats(ctx, true).stream().findFirst() : Optional.empty();
+        InboundPort p = ctx.inboundPorts().get(port);
+        return p != null && "tcp".equals(p.protocol()) ? tcpStats(ctx, true).stream().findFirst() : Optional.empty();
     }
 
     /**

@@ -35,6 +35,7 @@ import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.ConfigKind;
+import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.config.Telemetry;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -197,7 +198,7 @@ final class TelemetryPolicy {
 
     private static boolean selects(Telemetry t, ProxyNode proxy) {
         if (t.hasSelector()) {
-            return GenerationContext.selects(t.selector().matchLabels(), proxy.labels());
+            return Labels.selects(t.selector().matchLabels(), proxy.labels());
         }
         String gateway = proxy.labels().get("gateway.networking.k8s.io/gateway-name");
         if (gateway == null) {
