@@ -35,9 +35,6 @@ import io.jmesh.proxy.server.ProxyServer;
  * and makes one call from each consumer named: it must pass or get the protocol's permission-denied reply.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@org.junit.jupiter.api.Disabled("Found by this table: an RPC (Dubbo/Bolt) connection accepted before a listener update keeps"
-        + " its old filter chain (rpc_proxy ignores DrainEvent), so a policy applied while the consumer sidecar's pooled"
-        + " connection is open is never enforced on it. Enable once rpc_proxy drains (closes when idle) on DrainEvent.")
 abstract class AbstractRpcAuthorizationConformanceTest {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -162,15 +159,25 @@ abstract class AbstractRpcAuthorizationConformanceTest {
         final Map<String, String> actual = new LinkedHashMap<>();
         for (String[] r : c.requests()) {
             expected.put(r[0], r[1]);
-            String outcome;
-            try {
-                call(r[0]);
-                outcome = "OK";
-            } catch (RuntimeException e) {
-                outcome = String.valueOf(e.getMessage()).contains("RBAC: access denied") ? "denied" : e.toString();
+            String outcome = outcome(r[0]);
+            if (outcome.contains("closed the connection") || outcome.contains("ConnectionClosedException")) {
+                // The first call after a listener update may take the consumer sidecar's pooled connection that the
+                // provider's sidecar is closing (drained when idle: Bolt and Dubbo have no GOAWAY) before the
+                // consumer sidecar has seen the close: resent once, as a consumer with retries does.
+                outcome = outcome(r[0]);
             }
             actual.put(r[0], outcome);
         }
         assertEquals(expected, actual);
+    }
+
+    /** One call by {@code client}: {@code OK}, {@code denied}, or the consumer's exception. */
+    private String outcome(String client) {
+        try {
+            call(client);
+            return "OK";
+        } catch (RuntimeException e) {
+            return String.valueOf(e.getMessage()).contains("RBAC: access denied") ? "denied" : e.toString();
+        }
     }
 }
