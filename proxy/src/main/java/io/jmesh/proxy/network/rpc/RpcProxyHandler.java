@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import io.jmesh.proxy.network.http.DrainEvent;
+import io.jmesh.proxy.network.DrainEvent;
 import io.jmesh.proxy.protocol.rpc.RpcCodec;
 import io.jmesh.proxy.protocol.rpc.RpcStatus;
 import io.jmesh.proxy.router.RouteEntry;
