@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +19,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
@@ -144,17 +141,7 @@ abstract class AbstractRpcAuthorizationConformanceTest {
     void theProvidersSidecarDecidesAsTheTaskPageSays(Case c) throws Exception {
         final String config = c.config().replace("%SERVICE%", service.getName()).replace("%METHOD%", method)
                 .replace("%APP%", app);
-        final Set<String> keys = new TreeSet<>();
-        try (MappingIterator<JsonNode> docs = YAML.readerFor(JsonNode.class).readValues(config)) {
-            while (docs.hasNext()) {
-                final JsonNode d = docs.next();
-                if (d != null && d.has("kind")) {
-                    keys.add(d.get("kind").asText() + "/" + d.at("/metadata/namespace").asText() + "/"
-                            + d.at("/metadata/name").asText());
-                }
-            }
-        }
-        mesh.applyPolicies("policies.yaml", config.isBlank() ? null : config, keys, providerNode);
+        mesh.applyPolicies("policies.yaml", config.isBlank() ? null : config, providerNode);
         final Map<String, String> expected = new LinkedHashMap<>();
         final Map<String, String> actual = new LinkedHashMap<>();
         for (String[] r : c.requests()) {
