@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
@@ -21,7 +19,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
@@ -35,9 +32,6 @@ import io.jmesh.proxy.server.ProxyServer;
  * and makes one call from each consumer named: it must pass or get the protocol's permission-denied reply.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@org.junit.jupiter.api.Disabled("Found by this table: an RPC (Dubbo/Bolt) connection accepted before a listener update keeps"
-        + " its old filter chain (rpc_proxy ignores DrainEvent), so a policy applied while the consumer sidecar's pooled"
-        + " connection is open is never enforced on it. Enable once rpc_proxy drains (closes when idle) on DrainEvent.")
 abstract class AbstractRpcAuthorizationConformanceTest {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -147,30 +141,30 @@ abstract class AbstractRpcAuthorizationConformanceTest {
     void theProvidersSidecarDecidesAsTheTaskPageSays(Case c) throws Exception {
         final String config = c.config().replace("%SERVICE%", service.getName()).replace("%METHOD%", method)
                 .replace("%APP%", app);
-        final Set<String> keys = new TreeSet<>();
-        try (MappingIterator<JsonNode> docs = YAML.readerFor(JsonNode.class).readValues(config)) {
-            while (docs.hasNext()) {
-                final JsonNode d = docs.next();
-                if (d != null && d.has("kind")) {
-                    keys.add(d.get("kind").asText() + "/" + d.at("/metadata/namespace").asText() + "/"
-                            + d.at("/metadata/name").asText());
-                }
-            }
-        }
-        mesh.applyPolicies("policies.yaml", config.isBlank() ? null : config, keys, providerNode);
+        mesh.applyPolicies("policies.yaml", config.isBlank() ? null : config, providerNode);
         final Map<String, String> expected = new LinkedHashMap<>();
         final Map<String, String> actual = new LinkedHashMap<>();
         for (String[] r : c.requests()) {
             expected.put(r[0], r[1]);
-            String outcome;
-            try {
-                call(r[0]);
-                outcome = "OK";
-            } catch (RuntimeException e) {
-                outcome = String.valueOf(e.getMessage()).contains("RBAC: access denied") ? "denied" : e.toString();
+            String outcome = outcome(r[0]);
+            if (outcome.contains("closed the connection") || outcome.contains("ConnectionClosedException")) {
+                // The first call after a listener update may take the consumer sidecar's pooled connection that the
+                // provider's sidecar is closing (drained when idle: Bolt and Dubbo have no GOAWAY) before the
+                // consumer sidecar has seen the close: resent once, as a consumer with retries does.
+                outcome = outcome(r[0]);
             }
             actual.put(r[0], outcome);
         }
         assertEquals(expected, actual);
+    }
+
+    /** One call by {@code client}: {@code OK}, {@code denied}, or the consumer's exception. */
+    private String outcome(String client) {
+        try {
+            call(client);
+            return "OK";
+        } catch (RuntimeException e) {
+            return String.valueOf(e.getMessage()).contains("RBAC: access denied") ? "denied" : e.toString();
+        }
     }
 }

@@ -8,7 +8,6 @@ import org.apache.dubbo.config.ReferenceConfig;
 import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 
 /** {@link AbstractRpcAuthorizationConformanceTest} with real Dubbo apps ({@link GreetingService}). */
-@org.junit.jupiter.api.Disabled("rpc_proxy does not drain connections on a listener update: see AbstractRpcAuthorizationConformanceTest")
 class DubboAuthorizationConformanceTest extends AbstractRpcAuthorizationConformanceTest {
 
     private final Map<String, DubboBootstrap> bootstraps = new HashMap<>();

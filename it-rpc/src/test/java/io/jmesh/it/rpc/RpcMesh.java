@@ -12,19 +12,28 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 
 import org.apache.curator.test.InstanceSpec;
 import org.apache.curator.test.TestingServer;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
 import io.jmesh.discovery.CaOptions;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.discovery.registry.Registries;
+import io.jmesh.discovery.xds.TypeUrls;
 import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.telemetry.tracing.OtlpReceiver;
 import io.jmesh.proxy.testing.Bootstraps;
@@ -49,6 +58,8 @@ final class RpcMesh implements AutoCloseable {
     /** Dubbo's and Bolt's service ports as the ZooKeeper registry maps them (RpcServiceMapper). */
     static final int DUBBO_PORT = 20880;
     static final int BOLT_PORT = 12200;
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     private final TestingServer zk;
     private final DiscoveryServer discovery;
@@ -120,11 +131,12 @@ final class RpcMesh implements AutoCloseable {
     }
 
     /**
-     * Writes {@code text} as {@code name} in the config directory (atomically; null: deletes it), then waits until discovery has made a
-     * snapshot from it holding the AuthorizationPolicies {@code keys} ({@code Kind/namespace/name}) and the sidecar
+     * Writes {@code text} as {@code name} in the config directory (atomically; null: deletes it), then waits until
+     * discovery has made a snapshot from it holding exactly the AuthorizationPolicies of {@code text} and the sidecar
      * {@code nodeId} has ACKed the listeners discovery generates for it from that snapshot.
      */
-    void applyPolicies(String name, String text, java.util.Set<String> keys, String nodeId) throws Exception {
+    void applyPolicies(String name, String text, String nodeId) throws Exception {
+        final Set<String> keys = keys(text);
         final long before = discovery.snapshot().version();
         final Path file = configDir.resolve(name);
         if (text == null) {
@@ -134,11 +146,10 @@ final class RpcMesh implements AutoCloseable {
         } else {
             final Path tmp = configDir.resolve("." + name + ".tmp");
             Files.writeString(tmp, text, UTF_8);
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
         await("discovery holds " + keys, () -> {
-            final java.util.Set<String> now = new java.util.TreeSet<>();
+            final Set<String> now = new TreeSet<>();
             for (var c : discovery.snapshot().config().configs()) {
                 if (c.meta().kind().kindName().equals("AuthorizationPolicy")) {
                     now.add(c.meta().key());
@@ -146,17 +157,35 @@ final class RpcMesh implements AutoCloseable {
             }
             return discovery.snapshot().version() > before && now.equals(keys);
         });
+        final String lds = TypeUrls.shortName(TypeUrls.LISTENER);
         await(nodeId + " ACKed the listeners of the new snapshot", () -> {
             final var proxy = discovery.ads().proxy(nodeId);
             if (proxy == null) {
                 return false;
             }
-            final String lds = io.jmesh.discovery.xds.TypeUrls.LISTENER;
-            final String version = discovery.ads().cache().get(lds, proxy, discovery.ads().snapshot()).version();
+            final String version = discovery.ads().cache().get(TypeUrls.LISTENER, proxy, discovery.ads().snapshot())
+                    .version();
             return discovery.ads().statuses().stream().anyMatch(s -> s.nodeId().equals(nodeId)
-                    && s.types().get(io.jmesh.discovery.xds.TypeUrls.shortName(lds)) != null
-                    && version.equals(s.types().get(io.jmesh.discovery.xds.TypeUrls.shortName(lds)).ackedVersion()));
+                    && s.types().get(lds) != null && version.equals(s.types().get(lds).ackedVersion()));
         });
+    }
+
+    /** The {@code Kind/namespace/name} of each object of the YAML {@code text} (none for null). */
+    private static Set<String> keys(String text) throws IOException {
+        final Set<String> keys = new TreeSet<>();
+        if (text == null) {
+            return keys;
+        }
+        try (MappingIterator<JsonNode> docs = YAML.readerFor(JsonNode.class).readValues(text)) {
+            while (docs.hasNext()) {
+                final JsonNode d = docs.next();
+                if (d != null && d.has("kind")) {
+                    keys.add(d.get("kind").asText() + "/" + d.at("/metadata/namespace").asText() + "/"
+                            + d.at("/metadata/name").asText());
+                }
+            }
+        }
+        return keys;
     }
 
     /** ZooKeeper's {@code host:port}. */

@@ -7,7 +7,6 @@ import java.util.Map;
 import com.alipay.sofa.rpc.config.ConsumerConfig;
 
 /** {@link AbstractRpcAuthorizationConformanceTest} with real SOFARPC (Bolt) apps ({@link HelloService}). */
-@org.junit.jupiter.api.Disabled("rpc_proxy does not drain connections on a listener update: see AbstractRpcAuthorizationConformanceTest")
 class SofaAuthorizationConformanceTest extends AbstractRpcAuthorizationConformanceTest {
 
     private final Map<String, ConsumerConfig<HelloService>> consumers = new HashMap<>();

@@ -29,7 +29,7 @@ import io.jmesh.proxy.network.NetworkFilterInstaller;
 import io.jmesh.proxy.network.NetworkFilterManager;
 import io.jmesh.proxy.network.ReadFilter;
 import io.jmesh.proxy.network.WriteFilter;
-import io.jmesh.proxy.network.http.DrainEvent;
+import io.jmesh.proxy.network.DrainEvent;
 import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.network.http.HttpConnectionManagerFilterFactory;
 import io.jmesh.proxy.network.rpc.RpcProxyConfig;
@@ -372,7 +372,8 @@ public final class ProxyListener {
      * Updates this listener in place with the filter chain of {@code next} (built by {@link #create} for the same
      * address, never bound): the socket keeps accepting without a gap, new connections get the new chain, and
      * connections accepted before are asked to finish their current requests and close (HTTP/1.1
-     * {@code connection: close}, HTTP/2 GOAWAY), as Envoy drains the connections of an updated listener.
+     * {@code connection: close}, HTTP/2 GOAWAY, RPC closed once no call is open: {@link DrainEvent}), as Envoy
+     * drains the connections of an updated listener.
      * Thread-safe.
      */
     public void replaceFilterChain(ProxyListener next) {

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.jmesh.proxy.network.DrainEvent;
 import io.jmesh.proxy.network.TcpRelay;
 import io.jmesh.proxy.upstream.pool.UpstreamStream;
 import io.netty.buffer.ByteBuf;

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.jmesh.proxy.network.DrainEvent;
 import io.jmesh.proxy.protocol.rpc.RpcCodec;
 import io.jmesh.proxy.protocol.rpc.RpcStatus;
 import io.jmesh.proxy.router.RouteEntry;
@@ -26,6 +27,8 @@ import io.jmesh.proxy.upstream.Host;
 import io.jmesh.proxy.upstream.LoadBalancerContext;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.jmesh.proxy.upstream.UpstreamRequest;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
@@ -61,7 +64,11 @@ import io.netty.util.concurrent.ScheduledFuture;
  * failures), and host selection re-picks instead of using a host ejected since the balancer was built.
  *
  * <p>A malformed frame closes this connection only, counted in {@code rpc.<stat_prefix>.downstream_cx_protocol_error}.
- * Runs on the channel's event loop; nothing blocks.
+ *
+ * <p>When the listener drains ({@link DrainEvent}: its filter chain was replaced, or it stops), the connection
+ * closes as soon as no call is open, after the replies written so far; calls already open, and those read while
+ * they are, are served to the end. Bolt and Dubbo have no GOAWAY: the caller sees the close and reconnects, to the
+ * listener's new filter chain. Runs on the channel's event loop; nothing blocks.
  */
 public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
 
@@ -87,6 +94,8 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
     private boolean needsFlush;
     /** Queued by an upstream connection for a flush at the end of its read batch (O(1) de-duplication). */
     boolean flushQueued;
+    /** The listener drains: close once no call is open ({@link #closeIfDrained}). */
+    private boolean draining;
 
     /** A handler for one downstream connection. */
     public RpcProxyHandler(RpcProxyConfig config) {
@@ -137,7 +146,27 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
             needsFlush = false;
             ctx.flush();
         }
+        closeIfDrained();
         ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof DrainEvent) {
+            draining = true;
+            closeIfDrained();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * Closes a draining connection with no call open, once what was written reaches the socket. Never inside a read
+     * batch: the calls still to be decoded from it are served first ({@link #channelReadComplete} checks again).
+     */
+    private void closeIfDrained() {
+        if (draining && first == null && !reading && ctx.channel().isActive()) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     private void flushUpstreams() {
@@ -715,6 +744,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 }
             }
             ReferenceCountUtil.release(request);
+            closeIfDrained();
         }
 
         private void log() {

@@ -1,8 +1,9 @@
-package io.jmesh.proxy.network.http;
+package io.jmesh.proxy.network;
 
 /**
- * Fired down a downstream connection's pipeline when the listener drains: HTTP/1.1 connections close
- * after the current response ({@code connection: close}), HTTP/2 connections send GOAWAY.
+ * Fired down a downstream connection's pipeline by its listener when the connection must drain: HTTP/1.1
+ * connections close after the current response ({@code connection: close}), HTTP/2 connections get GOAWAY on a
+ * listener update, RPC (rpc_proxy) connections close once no call is open. Each terminal network filter handles it.
  */
 public final class DrainEvent {
 
