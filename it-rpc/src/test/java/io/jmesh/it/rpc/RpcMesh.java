@@ -2,7 +2,6 @@ package io.jmesh.it.rpc;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -37,6 +36,7 @@ import io.jmesh.discovery.xds.TypeUrls;
 import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.telemetry.tracing.OtlpReceiver;
 import io.jmesh.proxy.testing.Bootstraps;
+import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.xds.AdsBootstrap;
 import io.jmesh.proxy.xds.ListenerBinding;
@@ -301,13 +301,7 @@ final class RpcMesh implements AutoCloseable {
 
     /** Polls {@code condition} every 20 ms for up to 60 s. */
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("never happened within 60 s: " + what);
-            }
-            Thread.sleep(20);
-        }
+        Poll.until(condition, what, Duration.ofSeconds(60));
     }
 
     @Override

@@ -10,10 +10,7 @@ public final class Poll {
     private Poll() {}
 
     public static void until(BooleanSupplier condition, String what) throws InterruptedException {
-        for (int i = 0; i < 1000 && !condition.getAsBoolean(); i++) {
-            Thread.sleep(10);
-        }
-        assertTrue(condition.getAsBoolean(), what + ": not reached within 10 s");
+        until(condition, what, java.time.Duration.ofSeconds(10));
     }
 
     /**
