@@ -299,7 +299,7 @@ final class RpcMesh implements AutoCloseable {
         }
     }
 
-    /** Polls {@code condition} every 20 ms for up to 60 s. */
+    /** Polls {@code condition} (every 10 ms, {@link Poll}) for up to 60 s. */
     static void await(String what, BooleanSupplier condition) throws InterruptedException {
         Poll.until(condition, what, Duration.ofSeconds(60));
     }
