@@ -93,6 +93,18 @@ final class ProxyCommand implements Callable<Integer> {
             description = "How long in-flight requests may take to finish after SIGTERM (default: ${DEFAULT-VALUE}).")
     double drainSeconds;
 
+    @Option(names = "--drain-time-s", defaultValue = "45", paramLabel = "SECONDS",
+            description = "Envoy's --drain-time-s: how long the connections of a listener updated or removed by LDS "
+                    + "may take to finish before they are closed, busy or not (default: ${DEFAULT-VALUE}, Istio's "
+                    + "drainDuration; Envoy's own default is 600).")
+    double listenerDrainSeconds;
+
+    @Option(names = "--drain-strategy", defaultValue = "immediate", paramLabel = "STRATEGY",
+            description = "Envoy's --drain-strategy: immediate (every connection is asked to finish at once, as "
+                    + "Istio runs Envoy; the default) or gradual (Envoy's default: more and more of them over the "
+                    + "drain time).")
+    String drainStrategy;
+
     @Option(names = "--mode", defaultValue = "serve", paramLabel = "MODE",
             description = "serve (default) or validate (check the config and exit), as Envoy's --mode.")
     String mode;
@@ -119,6 +131,18 @@ final class ProxyCommand implements Callable<Integer> {
         Bootstrap bootstrap;
         if (!mode.equals("serve") && !mode.equals("validate")) {
             System.err.println("error: --mode: " + mode + " (expected: serve or validate)");
+            return 2;
+        }
+        io.jmesh.proxy.network.DrainSettings drain;
+        try {
+            if (!(listenerDrainSeconds >= 0) || Double.isInfinite(listenerDrainSeconds)) {
+                throw new IllegalArgumentException("--drain-time-s: " + listenerDrainSeconds
+                        + " (expected: a number of seconds >= 0)");
+            }
+            drain = new io.jmesh.proxy.network.DrainSettings((long) (listenerDrainSeconds * 1000),
+                    io.jmesh.proxy.network.DrainSettings.Strategy.parse(drainStrategy));
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
             return 2;
         }
         if ((config == null) == (discoveryAddress == null)) {
@@ -209,7 +233,8 @@ final class ProxyCommand implements Callable<Integer> {
         }
         ProxyServer server;
         try {
-            server = ProxyServer.start(bootstrap, concurrency, binding);
+            server = ProxyServer.start(bootstrap, concurrency, binding,
+                    io.jmesh.proxy.extension.ExtensionRegistry.loadDefault(), drain);
         } catch (ConfigException e) {
             System.err.println("error: " + (config != null ? config : "bootstrap") + ": " + e.getMessage());
             if (agent != null) {

@@ -3,6 +3,7 @@ package io.jmesh.proxy.listener;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -30,6 +31,7 @@ import io.jmesh.proxy.network.NetworkFilterManager;
 import io.jmesh.proxy.network.ReadFilter;
 import io.jmesh.proxy.network.WriteFilter;
 import io.jmesh.proxy.network.DrainEvent;
+import io.jmesh.proxy.network.DrainSettings;
 import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.network.http.HttpConnectionManagerFilterFactory;
 import io.jmesh.proxy.network.rpc.RpcProxyConfig;
@@ -55,8 +57,10 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * One Envoy listener: a bound socket, its listener filters, and its filter chains (TLS termination, then network
@@ -369,22 +373,58 @@ public final class ProxyListener {
     }
 
     /**
+     * Updates this listener in place with the filter chain of {@code next}, draining its connections as
+     * {@link DrainSettings#ISTIO_DEFAULT} says; see {@link #replaceFilterChain(ProxyListener, DrainSettings)}.
+     */
+    public void replaceFilterChain(ProxyListener next) {
+        replaceFilterChain(next, DrainSettings.ISTIO_DEFAULT);
+    }
+
+    /**
      * Updates this listener in place with the filter chain of {@code next} (built by {@link #create} for the same
      * address, never bound): the socket keeps accepting without a gap, new connections get the new chain, and
      * connections accepted before are asked to finish their current requests and close (HTTP/1.1
-     * {@code connection: close}, HTTP/2 GOAWAY, RPC closed once no call is open: {@link DrainEvent}), as Envoy
-     * drains the connections of an updated listener.
+     * {@code connection: close}, HTTP/2 GOAWAY, RPC closed once no call is open: {@link DrainEvent}), at once or,
+     * with {@link DrainSettings.Strategy#GRADUAL}, each at a random moment of the drain time, as Envoy drains the
+     * connections of an updated listener. A connection still open when {@code drain.drainMillis()} has passed is
+     * closed then, calls and streams in flight included (HTTP/2 without waiting for its streams), so that a
+     * connection that never goes idle cannot keep the old filter chain, and its old policy, for ever.
      * Thread-safe.
      */
-    public void replaceFilterChain(ProxyListener next) {
+    public void replaceFilterChain(ProxyListener next, DrainSettings drain) {
         if (!next.address.equals(address)) {
             throw new IllegalArgumentException("address " + next.address + " differs from " + address);
         }
         List<Channel> old = List.copyOf(connections);
         chain = next.chain;
         for (Channel ch : old) {
-            ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE);
+            long askAfter = drain.strategy() == DrainSettings.Strategy.GRADUAL && drain.drainMillis() > 0
+                    ? java.util.concurrent.ThreadLocalRandom.current().nextLong(drain.drainMillis()) : 0;
+            if (askAfter == 0) {
+                ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE);
+            } else {
+                ch.eventLoop().schedule(() -> {
+                    ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE);
+                }, askAfter, TimeUnit.MILLISECONDS);
+            }
+            ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> closeAtDrainDeadline(ch),
+                    drain.drainMillis(), TimeUnit.MILLISECONDS);
+            ch.closeFuture().addListener(f -> deadline.cancel(false));
         }
+    }
+
+    /** Closes a connection of an old filter chain whose drain time is over; on its event loop. */
+    private void closeAtDrainDeadline(Channel ch) {
+        if (!ch.isActive()) {
+            return;
+        }
+        logger.debug("{} listener {}: drain time over, closing a connection of the old filter chain", ch, name());
+        // Netty's HTTP/2 handler would otherwise wait for its open streams (its graceful shutdown timeout).
+        Http2ConnectionHandler h2 = ch.pipeline().get(Http2ConnectionHandler.class);
+        if (h2 != null) {
+            h2.gracefulShutdownTimeoutMillis(0);
+        }
+        ch.close();
     }
 
     /** Binds the socket; connections are served on {@code workers}. */

@@ -34,6 +34,7 @@ import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.listener.ProxyListener;
+import io.jmesh.proxy.network.DrainSettings;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.telemetry.accesslog.AccessLogs;
 import io.jmesh.proxy.upstream.ClusterManager;
@@ -85,11 +86,19 @@ public final class ProxyServer implements AutoCloseable {
     private DynamicConfigManager dynamic;
     private AdsClient ads;
 
-    /** How long a listener removed or replaced by LDS lets its connections finish (Envoy's --drain-time-s). */
-    public static final long LDS_DRAIN_MILLIS = 30_000;
+    /**
+     * How long a listener removed or updated by LDS lets its connections finish before closing them, unless
+     * {@link #start(Bootstrap, int, ListenerBinding, ExtensionRegistry, DrainSettings)} says otherwise: Istio's
+     * {@code drainDuration} (Envoy's own {@code --drain-time-s} default is 600 s).
+     */
+    public static final long LDS_DRAIN_MILLIS = DrainSettings.ISTIO_DEFAULT.drainMillis();
 
-    private ProxyServer(Bootstrap bootstrap, int concurrency, ListenerBinding binding, ExtensionRegistry extensions) {
+    private final DrainSettings drain;
+
+    private ProxyServer(Bootstrap bootstrap, int concurrency, ListenerBinding binding, ExtensionRegistry extensions,
+                        DrainSettings drain) {
         this.bootstrap = bootstrap;
+        this.drain = drain;
         this.binding = binding;
         this.extensions = extensions;
         this.workers = Transports.newGroup(concurrency, "jmesh-worker");
@@ -123,8 +132,18 @@ public final class ProxyServer implements AutoCloseable {
      */
     public static ProxyServer start(Bootstrap bootstrap, int concurrency, ListenerBinding binding,
                                     ExtensionRegistry extensions) throws ConfigException, InterruptedException {
+        return start(bootstrap, concurrency, binding, extensions, DrainSettings.ISTIO_DEFAULT);
+    }
+
+    /**
+     * As {@link #start(Bootstrap, int, ListenerBinding, ExtensionRegistry)}, with how listeners removed or updated
+     * by LDS drain their connections (Envoy's {@code --drain-time-s} and {@code --drain-strategy}).
+     */
+    public static ProxyServer start(Bootstrap bootstrap, int concurrency, ListenerBinding binding,
+                                    ExtensionRegistry extensions, DrainSettings drain)
+            throws ConfigException, InterruptedException {
         int n = concurrency > 0 ? concurrency : Runtime.getRuntime().availableProcessors();
-        ProxyServer server = new ProxyServer(bootstrap, n, binding, extensions);
+        ProxyServer server = new ProxyServer(bootstrap, n, binding, extensions, drain);
         try {
             server.init();
         } catch (ConfigException | RuntimeException | InterruptedException e) {
@@ -142,7 +161,8 @@ public final class ProxyServer implements AutoCloseable {
      */
     public static void validate(Bootstrap bootstrap, ExtensionRegistry extensions)
             throws ConfigException, InterruptedException {
-        ProxyServer server = new ProxyServer(bootstrap, 1, ListenerBinding.AS_CONFIGURED, extensions);
+        ProxyServer server = new ProxyServer(bootstrap, 1, ListenerBinding.AS_CONFIGURED, extensions,
+                DrainSettings.ISTIO_DEFAULT);
         server.validateOnly = true;
         try {
             server.init();
@@ -219,7 +239,8 @@ public final class ProxyServer implements AutoCloseable {
         io.jmesh.proxy.filter.ratelimit.Descriptors.localServiceCluster(bootstrap.getNode().getCluster());
         if (adsTarget != null) {
             dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
-                    binding, exec, LDS_DRAIN_MILLIS, lifecycle, extensions, secrets, sds);
+                    binding, exec, drain.drainMillis(), lifecycle, extensions, secrets, sds)
+                    .drainStrategy(drain.strategy());
             ads = new AdsClient(adsTarget, adsTransport, bootstrap.getNode(), dynamic, exec);
             dynamic.attach(ads);
             ads.start();

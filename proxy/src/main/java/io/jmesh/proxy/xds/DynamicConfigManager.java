@@ -87,6 +87,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private final ListenerBinding binding;
     private final ScheduledExecutorService executor;
     private final long drainMillis;
+    private volatile io.jmesh.proxy.network.DrainSettings.Strategy drainStrategy =
+            io.jmesh.proxy.network.DrainSettings.Strategy.IMMEDIATE;
     private final io.jmesh.proxy.extension.ExtensionContext extensionContext;
     private final io.jmesh.proxy.extension.ExtensionRegistry extensions;
     private final SecretManager secrets;
@@ -122,7 +124,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
      * @param current        the cluster manager serving now (read by listeners on every request)
      * @param install        makes a cluster manager the serving one (a volatile write)
      * @param executor       the xDS thread (single-threaded)
-     * @param drainMillis    how long a removed listener's connections may take to finish
+     * @param drainMillis    how long the connections of a removed or updated listener may take to finish
+     *                       (Envoy's {@code --drain-time-s}); those still open then are closed
      */
     public DynamicConfigManager(EventLoopGroup workers, Stats stats, List<Cluster> staticClusters,
                                 Supplier<ClusterManager> current, Consumer<ClusterManager> install,
@@ -559,7 +562,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                     && old.bound.config().getAddress().equals(pl.config().getAddress())) {
                 // Same socket: pick up the RDS routes that arrived since it was built, then swap its filter chain.
                 refreshRoutes(pl);
-                old.bound.replaceFilterChain(pl);
+                old.bound.replaceFilterChain(pl,
+                        new io.jmesh.proxy.network.DrainSettings(drainMillis, drainStrategy));
                 listeners.put(b.effective.getName(), new Active(b.effective, old.bound));
                 logger.info("listener {} updated in place", b.effective.getName());
                 continue;
@@ -636,6 +640,15 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                 }
             }
         }
+    }
+
+    /**
+     * Sets Envoy's {@code --drain-strategy} for listeners updated in place from now on (default
+     * {@link io.jmesh.proxy.network.DrainSettings.Strategy#IMMEDIATE}, as Istio runs Envoy). Any thread.
+     */
+    public DynamicConfigManager drainStrategy(io.jmesh.proxy.network.DrainSettings.Strategy strategy) {
+        this.drainStrategy = java.util.Objects.requireNonNull(strategy, "strategy");
+        return this;
     }
 
     private void drain(ProxyListener l) {

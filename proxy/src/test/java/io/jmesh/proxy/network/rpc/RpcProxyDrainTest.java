@@ -6,19 +6,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.jmesh.codec.bolt.BoltResponse;
+import io.jmesh.codec.dubbo.DubboResponse;
 import io.jmesh.proxy.config.BootstrapLoader;
 import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.listener.ProxyListener;
+import io.jmesh.proxy.network.DrainSettings;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.Poll;
@@ -60,6 +66,18 @@ class RpcProxyDrainTest {
                 .option("timeout", "20s")
                 .virtualHost("all", "*").route("/", cluster)
                 .cluster("a", a.port()).cluster("b", b.port()).build());
+    }
+
+    /** The same listener with an RBAC filter that denies every call of {@code com.example.Echo}. */
+    private ProxyListener createDenying(RpcProtocol p) throws Exception {
+        Bootstrap denying = BootstrapLoader.parse(Bootstraps.rpc(p.protocolName()).statPrefix("drain")
+                .option("timeout", "20s")
+                .option("filters", RpcRbacFilterTest.rbacFilter("rules: { action: DENY, policies: { \"no-echo\": {"
+                        + " permissions: [{ url_path: { path: { prefix: /com.example.Echo/ } } }],"
+                        + " principals: [{ any: true }] } } }"))
+                .virtualHost("all", "*").route("/", "a")
+                .cluster("a", a.port()).cluster("b", b.port()).build());
+        return ProxyListener.create(denying.getStaticResources().getListeners(0), () -> clusters, stats, "listener");
     }
 
     private ProxyListener create(RpcProtocol p, String cluster) throws Exception {
@@ -126,5 +144,53 @@ class RpcProxyDrainTest {
         assertEquals(7L, RpcPeers.id(response));
         assertEquals("a", answeredBy(response), "the call open at the update is answered on its connection");
         Poll.until(() -> !c.channel.isActive(), "the connection closed once its last call was answered");
+    }
+
+    /**
+     * A caller that never lets its connection go idle (a call held open upstream, and more calls all the time) keeps
+     * the old filter chain only for the drain time: then the connection is closed, and on its new connection the
+     * DENY policy of the new chain answers.
+     */
+    @ParameterizedTest
+    @EnumSource(RpcProtocol.class)
+    void aBusyConnectionIsClosedWhenTheDrainTimeIsOverAndTheNewDenyPolicyAnswers(RpcProtocol p) throws Exception {
+        start(p);
+        final RpcPeers.Client busy = client(p);
+        busy.send(request(p, 1, false, 0, "com.example.Echo", "echo", Map.of("sleep", "hold"), "held"));
+        assertNotNull(a.receivedIds.poll(10, TimeUnit.SECONDS), "a has the held call");
+        assertEquals("a", call(busy, request(p, 2, false, 0, "com.example.Echo", "echo", Map.of(), "x")));
+
+        listener.replaceFilterChain(createDenying(p), new DrainSettings(300, DrainSettings.Strategy.IMMEDIATE));
+        final AtomicLong id = new AtomicLong(100);
+        final Thread caller = new Thread(() -> {
+            while (busy.channel.isActive()) { // keeps calling; the test thread checks what came back
+                busy.send(request(p, id.incrementAndGet(), false, 0, "com.example.Echo", "echo", Map.of(), "x"));
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+        }, "busy-caller");
+        caller.start();
+        Poll.until(() -> !busy.channel.isActive(), "the busy connection closed when the drain time was over");
+        caller.join();
+
+        final List<Object> answered = new ArrayList<>();
+        busy.received.drainTo(answered);
+        try {
+            assertTrue(answered.size() > 0, "calls on the busy connection were answered before it closed");
+            for (Object response : answered) {
+                assertEquals("a", server(response), "the old chain (no policy) answered on the old connection");
+            }
+        } finally {
+            answered.forEach(ReferenceCountUtil::release);
+        }
+        final RpcPeers.Client after = client(p);
+        final Object denied = after.call(request(p, 3, false, 0, "com.example.Echo", "echo", Map.of(), "x"));
+        try {
+            assertEquals(3L, RpcPeers.id(denied));
+            final String error = denied instanceof BoltResponse r ? r.content().toString(StandardCharsets.UTF_8)
+                    : ((DubboResponse) denied).errorMessage();
+            assertTrue(error.contains("RBAC: access denied"), error);
+        } finally {
+            ReferenceCountUtil.release(denied);
+        }
     }
 }
