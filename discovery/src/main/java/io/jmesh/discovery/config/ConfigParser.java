@@ -1,5 +1,6 @@
 package io.jmesh.discovery.config;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -7,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
@@ -24,7 +26,8 @@ import java.util.Map;
 /**
  * Reads multi-document Istio YAML into typed, validated {@link Config} objects. Each document is
  * handled on its own: a document that cannot be read or fails validation becomes a
- * {@link ConfigError} with its file and line, and the others are kept (as istiod does with
+ * {@link ConfigError} with its file and the line of the field it names (the document's line when the field
+ * is not in the file, e.g. a missing one), and the others are kept (as istiod does with
  * objects in a bad file). Documents of kinds discovery does not read are skipped silently, like
  * istiod ignores other CRDs. Stateless and thread-safe.
  */
@@ -101,6 +104,7 @@ public final class ConfigParser {
                     break; // the stream cannot be resynchronised after a syntax error
                 }
                 ObjectNode node = MAPPER.createObjectNode();
+                Map<String, Integer> lines = new java.util.HashMap<>();
                 try {
                     // Read the mapping key by key: the first key's location is the document's line
                     // (the mapping's own start mark may point at the "---" before it).
@@ -111,8 +115,9 @@ public final class ConfigParser {
                             first = false;
                         }
                         String field = parser.currentName();
+                        lines.put(field, parser.currentTokenLocation().getLineNr());
                         parser.nextToken();
-                        node.set(field, MAPPER.readTree(parser));
+                        node.set(field, readNode(parser, field, lines));
                     }
                 } catch (JsonProcessingException e) {
                     int errLine = e.getLocation() == null ? line : e.getLocation().getLineNr();
@@ -120,7 +125,7 @@ public final class ConfigParser {
                             "yaml: " + e.getOriginalMessage()));
                     break;
                 }
-                Object parsed = toConfig(node, new ConfigSource(file, line), defaultNamespace);
+                Object parsed = toConfig(node, new ConfigSource(file, line), defaultNamespace, lines);
                 if (parsed instanceof Config<?> c) {
                     configs.add(c);
                 } else if (parsed instanceof ConfigError err) {
@@ -133,8 +138,69 @@ public final class ConfigParser {
         return new Result(configs, errors);
     }
 
+    /**
+     * Reads the value at the parser's current token into a tree, putting the line of every field and list item
+     * under its path ({@code spec.rules[0].from[0].source.principals[1]}) in {@code lines}: the line of a
+     * field is that of its key, the line of a list item that of its first token.
+     */
+    private static JsonNode readNode(JsonParser parser, String path, Map<String, Integer> lines) throws IOException {
+        lines.putIfAbsent(path, parser.currentTokenLocation().getLineNr());
+        JsonToken token = parser.currentToken();
+        if (token == JsonToken.START_OBJECT) {
+            ObjectNode object = MAPPER.createObjectNode();
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                String child = path + '.' + field;
+                lines.put(child, parser.currentTokenLocation().getLineNr());
+                parser.nextToken();
+                object.set(field, readNode(parser, child, lines));
+            }
+            return object;
+        }
+        if (token == JsonToken.START_ARRAY) {
+            ArrayNode array = MAPPER.createArrayNode();
+            int i = 0;
+            while (parser.nextToken() != JsonToken.END_ARRAY) {
+                array.add(readNode(parser, path + '[' + i++ + ']', lines));
+            }
+            return array;
+        }
+        return MAPPER.readTree(parser);
+    }
+
+    /**
+     * The line of the field an error message starts with ({@code field.path: value (expected: ...)}): the line of
+     * that path, else of its nearest enclosing field or list item that was read, else {@code documentLine}.
+     */
+    static int lineOf(String message, Map<String, Integer> lines, int documentLine) {
+        if (message == null) {
+            return documentLine;
+        }
+        int colon = message.indexOf(": ");
+        if (colon <= 0) {
+            return documentLine;
+        }
+        String path = message.substring(0, colon);
+        if (path.indexOf(' ') >= 0) {
+            return documentLine;
+        }
+        while (!path.isEmpty()) {
+            Integer line = lines.get(path);
+            if (line != null) {
+                return line;
+            }
+            int cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
+            if (cut <= 0) {
+                break;
+            }
+            path = path.substring(0, cut);
+        }
+        return documentLine;
+    }
+
     /** Returns a Config, a ConfigError, or null for a kind discovery does not read. */
-    private static Object toConfig(JsonNode node, ConfigSource source, String defaultNamespace) {
+    private static Object toConfig(JsonNode node, ConfigSource source, String defaultNamespace,
+                                   Map<String, Integer> lines) {
         String kindName = text(node, "kind");
         String apiVersion = text(node, "apiVersion");
         JsonNode metadata = node.path("metadata");
@@ -181,7 +247,8 @@ public final class ConfigParser {
             ConfigValidator.validate(config);
             return config;
         } catch (ConfigException e) {
-            return new ConfigError(source, kindName, namespace, name, e.getMessage());
+            ConfigSource at = new ConfigSource(source.file(), lineOf(e.getMessage(), lines, source.line()));
+            return new ConfigError(at, kindName, namespace, name, e.getMessage());
         }
     }
 

@@ -185,7 +185,7 @@ class AnalyzersTest {
         ConfigParser.Result r = ConfigParser.parse(Path.of("in.yaml"), yaml);
         List<Message> messages = Analyzers.analyze(r.configs(), r.errors());
         assertEquals(1, messages.size(), messages.toString());
-        assertEquals("Error [IST0106] (VirtualService default/bad in.yaml:1) Schema validation error: "
+        assertEquals("Error [IST0106] (VirtualService default/bad in.yaml:8) Schema validation error: "
                 + "spec.http[0].timeout: soon (expected: a duration such as 1s or 500ms)", messages.get(0).toString());
     }
 

@@ -110,7 +110,7 @@ class ConfigParserTest {
         assertEquals(3, r.errors().size(), r.errors().toString());
         ConfigError weight = r.errors().get(0);
         assertEquals(Path.of("b.yaml"), weight.source().file());
-        assertEquals(30, weight.source().line());
+        assertEquals(38, weight.source().line(), "the line of weight: -5");
         assertEquals("VirtualService/shop/bad-weight", weight.key());
         assertEquals("spec.http[0].route[0].weight: -5 (expected: >= 0)", weight.reason());
         assertEquals("spec.trafficPolicy.loadBalancer.simpel: unknown field (expected: one of consistentHash, "

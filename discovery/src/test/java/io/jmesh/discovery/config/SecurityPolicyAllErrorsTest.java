@@ -47,7 +47,7 @@ class SecurityPolicyAllErrorsTest {
                     0: {mode: STRICT}
                     8080: {mode: strict}
                 """);
-        assertEquals("security.yaml:6: PeerAuthentication/foo/pa: "
+        assertEquals("security.yaml:10: PeerAuthentication/foo/pa: "
                 + "spec.mtls.mode: ENABLED (expected: one of DISABLE, PERMISSIVE, STRICT, UNSET); "
                 + "spec.portLevelMtls: set without spec.selector.matchLabels (expected: a workload selector; mesh and "
                 + "namespace policies have no port-level mTLS); "
@@ -71,7 +71,7 @@ class SecurityPolicyAllErrorsTest {
                     to: [{operation: {ports: [http]}}]
                   - when: [{key: source.user, values: [x]}]
                 """);
-        assertEquals(6, e.source().line());
+        assertEquals(10, e.source().line(), "the line of spec.selector, the first field in error");
         assertEquals("spec.selector.matchLabels.app: http* (expected: wildcard is not supported in selector); "
                 + "spec.provider: ext (expected: `provider` must not be with non CUSTOM action, found DENY); "
                 + "spec.rules[0].from[0].source.ipBlocks[0]: 1.2.3.4/33 (expected: an IP address or CIDR range); "

@@ -53,7 +53,7 @@ class TelemetryValidationTest {
     @Test
     void refusesByFieldWithFileAndLine() {
         String e = error("accessLogging: [{filter: {expression: \"response.code >= 400 &&\"}}]");
-        assertTrue(e.contains("telemetry.yaml:1") && e.contains("spec.accessLogging[0].filter.expression: "
+        assertTrue(e.contains("telemetry.yaml:5: ") && e.contains("spec.accessLogging[0].filter.expression: "
                 + "response.code >= 400 && (expected: Istio's CEL subset; unexpected end"), e);
         e = error("metrics: [{overrides: [{tagOverrides: {user: {value: \"request.headers['x-user'\"}}}]}]");
         assertTrue(e.contains("spec.metrics[0].overrides[0].tagOverrides.user.value: request.headers['x-user' "
