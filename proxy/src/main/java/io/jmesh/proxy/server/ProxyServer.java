@@ -189,6 +189,7 @@ public final class ProxyServer implements AutoCloseable {
         xdsExecutor = exec;
         sds = new SdsSubscriptions(bootstrap, exec);
         secrets = DefaultSecretManager.create(sr.getSecretsList(), sds);
+        secrets.contextCache().observe(stats);
         sds.manager(secrets);
         extensionContext = ExtensionContext.of(() -> clusters, stats, workers, lifecycle, secrets);
         // Clusters reached over a pipe (Istio's sds-grpc) serve the gRPC clients only, as in Envoy.

@@ -44,6 +44,12 @@ public final class ClientTlsProvider extends TlsContextProvider {
         return TlsContexts.client(config, h2, certificate(), certificatePath(), validation(), validationPath());
     }
 
+    @Override
+    Object sharedSettings() {
+        return java.util.List.of(config.toBuilder().clearSni()
+                .setCommonTlsContext(withoutSecrets(config.getCommonTlsContext())).build(), h2);
+    }
+
     /** {@code UpstreamTlsContext.sni}, or null when unset. */
     public String sni() {
         return sni;

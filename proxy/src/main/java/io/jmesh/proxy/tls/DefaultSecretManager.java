@@ -78,6 +78,7 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
     private final Map<Secret, Handle> fixedHandles = new ConcurrentHashMap<>();
     private final List<Handle> watched = new CopyOnWriteArrayList<>();
     private final long pollMillis = Long.getLong(POLL_PROPERTY, DEFAULT_POLL_MILLIS);
+    private final SslContextCache contextCache = new SslContextCache();
     private ScheduledExecutorService poller;
     private boolean closed;
 
@@ -175,6 +176,12 @@ public final class DefaultSecretManager implements SecretManager, AutoCloseable 
                 throw new ConfigException(path + ".sds_config: " + source.getConfigSourceSpecifierCase()
                                           + " (expected: ads, api_config_source or path_config_source)");
         }
+    }
+
+    /** This manager's own cache: the contexts of one proxy share among themselves. */
+    @Override
+    public SslContextCache contextCache() {
+        return contextCache;
     }
 
     @Override

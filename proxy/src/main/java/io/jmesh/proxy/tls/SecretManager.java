@@ -61,6 +61,14 @@ public interface SecretManager {
      */
     Subscription fixed(Secret secret);
 
+    /**
+     * Where the TLS contexts built from this manager's secrets share their {@code SslContext}s: contexts of equal
+     * inputs (same certificate, trust bundle, ALPN, ...) get one. The default is one cache for the whole process.
+     */
+    default SslContextCache contextCache() {
+        return SslContextCache.PROCESS;
+    }
+
     /** A manager with no static secrets and no SDS (only file sources and inline secrets work). */
     static SecretManager none() {
         return DefaultSecretManager.NONE;

@@ -39,6 +39,11 @@ public final class ServerTlsProvider extends TlsContextProvider {
         return TlsContexts.server(config, certificate(), certificatePath(), validation(), validationPath());
     }
 
+    @Override
+    Object sharedSettings() {
+        return config.toBuilder().setCommonTlsContext(withoutSecrets(config.getCommonTlsContext())).build();
+    }
+
     /**
      * The {@link SslHandler} of a new downstream connection, from the current secrets, or null while they have
      * not arrived (the caller closes the connection). {@code sni} is the ClientHello's server name or null (one

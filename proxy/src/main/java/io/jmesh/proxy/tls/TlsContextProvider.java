@@ -36,9 +36,24 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
     private final CompletableFuture<Void> ready = new CompletableFuture<>();
     private final boolean noFetchTimeout;
     private volatile SslContext context;
+    private final SslContextCache cache;
+    /** The cache entry of {@link #context}, null when it is not shared; released by {@link #CLEANER} at the end. */
+    private final java.util.concurrent.atomic.AtomicReference<SslContextCache.Entry> held =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     TlsContextProvider(CommonTlsContext common, SecretManager secrets, boolean server) throws ConfigException {
         String c = "common_tls_context";
+        cache = secrets.contextCache();
+        SslContextCache cacheRef = cache;
+        java.util.concurrent.atomic.AtomicReference<SslContextCache.Entry> heldRef = held;
+        CLEANER.register(this, () -> {
+            SslContextCache.Entry e = heldRef.getAndSet(null);
+            if (e != null) {
+                cacheRef.release(e);
+            }
+        });
         noFetchTimeout = noFetchTimeout(common);
         if (common.hasTlsCertificateProviderInstance() || hasLegacyProvider(common)) {
             throw new ConfigException(c + ".tls_certificate_provider_instance: set (expected: tls_certificates or "
@@ -148,7 +163,9 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
             s.addListener(this);
         }
         if (allPresent()) {
-            context = build();
+            synchronized (this) {
+                context = buildShared();
+            }
             ready.complete(null);
         }
     }
@@ -180,7 +197,7 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
                 return;
             }
             try {
-                SslContext next = build();
+                SslContext next = buildShared();
                 boolean first = context == null;
                 context = next;
                 ready.complete(null);
@@ -194,6 +211,41 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
 
     /** Builds a context from the current secrets; all are present. */
     abstract SslContext build() throws ConfigException;
+
+    /**
+     * What the context depends on besides the certificate and validation context: the config with its secrets
+     * cleared and without per-connection settings (SNI), plus anything else {@link #build} reads.
+     */
+    abstract Object sharedSettings();
+
+    /**
+     * The context of the current secrets from the {@link SslContextCache}, built only when no other provider
+     * has one of the same inputs; the entry held before is released. Called with this provider's lock held.
+     */
+    private SslContext buildShared() throws ConfigException {
+        Object key = SslContextCache.key(sharedSettings(), certificate(), validation());
+        if (key == null) {
+            return build();
+        }
+        SslContextCache.Entry next = cache.acquire(key, this::build);
+        SslContextCache.Entry previous = held.getAndSet(next);
+        if (previous != null) {
+            cache.release(previous);
+        }
+        return next.context();
+    }
+
+    /** {@code common} without the certificate and validation settings that the cache key holds resolved. */
+    static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext withoutSecrets(
+            CommonTlsContext common) {
+        CommonTlsContext.Builder b = common.toBuilder().clearTlsCertificates().clearTlsCertificateSdsSecretConfigs()
+                .clearValidationContext().clearValidationContextSdsSecretConfig();
+        if (common.hasCombinedValidationContext()) {
+            // the merged validation context is part of the key; where it comes from is not
+            b.clearCombinedValidationContext();
+        }
+        return b.build();
+    }
 
     /** The current certificate, or null when the context has none (an upstream context without a client cert). */
     final TlsCertificate certificate() throws ConfigException {
