@@ -30,6 +30,7 @@ public final class ConnectionInfo {
     private static final AttributeKey<ConnectionInfo> KEY = AttributeKey.valueOf(ConnectionInfo.class, "info");
     private static final AtomicLong IDS = new AtomicLong();
     private static final int SAN_URI = 6;
+    private volatile String terminationDetails;
     private static final int SAN_DNS = 2;
 
     private final long id;
@@ -74,6 +75,21 @@ public final class ConnectionInfo {
 
     private static InetSocketAddress inet(SocketAddress address) {
         return address instanceof InetSocketAddress ? (InetSocketAddress) address : null;
+    }
+
+    /**
+     * Why the proxy closed this connection, as Envoy's {@code StreamInfo::connectionTerminationDetails()}
+     * ({@code %CONNECTION_TERMINATION_DETAILS%}): e.g. {@code rbac_access_denied_matched_policy[<policy>]} when the
+     * network RBAC filter denied it; null when the proxy gave no reason. Set on the connection's event loop.
+     */
+    public String terminationDetails() {
+        return terminationDetails;
+    }
+
+    /** Sets {@link #terminationDetails()}. */
+    public ConnectionInfo terminationDetails(String details) {
+        this.terminationDetails = details;
+        return this;
     }
 
     /** A process-wide unique connection id ({@code %CONNECTION_ID%}). */

@@ -116,7 +116,9 @@ public final class NetworkRbacFilterFactory implements NetworkFilterFactory {
             }
             denied = true;
             var channel = callbacks.connection();
-            logger.debug("{} closed: {}", channel, RbacPolicies.denialDetail(d));
+            String detail = RbacPolicies.denialDetail(d);
+            callbacks.connectionInfo().terminationDetails(detail); // %CONNECTION_TERMINATION_DETAILS%, as Envoy
+            logger.debug("{} closed: {}", channel, detail);
             if (delayMillis > 0) {
                 channel.eventLoop().schedule(() -> {
                     channel.close();

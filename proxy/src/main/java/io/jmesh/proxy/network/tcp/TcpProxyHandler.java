@@ -222,6 +222,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
                 .downstreamConnection(info)
                 .downstreamRemoteAddress(info.remoteAddress())
                 .downstreamLocalAddress(info.destinationAddress())
+                .connectionTerminationDetails(info.terminationDetails())
                 .finish(System.nanoTime());
         flags.forEach(e::addResponseFlag);
         config.accessLog.log(e);

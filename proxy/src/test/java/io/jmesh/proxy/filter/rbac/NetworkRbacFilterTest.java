@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.AfterEach;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import io.jmesh.proxy.config.ConfigException;
 import io.jmesh.proxy.network.tcp.TcpProxyTestAccess;
+import io.jmesh.proxy.testing.AccessLogFiles;
 import io.jmesh.proxy.testing.Bootstraps;
 import io.jmesh.proxy.testing.ProxyFixture;
 import io.jmesh.proxy.testing.TestCertificates;
@@ -82,6 +84,21 @@ class NetworkRbacFilterTest {
             assertEquals("", exchange(proxy.port()), "the proxy closes the connection: nothing is echoed");
             assertEquals(1, proxy.counter("tcp.rbac.denied"));
             assertEquals(0, proxy.counter("tcp.rbac.allowed"));
+        }
+    }
+
+    @Test
+    void aDeniedConnectionsAccessLogSaysWhichPolicyDeniedIt(@TempDir Path dir) throws Exception {
+        Path log = dir.resolve("tcp.log");
+        try (ProxyFixture proxy = Bootstraps.tcp("echo")
+                .networkFilter(RBAC, rbac("stat_prefix: tcp., rules: { action: DENY, policies: {"
+                        + " \"ns[foo]-policy[deny-loopback]-rule[0]\": { permissions: [{ any: true }],"
+                        + " principals: [{ remote_ip: { address_prefix: 127.0.0.1 } }] } } }"))
+                .accessLog(log, "%CONNECTION_TERMINATION_DETAILS%")
+                .cluster("echo", echo.getLocalPort()).start(2)) {
+            assertEquals("", exchange(proxy.port()), "the proxy closes the connection: nothing is echoed");
+            assertEquals(List.of("rbac_access_denied_matched_policy[ns[foo]-policy[deny-loopback]-rule[0]]"),
+                    AccessLogFiles.awaitLines(log, 1));
         }
     }
 
