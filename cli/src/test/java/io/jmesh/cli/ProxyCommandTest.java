@@ -83,6 +83,22 @@ class ProxyCommandTest {
     }
 
     @Test
+    void aBadDrainStrategyOrDrainTimeExitsTwoNamingTheFlag(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("proxy.yaml");
+        Files.writeString(f, CONFIG.replace("PORT", "1"));
+        Process p = jmesh("proxy", "--config", f.toString(), "--drain-strategy", "slow", "--status-port", "0");
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("error: --drain-strategy: slow (expected: gradual or immediate)"), out);
+        Process t = jmesh("proxy", "--config", f.toString(), "--drain-time-s", "-1", "--status-port", "0");
+        String tout = new String(t.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(t.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(2, t.exitValue(), tout);
+        assertTrue(tout.contains("error: --drain-time-s: -1.0 (expected: a number of seconds >= 0)"), tout);
+    }
+
+    @Test
     void sigtermDrainsInFlightRequestsAndExitsZero(@TempDir Path dir) throws Exception {
         HttpServer app = HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
         java.util.concurrent.CountDownLatch atApp = new java.util.concurrent.CountDownLatch(1);
