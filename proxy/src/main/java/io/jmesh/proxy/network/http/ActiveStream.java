@@ -126,6 +126,12 @@ final class ActiveStream implements FilterManager.Callbacks {
             String xff = h.get(X_FORWARDED_FOR);
             h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? remote : xff + "," + remote);
         }
+        if (h.contains(io.jmesh.proxy.telemetry.tracing.HttpTracer.X_ENVOY_FORCE_TRACE)
+                && !config.internalAddresses.isInternalRequest(config.useRemoteAddress, h.get(X_FORWARDED_FOR),
+                sink.remoteAddress())) {
+            // Envoy's cleanInternalHeaders: an external client cannot force a trace
+            h.remove(io.jmesh.proxy.telemetry.tracing.HttpTracer.X_ENVOY_FORCE_TRACE);
+        }
         if (config.tracer != null) {
             span = config.tracer.startSpan(h, info);
         }
