@@ -389,7 +389,7 @@ public abstract class BoltMessage extends FrameMessage<BoltMessage> {
         return Collections.unmodifiableMap(map);
     }
 
-    private static String readHeaderString(ByteBuf buf, int i, int end, int[] next, String what) {
+    static String readHeaderString(ByteBuf buf, int i, int end, int[] next, String what) {
         if (end - i < 4) {
             throw new BoltProtocolException("header." + what + ": truncated length (expected: 4 bytes, "
                                             + (end - i) + " left in the header map)");

@@ -1,6 +1,8 @@
 package io.jmesh.codec.bolt;
 
+import java.util.Collections;
 import java.util.Map;
+import java.util.Set;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -96,19 +98,48 @@ public final class BoltRequest extends BoltMessage {
      * @throws BoltProtocolException if the header map would exceed 65535 bytes (its length is a 16-bit field)
      */
     public BoltRequest withHeaders(Map<String, String> added, ByteBufAllocator alloc) {
+        return withHeaders(added, Collections.emptySet(), alloc);
+    }
+
+    /**
+     * Returns a new request whose header map lacks the entries named in {@code removed} and has {@code added}.
+     * With nothing to remove, {@code added} is appended as {@link #withHeaders(Map, ByteBufAllocator)} does;
+     * otherwise the header map is rewritten: the entries kept in wire order (an entry named in {@code added} is
+     * dropped too), then {@code added}. A name in both sets ends up with its {@code added} value. Class name and
+     * content are shared, not copied; its request id is this view's. This request is neither retained nor released.
+     *
+     * @throws BoltProtocolException if the header map would exceed 65535 bytes (its length is a 16-bit field)
+     */
+    public BoltRequest withHeaders(Map<String, String> added, Set<String> removed, ByteBufAllocator alloc) {
         final int base = frame.readerIndex();
         final int fixed = fixedHeaderLength(protocol, type);
         final int classLen = frame.getUnsignedShort(base + fixed - 8);
         final int headerLen = frame.getUnsignedShort(base + fixed - 6);
+        final boolean rewrite = !removed.isEmpty();
         final ByteBuf entries = alloc.buffer();
         final CompositeByteBuf out = alloc.compositeBuffer(5);
         try {
+            if (rewrite) {
+                final int start = base + fixed + classLen;
+                final int end = start + headerLen;
+                final int[] next = new int[1];
+                int i = start;
+                while (i < end) {
+                    final int entryStart = i;
+                    final String key = readHeaderString(frame, i, end, next, "key");
+                    readHeaderString(frame, next[0], end, next, "value");
+                    i = next[0];
+                    if (key == null || !removed.contains(key) && !added.containsKey(key)) {
+                        entries.writeBytes(frame, entryStart, i - entryStart);
+                    }
+                }
+            }
             for (Map.Entry<String, String> e : added.entrySet()) {
                 final byte[] k = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 final byte[] v = e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 entries.writeInt(k.length).writeBytes(k).writeInt(v.length).writeBytes(v);
             }
-            final int newHeaderLen = headerLen + entries.readableBytes();
+            final int newHeaderLen = (rewrite ? 0 : headerLen) + entries.readableBytes();
             if (newHeaderLen > 0xffff) {
                 throw new BoltProtocolException("header map: " + newHeaderLen + " bytes with the added entries "
                                                 + "(expected: <= 65535)");
@@ -118,7 +149,7 @@ public final class BoltRequest extends BoltMessage {
             head.setInt(requestIdOffset(protocol), requestId);
             head.setShort(fixed - 6, newHeaderLen);
             out.addComponent(true, head);
-            out.addComponent(true, frame.retainedSlice(base + fixed, classLen + headerLen));
+            out.addComponent(true, frame.retainedSlice(base + fixed, rewrite ? classLen : classLen + headerLen));
             out.addComponent(true, entries.retain());
             out.addComponent(true, frame.retainedSlice(base + contentOffset, contentLength));
             if (hasCrc()) {

@@ -2,6 +2,7 @@ package io.jmesh.codec.dubbo;
 
 import java.util.Collections;
 import java.util.Map;
+import java.util.Set;
 
 import io.jmesh.codec.internal.Hessian2FormatException;
 import io.jmesh.codec.internal.Hessian2Reader;
@@ -258,6 +259,71 @@ public final class DubboRequest extends DubboMessage {
                 frame.release();
                 throw e;
             }
+        } finally {
+            entries.release();
+            out.release();
+        }
+    }
+
+    /**
+     * Returns a new request whose attachments lack the string-keyed entries named in {@code removed} and have
+     * {@code added}. With nothing to remove, this is {@link #withAttachments(Map, ByteBufAllocator)}; otherwise the
+     * attachments map is rewritten: the entries kept in wire order (an entry named in {@code added} is dropped too),
+     * then {@code added}. Arguments are shared, not copied; its request id is this view's. This request is neither
+     * retained nor released.
+     *
+     * @throws DubboProtocolException if this is an event or its body is not a Hessian2 invocation
+     */
+    public DubboRequest withAttachments(Map<String, String> added, Set<String> removed, ByteBufAllocator alloc) {
+        if (removed.isEmpty() || attachmentsKind != 0) {
+            return withAttachments(added, alloc); // no map in the frame: nothing to remove
+        }
+        final ByteBuf body = body();
+        final int bodyStart = frame.readerIndex() + HEADER_LENGTH;
+        final ByteBuf entries = alloc.buffer();
+        final CompositeByteBuf out = alloc.compositeBuffer(4);
+        try {
+            // walk the body again, so that class definitions and type references in the arguments are known
+            final Hessian2Reader in = new Hessian2Reader(body);
+            for (int i = 0; i < 5; i++) {
+                in.readString();
+            }
+            final int args = countParameters(parameterTypesDesc);
+            for (int i = 0; i < args; i++) {
+                in.skipValue();
+            }
+            in.readMapStart();
+            final int firstEntry = in.readerIndex();
+            while (!in.atMapEnd()) {
+                final int entryStart = in.readerIndex();
+                final Object key = in.readScalar();
+                in.readScalar();
+                if (!(key instanceof String k) || !removed.contains(k) && !added.containsKey(k)) {
+                    entries.writeBytes(body, entryStart, in.readerIndex() - entryStart);
+                }
+            }
+            for (Map.Entry<String, String> e : added.entrySet()) {
+                Hessian2Writer.writeString(entries, e.getKey());
+                Hessian2Writer.writeString(entries, e.getValue());
+            }
+            final int newBodyLength = firstEntry + entries.readableBytes() + bodyLength() - attachmentsEnd;
+            final ByteBuf head = alloc.buffer(HEADER_LENGTH);
+            head.writeBytes(frame, frame.readerIndex(), HEADER_LENGTH);
+            head.setLong(4, requestId);
+            head.setInt(12, newBodyLength);
+            out.addComponent(true, head);
+            out.addComponent(true, frame.retainedSlice(bodyStart, firstEntry));
+            out.addComponent(true, entries.retain());
+            out.addComponent(true, frame.retainedSlice(bodyStart + attachmentsEnd, bodyLength() - attachmentsEnd));
+            final ByteBuf frame = out.retain();
+            try {
+                return new DubboRequest(frame);
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
+        } catch (Hessian2FormatException e) {
+            throw new DubboProtocolException("body: " + e.getMessage() + " (expected: a Hessian2 invocation)");
         } finally {
             entries.release();
             out.release();

@@ -111,6 +111,28 @@ public final class Hessian2Reader {
         return Collections.unmodifiableMap(map);
     }
 
+    /**
+     * Reads the start of a map, {@code H} or {@code M} with its type, and returns true; reads a Hessian {@code N} and
+     * returns false. For walking a map entry by entry with {@link #readScalar()} and {@link #atMapEnd()}.
+     */
+    public boolean readMapStart() {
+        final int tag = readTag();
+        if (tag == 'N') {
+            return false;
+        }
+        if (tag == 'M') {
+            skipType(1);
+        } else if (tag != 'H') {
+            throw new Hessian2FormatException("expected a map, found tag 0x" + Integer.toHexString(tag));
+        }
+        return true;
+    }
+
+    /** Whether the next byte is the {@code Z} that ends a map or list; it is not read. */
+    public boolean atMapEnd() {
+        return peekTag() == 'Z';
+    }
+
     /** Skips one value of any kind. */
     public void skipValue() {
         skipValue(readTag(), 0);

@@ -456,6 +456,29 @@ class BoltCodecTest {
         }
     }
 
+    @Test
+    void removedHeadersAreTakenOutOfTheMapAndAddedOnesReplaceTheirKey() {
+        final Map<String, String> sent = new LinkedHashMap<>(sofaHeaders());
+        sent.put("b3", "463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-1");
+        final byte[] v2 = golden(2, 1, 1, 9, 3000, true, BoltRequest.SOFA_REQUEST_CLASS, sent, body());
+        channel().writeInbound(Unpooled.wrappedBuffer(v2));
+        final Map<String, String> added = new LinkedHashMap<>();
+        added.put("type", "async");
+        added.put("x-b3-traceid", "463ac35c9f6413ad48485a3953bb6124");
+        final BoltRequest r = ch.readInbound();
+        final BoltRequest rewritten = r.withHeaders(added, java.util.Set.of("b3", "absent"),
+                                                    UnpooledByteBufAllocator.DEFAULT);
+        r.release();
+        assertNull(rewritten.header("b3"));
+        assertEquals("sayHello", rewritten.methodName());
+        // the kept entries in wire order, then the added ones; each key once; CRC recomputed
+        final Map<String, String> expected = new LinkedHashMap<>(sofaHeaders());
+        expected.remove("type");
+        expected.putAll(added);
+        assertArrayEquals(golden(2, 1, 1, 9, 3000, true, BoltRequest.SOFA_REQUEST_CLASS, expected, body()),
+                          reencode(rewritten));
+    }
+
     /** The entries of {@code a} then those of {@code b}, duplicate keys kept, as a map only {@link #golden} iterates. */
     private static Map<String, String> concat(Map<String, String> a, Map<String, String> b) {
         final java.util.List<Map.Entry<String, String>> pairs = new java.util.ArrayList<>(a.entrySet());

@@ -409,4 +409,27 @@ class DubboCodecTest {
             hb.release();
         }
     }
+
+    @Test
+    void removedAttachmentsAreTakenOutOfTheMapAndAddedOnesReplaceTheirKey() {
+        final byte[] args = new H().str("2.0.2").str("com.example.GreetingService").str("1.0.0").str("greet")
+                                   .str("Ljava/lang/String;I").str("x").b(0x91).bytes();
+        final byte[] sent = new H().b(args).b('H').str("b3").str("463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-1")
+                                   .str("group").str("g").str("n").b(0x95).str("path").str("p").b('Z').bytes();
+        channel().writeInbound(Unpooled.wrappedBuffer(frame(0xc2, 0, 5, sent)));
+        final Map<String, String> added = new LinkedHashMap<>();
+        added.put("path", "q");
+        added.put("x-b3-sampled", "1");
+        final DubboRequest r = ch.readInbound();
+        final DubboRequest rewritten = r.withAttachments(added, java.util.Set.of("b3", "absent"),
+                                                         UnpooledByteBufAllocator.DEFAULT);
+        r.release();
+        assertNull(rewritten.attachment("b3"));
+        assertEquals("g", rewritten.group());
+        assertEquals("greet", rewritten.methodName());
+        // kept entries (a non-string value too) in wire order, then the added ones, each key once
+        assertArrayEquals(frame(0xc2, 0, 5, new H().b(args).b('H').str("group").str("g").str("n").b(0x95)
+                                                   .str("path").str("q").str("x-b3-sampled").str("1").b('Z').bytes()),
+                          reencode(rewritten));
+    }
 }

@@ -642,11 +642,15 @@ final class TelemetryPolicy {
         return canonicalService(proxy) + "." + proxy.namespace();
     }
 
+    /**
+     * The workload's canonical service from its labels (the injector's order), else {@code unknown} as Istio's
+     * {@code buildServiceTags}: never the pod name, which is not in {@link XdsCache}'s key (labels and namespace are).
+     */
     private static String canonicalService(ProxyNode proxy) {
         Map<String, String> l = proxy.labels();
         String s = l.getOrDefault("service.istio.io/canonical-name", l.getOrDefault("app.kubernetes.io/name",
                 l.get("app")));
-        return s != null ? s : proxy.name() == null || proxy.name().isEmpty() ? "unknown" : proxy.name();
+        return s != null && !s.isEmpty() ? s : "unknown";
     }
 
     private static List<CustomTag> customTags(TracingSpec spec, ProxyNode proxy, MeshConfig mesh) {

@@ -92,4 +92,28 @@ class TelemetryCacheTest {
         XdsGenerator.generate(TypeUrls.LISTENER, b, s).forEach((name, m) -> versions.put(name, Versions.of(m)));
         assertEquals(Versions.ofSet(versions), forB.version());
     }
+
+    @Test
+    void tracedSidecarsWithoutLabelsShareListenersThatMatchTheirOwnGeneration() throws Exception {
+        MeshSnapshot s = snapshot("""
+                extensionProviders:
+                - name: zipkin
+                  zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}
+                defaultProviders: {tracing: [zipkin]}
+                """);
+        XdsCache cache = new XdsCache();
+        // two pods of one namespace, no labels: the cache key cannot tell them apart, so neither may the config
+        ProxyNode first = ProxyNode.of(Node.newBuilder().setId("sidecar~10.0.0.7~first-1.foo~foo.svc.cluster.local")
+                .build());
+        ProxyNode second = ProxyNode.of(Node.newBuilder().setId("sidecar~10.0.0.8~second-1.foo~foo.svc.cluster.local")
+                .build());
+        cache.get(TypeUrls.LISTENER, first, s);
+        XdsCache.Generated forSecond = cache.get(TypeUrls.LISTENER, second, s);
+        Map<String, String> versions = new TreeMap<>();
+        Map<String, com.google.protobuf.Message> generated = XdsGenerator.generate(TypeUrls.LISTENER, second, s);
+        generated.forEach((name, m) -> versions.put(name, Versions.of(m)));
+        assertEquals(Versions.ofSet(versions), forSecond.version(), "the cached listeners are the second's own");
+        assertEquals(true, generated.values().stream().anyMatch(m -> m.toString().contains("unknown")),
+                "istio.canonical_service falls back to unknown, as Istio's buildServiceTags");
+    }
 }

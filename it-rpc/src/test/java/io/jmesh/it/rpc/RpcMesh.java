@@ -272,6 +272,25 @@ final class RpcMesh implements AutoCloseable {
                 .start();
     }
 
+    /**
+     * As {@link #tracedConsumerSidecar}, with Envoy's Zipkin tracer (B3 propagation) exporting to a {@code zipkin}
+     * cluster that no test reads: for tests of what the provider receives, whose calls are not sampled.
+     */
+    static ProxyFixture b3ConsumerSidecar(String protocol, String listener, String service, int providerPort)
+            throws Exception {
+        return Bootstraps.rpc(protocol).listener(listener).statPrefix(listener)
+                .bootstrap("node", "{ id: consumer-node, cluster: consumer.default }")
+                .listenerOption("traffic_direction", "OUTBOUND")
+                .option("tracing", "{ provider: { name: envoy.tracers.zipkin, typed_config: "
+                        + Bootstraps.typed("envoy.config.trace.v3.ZipkinConfig", "collector_cluster: zipkin, "
+                        + "collector_endpoint: /api/v2/spans, collector_endpoint_version: HTTP_JSON") + " } }")
+                .virtualHost(service, service)
+                .route("/", "provider")
+                .cluster("provider", providerPort)
+                .cluster("zipkin")
+                .start();
+    }
+
     /** A free port of 127.0.0.1 (for an app: the same port is then bound by its sidecar on its own IP). */
     static int freePort() throws Exception {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -19,11 +19,16 @@ final class SofaApps {
      * {@code 127.0.0.1:port}, registered nowhere; destroy the returned server to stop it.
      */
     static ServerConfig provider(int port) {
+        return provider(port, (name, times) -> ("hello " + name + " ").repeat(times).trim());
+    }
+
+    /** As {@link #provider(int)}, answering with {@code ref}. */
+    static ServerConfig provider(int port, HelloService ref) {
         final ServerConfig server = new ServerConfig().setProtocol("bolt").setHost("127.0.0.1")
                 .setBoundHost("127.0.0.1").setPort(port).setDaemon(true);
         new ProviderConfig<HelloService>()
                 .setInterfaceId(HelloService.class.getName())
-                .setRef((name, times) -> ("hello " + name + " ").repeat(times).trim())
+                .setRef(ref)
                 .setServer(server)
                 .setRegister(false)
                 .export();

@@ -41,6 +41,8 @@ final class DefaultRouteEntry implements RouteEntry {
     private final String name;
     /** {@code Route.decorator.operation}, or null. */
     private final String decoratorOperation;
+    /** {@code Route.tracing}, or null. */
+    private final io.jmesh.proxy.telemetry.tracing.RouteTracing tracing;
     private final String virtualHostName;
 
     // match
@@ -116,6 +118,8 @@ final class DefaultRouteEntry implements RouteEntry {
         this.name = route.getName();
         this.decoratorOperation = route.hasDecorator() && !route.getDecorator().getOperation().isEmpty()
                 ? route.getDecorator().getOperation() : null;
+        this.tracing = route.hasTracing()
+                ? io.jmesh.proxy.telemetry.tracing.RouteTracing.create(route.getTracing(), path + ".tracing") : null;
         this.filterConfigs = filterConfigs;
         this.virtualHostName = virtualHostName;
 
@@ -498,6 +502,11 @@ final class DefaultRouteEntry implements RouteEntry {
     @Override
     public String decoratorOperation() {
         return decoratorOperation;
+    }
+
+    @Override
+    public io.jmesh.proxy.telemetry.tracing.RouteTracing tracing() {
+        return tracing;
     }
 
     @Override

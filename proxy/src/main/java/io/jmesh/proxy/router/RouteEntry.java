@@ -33,6 +33,11 @@ public interface RouteEntry {
         return null;
     }
 
+    /** {@code Route.tracing}: the route's sampling fractions and custom tags; null when unset. */
+    default io.jmesh.proxy.telemetry.tracing.RouteTracing tracing() {
+        return null;
+    }
+
     /** {@code VirtualHost.name} of the virtual host the route belongs to. */
     String virtualHostName();
 

@@ -92,6 +92,8 @@ public final class IstioMetrics {
     final WorkloadMetadata self;
     final StatsPluginConfig config;
     final String selfNamespace;
+    /** The destination service of a server sidecar that knows no other: its canonical service, in its namespace. */
+    private final String[] selfService;
     final WorkloadMetadata.Cache peers = new WorkloadMetadata.Cache();
     /** The value of our {@value WorkloadMetadata#HEADER}, or null when the node has no metadata to send. */
     final String ownHeader;
@@ -123,6 +125,7 @@ public final class IstioMetrics {
         this.reporter = Reporter.of(direction, config);
         this.self = WorkloadMetadata.from(stats.nodeMetadata());
         this.selfNamespace = self.namespace();
+        this.selfService = new String[] {self.canonicalService(), self.canonicalService(), selfNamespace};
         this.ownHeader = stats.nodeMetadata().getFieldsCount() == 0 ? null : WorkloadMetadata.encode(stats.nodeMetadata());
         this.ownId = stats.nodeId();
         java.util.TreeMap<String, String> extras = new java.util.TreeMap<>();
@@ -237,23 +240,19 @@ public final class IstioMetrics {
     /**
      * The destination service as {@code {host, name, namespace}}: from an Istio outbound cluster name
      * ({@code outbound|9080|v1|reviews.default.svc.cluster.local}), else from {@code host} (the request's
-     * authority without its port) unless {@code disable_host_header_fallback}; {@code unknown} otherwise. A host of
-     * the form {@code name.namespace.svc...} gives name and namespace; another host is its own name, in the
-     * reporter's namespace on the server side. Cached.
+     * authority without its port) unless {@code disable_host_header_fallback}; otherwise, as Istio's stats filter,
+     * the workload's own canonical service on a server sidecar ({@code reporter=destination}) and {@code unknown}
+     * elsewhere. A host of the form {@code name.namespace.svc...} gives name and namespace; another host is its own
+     * name; a server sidecar reports its own namespace (Istio's {@code destination_service_namespace}). Cached.
      */
     String[] destinationService(String cluster, String host) {
-        if (cluster != null) {
-            String[] s = byCluster.get(cluster);
-            if (s == null) {
-                s = fromCluster(cluster);
-                put(byCluster, cluster, s);
-            }
-            if (s != NO_SERVICE) {
-                return s;
-            }
+        String[] c = clusterService(cluster);
+        if (c != NO_SERVICE) {
+            return c;
         }
         if (host == null || host.isEmpty() || config.disableHostHeaderFallback) {
-            return UNKNOWN_SERVICE;
+            // Istio's server sidecar names its own canonical service when no host says otherwise
+            return reporter == Reporter.DESTINATION ? selfService : UNKNOWN_SERVICE;
         }
         String[] s = byHost.get(host);
         if (s == null) {
@@ -268,14 +267,30 @@ public final class IstioMetrics {
      * {@code service} as host and name (in the reporter's namespace on the server side).
      */
     String[] rpcDestinationService(String cluster, String service) {
-        String[] s = destinationService(cluster, null);
-        if (s != UNKNOWN_SERVICE || service == null || service.isEmpty()) {
+        if (service == null || service.isEmpty()) {
+            return destinationService(cluster, null);
+        }
+        String[] s = clusterService(cluster);
+        if (s != NO_SERVICE) {
             return s;
         }
         s = byInterface.get(service);
         if (s == null) {
             s = new String[] {service, service, reporter.serverSide() ? selfNamespace : WorkloadMetadata.UNKNOWN_VALUE};
             put(byInterface, service, s);
+        }
+        return s;
+    }
+
+    /** The service an Istio outbound cluster name holds, or {@link #NO_SERVICE}. Cached. */
+    private String[] clusterService(String cluster) {
+        if (cluster == null) {
+            return NO_SERVICE;
+        }
+        String[] s = byCluster.get(cluster);
+        if (s == null) {
+            s = fromCluster(cluster);
+            put(byCluster, cluster, s);
         }
         return s;
     }
@@ -304,7 +319,8 @@ public final class IstioMetrics {
     private String[] fromHost(String h) {
         String[] labels = h.split("\\.");
         if (labels.length >= 3 && labels[2].equals("svc")) {
-            return new String[] {h, labels[0], labels[1]};
+            // Istio's server sidecar reports its own namespace
+            return new String[] {h, labels[0], reporter == Reporter.DESTINATION ? selfNamespace : labels[1]};
         }
         return new String[] {h, labels[0], reporter.serverSide() ? selfNamespace : WorkloadMetadata.UNKNOWN_VALUE};
     }

@@ -60,6 +60,8 @@ final class ActiveStream implements FilterManager.Callbacks {
     private FilterManager filterManager;
     /** The span of a sampled request, null otherwise. */
     private io.jmesh.proxy.telemetry.tracing.Span span;
+    /** The {@code tracing} of the route the span was started on (its custom tags), or null. */
+    private io.jmesh.proxy.telemetry.tracing.RouteTracing spanRoute;
 
     private HttpRequest request;
     private boolean requestEndsWithHeaders;
@@ -126,14 +128,22 @@ final class ActiveStream implements FilterManager.Callbacks {
             String xff = h.get(X_FORWARDED_FOR);
             h.set(X_FORWARDED_FOR, xff == null || xff.isEmpty() ? remote : xff + "," + remote);
         }
+        if (h.contains(io.jmesh.proxy.telemetry.tracing.HttpTracer.X_ENVOY_FORCE_TRACE)
+                && !config.internalAddresses.isInternalRequest(config.useRemoteAddress, h.get(X_FORWARDED_FOR),
+                sink.remoteAddress())) {
+            // Envoy's cleanInternalHeaders: an external client cannot force a trace
+            h.remove(io.jmesh.proxy.telemetry.tracing.HttpTracer.X_ENVOY_FORCE_TRACE);
+        }
+        RouteTable table = config.routeTable; // the stream keeps this snapshot, also when it is routed again
+        RouteEntry route = table.route(req);
         if (config.tracer != null) {
-            span = config.tracer.startSpan(h, info);
+            // as Envoy, after the route is chosen: a route's tracing replaces the HCM's sampling
+            spanRoute = route == null ? null : route.tracing();
+            span = config.tracer.startSpan(h, info, spanRoute);
         }
         info.requestHeaders(h).requestAttributes(
                 new HttpRequestAttributes(req, info.downstreamConnection(), sink.secure() ? "https" : "http"));
 
-        RouteTable table = config.routeTable; // the stream keeps this snapshot, also when it is routed again
-        RouteEntry route = table.route(req);
         if (span != null && route != null && route.decoratorOperation() != null) {
             span.name(route.decoratorOperation()); // Envoy's route decorator names the span
         }
@@ -431,7 +441,7 @@ final class ActiveStream implements FilterManager.Callbacks {
             try {
                 config.tracer.finishSpan(s, info, request == null ? null : request.method().name(),
                         request == null ? null : request.uri(), sink.secure() ? "https" : "http",
-                        request == null ? null : request.headers());
+                        request == null ? null : request.headers(), spanRoute);
             } catch (RuntimeException ex) {
                 logger.warn("tracing failed: {}", ex.toString());
             }

@@ -64,6 +64,8 @@ public final class HttpConnectionManagerConfig {
     final long requestHeadersTimeoutMs;
     final int maxHeadersCount;
     final boolean useRemoteAddress;
+    /** Which requests are internal ({@code internal_address_config}); external ones lose internal-only headers. */
+    final InternalAddresses internalAddresses;
     final boolean generateRequestId;
     /** {@code always_set_request_id_in_response}: the request's x-request-id goes back in the response. */
     final boolean alwaysSetRequestIdInResponse;
@@ -86,7 +88,9 @@ public final class HttpConnectionManagerConfig {
     private HttpConnectionManagerConfig(HttpConnectionManager proto, RouteTable routeTable, String rdsRouteName,
                                         List<HttpFilterFactory.PerStream> filters, AccessLog accessLog,
                                         Supplier<ClusterManager> clusters, Stats stats, LocalReply localReply,
-                                        io.jmesh.proxy.telemetry.tracing.HttpTracer tracer) {
+                                        io.jmesh.proxy.telemetry.tracing.HttpTracer tracer,
+                                        InternalAddresses internalAddresses) {
+        this.internalAddresses = internalAddresses;
         this.localReply = localReply;
         this.tracer = tracer;
         this.statPrefix = proto.getStatPrefix();
@@ -247,8 +251,9 @@ public final class HttpConnectionManagerConfig {
         }
         io.jmesh.proxy.telemetry.tracing.HttpTracer tracer = io.jmesh.proxy.telemetry.tracing.HttpTracer.create(proto,
                 context.trafficDirection(), clusters, stats, path);
+        InternalAddresses internal = InternalAddresses.of(proto, path);
         return new HttpConnectionManagerConfig(proto, table, rdsName, filters, log, clusters, stats, localReply,
-                tracer);
+                tracer, internal);
     }
 
     private static void checkDuration(boolean present, com.google.protobuf.Duration d, String path)

@@ -3,10 +3,12 @@ package io.jmesh.proxy.network.rpc;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.function.BiConsumer;
 import java.util.concurrent.TimeUnit;
 
@@ -286,6 +288,8 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         private boolean routed;
         /** Headers added by filters, written into the frame when the call goes upstream. */
         private Map<String, String> addedHeaders;
+        /** Headers removed by filters (of the caller's), taken out of the frame when the call goes upstream. */
+        private Set<String> removedHeaders;
 
         ActiveCall(Object request) {
             this.request = request;
@@ -370,13 +374,15 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
         private void router() {
             decodeIndex = filterCount;
             routed = true;
-            if (addedHeaders != null) {
+            if (addedHeaders != null || removedHeaders != null) {
+                final Map<String, String> added = addedHeaders != null ? addedHeaders : Map.of();
+                final Set<String> removed = removedHeaders != null ? removedHeaders : Set.of();
                 final Object withHeaders;
                 try {
-                    withHeaders = protocol.withHeaders(request, addedHeaders, ctx.alloc());
+                    withHeaders = protocol.withHeaders(request, added, removed, ctx.alloc());
                 } catch (RuntimeException e) {
-                    logger.debug("{} cannot add RPC filter headers {}: {}", ctx.channel(), addedHeaders.keySet(),
-                                 e.toString());
+                    logger.debug("{} cannot add RPC filter headers {} / remove {}: {}", ctx.channel(), added.keySet(),
+                                 removed, e.toString());
                     localReply(RpcStatus.INVALID_REQUEST, "rpc_filter_headers_rejected",
                                "jmesh: headers added by a filter: " + e.getMessage());
                     return;
@@ -384,6 +390,7 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(request);
                 request = withHeaders;
                 addedHeaders = null;
+                removedHeaders = null;
                 if (routeCleared) {
                     view = RpcProtocol.routingView(protocol, request);
                 }
@@ -855,14 +862,19 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                     return v;
                 }
             }
+            if (removedHeaders != null && removedHeaders.contains(name)) {
+                return null;
+            }
             return protocol.headers(request).get(name);
         }
 
         @Override
         public void forEachHeader(BiConsumer<String, String> action) {
             final Map<String, String> added = addedHeaders;
+            final Set<String> removed = removedHeaders;
             for (Map.Entry<String, String> e : protocol.headers(request).entrySet()) {
-                if (added == null || !added.containsKey(e.getKey())) {
+                if ((added == null || !added.containsKey(e.getKey()))
+                    && (removed == null || !removed.contains(e.getKey()))) {
                     action.accept(e.getKey(), e.getValue());
                 }
             }
@@ -905,6 +917,22 @@ public final class RpcProxyHandler extends ChannelInboundHandlerAdapter {
                 addedHeaders = new LinkedHashMap<>(4);
             }
             addedHeaders.put(name, value);
+        }
+
+        @Override
+        public void removeHeader(String name) {
+            if (responding || done || routed) {
+                throw new IllegalStateException("headers can be removed only before the call goes upstream");
+            }
+            if (addedHeaders != null) {
+                addedHeaders.remove(name);
+            }
+            if (protocol.headers(request).containsKey(name)) {
+                if (removedHeaders == null) {
+                    removedHeaders = new HashSet<>(4);
+                }
+                removedHeaders.add(name);
+            }
         }
 
         @Override

@@ -35,4 +35,11 @@ public interface RpcRequest extends RequestAttributes {
      * Routing has already been decided: call {@link RpcFilterCallbacks#clearRouteCache()} to route on it.
      */
     void setHeader(String name, String value);
+
+    /**
+     * Removes a header (Bolt header map entry, Dubbo attachment) so that the provider does not see it, whether the
+     * caller sent it or a filter added it; {@link #header(String)} returns null for it at once. Taken out of the frame
+     * once, when the call is sent upstream. A later {@link #setHeader} of the same name adds it again.
+     */
+    void removeHeader(String name);
 }

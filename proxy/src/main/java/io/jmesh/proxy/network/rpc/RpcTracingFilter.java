@@ -45,7 +45,8 @@ final class RpcTracingFilter implements RpcFilter {
 
             @Override
             public void remove(CharSequence name) {
-                // a header map entry of the caller's stays; B3 multi entries are written beside it
+                // a caller's single b3 entry would otherwise beat the x-b3-* entries written for the provider
+                request.removeHeader(name.toString());
             }
         };
         String sofaTraceId = request.header(RpcTracing.SOFA_TRACE_ID);

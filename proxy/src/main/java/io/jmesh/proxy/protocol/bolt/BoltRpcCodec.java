@@ -1,6 +1,7 @@
 package io.jmesh.proxy.protocol.bolt;
 
 import java.util.Map;
+import java.util.Set;
 
 import io.jmesh.codec.bolt.BoltDecoder;
 import io.jmesh.codec.bolt.BoltEncoder;
@@ -120,6 +121,11 @@ public final class BoltRpcCodec implements RpcCodec {
     @Override
     public Object withHeaders(Object request, Map<String, String> added, ByteBufAllocator alloc) {
         return ((BoltRequest) request).withHeaders(added, alloc);
+    }
+
+    @Override
+    public Object withHeaders(Object request, Map<String, String> added, Set<String> removed, ByteBufAllocator alloc) {
+        return ((BoltRequest) request).withHeaders(added, removed, alloc);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.jmesh.proxy.protocol.dubbo;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
 import io.jmesh.codec.dubbo.DubboDecoder;
@@ -139,6 +140,11 @@ public final class DubboRpcCodec implements RpcCodec {
     @Override
     public Object withHeaders(Object request, Map<String, String> added, ByteBufAllocator alloc) {
         return ((DubboRequest) request).withAttachments(added, alloc);
+    }
+
+    @Override
+    public Object withHeaders(Object request, Map<String, String> added, Set<String> removed, ByteBufAllocator alloc) {
+        return ((DubboRequest) request).withAttachments(added, removed, alloc);
     }
 
     @Override

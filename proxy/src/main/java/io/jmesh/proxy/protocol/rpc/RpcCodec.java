@@ -1,6 +1,7 @@
 package io.jmesh.proxy.protocol.rpc;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiConsumer;
 
 import io.netty.buffer.ByteBufAllocator;
@@ -81,6 +82,21 @@ public interface RpcCodec {
      * @throws UnsupportedOperationException if the protocol cannot carry added headers
      */
     Object withHeaders(Object request, Map<String, String> added, ByteBufAllocator alloc);
+
+    /**
+     * A new request without the headers named in {@code removed} and with {@code added} (a name in both ends up with
+     * its {@code added} value), as the provider will read them; ownership as {@link #withHeaders(Object, Map,
+     * ByteBufAllocator)}. By default only {@code added} is supported.
+     *
+     * @throws UnsupportedOperationException if the protocol cannot carry added headers or remove headers
+     */
+    default Object withHeaders(Object request, Map<String, String> added, Set<String> removed,
+                               ByteBufAllocator alloc) {
+        if (!removed.isEmpty()) {
+            throw new UnsupportedOperationException(name() + " cannot remove headers " + removed);
+        }
+        return withHeaders(request, added, alloc);
+    }
 
     /**
      * A local error reply answering {@code request} in the protocol's own form (see {@link RpcStatus});

@@ -82,7 +82,7 @@ public final class HttpTracer {
                           SpanExporter exporter) {}
 
     /** A custom tag: a fixed value (literal, environment) or a request header with its default. */
-    private record Tag(String name, String value, AsciiString header) {}
+    record Tag(String name, String value, AsciiString header) {}
 
     private HttpTracer(int randomSampling, int clientSampling, int overallSampling, boolean egress,
                        int maxPathTagLength, List<Tag> customTags, String nodeId, String zone, Driver driver,
@@ -129,9 +129,25 @@ public final class HttpTracer {
         if (t.hasSpawnUpstreamSpan() && t.getSpawnUpstreamSpan().getValue()) {
             logger.warn("{}.spawn_upstream_span: not supported (one span per hop), ignored", p);
         }
+        List<Tag> tags = tags(t.getCustomTagsList(), p);
+        ServerTracing server = ServerTracing.of(stats);
+        Tracing.Http provider = t.hasProvider() ? t.getProvider() : server.bootstrapProvider();
+        String providerPath = t.hasProvider() ? p + ".provider" : "tracing.http";
+        Driver driver = provider == null ? null : driver(provider, providerPath, clusters, stats, server);
+        return new HttpTracer(random, client, overall, direction == TrafficDirection.OUTBOUND, maxPath,
+                tags, server.node().getId(), server.node().getLocality().getZone(), driver,
+                new Counter[] {
+                    stats.counter(statPrefix + "tracing.not_traceable"),
+                    stats.counter(statPrefix + "tracing.random_sampling"),
+                    stats.counter(statPrefix + "tracing.service_forced"),
+                    stats.counter(statPrefix + "tracing.client_enabled")});
+    }
+
+    /** Validates {@code custom_tags} at {@code p} ({@code p.custom_tags[i]} in errors). */
+    static List<Tag> tags(List<CustomTag> list, String p) throws ConfigException {
         List<Tag> tags = new ArrayList<>();
-        for (int i = 0; i < t.getCustomTagsCount(); i++) {
-            CustomTag c = t.getCustomTags(i);
+        for (int i = 0; i < list.size(); i++) {
+            CustomTag c = list.get(i);
             String cp = p + ".custom_tags[" + i + "]";
             if (c.getTag().isEmpty()) {
                 throw new ConfigException(cp + ".tag: \"\" (expected: a non-empty tag name)");
@@ -159,17 +175,7 @@ public final class HttpTracer {
                         + "or metadata)");
             }
         }
-        ServerTracing server = ServerTracing.of(stats);
-        Tracing.Http provider = t.hasProvider() ? t.getProvider() : server.bootstrapProvider();
-        String providerPath = t.hasProvider() ? p + ".provider" : "tracing.http";
-        Driver driver = provider == null ? null : driver(provider, providerPath, clusters, stats, server);
-        return new HttpTracer(random, client, overall, direction == TrafficDirection.OUTBOUND, maxPath,
-                List.copyOf(tags), server.node().getId(), server.node().getLocality().getZone(), driver,
-                new Counter[] {
-                    stats.counter(statPrefix + "tracing.not_traceable"),
-                    stats.counter(statPrefix + "tracing.random_sampling"),
-                    stats.counter(statPrefix + "tracing.service_forced"),
-                    stats.counter(statPrefix + "tracing.client_enabled")});
+        return List.copyOf(tags);
     }
 
     private static Driver driver(Tracing.Http provider, String path, Supplier<ClusterManager> clusters, Stats stats,
@@ -270,12 +276,22 @@ public final class HttpTracer {
      * null. Call after {@code x-request-id} has been set (or not) and before the request is routed.
      */
     public Span startSpan(HttpHeaders headers, StreamInfo info) {
+        return startSpan(headers, info, null);
+    }
+
+    /**
+     * As {@link #startSpan(HttpHeaders, StreamInfo)}, for a request on a route whose {@code tracing} (null: none)
+     * replaces the connection manager's sampling fractions, as Envoy's {@code mutateTracingRequestHeader} does.
+     */
+    public Span startSpan(HttpHeaders headers, StreamInfo info, RouteTracing route) {
         String rid = headers.get(X_REQUEST_ID);
         TraceReason status = TraceReason.of(rid);
         long stable = TraceReason.stableRandom(rid);
         if (stable >= 0) { // Envoy decides only for a request id it can read
-            TraceReason reason = decide(status, stable, headers.contains(X_CLIENT_TRACE_ID),
-                    headers.contains(X_ENVOY_FORCE_TRACE));
+            TraceReason reason = route == null ? decide(status, stable, headers.contains(X_CLIENT_TRACE_ID),
+                    headers.contains(X_ENVOY_FORCE_TRACE)) : decide(status, stable,
+                    headers.contains(X_CLIENT_TRACE_ID), headers.contains(X_ENVOY_FORCE_TRACE), route.clientSampling,
+                    route.randomSampling, route.overallSampling);
             if (reason != status) {
                 headers.set(X_REQUEST_ID, reason.mark(rid));
             }
@@ -291,6 +307,11 @@ public final class HttpTracer {
 
     /** Envoy's {@code mutateTracingRequestHeader}: the reason a request with this request id is traced. */
     private TraceReason decide(TraceReason status, long random, boolean clientTraceId, boolean forceTrace) {
+        return decide(status, random, clientTraceId, forceTrace, clientSampling, randomSampling, overallSampling);
+    }
+
+    private static TraceReason decide(TraceReason status, long random, boolean clientTraceId, boolean forceTrace,
+                                      int clientSampling, int randomSampling, int overallSampling) {
         TraceReason reason = status;
         if (reason == TraceReason.NOT_TRACEABLE) {
             if (clientTraceId && ThreadLocalRandom.current().nextInt(10_000) < clientSampling) {
@@ -369,6 +390,16 @@ public final class HttpTracer {
      * request never got that far).
      */
     public void finishSpan(Span span, StreamInfo info, String method, String uri, String scheme, HttpHeaders headers) {
+        finishSpan(span, info, method, uri, scheme, headers, null);
+    }
+
+    /**
+     * As {@link #finishSpan(Span, StreamInfo, String, String, String, HttpHeaders)}, adding the {@code custom_tags}
+     * of the request's route {@code tracing} (null: none) after the connection manager's: a route tag replaces one of
+     * the same name, as in Envoy.
+     */
+    public void finishSpan(Span span, StreamInfo info, String method, String uri, String scheme, HttpHeaders headers,
+                           RouteTracing route) {
         tagProxy(span);
         if (headers != null) {
             span.tag("guid:x-request-id", headers.get(X_REQUEST_ID));
@@ -381,7 +412,7 @@ public final class HttpTracer {
             String ua = headers.get(HttpHeaderNames.USER_AGENT);
             span.tag("user_agent", ua == null ? "-" : ua);
         }
-        finishCommon(span, info, headers);
+        finishCommon(span, info, headers, route == null ? null : route.tags);
     }
 
     /**
@@ -400,7 +431,18 @@ public final class HttpTracer {
         if (!success) {
             span.tag("error", "true");
         }
-        finishCommon(span, info, null);
+        finishCommon(span, info, null, null);
+    }
+
+    private static void customTags(Span span, List<Tag> tags, HttpHeaders headers) {
+        for (Tag t : tags) {
+            String v = t.value();
+            if (t.header() != null && headers != null) {
+                String h = headers.get(t.header());
+                v = h != null ? h : t.value();
+            }
+            span.tag(t.name(), v);
+        }
     }
 
     /** The tags naming this proxy, first on every span: {@code component}, {@code node_id}, {@code zone}. */
@@ -414,7 +456,7 @@ public final class HttpTracer {
         }
     }
 
-    private void finishCommon(Span span, StreamInfo info, HttpHeaders headers) {
+    private void finishCommon(Span span, StreamInfo info, HttpHeaders headers, List<Tag> routeTags) {
         span.tag("http.protocol", info.protocol());
         InetSocketAddress peer = info.downstreamRemoteAddress();
         if (peer != null) {
@@ -423,13 +465,9 @@ public final class HttpTracer {
         span.tag("request_size", Long.toString(info.bytesReceived()));
         span.tag("response_size", Long.toString(info.bytesSent()));
         span.tag("response_flags", ResponseFlag.toShortString(info.responseFlags()));
-        for (Tag t : customTags) {
-            String v = t.value();
-            if (t.header() != null && headers != null) {
-                String h = headers.get(t.header());
-                v = h != null ? h : t.value();
-            }
-            span.tag(t.name(), v);
+        customTags(span, customTags, headers);
+        if (routeTags != null) {
+            customTags(span, routeTags, headers);
         }
         if (info.upstreamCluster() != null) {
             span.tag("upstream_cluster", info.upstreamCluster());

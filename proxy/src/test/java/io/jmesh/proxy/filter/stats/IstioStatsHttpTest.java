@@ -171,6 +171,28 @@ class IstioStatsHttpTest {
         assertEquals(Map.of(l, 1.0), byLabels(scrape(server).samples("istio_requests_total")));
     }
 
+    @Test
+    void aServerSidecarReportsItsOwnNamespaceAndWithoutAHostItsOwnService() throws Exception {
+        Curl.Result r = Curl.run("--http1.0", "-H", "Host:", "http://127.0.0.1:" + server.port() + "/x");
+        assertEquals(200, r.status, r.toString());
+        r = Curl.run("-H", "Host: reviews.other.svc.cluster.local", "http://127.0.0.1:" + server.port() + "/x");
+        assertEquals(200, r.status, r.toString());
+        Poll.until(() -> totalOrZero(server) == 2, "2 requests recorded");
+        Map<String, String> noHost = labels("destination", "200", "none", "unknown", "unknown");
+        for (String k : List.of("source_workload", "source_workload_namespace", "source_app", "source_version",
+                "source_canonical_service", "source_canonical_revision", "source_cluster")) {
+            noHost.put(k, "unknown");
+        }
+        Map<String, String> otherHost = new java.util.LinkedHashMap<>(noHost);
+        // Istio's stats filter: destination_service falls back to the workload's canonical service
+        noHost.put("destination_service", "reviews");
+        noHost.put("destination_service_name", "reviews");
+        // ... and a server sidecar's destination_service_namespace is its own
+        otherHost.put("destination_service", "reviews.other.svc.cluster.local");
+        otherHost.put("destination_service_namespace", "default");
+        assertEquals(Map.of(noHost, 1.0, otherHost, 1.0), byLabels(scrape(server).samples("istio_requests_total")));
+    }
+
     static double totalOrZero(ProxyFixture proxy) {
         try {
             return total(scrape(proxy), "istio_requests_total");

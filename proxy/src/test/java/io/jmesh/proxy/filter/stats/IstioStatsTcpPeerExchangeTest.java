@@ -67,9 +67,10 @@ class IstioStatsTcpPeerExchangeTest {
         l.put("destination_principal", SERVER_ID);
         l.put("destination_app", destination ? "echo" : "unknown");
         l.put("destination_version", destination ? "v1" : "unknown");
-        l.put("destination_service", server ? "unknown" : SERVICE);
-        l.put("destination_service_name", server ? "unknown" : "echo");
-        l.put("destination_service_namespace", server ? "unknown" : "default");
+        // a server sidecar with no service to go by names its own canonical service, in its namespace (Istio's)
+        l.put("destination_service", server ? "echo" : SERVICE);
+        l.put("destination_service_name", "echo");
+        l.put("destination_service_namespace", "default");
         l.put("destination_canonical_service", destination ? "echo" : "unknown");
         l.put("destination_canonical_revision", destination ? "v1" : "unknown");
         l.put("destination_cluster", destination ? "Kubernetes" : "unknown");

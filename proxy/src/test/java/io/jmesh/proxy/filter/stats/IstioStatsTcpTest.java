@@ -37,9 +37,10 @@ class IstioStatsTcpTest {
         l.put("destination_principal", "unknown");
         l.put("destination_app", server ? "reviews" : "unknown");
         l.put("destination_version", server ? "v1" : "unknown");
+        // a server sidecar with no service to go by names its own canonical service, in its namespace (Istio's)
         l.put("destination_service", service);
-        l.put("destination_service_name", service.equals("unknown") ? "unknown" : "reviews");
-        l.put("destination_service_namespace", service.equals("unknown") ? "unknown" : "default");
+        l.put("destination_service_name", "reviews");
+        l.put("destination_service_namespace", "default");
         l.put("destination_canonical_service", server ? "reviews" : "unknown");
         l.put("destination_canonical_revision", server ? "v1" : "unknown");
         l.put("destination_cluster", server ? "Kubernetes" : "unknown");
@@ -86,7 +87,7 @@ class IstioStatsTcpTest {
             assertEquals(Map.of(c, responseBytes), IstioStatsHttpTest.byLabels(ct.samples("istio_tcp_sent_bytes_total")));
 
             // The inbound cluster names no service, and TCP has no Host header: the service is unknown.
-            Map<String, String> s = labels("destination", "none", "unknown");
+            Map<String, String> s = labels("destination", "none", "reviews");
             PrometheusText st = IstioStatsHttpTest.scrape(server);
             assertEquals(Map.of(s, 1.0), IstioStatsHttpTest.byLabels(st.samples("istio_tcp_connections_opened_total")));
             assertEquals(Map.of(s, requestBytes), IstioStatsHttpTest.byLabels(st.samples("istio_tcp_received_bytes_total")));

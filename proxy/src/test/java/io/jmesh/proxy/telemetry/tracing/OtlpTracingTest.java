@@ -104,7 +104,8 @@ class OtlpTracingTest {
 
     @Test
     void failedRequestsAreErrorSpans() throws Exception {
-        Curl.Result r = Curl.run("-H", "x-envoy-force-trace: 1", "http://127.0.0.1:" + outbound.port() + "/status/500");
+        Curl.Result r = Curl.run("-H", "x-envoy-force-trace: 1", "-H", TracingSamplingTest.INTERNAL_CLIENT,
+                "http://127.0.0.1:" + outbound.port() + "/status/500");
         assertEquals(500, r.status, r.toString());
         Poll.until(() -> collector.spansByService().size() == 2, "a span from each sidecar at the OTLP receiver");
         Span server = collector.spansByService().get("reviews.default");

@@ -26,6 +26,12 @@ import io.jmesh.proxy.testing.TestBackend;
  */
 class TracingSamplingTest {
 
+    /**
+     * Makes a request internal to a connection manager without {@code use_remote_address}: a single internal address
+     * in {@code x-forwarded-for}, as Envoy requires before it honours {@code x-envoy-force-trace}.
+     */
+    static final String INTERNAL_CLIENT = "x-forwarded-for: 10.1.2.3";
+
     TestBackend backend;
     ProxyFixture proxy;
 
@@ -70,7 +76,7 @@ class TracingSamplingTest {
     @Test
     void forcedTraceAndClientTraceIdAreMarkedInTheRequestId() throws Exception {
         proxy = mesh(zipkin("random_sampling: { value: 0 },")).start();
-        Map<String, String> forced = get("-H", "x-envoy-force-trace: true");
+        Map<String, String> forced = get("-H", "x-envoy-force-trace: true", "-H", INTERNAL_CLIENT);
         assertEquals('a', forced.get("x-request-id").charAt(14), forced.toString());
         assertEquals("1", forced.get("x-b3-sampled"));
         Map<String, String> client = get("-H", "x-client-trace-id: my-trace");
@@ -85,7 +91,8 @@ class TracingSamplingTest {
     @Test
     void aForcedTraceReturnsItsRequestIdToTheClient() throws Exception {
         proxy = mesh(zipkin("random_sampling: { value: 0 },")).start();
-        Curl.Result r = Curl.run("-H", "x-envoy-force-trace: 1", "http://127.0.0.1:" + proxy.port() + "/");
+        Curl.Result r = Curl.run("-H", "x-envoy-force-trace: 1", "-H", INTERNAL_CLIENT,
+                "http://127.0.0.1:" + proxy.port() + "/");
         assertEquals(ZipkinTracingTest.seenHeaders(r).get("x-request-id"), r.header("x-request-id"));
         Curl.Result plain = Curl.run("http://127.0.0.1:" + proxy.port() + "/");
         assertEquals(200, plain.status);
@@ -94,6 +101,47 @@ class TracingSamplingTest {
         proxy = mesh(null).hcm("always_set_request_id_in_response", "true").start();
         Curl.Result always = Curl.run("http://127.0.0.1:" + proxy.port() + "/");
         assertEquals(ZipkinTracingTest.seenHeaders(always).get("x-request-id"), always.header("x-request-id"));
+    }
+
+    @Test
+    void anExternalClientCannotForceATrace() throws Exception {
+        proxy = mesh(zipkin("random_sampling: { value: 0 },")).start();
+        // without use_remote_address: external unless x-forwarded-for holds one internal address (Envoy's rule)
+        for (String[] external : List.of(new String[0], new String[] { "-H", "x-forwarded-for: 203.0.113.7" },
+                new String[] { "-H", "x-forwarded-for: 10.1.2.3, 10.4.5.6" })) {
+            String[] args = new String[external.length + 2];
+            System.arraycopy(external, 0, args, 0, external.length);
+            args[external.length] = "-H";
+            args[external.length + 1] = "x-envoy-force-trace: true";
+            Map<String, String> seen = get(args);
+            assertEquals('4', seen.get("x-request-id").charAt(14), seen.toString());
+            assertEquals("0", seen.get("x-b3-sampled"), seen.toString());
+            assertFalse(seen.containsKey("x-envoy-force-trace"), "sanitized from an external request: " + seen);
+        }
+        assertEquals(0L, proxy.counter("http.ingress.tracing.service_forced"));
+        proxy.close();
+        // with use_remote_address, the peer decides: curl on 127.0.0.1 is internal, and so is its forced trace
+        proxy = mesh(zipkin("random_sampling: { value: 0 },")).hcm("use_remote_address", "true").start();
+        Map<String, String> seen = get("-H", "x-envoy-force-trace: true");
+        assertEquals('a', seen.get("x-request-id").charAt(14), seen.toString());
+        assertEquals("1", seen.get("x-b3-sampled"));
+        proxy.close();
+        // internal_address_config.cidr_ranges replaces the default internal set
+        proxy = mesh(zipkin("random_sampling: { value: 0 },"))
+                .hcm("internal_address_config", "{ cidr_ranges: [ { address_prefix: 203.0.113.0, prefix_len: 24 } ] }")
+                .start();
+        assertEquals("1", get("-H", "x-envoy-force-trace: true", "-H", "x-forwarded-for: 203.0.113.7")
+                .get("x-b3-sampled"));
+        assertEquals("0", get("-H", "x-envoy-force-trace: true", "-H", INTERNAL_CLIENT).get("x-b3-sampled"));
+    }
+
+    @Test
+    void aBadInternalAddressRangeIsRefusedByName() {
+        ConfigException e = assertThrows(ConfigException.class, () -> mesh(null)
+                .hcm("internal_address_config", "{ cidr_ranges: [ { address_prefix: internal.example, prefix_len: 8 } ] }")
+                .start());
+        assertTrue(e.getMessage().contains("internal_address_config.cidr_ranges[0].address_prefix: \"internal.example\""),
+                e.getMessage());
     }
 
     @Test
@@ -107,7 +155,7 @@ class TracingSamplingTest {
     @Test
     void overallSamplingCapsEvenForcedTraces() throws Exception {
         proxy = mesh(zipkin("overall_sampling: { value: 0 },")).start();
-        Map<String, String> seen = get("-H", "x-envoy-force-trace: true",
+        Map<String, String> seen = get("-H", "x-envoy-force-trace: true", "-H", INTERNAL_CLIENT,
                 "-H", "x-request-id: 2d6c9c5b-6b8a-9f3e-9c1d-1a2b3c4d5e6f");
         assertEquals("2d6c9c5b-6b8a-4f3e-9c1d-1a2b3c4d5e6f", seen.get("x-request-id"));
         assertEquals("0", seen.get("x-b3-sampled"));
