@@ -97,8 +97,7 @@ EOF
   for i in $(seq 1 "$series"); do echo "http://127.0.0.1:PORT/s/$i"; done > "$tmp/paths.tmpl"
   heap_used() { # bytes used in the Java heap after a full GC
     jcmd "$1" GC.run > /dev/null 2>&1
-    jcmd "$1" GC.heap_info 2>/dev/null | awk '/used/ { for (i = 1; i < NF; i++) if ($i == "used") { v = $(i + 1);
-      sub(/K,?$/, "", v); s += v } } END { printf "%d", s * 1024 }'
+    jcmd "$1" GC.heap_info 2>/dev/null | grep -oP 'total \d+K, used \K\d+(?=K)' | awk '{ s += $1 } END { printf "%d", s * 1024 }'
   }
   rss() { awk '/VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
   series_count() { curl -s "http://127.0.0.1:$1/stats/prometheus" | grep -c "^$2{"; }
