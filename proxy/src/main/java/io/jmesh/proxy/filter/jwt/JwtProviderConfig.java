@@ -476,7 +476,9 @@ final class JwtProviderConfig {
         static ParsedJwt parse(String token) {
             try {
                 SignedJWT jwt = SignedJWT.parse(token);
-                return new ParsedJwt(jwt, jwt.getPayload().toJSONObject(), jwt.getPayload().toString());
+                Map<String, Object> claims = jwt.getPayload().toJSONObject();
+                // A payload that is not a JSON object (Envoy: JwtBadFormat) is not a JWT.
+                return claims == null ? null : new ParsedJwt(jwt, claims, jwt.getPayload().toString());
             } catch (java.text.ParseException | RuntimeException e) {
                 return null;
             }
