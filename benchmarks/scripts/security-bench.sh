@@ -18,6 +18,9 @@
 #
 #   ./jmesh version                    # builds cli/target
 #   benchmarks/scripts/security-bench.sh --rounds 2 --out /tmp/security.md
+#   benchmarks/scripts/security-bench.sh --parts memory --tls-clusters 1000   # only the memory of TLS contexts
+#
+# --parts LIST: any of pairs,handshakes,memory (default: all three).
 #
 # Columns per row: CPU us/req = the proxy process's user+sys CPU time during the measured run / ok requests (the
 # headline: it holds up on a shared machine far better than throughput); +p50/+p99 = added to the direct run of the
@@ -27,16 +30,18 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 scripts="$here/benchmarks/scripts"
 rounds=2; warmup=10; duration=10; hs_seconds=10; tls_clusters=1000; out=""
 rows="plain mtls-only mtls-rbac mtls mtls-nocache nginx-mtls"
+parts="pairs handshakes memory"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --rows) rows=${2//,/ }; shift 2 ;;
+    --parts) parts=${2//,/ }; shift 2 ;;
     --hs-seconds) hs_seconds=$2; shift 2 ;;
     --tls-clusters) tls_clusters=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n 2,24p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,27p "$0"; exit 0 ;;
     *) echo "security-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -62,6 +67,8 @@ cmd_of() {
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$report"
 
+has_part() { [[ " $parts " == *" $1 "* ]]; }
+has_part pairs || rounds=0
 for r in $(seq 1 "$rounds"); do
   for row in $rows; do
     log "round $r: $row"
@@ -91,7 +98,8 @@ hz=$(getconf CLK_TCK)
   echo "| pair | handshakes/s | proxy CPU us/handshake |"
   echo "|---|---:|---:|"
 } >> "$report"
-for row in mtls-only nginx-mtls; do
+hs_rows="mtls-only nginx-mtls"; has_part handshakes || hs_rows=""
+for row in $hs_rows; do
   log "handshakes: $row"
   work="$tmp/hs-$row"; mkdir -p "$work"
   pp=$(free_port); ip=$(free_port); bp=$(free_port)
@@ -122,6 +130,7 @@ for row in mtls-only nginx-mtls; do
 done
 
 # ------------------------------------------------------------------ memory of TLS contexts
+if has_part memory; then
 log "memory: $tls_clusters clusters with and without UpstreamTlsContext"
 certs="$tmp/certs"; "$scripts/mesh-certs.sh" "$certs" > /dev/null
 {
@@ -154,7 +163,7 @@ for tls in no yes; do
   } > "$cfg"
   java -XX:+UseSerialGC -Xmx256m -Dio.netty.leakDetection.level=disabled \
     -cp "$here/cli/target/jmesh-cli-0.1.0-SNAPSHOT.jar:$here/cli/target/lib/*" \
-    io.jmesh.cli.Main proxy --config "$cfg" --concurrency 1 > "$tmp/mem-$tls.log" 2>&1 &
+    io.jmesh.cli.Main proxy --config "$cfg" --concurrency 1 --status-port -1 > "$tmp/mem-$tls.log" 2>&1 &
   jp=$!
   for i in $(seq 1 90); do (exec 3<>"/dev/tcp/127.0.0.1/$lp") 2>/dev/null && break; sleep 1; done
   sleep 2
@@ -165,6 +174,12 @@ for tls in no yes; do
   kill "$jp" 2>/dev/null; wait "$jp" 2>/dev/null
 done
 done
+# What one more TLS context costs: (RSS(n, TLS) - RSS(n, no)) - (RSS(1, TLS) - RSS(1, no)), over n - 1 contexts.
+awk -F'|' -v n="$tls_clusters" '$2 ~ /^ *[0-9]+ *$/ { gsub(/ /, "", $2); gsub(/ /, "", $3); r[$2 "-" $3] = $4; h[$2 "-" $3] = $5 }
+  END { if (n > 1) printf "\nPer TLS context: %.1f KiB RSS, %.1f KiB heap ((%d clusters with TLS - without) - (1 with - without), / %d).\n",
+        ((r[n "-yes"] - r[n "-no"]) - (r["1-yes"] - r["1-no"])) * 1024 / (n - 1),
+        ((h[n "-yes"] - h[n "-no"]) - (h["1-yes"] - h["1-no"])) * 1024 / (n - 1), n, n - 1 }' "$report" >> "$report"
+fi
 
 cat "$report"
 [[ -n "$out" ]] && cp "$report" "$out"

@@ -88,25 +88,35 @@ final class JwtAuthnFilter implements StreamDecoderFilter {
             }
         }
         Verification v = new Verification(request, System.currentTimeMillis() / 1000);
-        List<CompletableFuture<Void>> waits = new ArrayList<>();
+        List<JwtProviderConfig> fetching = null;
+        List<CompletableFuture<JWKSet>> fetches = null;
         for (JwtProviderConfig p : providers) {
             JWKSet ready = p.jwks.ready();
             if (ready != null) {
                 v.keys.put(p, ready);
             } else if (v.needsKeys(p)) {
-                waits.add(p.jwks.keys(callbacks.eventLoop()).handle((keys, err) -> {
-                    if (keys != null) {
-                        v.keys.put(p, keys);
-                    }
-                    return null;
-                }));
+                if (fetches == null) {
+                    fetching = new ArrayList<>(2);
+                    fetches = new ArrayList<>(2);
+                }
+                fetching.add(p);
+                fetches.add(p.jwks.keys(callbacks.eventLoop()));
             }
         }
-        if (waits.isEmpty()) {
+        if (fetches == null) {
             return decide(request, requirement, v) ? FilterHeadersStatus.CONTINUE : FilterHeadersStatus.STOP_ITERATION;
         }
-        CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0])).whenComplete((ok, err) ->
+        List<JwtProviderConfig> fetched = fetching;
+        List<CompletableFuture<JWKSet>> results = fetches;
+        // The fetches may complete on another thread: their keys are read on the stream's loop, before deciding.
+        CompletableFuture.allOf(results.toArray(new CompletableFuture<?>[0])).whenComplete((ok, err) ->
                 callbacks.eventLoop().execute(() -> {
+                    for (int i = 0; i < results.size(); i++) {
+                        CompletableFuture<JWKSet> f = results.get(i);
+                        if (!f.isCompletedExceptionally() && f.getNow(null) != null) {
+                            v.keys.put(fetched.get(i), f.getNow(null));
+                        }
+                    }
                     if (!destroyed && decide(request, requirement, v)) {
                         callbacks.continueDecoding();
                     }

@@ -297,16 +297,24 @@ final class JwtProviderConfig {
             }
             start = i + prefix.length();
         }
+        // One copy of the value's bytes, scanned as bytes: a JWT is several hundred characters. A character past
+        // Latin-1 becomes '?', which ends the token as the character itself would.
+        byte[] b = value.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
         int end = start;
-        while (end < value.length() && isTokenChar(value.charAt(end))) {
+        while (end < b.length && b[end] >= 0 && TOKEN_CHARS[b[end]]) {
             end++;
         }
-        return end > start ? value.substring(start, end) : null;
+        return end > start ? new String(b, start, end - start, java.nio.charset.StandardCharsets.ISO_8859_1) : null;
     }
 
-    private static boolean isTokenChar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'
-               || c == '.' || c == '=' || c == '+' || c == '/';
+    /** The characters of a JWT as Envoy extracts it: base64url, '.', and '=', '+', '/' (base64 with padding). */
+    private static final boolean[] TOKEN_CHARS = new boolean[128];
+
+    static {
+        for (char c = 0; c < 128; c++) {
+            TOKEN_CHARS[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+                             || c == '_' || c == '.' || c == '=' || c == '+' || c == '/';
+        }
     }
 
     // ------------------------------------------------------------------ verification
@@ -468,7 +476,9 @@ final class JwtProviderConfig {
         static ParsedJwt parse(String token) {
             try {
                 SignedJWT jwt = SignedJWT.parse(token);
-                return new ParsedJwt(jwt, jwt.getPayload().toJSONObject(), jwt.getPayload().toString());
+                Map<String, Object> claims = jwt.getPayload().toJSONObject();
+                // A payload that is not a JSON object (Envoy: JwtBadFormat) is not a JWT.
+                return claims == null ? null : new ParsedJwt(jwt, claims, jwt.getPayload().toString());
             } catch (java.text.ParseException | RuntimeException e) {
                 return null;
             }

@@ -25,12 +25,44 @@ final class Verification {
 
     private final HttpRequest request;
     private final long nowSeconds;
-    /** Keys fetched for this request (written by the fetch's thread, read after on the stream's loop). */
-    final Map<JwtProviderConfig, JWKSet> keys = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Keys fetched for this request, when a provider's were not ready (written and read on the stream's loop); a
+     * provider missing here uses its ready keys.
+     */
+    final Map<JwtProviderConfig, JWKSet> keys = new HashMap<>(2);
     private final Map<JwtProviderConfig, List<Token>> tokens = new HashMap<>();
-    private final Map<String, Optional<ParsedJwt>> parsed = new HashMap<>();
-    private final Map<String, JwtStatus> outcomes = new HashMap<>();
-    final Map<String, Verified> verified = new LinkedHashMap<>();
+    private final Map<JwtCache.TokenKey, Optional<ParsedJwt>> parsed = new HashMap<>(2);
+    // Keyed by records holding the token string itself, never by a string built from it: the token's hash is
+    // computed once per request (a JWT is several hundred characters) and nothing is copied.
+    private final Map<OutcomeKey, JwtStatus> outcomes = new HashMap<>(2);
+    final Map<VerifiedKey, Verified> verified = new LinkedHashMap<>(2);
+
+    /** One verification: a provider, the audiences it was asked for (null: its own) and a token. */
+    private record OutcomeKey(JwtProviderConfig provider, List<String> audiences, String token) {
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(provider) * 31 + JwtCache.quickHash(token);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OutcomeKey k && provider == k.provider && java.util.Objects.equals(audiences, k.audiences)
+                   && token.equals(k.token);
+        }
+    }
+
+    /** One verified token of a provider. */
+    private record VerifiedKey(String provider, String token) {
+        @Override
+        public int hashCode() {
+            return provider.hashCode() * 31 + JwtCache.quickHash(token);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof VerifiedKey k && provider.equals(k.provider) && token.equals(k.token);
+        }
+    }
 
     Verification(HttpRequest request, long nowSeconds) {
         this.request = request;
@@ -42,7 +74,8 @@ final class Verification {
     }
 
     ParsedJwt parse(String token) {
-        return parsed.computeIfAbsent(token, t -> Optional.ofNullable(ParsedJwt.parse(t))).orElse(null);
+        return parsed.computeIfAbsent(new JwtCache.TokenKey(token), t -> Optional.ofNullable(ParsedJwt.parse(t.token())))
+                .orElse(null);
     }
 
     /** Whether {@code p} needs its keys for this request: it has a token that claims its issuer. */
@@ -64,7 +97,7 @@ final class Verification {
         }
         JwtStatus failure = null;
         for (Token t : ts) {
-            String key = p.name + '\0' + audiences + '\0' + t.value();
+            OutcomeKey key = new OutcomeKey(p, audiences, t.value());
             JwtStatus s = outcomes.get(key);
             if (s == null) {
                 s = verifyOne(p, t, audiences);
@@ -94,7 +127,7 @@ final class Verification {
             return s;
         }
         if (cached != null) {
-            verified.putIfAbsent(p.name + '\0' + t.value(), new Verified(p, t, jwt));
+            verified.putIfAbsent(new VerifiedKey(p.name, t.value()), new Verified(p, t, jwt));
             return JwtStatus.OK;
         }
         JWKSet k = keys.get(p);
@@ -106,7 +139,7 @@ final class Verification {
         }
         s = JwtProviderConfig.verifySignature(jwt, k);
         if (s == JwtStatus.OK) {
-            verified.putIfAbsent(p.name + '\0' + t.value(), new Verified(p, t, jwt));
+            verified.putIfAbsent(new VerifiedKey(p.name, t.value()), new Verified(p, t, jwt));
             if (p.jwtCache != null) {
                 p.jwtCache.insert(t.value(), jwt);
             }

@@ -154,6 +154,55 @@ class JwtAuthnFilterTest {
     }
 
     @Test
+    void aHeaderTokenEndsAtTheFirstCharacterThatIsNotATokenCharacter() throws Exception {
+        RSAKey rsa = JwtTestKeys.rsa("rsa-1");
+        String config = Bootstraps.typed(JWT, "providers: { p: { issuer: \"" + JwtTestKeys.ISSUER + "\", "
+                + local(JwtTestKeys.jwks(rsa)) + ", forward: true } },"
+                + " rules: [ { match: { prefix: \"/\" }, requires: { provider_name: p } } ]");
+        String token = JwtTestKeys.token(rsa, Map.of());
+        try (TestBackend backend = TestBackend.start("b"); ProxyFixture proxy = proxy(backend.port(), config).start(1)) {
+            assertEquals(200, Curl.run("-H", "Authorization: Bearer " + token + ", realm=x", proxy.url("/a")).status,
+                    "the token ends at ','");
+            assertEquals(200, Curl.run("-H", "Authorization: Bearer " + token + ";x", proxy.url("/b")).status);
+            Curl.Result cut = Curl.run("-H", "Authorization: Bearer " + token.substring(0, 20) + "\u00e9"
+                    + token.substring(20), proxy.url("/c"));
+            assertEquals(401, cut.status, "a non-ASCII character ends the token, whose rest is then not a JWT: " + cut);
+            assertEquals(401, Curl.run("-H", "Authorization: Bearer", proxy.url("/d")).status, "no token after the prefix");
+            String notAnObject = token.substring(0, token.indexOf('.') + 1) + java.util.Base64.getUrlEncoder()
+                    .withoutPadding().encodeToString("[1]".getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                    + token.substring(token.lastIndexOf('.'));
+            Curl.Result bad = Curl.run("-H", "Authorization: Bearer " + notAnObject, proxy.url("/e"));
+            assertEquals(401, bad.status, "a payload that is not a JSON object is a malformed JWT: " + bad);
+        }
+    }
+
+    @Test
+    void tokensThatShareTheirLastCharactersAreStillTwoTokensInTheCache() throws Exception {
+        // The cache hashes a token by its length and its last 32 characters; equality must still compare it all.
+        RSAKey rsa = JwtTestKeys.rsa("rsa-1");
+        String config = Bootstraps.typed(JWT, "providers: { p: { issuer: \"" + JwtTestKeys.ISSUER + "\", "
+                + local(JwtTestKeys.jwks(rsa)) + ", forward: true, jwt_cache_config: { jwt_cache_size: 10 } } },"
+                + " rules: [ { match: { prefix: \"/\" }, requires: { provider_name: p } } ]");
+        String good = JwtTestKeys.token(rsa, Map.of());
+        // Same length and same signature (the last characters), another subject: its signature does not verify.
+        int p1 = good.indexOf('.');
+        int p2 = good.indexOf('.', p1 + 1);
+        String payload = new String(java.util.Base64.getUrlDecoder().decode(good.substring(p1 + 1, p2)),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(payload.contains("\"alice\""), payload);
+        String forged = good.substring(0, p1 + 1) + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                payload.replace("\"alice\"", "\"alicf\"").getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                + good.substring(p2);
+        assertEquals(good.length(), forged.length());
+        try (TestBackend backend = TestBackend.start("b"); ProxyFixture proxy = proxy(backend.port(), config).start(1)) {
+            assertEquals(200, Curl.run("-H", "Authorization: Bearer " + good, proxy.url("/a")).status);
+            assertEquals(200, Curl.run("-H", "Authorization: Bearer " + good, proxy.url("/a")).status);
+            assertEquals(401, Curl.run("-H", "Authorization: Bearer " + forged, proxy.url("/b")).status,
+                    "not taken for the cached token");
+        }
+    }
+
+    @Test
     void remoteJwksFetchedThroughTheClusterCachedAndRefreshedAfterRotation() throws Exception {
         RSAKey first = JwtTestKeys.rsa("k1");
         RSAKey second = JwtTestKeys.rsa("k2");
