@@ -50,8 +50,8 @@ public final class UpstreamConnector {
     /**
      * As {@link #connect(EventLoop, UpstreamCluster, Host, PipelineSetup)}, from {@code source} when not null
      * ({@code original_src}: an address not of this host, bound with {@code IP_TRANSPARENT}, and {@code SO_MARK}
-     * {@code mark} when not 0) unless the cluster has an {@code upstream_bind_config} (Istio's inbound passthrough from {@code 127.0.0.6},
-     * which a transparent source would send through the capture rules again). Needs {@code CAP_NET_ADMIN} (else the
+     * {@code mark} when not 0) unless the cluster has an {@code upstream_bind_config} (Istio's inbound passthrough
+     * from {@code 127.0.0.6}, which a transparent source would send through the capture rules again). Needs {@code CAP_NET_ADMIN} (else the
      * connection fails) and the epoll transport (else the source is ignored, warned once).
      */
     public static ChannelFuture connect(EventLoop loop, UpstreamCluster cluster, Host host, PipelineSetup setup,
@@ -96,20 +96,19 @@ public final class UpstreamConnector {
                 });
         cluster.stats().upstreamCxTotal().inc();
         host.stats().incCxTotal();
-        if (cluster.bindAddress() != null) {
-            source = null; // the cluster's own source (InboundPassthroughCluster's 127.0.0.6) wins over original_src
-        }
-        if (source != null && Transports.socketChannel(loop.parent()) != EpollSocketChannel.class) {
+        // The cluster's own source (InboundPassthroughCluster's 127.0.0.6) wins over original_src.
+        java.net.InetSocketAddress transparent = cluster.bindAddress() == null ? source : null;
+        if (transparent != null && Transports.socketChannel(loop.parent()) != EpollSocketChannel.class) {
             if (!warnedNoEpoll) {
                 warnedNoEpoll = true;
                 logger.warn("original_src needs the epoll transport: upstream connections keep the cluster's source");
             }
-        } else if (source != null) {
+        } else if (transparent != null) {
             b.option(EpollChannelOption.IP_TRANSPARENT, true);
             if (mark != 0) {
                 b.option(SO_MARK, mark);
             }
-            return b.connect(host.address(), source);
+            return b.connect(host.address(), transparent);
         }
         return cluster.bindAddress() == null ? b.connect(host.address())
                 : b.connect(host.address(), cluster.bindAddress());
