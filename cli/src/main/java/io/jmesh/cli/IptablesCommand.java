@@ -100,7 +100,8 @@ final class IptablesCommand implements Callable<Integer> {
     boolean dryRun;
 
     @Option(names = "--cleanup",
-            description = "Remove the ISTIO_* chains and the rules jumping to them from the nat and mangle tables.")
+            description = "Remove what jmesh iptables wrote with these flags (-t, -r, -c, -k): the ISTIO_* chains and the "
+                    + "rules jumping to them, TPROXY mode's mangle rules and policy route, the interface rules.")
     boolean cleanup;
 
     /** Runs the system commands; tests replace it. */
@@ -111,7 +112,7 @@ final class IptablesCommand implements Callable<Integer> {
         IptablesApplier applier = new IptablesApplier(runner);
         try {
             if (cleanup) {
-                applier.cleanup();
+                applier.cleanup(config().validate());
                 return 0;
             }
             CaptureRules rules = CaptureRules.of(config());

@@ -59,7 +59,8 @@ class IptablesCommandTest {
         CliRun r = jmesh(args(flags));
         assertEquals(0, r.exit(), r.err());
         assertEquals(golden(name) + "ip -f inet rule add fwmark 1337 lookup 133\n"
-                + "ip -f inet route add local default dev lo table 133\n", r.out());
+                + "ip -f inet route add local default dev lo table 133\n"
+                + "sysctl -w net.ipv4.conf.all.route_localnet=1\n", r.out());
     }
 
     @Test

@@ -58,6 +58,19 @@ public record CaptureConfig(int proxyPort, int inboundCapturePort, int inboundTu
                 List.of());
     }
 
+    /**
+     * This config in TPROXY mode capturing every inbound port: its rules hold everything {@code jmesh iptables} may
+     * have written outside the {@code ISTIO_*} chains for these flags (the TPROXY {@code mangle} rules on
+     * {@code PREROUTING}/{@code OUTPUT}, the {@code -c} interface rules) and its policy route; what
+     * {@link IptablesApplier#cleanup(CaptureConfig)} removes.
+     */
+    public CaptureConfig everythingToRemove() {
+        return new CaptureConfig(proxyPort, inboundCapturePort, inboundTunnelPort, proxyUids, proxyGids, Mode.TPROXY,
+                outboundIpRangesInclude, outboundIpRangesExclude, List.of("*"), inboundPortsExclude,
+                outboundPortsInclude, outboundPortsExclude, kubeVirtInterfaces, excludeInterfaces, tproxyMark,
+                tproxyRouteTable, ownerGroupsInclude, ownerGroupsExclude);
+    }
+
     /** Splits a comma-separated flag value as Istio does: blanks and empty items dropped. */
     public static List<String> split(String value) {
         if (value == null) {

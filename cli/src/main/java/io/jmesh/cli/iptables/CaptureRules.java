@@ -32,6 +32,9 @@ public final class CaptureRules {
     private final Map<String, List<String>> rules = new LinkedHashMap<>();
     private final List<List<String>> ipCommands = new ArrayList<>();
 
+    /** The sysctl that lets packets from a client's address reach 127.0.0.1 (TPROXY mode with original_src). */
+    public static final String ROUTE_LOCALNET = "net.ipv4.conf.all.route_localnet";
+
     private CaptureRules(CaptureConfig config) {
         this.config = config;
     }
@@ -69,9 +72,10 @@ public final class CaptureRules {
     }
 
     /**
-     * The {@code ip} commands to run besides the rules: in TPROXY mode the policy route that delivers marked packets
-     * locally ({@code ip -f inet rule add fwmark MARK lookup TABLE}, {@code ip -f inet route add local default dev lo
-     * table TABLE}); empty otherwise.
+     * The commands to run besides the rules: in TPROXY mode the policy route that delivers marked packets locally
+     * ({@code ip -f inet rule add fwmark MARK lookup TABLE}, {@code ip -f inet route add local default dev lo table
+     * TABLE}) and {@code sysctl -w net.ipv4.conf.all.route_localnet=1} (so that the sidecar's connection to the
+     * application on 127.0.0.1 may come from the client's address); empty otherwise.
      */
     public List<List<String>> ipCommands() {
         return List.copyOf(ipCommands);
@@ -126,6 +130,9 @@ public final class CaptureRules {
                         String.valueOf(c.tproxyRouteTable())));
                 ipCommands.add(List.of("ip", "-f", "inet", "route", "add", "local", "default", "dev", "lo", "table",
                         String.valueOf(c.tproxyRouteTable())));
+                // jmesh's addition: the sidecar's connection to the application on 127.0.0.1 comes from the client's
+                // address (original_src); the kernel drops such packets unless route_localnet is on.
+                ipCommands.add(List.of("sysctl", "-w", ROUTE_LOCALNET + "=1"));
             }
             String table = tproxy ? "mangle" : "nat";
             rule(table, "-A PREROUTING -p tcp -j ISTIO_INBOUND");

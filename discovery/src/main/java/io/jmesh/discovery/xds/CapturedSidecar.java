@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.original_src.v3.OriginalSrc;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.util.Map;
 
@@ -27,6 +28,10 @@ import java.util.Map;
  *       mode it is {@code transparent}. What no chain takes goes to {@code InboundPassthroughCluster}, the original
  *       destination from source {@code 127.0.0.6}, which the iptables rules let through (from {@code 127.0.0.1} or
  *       the pod IP, the proxy's own call to its pod IP would be captured again).</li>
+ *   <li>In TPROXY mode, as Istio, {@code virtualInbound} also has the {@code original_src} listener filter (mark
+ *       1337): the proxy's connection to the application ({@code inbound|<port>||}, 127.0.0.1) comes from the
+ *       client's own address, marked so that the policy route of {@code jmesh iptables -m TPROXY} brings the
+ *       application's answers back to the proxy.</li>
  * </ul>
  * Sidecars that are not captured keep the listeners of {@link ListenerGenerator} unchanged, where
  * {@code virtualInbound}'s {@code use_original_dst} marks it for the proxy's per-port split.
@@ -53,6 +58,12 @@ final class CapturedSidecar {
                 .build());
     }
 
+    /** Istio's {@code envoy.filters.listener.original_src}. */
+    static final String ORIGINAL_SRC = "envoy.filters.listener.original_src";
+
+    /** The mark of Istio's original_src filter (its {@code OriginalSrc{Mark: 1337}}), {@code jmesh iptables -t}. */
+    static final int ORIGINAL_SRC_MARK = 1337;
+
     /** Rewrites {@code listeners} (by name) for a sidecar captured in {@code mode} (REDIRECT or TPROXY). */
     static void apply(String mode, Map<String, Message> listeners) {
         Message inbound = listeners.get("virtualInbound");
@@ -71,6 +82,10 @@ final class CapturedSidecar {
             }
             if (mode.equals("TPROXY")) {
                 b.setTransparent(BoolValue.of(true));
+                if (l.getListenerFiltersList().stream().noneMatch(f -> f.getName().equals(ORIGINAL_SRC))) {
+                    b.addListenerFilters(ListenerFilter.newBuilder().setName(ORIGINAL_SRC)
+                            .setTypedConfig(Protos.any(OriginalSrc.newBuilder().setMark(ORIGINAL_SRC_MARK).build())));
+                }
             }
             listeners.put("virtualInbound", b.build());
         }

@@ -116,6 +116,13 @@ class CapturedSidecarTest {
         Listener inbound = (Listener) listeners("TPROXY").get("virtualInbound");
         assertTrue(inbound.getTransparent().getValue());
         assertEquals("envoy.filters.listener.original_dst", inbound.getListenerFilters(0).getName());
+        // As Istio: original_src with mark 1337, so that upstream connections keep the client's address.
+        var originalSrc = inbound.getListenerFiltersList().stream()
+                .filter(f -> f.getName().equals("envoy.filters.listener.original_src")).findFirst().orElseThrow();
+        assertEquals(1337, originalSrc.getTypedConfig().unpack(
+                io.envoyproxy.envoy.extensions.filters.listener.original_src.v3.OriginalSrc.class).getMark());
+        assertTrue(listeners("REDIRECT").get("virtualInbound") instanceof Listener l && l.getListenerFiltersList()
+                .stream().noneMatch(f -> f.getName().equals("envoy.filters.listener.original_src")));
     }
 
     @Test

@@ -5,11 +5,14 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -23,6 +26,9 @@ final class ChildJvm implements AutoCloseable {
     /** The line a child prints once it serves. */
     static final String READY = "jmesh-child-ready";
 
+    /** The start of a line a child prints to answer a line of its standard input (see {@link #ask}). */
+    static final String REPLY = "jmesh-child-reply ";
+
     private static final String[] JVM_FLAGS = {
             "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Djava.net.preferIPv4Stack=true",
             "--add-opens", "java.base/java.lang=ALL-UNNAMED", "--add-opens", "java.base/java.util=ALL-UNNAMED",
@@ -31,6 +37,7 @@ final class ChildJvm implements AutoCloseable {
     private final String name;
     private final Process process;
     private final Thread hook;
+    private final BlockingQueue<String> replies = new LinkedBlockingQueue<>();
 
     private ChildJvm(String name, Process process) {
         this.name = name;
@@ -42,10 +49,19 @@ final class ChildJvm implements AutoCloseable {
     /**
      * Starts {@code main} with this test's classpath; with {@code curator4}, Curator 5 jars are replaced by the
      * Curator 4.3.0 jars that the build copies into {@code target/curator4} (SOFARPC's ZooKeeper registry needs
-     * them). Waits up to 60 s for {@link #READY}.
+     * them). Waits up to 120 s (a busy machine) for {@link #READY}.
      */
     static ChildJvm start(String name, Class<?> main, boolean curator4, String... args) throws Exception {
-        final List<String> cmd = new ArrayList<>();
+        return start(name, List.of(), main, curator4, args);
+    }
+
+    /**
+     * As {@link #start(String, Class, boolean, String...)}, the command run by {@code launcher} (e.g.
+     * {@code ip netns exec NS}: the child's sockets in a network namespace).
+     */
+    static ChildJvm start(String name, List<String> launcher, Class<?> main, boolean curator4, String... args)
+            throws Exception {
+        final List<String> cmd = new ArrayList<>(launcher);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(JVM_FLAGS));
         cmd.add("-cp");
@@ -61,6 +77,8 @@ final class ChildJvm implements AutoCloseable {
                 while ((line = r.readLine()) != null) {
                     if (line.equals(READY)) {
                         ready.countDown();
+                    } else if (line.startsWith(REPLY)) {
+                        child.replies.add(line.substring(REPLY.length()));
                     }
                     System.out.println("[" + name + "] " + line);
                 }
@@ -70,9 +88,9 @@ final class ChildJvm implements AutoCloseable {
         }, "out-" + name);
         pump.setDaemon(true);
         pump.start();
-        if (!ready.await(60, TimeUnit.SECONDS)) {
+        if (!ready.await(120, TimeUnit.SECONDS)) {
             child.close();
-            throw new AssertionError(name + " did not start within 60 s (see its output above)");
+            throw new AssertionError(name + " did not start within 120 s (see its output above)");
         }
         return child;
     }
@@ -92,6 +110,21 @@ final class ChildJvm implements AutoCloseable {
             jars.map(Path::toString).forEach(out::add);
         }
         return String.join(File.pathSeparator, out);
+    }
+
+    /**
+     * Writes {@code line} to the child's standard input and returns the next line it prints starting with
+     * {@link #REPLY} (without that start); fails after 30 s without one.
+     */
+    String ask(String line) throws Exception {
+        final OutputStream in = process.getOutputStream();
+        in.write((line + "\n").getBytes(UTF_8));
+        in.flush();
+        final String reply = replies.poll(30, TimeUnit.SECONDS);
+        if (reply == null) {
+            throw new AssertionError(name + " did not answer '" + line + "' within 30 s (see its output above)");
+        }
+        return reply;
     }
 
     /** Kills the child at once (SIGKILL): no deregistration, its connections reset by the kernel. */

@@ -71,6 +71,7 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.listener.original_src.v3.OriginalSrc.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.ConfigDump.getDescriptor())
             .add(io.envoyproxy.envoy.admin.v3.BootstrapConfigDump.getDescriptor())

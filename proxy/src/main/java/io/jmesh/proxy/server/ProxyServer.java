@@ -215,7 +215,28 @@ public final class ProxyServer implements AutoCloseable {
         if (validateOnly) {
             return;
         }
+        // use_original_dst among static listeners too (Envoy has one listener manager): a static listener hands a
+        // redirected connection to the static listener of its original destination, else to an LDS one; a
+        // bind_to_port: false static listener only takes such hand-offs.
+        java.util.Map<InetSocketAddress, ProxyListener> staticExact = new java.util.HashMap<>();
+        java.util.Map<Integer, ProxyListener> staticAny = new java.util.HashMap<>();
         for (ProxyListener l : listeners) {
+            staticExact.putIfAbsent(l.configuredAddress(), l);
+            if (l.configuredAddress().getAddress().isAnyLocalAddress()) {
+                staticAny.putIfAbsent(l.configuredAddress().getPort(), l);
+            }
+        }
+        staticHandOff = dst -> {
+            ProxyListener t = staticExact.get(dst);
+            return t != null ? t : staticAny.get(dst.getPort());
+        };
+        for (ProxyListener l : listeners) {
+            l.handOffLookup(this::handOffTarget);
+            if (l.config().hasBindToPort() && !l.config().getBindToPort().getValue()) {
+                logger.info("listener {} (bind_to_port: false) takes connections handed off to {}", l.name(),
+                        l.configuredAddress());
+                continue;
+            }
             if (!l.secretsReady().isDone()) {
                 // Envoy's listener warming: bound once its TLS secrets have arrived.
                 logger.info("listener {} warming until its TLS secrets arrive", l.name());
@@ -242,6 +263,7 @@ public final class ProxyServer implements AutoCloseable {
             dynamic = new DynamicConfigManager(workers, stats, clusterList, () -> clusters, c -> clusters = c,
                     binding, exec, drain.drainMillis(), lifecycle, extensions, secrets, sds)
                     .drainStrategy(drain.strategy());
+            dynamic.staticHandOff(staticHandOff);
             ads = new AdsClient(adsTarget, adsTransport, bootstrap.getNode(), dynamic, exec);
             dynamic.attach(ads);
             ads.start();
@@ -249,6 +271,16 @@ public final class ProxyServer implements AutoCloseable {
         }
         state = "LIVE";
         lifecycle.init();
+    }
+
+    /** The static listener of a redirected connection's original destination (exact, else 0.0.0.0:port), or null. */
+    private volatile java.util.function.Function<InetSocketAddress, ProxyListener> staticHandOff = dst -> null;
+
+    /** Where a static listener with {@code use_original_dst} hands a connection: a static listener, else an LDS one. */
+    private ProxyListener handOffTarget(InetSocketAddress destination) {
+        ProxyListener t = staticHandOff.apply(destination);
+        DynamicConfigManager d = dynamic;
+        return t != null || d == null ? t : d.handOffTarget(destination);
     }
 
     private static String hostPort(InetSocketAddress a) {

@@ -37,6 +37,8 @@ public final class ConnectionInfo {
     private InetSocketAddress localAddress;
     private InetSocketAddress remoteAddress;
     private InetSocketAddress originalDestination;
+    private InetSocketAddress upstreamSource;
+    private int upstreamMark;
     private String requestedServerName;
     private String applicationProtocol;
     private List<String> requestedApplicationProtocols = List.of();
@@ -121,6 +123,26 @@ public final class ConnectionInfo {
 
     public ConnectionInfo originalDestination(InetSocketAddress originalDestination) {
         this.originalDestination = originalDestination;
+        return this;
+    }
+
+    /**
+     * The address this connection's own upstream connection binds ({@code original_src}: the client's address,
+     * transparently), or null for the cluster's choice.
+     */
+    public InetSocketAddress upstreamSource() {
+        return upstreamSource;
+    }
+
+    /** The {@code SO_MARK} of that upstream connection; 0 for none. */
+    public int upstreamMark() {
+        return upstreamMark;
+    }
+
+    /** Sets {@link #upstreamSource()} and {@link #upstreamMark()} ({@code original_src}). */
+    public ConnectionInfo upstreamSource(InetSocketAddress source, int mark) {
+        this.upstreamSource = source;
+        this.upstreamMark = mark;
         return this;
     }
 

@@ -612,13 +612,23 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
 
     /**
      * The listener a {@code use_original_dst} listener hands a connection to: the one configured on exactly
-     * {@code destination}, else one on {@code 0.0.0.0} with its port (Envoy's {@code getBalancedHandlerByAddress});
-     * null for none. Any thread; allocates nothing (it runs per accepted connection).
+     * {@code destination}, else one on {@code 0.0.0.0} with its port (Envoy's {@code getBalancedHandlerByAddress}),
+     * among LDS listeners, then the bootstrap's static ones ({@link #staticHandOff}); null for none. Any thread;
+     * allocates nothing (it runs per accepted connection).
      */
-    private ProxyListener handOffTarget(InetSocketAddress destination) {
+    public ProxyListener handOffTarget(InetSocketAddress destination) {
         HandOffTable t = handOffTable;
         ProxyListener l = t.exact.get(destination);
-        return l != null ? l : t.anyAddress.get(destination.getPort());
+        l = l != null ? l : t.anyAddress.get(destination.getPort());
+        return l != null ? l : staticHandOff.apply(destination);
+    }
+
+    /** The bootstrap's static listeners as hand-off targets, asked when no LDS listener takes a destination. */
+    private volatile java.util.function.Function<InetSocketAddress, ProxyListener> staticHandOff = dst -> null;
+
+    /** Sets where {@link #handOffTarget} looks after the LDS listeners (the proxy's static listeners). */
+    public void staticHandOff(java.util.function.Function<InetSocketAddress, ProxyListener> lookup) {
+        this.staticHandOff = lookup;
     }
 
     /**

@@ -38,8 +38,8 @@ class ExtensionRegistryTest {
         Set<String> listener = new TreeSet<>();
         r.all(ListenerFilterFactory.KIND).forEach(f -> listener.add(f.name()));
         assertEquals(Set.of("envoy.filters.listener.tls_inspector", "envoy.filters.listener.http_inspector",
-                "envoy.filters.listener.original_dst", "envoy.filters.listener.proxy_protocol",
-                "jmesh.filters.listener.rpc_inspector"), listener);
+                "envoy.filters.listener.original_dst", "envoy.filters.listener.original_src",
+                "envoy.filters.listener.proxy_protocol", "jmesh.filters.listener.rpc_inspector"), listener);
         Set<String> http = new TreeSet<>();
         r.all(ExtensionKind.HTTP_FILTER).forEach(f -> http.add(f.name()));
         assertTrue(http.containsAll(List.of("envoy.filters.http.fault", "envoy.filters.http.cors",

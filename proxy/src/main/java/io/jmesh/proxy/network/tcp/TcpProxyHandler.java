@@ -96,6 +96,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
         if (peer != null) {
             downstream.attr(PeerSlot.UPSTREAM).set(peer);
         }
+        ConnectionInfo downstreamInfo = ConnectionInfo.of(downstream);
         ChannelFuture f = UpstreamConnector.connect(downstream.eventLoop(), cluster, host, p -> {
             if (peer != null) {
                 // Istio's upstream istio.metadata_exchange: our node metadata first, the server's read off.
@@ -106,7 +107,7 @@ public final class TcpProxyHandler extends ChannelInboundHandlerAdapter {
                 p.addLast("idle", new IdleStateHandler(0, 0, config.idleTimeoutMs, TimeUnit.MILLISECONDS));
                 p.addLast("idle-close", new IdleCloser());
             }
-        });
+        }, downstreamInfo.upstreamSource(), downstreamInfo.upstreamMark()); // original_src, if any
         upstream = f.channel();
         f.addListener(done -> {
             if (!done.isSuccess()) {

@@ -10,6 +10,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
@@ -23,6 +26,9 @@ import io.netty.handler.ssl.SslHandler;
 /** Opens TCP (and TLS, per the cluster's transport socket) connections to an upstream host from a given event loop. */
 public final class UpstreamConnector {
 
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(UpstreamConnector.class);
+    private static volatile boolean warnedNoEpoll;
+
     private UpstreamConnector() {}
 
     public interface PipelineSetup {
@@ -35,6 +41,21 @@ public final class UpstreamConnector {
      * first, and after the initial fetch timeout requests fail here, as upstream connection failures).
      */
     public static ChannelFuture connect(EventLoop loop, UpstreamCluster cluster, Host host, PipelineSetup setup) {
+        return connect(loop, cluster, host, setup, null, 0);
+    }
+
+    /** {@code SO_MARK} (Linux {@code SOL_SOCKET}, 36), set on a transparent upstream socket with a mark. */
+    private static final IntegerUnixChannelOption SO_MARK = new IntegerUnixChannelOption("SO_MARK", 1, 36);
+
+    /**
+     * As {@link #connect(EventLoop, UpstreamCluster, Host, PipelineSetup)}, from {@code source} when not null
+     * ({@code original_src}: an address not of this host, bound with {@code IP_TRANSPARENT}, and {@code SO_MARK}
+     * {@code mark} when not 0) unless the cluster has an {@code upstream_bind_config} (Istio's inbound passthrough
+     * from {@code 127.0.0.6}, which a transparent source would send through the capture rules again). Needs {@code CAP_NET_ADMIN} (else the
+     * connection fails) and the epoll transport (else the source is ignored, warned once).
+     */
+    public static ChannelFuture connect(EventLoop loop, UpstreamCluster cluster, Host host, PipelineSetup setup,
+                                        java.net.InetSocketAddress source, int mark) {
         ClientTlsProvider provider = cluster.tls(host);
         if (provider != null && provider.current() == null) {
             ChannelFuture reg = new Bootstrap().group(loop).channel(Transports.socketChannel(loop.parent()))
@@ -75,6 +96,20 @@ public final class UpstreamConnector {
                 });
         cluster.stats().upstreamCxTotal().inc();
         host.stats().incCxTotal();
+        // The cluster's own source (InboundPassthroughCluster's 127.0.0.6) wins over original_src.
+        java.net.InetSocketAddress transparent = cluster.bindAddress() == null ? source : null;
+        if (transparent != null && Transports.socketChannel(loop.parent()) != EpollSocketChannel.class) {
+            if (!warnedNoEpoll) {
+                warnedNoEpoll = true;
+                logger.warn("original_src needs the epoll transport: upstream connections keep the cluster's source");
+            }
+        } else if (transparent != null) {
+            b.option(EpollChannelOption.IP_TRANSPARENT, true);
+            if (mark != 0) {
+                b.option(SO_MARK, mark);
+            }
+            return b.connect(host.address(), transparent);
+        }
         return cluster.bindAddress() == null ? b.connect(host.address())
                 : b.connect(host.address(), cluster.bindAddress());
     }
