@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
                 RatelimitCommand.class,
                 IptablesCommand.class,
                 KubeInjectCommand.class,
+                WaitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
