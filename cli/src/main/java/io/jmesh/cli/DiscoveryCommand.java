@@ -96,6 +96,30 @@ final class DiscoveryCommand implements Callable<Integer> {
                     + "nacos://HOST:PORT or consul://HOST:PORT. Repeatable.")
     java.util.List<String> registries = new java.util.ArrayList<>();
 
+    @Option(names = "--webhook-port", paramLabel = "PORT",
+            description = "Serve the sidecar injection (/inject) and validation (/validate) admission webhooks over "
+                    + "HTTPS on this port, on the host of --grpc-addr (default with --kubeconfig or --kubernetes: "
+                    + "15017; 0 = any free port; -1 = off).")
+    Integer webhookPort;
+
+    @Option(names = "--webhook-cert", paramLabel = "FILE",
+            description = "The webhooks' certificate chain (PEM); without it the CA issues one for "
+                    + "istiod.istio-system.svc.")
+    java.nio.file.Path webhookCert;
+
+    @Option(names = "--webhook-key", paramLabel = "FILE", description = "The private key of --webhook-cert (PEM).")
+    java.nio.file.Path webhookKey;
+
+    @Option(names = "--injection-values", paramLabel = "FILE",
+            description = "Injection values, as the 'values' of Istio's istio-sidecar-injector ConfigMap "
+                    + "(global.hub, global.tag, global.proxy.*); see jmesh kube-inject --valuesFile.")
+    java.nio.file.Path injectionValues;
+
+    @Option(names = "--injection-config", paramLabel = "FILE",
+            description = "Injection config, as the 'config' of Istio's istio-sidecar-injector ConfigMap (policy, "
+                    + "alwaysInjectSelector, neverInjectSelector, injectedAnnotations).")
+    java.nio.file.Path injectionConfig;
+
     @Option(names = "--duration", defaultValue = "0", paramLabel = "SECONDS", hidden = true,
             description = "Stop by itself after this many seconds (tests).")
     long durationSeconds;
@@ -139,6 +163,28 @@ final class DiscoveryCommand implements Callable<Integer> {
                     + "--kubernetes)");
             return 2;
         }
+        int webhook = webhookPort != null ? webhookPort : kube ? 15017 : -1;
+        if (webhook < -1 || webhook > 65535 || (webhookCert == null) != (webhookKey == null)
+                || (webhook >= 0 && webhookCert == null && ca == null)) {
+            System.err.println("error: --webhook-port: " + webhook + " (expected: -1 to 65535, with --webhook-cert and "
+                    + "--webhook-key together, or the CA on (--secure-grpc-addr) to issue the webhooks' certificate)");
+            return 2;
+        }
+        io.jmesh.discovery.inject.SidecarInjector injector = null;
+        javax.net.ssl.SSLContext webhookTls = null;
+        if (webhook >= 0) {
+            try {
+                injector = new io.jmesh.discovery.inject.SidecarInjector(io.jmesh.discovery.inject.InjectionSettings
+                        .load(injectionValues, meshConfig, injectionConfig));
+                injector.settings().warnings().forEach(w -> System.err.println("warning: " + w));
+                if (webhookCert != null) {
+                    webhookTls = io.jmesh.discovery.inject.AdmissionWebhook.tlsFromFiles(webhookCert, webhookKey);
+                }
+            } catch (io.jmesh.proxy.config.ConfigException e) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+        }
         java.util.List<io.jmesh.discovery.registry.ServiceRegistry> extra = new java.util.ArrayList<>();
         java.util.List<io.jmesh.discovery.config.ConfigStore> stores = new java.util.ArrayList<>();
         io.fabric8.kubernetes.client.KubernetesClient kubeClient = null;
@@ -170,7 +216,37 @@ final class DiscoveryCommand implements Callable<Integer> {
             System.err.println("error: " + e.getMessage());
             return 1;
         }
+        io.jmesh.discovery.inject.AdmissionWebhook webhooks = null;
+        if (webhook >= 0) {
+            try {
+                if (webhookTls == null) {
+                    java.util.List<String> ips = new java.util.ArrayList<>(java.util.List.of("127.0.0.1"));
+                    if (!grpc.getAddress().isAnyLocalAddress() && !grpc.getAddress().isLoopbackAddress()) {
+                        ips.add(grpc.getAddress().getHostAddress());
+                    }
+                    webhookTls = io.jmesh.discovery.inject.AdmissionWebhook.tlsFromCa(server.certificateAuthority(),
+                            DiscoveryServer.SERVING_DNS_NAMES, ips);
+                }
+                final io.fabric8.kubernetes.client.KubernetesClient namespaces = kubeClient;
+                webhooks = io.jmesh.discovery.inject.AdmissionWebhook.start(
+                        new InetSocketAddress(grpc.getAddress(), webhook), webhookTls, injector,
+                        namespaces == null ? null : ns -> {
+                            io.fabric8.kubernetes.api.model.Namespace n = namespaces.namespaces().withName(ns).get();
+                            return n == null || n.getMetadata().getLabels() == null ? java.util.Map.of()
+                                    : n.getMetadata().getLabels();
+                        });
+            } catch (Exception e) {
+                server.close();
+                closeQuietly(kubeClient);
+                System.err.println("error: --webhook-port: " + webhook + " (" + e.getMessage() + ")");
+                return 1;
+            }
+        }
         try (server) {
+            if (webhooks != null) {
+                System.err.println("jmesh discovery: webhooks /inject and /validate on https://"
+                        + hostPort(webhooks.address()));
+            }
             System.err.println("jmesh discovery: xDS on " + hostPort(server.grpcAddress())
                     + (server.secureGrpcAddress() == null ? ""
                             : ", xDS and CA over TLS on " + hostPort(server.secureGrpcAddress()))
@@ -188,6 +264,7 @@ final class DiscoveryCommand implements Callable<Integer> {
                 stop.await();
             }
         } finally {
+            closeQuietly(webhooks);
             closeQuietly(kubeClient);
         }
         return 0;

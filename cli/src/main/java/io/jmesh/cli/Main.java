@@ -1,6 +1,7 @@
 package io.jmesh.cli;
 
 import io.jmesh.cli.istioctl.AnalyzeCommand;
+import io.jmesh.cli.istioctl.KubeInjectCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
@@ -22,6 +23,8 @@ import picocli.CommandLine.Command;
                 AnalyzeCommand.class,
                 RatelimitCommand.class,
                 IptablesCommand.class,
+                KubeInjectCommand.class,
+                WaitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -34,7 +37,7 @@ public final class Main implements Runnable {
 
     /**
      * Runs the command line and returns the exit code (tests call this). A command that jmesh does not have is
-     * an error whatever else the line holds ({@code jmesh kube-inject --help} included), reported in one line as
+     * an error whatever else the line holds ({@code jmesh bug-report --help} included), reported in one line as
      * istioctl reports it, with exit code 1, so a script can tell that the verb is missing.
      */
     public static int run(String... args) {

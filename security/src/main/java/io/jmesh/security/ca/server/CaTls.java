@@ -63,6 +63,17 @@ public final class CaTls {
                 .build();
     }
 
+    /**
+     * A key manager serving a certificate the CA issues for {@code dnsNames} and {@code ipAddresses}, issued again at
+     * half-life or when the CA's material changes (for other TLS servers of the control plane, e.g. its webhooks).
+     *
+     * @throws CertificateRequestException if the CA cannot issue the certificate
+     */
+    public static X509ExtendedKeyManager servingKeyManager(CertificateAuthority ca, List<String> dnsNames,
+                                                           List<String> ipAddresses) throws CertificateRequestException {
+        return new ServingKeyManager(ca, dnsNames, ipAddresses, SERVING_CERT_TTL, Clock.systemUTC());
+    }
+
     /** A PKIX trust manager over the CA's current trust bundle. */
     public static X509ExtendedTrustManager trustManager(CertificateAuthority ca) {
         return new BundleTrustManager(ca);
