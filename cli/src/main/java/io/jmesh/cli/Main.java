@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 AnalyzeCommand.class,
                 RatelimitCommand.class,
                 IptablesCommand.class,
+                io.jmesh.cli.manifest.ManifestCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
