@@ -31,7 +31,7 @@ public final class ChartTemplate {
             .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
             .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
             .disable(YAMLGenerator.Feature.SPLIT_LINES)
-            .enable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR));
+            .disable(YAMLGenerator.Feature.INDENT_ARRAYS_WITH_INDICATOR));
 
     private final String name;
     private final List<Node> nodes;
