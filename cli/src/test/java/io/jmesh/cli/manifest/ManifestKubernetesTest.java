@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -28,6 +30,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -106,6 +109,61 @@ class ManifestKubernetesTest {
             assertEquals(List.of("reviews"), listed.stream().map(r -> r.getMetadata().getName()).toList());
             assertEquals(List.of("reviews"), ManifestGenerateTest.at(listed.get(0).getAdditionalProperties(),
                     "spec", "hosts"));
+        } finally {
+            server.destroy();
+        }
+    }
+
+    /**
+     * The demo of docs/kubernetes.md ({@code deploy/kubernetes/demo.yaml}): its Kubernetes objects are typed strictly
+     * as above, its Istio objects pass discovery's validation, and all of it applies after the manifests.
+     */
+    @Test
+    void theDemoAppliesAfterTheManifests() throws Exception {
+        Path demo = ManifestGenerateTest.CHART.resolve("../../kubernetes/demo.yaml").normalize();
+        String yaml = Files.readString(demo);
+        io.jmesh.discovery.config.ConfigParser.Result istio = io.jmesh.discovery.config.ConfigParser.parse(demo, yaml);
+        List<String> istioKinds = istio.configs().stream().map(c -> c.meta().kind().kindName() + "/" + c.meta().namespace() + "/" + c.meta().name())
+                .toList();
+        assertEquals(List.of("Gateway/demo/httpbin-gateway", "VirtualService/demo/httpbin"), istioKinds,
+                String.valueOf(istio.errors()));
+
+        Chart chart = Chart.fromClasspath();
+        KubernetesMockServer server = new KubernetesMockServer(new io.fabric8.mockwebserver.Context(),
+                new io.fabric8.mockwebserver.MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(), false);
+        server.init(InetAddress.getByName("127.0.0.1"), 0);
+        try (KubernetesClient client = server.createClient()) {
+            for (Chart.Manifest m : chart.render(chart.values(List.of(), List.of(), null))) {
+                client.resource((HasMetadata) SERIALIZATION.unmarshal(m.yaml())).create();
+            }
+            int kubernetesObjects = 0;
+            for (String doc : yaml.split("\n---\n")) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> map = YAML.readValue(doc, Map.class);
+                String apiVersion = (String) map.get("apiVersion");
+                if (apiVersion.contains("istio.io")) {
+                    String kind = (String) map.get("kind");
+                    ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
+                            .withGroup(apiVersion.substring(0, apiVersion.indexOf('/'))).withVersion("v1").withKind(kind)
+                            .withPlural(kind.toLowerCase(java.util.Locale.ROOT) + "s").withNamespaced(true).build();
+                    client.genericKubernetesResources(context).inNamespace("demo")
+                            .resource(SERIALIZATION.unmarshal(doc, GenericKubernetesResource.class)).create();
+                    continue;
+                }
+                Object object = SERIALIZATION.unmarshal(doc);
+                String where = "demo.yaml " + map.get("kind") + "/" + ManifestGenerateTest.at(map, "metadata", "name");
+                assertFalse(object instanceof GenericKubernetesResource, where + ": not a kind of fabric8's typed model");
+                List<String> unknown = new ArrayList<>();
+                unknownFields(object, (String) map.get("kind"), unknown, 0);
+                assertEquals(List.of(), unknown, where + ": fields the model does not have");
+                client.resource((HasMetadata) object).create();
+                kubernetesObjects++;
+            }
+            assertEquals(6, kubernetesObjects);
+            assertEquals("enabled", client.namespaces().withName("demo").get().getMetadata().getLabels()
+                    .get("istio-injection"));
+            assertEquals(List.of("curl", "httpbin"), client.apps().deployments().inNamespace("demo").list().getItems()
+                    .stream().map(d -> d.getMetadata().getName()).sorted().toList());
         } finally {
             server.destroy();
         }
