@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
                 IptablesCommand.class,
                 KubeInjectCommand.class,
                 WaitCommand.class,
+                io.jmesh.cli.manifest.ManifestCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

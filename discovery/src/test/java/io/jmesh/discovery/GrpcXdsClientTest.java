@@ -211,6 +211,11 @@ class GrpcXdsClientTest {
         assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
                 + discovery.monitoringAddress().getPort() + "/debug/config_dump?proxyID=nobody")).build(),
                 HttpResponse.BodyHandlers.ofString()).statusCode());
+        // the Kubernetes readiness probe of the istiod Deployment (jmesh manifest generate)
+        HttpResponse<String> ready = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                + discovery.monitoringAddress().getPort() + "/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ready.statusCode());
+        assertEquals("ready\n", ready.body());
         URI metrics = URI.create("http://127.0.0.1:" + discovery.monitoringAddress().getPort() + "/metrics");
         String prom = http.send(HttpRequest.newBuilder(metrics).build(), HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(prom.contains("pilot_xds 1\n"), prom);

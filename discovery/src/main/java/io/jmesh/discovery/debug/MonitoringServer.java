@@ -61,6 +61,7 @@ public final class MonitoringServer implements AutoCloseable {
             <html><head><meta charset="utf-8"><title>jmesh discovery</title></head><body>
             <h1>jmesh discovery</h1>
             <ul>
+            <li><a href="/ready">/ready</a>: 200 once every registry has synced (readiness probe)</li>
             <li><a href="/metrics">/metrics</a>: discovery's own metrics (Prometheus text; pilot_xds_pushes, ...)</li>
             <li><a href="/debug/syncz">/debug/syncz</a>: every connected proxy and the sync state of each xDS type</li>
             <li><a href="/debug/configz">/debug/configz</a>: the Istio config objects read, with validation errors</li>
@@ -80,6 +81,8 @@ public final class MonitoringServer implements AutoCloseable {
             return t;
         });
         server.setExecutor(executor);
+        // readiness (Kubernetes probes): this server starts only once every registry and store has synced
+        server.createContext("/ready", ex -> respond(ex, "text/plain; charset=utf-8", "ready\n"));
         server.createContext("/metrics", ex -> respond(ex, "text/plain; version=0.0.4; charset=utf-8",
                 metrics.renderPrometheus()));
         server.createContext("/debug/syncz", ex -> respond(ex, "application/json", json(syncz(ads.statuses()))));
