@@ -38,6 +38,7 @@ public final class Main implements Runnable {
      * istioctl reports it, with exit code 1, so a script can tell that the verb is missing.
      */
     public static int run(String... args) {
+        Logging.configure();
         CommandLine commandLine = new CommandLine(new Main());
         if (args.length > 0 && !args[0].startsWith("-") && !commandLine.getSubcommands().containsKey(args[0])) {
             System.err.println("Error: unknown command \"" + args[0] + "\" for \"jmesh\"; run 'jmesh --help' for usage");
