@@ -1,6 +1,7 @@
 package io.jmesh.cli;
 
 import io.jmesh.cli.istioctl.AnalyzeCommand;
+import io.jmesh.cli.istioctl.BugReportCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
@@ -20,6 +21,7 @@ import picocli.CommandLine.Command;
                 ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
                 AnalyzeCommand.class,
+                BugReportCommand.class,
                 RatelimitCommand.class,
                 IptablesCommand.class,
                 CommandLine.HelpCommand.class})
