@@ -2,6 +2,7 @@ package io.jmesh.cli;
 
 import io.jmesh.cli.istioctl.AnalyzeCommand;
 import io.jmesh.cli.istioctl.BugReportCommand;
+import io.jmesh.cli.istioctl.DescribeCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
                 ProxyConfigCommand.class,
                 AnalyzeCommand.class,
                 BugReportCommand.class,
+                DescribeCommand.class,
                 RatelimitCommand.class,
                 IptablesCommand.class,
                 CommandLine.HelpCommand.class})
