@@ -2,6 +2,7 @@ package io.jmesh.cli;
 
 import io.jmesh.cli.istioctl.AnalyzeCommand;
 import io.jmesh.cli.istioctl.BugReportCommand;
+import io.jmesh.cli.istioctl.DashboardCommand;
 import io.jmesh.cli.istioctl.DescribeCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Command;
                 AnalyzeCommand.class,
                 BugReportCommand.class,
                 DescribeCommand.class,
+                DashboardCommand.class,
                 RatelimitCommand.class,
                 IptablesCommand.class,
                 CommandLine.HelpCommand.class})

@@ -61,6 +61,7 @@ public final class MonitoringServer implements AutoCloseable {
             <html><head><meta charset="utf-8"><title>jmesh discovery</title></head><body>
             <h1>jmesh discovery</h1>
             <ul>
+            <li><a href="/dashboard">/dashboard</a>: the mesh as a live web page (graph, proxies' sync, config)</li>
             <li><a href="/metrics">/metrics</a>: discovery's own metrics (Prometheus text; pilot_xds_pushes, ...)</li>
             <li><a href="/debug/syncz">/debug/syncz</a>: every connected proxy and the sync state of each xDS type</li>
             <li><a href="/debug/configz">/debug/configz</a>: the Istio config objects read, with validation errors</li>
@@ -105,6 +106,18 @@ public final class MonitoringServer implements AutoCloseable {
                 return;
             }
             respond(ex, 200, "application/json", configDump(proxy, snapshot.get()));
+        });
+        server.createContext("/dashboard", ex -> respond(ex, "text/html; charset=utf-8", Dashboard.HTML));
+        server.createContext("/debug/dashboardz", ex -> {
+            List<ProxyStatus> statuses = ads.statuses();
+            List<ProxyNode> proxies = new ArrayList<>();
+            for (ProxyStatus st : statuses) {
+                ProxyNode p = ads.proxy(st.nodeId());
+                if (p != null) {
+                    proxies.add(p);
+                }
+            }
+            respond(ex, "application/json", json(Dashboard.model(snapshot.get(), statuses, proxies)));
         });
         server.createContext("/debug/describe", ex -> {
             Map<String, String> q = query(ex.getRequestURI().getRawQuery());
