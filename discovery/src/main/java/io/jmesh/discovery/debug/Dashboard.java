@@ -171,23 +171,32 @@ final class Dashboard {
               const gwIds = [...new Set(m.edges.filter(e => e.from.startsWith('gateway:')).map(e => e.from))];
               const nodes = gwIds.map(id => ({id: id, kind: 'gateway', label: id})).concat(m.nodes);
               for (const n of nodes) {
-                const c = columns[n.kind]; pos[n.id] = {x: 20 + c * 380, y: 20 + rows[c]++ * 40};
+                const c = columns[n.kind]; pos[n.id] = {x: 20 + c * 400, y: 20 + rows[c]++ * 80};
               }
-              svg.setAttribute('height', 40 + 40 * Math.max(...rows, 1));
+              svg.setAttribute('height', 60 + 80 * Math.max(...rows, 1));
+              let loops = 0;
               for (const e of m.edges) {
                 const a = pos[e.from], b = pos[e.to];
                 if (!a || !b) continue;
-                const line = el('path', {d: `M${a.x + 300},${a.y + 14} L${b.x},${b.y + 14}`,
-                  class: 'edge ' + e.kind + ' ' + (e.mtls || ''), 'data-edge': e.from + '->' + e.to});
-                svg.appendChild(line);
                 const label = e.kind === 'route' ? (e.subset || '') + (e.weight != null ? ' ' + e.weight + '%' : '')
                   : 'mTLS ' + e.mtls;
-                svg.appendChild(el('text', {x: (a.x + 300 + b.x) / 2, y: (a.y + b.y) / 2 + 10}, label));
+                const attrs = {class: 'edge ' + e.kind + ' ' + (e.mtls || ''), 'data-edge': e.from + '->' + e.to};
+                if (e.from === e.to) {
+                  // A route to a subset of the same service: a loop under the node, one lane per route.
+                  const d = 12 + 10 * loops++;
+                  attrs.d = `M${a.x + 220},${a.y + 28} C${a.x + 220},${a.y + 28 + d} ${a.x + 60},${a.y + 28 + d} ${a.x + 60},${a.y + 28}`;
+                  svg.appendChild(el('path', attrs));
+                  svg.appendChild(el('text', {x: a.x + 230, y: a.y + 28 + d}, label));
+                  continue;
+                }
+                attrs.d = `M${a.x + 280},${a.y + 14} L${b.x},${b.y + 14}`;
+                svg.appendChild(el('path', attrs));
+                svg.appendChild(el('text', {x: a.x + 290, y: (a.y + b.y) / 2 + 10}, label));
               }
               for (const n of nodes) {
                 const g = el('g', {class: n.kind, 'data-node': n.id});
                 const p = pos[n.id];
-                g.appendChild(el('rect', {x: p.x, y: p.y, width: 300, height: 28, rx: 4}));
+                g.appendChild(el('rect', {x: p.x, y: p.y, width: 280, height: 28, rx: 4}));
                 let text = n.label;
                 if (n.kind === 'service') text += ' (' + n.endpoints + ' endpoints)';
                 if (n.mtls) text += ' [' + n.mtls + ']';
