@@ -2,6 +2,9 @@ package io.jmesh.cli;
 
 import io.jmesh.cli.istioctl.AnalyzeCommand;
 import io.jmesh.cli.istioctl.KubeInjectCommand;
+import io.jmesh.cli.istioctl.BugReportCommand;
+import io.jmesh.cli.istioctl.DashboardCommand;
+import io.jmesh.cli.istioctl.DescribeCommand;
 import io.jmesh.cli.istioctl.ProxyConfigCommand;
 import io.jmesh.cli.istioctl.ProxyStatusCommand;
 import picocli.CommandLine;
@@ -21,6 +24,9 @@ import picocli.CommandLine.Command;
                 ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
                 AnalyzeCommand.class,
+                BugReportCommand.class,
+                DescribeCommand.class,
+                DashboardCommand.class,
                 RatelimitCommand.class,
                 IptablesCommand.class,
                 KubeInjectCommand.class,
@@ -42,6 +48,7 @@ public final class Main implements Runnable {
      * istioctl reports it, with exit code 1, so a script can tell that the verb is missing.
      */
     public static int run(String... args) {
+        Logging.configure();
         CommandLine commandLine = new CommandLine(new Main());
         if (args.length > 0 && !args[0].startsWith("-") && !commandLine.getSubcommands().containsKey(args[0])) {
             System.err.println("Error: unknown command \"" + args[0] + "\" for \"jmesh\"; run 'jmesh --help' for usage");

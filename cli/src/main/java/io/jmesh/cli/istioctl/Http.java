@@ -10,7 +10,7 @@ import java.time.Duration;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-/** GETs against discovery's monitoring port and a proxy's admin port, with errors a user can act on. */
+/** GETs and POSTs against discovery's monitoring port and a proxy's admin port, with errors a user can act on. */
 final class Http {
 
     static final ObjectMapper JSON = new ObjectMapper();
@@ -20,10 +20,20 @@ final class Http {
 
     /** The body of {@code GET http://<address><path>}; a refused connection or a non-200 status is an error. */
     static String get(String address, String path, String what) throws CommandException {
+        return send("GET", address, path, what);
+    }
+
+    /** The body of {@code POST http://<address><path>} (no body); errors as {@link #get}. */
+    static String post(String address, String path, String what) throws CommandException {
+        return send("POST", address, path, what);
+    }
+
+    private static String send(String method, String address, String path, String what) throws CommandException {
         String url = "http://" + address + path;
         HttpResponse<String> r;
         try {
-            r = CLIENT.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).build(),
+            r = CLIENT.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15))
+                            .method(method, HttpRequest.BodyPublishers.noBody()).build(),
                     HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
             throw new CommandException("cannot reach " + what + " at " + address + " (" + e.getClass().getSimpleName()
@@ -35,8 +45,10 @@ final class Http {
             throw new CommandException(what + " address: " + address + " (expected: HOST:PORT)");
         }
         if (r.statusCode() != 200) {
-            throw new CommandException(what + " answered " + r.statusCode() + " to GET " + path + ": "
-                    + r.body().strip());
+            String body = r.body().strip();
+            int nl = body.indexOf('\n');
+            throw new CommandException(what + " answered " + r.statusCode() + " to " + method + " " + path + ": "
+                    + (nl < 0 ? body : body.substring(0, nl)));
         }
         return r.body();
     }

@@ -34,7 +34,8 @@ import picocli.CommandLine.Parameters;
         description = "Retrieves information about a proxy's configuration from its admin (istioctl proxy-config).",
         subcommands = {ProxyConfigCommand.Clusters.class, ProxyConfigCommand.Listeners.class,
                 ProxyConfigCommand.Routes.class, ProxyConfigCommand.Endpoints.class,
-                ProxyConfigCommand.Secrets.class, ProxyConfigCommand.Bootstrap.class})
+                ProxyConfigCommand.Secrets.class, ProxyConfigCommand.Bootstrap.class, ProxyConfigCommand.Log.class,
+                ProxyConfigCommand.All.class})
 public final class ProxyConfigCommand implements Runnable {
 
     @picocli.CommandLine.Spec
@@ -43,7 +44,7 @@ public final class ProxyConfigCommand implements Runnable {
     @Override
     public void run() {
         throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "missing the type (expected: cluster, listener, route, endpoint, secret or bootstrap)");
+                "missing the type (expected: cluster, listener, route, endpoint, secret, bootstrap, log or all)");
     }
 
     /** What every type shares: the proxy's admin address and the output format. */
@@ -411,6 +412,124 @@ public final class ProxyConfigCommand implements Runnable {
                 output = "json";
             }
             return structured(s);
+        }
+    }
+
+    @Command(name = "log", aliases = "o", mixinStandardHelpOptions = true,
+            description = "Retrieves the logging levels of a proxy, and changes them (the admin's /logging).")
+    static final class Log implements Callable<Integer> {
+        /** What --reset sets every logger to: the level jmesh proxy starts with. */
+        static final String DEFAULT_LEVEL = "info";
+        /** istioctl's name for "every logger" in --level. */
+        private static final String ALL = "level";
+
+        @Parameters(index = "0", paramLabel = "PROXY", description = "The proxy's admin address, HOST:PORT.")
+        String proxy;
+
+        @Option(names = "--level", paramLabel = "[LOGGER:]LEVEL,...",
+                description = "Comma-separated minimum per-logger level of messages to output, as "
+                        + "[<logger>:]<level>,[<logger>:]<level>,... or <level> to change all loggers; loggers as "
+                        + "listed by `jmesh proxy-config log PROXY`; levels: trace, debug, info, warning, error, "
+                        + "critical, off.")
+        String level;
+
+        @Option(names = {"-r", "--reset"}, description = "Reset every logger to the proxy's default level (info).")
+        boolean reset;
+
+        @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", hidden = true)
+        String output;
+
+        @Override
+        public Integer call() {
+            try {
+                if (output != null && !output.equals("short")) {
+                    throw new CommandException("--output is not applicable for this command");
+                }
+                if (reset && level != null) {
+                    throw new CommandException("--level cannot be combined with --reset");
+                }
+                String listing = Http.post(proxy, "/logging", "the proxy's admin");
+                Map<String, String> changes = new LinkedHashMap<>();
+                if (reset) {
+                    changes.put(ALL, DEFAULT_LEVEL);
+                } else if (level != null) {
+                    for (String item : level.split(",")) {
+                        String ol = item.strip();
+                        if (ol.isEmpty()) {
+                            continue;
+                        }
+                        String[] parts = ol.split("[:=]", 2);
+                        if (parts.length == 1) {
+                            changes.clear();
+                            changes.put(ALL, checkLevel(ol));
+                            continue;
+                        }
+                        if (!parts[0].equals(ALL) && !loggers(listing).contains(parts[0])) {
+                            throw new CommandException("unrecognized logger name: " + parts[0]);
+                        }
+                        changes.put(parts[0], checkLevel(parts[1]));
+                    }
+                }
+                String response = listing;
+                if (changes.containsKey(ALL)) {
+                    response = Http.post(proxy, "/logging?level=" + changes.get(ALL), "the proxy's admin");
+                }
+                for (Map.Entry<String, String> c : changes.entrySet()) {
+                    if (!c.getKey().equals(ALL)) {
+                        response = Http.post(proxy, "/logging?" + c.getKey() + "=" + c.getValue(),
+                                "the proxy's admin");
+                    }
+                }
+                System.out.print(proxy + ":\n" + response);
+                return 0;
+            } catch (CommandException e) {
+                System.err.println("Error: " + e.getMessage());
+                return 1;
+            }
+        }
+
+        private static String checkLevel(String level) throws CommandException {
+            String l = level.strip();
+            if (!List.of("trace", "debug", "info", "warning", "warn", "error", "critical", "off").contains(l)) {
+                throw new CommandException("unrecognized logging level: " + l);
+            }
+            return l.equals("warn") ? "warning" : l;
+        }
+
+        /** The logger names of an {@code active loggers:} listing. */
+        private static List<String> loggers(String listing) {
+            List<String> names = new ArrayList<>();
+            for (String line : listing.split("\n")) {
+                if (line.startsWith("  ") && line.contains(":")) {
+                    names.add(line.strip().substring(0, line.strip().indexOf(':')));
+                }
+            }
+            return names;
+        }
+    }
+
+    @Command(name = "all", aliases = "a", mixinStandardHelpOptions = true,
+            description = "Retrieves all the configuration of a proxy: bootstrap, clusters, listeners, routes, "
+                    + "secrets and endpoints.")
+    static final class All extends Base {
+        @Override
+        String render() throws CommandException {
+            if (!output.equals("short")) {
+                return structured(configDump());
+            }
+            JsonNode info = Http.getJson(proxy, "/server_info", "the proxy's admin");
+            StringBuilder sb = new StringBuilder("------ bootstrap info ------\n\n");
+            sb.append("jmesh proxy version: ").append(info.path("version").asText("-")).append("\n\n");
+            List<Map.Entry<String, Base>> parts = List.of(Map.entry("cluster", new Clusters()),
+                    Map.entry("listener", new Listeners()), Map.entry("route", new Routes()),
+                    Map.entry("secret", new Secrets()), Map.entry("endpoints", new Endpoints()));
+            for (Map.Entry<String, Base> p : parts) {
+                Base b = p.getValue();
+                b.proxy = proxy;
+                b.output = "short";
+                sb.append("------ ").append(p.getKey()).append(" info ------\n\n").append(b.render()).append('\n');
+            }
+            return sb.toString();
         }
     }
 }

@@ -62,11 +62,14 @@ public final class MonitoringServer implements AutoCloseable {
             <h1>jmesh discovery</h1>
             <ul>
             <li><a href="/ready">/ready</a>: 200 once every registry has synced (readiness probe)</li>
+            <li><a href="/dashboard">/dashboard</a>: the mesh as a live web page (graph, proxies' sync, config)</li>
             <li><a href="/metrics">/metrics</a>: discovery's own metrics (Prometheus text; pilot_xds_pushes, ...)</li>
             <li><a href="/debug/syncz">/debug/syncz</a>: every connected proxy and the sync state of each xDS type</li>
             <li><a href="/debug/configz">/debug/configz</a>: the Istio config objects read, with validation errors</li>
             <li><a href="/debug/registryz">/debug/registryz</a>: the services and endpoints of every registry</li>
             <li>/debug/config_dump?proxyID=ID: the xDS one proxy is sent (ID as in /debug/syncz)</li>
+            <li>/debug/describe?pod=NAME.NAMESPACE or ?service=HOST[&amp;namespace=NS]: the services, routes, policies and
+            mTLS mode that apply (jmesh x describe)</li>
             </ul>
             </body></html>
             """;
@@ -107,6 +110,58 @@ public final class MonitoringServer implements AutoCloseable {
             }
             respond(ex, 200, "application/json", configDump(proxy, snapshot.get()));
         });
+        server.createContext("/dashboard", ex -> respond(ex, "text/html; charset=utf-8", Dashboard.HTML));
+        server.createContext("/debug/dashboardz", ex -> {
+            List<ProxyStatus> statuses = ads.statuses();
+            List<ProxyNode> proxies = new ArrayList<>();
+            for (ProxyStatus st : statuses) {
+                ProxyNode p = ads.proxy(st.nodeId());
+                if (p != null) {
+                    proxies.add(p);
+                }
+            }
+            respond(ex, "application/json", json(Dashboard.model(snapshot.get(), statuses, proxies)));
+        });
+        server.createContext("/debug/describe", ex -> {
+            Map<String, String> q = query(ex.getRequestURI().getRawQuery());
+            MeshSnapshot snap = snapshot.get();
+            List<ProxyNode> connected = new ArrayList<>();
+            for (ProxyStatus st : ads.statuses()) {
+                ProxyNode p = ads.proxy(st.nodeId());
+                if (p != null) {
+                    connected.add(p);
+                }
+            }
+            if (q.containsKey("pod")) {
+                String pod = q.get("pod");
+                List<String> known = new ArrayList<>();
+                for (ProxyNode p : connected) {
+                    String name = p.name() + "." + p.namespace();
+                    if (name.equals(pod) || p.id().equals(pod)) {
+                        respond(ex, 200, "application/json", json(Describe.pod(p, snap, connected)));
+                        return;
+                    }
+                    known.add(name);
+                }
+                respond(ex, 404, "text/plain; charset=utf-8", "pod: " + pod + " (expected: NAME.NAMESPACE of a "
+                        + "connected proxy: " + (known.isEmpty() ? "none is connected" : String.join(", ", known))
+                        + ")\n");
+                return;
+            }
+            if (q.containsKey("service")) {
+                String host = MeshSnapshot.resolveShortName(q.get("service"), q.getOrDefault("namespace", "default"));
+                Service s = snap.service(host);
+                if (s == null) {
+                    respond(ex, 404, "text/plain; charset=utf-8", "service: " + host
+                            + " (expected: a host of /debug/registryz)\n");
+                    return;
+                }
+                respond(ex, 200, "application/json", json(Describe.service(s, snap, connected)));
+                return;
+            }
+            respond(ex, 400, "text/plain; charset=utf-8",
+                    "query: " + ex.getRequestURI().getRawQuery() + " (expected: pod=NAME.NAMESPACE or service=HOST)\n");
+        });
         // "/" is the index of the pages above; every other unknown path is a 404 naming the index.
         server.createContext("/", ex -> {
             if (!ex.getRequestURI().getPath().equals("/")) {
@@ -119,6 +174,20 @@ public final class MonitoringServer implements AutoCloseable {
         server.start();
         logger.info("monitoring on http://{}:{}/", server.getAddress().getHostString(), server.getAddress().getPort());
         return new MonitoringServer(server, executor);
+    }
+
+    private static Map<String, String> query(String raw) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (raw != null) {
+            for (String kv : raw.split("&")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0) {
+                    out.put(java.net.URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
+                            java.net.URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return out;
     }
 
     /** Returns the bound address. */

@@ -60,6 +60,9 @@ import org.slf4j.LoggerFactory;
  *       {@code ?format=json} answers {@code {"stats":[{"name":..,"value":..}]}},
  *       {@code ?format=prometheus} is {@code /stats/prometheus}.</li>
  *   <li>{@code GET /stats/prometheus}: Prometheus text format (also {@code ?filter=}).</li>
+ *   <li>{@code POST /logging}: lists the loggers with their levels ({@code active loggers:}); with
+ *       {@code ?level=L} sets all, {@code ?NAME=L} one, {@code ?paths=NAME:L,NAME:L} several ({@link LogLevels}).
+ *       A bad name or level answers 400 with the error and the usage, and changes nothing.</li>
  *   <li>{@code POST /healthcheck/fail}, {@code POST /healthcheck/ok}, {@code POST /quitquitquit}: answer
  *       {@code OK\n}; any other method gets 405 {@code Method GET not allowed, POST required.}</li>
  *   <li>anything else: 404 {@code invalid path. admin commands are:} followed by the endpoint list.</li>
@@ -155,6 +158,7 @@ public final class AdminServer implements AutoCloseable {
             c.setHealthCheckFailed(false);
             return text(HttpResponseStatus.OK, "OK\n");
         }));
+        m.put("/logging", new Endpoint("query/change logging levels", true, AdminServer::logging));
         m.put("/quitquitquit", new Endpoint("exit the server", true, (c, q) -> {
             c.quit();
             return text(HttpResponseStatus.OK, "OK\n");
@@ -171,6 +175,60 @@ public final class AdminServer implements AutoCloseable {
         m.put("/stats/prometheus", new Endpoint("print server stats in prometheus format", false,
                 AdminServer::prometheus));
         return Map.copyOf(m);
+    }
+
+    private static FullHttpResponse logging(AdminContext c, QueryStringDecoder q) {
+        Map<String, List<String>> params = q.parameters();
+        StringBuilder sb = new StringBuilder();
+        HttpResponseStatus status = HttpResponseStatus.OK;
+        if (!params.isEmpty()) {
+            try {
+                changeLogLevels(params);
+            } catch (IllegalArgumentException e) {
+                status = HttpResponseStatus.BAD_REQUEST;
+                sb.append("error: ").append(e.getMessage()).append("\n\n")
+                        .append("usage: /logging?<name>=<level> (change single level)\n")
+                        .append("usage: /logging?paths=name1:level1,name2:level2,... (change multiple levels)\n")
+                        .append("usage: /logging?level=<level> (change all levels)\n")
+                        .append("levels: ").append(String.join(" ", LogLevels.LEVELS)).append(" \n");
+            }
+        }
+        sb.append("active loggers:\n");
+        LogLevels.current().forEach((name, level) -> sb.append("  ").append(name).append(": ").append(level)
+                .append('\n'));
+        sb.append('\n');
+        return text(status, sb.toString());
+    }
+
+    /** Envoy's {@code changeLogLevel}: exactly one parameter, {@code level}, {@code paths} or a logger name. */
+    private static void changeLogLevels(Map<String, List<String>> params) {
+        if (params.size() != 1 || params.values().iterator().next().size() != 1) {
+            throw new IllegalArgumentException("invalid number of parameters");
+        }
+        Map.Entry<String, List<String>> p = params.entrySet().iterator().next();
+        String value = p.getValue().get(0);
+        if (p.getKey().equals("level")) {
+            LogLevels.setAll(value);
+            return;
+        }
+        Map<String, String> changes = new LinkedHashMap<>();
+        if (p.getKey().equals("paths")) {
+            for (String pair : value.split(",")) {
+                if (pair.isBlank()) {
+                    continue;
+                }
+                int colon = pair.indexOf(':');
+                String name = colon < 0 ? pair.strip() : pair.substring(0, colon).strip();
+                String level = colon < 0 ? "" : pair.substring(colon + 1).strip();
+                if (name.isEmpty() || level.isEmpty()) {
+                    throw new IllegalArgumentException("empty logger name or empty logger level");
+                }
+                changes.put(name, level);
+            }
+        } else {
+            changes.put(p.getKey(), value);
+        }
+        LogLevels.set(changes);
     }
 
     private static ServerInfo serverInfo(AdminContext c) {
