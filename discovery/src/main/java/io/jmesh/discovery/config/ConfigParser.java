@@ -48,6 +48,17 @@ public final class ConfigParser {
             java.util.Set.of("security.istio.io", "rbac.istio.io", "authentication.istio.io");
 
     /**
+     * Returns whether a rejected object named {@code kindName} is a security policy (PeerAuthentication,
+     * AuthorizationPolicy, RequestAuthentication, or a security kind jmesh does not implement): its rejection means
+     * a policy is not enforced.
+     */
+    public static boolean isSecurityPolicy(String kindName, String reason) {
+        ConfigKind k = kindName == null ? null : ConfigKind.of(kindName);
+        return (k != null && k.group() == ConfigKind.Group.SECURITY)
+                || (reason != null && reason.contains("policy is NOT enforced"));
+    }
+
+    /**
      * What one file or string gave: the good objects, the rejected ones, and the warnings (objects not applied
      * because jmesh does not implement their kind, and warnings about good objects), in file order.
      */
