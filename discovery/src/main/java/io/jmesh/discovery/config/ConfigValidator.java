@@ -47,6 +47,22 @@ public final class ConfigValidator {
     public static void validate(Config<?> config, java.util.function.Consumer<String> warnings)
             throws ConfigException {
         Object spec = config.spec();
+        String namespace = config.meta().namespace();
+        if (spec instanceof ServiceEntry se) {
+            validateExportTo(namespace, se.exportTo(), true, false);
+            if (restricts(se.exportTo())) {
+                warnings.accept("spec.exportTo: " + se.exportTo() + " (not implemented for ServiceEntry: the service "
+                        + "is visible to every namespace)");
+            }
+        } else if (spec instanceof VirtualService vs) {
+            validateExportTo(namespace, vs.exportTo(), false, false);
+            if (restricts(vs.exportTo())) {
+                warnings.accept("spec.exportTo: " + vs.exportTo() + " (not implemented for VirtualService: its routes "
+                        + "apply in every namespace)");
+            }
+        } else if (spec instanceof DestinationRule dr) {
+            validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
+        }
         if (spec instanceof ServiceEntry se) {
             validateServiceEntry(se, warnings);
         } else if (spec instanceof WorkloadEntry we) {
@@ -68,6 +84,71 @@ public final class ConfigValidator {
         } else if (spec instanceof Telemetry t) {
             TelemetryValidator.validate(t);
         }
+    }
+
+    /** Whether {@code exportTo} hides the object from some namespace (anything but unset or {@code *}). */
+    private static boolean restricts(List<String> exportTo) {
+        return !exportTo.isEmpty() && !exportTo.equals(List.of("*"));
+    }
+
+    /**
+     * As istiod's {@code validateExportTo}: entries are {@code .} (the object's namespace), {@code *} (every
+     * namespace), a namespace name, or {@code ~} (no one; ServiceEntry only); no duplicates ({@code .} counts as the
+     * namespace's name); {@code *} and {@code ~} stand alone; a DestinationRule with a workload selector is exported
+     * to its own namespace only.
+     */
+    static void validateExportTo(String namespace, List<String> exportTo, boolean serviceEntry,
+                                 boolean destinationRuleWithSelector) throws ConfigException {
+        if (exportTo.isEmpty()) {
+            return;
+        }
+        ValidationErrors errs = new ValidationErrors();
+        Set<String> seen = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < exportTo.size(); i++) {
+            String e = exportTo.get(i);
+            String path = "spec.exportTo[" + i + "]";
+            String key = ".".equals(e) ? namespace : e;
+            if (seen.contains(key)) {
+                errs.add(path + ": " + e + (key.equals(e) ? " (expected: no duplicate entries in exportTo)"
+                        : " (expected: no duplicate entries in exportTo: . and current namespace " + namespace + ")"));
+            } else if ("~".equals(e) && !serviceEntry) {
+                errs.add(path + ": ~ (expected: ., * or a namespace; ~ is for ServiceEntry only)");
+            } else if (!"~".equals(key) && !"*".equals(key)
+                    && (key == null || key.length() > 63 || !DNS1123_LABEL.matcher(key).matches())) {
+                errs.add(path + ": " + e + " (expected: ., * or a valid DNS-1123 label as exportTo entry)");
+            } else {
+                seen.add(key);
+            }
+        }
+        if (destinationRuleWithSelector && !seen.isEmpty()) {
+            if (!seen.contains(namespace)) {
+                errs.add("spec.exportTo: " + exportTo + " (expected: the rule's namespace only; destination rule with "
+                        + "workload selector cannot have exportTo beyond current namespace)");
+            } else if (seen.size() > 1) {
+                errs.add("spec.exportTo: " + exportTo + " (expected: one entry; destination rule with workload "
+                        + "selector cannot have multiple entries in exportTo)");
+            }
+        }
+        if (seen.contains("*") && exportTo.size() > 1) {
+            errs.add("spec.exportTo: " + exportTo + " (expected: * alone; cannot have both public (*) and non-public "
+                    + "exportTo values)");
+        }
+        if (seen.contains("~") && exportTo.size() > 1) {
+            errs.add("spec.exportTo: " + exportTo + " (expected: ~ alone; cannot export service entry to no one (~) "
+                    + "and someone)");
+        }
+        errs.throwIfAny();
+    }
+
+    /**
+     * Returns whether an object of {@code ownNamespace} with {@code exportTo} is visible from {@code namespace}, as
+     * Istio's visibility: unset or {@code *} is every namespace, {@code .} its own, {@code ~} none, else the named ones.
+     */
+    public static boolean exportedTo(List<String> exportTo, String ownNamespace, String namespace) {
+        if (exportTo.isEmpty() || exportTo.contains("*")) {
+            return true;
+        }
+        return (exportTo.contains(".") && ownNamespace.equals(namespace)) || exportTo.contains(namespace);
     }
 
     static void validateName(String name) throws ConfigException {

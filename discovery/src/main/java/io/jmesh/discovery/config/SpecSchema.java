@@ -53,6 +53,10 @@ final class SpecSchema {
             }
             Type element = typeArg(type, 0);
             for (int i = 0; i < node.size(); i++) {
+                if (node.get(i).isNull()) { // YAML's ~, null or an empty entry; Go's YAML reads ~ as null too
+                    problems.add(path + "[" + i + "]: null (expected: a value; quote \"~\" to mean the string)");
+                    continue;
+                }
                 check(node.get(i), element, path + "[" + i + "]", problems);
             }
         } else if (Map.class.isAssignableFrom(raw)) {
