@@ -243,6 +243,7 @@ public final class DiscoveryServer implements AutoCloseable {
         }
         List<io.jmesh.discovery.config.Config<?>> configs = new java.util.ArrayList<>(dir.configs());
         List<io.jmesh.discovery.config.ConfigError> errors = new java.util.ArrayList<>(dir.errors());
+        List<io.jmesh.discovery.config.ConfigWarning> warnings = new java.util.ArrayList<>(dir.warnings());
         java.util.Map<String, io.jmesh.discovery.config.ConfigSource> seen = new java.util.HashMap<>();
         for (io.jmesh.discovery.config.Config<?> c : configs) {
             seen.put(c.meta().key(), c.meta().source());
@@ -260,8 +261,9 @@ public final class DiscoveryServer implements AutoCloseable {
                 }
             }
             errors.addAll(s.errors());
+            warnings.addAll(s.warnings());
         }
-        return new ConfigSnapshot(configs, errors, dir.meshConfig());
+        return new ConfigSnapshot(configs, errors, dir.meshConfig(), warnings);
     }
 
     /** Waits until every registry and store has synced, logging every 5 s; fails after {@link #SYNC_TIMEOUT}. */

@@ -139,11 +139,12 @@ public final class AnalyzeCommand implements Callable<Integer> {
 
         List<Config<?>> configs = new ArrayList<>();
         List<ConfigError> errors = new ArrayList<>();
+        List<io.jmesh.discovery.config.ConfigWarning> warnings = new ArrayList<>();
         try {
             for (String input : inputs) {
                 if (input.equals("-")) {
                     String yaml = new String(stdin.readAllBytes(), StandardCharsets.UTF_8);
-                    add(ConfigParser.parse(Path.of("<stdin>"), yaml, namespace), configs, errors);
+                    add(ConfigParser.parse(Path.of("<stdin>"), yaml, namespace), configs, errors, warnings);
                     continue;
                 }
                 Path path = Path.of(input);
@@ -152,7 +153,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     return EXIT_DATA_ERROR;
                 }
                 for (Path file : yamlFiles(path)) {
-                    add(ConfigParser.parse(file, Files.readString(file), namespace), configs, errors);
+                    add(ConfigParser.parse(file, Files.readString(file), namespace), configs, errors, warnings);
                 }
             }
         } catch (IOException e) {
@@ -170,7 +171,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
 
         List<Message> shown = new ArrayList<>();
         boolean failed = false;
-        for (Message m : Analyzers.analyze(configs, schemaErrors)) {
+        for (Message m : Analyzers.analyze(configs, schemaErrors, warnings)) {
             if (!allNamespaces && m.namespace() != null && !m.namespace().equals(namespace)) {
                 continue;
             }
@@ -262,9 +263,11 @@ public final class AnalyzeCommand implements Callable<Integer> {
         }
     }
 
-    private static void add(ConfigParser.Result result, List<Config<?>> configs, List<ConfigError> errors) {
+    private static void add(ConfigParser.Result result, List<Config<?>> configs, List<ConfigError> errors,
+                            List<io.jmesh.discovery.config.ConfigWarning> warnings) {
         configs.addAll(result.configs());
         errors.addAll(result.errors());
+        warnings.addAll(result.warnings());
     }
 
     private int usage(String message) {

@@ -40,7 +40,20 @@ public final class Analyzers {
      * messages about an object whose {@value #SUPPRESS_ANNOTATION} annotation names their code are left out.
      */
     public static List<Message> analyze(List<Config<?>> configs, List<ConfigError> errors) {
+        return analyze(configs, errors, List.of());
+    }
+
+    /**
+     * As {@link #analyze(List, List)}, and turns {@code warnings} into IST0133 (SchemaWarning): Istio's validation
+     * warnings, and objects of {@code *.istio.io} kinds that jmesh does not implement (not applied).
+     */
+    public static List<Message> analyze(List<Config<?>> configs, List<ConfigError> errors,
+                                        List<io.jmesh.discovery.config.ConfigWarning> warnings) {
         AnalysisContext context = new AnalysisContext(configs);
+        for (io.jmesh.discovery.config.ConfigWarning w : warnings) {
+            context.report(new Message(MessageType.SCHEMA_WARNING, w.kind(), w.namespace(), w.name(), w.source(),
+                    MessageType.SCHEMA_WARNING.format(w.applied() ? w.message() : w.message() + "; not applied")));
+        }
         for (ConfigError e : errors) {
             context.report(new Message(MessageType.SCHEMA_VALIDATION_ERROR, e.kind(), e.namespace(), e.name(),
                     e.source(), MessageType.SCHEMA_VALIDATION_ERROR.format(e.reason())));

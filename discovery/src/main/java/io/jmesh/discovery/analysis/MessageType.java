@@ -13,6 +13,8 @@ public record MessageType(String name, String code, Level level, String template
             "IST0101", Level.ERROR, "Referenced %s not found: %s");
     public static final MessageType SCHEMA_VALIDATION_ERROR = new MessageType("SchemaValidationError",
             "IST0106", Level.ERROR, "Schema validation error: %s");
+    public static final MessageType SCHEMA_WARNING = new MessageType("SchemaWarning", "IST0133", Level.WARNING,
+            "Schema validation warning: %s");
     public static final MessageType CONFLICTING_MESH_GATEWAY_VIRTUAL_SERVICE_HOSTS = new MessageType(
             "ConflictingMeshGatewayVirtualServiceHosts", "IST0109", Level.ERROR,
             "The VirtualServices %s associated with mesh gateway define the same host %s which can lead to undefined "

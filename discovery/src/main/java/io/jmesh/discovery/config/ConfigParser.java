@@ -26,10 +26,12 @@ import java.util.Map;
 /**
  * Reads multi-document Istio YAML into typed, validated {@link Config} objects. Each document is
  * handled on its own: a document that cannot be read or fails validation becomes a
- * {@link ConfigError} with its file and the line of the field it names (the document's line when the field
- * is not in the file, e.g. a missing one), and the others are kept (as istiod does with
- * objects in a bad file). Documents of kinds discovery does not read are skipped silently, like
- * istiod ignores other CRDs. Stateless and thread-safe.
+ * {@link ConfigError} with its file and the line of the field it names (the document's line when the
+ * field is not in the file, e.g. a missing one), and the others are kept (as istiod does with
+ * objects in a bad file). A document of a kind of an {@code *.istio.io} group that jmesh does not implement is never
+ * dropped silently: it becomes a {@link ConfigWarning} that says it is not applied, or a {@link ConfigError} when it
+ * is a security kind (a policy the user believes enforced). Documents of other groups are skipped, like istiod ignores
+ * other CRDs. The YAML is read as Go's YAML reads it (see {@link GoYaml}). Stateless and thread-safe.
  */
 public final class ConfigParser {
 
@@ -40,11 +42,42 @@ public final class ConfigParser {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
-    /** What one file or string gave: the good objects and the rejected ones, in file order. */
-    public record Result(List<Config<?>> configs, List<ConfigError> errors) {
+    /**
+     * API groups whose kinds are security policy: an object of such a group that jmesh does not implement is an
+     * error, not a warning, since what it asks for is not enforced. {@code rbac.istio.io} and
+     * {@code authentication.istio.io} are Istio's removed policy APIs.
+     */
+    static final java.util.Set<String> SECURITY_GROUPS =
+            java.util.Set.of("security.istio.io", "rbac.istio.io", "authentication.istio.io");
+
+    /**
+     * Returns whether a rejected object named {@code kindName} is a security policy (PeerAuthentication,
+     * AuthorizationPolicy, RequestAuthentication, or a security kind jmesh does not implement): its rejection means
+     * a policy is not enforced.
+     */
+    public static boolean isSecurityPolicy(String kindName, String reason) {
+        ConfigKind k = kindName == null ? null : ConfigKind.of(kindName);
+        return (k != null && k.group() == ConfigKind.Group.SECURITY)
+                || (reason != null && reason.contains("policy is NOT enforced"));
+    }
+
+    private static final java.util.Set<String> TOP_LEVEL_FIELDS =
+            java.util.Set.of("apiVersion", "kind", "metadata", "spec", "status");
+
+    /**
+     * What one file or string gave: the good objects, the rejected ones, and the warnings (objects not applied
+     * because jmesh does not implement their kind, and warnings about good objects), in file order.
+     */
+    public record Result(List<Config<?>> configs, List<ConfigError> errors, List<ConfigWarning> warnings) {
         public Result {
             configs = List.copyOf(configs);
             errors = List.copyOf(errors);
+            warnings = warnings == null ? List.of() : List.copyOf(warnings);
+        }
+
+        /** A result without warnings. */
+        public Result(List<Config<?>> configs, List<ConfigError> errors) {
+            this(configs, errors, List.of());
         }
     }
 
@@ -77,7 +110,8 @@ public final class ConfigParser {
     public static Result parse(Path file, String yaml, String defaultNamespace) {
         List<Config<?>> configs = new ArrayList<>();
         List<ConfigError> errors = new ArrayList<>();
-        try (Reader reader = new StringReader(yaml);
+        List<ConfigWarning> warnings = new ArrayList<>();
+        try (Reader reader = new StringReader(GoYaml.normalize(yaml));
              YAMLParser parser = (YAMLParser) MAPPER.getFactory().createParser(reader)) {
             JsonToken token;
             while (true) {
@@ -93,7 +127,7 @@ public final class ConfigParser {
                             continue; // an empty document ("---" followed by nothing)
                         }
                         errors.add(new ConfigError(new ConfigSource(file, line), null, null, null,
-                                "document: " + token + " (expected: a mapping with apiVersion, kind, metadata)"));
+                                "document: " + describe(token) + " (expected: a mapping with apiVersion, kind, metadata)"));
                         parser.skipChildren();
                         continue;
                     }
@@ -125,17 +159,19 @@ public final class ConfigParser {
                             "yaml: " + e.getOriginalMessage()));
                     break;
                 }
-                Object parsed = toConfig(node, new ConfigSource(file, line), defaultNamespace, lines);
+                Object parsed = toConfig(node, new ConfigSource(file, line), defaultNamespace, lines, warnings);
                 if (parsed instanceof Config<?> c) {
                     configs.add(c);
                 } else if (parsed instanceof ConfigError err) {
                     errors.add(err);
+                } else if (parsed instanceof ConfigWarning w) {
+                    warnings.add(w);
                 }
             }
         } catch (IOException e) {
             errors.add(new ConfigError(new ConfigSource(file, 1), null, null, null, "yaml: " + e.getMessage()));
         }
-        return new Result(configs, errors);
+        return new Result(configs, errors, warnings);
     }
 
     /**
@@ -198,9 +234,12 @@ public final class ConfigParser {
         return documentLine;
     }
 
-    /** Returns a Config, a ConfigError, or null for a kind discovery does not read. */
+    /**
+     * Returns a Config (its validation warnings added to {@code warnings}), a ConfigError, a ConfigWarning for an
+     * {@code *.istio.io} kind jmesh does not implement, or null for a kind of another group.
+     */
     private static Object toConfig(JsonNode node, ConfigSource source, String defaultNamespace,
-                                   Map<String, Integer> lines) {
+                                   Map<String, Integer> lines, List<ConfigWarning> warnings) {
         String kindName = text(node, "kind");
         String apiVersion = text(node, "apiVersion");
         JsonNode metadata = node.path("metadata");
@@ -214,11 +253,18 @@ public final class ConfigParser {
         }
         ConfigKind kind = ConfigKind.of(kindName);
         if (kind == null || apiVersion == null || !apiVersion.startsWith(kind.group().groupName() + "/")) {
-            return null;
+            return notImplemented(kindName, apiVersion, source, namespace, name);
         }
         try {
             if (!kind.group().accepts(apiVersion)) {
                 throw new ConfigException("apiVersion: " + apiVersion + " (expected: " + kind.group().expected() + ")");
+            }
+            for (java.util.Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+                String field = it.next();
+                if (!TOP_LEVEL_FIELDS.contains(field)) { // as kubectl's strict field validation: "specs:" is no spec
+                    throw new ConfigException(field + ": unknown field (expected: one of apiVersion, kind, metadata, "
+                            + "spec, status)");
+                }
             }
             ConfigValidator.validateName(name);
             ConfigValidator.validateNamespace(namespace);
@@ -244,7 +290,8 @@ public final class ConfigParser {
             }
             ConfigMeta meta = new ConfigMeta(kind, apiVersion, name, namespace, labels, annotations, source, created);
             Config<Object> config = new Config<>(meta, spec);
-            ConfigValidator.validate(config);
+            ConfigValidator.validate(config, w -> warnings.add(new ConfigWarning(source, kindName,
+                    meta.namespace(), name, w, true)));
             return config;
         } catch (ConfigException e) {
             ConfigSource at = new ConfigSource(source.file(), lineOf(e.getMessage(), lines, source.line()));
@@ -252,7 +299,43 @@ public final class ConfigParser {
         }
     }
 
+    /**
+     * An object of a kind jmesh does not read: null when its group is not an {@code *.istio.io} one (another CRD,
+     * ignored as istiod ignores it); a ConfigError for a security group (the policy would not be enforced); a
+     * ConfigWarning, not applied, otherwise.
+     */
+    private static Object notImplemented(String kindName, String apiVersion, ConfigSource source, String namespace,
+                                         String name) {
+        if (apiVersion == null) {
+            return null;
+        }
+        int slash = apiVersion.indexOf('/');
+        String group = (slash < 0 ? apiVersion : apiVersion.substring(0, slash)).toLowerCase(java.util.Locale.ROOT);
+        if (!group.equals("istio.io") && !group.endsWith(".istio.io")) {
+            return null;
+        }
+        List<String> implemented = new ArrayList<>();
+        for (ConfigKind k : ConfigKind.values()) {
+            if (k.group().groupName().equals(group)) {
+                implemented.add(k.kindName());
+            }
+        }
+        String expected = implemented.isEmpty() ? "no kind of " + group + " is implemented by jmesh"
+                : "one of " + String.join(", ", implemented) + " for " + group;
+        if (SECURITY_GROUPS.contains(group)) {
+            return new ConfigError(source, kindName, namespace, name, "kind: " + kindName + " of " + apiVersion
+                    + " is not implemented by jmesh and its policy is NOT enforced (expected: " + expected + ")");
+        }
+        return new ConfigWarning(source, kindName, namespace, name, "kind: " + kindName + " of " + apiVersion
+                + " is not implemented by jmesh (expected: " + expected + ")", false);
+    }
+
     private static Object readSpec(ObjectNode spec, Class<?> type) throws ConfigException {
+        List<String> problems = new ArrayList<>();
+        SpecSchema.check(spec, type, "spec", problems);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(String.join("; ", problems));
+        }
         try {
             return MAPPER.treeToValue(spec, type);
         } catch (JsonMappingException e) {
@@ -271,11 +354,15 @@ public final class ConfigParser {
                 }
                 throw new ConfigException(path + ": unknown field (expected: one of " + String.join(", ", known) + ")");
             }
-            String msg = e.getOriginalMessage();
-            int nl = msg.indexOf('\n');
-            throw new ConfigException(path + ": " + (nl > 0 ? msg.substring(0, nl) : msg));
+            // Library wording (Java types, JsonToken names) never reaches the user: name the value instead.
+            JsonNode at = spec;
+            for (JsonMappingException.Reference ref : e.getPath()) {
+                at = ref.getFieldName() != null ? at.path(ref.getFieldName()) : at.path(ref.getIndex());
+            }
+            throw new ConfigException(path + ": " + (at.isMissingNode() ? "?" : SpecSchema.show(at))
+                    + " (expected: a value of the field's type)");
         } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw new ConfigException("spec: " + e.getMessage());
+            throw new ConfigException("spec: cannot be read (expected: the kind's fields)");
         }
     }
 
@@ -288,12 +375,24 @@ public final class ConfigParser {
         }
         Map<String, String> out = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : node.properties()) {
-            if (!e.getValue().isValueNode() || e.getValue().isNull()) {
-                throw new ConfigException(path + '.' + e.getKey() + ": " + e.getValue() + " (expected: a string)");
+            if (!e.getValue().isTextual()) { // as Kubernetes: yes, on, 1 and 1.0 are not strings
+                throw new ConfigException(path + '.' + e.getKey() + ": " + SpecSchema.show(e.getValue())
+                        + " (expected: a string; quote it)");
             }
             out.put(e.getKey(), e.getValue().asText());
         }
         return out;
+    }
+
+    /** What a document that is not a mapping is, in a user's words. */
+    private static String describe(JsonToken token) {
+        return switch (token) {
+            case START_ARRAY -> "a list";
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+            case VALUE_TRUE, VALUE_FALSE -> "a bool";
+            default -> "not a mapping";
+        };
     }
 
     private static String text(JsonNode node, String field) {

@@ -35,11 +35,36 @@ public final class ConfigValidator {
 
     private ConfigValidator() {}
 
-    /** Validates one object; throws with the first problem found. */
+    /** Validates one object, dropping warnings; throws with the problems found. */
     public static void validate(Config<?> config) throws ConfigException {
+        validate(config, w -> { });
+    }
+
+    /**
+     * Validates one object; throws with the problems found, and hands what istiod would accept with a warning
+     * (a partial wildcard host such as {@code *x}) to {@code warnings}, as {@code field.path: value (reason)}.
+     */
+    public static void validate(Config<?> config, java.util.function.Consumer<String> warnings)
+            throws ConfigException {
         Object spec = config.spec();
+        String namespace = config.meta().namespace();
         if (spec instanceof ServiceEntry se) {
-            validateServiceEntry(se);
+            validateExportTo(namespace, se.exportTo(), true, false);
+            if (restricts(se.exportTo())) {
+                warnings.accept("spec.exportTo: " + se.exportTo() + " (not implemented for ServiceEntry: the service "
+                        + "is visible to every namespace)");
+            }
+        } else if (spec instanceof VirtualService vs) {
+            validateExportTo(namespace, vs.exportTo(), false, false);
+            if (restricts(vs.exportTo())) {
+                warnings.accept("spec.exportTo: " + vs.exportTo() + " (not implemented for VirtualService: its routes "
+                        + "apply in every namespace)");
+            }
+        } else if (spec instanceof DestinationRule dr) {
+            validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
+        }
+        if (spec instanceof ServiceEntry se) {
+            validateServiceEntry(se, warnings);
         } else if (spec instanceof WorkloadEntry we) {
             validateWorkloadEntry(we, "spec", false);
         } else if (spec instanceof VirtualService vs) {
@@ -61,6 +86,71 @@ public final class ConfigValidator {
         }
     }
 
+    /** Whether {@code exportTo} hides the object from some namespace (anything but unset or {@code *}). */
+    private static boolean restricts(List<String> exportTo) {
+        return !exportTo.isEmpty() && !exportTo.equals(List.of("*"));
+    }
+
+    /**
+     * As istiod's {@code validateExportTo}: entries are {@code .} (the object's namespace), {@code *} (every
+     * namespace), a namespace name, or {@code ~} (no one; ServiceEntry only); no duplicates ({@code .} counts as the
+     * namespace's name); {@code *} and {@code ~} stand alone; a DestinationRule with a workload selector is exported
+     * to its own namespace only.
+     */
+    static void validateExportTo(String namespace, List<String> exportTo, boolean serviceEntry,
+                                 boolean destinationRuleWithSelector) throws ConfigException {
+        if (exportTo.isEmpty()) {
+            return;
+        }
+        ValidationErrors errs = new ValidationErrors();
+        Set<String> seen = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < exportTo.size(); i++) {
+            String e = exportTo.get(i);
+            String path = "spec.exportTo[" + i + "]";
+            String key = ".".equals(e) ? namespace : e;
+            if (seen.contains(key)) {
+                errs.add(path + ": " + e + (key.equals(e) ? " (expected: no duplicate entries in exportTo)"
+                        : " (expected: no duplicate entries in exportTo: . and current namespace " + namespace + ")"));
+            } else if ("~".equals(e) && !serviceEntry) {
+                errs.add(path + ": ~ (expected: ., * or a namespace; ~ is for ServiceEntry only)");
+            } else if (!"~".equals(key) && !"*".equals(key)
+                    && (key == null || key.length() > 63 || !DNS1123_LABEL.matcher(key).matches())) {
+                errs.add(path + ": " + e + " (expected: ., * or a valid DNS-1123 label as exportTo entry)");
+            } else {
+                seen.add(key);
+            }
+        }
+        if (destinationRuleWithSelector && !seen.isEmpty()) {
+            if (!seen.contains(namespace)) {
+                errs.add("spec.exportTo: " + exportTo + " (expected: the rule's namespace only; destination rule with "
+                        + "workload selector cannot have exportTo beyond current namespace)");
+            } else if (seen.size() > 1) {
+                errs.add("spec.exportTo: " + exportTo + " (expected: one entry; destination rule with workload "
+                        + "selector cannot have multiple entries in exportTo)");
+            }
+        }
+        if (seen.contains("*") && exportTo.size() > 1) {
+            errs.add("spec.exportTo: " + exportTo + " (expected: * alone; cannot have both public (*) and non-public "
+                    + "exportTo values)");
+        }
+        if (seen.contains("~") && exportTo.size() > 1) {
+            errs.add("spec.exportTo: " + exportTo + " (expected: ~ alone; cannot export service entry to no one (~) "
+                    + "and someone)");
+        }
+        errs.throwIfAny();
+    }
+
+    /**
+     * Returns whether an object of {@code ownNamespace} with {@code exportTo} is visible from {@code namespace}, as
+     * Istio's visibility: unset or {@code *} is every namespace, {@code .} its own, {@code ~} none, else the named ones.
+     */
+    public static boolean exportedTo(List<String> exportTo, String ownNamespace, String namespace) {
+        if (exportTo.isEmpty() || exportTo.contains("*")) {
+            return true;
+        }
+        return (exportTo.contains(".") && ownNamespace.equals(namespace)) || exportTo.contains(namespace);
+    }
+
     static void validateName(String name) throws ConfigException {
         if (name == null || name.isEmpty()) {
             throw new ConfigException("metadata.name: missing (expected: a DNS-1123 subdomain)");
@@ -78,101 +168,253 @@ public final class ConfigValidator {
 
     // ---- ServiceEntry / WorkloadEntry
 
-    private static void validateServiceEntry(ServiceEntry se) throws ConfigException {
-        if (se.hosts().isEmpty()) {
-            throw new ConfigException("spec.hosts: [] (expected: at least one host)");
-        }
+    private static final Pattern PORT_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+
+    /**
+     * As istiod's {@code ValidateServiceEntry}: every problem of the entry is reported, and what Istio accepts with a
+     * warning (a partial wildcard host such as {@code *x}, a selector without labels, TCP ports without addresses)
+     * goes to {@code warn}. Ports may be left out, as in Istio.
+     */
+    private static void validateServiceEntry(ServiceEntry se, java.util.function.Consumer<String> warn)
+            throws ConfigException {
+        ValidationErrors errs = new ValidationErrors();
         String resolution = se.resolution() == null ? "NONE" : se.resolution();
         if (!Set.of("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN").contains(resolution)) {
-            throw new ConfigException("spec.resolution: " + resolution
-                    + " (expected: NONE, STATIC, DNS or DNS_ROUND_ROBIN)");
+            errs.add("spec.resolution: " + resolution + " (expected: NONE, STATIC, DNS or DNS_ROUND_ROBIN)");
         }
         if (se.location() != null && !Set.of("MESH_EXTERNAL", "MESH_INTERNAL").contains(se.location())) {
-            throw new ConfigException("spec.location: " + se.location() + " (expected: MESH_EXTERNAL or MESH_INTERNAL)");
+            errs.add("spec.location: " + se.location() + " (expected: MESH_EXTERNAL or MESH_INTERNAL)");
+        }
+        if (se.workloadSelector() != null) {
+            if (se.workloadSelector().labels().isEmpty()) {
+                warn.accept("spec.workloadSelector.labels: {} (selects every workload of the namespace)");
+            }
+            errs.check(() -> validateLabels(se.workloadSelector().labels(), "spec.workloadSelector.labels"));
+            for (Map.Entry<String, String> e : se.workloadSelector().labels().entrySet()) {
+                if (e.getValue().contains("*")) {
+                    errs.add("spec.workloadSelector.labels." + e.getKey() + ": " + e.getValue()
+                            + " (expected: no wildcard; wildcard is not supported in selector)");
+                }
+            }
+            if (!se.endpoints().isEmpty()) {
+                errs.add("spec.workloadSelector: set with endpoints (expected: only one of WorkloadSelector or "
+                        + "Endpoints)");
+            }
+        }
+        if (se.hosts().isEmpty()) {
+            errs.add("spec.hosts: [] (expected: at least one host)");
         }
         for (int i = 0; i < se.hosts().size(); i++) {
             String host = se.hosts().get(i);
-            if (host.equals("*")) {
-                throw new ConfigException("spec.hosts[" + i + "]: * (expected: a host name or *.domain)");
+            String path = "spec.hosts[" + i + "]";
+            if ("*".equals(host)) {
+                errs.add(path + ": * (expected: a host name or *.domain; hostname cannot be wildcard)");
+                continue;
             }
-            validateWildcardHost(host, "spec.hosts[" + i + "]");
-            if (host.startsWith("*") && resolution.startsWith("DNS")) {
-                throw new ConfigException("spec.hosts[" + i + "]: " + host
-                        + " (expected: no wildcard host with resolution " + resolution + ")");
+            errs.check(() -> validateWildcardHost(host, path));
+            if (host != null && isPartialWildcard(host)) {
+                warn.accept(path + ": " + host + " (partial wildcard not allowed: a wildcard is * or *.domain)");
             }
         }
-        if (se.ports().isEmpty()) {
-            throw new ConfigException("spec.ports: [] (expected: at least one port)");
+        boolean cidr = false;
+        for (int i = 0; i < se.addresses().size(); i++) {
+            String a = se.addresses().get(i);
+            cidr |= a.contains("/");
+            if (!isIpOrCidr(a)) {
+                errs.add("spec.addresses[" + i + "]: " + a + " (expected: an IP address or CIDR)");
+            }
+        }
+        if (cidr && !resolution.equals("NONE") && !resolution.equals("STATIC")) {
+            errs.add("spec.addresses: " + se.addresses() + " (expected: no CIDR with resolution " + resolution
+                    + "; CIDR addresses are allowed only for NONE/STATIC resolution types)");
         }
         Set<String> portNames = new HashSet<>();
         Set<Integer> portNumbers = new HashSet<>();
         for (int i = 0; i < se.ports().size(); i++) {
             ServiceEntry.Port p = se.ports().get(i);
             String path = "spec.ports[" + i + "]";
-            validatePort(p.number(), path + ".number");
-            if (p.targetPort() != null) {
-                validatePort(p.targetPort(), path + ".targetPort");
+            if (p == null) {
+                errs.add(path + ": null (expected: a port)");
+                continue;
             }
-            validateProtocol(p.protocol(), path + ".protocol");
+            errs.check(() -> validatePort(p.number(), path + ".number"));
+            if (p.targetPort() != null && p.targetPort() != 0) {
+                errs.check(() -> validatePort(p.targetPort(), path + ".targetPort"));
+            }
+            errs.check(() -> validateProtocol(p.protocol(), path + ".protocol"));
             if (p.name() == null || p.name().isEmpty()) {
-                throw new ConfigException(path + ".name: missing (expected: a port name)");
+                errs.add(path + ".name: missing (expected: a port name)");
+            } else if (!PORT_NAME.matcher(p.name()).matches() || p.name().length() > 63) {
+                errs.add(path + ".name: " + p.name() + " (expected: a DNS-1123 label; invalid port name)");
+            } else if (!portNames.add(p.name())) {
+                errs.add(path + ".name: " + p.name() + " (expected: a name unique in the entry)");
             }
-            if (!portNames.add(p.name())) {
-                throw new ConfigException(path + ".name: " + p.name() + " (expected: a name unique in the entry)");
+            if (p.number() != null && !portNumbers.add(p.number())) {
+                errs.add(path + ".number: " + p.number() + " (expected: a number unique in the entry)");
             }
-            if (!portNumbers.add(p.number())) {
-                throw new ConfigException(path + ".number: " + p.number() + " (expected: a number unique in the entry)");
-            }
-        }
-        if (se.workloadSelector() != null && !se.endpoints().isEmpty()) {
-            throw new ConfigException("spec.workloadSelector: set with endpoints (expected: only one of them)");
-        }
-        if ("STATIC".equals(resolution)) {
-            for (int i = 0; i < se.endpoints().size(); i++) {
-                validateWorkloadEntry(se.endpoints().get(i), "spec.endpoints[" + i + "]", true);
-            }
-        } else {
-            for (int i = 0; i < se.endpoints().size(); i++) {
-                validateWorkloadEntry(se.endpoints().get(i), "spec.endpoints[" + i + "]", false);
+            if (se.addresses().isEmpty() && (p.protocol() == null || p.protocol().isEmpty()
+                    || p.protocol().equalsIgnoreCase("TCP"))) {
+                warn.accept(path + ".protocol: " + (p.protocol() == null ? "unset" : p.protocol())
+                        + " (addresses are required for ports serving TCP (or unset) protocol)");
             }
         }
-        for (int i = 0; i < se.addresses().size(); i++) {
-            String a = se.addresses().get(i);
-            String ip = a.contains("/") ? a.substring(0, a.indexOf('/')) : a;
-            if (!isIp(ip)) {
-                throw new ConfigException("spec.addresses[" + i + "]: " + a + " (expected: an IP address or CIDR)");
+        switch (resolution) {
+            case "NONE" -> {
+                if (!se.endpoints().isEmpty()) {
+                    errs.add("spec.endpoints: " + se.endpoints().size() + " endpoints (expected: none with resolution "
+                            + "NONE; NONE mode cannot set endpoints)");
+                }
+                if (se.workloadSelector() != null) {
+                    warn.accept("spec.workloadSelector: set (should not be set when resolution mode is NONE)");
+                }
+            }
+            case "STATIC" -> {
+                for (int i = 0; i < se.endpoints().size(); i++) {
+                    validateWorkloadEntry(se.endpoints().get(i), "spec.endpoints[" + i + "]", portNames, false,
+                            errs, warn);
+                }
+            }
+            case "DNS", "DNS_ROUND_ROBIN" -> {
+                if (se.endpoints().isEmpty()) {
+                    for (int i = 0; i < se.hosts().size(); i++) {
+                        String host = se.hosts().get(i);
+                        if (host != null && host.contains("*")) {
+                            errs.add("spec.hosts[" + i + "]: " + host + " (expected: no wildcard host with resolution "
+                                    + resolution + " and no endpoints; hosts must be FQDN)");
+                        }
+                    }
+                }
+                if (resolution.equals("DNS_ROUND_ROBIN") && se.endpoints().size() > 1) {
+                    errs.add("spec.endpoints: " + se.endpoints().size() + " endpoints (expected: 0 or 1 with "
+                            + "resolution DNS_ROUND_ROBIN; DNS_ROUND_ROBIN mode cannot have multiple endpoints)");
+                }
+                for (int i = 0; i < se.endpoints().size(); i++) {
+                    validateWorkloadEntry(se.endpoints().get(i), "spec.endpoints[" + i + "]", portNames, true,
+                            errs, warn);
+                }
+            }
+            default -> { }
+        }
+        if (!resolution.equals("NONE") && se.hosts().size() > 1) {
+            for (int i = 0; i < se.ports().size(); i++) {
+                ServiceEntry.Port p = se.ports().get(i);
+                String proto = p == null || p.protocol() == null ? "" : p.protocol().toUpperCase(java.util.Locale.ROOT);
+                if (!Set.of("HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTPS", "TLS").contains(proto)) {
+                    errs.add("spec.ports[" + i + "].protocol: " + (proto.isEmpty() ? "unset" : proto)
+                            + " (expected: HTTP or TLS with several hosts; multiple hosts provided with non-HTTP, "
+                            + "non-TLS ports)");
+                    break;
+                }
             }
         }
+        errs.throwIfAny();
     }
 
+    /** {@code *x} or {@code a*}: a {@code *} that is neither the whole host nor a leading {@code *.}. */
+    private static boolean isPartialWildcard(String host) {
+        return host.contains("*") && host.length() != 1 && !host.startsWith("*.");
+    }
+
+    private static boolean isIpOrCidr(String a) {
+        int slash = a.indexOf('/');
+        if (slash < 0) {
+            return isIp(a);
+        }
+        String ip = a.substring(0, slash);
+        String bits = a.substring(slash + 1);
+        if (!isIp(ip) || !bits.matches("[0-9]{1,3}")) {
+            return false;
+        }
+        return Integer.parseInt(bits) <= (ip.contains(":") ? 128 : 32);
+    }
+
+    /** A WorkloadEntry spec on its own: as istiod's {@code ValidateWorkloadEntry} (host names allowed). */
     private static void validateWorkloadEntry(WorkloadEntry we, String path, boolean requireIp)
             throws ConfigException {
-        if ((we.address() == null || we.address().isEmpty()) && we.network() == null) {
-            throw new ConfigException(path + ".address: missing (expected: an IP address or hostname)");
+        ValidationErrors errs = new ValidationErrors();
+        validateWorkloadEntry(we, path, null, !requireIp, errs, w -> { });
+        errs.throwIfAny();
+    }
+
+    /**
+     * As istiod's {@code validateWorkloadEntry}: an address (unless a network is set), a Unix socket
+     * ({@code unix:///abs/path} or {@code unix://@abstract}, without ports), an IP, or (when {@code allowFqdn}) a
+     * host name; port names that are DNS-1123 labels, defined by the entry when {@code servicePorts} is given.
+     */
+    private static void validateWorkloadEntry(WorkloadEntry we, String path, Set<String> servicePorts,
+                                              boolean allowFqdn, ValidationErrors errs,
+                                              java.util.function.Consumer<String> warn) {
+        if (we == null) {
+            errs.add(path + ": null (expected: an endpoint)");
+            return;
         }
-        if (we.address() != null && requireIp && !isIp(we.address()) && !we.address().startsWith("unix://")) {
-            throw new ConfigException(path + ".address: " + we.address()
-                    + " (expected: an IP address with resolution STATIC)");
+        String addr = we.address() == null ? "" : we.address();
+        if (addr.isEmpty()) {
+            if (we.network() == null || we.network().isEmpty()) {
+                errs.add(path + ".address: missing (expected: an IP address or hostname; address is required)");
+            } else {
+                warn.accept(path + ".address: unset (with network " + we.network() + ")");
+            }
+        }
+        if (addr.startsWith("unix://")) {
+            String uds = addr.substring("unix://".length());
+            if (uds.isEmpty()) {
+                errs.add(path + ".address: " + addr + " (expected: unix:///absolute/path or unix://@abstract)");
+            } else if (!uds.startsWith("@")) {
+                if (!uds.startsWith("/")) {
+                    errs.add(path + ".address: " + addr + " (expected: unix:///absolute/path or unix://@abstract; "
+                            + "UDS must be an absolute path or abstract socket)");
+                } else if (uds.endsWith("/")) {
+                    errs.add(path + ".address: " + addr + " (expected: a path to a file; UDS may not be a dir)");
+                }
+            }
+            if (!we.ports().isEmpty()) {
+                errs.add(path + ".ports: " + we.ports().keySet() + " (expected: none for " + addr
+                        + "; UDS may not include ports)");
+            }
+        } else if (!addr.isEmpty() && !isIp(addr)) {
+            if (!allowFqdn) {
+                errs.add(path + ".address: " + addr + " (expected: an IP address with resolution STATIC)");
+            } else {
+                errs.check(() -> validateFqdn(addr, path + ".address"));
+            }
         }
         for (Map.Entry<String, Integer> e : we.ports().entrySet()) {
-            validatePort(e.getValue(), path + ".ports." + e.getKey());
+            String name = e.getKey();
+            if (!PORT_NAME.matcher(name).matches() || name.length() > 63) {
+                errs.add(path + ".ports." + name + ": " + name + " (expected: a DNS-1123 label; invalid port name)");
+            } else if (servicePorts != null && !servicePorts.contains(name)) {
+                errs.add(path + ".ports." + name + ": " + e.getValue() + " (expected: a port name of the entry's ports "
+                        + servicePorts + "; endpoint port is not defined by the service entry)");
+            }
+            errs.check(() -> validatePort(e.getValue(), path + ".ports." + name));
         }
         if (we.weight() != null && (we.weight() < 0 || we.weight() > 0xFFFF_FFFFL)) {
-            throw new ConfigException(path + ".weight: " + we.weight() + " (expected: >= 0)");
+            errs.add(path + ".weight: " + we.weight() + " (expected: >= 0)");
         }
         if (we.locality() != null && !we.locality().isEmpty()) {
             String[] parts = we.locality().split("/", -1);
             if (parts.length > 3) {
-                throw new ConfigException(path + ".locality: " + we.locality() + " (expected: region/zone/subzone)");
-            }
-            for (String part : parts) {
-                if (part.isEmpty()) {
-                    throw new ConfigException(path + ".locality: " + we.locality()
-                            + " (expected: region/zone/subzone without empty parts)");
+                errs.add(path + ".locality: " + we.locality() + " (expected: region/zone/subzone)");
+            } else {
+                for (String part : parts) {
+                    if (part.isEmpty()) {
+                        errs.add(path + ".locality: " + we.locality()
+                                + " (expected: region/zone/subzone without empty parts)");
+                        break;
+                    }
                 }
             }
         }
-        validateLabels(we.labels(), path + ".labels");
+        errs.check(() -> validateLabels(we.labels(), path + ".labels"));
+    }
+
+    /** A fully qualified domain name: DNS-1123 labels (either case), no wildcard. */
+    private static void validateFqdn(String host, String path) throws ConfigException {
+        if (host.contains("*")) {
+            throw new ConfigException(path + ": " + host + " (expected: a host name without wildcard)");
+        }
+        validateWildcardHost(host, path);
     }
 
     // ---- VirtualService
@@ -860,7 +1102,13 @@ public final class ConfigValidator {
         }
     }
 
-    /** Checks a host that may start with {@code *} ({@code *} alone, {@code *.example.com}, or an FQDN). */
+    /** A DNS label of a host: Istio takes upper-case letters in hosts. */
+    private static final Pattern HOST_LABEL = Pattern.compile("[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?");
+
+    /**
+     * Checks a host as istiod's {@code ValidateWildcardDomain}: {@code *}, or DNS labels (either case) of which the
+     * first may start with {@code *} ({@code *.example.com}; {@code *x} too, which ServiceEntry warns about).
+     */
     static void validateWildcardHost(String host, String path) throws ConfigException {
         if (host == null || host.isEmpty()) {
             throw new ConfigException(path + ": \"\" (expected: a host name)");
@@ -868,14 +1116,18 @@ public final class ConfigValidator {
         if (host.equals("*")) {
             return;
         }
-        String rest = host.startsWith("*.") ? host.substring(2) : host;
-        if (rest.length() > 255 || rest.isEmpty()) {
+        if (host.length() > 255) {
             throw new ConfigException(path + ": " + host + " (expected: a domain name of at most 255 characters)");
         }
-        for (String label : rest.split("\\.", -1)) {
-            if (label.length() > 63 || !DNS1123_LABEL.matcher(label).matches()) {
+        String[] labels = host.split("\\.", -1);
+        for (int i = 0; i < labels.length; i++) {
+            String label = i == 0 && labels[0].startsWith("*") ? labels[0].substring(1) : labels[i];
+            if (i == 0 && label.isEmpty() && labels[0].equals("*")) {
+                continue;
+            }
+            if (label.length() > 63 || !HOST_LABEL.matcher(label).matches()) {
                 throw new ConfigException(path + ": " + host
-                        + " (expected: a DNS name of lower-case labels, optionally starting with *.)");
+                        + " (expected: a DNS name of labels, optionally starting with *.)");
             }
         }
     }

@@ -196,11 +196,22 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
             }
             for (ConfigError err : next.errors()) {
                 if (!current.errors().contains(err)) {
-                    logger.warn("rejected {}", err);
+                    if (ConfigParser.isSecurityPolicy(err.kind(), err.reason())) {
+                        // a policy the user believes enforced is not: say it louder than a typo elsewhere
+                        logger.error("rejected {} -- this security policy is NOT enforced", err);
+                    } else {
+                        logger.warn("rejected {}", err);
+                    }
+                }
+            }
+            for (ConfigWarning w : next.warnings()) {
+                if (!current.warnings().contains(w)) { // once per object, not on every re-scan
+                    logger.warn("{}", w);
                 }
             }
             current = next;
-            logger.info("{}: loaded {} objects, {} rejected", dir, next.configs().size(), next.errors().size());
+            logger.info("{}: loaded {} objects, {} rejected, {} not applied", dir, next.configs().size(),
+                    next.errors().size(), next.warnings().stream().filter(w -> !w.applied()).count());
             listener.accept(next);
         } catch (RuntimeException e) {
             logger.warn("{}: reload failed", dir, e);
@@ -216,6 +227,7 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
                                        Function<Path, ConfigParser.Result> parser) {
         List<Config<?>> configs = new ArrayList<>();
         List<ConfigError> errors = new ArrayList<>();
+        List<ConfigWarning> warnings = new ArrayList<>();
         Map<String, ConfigSource> seen = new HashMap<>();
         for (Path f : files) {
             ConfigParser.Result r = parser.apply(f);
@@ -230,8 +242,9 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
                 }
             }
             errors.addAll(r.errors());
+            warnings.addAll(r.warnings());
         }
-        return new ConfigSnapshot(configs, errors, mesh);
+        return new ConfigSnapshot(configs, errors, mesh, warnings);
     }
 
     /** Size, modification time (full precision) and file key (inode), or {@code null} if unreadable. */

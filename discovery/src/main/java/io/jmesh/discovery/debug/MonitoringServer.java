@@ -251,10 +251,22 @@ public final class MonitoringServer implements AutoCloseable {
             m.put("reason", e.reason());
             errors.add(m);
         }
+        List<Map<String, Object>> notApplied = new ArrayList<>();
+        List<Map<String, Object>> warnings = new ArrayList<>();
+        for (io.jmesh.discovery.config.ConfigWarning w : snapshot.config().warnings()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("file", w.source().file() == null ? null : w.source().file().toString());
+            m.put("line", w.source().line());
+            m.put("object", w.key());
+            m.put("reason", w.message());
+            (w.applied() ? warnings : notApplied).add(m);
+        }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("version", snapshot.version());
         out.put("configs", configs);
         out.put("errors", errors);
+        out.put("notApplied", notApplied);
+        out.put("warnings", warnings);
         return out;
     }
 

@@ -200,18 +200,19 @@ public final class MeshSnapshot {
 
     /**
      * Returns the DestinationRule for {@code host} as seen from {@code namespace}: one in the
-     * proxy's namespace first, then any other (Istio's lookup order, without exportTo).
+     * proxy's namespace first, then any other exported to that namespace (Istio's lookup order and
+     * {@code exportTo} visibility: {@code .}, {@code *}, unset or the namespace's name).
      */
     public Config<DestinationRule> destinationRule(String host, String namespace) {
         // Same result as scanning every rule in config order, from an index built once per snapshot.
         Config<DestinationRule> sameNs = null;
         Config<DestinationRule> other = null;
         for (Config<DestinationRule> dr : drByHost.getOrDefault(host, List.of())) {
-            if (dr.meta().namespace().equals(namespace)) {
+            if (dr.meta().namespace().equals(namespace) && visibleFrom(dr, namespace)) {
                 sameNs = dr;
                 break;
             }
-            if (other == null) {
+            if (other == null && visibleFrom(dr, namespace)) {
                 other = dr;
             }
         }
@@ -220,14 +221,20 @@ public final class MeshSnapshot {
                 continue;
             }
             Config<DestinationRule> dr = w.config();
-            if (dr.meta().namespace().equals(namespace) && (sameNs == null || drOrder.get(dr) < drOrder.get(sameNs))) {
+            if (dr.meta().namespace().equals(namespace) && visibleFrom(dr, namespace)
+                    && (sameNs == null || drOrder.get(dr) < drOrder.get(sameNs))) {
                 sameNs = dr;
             }
-            if (other == null || drOrder.get(dr) < drOrder.get(other)) {
+            if ((other == null || drOrder.get(dr) < drOrder.get(other)) && visibleFrom(dr, namespace)) {
                 other = dr;
             }
         }
         return sameNs != null ? sameNs : other;
+    }
+
+    private static boolean visibleFrom(Config<DestinationRule> dr, String namespace) {
+        return io.jmesh.discovery.config.ConfigValidator.exportedTo(dr.spec().exportTo(), dr.meta().namespace(),
+                namespace);
     }
 
     /**

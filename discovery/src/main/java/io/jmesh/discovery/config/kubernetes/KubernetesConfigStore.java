@@ -117,6 +117,7 @@ public final class KubernetesConfigStore implements ConfigStore {
     private void rebuild() {
         List<Config<?>> configs = new ArrayList<>();
         List<ConfigError> errors = new ArrayList<>();
+        List<io.jmesh.discovery.config.ConfigWarning> warnings = new ArrayList<>();
         Map<String, Parsed> nextParsed = new HashMap<>();
         for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
             List<GenericKubernetesResource> objects = new ArrayList<>(e.getValue().getStore().list());
@@ -131,16 +132,22 @@ public final class KubernetesConfigStore implements ConfigStore {
                 nextParsed.put(key, p);
                 configs.addAll(p.result().configs());
                 errors.addAll(p.result().errors());
+                warnings.addAll(p.result().warnings());
             }
         }
         parsed = nextParsed;
-        ConfigSnapshot next = new ConfigSnapshot(configs, errors, null);
+        ConfigSnapshot next = new ConfigSnapshot(configs, errors, null, warnings);
         if (next.equals(current)) {
             return;
         }
         for (ConfigError err : next.errors()) {
             if (!current.errors().contains(err)) {
                 logger.warn("rejected {}", err);
+            }
+        }
+        for (io.jmesh.discovery.config.ConfigWarning w : next.warnings()) {
+            if (!current.warnings().contains(w)) {
+                logger.warn("{}", w);
             }
         }
         current = next;
