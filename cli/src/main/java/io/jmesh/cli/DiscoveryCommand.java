@@ -99,7 +99,7 @@ final class DiscoveryCommand implements Callable<Integer> {
     @Option(names = "--webhook-port", paramLabel = "PORT",
             description = "Serve the sidecar injection (/inject) and validation (/validate) admission webhooks over "
                     + "HTTPS on this port, on the host of --grpc-addr (default with --kubeconfig or --kubernetes: "
-                    + "15017; 0 = any free port; -1 = off).")
+                    + "15017 when the CA is on or --webhook-cert is given; 0 = any free port; -1 = off).")
     Integer webhookPort;
 
     @Option(names = "--webhook-cert", paramLabel = "FILE",
@@ -164,6 +164,11 @@ final class DiscoveryCommand implements Callable<Integer> {
             return 2;
         }
         int webhook = webhookPort != null ? webhookPort : kube ? 15017 : -1;
+        if (webhookPort == null && webhook >= 0 && webhookCert == null && ca == null) {
+            System.err.println("warning: --webhook-port: the admission webhooks are off (no certificate for them: the "
+                    + "CA is off and no --webhook-cert is given)");
+            webhook = -1;
+        }
         if (webhook < -1 || webhook > 65535 || (webhookCert == null) != (webhookKey == null)
                 || (webhook >= 0 && webhookCert == null && ca == null)) {
             System.err.println("error: --webhook-port: " + webhook + " (expected: -1 to 65535, with --webhook-cert and "
