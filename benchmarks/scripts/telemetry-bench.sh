@@ -19,7 +19,7 @@
 #   benchmarks/scripts/telemetry-bench.sh --requests 100000 --rounds 2 --series 20000 --out /tmp/telemetry.md
 #
 # Options: --requests N, --rounds N, --rate R, --latency-seconds S (passed to cpu-per-request.sh), --rows LIST
-# (default router,stats,tracing,accesslog,all), --series N (default 20000; 0 skips 2 and 3), --cap N (default 1000),
+# (default router,stats,tracing,accesslog,all; none skips part 1), --series N (default 20000; 0 skips 2 and 3), --cap N (default 1000),
 # --out FILE.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -59,7 +59,7 @@ done
   echo "# telemetry-bench $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null)"
   echo
 } > "$report"
-"$scripts/cpu-per-request.sh" --requests "$requests" --rounds "$rounds" --rate "$rate" --latency-seconds "$lat" \
+[[ "$rows" == none ]] || "$scripts/cpu-per-request.sh" --requests "$requests" --rounds "$rounds" --rate "$rate" --latency-seconds "$lat" \
   "${args[@]}" >> "$report"
 # Medians of total CPU per row, and each against router.
 python3 - "$report" > "$tmp/summary.md" <<'PY'
