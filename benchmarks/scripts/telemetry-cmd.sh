@@ -8,8 +8,8 @@
 #              else the backend (nginx answers the POST /api/v2/spans with 200: a sink that costs the proxy what a
 #              real collector does)
 #   accesslog  envoy.access_loggers.file with Istio's default text format, to $PB_WORKDIR/access.log
-#   dims       with stats: a dimension user = request.headers['x-user'] on requests_total (a new series per user;
-#              for measuring the memory of series)
+#   dims       with stats: a dimension path = request.path on every metric (a new series per path in each of the
+#              four request metrics; for measuring the memory of series)
 #
 # Empty TELEMETRY: the router alone (the baseline). Listens on 127.0.0.1:$PROXY_PORT, forwards to
 # 127.0.0.1:$BACKEND_PORT, one worker; JVM flags from JMESH_BENCH_JAVA_OPTS, extra `jmesh proxy` flags from
@@ -29,7 +29,7 @@ filters=""
 if has stats; then
   dims=""
   if has dims; then
-    dims="metrics: [ { name: requests_total, dimensions: { user: \"request.headers['x-user']\" } } ]"
+    dims="metrics: [ { dimensions: { path: request.path } } ]"
   fi
   filters=$(cat <<YAML
           - name: istio.stats

@@ -144,7 +144,21 @@ public final class AccessLogFormatter {
         switch (name) {
             case "START_TIME": {
                 String fmt = arg == null || arg.isEmpty() ? DEFAULT_START_TIME_FORMAT : arg;
-                return e -> e.startTimeMillis() <= 0 ? null : strftime(fmt, e.startTimeMillis());
+                // The last millisecond formatted, shared by the workers (an immutable pair swapped whole): requests
+                // that start in the same millisecond share one formatting.
+                java.util.concurrent.atomic.AtomicReference<FormattedTime> last = new java.util.concurrent.atomic.AtomicReference<>();
+                return e -> {
+                    long ms = e.startTimeMillis();
+                    if (ms <= 0) {
+                        return null;
+                    }
+                    FormattedTime t = last.get();
+                    if (t == null || t.millis() != ms) {
+                        t = new FormattedTime(ms, strftime(fmt, ms));
+                        last.set(t);
+                    }
+                    return t.text();
+                };
             }
             case "REQ":
                 return headerCommand(operator, arg, AccessLogFormatter::requestHeader);
@@ -495,9 +509,15 @@ public final class AccessLogFormatter {
         return out.toString();
     }
 
+    /** The first {@code digits} (at most 9) of the nine-digit, zero-padded {@code nanosOfSecond}. */
     private static String fraction(long nanosOfSecond, int digits) {
-        String nine = String.format(Locale.ROOT, "%09d", nanosOfSecond);
-        return nine.substring(0, Math.min(9, digits));
+        char[] nine = new char[9];
+        long v = nanosOfSecond;
+        for (int k = 8; k >= 0; k--) {
+            nine[k] = (char) ('0' + v % 10);
+            v /= 10;
+        }
+        return new String(nine, 0, Math.max(0, Math.min(9, digits)));
     }
 
     private static void pad(StringBuilder out, int value, int width) {
@@ -511,6 +531,9 @@ public final class AccessLogFormatter {
         }
         out.append(s);
     }
+
+    /** A start time and its text in one format. */
+    private record FormattedTime(long millis, String text) {}
 
     private static final class Part {
         final String literal;

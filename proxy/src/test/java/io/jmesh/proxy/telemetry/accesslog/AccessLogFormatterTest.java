@@ -114,6 +114,17 @@ class AccessLogFormatterTest {
     }
 
     @Test
+    void oneFormatterGivesEachStreamItsOwnStartTime() throws ConfigException {
+        // The formatter keeps the last millisecond it formatted: a stream of another millisecond must not get it.
+        AccessLogFormatter f = AccessLogFormatter.parse("%START_TIME%");
+        assertEquals("2023-11-14T22:13:20.123Z", f.format(new StreamInfo().startTimeMillis(START)));
+        assertEquals("2023-11-14T22:13:20.123Z", f.format(new StreamInfo().startTimeMillis(START)));
+        assertEquals("2023-11-14T22:13:20.124Z", f.format(new StreamInfo().startTimeMillis(START + 1)));
+        assertEquals("2023-11-14T22:13:21.007Z", f.format(new StreamInfo().startTimeMillis(START + 884)));
+        assertEquals("2023-11-14T22:13:20.123Z", f.format(new StreamInfo().startTimeMillis(START)));
+    }
+
+    @Test
     void responseFlagsJoinedInEnvoyOrder() throws ConfigException {
         StreamInfo entry = new StreamInfo()
                 .addResponseFlag(ResponseFlag.NO_ROUTE_FOUND)
