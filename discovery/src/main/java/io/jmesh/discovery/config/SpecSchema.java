@@ -53,7 +53,12 @@ final class SpecSchema {
             }
             Type element = typeArg(type, 0);
             for (int i = 0; i < node.size(); i++) {
-                if (node.get(i).isNull()) { // YAML's ~, null or an empty entry; Go's YAML reads ~ as null too
+                Class<?> elementClass = rawClass(element);
+                boolean scalar = elementClass == String.class || Number.class.isAssignableFrom(elementClass)
+                        || elementClass == Boolean.class;
+                // YAML's ~, null or an empty entry (Go's YAML reads ~ as null too); a null mapping in a list is left
+                // to the kind's validator, which names it as istiod does
+                if (scalar && node.get(i).isNull()) {
                     problems.add(path + "[" + i + "]: null (expected: a value; quote \"~\" to mean the string)");
                     continue;
                 }
