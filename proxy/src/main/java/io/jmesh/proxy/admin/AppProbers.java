@@ -36,7 +36,8 @@ import io.netty.channel.socket.nio.NioSocketChannel;
  * {@code {"tcpSocket": {...}}} plus {@code timeoutSeconds}). An {@code httpGet} probe is sent to the application on
  * 127.0.0.1 (or its {@code host}) with its {@code port}, {@code path}, {@code scheme} and {@code httpHeaders}; the
  * probe answers the application's status code, 503 when it cannot be reached. A {@code tcpSocket} probe answers 200
- * when the port accepts a connection, 500 otherwise. A {@code grpc} probe is refused at parse time by name.
+ * when the port accepts a connection, 500 otherwise. A {@code grpc} probe calls {@code grpc.health.v1.Health/Check}
+ * (plaintext, its {@code service}) and answers 200 for {@code SERVING}, 500 otherwise.
  */
 public final class AppProbers {
 
@@ -117,9 +118,13 @@ public final class AppProbers {
                 Map<String, Value> t = p.get("tcpSocket").getStructValue().getFieldsMap();
                 out.put(path, new Prober("tcpSocket", "", str(t, "host", "127.0.0.1"),
                         port(t, field + ".tcpSocket.port"), "", Map.of(), timeout));
+            } else if (p.containsKey("grpc")) {
+                Map<String, Value> g = p.get("grpc").getStructValue().getFieldsMap();
+                out.put(path, new Prober("grpc", "", "127.0.0.1", port(g, field + ".grpc.port"),
+                        str(g, "service", ""), Map.of(), timeout));
             } else {
-                throw new IllegalArgumentException(field + ": " + p.keySet() + " (expected: httpGet or tcpSocket; "
-                        + "grpc probes are not supported)");
+                throw new IllegalArgumentException(field + ": " + p.keySet() + " (expected: httpGet, tcpSocket or "
+                        + "grpc)");
             }
         });
         return new AppProbers(out);
@@ -178,6 +183,9 @@ public final class AppProbers {
                     });
             return result;
         }
+        if (p.kind().equals("grpc")) {
+            return grpcCheck(path, p);
+        }
         URI uri = URI.create(p.scheme() + "://" + hostForUri(p.host()) + ":" + p.port() + p.path());
         HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(p.timeout()).GET();
         req.header("User-Agent", "kube-probe/1.28");
@@ -193,6 +201,79 @@ public final class AppProbers {
             }
             return resp.statusCode();
         });
+    }
+
+    private static final io.grpc.MethodDescriptor.Marshaller<byte[]> BYTES =
+            new io.grpc.MethodDescriptor.Marshaller<>() {
+                @Override
+                public java.io.InputStream stream(byte[] value) {
+                    return new java.io.ByteArrayInputStream(value);
+                }
+
+                @Override
+                public byte[] parse(java.io.InputStream stream) {
+                    try {
+                        return stream.readAllBytes();
+                    } catch (java.io.IOException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            };
+
+    private static final io.grpc.MethodDescriptor<byte[], byte[]> HEALTH_CHECK =
+            io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder().setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+                    .setFullMethodName("grpc.health.v1.Health/Check").setRequestMarshaller(BYTES)
+                    .setResponseMarshaller(BYTES).build();
+
+    /** {@code grpc.health.v1.Health/Check}: the request and response are encoded by hand (one field each). */
+    private static CompletableFuture<Integer> grpcCheck(String path, Prober p) {
+        CompletableFuture<Integer> result = new CompletableFuture<>();
+        io.grpc.ManagedChannel ch = io.grpc.Grpc.newChannelBuilderForAddress(p.host(), p.port(),
+                io.grpc.InsecureChannelCredentials.create()).build();
+        try {
+            var out = new java.io.ByteArrayOutputStream();
+            var coded = com.google.protobuf.CodedOutputStream.newInstance(out);
+            if (!p.path().isEmpty()) {
+                coded.writeString(1, p.path()); // HealthCheckRequest.service
+            }
+            coded.flush();
+            io.grpc.stub.ClientCalls.asyncUnaryCall(ch.newCall(HEALTH_CHECK,
+                    io.grpc.CallOptions.DEFAULT.withDeadlineAfter(p.timeout().toMillis(),
+                            java.util.concurrent.TimeUnit.MILLISECONDS)), out.toByteArray(),
+                    new io.grpc.stub.StreamObserver<byte[]>() {
+                        @Override
+                        public void onNext(byte[] resp) {
+                            int status = 0; // HealthCheckResponse.status, 1 = SERVING
+                            try {
+                                var in = com.google.protobuf.CodedInputStream.newInstance(resp);
+                                for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                                    if (tag == 8) {
+                                        status = in.readEnum();
+                                    } else {
+                                        in.skipField(tag);
+                                    }
+                                }
+                            } catch (java.io.IOException e) {
+                                status = 0;
+                            }
+                            result.complete(status == 1 ? 200 : 500);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            logger.debug("probe {}: grpc {}:{}: {}", path, p.host(), p.port(), t.toString());
+                            result.complete(500);
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                            result.complete(500);
+                        }
+                    });
+        } catch (java.io.IOException | RuntimeException e) {
+            result.complete(500);
+        }
+        return result.whenComplete((c, e) -> ch.shutdownNow());
     }
 
     /** As the kubelet: an HTTPS probe does not verify the application's certificate. */

@@ -92,11 +92,64 @@ class StatusPortTest {
     }
 
     @Test
+    void grpcProbeCallsTheHealthService() throws Exception {
+        // A real gRPC-Java server with grpc.health.v1.Health/Check: "ok" is SERVING (1), any other NOT_SERVING (2).
+        io.grpc.MethodDescriptor.Marshaller<byte[]> bytes = new io.grpc.MethodDescriptor.Marshaller<>() {
+            @Override
+            public java.io.InputStream stream(byte[] v) {
+                return new java.io.ByteArrayInputStream(v);
+            }
+
+            @Override
+            public byte[] parse(java.io.InputStream in) {
+                try {
+                    return in.readAllBytes();
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        var method = io.grpc.MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(io.grpc.MethodDescriptor.MethodType.UNARY).setFullMethodName("grpc.health.v1.Health/Check")
+                .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+        io.grpc.ServerServiceDefinition health = io.grpc.ServerServiceDefinition.builder("grpc.health.v1.Health")
+                .addMethod(method, io.grpc.stub.ServerCalls.asyncUnaryCall((byte[] req, io.grpc.stub.StreamObserver<byte[]> o) -> {
+                    String service;
+                    try {
+                        var in = com.google.protobuf.CodedInputStream.newInstance(req);
+                        service = in.readTag() == 10 ? in.readString() : "";
+                    } catch (java.io.IOException e) {
+                        service = "";
+                    }
+                    o.onNext(new byte[] {8, (byte) (service.equals("ok") ? 1 : 2)});
+                    o.onCompleted();
+                })).build();
+        io.grpc.Server server = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forAddress(
+                new InetSocketAddress("127.0.0.1", 0)).addService(health).build().start();
+        int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+        AppProbers probers = AppProbers.parse("{"
+                + "\"/app-health/g/livez\":{\"grpc\":{\"port\":" + port + ",\"service\":\"ok\"}},"
+                + "\"/app-health/g/readyz\":{\"grpc\":{\"port\":" + port + ",\"service\":\"down\"}}}");
+        NioEventLoopGroup group = new NioEventLoopGroup(1);
+        MergedMetricsServer status = MergedMetricsServer.start(new InetSocketAddress("127.0.0.1", 0), new Stats(),
+                null, group, new MergedMetricsServer.StatusEndpoints(() -> null, () -> { }, probers), false);
+        try {
+            String s = "http://127.0.0.1:" + status.localAddress().getPort();
+            assertEquals(200, Curl.run(s + "/app-health/g/livez").status);
+            assertEquals(500, Curl.run(s + "/app-health/g/readyz").status, "NOT_SERVING fails the probe");
+        } finally {
+            status.close();
+            group.shutdownGracefully().syncUninterruptibly();
+            server.shutdownNow();
+        }
+    }
+
+    @Test
     void badProbersAreRefusedByField() {
-        IllegalArgumentException grpc = assertThrows(IllegalArgumentException.class, () -> AppProbers.parse(
-                "{\"/app-health/web/livez\":{\"grpc\":{\"port\":9090}}}"));
-        assertEquals("ISTIO_KUBE_APP_PROBERS./app-health/web/livez: [grpc] (expected: httpGet or tcpSocket; grpc "
-                + "probes are not supported)", grpc.getMessage());
+        IllegalArgumentException exec = assertThrows(IllegalArgumentException.class, () -> AppProbers.parse(
+                "{\"/app-health/web/livez\":{\"exec\":{}}}"));
+        assertEquals("ISTIO_KUBE_APP_PROBERS./app-health/web/livez: [exec] (expected: httpGet, tcpSocket or grpc)",
+                exec.getMessage());
         IllegalArgumentException port = assertThrows(IllegalArgumentException.class, () -> AppProbers.parse(
                 "{\"/app-health/web/livez\":{\"httpGet\":{\"port\":\"http\"}}}"));
         assertEquals("ISTIO_KUBE_APP_PROBERS./app-health/web/livez.httpGet.port: \"http\" (expected: a port number "
