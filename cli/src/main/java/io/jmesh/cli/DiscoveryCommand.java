@@ -210,8 +210,15 @@ final class DiscoveryCommand implements Callable<Integer> {
             for (String uri : registries) {
                 extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
             }
+            // istiod's KubeJWTAuthenticator: with Kubernetes, the CA accepts service-account tokens (TokenReview).
+            java.util.List<java.util.function.Function<String, io.jmesh.security.ca.server.Authenticator>> caAuth =
+                    new java.util.ArrayList<>();
+            if (kubeClient != null) {
+                io.fabric8.kubernetes.client.KubernetesClient kc = kubeClient;
+                caAuth.add(td -> new io.jmesh.discovery.registry.kubernetes.KubernetesTokenAuthenticator(kc, td));
+            }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra, stores);
+                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra, stores, caAuth);
         } catch (Exception e) {
             for (AutoCloseable r : extra) {
                 closeQuietly(r);

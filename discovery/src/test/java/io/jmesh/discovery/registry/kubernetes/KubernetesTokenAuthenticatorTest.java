@@ -91,6 +91,54 @@ class KubernetesTokenAuthenticatorTest {
     }
 
     @Test
+    void theCaIssuesTheTokensIdentityOnly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path config = java.nio.file.Files.createDirectories(dir.resolve("config"));
+        io.jmesh.discovery.CaOptions ca = new io.jmesh.discovery.CaOptions(
+                new java.net.InetSocketAddress("127.0.0.1", 0), dir.resolve("ca"), null, false, null, null);
+        io.jmesh.discovery.DiscoveryServer d = io.jmesh.discovery.DiscoveryServer.start(
+                new io.jmesh.discovery.DiscoveryOptions(config, new java.net.InetSocketAddress("127.0.0.1", 0),
+                        new java.net.InetSocketAddress("127.0.0.1", 0), null, java.time.Duration.ofMillis(20))
+                        .withCa(ca), List.of(), List.of(), List.of(td -> new KubernetesTokenAuthenticator(client, td)));
+        io.grpc.ManagedChannel ch = io.grpc.Grpc.newChannelBuilderForAddress("127.0.0.1",
+                d.secureGrpcAddress().getPort(), io.grpc.TlsChannelCredentials.newBuilder()
+                        .trustManager(dir.resolve("ca/root-cert.pem").toFile()).build()).build();
+        try {
+            var reply = stub(ch, "reviews-jwt").createCertificate(csr());
+            java.security.cert.X509Certificate leaf = io.jmesh.security.ca.Pem.certificates(reply.getCertChain(0)).get(0);
+            assertEquals(List.of(List.of(6, "spiffe://cluster.local/ns/demo/sa/reviews")),
+                    List.copyOf(leaf.getSubjectAlternativeNames()));
+            io.grpc.StatusRuntimeException e = assertThrows(io.grpc.StatusRuntimeException.class,
+                    () -> stub(ch, "forged").createCertificate(csr()));
+            assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
+            assertEquals("request authenticate failure: KubeJWTAuthenticator: TokenReview: [invalid bearer token, "
+                    + "token lookup failed]", e.getStatus().getDescription());
+        } finally {
+            ch.shutdownNow();
+            d.close();
+        }
+    }
+
+    private static io.jmesh.api.ca.v1.IstioCertificateServiceGrpc.IstioCertificateServiceBlockingStub stub(
+            io.grpc.ManagedChannel ch, String token) {
+        return io.jmesh.api.ca.v1.IstioCertificateServiceGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(20, java.util.concurrent.TimeUnit.SECONDS)
+                .withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(bearer(token)));
+    }
+
+    private static io.jmesh.api.ca.v1.IstioCertificateRequest csr() throws Exception {
+        java.security.KeyPair kp = io.jmesh.security.ca.CaRoots.newEcKeyPair();
+        var req = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                new org.bouncycastle.asn1.x500.X500Name("O=cluster.local"), kp.getPublic())
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                        .build(kp.getPrivate()));
+        java.io.StringWriter w = new java.io.StringWriter();
+        try (var pw = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(w)) {
+            pw.writeObject(req);
+        }
+        return io.jmesh.api.ca.v1.IstioCertificateRequest.newBuilder().setCsr(w.toString()).build();
+    }
+
+    @Test
     void aCallWithoutBearerTokenIsLeftToTheOtherAuthenticators() throws Exception {
         var auth = new KubernetesTokenAuthenticator(client, "cluster.local");
         assertNull(auth.authenticate(new Metadata(), null));
