@@ -254,6 +254,13 @@ final class DiscoveryCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        io.jmesh.discovery.registry.kubernetes.RootCertPublisher rootCerts = null;
+        if (kubeClient != null && server.certificateAuthority() != null) {
+            // istiod's namespace controller: istio-ca-root-cert in every namespace, for the injected sidecars.
+            io.jmesh.security.ca.CertificateAuthority authority = server.certificateAuthority();
+            rootCerts = io.jmesh.discovery.registry.kubernetes.RootCertPublisher.start(kubeClient,
+                    () -> authority.roots().trustBundlePem());
+        }
         try (server) {
             if (webhooks != null) {
                 System.err.println("jmesh discovery: webhooks /inject and /validate on https://"
@@ -277,6 +284,7 @@ final class DiscoveryCommand implements Callable<Integer> {
             }
         } finally {
             closeQuietly(webhooks);
+            closeQuietly(rootCerts);
             closeQuietly(kubeClient);
         }
         return 0;
