@@ -260,6 +260,11 @@ final class DiscoveryCommand implements Callable<Integer> {
             io.jmesh.security.ca.CertificateAuthority authority = server.certificateAuthority();
             rootCerts = io.jmesh.discovery.registry.kubernetes.RootCertPublisher.start(kubeClient,
                     () -> authority.roots().trustBundlePem());
+            if (webhooks != null && webhookCert == null) {
+                // The webhooks' certificate is the CA's: the API server must trust the mesh roots for them.
+                io.jmesh.discovery.registry.kubernetes.WebhookCaBundle.patch(kubeClient,
+                        authority.roots().trustBundlePem());
+            }
         }
         try (server) {
             if (webhooks != null) {

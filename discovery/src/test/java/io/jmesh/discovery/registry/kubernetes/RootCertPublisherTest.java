@@ -63,4 +63,27 @@ class RootCertPublisherTest {
         assertEquals("true", api.client.configMaps().inNamespace("shop").withName("istio-ca-root-cert").get()
                 .getMetadata().getLabels().get("istio.io/config"));
     }
+
+    @Test
+    void theWebhooksGetTheRootsAsCaBundle() {
+        var ad = api.client.admissionRegistration().v1();
+        ad.mutatingWebhookConfigurations().resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1
+                .MutatingWebhookConfigurationBuilder().withNewMetadata().withName("istio-sidecar-injector")
+                .withLabels(Map.of("app", "sidecar-injector")).endMetadata()
+                .addNewWebhook().withName("namespace.sidecar-injector.istio.io").withNewClientConfig().withCaBundle("")
+                .endClientConfig().endWebhook().build()).create();
+        ad.validatingWebhookConfigurations().resource(new io.fabric8.kubernetes.api.model.admissionregistration.v1
+                .ValidatingWebhookConfigurationBuilder().withNewMetadata().withName("istio-validator-istio-system")
+                .withLabels(Map.of("istio", "istiod")).endMetadata()
+                .addNewWebhook().withName("rev.validation.istio.io").withNewClientConfig().endClientConfig()
+                .endWebhook().build()).create();
+        String b64 = java.util.Base64.getEncoder().encodeToString(ROOTS.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(java.util.List.of("MutatingWebhookConfiguration/istio-sidecar-injector",
+                "ValidatingWebhookConfiguration/istio-validator-istio-system"), WebhookCaBundle.patch(api.client, ROOTS));
+        assertEquals(b64, ad.mutatingWebhookConfigurations().withName("istio-sidecar-injector").get().getWebhooks()
+                .get(0).getClientConfig().getCaBundle());
+        assertEquals(b64, ad.validatingWebhookConfigurations().withName("istio-validator-istio-system").get()
+                .getWebhooks().get(0).getClientConfig().getCaBundle());
+        assertEquals(java.util.List.of(), WebhookCaBundle.patch(api.client, ROOTS), "nothing to change twice");
+    }
 }
