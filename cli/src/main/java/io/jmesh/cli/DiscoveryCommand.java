@@ -210,8 +210,15 @@ final class DiscoveryCommand implements Callable<Integer> {
             for (String uri : registries) {
                 extra.add(io.jmesh.discovery.registry.Registries.fromUri(uri));
             }
+            // istiod's KubeJWTAuthenticator: with Kubernetes, the CA accepts service-account tokens (TokenReview).
+            java.util.List<java.util.function.Function<String, io.jmesh.security.ca.server.Authenticator>> caAuth =
+                    new java.util.ArrayList<>();
+            if (kubeClient != null) {
+                io.fabric8.kubernetes.client.KubernetesClient kc = kubeClient;
+                caAuth.add(td -> new io.jmesh.discovery.registry.kubernetes.KubernetesTokenAuthenticator(kc, td));
+            }
             server = DiscoveryServer.start(new DiscoveryOptions(configDir, grpc, monitoring, meshConfig,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra, stores);
+                    DiscoveryOptions.DEFAULT_DEBOUNCE, ca, credentialsDir), extra, stores, caAuth);
         } catch (Exception e) {
             for (AutoCloseable r : extra) {
                 closeQuietly(r);
@@ -247,6 +254,18 @@ final class DiscoveryCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        io.jmesh.discovery.registry.kubernetes.RootCertPublisher rootCerts = null;
+        if (kubeClient != null && server.certificateAuthority() != null) {
+            // istiod's namespace controller: istio-ca-root-cert in every namespace, for the injected sidecars.
+            io.jmesh.security.ca.CertificateAuthority authority = server.certificateAuthority();
+            rootCerts = io.jmesh.discovery.registry.kubernetes.RootCertPublisher.start(kubeClient,
+                    () -> authority.roots().trustBundlePem());
+            if (webhooks != null && webhookCert == null) {
+                // The webhooks' certificate is the CA's: the API server must trust the mesh roots for them.
+                io.jmesh.discovery.registry.kubernetes.WebhookCaBundle.patch(kubeClient,
+                        authority.roots().trustBundlePem());
+            }
+        }
         try (server) {
             if (webhooks != null) {
                 System.err.println("jmesh discovery: webhooks /inject and /validate on https://"
@@ -270,6 +289,7 @@ final class DiscoveryCommand implements Callable<Integer> {
             }
         } finally {
             closeQuietly(webhooks);
+            closeQuietly(rootCerts);
             closeQuietly(kubeClient);
         }
         return 0;

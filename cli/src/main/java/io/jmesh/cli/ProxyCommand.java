@@ -66,6 +66,11 @@ final class ProxyCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}; 0 = any; -1 = none).")
     int statusPort;
 
+    @Option(names = "--health-port", defaultValue = "15021", paramLabel = "PORT",
+            description = "Istio's health port: GET /healthz/ready on 0.0.0.0:PORT, 200 once the proxy is live and "
+                    + "has its first configuration, else 503 (default: ${DEFAULT-VALUE}; 0 = any; -1 = none).")
+    int healthPort;
+
     @Option(names = "--max-series-per-metric", defaultValue = "10000", paramLabel = "N",
             description = "Cap on the label sets of each Istio metric; more count in istio_stats_dropped_series_total "
                     + "(default: ${DEFAULT-VALUE}).")
@@ -129,6 +134,13 @@ final class ProxyCommand implements Callable<Integer> {
             System.setProperty(io.jmesh.proxy.tls.TlsEngine.PROPERTY, tlsEngine);
         }
         Bootstrap bootstrap;
+        io.jmesh.proxy.admin.AppProbers probers;
+        try {
+            probers = io.jmesh.proxy.admin.AppProbers.parse(System.getenv(io.jmesh.proxy.admin.AppProbers.ENV));
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
         if (!mode.equals("serve") && !mode.equals("validate")) {
             System.err.println("error: --mode: " + mode + " (expected: serve or validate)");
             return 2;
@@ -255,17 +267,42 @@ final class ProxyCommand implements Callable<Integer> {
         }
         io.netty.channel.nio.NioEventLoopGroup statusLoop = null;
         io.jmesh.proxy.admin.MergedMetricsServer status = null;
-        if (statusPort >= 0) {
+        io.jmesh.proxy.admin.MergedMetricsServer health = null;
+        var endpoints = new io.jmesh.proxy.admin.MergedMetricsServer.StatusEndpoints(server::notReady, stop::countDown,
+                probers);
+        if (statusPort >= 0 || healthPort >= 0) {
             statusLoop = new io.netty.channel.nio.NioEventLoopGroup(1);
+        }
+        if (statusPort >= 0) {
             status = io.jmesh.proxy.admin.MergedMetricsServer.start(new java.net.InetSocketAddress("0.0.0.0", statusPort),
                     server.stats(), io.jmesh.proxy.admin.MergedMetricsServer.applicationMetrics(
-                            bootstrap.getNode().getMetadata()), statusLoop);
+                            bootstrap.getNode().getMetadata()), statusLoop, endpoints, false);
             System.err.println("jmesh proxy: merged metrics on 0.0.0.0:" + status.localAddress().getPort()
                     + "/stats/prometheus");
+            System.err.println("jmesh proxy: status on 0.0.0.0:" + status.localAddress().getPort()
+                    + " (/healthz/ready, /app-health/..., /quitquitquit); app probes: " + probers.paths());
+        }
+        if (healthPort >= 0) {
+            try {
+                health = io.jmesh.proxy.admin.MergedMetricsServer.start(
+                        new java.net.InetSocketAddress("0.0.0.0", healthPort), server.stats(), null, statusLoop,
+                        endpoints, true);
+                System.err.println("jmesh proxy: health on 0.0.0.0:" + health.localAddress().getPort()
+                        + "/healthz/ready");
+            } catch (Exception e) {
+                // Not fatal: the status port still answers /healthz/ready.
+                System.err.println("jmesh proxy: warning: --health-port: " + healthPort + " cannot be bound (" + e
+                        + "); no health port (expected: a free port, or -1)");
+            }
         }
         stop.await();
+        if (health != null) {
+            health.close();
+        }
         if (status != null) {
             status.close();
+        }
+        if (statusLoop != null) {
             statusLoop.shutdownGracefully();
         }
         server.drainAndClose(drainMillis);

@@ -133,6 +133,18 @@ public final class DiscoveryServer implements AutoCloseable {
      */
     public static DiscoveryServer start(DiscoveryOptions options, List<ServiceRegistry> extraRegistries,
                                         List<ConfigStore> configStores) throws Exception {
+        return start(options, extraRegistries, configStores, List.of());
+    }
+
+    /**
+     * As {@link #start(DiscoveryOptions, List, List)}, the CA also authenticating callers with
+     * {@code caAuthenticators} (each made for the mesh's trust domain; e.g. Kubernetes service-account tokens), after
+     * client certificates and the tokens file.
+     */
+    public static DiscoveryServer start(DiscoveryOptions options, List<ServiceRegistry> extraRegistries,
+                                        List<ConfigStore> configStores,
+                                        List<java.util.function.Function<String, Authenticator>> caAuthenticators)
+            throws Exception {
         XdsMetrics metrics = new XdsMetrics();
         AdsService ads = new AdsService(metrics, Math.max(2, Runtime.getRuntime().availableProcessors()));
         FileServiceRegistry fileRegistry = new FileServiceRegistry();
@@ -193,11 +205,12 @@ public final class DiscoveryServer implements AutoCloseable {
                     .addService(ads)
                     .maxInboundMessageSize(4 * 1024 * 1024);
             if (options.ca() != null) {
-                secure = startSecure(options.ca(), first.meshConfig().trustDomain(), ads);
+                secure = startSecure(options.ca(), first.meshConfig().trustDomain(), ads, caAuthenticators);
                 if (options.ca().caOnPlaintext()) {
                     logger.warn("the CA also serves on the plaintext xDS address {}: tokens travel in clear text",
                             options.grpcAddress());
-                    plain.addService(caService(options.ca(), secure.ca(), first.meshConfig().trustDomain()));
+                    plain.addService(caService(options.ca(), secure.ca(), first.meshConfig().trustDomain(),
+                            caAuthenticators));
                 }
             }
             grpc = plain.build().start();
@@ -294,7 +307,9 @@ public final class DiscoveryServer implements AutoCloseable {
     /** The DNS names of discovery's serving certificate: istiod's service name first, as sidecars expect. */
     public static final List<String> SERVING_DNS_NAMES = List.of(CaTls.ISTIOD_SAN, "jmesh-discovery", "localhost");
 
-    private static SecureCa startSecure(CaOptions o, String trustDomain, AdsService ads) throws Exception {
+    private static SecureCa startSecure(CaOptions o, String trustDomain, AdsService ads,
+                                        List<java.util.function.Function<String, Authenticator>> extraAuth)
+            throws Exception {
         Clock clock = Clock.systemUTC();
         CaRoots roots;
         if (o.caDir() != null) {
@@ -316,7 +331,7 @@ public final class DiscoveryServer implements AutoCloseable {
             Server server = NettyServerBuilder.forAddress(o.secureGrpcAddress(),
                             CaTls.serverCredentials(ca, SERVING_DNS_NAMES, ips))
                     .addService(ads)
-                    .addService(caService(o, ca, trustDomain))
+                    .addService(caService(o, ca, trustDomain, extraAuth))
                     .maxInboundMessageSize(4 * 1024 * 1024)
                     .build()
                     .start();
@@ -329,13 +344,15 @@ public final class DiscoveryServer implements AutoCloseable {
         }
     }
 
-    private static IstioCertificateService caService(CaOptions o, CertificateAuthority ca, String trustDomain)
+    private static IstioCertificateService caService(CaOptions o, CertificateAuthority ca, String trustDomain,
+                                                     List<java.util.function.Function<String, Authenticator>> extra)
             throws Exception {
         List<Authenticator> auth = new java.util.ArrayList<>();
         auth.add(new ClientCertAuthenticator());
         if (o.tokensFile() != null) {
             auth.add(new TokenAuthenticator(o.tokensFile(), trustDomain));
         }
+        extra.forEach(f -> auth.add(f.apply(trustDomain)));
         return new IstioCertificateService(ca, auth);
     }
 

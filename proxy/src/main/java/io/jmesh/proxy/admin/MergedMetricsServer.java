@@ -54,6 +54,12 @@ import io.netty.handler.codec.http.QueryStringDecoder;
  * within 5 s) the proxy's part is still served and {@code istio_agent_scrape_failures_total{type="application"}}
  * counts the failure.
  *
+ * <p>With {@link StatusEndpoints} it also serves pilot-agent's other status endpoints: {@code GET /healthz/ready}
+ * (200 when {@link StatusEndpoints#notReady} answers null, else 503 with the reason),
+ * {@code GET /app-health/<container>/livez|readyz|startupz} (the application's original probe, see
+ * {@link AppProbers}) and {@code POST /quitquitquit} (runs {@link StatusEndpoints#quit}: the proxy drains and exits).
+ * Started with {@code healthOnly} (Istio's port 15021) it answers {@code /healthz/ready} alone.
+ *
  * <p>The application is fetched asynchronously ({@link HttpClient#sendAsync}); no event loop blocks.
  */
 public final class MergedMetricsServer implements AutoCloseable {
@@ -64,6 +70,16 @@ public final class MergedMetricsServer implements AutoCloseable {
     public static final String SCRAPE_FAILURES = "istio_agent_scrape_failures_total";
 
     private static final Duration APP_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * pilot-agent's status endpoints besides the metrics.
+     *
+     * @param notReady null when the proxy is ready (its first configuration applied, listeners up), else why not
+     * @param quit     what {@code POST /quitquitquit} runs
+     * @param probers  the application's original probes
+     */
+    public record StatusEndpoints(java.util.function.Supplier<String> notReady, Runnable quit, AppProbers probers) {
+    }
 
     private final Channel channel;
 
@@ -108,6 +124,16 @@ public final class MergedMetricsServer implements AutoCloseable {
      */
     public static MergedMetricsServer start(InetSocketAddress address, Stats stats, URI application,
                                             EventLoopGroup group) throws InterruptedException {
+        return start(address, stats, application, group, null, false);
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress, Stats, URI, EventLoopGroup)} with pilot-agent's {@code status} endpoints
+     * (null: none); {@code healthOnly} serves {@code /healthz/ready} alone (the 15021 health port).
+     */
+    public static MergedMetricsServer start(InetSocketAddress address, Stats stats, URI application,
+                                            EventLoopGroup group, StatusEndpoints status, boolean healthOnly)
+            throws InterruptedException {
         HttpClient client = application == null ? null
                 : HttpClient.newBuilder().connectTimeout(APP_TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
         Counter failures = stats.tagged().counterFamily(SCRAPE_FAILURES, List.of("type"))
@@ -120,12 +146,17 @@ public final class MergedMetricsServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel c) {
                         c.pipeline().addLast(new HttpServerCodec()).addLast(new HttpObjectAggregator(64 * 1024))
-                                .addLast(new Handler(stats, application, client, failures));
+                                .addLast(new Handler(stats, application, client, failures, status,
+                                        healthOnly));
                     }
                 })
                 .bind(address).sync().channel();
-        logger.info("{} merged metrics (/stats/prometheus) listening; application metrics: {}", ch.localAddress(),
-                application == null ? "none" : application);
+        if (healthOnly) {
+            logger.info("{} health (/healthz/ready) listening", ch.localAddress());
+        } else {
+            logger.info("{} merged metrics (/stats/prometheus) listening; application metrics: {}", ch.localAddress(),
+                    application == null ? "none" : application);
+        }
         return new MergedMetricsServer(ch);
     }
 
@@ -176,18 +207,54 @@ public final class MergedMetricsServer implements AutoCloseable {
         private final URI application;
         private final HttpClient client;
         private final Counter failures;
+        private final StatusEndpoints status;
+        private final boolean healthOnly;
 
-        Handler(Stats stats, URI application, HttpClient client, Counter failures) {
+        Handler(Stats stats, URI application, HttpClient client, Counter failures, StatusEndpoints status,
+                boolean healthOnly) {
             this.stats = stats;
             this.application = application;
             this.client = client;
             this.failures = failures;
+            this.status = status;
+            this.healthOnly = healthOnly;
         }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             String path = new QueryStringDecoder(req.uri()).path();
+            if (status != null && path.equals("/healthz/ready")) {
+                String why = status.notReady().get();
+                respond(ctx, keepAlive, why == null ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                        why == null ? "" : why + "\n");
+                return;
+            }
+            if (healthOnly) {
+                respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "not found: " + path + "\n");
+                return;
+            }
+            if (status != null && path.equals("/quitquitquit")) {
+                if (!req.method().equals(io.netty.handler.codec.http.HttpMethod.POST)) {
+                    respond(ctx, keepAlive, HttpResponseStatus.METHOD_NOT_ALLOWED, "method not allowed\n");
+                    return;
+                }
+                respond(ctx, false, HttpResponseStatus.OK, "OK\n");
+                logger.info("/quitquitquit: the proxy drains and exits");
+                status.quit().run();
+                return;
+            }
+            if (status != null && path.startsWith("/app-health/")) {
+                if (!status.probers().has(path)) {
+                    respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "no probe: " + path + "\n");
+                    return;
+                }
+                status.probers().run(path, ctx.channel().eventLoop()).whenComplete((code, err) -> {
+                    int c = err != null ? 500 : code;
+                    ctx.channel().eventLoop().execute(() -> respond(ctx, keepAlive, HttpResponseStatus.valueOf(c), ""));
+                });
+                return;
+            }
             if (!path.equals("/stats/prometheus")) {
                 respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "not found: " + path + "\n");
                 return;

@@ -353,6 +353,28 @@ public final class ProxyServer implements AutoCloseable {
         return state;
     }
 
+    /**
+     * pilot-agent's readiness ({@code /healthz/ready}): null when the server is LIVE and, when it follows a control
+     * plane, has applied its first CDS and LDS updates; otherwise why it is not ready, in Istio's words.
+     */
+    public String notReady() {
+        if (!"LIVE".equals(state)) {
+            return "server is not live, current state is: " + state;
+        }
+        if (ads == null) {
+            return null;
+        }
+        var c = stats.counterValues();
+        long cds = c.getOrDefault("cluster_manager.cds.update_success", 0L);
+        long lds = c.getOrDefault("listener_manager.lds.update_success", 0L);
+        if (cds > 0 && lds > 0) {
+            return null;
+        }
+        return "config not received from XDS server (is the control plane running?): cds updates: " + cds
+                + " successful, " + c.getOrDefault("cluster_manager.cds.update_rejected", 0L) + " rejected; lds updates: "
+                + lds + " successful, " + c.getOrDefault("listener_manager.lds.update_rejected", 0L) + " rejected";
+    }
+
     /** Runs when /quitquitquit is called (the CLI exits the process). */
     public void onQuit(Runnable r) {
         this.onQuit = r;

@@ -1,0 +1,128 @@
+package io.jmesh.discovery.registry.kubernetes;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+
+/**
+ * istiod's namespace controller: the ConfigMap {@value #NAME} (key {@value #KEY}: the mesh's trusted roots, PEM) in
+ * every namespace, which injected sidecars mount to verify discovery. It is written when a namespace appears, put
+ * back when it is deleted or edited (a ConfigMap informer on the label {@code istio.io/config=true}), and rewritten on
+ * every resync with the CA's current roots (after a root rotation). Namespaces {@code kube-system},
+ * {@code kube-public} and {@code kube-node-lease} are skipped, as Istio does. Informer threads block on the API;
+ * no event loop is involved. {@link #close()} stops the informers, not the client.
+ */
+public final class RootCertPublisher implements AutoCloseable {
+
+    private static final Logger logger = LoggerFactory.getLogger(RootCertPublisher.class);
+
+    /** The ConfigMap's name. */
+    public static final String NAME = "istio-ca-root-cert";
+    /** The key of the roots in it. */
+    public static final String KEY = "root-cert.pem";
+
+    private static final java.util.Set<String> SKIPPED = java.util.Set.of("kube-system", "kube-public",
+            "kube-node-lease");
+    private static final long RESYNC_MILLIS = 60_000;
+
+    private final KubernetesClient client;
+    private final Supplier<String> roots;
+    private final SharedIndexInformer<Namespace> namespaces;
+    private final SharedIndexInformer<ConfigMap> configMaps;
+
+    private RootCertPublisher(KubernetesClient client, Supplier<String> roots) {
+        this.client = client;
+        this.roots = roots;
+        this.namespaces = client.namespaces().inform(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Namespace ns) {
+                ensure(ns.getMetadata().getName());
+            }
+
+            @Override
+            public void onUpdate(Namespace old, Namespace ns) {
+                ensure(ns.getMetadata().getName());
+            }
+
+            @Override
+            public void onDelete(Namespace ns, boolean unknown) {
+            }
+        }, RESYNC_MILLIS);
+        this.configMaps = client.configMaps().inAnyNamespace().withLabel("istio.io/config", "true")
+                .inform(new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(ConfigMap cm) {
+                    }
+
+                    @Override
+                    public void onUpdate(ConfigMap old, ConfigMap cm) {
+                        if (NAME.equals(cm.getMetadata().getName())
+                                && !Objects.equals(roots.get(), data(cm))) {
+                            ensure(cm.getMetadata().getNamespace());
+                        }
+                    }
+
+                    @Override
+                    public void onDelete(ConfigMap cm, boolean unknown) {
+                        if (NAME.equals(cm.getMetadata().getName())) {
+                            ensure(cm.getMetadata().getNamespace());
+                        }
+                    }
+                });
+    }
+
+    /** Starts publishing {@code roots} (read at every write) through {@code client}. */
+    public static RootCertPublisher start(KubernetesClient client, Supplier<String> roots) {
+        return new RootCertPublisher(client, roots);
+    }
+
+    private static String data(ConfigMap cm) {
+        return cm.getData() == null ? null : cm.getData().get(KEY);
+    }
+
+    /** Writes the ConfigMap of {@code namespace} unless it already holds the current roots. */
+    void ensure(String namespace) {
+        if (SKIPPED.contains(namespace)) {
+            return;
+        }
+        String pem = roots.get();
+        try {
+            var resource = client.configMaps().inNamespace(namespace).withName(NAME);
+            ConfigMap current = resource.get();
+            if (current != null && pem.equals(data(current))) {
+                return;
+            }
+            ConfigMap want = new ConfigMapBuilder().withNewMetadata().withName(NAME).withNamespace(namespace)
+                    .withLabels(Map.of("istio.io/config", "true")).endMetadata().withData(Map.of(KEY, pem)).build();
+            if (current == null) {
+                client.configMaps().inNamespace(namespace).resource(want).create();
+                logger.info("{}/{} created", namespace, NAME);
+            } else {
+                client.configMaps().inNamespace(namespace).resource(new ConfigMapBuilder(current)
+                        .editMetadata().addToLabels("istio.io/config", "true").endMetadata()
+                        .withData(Map.of(KEY, pem)).build()).update();
+                logger.info("{}/{} updated", namespace, NAME);
+            }
+        } catch (KubernetesClientException e) {
+            // A conflict or a namespace being deleted: the next event or resync retries.
+            logger.warn("{}/{}: {}", namespace, NAME, e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        namespaces.close();
+        configMaps.close();
+    }
+}
