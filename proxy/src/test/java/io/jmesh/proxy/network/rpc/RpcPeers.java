@@ -183,35 +183,44 @@ final class RpcPeers {
                         }
                         return;
                     }
-                    receivedIds.add(protocol.requestId(msg));
-                    final String method;
-                    final String sleep;
-                    if (msg instanceof BoltRequest) {
-                        method = ((BoltRequest) msg).methodName();
-                        sleep = ((BoltRequest) msg).header("sleep");
-                        receivedHeaders.add(((BoltRequest) msg).headers());
-                    } else {
-                        method = ((DubboRequest) msg).methodName();
-                        sleep = ((DubboRequest) msg).attachment("sleep");
-                        receivedHeaders.add(((DubboRequest) msg).attachments());
-                    }
-                    receivedMethods.add(method);
-                    if (protocol.isOneway(msg) || "never".equals(sleep)) {
-                        return;
-                    }
-                    final Object reply = notSent
-                            ? protocol.errorReply(msg, RpcProtocol.LocalReply.CONNECT_FAILURE, "app gone", ctx.alloc())
-                            : serverError ? serverError(ctx.alloc(), msg) : reply(ctx.alloc(), msg);
-                    if ("hold".equals(sleep)) {
-                        held.add(Map.entry(ctx, reply));
-                    } else if (sleep != null) {
-                        ctx.executor().schedule(() -> ctx.writeAndFlush(reply), Long.parseLong(sleep),
-                                                TimeUnit.MILLISECONDS);
-                    } else {
-                        ctx.writeAndFlush(reply);
+                    // Published last (finally below): a test that sees the id may release a held reply at once.
+                    final long id = protocol.requestId(msg);
+                    try {
+                        onRequest(ctx, msg);
+                    } finally {
+                        receivedIds.add(id);
                     }
                 } finally {
                     ReferenceCountUtil.release(msg);
+                }
+            }
+
+            private void onRequest(ChannelHandlerContext ctx, Object msg) {
+                final String method;
+                final String sleep;
+                if (msg instanceof BoltRequest) {
+                    method = ((BoltRequest) msg).methodName();
+                    sleep = ((BoltRequest) msg).header("sleep");
+                    receivedHeaders.add(((BoltRequest) msg).headers());
+                } else {
+                    method = ((DubboRequest) msg).methodName();
+                    sleep = ((DubboRequest) msg).attachment("sleep");
+                    receivedHeaders.add(((DubboRequest) msg).attachments());
+                }
+                receivedMethods.add(method);
+                if (protocol.isOneway(msg) || "never".equals(sleep)) {
+                    return;
+                }
+                final Object reply = notSent
+                        ? protocol.errorReply(msg, RpcProtocol.LocalReply.CONNECT_FAILURE, "app gone", ctx.alloc())
+                        : serverError ? serverError(ctx.alloc(), msg) : reply(ctx.alloc(), msg);
+                if ("hold".equals(sleep)) {
+                    held.add(Map.entry(ctx, reply));
+                } else if (sleep != null) {
+                    ctx.executor().schedule(() -> ctx.writeAndFlush(reply), Long.parseLong(sleep),
+                                            TimeUnit.MILLISECONDS);
+                } else {
+                    ctx.writeAndFlush(reply);
                 }
             }
 
