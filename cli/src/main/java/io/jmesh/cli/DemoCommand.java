@@ -379,6 +379,8 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  admin:     http://127.0.0.1:" + gateway.adminAddress().getPort() + "/config_dump");
         System.out.println("  discovery: xDS 127.0.0.1:" + discovery.grpcAddress().getPort() + ", http://127.0.0.1:"
                 + discovery.monitoringAddress().getPort() + "/ (its debug pages)");
+        System.out.println("  dashboard: http://127.0.0.1:" + discovery.monitoringAddress().getPort()
+                + "/dashboard (the mesh as a live page)");
         System.out.println("  config:    " + configDir + " (Istio YAML, watched)");
         System.out.println("  logs:      " + (logFile != null ? logFile : "this terminal"));
         System.out.println("  mTLS:      STRICT between all sidecars and the gateway (security.yaml); each response's"

@@ -165,7 +165,8 @@ class DemoCommandTest {
         });
         try {
             Pattern banner = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage[\\s\\S]*"
-                    + "discovery: xDS 127\\.0\\.0\\.1:\\d+, (http://127\\.0\\.0\\.1:\\d+/) [\\s\\S]*logs: +(\\S+)\n");
+                    + "discovery: xDS 127\\.0\\.0\\.1:\\d+, (http://127\\.0\\.0\\.1:\\d+/) [\\s\\S]*"
+                    + "dashboard: +(http://127\\.0\\.0\\.1:\\d+/dashboard) [\\s\\S]*logs: +(\\S+)\n");
             Matcher m = waitFor(Duration.ofSeconds(60), () -> {
                 synchronized (out) {
                     Matcher found = banner.matcher(out);
@@ -177,7 +178,7 @@ class DemoCommandTest {
                 printed = out.toString();
             }
             assertTrue(printed.startsWith("jmesh demo is running.\n"), "the banner is the first thing printed:\n" + printed);
-            Path log = Path.of(m.group(3));
+            Path log = Path.of(m.group(4));
             assertTrue(Files.readString(log).contains("monitoring on http://127.0.0.1:"),
                     "subsystem logs are in " + log);
 
@@ -185,6 +186,8 @@ class DemoCommandTest {
             HttpResponse<String> index = get(client, m.group(2));
             assertEquals(200, index.statusCode());
             assertTrue(index.body().contains("/debug/syncz") && index.body().contains("/debug/configz"), index.body());
+            HttpResponse<String> dashboard = get(client, m.group(3));
+            assertEquals(200, dashboard.statusCode(), "the dashboard the banner names answers");
 
             Pattern traffic = Pattern.compile("\\d\\d:\\d\\d:\\d\\d  gateway  \\d+ req/s  success 100\\.0%  p99 [\\d.]+ ms\n");
             Matcher line = waitFor(Duration.ofSeconds(20), () -> {
