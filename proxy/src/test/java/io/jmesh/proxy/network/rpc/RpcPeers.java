@@ -183,19 +183,17 @@ final class RpcPeers {
                         }
                         return;
                     }
-                    // Published last (finally below): a test that sees the id may release a held reply at once.
-                    final long id = protocol.requestId(msg);
-                    try {
-                        onRequest(ctx, msg);
-                    } finally {
-                        receivedIds.add(id);
-                    }
+                    onRequest(ctx, msg, protocol.requestId(msg));
                 } finally {
                     ReferenceCountUtil.release(msg);
                 }
             }
 
-            private void onRequest(ChannelHandlerContext ctx, Object msg) {
+            /**
+             * Publishes the request's id in {@link #receivedIds} before its reply is written (a test that has the reply
+             * finds the id) and after a held reply is queued (a test that sees the id may release it at once).
+             */
+            private void onRequest(ChannelHandlerContext ctx, Object msg, long id) {
                 final String method;
                 final String sleep;
                 if (msg instanceof BoltRequest) {
@@ -209,6 +207,7 @@ final class RpcPeers {
                 }
                 receivedMethods.add(method);
                 if (protocol.isOneway(msg) || "never".equals(sleep)) {
+                    receivedIds.add(id);
                     return;
                 }
                 final Object reply = notSent
@@ -216,7 +215,11 @@ final class RpcPeers {
                         : serverError ? serverError(ctx.alloc(), msg) : reply(ctx.alloc(), msg);
                 if ("hold".equals(sleep)) {
                     held.add(Map.entry(ctx, reply));
-                } else if (sleep != null) {
+                    receivedIds.add(id);
+                    return;
+                }
+                receivedIds.add(id);
+                if (sleep != null) {
                     ctx.executor().schedule(() -> ctx.writeAndFlush(reply), Long.parseLong(sleep),
                                             TimeUnit.MILLISECONDS);
                 } else {
