@@ -57,7 +57,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -419,12 +418,7 @@ public final class ProxyListener {
             return;
         }
         logger.debug("{} listener {}: drain time over, closing a connection of the old filter chain", ch, name());
-        // Netty's HTTP/2 handler would otherwise wait for its open streams (its graceful shutdown timeout).
-        Http2ConnectionHandler h2 = ch.pipeline().get(Http2ConnectionHandler.class);
-        if (h2 != null) {
-            h2.gracefulShutdownTimeoutMillis(0);
-        }
-        ch.close();
+        ch.close(); // HTTP/2 too at once: Http2FrameCodecBuilder sets the codec's graceful shutdown timeout to 0
     }
 
     /** Binds the socket; connections are served on {@code workers}. */
@@ -660,7 +654,7 @@ public final class ProxyListener {
         return connections.size();
     }
 
-    /** Closes every connection at once. */
+    /** Closes every connection at once (HTTP/2 ones too, open streams and all: the codec waits for none). */
     public void close() {
         if (serverChannel != null) {
             serverChannel.close();

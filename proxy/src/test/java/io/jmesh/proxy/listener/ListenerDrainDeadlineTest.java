@@ -29,7 +29,9 @@ import io.netty.channel.EventLoopGroup;
 /**
  * An HTTP listener updated in place ({@link ProxyListener#replaceFilterChain(ProxyListener, DrainSettings)}) closes
  * a connection of the old filter chain that is still busy when the drain time is over: an HTTP/1.1 connection in
- * the middle of a response and an HTTP/2 connection (curl) with an open stream, which got GOAWAY first.
+ * the middle of a response and an HTTP/2 connection (curl) with an open stream, which got GOAWAY first; a listener
+ * closed ({@link ProxyListener#close()}: removed by LDS, its drain time over) closes such an HTTP/2 connection at
+ * once too, without waiting for its streams.
  */
 class ListenerDrainDeadlineTest {
 
@@ -84,6 +86,27 @@ class ListenerDrainDeadlineTest {
 
     @Test
     void anHttp2ConnectionWithAnOpenStreamGetsGoawayThenIsClosedWhenTheDrainTimeIsOver() throws Exception {
+        CompletableFuture<Curl.Result> curl = http2RequestWaitingForItsResponse();
+
+        listener.replaceFilterChain(create(), SHORT);
+
+        assertClosedWithoutResponse(curl);
+    }
+
+    @Test
+    void anHttp2ConnectionThatGotGoawayIsClosedAtOnceWhenItsListenerIsClosed() throws Exception {
+        CompletableFuture<Curl.Result> curl = http2RequestWaitingForItsResponse();
+
+        // Updated in place (GOAWAY, a long drain time), then removed by LDS and its own drain time over:
+        listener.replaceFilterChain(create(), new DrainSettings(60_000, DrainSettings.Strategy.IMMEDIATE));
+        listener.drain();
+        listener.close();
+
+        assertClosedWithoutResponse(curl);
+    }
+
+    /** curl's HTTP/2 request whose response the backend holds for a minute, once the backend has it. */
+    private CompletableFuture<Curl.Result> http2RequestWaitingForItsResponse() throws Exception {
         CompletableFuture<Curl.Result> curl = CompletableFuture.supplyAsync(() -> {
             try {
                 return Curl.run("--http2-prior-knowledge",
@@ -93,9 +116,11 @@ class ListenerDrainDeadlineTest {
             }
         });
         Poll.until(() -> backend.requests.get() == 1, "the backend has the request");
+        return curl;
+    }
 
-        listener.replaceFilterChain(create(), SHORT);
-
+    /** curl ended without a response, by the proxy closing the connection before curl's own --max-time. */
+    private static void assertClosedWithoutResponse(CompletableFuture<Curl.Result> curl) throws Exception {
         Curl.Result r = curl.get(60, TimeUnit.SECONDS);
         assertEquals(0, r.status, "no response: " + r);
         assertNotEquals(0, r.exitCode, r.toString());
