@@ -86,9 +86,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
     private final Consumer<ClusterManager> install;
     private final ListenerBinding binding;
     private final ScheduledExecutorService executor;
-    private final long drainMillis;
-    private volatile io.jmesh.proxy.network.DrainSettings.Strategy drainStrategy =
-            io.jmesh.proxy.network.DrainSettings.Strategy.IMMEDIATE;
+    /** Envoy's --drain-time-s (from the constructor) and --drain-strategy ({@link #drainStrategy}). */
+    private volatile io.jmesh.proxy.network.DrainSettings drainSettings;
     private final io.jmesh.proxy.extension.ExtensionContext extensionContext;
     private final io.jmesh.proxy.extension.ExtensionRegistry extensions;
     private final SecretManager secrets;
@@ -168,7 +167,8 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
         this.install = install;
         this.binding = binding;
         this.executor = executor;
-        this.drainMillis = drainMillis;
+        this.drainSettings = new io.jmesh.proxy.network.DrainSettings(drainMillis,
+                io.jmesh.proxy.network.DrainSettings.Strategy.IMMEDIATE);
         this.cdsUpdate = stats.counter("cluster_manager.cds.update_success");
         this.cdsRejected = stats.counter("cluster_manager.cds.update_rejected");
         this.ldsUpdate = stats.counter("listener_manager.lds.update_success");
@@ -562,8 +562,7 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
                     && old.bound.config().getAddress().equals(pl.config().getAddress())) {
                 // Same socket: pick up the RDS routes that arrived since it was built, then swap its filter chain.
                 refreshRoutes(pl);
-                old.bound.replaceFilterChain(pl,
-                        new io.jmesh.proxy.network.DrainSettings(drainMillis, drainStrategy));
+                old.bound.replaceFilterChain(pl, drainSettings);
                 listeners.put(b.effective.getName(), new Active(b.effective, old.bound));
                 logger.info("listener {} updated in place", b.effective.getName());
                 continue;
@@ -657,14 +656,15 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
      * {@link io.jmesh.proxy.network.DrainSettings.Strategy#IMMEDIATE}, as Istio runs Envoy). Any thread.
      */
     public DynamicConfigManager drainStrategy(io.jmesh.proxy.network.DrainSettings.Strategy strategy) {
-        this.drainStrategy = java.util.Objects.requireNonNull(strategy, "strategy");
+        this.drainSettings = new io.jmesh.proxy.network.DrainSettings(drainSettings.drainMillis(),
+                java.util.Objects.requireNonNull(strategy, "strategy"));
         return this;
     }
 
     private void drain(ProxyListener l) {
         l.drain();
         draining.add(l);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMillis);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainSettings.drainMillis());
         Runnable[] check = new Runnable[1];
         check[0] = () -> {
             if (l.activeConnections() == 0 || System.nanoTime() >= deadline) {
