@@ -1,6 +1,9 @@
 package io.jmesh.proxy.network.http;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -69,11 +72,51 @@ public class HttpConnectionManagerBenchmark {
 
     /** One {@code GET /hello} on a new stream of {@code config}, its response written to {@code sink}. */
     static void request(HttpConnectionManagerConfig config, Sink sink, Blackhole bh) {
+        request(config, sink, bh, null);
+    }
+
+    /** As {@link #request(HttpConnectionManagerConfig, Sink, Blackhole)}, with an {@code authorization} header. */
+    static void request(HttpConnectionManagerConfig config, Sink sink, Blackhole bh, String authorization) {
         sink.bh = bh;
         ActiveStream s = new ActiveStream(config, sink);
         DefaultHttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/hello");
         req.headers().set("host", "example.com").set("user-agent", "bench").set("accept", "*/*");
+        if (authorization != null) {
+            req.headers().set("authorization", authorization);
+        }
         s.onRequestHeaders(req, true);
+    }
+
+    /**
+     * Thread CPU nanoseconds per call of each of {@code requests}, for the {@code main}s of benchmarks that compare
+     * filter chains on a shared machine: each runs {@code 2 * n} times to warm up, then {@code n} times per round,
+     * alternating, for {@code rounds} rounds; the best round of each counts.
+     */
+    static long[] threadCpuNanosPerRequest(int rounds, int n, Runnable... requests) {
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        for (Runnable r : requests) {
+            for (int w = 0; w < 2 * n; w++) {
+                r.run();
+            }
+        }
+        long[] best = new long[requests.length];
+        Arrays.fill(best, Long.MAX_VALUE);
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < requests.length; i++) {
+                long t0 = mx.getCurrentThreadCpuTime();
+                for (int k = 0; k < n; k++) {
+                    requests[i].run();
+                }
+                best[i] = Math.min(best[i], (mx.getCurrentThreadCpuTime() - t0) / n);
+            }
+        }
+        return best;
+    }
+
+    /** A {@link Blackhole} for a {@code main} outside JMH. */
+    static Blackhole blackhole() {
+        return new Blackhole(
+                "Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
     }
 
     @TearDown

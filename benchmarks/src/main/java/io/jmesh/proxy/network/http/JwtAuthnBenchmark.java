@@ -1,7 +1,5 @@
 package io.jmesh.proxy.network.http;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +26,6 @@ import com.nimbusds.jwt.SignedJWT;
 
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpVersion;
 
 /**
  * What {@code envoy.filters.http.jwt_authn} adds to one request through the connection manager's stream, without
@@ -85,44 +80,27 @@ public class JwtAuthnBenchmark {
 
     @Benchmark
     public void request(Blackhole bh) {
-        sink.bh = bh;
-        ActiveStream s = new ActiveStream(config, sink);
-        DefaultHttpRequest req = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, "/hello");
-        req.headers().set("host", "example.com").set("user-agent", "bench").set("accept", "*/*")
-                .set("authorization", authorization);
-        s.onRequestHeaders(req, true);
+        HttpConnectionManagerBenchmark.request(config, sink, bh, authorization);
     }
 
     /** Thread CPU ns per request, router only and with jwt_authn, alternating, best of {@code rounds} each. */
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        int n = 500_000;
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        Blackhole bh = new Blackhole(
-                "Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
-        JwtAuthnBenchmark[] bs = new JwtAuthnBenchmark[2];
-        for (int i = 0; i < 2; i++) {
-            bs[i] = new JwtAuthnBenchmark();
-            bs[i].filters = i == 0 ? "router" : "jwt";
-            bs[i].setUp();
-            for (int w = 0; w < 2 * n; w++) {
-                bs[i].request(bh);
-            }
-        }
-        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
-        for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < 2; i++) {
-                long t0 = mx.getCurrentThreadCpuTime();
-                for (int k = 0; k < n; k++) {
-                    bs[i].request(bh);
-                }
-                best[i] = Math.min(best[i], (mx.getCurrentThreadCpuTime() - t0) / n);
-            }
-        }
+        Blackhole bh = HttpConnectionManagerBenchmark.blackhole();
+        JwtAuthnBenchmark router = create("router");
+        JwtAuthnBenchmark jwt = create("jwt");
+        long[] best = HttpConnectionManagerBenchmark.threadCpuNanosPerRequest(rounds, 500_000,
+                () -> router.request(bh), () -> jwt.request(bh));
         System.out.printf("router only: %d ns/request of thread CPU%njwt_authn (cache hit) + router: %d ns/request"
                 + " of thread CPU%n", best[0], best[1]);
-        for (JwtAuthnBenchmark b : bs) {
-            b.tearDown();
-        }
+        router.tearDown();
+        jwt.tearDown();
+    }
+
+    private static JwtAuthnBenchmark create(String filters) throws Exception {
+        JwtAuthnBenchmark b = new JwtAuthnBenchmark();
+        b.filters = filters;
+        b.setUp();
+        return b;
     }
 }

@@ -1,7 +1,5 @@
 package io.jmesh.proxy.network.http;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -73,33 +71,21 @@ public class RbacFilterBenchmark {
     /** Thread CPU ns per request, router only and with RBAC, alternating, best of {@code rounds} each. */
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        int n = 1_000_000;
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        Blackhole bh = new Blackhole(
-                "Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
-        RbacFilterBenchmark[] bs = new RbacFilterBenchmark[2];
-        for (int i = 0; i < 2; i++) {
-            bs[i] = new RbacFilterBenchmark();
-            bs[i].filters = i == 0 ? "router" : "rbac";
-            bs[i].setUp();
-            for (int w = 0; w < 2 * n; w++) {
-                bs[i].request(bh);
-            }
-        }
-        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
-        for (int r = 0; r < rounds; r++) {
-            for (int i = 0; i < 2; i++) {
-                long t0 = mx.getCurrentThreadCpuTime();
-                for (int k = 0; k < n; k++) {
-                    bs[i].request(bh);
-                }
-                best[i] = Math.min(best[i], (mx.getCurrentThreadCpuTime() - t0) / n);
-            }
-        }
+        Blackhole bh = HttpConnectionManagerBenchmark.blackhole();
+        RbacFilterBenchmark router = create("router");
+        RbacFilterBenchmark rbac = create("rbac");
+        long[] best = HttpConnectionManagerBenchmark.threadCpuNanosPerRequest(rounds, 1_000_000,
+                () -> router.request(bh), () -> rbac.request(bh));
         System.out.printf("router only: %d ns/request of thread CPU%nrbac + router: %d ns/request of thread CPU%n",
                 best[0], best[1]);
-        for (RbacFilterBenchmark b : bs) {
-            b.tearDown();
-        }
+        router.tearDown();
+        rbac.tearDown();
+    }
+
+    private static RbacFilterBenchmark create(String filters) throws Exception {
+        RbacFilterBenchmark b = new RbacFilterBenchmark();
+        b.filters = filters;
+        b.setUp();
+        return b;
     }
 }
