@@ -1,6 +1,7 @@
 package io.jmesh.proxy.filter.jwt;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -88,35 +89,31 @@ final class JwtAuthnFilter implements StreamDecoderFilter {
             }
         }
         Verification v = new Verification(request, System.currentTimeMillis() / 1000);
-        List<JwtProviderConfig> fetching = null;
-        List<CompletableFuture<JWKSet>> fetches = null;
+        Map<JwtProviderConfig, CompletableFuture<JWKSet>> fetches = null;
         for (JwtProviderConfig p : providers) {
             JWKSet ready = p.jwks.ready();
             if (ready != null) {
                 v.keys.put(p, ready);
             } else if (v.needsKeys(p)) {
                 if (fetches == null) {
-                    fetching = new ArrayList<>(2);
-                    fetches = new ArrayList<>(2);
+                    fetches = new HashMap<>(4);
                 }
-                fetching.add(p);
-                fetches.add(p.jwks.keys(callbacks.eventLoop()));
+                fetches.put(p, p.jwks.keys(callbacks.eventLoop()));
             }
         }
         if (fetches == null) {
             return decide(request, requirement, v) ? FilterHeadersStatus.CONTINUE : FilterHeadersStatus.STOP_ITERATION;
         }
-        List<JwtProviderConfig> fetched = fetching;
-        List<CompletableFuture<JWKSet>> results = fetches;
+        Map<JwtProviderConfig, CompletableFuture<JWKSet>> fetched = fetches;
         // The fetches may complete on another thread: their keys are read on the stream's loop, before deciding.
-        CompletableFuture.allOf(results.toArray(new CompletableFuture<?>[0])).whenComplete((ok, err) ->
+        CompletableFuture.allOf(fetched.values().toArray(new CompletableFuture<?>[0])).whenComplete((ok, err) ->
                 callbacks.eventLoop().execute(() -> {
-                    for (int i = 0; i < results.size(); i++) {
-                        CompletableFuture<JWKSet> f = results.get(i);
-                        if (!f.isCompletedExceptionally() && f.getNow(null) != null) {
-                            v.keys.put(fetched.get(i), f.getNow(null));
+                    fetched.forEach((p, f) -> {
+                        JWKSet keys = f.isCompletedExceptionally() ? null : f.getNow(null);
+                        if (keys != null) {
+                            v.keys.put(p, keys);
                         }
-                    }
+                    });
                     if (!destroyed && decide(request, requirement, v)) {
                         callbacks.continueDecoding();
                     }
