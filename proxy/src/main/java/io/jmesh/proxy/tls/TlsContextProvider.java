@@ -236,15 +236,11 @@ public abstract class TlsContextProvider implements SecretManager.Listener {
     }
 
     /** {@code common} without the certificate and validation settings that the cache key holds resolved. */
-    static io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext withoutSecrets(
-            CommonTlsContext common) {
-        CommonTlsContext.Builder b = common.toBuilder().clearTlsCertificates().clearTlsCertificateSdsSecretConfigs()
-                .clearValidationContext().clearValidationContextSdsSecretConfig();
-        if (common.hasCombinedValidationContext()) {
-            // the merged validation context is part of the key; where it comes from is not
-            b.clearCombinedValidationContext();
-        }
-        return b.build();
+    static CommonTlsContext withoutSecrets(CommonTlsContext common) {
+        // the merged validation context is part of the key; where it comes from (any case of the oneof) is not
+        return common.toBuilder().clearTlsCertificates().clearTlsCertificateSdsSecretConfigs()
+                .clearValidationContext().clearValidationContextSdsSecretConfig().clearCombinedValidationContext()
+                .build();
     }
 
     /** The current certificate, or null when the context has none (an upstream context without a client cert). */
