@@ -30,7 +30,6 @@ public final class ConnectionInfo {
     private static final AttributeKey<ConnectionInfo> KEY = AttributeKey.valueOf(ConnectionInfo.class, "info");
     private static final AtomicLong IDS = new AtomicLong();
     private static final int SAN_URI = 6;
-    private volatile String terminationDetails;
     private static final int SAN_DNS = 2;
 
     private final long id;
@@ -39,6 +38,7 @@ public final class ConnectionInfo {
     private InetSocketAddress originalDestination;
     private InetSocketAddress upstreamSource;
     private int upstreamMark;
+    private String terminationDetails;
     private String requestedServerName;
     private String applicationProtocol;
     private List<String> requestedApplicationProtocols = List.of();
