@@ -3,6 +3,7 @@ package io.jmesh.proxy.listener;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -398,13 +399,12 @@ public final class ProxyListener {
         chain = next.chain;
         for (Channel ch : old) {
             long askAfter = drain.strategy() == DrainSettings.Strategy.GRADUAL && drain.drainMillis() > 0
-                    ? java.util.concurrent.ThreadLocalRandom.current().nextLong(drain.drainMillis()) : 0;
+                    ? ThreadLocalRandom.current().nextLong(drain.drainMillis()) : 0;
             if (askAfter == 0) {
                 ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE);
             } else {
-                ch.eventLoop().schedule(() -> {
-                    ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE);
-                }, askAfter, TimeUnit.MILLISECONDS);
+                ch.eventLoop().schedule(() -> ch.pipeline().fireUserEventTriggered(DrainEvent.LISTENER_UPDATE),
+                        askAfter, TimeUnit.MILLISECONDS);
             }
             ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> closeAtDrainDeadline(ch),
                     drain.drainMillis(), TimeUnit.MILLISECONDS);
