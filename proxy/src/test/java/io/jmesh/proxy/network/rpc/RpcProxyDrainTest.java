@@ -60,29 +60,33 @@ class RpcProxyDrainTest {
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** The listener of an rpc_proxy routing every call to {@code cluster} (clusters a and b). */
-    private Bootstrap config(RpcProtocol p, String cluster) throws Exception {
-        return BootstrapLoader.parse(Bootstraps.rpc(p.protocolName()).statPrefix("drain")
+    /** An rpc_proxy listener routing every call to {@code cluster} (clusters a and b). */
+    private Bootstraps listenerConfig(RpcProtocol p, String cluster) {
+        return Bootstraps.rpc(p.protocolName()).statPrefix("drain")
                 .option("timeout", "20s")
                 .virtualHost("all", "*").route("/", cluster)
-                .cluster("a", a.port()).cluster("b", b.port()).build());
+                .cluster("a", a.port()).cluster("b", b.port());
     }
 
-    /** The same listener with an RBAC filter that denies every call of {@code com.example.Echo}. */
+    private Bootstrap config(RpcProtocol p, String cluster) throws Exception {
+        return BootstrapLoader.parse(listenerConfig(p, cluster).build());
+    }
+
+    /** The listener routing to a with an RBAC filter that denies every call of {@code com.example.Echo}. */
     private ProxyListener createDenying(RpcProtocol p) throws Exception {
-        Bootstrap denying = BootstrapLoader.parse(Bootstraps.rpc(p.protocolName()).statPrefix("drain")
-                .option("timeout", "20s")
+        return create(BootstrapLoader.parse(listenerConfig(p, "a")
                 .option("filters", RpcRbacFilterTest.rbacFilter("rules: { action: DENY, policies: { \"no-echo\": {"
                         + " permissions: [{ url_path: { path: { prefix: /com.example.Echo/ } } }],"
                         + " principals: [{ any: true }] } } }"))
-                .virtualHost("all", "*").route("/", "a")
-                .cluster("a", a.port()).cluster("b", b.port()).build());
-        return ProxyListener.create(denying.getStaticResources().getListeners(0), () -> clusters, stats, "listener");
+                .build()));
     }
 
     private ProxyListener create(RpcProtocol p, String cluster) throws Exception {
-        return ProxyListener.create(config(p, cluster).getStaticResources().getListeners(0), () -> clusters, stats,
-                "listener");
+        return create(config(p, cluster));
+    }
+
+    private ProxyListener create(Bootstrap config) throws Exception {
+        return ProxyListener.create(config.getStaticResources().getListeners(0), () -> clusters, stats, "listener");
     }
 
     private RpcPeers.Client client(RpcProtocol p) throws InterruptedException {
@@ -99,6 +103,12 @@ class RpcProxyDrainTest {
         clusters = ClusterManager.create(config(p, "a").getStaticResources().getClustersList(), workers, stats);
         listener = create(p, "a");
         listener.bind(workers).sync();
+    }
+
+    /** Sends a call that server a holds until {@code a.releaseHeld()}, and waits until a has it. */
+    private void sendHeldCall(RpcPeers.Client c, RpcProtocol p, long id) throws InterruptedException {
+        c.send(request(p, id, false, 0, "com.example.Echo", "echo", Map.of("sleep", "hold"), "held"));
+        assertNotNull(a.receivedIds.poll(10, TimeUnit.SECONDS), "a has the held call");
     }
 
     /** Calls and returns the name of the server that answered, releasing the response. */
@@ -134,8 +144,7 @@ class RpcProxyDrainTest {
     void aCallOpenAtTheUpdateIsAnsweredBeforeTheConnectionCloses(RpcProtocol p) throws Exception {
         start(p);
         final RpcPeers.Client c = client(p);
-        c.send(request(p, 7, false, 0, "com.example.Echo", "echo", Map.of("sleep", "hold"), "held"));
-        assertNotNull(a.receivedIds.poll(10, TimeUnit.SECONDS), "a has the call");
+        sendHeldCall(c, p, 7);
 
         listener.replaceFilterChain(create(p, "b"));
         a.releaseHeld();
@@ -156,8 +165,7 @@ class RpcProxyDrainTest {
     void aBusyConnectionIsClosedWhenTheDrainTimeIsOverAndTheNewDenyPolicyAnswers(RpcProtocol p) throws Exception {
         start(p);
         final RpcPeers.Client busy = client(p);
-        busy.send(request(p, 1, false, 0, "com.example.Echo", "echo", Map.of("sleep", "hold"), "held"));
-        assertNotNull(a.receivedIds.poll(10, TimeUnit.SECONDS), "a has the held call");
+        sendHeldCall(busy, p, 1);
         assertEquals("a", call(busy, request(p, 2, false, 0, "com.example.Echo", "echo", Map.of(), "x")));
 
         listener.replaceFilterChain(createDenying(p), new DrainSettings(300, DrainSettings.Strategy.IMMEDIATE));
