@@ -152,6 +152,4 @@ $upstream_tls
       cluster_name: backend
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND_PORT} } } } }] }]
 YAML
-exec java ${JMESH_BENCH_JAVA_OPTS:--XX:+UseSerialGC -Xms64m -Xmx64m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled} \
-  -cp "$here/cli/target/jmesh-cli-0.1.0-SNAPSHOT.jar:$here/cli/target/lib/*" \
-  io.jmesh.cli.Main proxy --config "$cfg" --concurrency 1 --status-port -1 ${JMESH_PROXY_ARGS:-}
+exec "$here/benchmarks/scripts/jmesh-proxy-exec.sh" "$cfg" 64m

@@ -41,6 +41,4 @@ static_resources:
       - lb_endpoints:
         - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${BACKEND_PORT} } } }
 YAML
-exec java ${JMESH_BENCH_JAVA_OPTS:--XX:+UseSerialGC -Xms48m -Xmx48m -XX:+AlwaysPreTouch -Dio.netty.leakDetection.level=disabled} \
-  -cp "$here/cli/target/jmesh-cli-0.1.0-SNAPSHOT.jar:$here/cli/target/lib/*" \
-  io.jmesh.cli.Main proxy --config "$cfg" --concurrency 1 --status-port -1 ${JMESH_PROXY_ARGS:-}
+exec "$here/benchmarks/scripts/jmesh-proxy-exec.sh" "$cfg"

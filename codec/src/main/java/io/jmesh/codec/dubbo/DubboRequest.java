@@ -227,41 +227,19 @@ public final class DubboRequest extends DubboMessage {
         if (attachmentsEnd < 0) {
             throw new DubboProtocolException("attachments: none in this frame (expected: a Hessian2 invocation)");
         }
-        final int bodyStart = frame.readerIndex() + HEADER_LENGTH;
         final ByteBuf entries = alloc.buffer();
-        final CompositeByteBuf out = alloc.compositeBuffer(4);
         try {
             if (attachmentsKind != 0) {
                 entries.writeByte('H');
             }
-            for (Map.Entry<String, String> e : added.entrySet()) {
-                Hessian2Writer.writeString(entries, e.getKey());
-                Hessian2Writer.writeString(entries, e.getValue());
-            }
+            writeStrings(entries, added);
             if (attachmentsKind != 0) {
                 entries.writeByte('Z');
             }
             final int skip = attachmentsKind == 2 ? 1 : 0; // the N replaced by the new map
-            final int newBodyLength = bodyLength() + entries.readableBytes() - skip;
-            final ByteBuf head = alloc.buffer(HEADER_LENGTH);
-            head.writeBytes(frame, frame.readerIndex(), HEADER_LENGTH);
-            head.setLong(4, requestId);
-            head.setInt(12, newBodyLength);
-            out.addComponent(true, head);
-            out.addComponent(true, frame.retainedSlice(bodyStart, attachmentsEnd));
-            out.addComponent(true, entries.retain());
-            out.addComponent(true, frame.retainedSlice(bodyStart + attachmentsEnd + skip,
-                                                       bodyLength() - attachmentsEnd - skip));
-            final ByteBuf frame = out.retain();
-            try {
-                return new DubboRequest(frame);
-            } catch (RuntimeException e) {
-                frame.release();
-                throw e;
-            }
+            return splice(attachmentsEnd, entries, attachmentsEnd + skip, alloc);
         } finally {
             entries.release();
-            out.release();
         }
     }
 
@@ -279,9 +257,7 @@ public final class DubboRequest extends DubboMessage {
             return withAttachments(added, alloc); // no map in the frame: nothing to remove
         }
         final ByteBuf body = body();
-        final int bodyStart = frame.readerIndex() + HEADER_LENGTH;
         final ByteBuf entries = alloc.buffer();
-        final CompositeByteBuf out = alloc.compositeBuffer(4);
         try {
             // walk the body again, so that class definitions and type references in the arguments are known
             final Hessian2Reader in = new Hessian2Reader(body);
@@ -302,19 +278,39 @@ public final class DubboRequest extends DubboMessage {
                     entries.writeBytes(body, entryStart, in.readerIndex() - entryStart);
                 }
             }
-            for (Map.Entry<String, String> e : added.entrySet()) {
-                Hessian2Writer.writeString(entries, e.getKey());
-                Hessian2Writer.writeString(entries, e.getValue());
-            }
-            final int newBodyLength = firstEntry + entries.readableBytes() + bodyLength() - attachmentsEnd;
+            writeStrings(entries, added);
+            return splice(firstEntry, entries, attachmentsEnd, alloc);
+        } catch (Hessian2FormatException e) {
+            throw new DubboProtocolException("body: " + e.getMessage() + " (expected: a Hessian2 invocation)");
+        } finally {
+            entries.release();
+        }
+    }
+
+    private static void writeStrings(ByteBuf out, Map<String, String> entries) {
+        for (Map.Entry<String, String> e : entries.entrySet()) {
+            Hessian2Writer.writeString(out, e.getKey());
+            Hessian2Writer.writeString(out, e.getValue());
+        }
+    }
+
+    /**
+     * A new request whose body is this body's bytes {@code [0, keep)}, then {@code entries} (not released here), then
+     * this body's bytes from {@code resume} on; the header is this one's with this view's request id and the new body
+     * length. Shares this frame's bytes, each holding its own reference.
+     */
+    private DubboRequest splice(int keep, ByteBuf entries, int resume, ByteBufAllocator alloc) {
+        final int bodyStart = frame.readerIndex() + HEADER_LENGTH;
+        final CompositeByteBuf out = alloc.compositeBuffer(4);
+        try {
             final ByteBuf head = alloc.buffer(HEADER_LENGTH);
             head.writeBytes(frame, frame.readerIndex(), HEADER_LENGTH);
             head.setLong(4, requestId);
-            head.setInt(12, newBodyLength);
+            head.setInt(12, keep + entries.readableBytes() + bodyLength() - resume);
             out.addComponent(true, head);
-            out.addComponent(true, frame.retainedSlice(bodyStart, firstEntry));
+            out.addComponent(true, frame.retainedSlice(bodyStart, keep));
             out.addComponent(true, entries.retain());
-            out.addComponent(true, frame.retainedSlice(bodyStart + attachmentsEnd, bodyLength() - attachmentsEnd));
+            out.addComponent(true, frame.retainedSlice(bodyStart + resume, bodyLength() - resume));
             final ByteBuf frame = out.retain();
             try {
                 return new DubboRequest(frame);
@@ -322,10 +318,7 @@ public final class DubboRequest extends DubboMessage {
                 frame.release();
                 throw e;
             }
-        } catch (Hessian2FormatException e) {
-            throw new DubboProtocolException("body: " + e.getMessage() + " (expected: a Hessian2 invocation)");
         } finally {
-            entries.release();
             out.release();
         }
     }

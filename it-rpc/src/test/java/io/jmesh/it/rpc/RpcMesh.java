@@ -261,13 +261,8 @@ final class RpcMesh implements AutoCloseable {
      */
     static ProxyFixture tracedConsumerSidecar(String protocol, String listener, String service, int providerPort,
                                               OtlpReceiver collector) throws Exception {
-        return Bootstraps.rpc(protocol).listener(listener).statPrefix(listener)
-                .bootstrap("node", "{ id: consumer-node, cluster: consumer.default }")
-                .listenerOption("traffic_direction", "OUTBOUND")
-                .option("tracing", OtlpReceiver.tracing("consumer.default", ""))
-                .virtualHost(service, service)
-                .route("/", "provider")
-                .cluster("provider", providerPort)
+        return consumerSidecar(protocol, listener, service, providerPort,
+                OtlpReceiver.tracing("consumer.default", ""))
                 .http2Cluster("otel", collector.port())
                 .start();
     }
@@ -278,17 +273,27 @@ final class RpcMesh implements AutoCloseable {
      */
     static ProxyFixture b3ConsumerSidecar(String protocol, String listener, String service, int providerPort)
             throws Exception {
+        return consumerSidecar(protocol, listener, service, providerPort,
+                "{ provider: { name: envoy.tracers.zipkin, typed_config: "
+                        + Bootstraps.typed("envoy.config.trace.v3.ZipkinConfig", "collector_cluster: zipkin, "
+                        + "collector_endpoint: /api/v2/spans, collector_endpoint_version: HTTP_JSON") + " } }")
+                .cluster("zipkin")
+                .start();
+    }
+
+    /**
+     * The consumer's sidecar of {@link #tracedConsumerSidecar} with the rpc_proxy's {@code tracing}; the caller adds
+     * the collector's cluster and starts it.
+     */
+    private static Bootstraps consumerSidecar(String protocol, String listener, String service, int providerPort,
+                                              String tracing) {
         return Bootstraps.rpc(protocol).listener(listener).statPrefix(listener)
                 .bootstrap("node", "{ id: consumer-node, cluster: consumer.default }")
                 .listenerOption("traffic_direction", "OUTBOUND")
-                .option("tracing", "{ provider: { name: envoy.tracers.zipkin, typed_config: "
-                        + Bootstraps.typed("envoy.config.trace.v3.ZipkinConfig", "collector_cluster: zipkin, "
-                        + "collector_endpoint: /api/v2/spans, collector_endpoint_version: HTTP_JSON") + " } }")
+                .option("tracing", tracing)
                 .virtualHost(service, service)
                 .route("/", "provider")
-                .cluster("provider", providerPort)
-                .cluster("zipkin")
-                .start();
+                .cluster("provider", providerPort);
     }
 
     /** A free port of 127.0.0.1 (for an app: the same port is then bound by its sidecar on its own IP). */

@@ -1,8 +1,6 @@
 package io.jmesh.proxy.filter.rbac;
 
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +9,6 @@ import java.util.Map;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 
-import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.type.matcher.v3.DoubleMatcher;
@@ -20,6 +17,7 @@ import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.internal.Cidr;
 import io.jmesh.proxy.router.HeaderMatch;
 import io.jmesh.proxy.router.StringMatch;
 import io.jmesh.proxy.stream.ConnectionInfo;
@@ -485,87 +483,6 @@ final class RbacMatchers {
             }
             default:
                 throw new ConfigException(path + ".match_pattern: null (expected: exact or range)");
-        }
-    }
-
-    /** A compiled {@code CidrRange}. */
-    static final class Cidr {
-        private final byte[] prefix;
-        private final int bits;
-
-        private Cidr(byte[] prefix, int bits) {
-            this.prefix = prefix;
-            this.bits = bits;
-        }
-
-        static Cidr from(CidrRange range, String path) throws ConfigException {
-            String a = range.getAddressPrefix();
-            if (!isIpLiteral(a)) {
-                throw new ConfigException(path + ".address_prefix: \"" + a + "\" (expected: an IPv4 or IPv6 address)");
-            }
-            byte[] bytes;
-            try {
-                bytes = InetAddress.getByName(a).getAddress(); // a literal: no lookup
-            } catch (UnknownHostException e) {
-                throw new ConfigException(path + ".address_prefix: \"" + a + "\" (expected: an IPv4 or IPv6 address)");
-            }
-            int bits = range.hasPrefixLen() ? range.getPrefixLen().getValue() : bytes.length * 8;
-            if (bits > bytes.length * 8) {
-                throw new ConfigException(path + ".prefix_len: " + bits + " (expected: <= " + bytes.length * 8 + ")");
-            }
-            return new Cidr(bytes, bits);
-        }
-
-        /** Whether {@code a} is an IPv4 or IPv6 literal (so that {@link InetAddress#getByName} never looks it up). */
-        private static boolean isIpLiteral(String a) {
-            if (a.isEmpty()) {
-                return false;
-            }
-            boolean colon = a.indexOf(':') >= 0;
-            for (int i = 0; i < a.length(); i++) {
-                char ch = a.charAt(i);
-                boolean ok = ch == '.' || ch == ':' || (ch >= '0' && ch <= '9')
-                             || (colon && ((ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')));
-                if (!ok) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        boolean contains(InetSocketAddress address) {
-            if (address == null || address.getAddress() == null) {
-                return false;
-            }
-            byte[] b = address.getAddress().getAddress();
-            if (b.length != prefix.length) {
-                if (b.length == 16 && prefix.length == 4 && isMappedV4(b)) {
-                    b = java.util.Arrays.copyOfRange(b, 12, 16);
-                } else {
-                    return false;
-                }
-            }
-            int full = bits / 8;
-            for (int i = 0; i < full; i++) {
-                if (b[i] != prefix[i]) {
-                    return false;
-                }
-            }
-            int rest = bits % 8;
-            if (rest == 0) {
-                return true;
-            }
-            int mask = (0xff << (8 - rest)) & 0xff;
-            return (b[full] & mask) == (prefix[full] & mask);
-        }
-
-        private static boolean isMappedV4(byte[] b) {
-            for (int i = 0; i < 10; i++) {
-                if (b[i] != 0) {
-                    return false;
-                }
-            }
-            return b[10] == (byte) 0xff && b[11] == (byte) 0xff;
         }
     }
 }

@@ -2,13 +2,15 @@ package io.jmesh.proxy.network.http;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+
+import com.google.protobuf.UInt32Value;
 
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.internal.Cidr;
 
 /**
  * Whether a request is internal or external, as Envoy's connection manager decides it
@@ -21,12 +23,13 @@ import io.jmesh.proxy.config.ConfigException;
  */
 final class InternalAddresses {
 
-    private static final InternalAddresses DEFAULT = new InternalAddresses(null);
+    private static final InternalAddresses DEFAULT = new InternalAddresses(List.of(range("10.0.0.0", 8),
+            range("172.16.0.0", 12), range("192.168.0.0", 16), range("127.0.0.1", 32), range("fc00::", 7),
+            range("::1", 128)));
 
-    /** The configured ranges ({@code [prefix bytes, bits]}), or null for Envoy's default set. */
-    private final List<Object[]> ranges;
+    private final List<Cidr> ranges;
 
-    private InternalAddresses(List<Object[]> ranges) {
+    private InternalAddresses(List<Cidr> ranges) {
         this.ranges = ranges;
     }
 
@@ -35,20 +38,10 @@ final class InternalAddresses {
         if (!proto.hasInternalAddressConfig() || proto.getInternalAddressConfig().getCidrRangesCount() == 0) {
             return DEFAULT;
         }
-        List<Object[]> ranges = new ArrayList<>();
+        List<Cidr> ranges = new ArrayList<>();
         List<CidrRange> list = proto.getInternalAddressConfig().getCidrRangesList();
         for (int i = 0; i < list.size(); i++) {
-            String p = path + ".internal_address_config.cidr_ranges[" + i + "]";
-            String a = list.get(i).getAddressPrefix();
-            byte[] bytes = literal(a);
-            if (bytes == null) {
-                throw new ConfigException(p + ".address_prefix: \"" + a + "\" (expected: an IPv4 or IPv6 address)");
-            }
-            int bits = list.get(i).hasPrefixLen() ? list.get(i).getPrefixLen().getValue() : bytes.length * 8;
-            if (bits > bytes.length * 8) {
-                throw new ConfigException(p + ".prefix_len: " + bits + " (expected: <= " + bytes.length * 8 + ")");
-            }
-            ranges.add(new Object[] { bytes, bits });
+            ranges.add(Cidr.from(list.get(i), path + ".internal_address_config.cidr_ranges[" + i + "]"));
         }
         return new InternalAddresses(List.copyOf(ranges));
     }
@@ -59,78 +52,33 @@ final class InternalAddresses {
      */
     boolean isInternalRequest(boolean useRemoteAddress, String xff, InetSocketAddress remote) {
         if (useRemoteAddress) {
-            return remote != null && remote.getAddress() != null && isInternal(remote.getAddress().getAddress());
+            return remote != null && isInternal(remote.getAddress());
         }
         if (xff == null || xff.indexOf(',') >= 0) {
             return false; // no address, or not a single one
         }
-        byte[] a = literal(xff.trim());
-        return a != null && isInternal(a);
+        String a = xff.trim();
+        if (a.indexOf(':') >= 0 && a.startsWith("[") && a.endsWith("]")) { // a bracketed IPv6 address
+            a = a.substring(1, a.length() - 1);
+        }
+        return isInternal(Cidr.literal(a));
     }
 
-    private boolean isInternal(byte[] a) {
-        if (ranges != null) {
-            for (Object[] r : ranges) {
-                if (contains((byte[]) r[0], (Integer) r[1], a)) {
-                    return true;
-                }
-            }
-            return false;
-        }
-        if (a.length == 4) {
-            int b0 = a[0] & 0xff;
-            int b1 = a[1] & 0xff;
-            return b0 == 10 || b0 == 192 && b1 == 168 || b0 == 172 && b1 >= 16 && b1 <= 31
-                   || b0 == 127 && a[1] == 0 && a[2] == 0 && a[3] == 1;
-        }
-        if ((a[0] & 0xfe) == 0xfc) {
-            return true; // fc00::/7, RFC 4193
-        }
-        for (int i = 0; i < 15; i++) {
-            if (a[i] != 0) {
-                return false;
+    private boolean isInternal(InetAddress a) {
+        for (Cidr r : ranges) {
+            if (r.contains(a)) {
+                return true;
             }
         }
-        return a[15] == 1; // ::1
+        return false;
     }
 
-    private static boolean contains(byte[] prefix, int bits, byte[] a) {
-        if (a.length != prefix.length) {
-            return false;
-        }
-        int full = bits / 8;
-        for (int i = 0; i < full; i++) {
-            if (a[i] != prefix[i]) {
-                return false;
-            }
-        }
-        int rest = bits % 8;
-        if (rest == 0) {
-            return true;
-        }
-        int mask = (0xff << (8 - rest)) & 0xff;
-        return (a[full] & mask) == (prefix[full] & mask);
-    }
-
-    /** The bytes of an IPv4 or IPv6 literal, or null for anything else (never a DNS lookup). */
-    private static byte[] literal(String a) {
-        if (a.isEmpty()) {
-            return null;
-        }
-        boolean colon = a.indexOf(':') >= 0;
-        String s = colon && a.startsWith("[") && a.endsWith("]") ? a.substring(1, a.length() - 1) : a;
-        for (int i = 0; i < s.length(); i++) {
-            char ch = s.charAt(i);
-            boolean ok = ch == '.' || ch == ':' || ch >= '0' && ch <= '9'
-                         || colon && (ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F');
-            if (!ok) {
-                return null;
-            }
-        }
+    private static Cidr range(String prefix, int bits) {
         try {
-            return InetAddress.getByName(s).getAddress();
-        } catch (UnknownHostException e) {
-            return null;
+            return Cidr.from(CidrRange.newBuilder().setAddressPrefix(prefix).setPrefixLen(UInt32Value.of(bits)).build(),
+                    "internal address");
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

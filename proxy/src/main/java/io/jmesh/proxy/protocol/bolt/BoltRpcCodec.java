@@ -119,11 +119,6 @@ public final class BoltRpcCodec implements RpcCodec {
     }
 
     @Override
-    public Object withHeaders(Object request, Map<String, String> added, ByteBufAllocator alloc) {
-        return ((BoltRequest) request).withHeaders(added, alloc);
-    }
-
-    @Override
     public Object withHeaders(Object request, Map<String, String> added, Set<String> removed, ByteBufAllocator alloc) {
         return ((BoltRequest) request).withHeaders(added, removed, alloc);
     }

@@ -138,11 +138,6 @@ public final class DubboRpcCodec implements RpcCodec {
     }
 
     @Override
-    public Object withHeaders(Object request, Map<String, String> added, ByteBufAllocator alloc) {
-        return ((DubboRequest) request).withAttachments(added, alloc);
-    }
-
-    @Override
     public Object withHeaders(Object request, Map<String, String> added, Set<String> removed, ByteBufAllocator alloc) {
         return ((DubboRequest) request).withAttachments(added, removed, alloc);
     }

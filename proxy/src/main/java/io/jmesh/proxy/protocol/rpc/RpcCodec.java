@@ -75,28 +75,14 @@ public interface RpcCodec {
     default void forEachRoutingField(Object request, BiConsumer<String, String> action) {}
 
     /**
-     * A new request with {@code added} in its headers, later entries replacing earlier ones, as the provider will
-     * read them; the body is shared, not copied. {@code request} is neither retained nor released; the result holds
-     * its own reference, which the caller owns.
-     *
-     * @throws UnsupportedOperationException if the protocol cannot carry added headers
-     */
-    Object withHeaders(Object request, Map<String, String> added, ByteBufAllocator alloc);
-
-    /**
-     * A new request without the headers named in {@code removed} and with {@code added} (a name in both ends up with
-     * its {@code added} value), as the provider will read them; ownership as {@link #withHeaders(Object, Map,
-     * ByteBufAllocator)}. By default only {@code added} is supported.
+     * A new request without the headers named in {@code removed} and with {@code added} (later entries replacing
+     * earlier ones; a name in both ends up with its {@code added} value), as the provider will read them; the body is
+     * shared, not copied. {@code request} is neither retained nor released; the result holds its own reference, which
+     * the caller owns.
      *
      * @throws UnsupportedOperationException if the protocol cannot carry added headers or remove headers
      */
-    default Object withHeaders(Object request, Map<String, String> added, Set<String> removed,
-                               ByteBufAllocator alloc) {
-        if (!removed.isEmpty()) {
-            throw new UnsupportedOperationException(name() + " cannot remove headers " + removed);
-        }
-        return withHeaders(request, added, alloc);
-    }
+    Object withHeaders(Object request, Map<String, String> added, Set<String> removed, ByteBufAllocator alloc);
 
     /**
      * A local error reply answering {@code request} in the protocol's own form (see {@link RpcStatus});

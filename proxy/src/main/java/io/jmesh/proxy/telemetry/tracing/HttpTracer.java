@@ -273,25 +273,20 @@ public final class HttpTracer {
     /**
      * Decides whether the request is traced, marks the decision in {@code x-request-id}, continues or starts its
      * trace and writes the context into {@code headers} for the upstream. Returns the span of a sampled request, or
-     * null. Call after {@code x-request-id} has been set (or not) and before the request is routed.
-     */
-    public Span startSpan(HttpHeaders headers, StreamInfo info) {
-        return startSpan(headers, info, null);
-    }
-
-    /**
-     * As {@link #startSpan(HttpHeaders, StreamInfo)}, for a request on a route whose {@code tracing} (null: none)
-     * replaces the connection manager's sampling fractions, as Envoy's {@code mutateTracingRequestHeader} does.
+     * null. Call after {@code x-request-id} has been set (or not) and the request is routed: the {@code tracing} of
+     * its route ({@code route}, null: none) replaces the connection manager's sampling fractions, as Envoy's
+     * {@code mutateTracingRequestHeader} does.
      */
     public Span startSpan(HttpHeaders headers, StreamInfo info, RouteTracing route) {
         String rid = headers.get(X_REQUEST_ID);
         TraceReason status = TraceReason.of(rid);
         long stable = TraceReason.stableRandom(rid);
         if (stable >= 0) { // Envoy decides only for a request id it can read
-            TraceReason reason = route == null ? decide(status, stable, headers.contains(X_CLIENT_TRACE_ID),
-                    headers.contains(X_ENVOY_FORCE_TRACE)) : decide(status, stable,
-                    headers.contains(X_CLIENT_TRACE_ID), headers.contains(X_ENVOY_FORCE_TRACE), route.clientSampling,
-                    route.randomSampling, route.overallSampling);
+            boolean clientTraceId = headers.contains(X_CLIENT_TRACE_ID);
+            boolean forceTrace = headers.contains(X_ENVOY_FORCE_TRACE);
+            TraceReason reason = route == null ? decide(status, stable, clientTraceId, forceTrace)
+                    : decide(status, stable, clientTraceId, forceTrace, route.clientSampling, route.randomSampling,
+                            route.overallSampling);
             if (reason != status) {
                 headers.set(X_REQUEST_ID, reason.mark(rid));
             }
@@ -387,16 +382,8 @@ public final class HttpTracer {
     /**
      * Tags and ends a span when its stream is done (Envoy's {@code finalizeDownstreamSpan}) and hands it to the
      * exporter. {@code method}, {@code uri}, {@code scheme} and {@code headers} are the request's (null when the
-     * request never got that far).
-     */
-    public void finishSpan(Span span, StreamInfo info, String method, String uri, String scheme, HttpHeaders headers) {
-        finishSpan(span, info, method, uri, scheme, headers, null);
-    }
-
-    /**
-     * As {@link #finishSpan(Span, StreamInfo, String, String, String, HttpHeaders)}, adding the {@code custom_tags}
-     * of the request's route {@code tracing} (null: none) after the connection manager's: a route tag replaces one of
-     * the same name, as in Envoy.
+     * request never got that far). The {@code custom_tags} of the request's route {@code tracing} ({@code route},
+     * null: none) are added after the connection manager's: a route tag replaces one of the same name, as in Envoy.
      */
     public void finishSpan(Span span, StreamInfo info, String method, String uri, String scheme, HttpHeaders headers,
                            RouteTracing route) {

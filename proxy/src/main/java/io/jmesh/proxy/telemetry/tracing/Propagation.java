@@ -1,6 +1,5 @@
 package io.jmesh.proxy.telemetry.tracing;
 
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 
 /**
@@ -31,11 +30,6 @@ public final class Propagation {
      * one. A context without ids ({@link TraceContext#traceIdLow()} 0) carries only a sampling decision
      * ({@code b3: 0}, {@code x-b3-sampled} alone).
      */
-    public static TraceContext extract(HttpHeaders h, Format preferred) {
-        return extract(TraceCarrier.of(h), preferred);
-    }
-
-    /** As {@link #extract(HttpHeaders, Format)}, from any carrier. */
     public static TraceContext extract(TraceCarrier h, Format preferred) {
         TraceContext c = preferred == Format.W3C ? extractW3c(h) : extractB3(h);
         if (c == null) {
@@ -45,11 +39,6 @@ public final class Propagation {
     }
 
     /** B3, the single header first (it wins when both are present, as in Envoy's extractor). */
-    public static TraceContext extractB3(HttpHeaders h) {
-        return extractB3(TraceCarrier.of(h));
-    }
-
-    /** B3 from any carrier. */
     public static TraceContext extractB3(TraceCarrier h) {
         String single = h.get(B3);
         if (single != null) {
@@ -120,11 +109,6 @@ public final class Propagation {
     }
 
     /** W3C {@code traceparent} (any version but {@code ff}, reading the fields of version 00) and {@code tracestate}. */
-    public static TraceContext extractW3c(HttpHeaders h) {
-        return extractW3c(TraceCarrier.of(h));
-    }
-
-    /** W3C from any carrier. */
     public static TraceContext extractW3c(TraceCarrier h) {
         String tp = h.get(TRACEPARENT);
         if (tp == null) {
@@ -159,11 +143,6 @@ public final class Propagation {
      * Writes {@code c} as B3 multi headers (the form Envoy's Zipkin tracer sends) and removes a {@code b3} single
      * header, which would otherwise win over them at the next hop.
      */
-    public static void injectB3(HttpHeaders h, TraceContext c) {
-        injectB3(TraceCarrier.of(h), c);
-    }
-
-    /** B3 multi headers into any carrier. */
     public static void injectB3(TraceCarrier h, TraceContext c) {
         h.remove(B3);
         h.set(X_B3_TRACE_ID, c.traceIdHex());
@@ -180,11 +159,6 @@ public final class Propagation {
     }
 
     /** Writes {@code c} as W3C {@code traceparent} (version 00) and its {@code tracestate}, if any. */
-    public static void injectW3c(HttpHeaders h, TraceContext c) {
-        injectW3c(TraceCarrier.of(h), c);
-    }
-
-    /** W3C headers into any carrier. */
     public static void injectW3c(TraceCarrier h, TraceContext c) {
         h.set(TRACEPARENT, traceparent(c));
         if (c.traceState() != null && !c.traceState().isEmpty()) {

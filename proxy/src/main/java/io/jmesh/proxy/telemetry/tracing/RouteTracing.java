@@ -5,6 +5,7 @@ import java.util.List;
 import io.envoyproxy.envoy.config.route.v3.Tracing;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.filter.FractionalPercents;
 
 /**
  * A route's {@code tracing} (Envoy's {@code RouteTracingImpl}): for requests on the route it replaces the
@@ -40,13 +41,7 @@ public final class RouteTracing {
         if (!present) {
             return 10_000;
         }
-        long denominator = switch (f.getDenominator()) {
-            case HUNDRED -> 100;
-            case TEN_THOUSAND -> 10_000;
-            case MILLION -> 1_000_000;
-            default -> throw new ConfigException(path + ".denominator: " + f.getDenominatorValue()
-                    + " (expected: HUNDRED, TEN_THOUSAND or MILLION)");
-        };
+        long denominator = FractionalPercents.denominator(f, path + ".denominator");
         return (int) (Math.min(f.getNumerator(), denominator) * 10_000L / denominator);
     }
 }

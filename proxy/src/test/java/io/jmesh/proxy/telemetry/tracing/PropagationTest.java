@@ -20,9 +20,14 @@ class PropagationTest {
         return h;
     }
 
+    /** HTTP headers as the tracer reads them. */
+    private static TraceCarrier carrier(String... kv) {
+        return TraceCarrier.of(headers(kv));
+    }
+
     @Test
     void b3MultiHeaders() {
-        TraceContext c = Propagation.extractB3(headers("x-b3-traceid", "463ac35c9f6413ad48485a3953bb6124",
+        TraceContext c = Propagation.extractB3(carrier("x-b3-traceid", "463ac35c9f6413ad48485a3953bb6124",
                 "x-b3-spanid", "a2fb4a1d1a96d312", "x-b3-parentspanid", "0020000000000001", "x-b3-sampled", "1"));
         assertEquals("463ac35c9f6413ad48485a3953bb6124", c.traceIdHex());
         assertEquals("a2fb4a1d1a96d312", c.spanIdHex());
@@ -32,12 +37,12 @@ class PropagationTest {
 
     @Test
     void b3MultiSixtyFourBitUnsampledAndDebug() {
-        TraceContext c = Propagation.extractB3(headers("x-b3-traceid", "48485a3953bb6124",
+        TraceContext c = Propagation.extractB3(carrier("x-b3-traceid", "48485a3953bb6124",
                 "x-b3-spanid", "a2fb4a1d1a96d312", "x-b3-sampled", "0"));
         assertEquals("48485a3953bb6124", c.traceIdHex());
         assertEquals(Boolean.FALSE, c.sampled());
         assertNull(c.parentIdHex());
-        TraceContext debug = Propagation.extractB3(headers("x-b3-traceid", "48485a3953bb6124",
+        TraceContext debug = Propagation.extractB3(carrier("x-b3-traceid", "48485a3953bb6124",
                 "x-b3-spanid", "a2fb4a1d1a96d312", "x-b3-flags", "1"));
         assertTrue(debug.debug());
         assertTrue(debug.isSampled());
@@ -45,22 +50,22 @@ class PropagationTest {
 
     @Test
     void b3SingleHeader() {
-        TraceContext c = Propagation.extractB3(headers(
+        TraceContext c = Propagation.extractB3(carrier(
                 "b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90"));
         assertEquals("80f198ee56343ba864fe8b2a57d3eff7", c.traceIdHex());
         assertEquals("e457b5a2e4d86bd1", c.spanIdHex());
         assertEquals("05e3ac9a4f6e3b90", c.parentIdHex());
         assertTrue(c.isSampled());
-        TraceContext noFlag = Propagation.extractB3(headers("b3", "80f198ee56343ba8-e457b5a2e4d86bd1"));
+        TraceContext noFlag = Propagation.extractB3(carrier("b3", "80f198ee56343ba8-e457b5a2e4d86bd1"));
         assertNull(noFlag.sampled());
-        TraceContext deny = Propagation.extractB3(headers("b3", "0"));
+        TraceContext deny = Propagation.extractB3(carrier("b3", "0"));
         assertEquals(0, deny.traceIdLow());
         assertEquals(Boolean.FALSE, deny.sampled());
     }
 
     @Test
     void b3SingleWinsOverMulti() {
-        TraceContext c = Propagation.extractB3(headers("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-0",
+        TraceContext c = Propagation.extractB3(carrier("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-0",
                 "x-b3-traceid", "48485a3953bb6124", "x-b3-spanid", "a2fb4a1d1a96d312", "x-b3-sampled", "1"));
         assertEquals("80f198ee56343ba8", c.traceIdHex());
         assertFalse(c.isSampled());
@@ -68,35 +73,35 @@ class PropagationTest {
 
     @Test
     void malformedB3ReadsAsAbsent() {
-        assertNull(Propagation.extractB3(headers("x-b3-traceid", "XYZ", "x-b3-spanid", "a2fb4a1d1a96d312")));
-        assertNull(Propagation.extractB3(headers("x-b3-traceid", "48485a3953bb6124", "x-b3-spanid", "a2fb")));
-        assertNull(Propagation.extractB3(headers("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-x")));
-        assertNull(Propagation.extractB3(headers("b3", "0000000000000000-e457b5a2e4d86bd1")));
-        assertNull(Propagation.extractB3(headers()));
+        assertNull(Propagation.extractB3(carrier("x-b3-traceid", "XYZ", "x-b3-spanid", "a2fb4a1d1a96d312")));
+        assertNull(Propagation.extractB3(carrier("x-b3-traceid", "48485a3953bb6124", "x-b3-spanid", "a2fb")));
+        assertNull(Propagation.extractB3(carrier("b3", "80f198ee56343ba8-e457b5a2e4d86bd1-x")));
+        assertNull(Propagation.extractB3(carrier("b3", "0000000000000000-e457b5a2e4d86bd1")));
+        assertNull(Propagation.extractB3(carrier()));
     }
 
     @Test
     void w3cTraceparentAndTracestate() {
-        TraceContext c = Propagation.extractW3c(headers(
+        TraceContext c = Propagation.extractW3c(carrier(
                 "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate", "congo=t61rcWkgMzE"));
         assertEquals("0af7651916cd43dd8448eb211c80319c", c.traceIdHex());
         assertEquals("b7ad6b7169203331", c.spanIdHex());
         assertTrue(c.isSampled());
         assertEquals("congo=t61rcWkgMzE", c.traceState());
-        TraceContext unsampled = Propagation.extractW3c(headers(
+        TraceContext unsampled = Propagation.extractW3c(carrier(
                 "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"));
         assertEquals(Boolean.FALSE, unsampled.sampled());
     }
 
     @Test
     void malformedTraceparentReadsAsAbsent() {
-        assertNull(Propagation.extractW3c(headers("traceparent", "00-00000000000000000000000000000000-b7ad6b7169203331-01")));
-        assertNull(Propagation.extractW3c(headers("traceparent", "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01")));
-        assertNull(Propagation.extractW3c(headers("traceparent", "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
-        assertNull(Propagation.extractW3c(headers("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01")));
-        assertNull(Propagation.extractW3c(headers("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")));
+        assertNull(Propagation.extractW3c(carrier("traceparent", "00-00000000000000000000000000000000-b7ad6b7169203331-01")));
+        assertNull(Propagation.extractW3c(carrier("traceparent", "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01")));
+        assertNull(Propagation.extractW3c(carrier("traceparent", "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")));
+        assertNull(Propagation.extractW3c(carrier("traceparent", "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01")));
+        assertNull(Propagation.extractW3c(carrier("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")));
         // a later version may add fields after the flags
-        TraceContext future = Propagation.extractW3c(headers(
+        TraceContext future = Propagation.extractW3c(carrier(
                 "traceparent", "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra"));
         assertEquals("b7ad6b7169203331", future.spanIdHex());
     }
@@ -105,10 +110,10 @@ class PropagationTest {
     void preferredFormatFirstThenTheOther() {
         HttpHeaders h = headers("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                 "x-b3-traceid", "48485a3953bb6124", "x-b3-spanid", "a2fb4a1d1a96d312");
-        assertEquals("a2fb4a1d1a96d312", Propagation.extract(h, Propagation.Format.B3).spanIdHex());
-        assertEquals("b7ad6b7169203331", Propagation.extract(h, Propagation.Format.W3C).spanIdHex());
+        assertEquals("a2fb4a1d1a96d312", Propagation.extract(TraceCarrier.of(h), Propagation.Format.B3).spanIdHex());
+        assertEquals("b7ad6b7169203331", Propagation.extract(TraceCarrier.of(h), Propagation.Format.W3C).spanIdHex());
         HttpHeaders onlyW3c = headers("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-        assertEquals("b7ad6b7169203331", Propagation.extract(onlyW3c, Propagation.Format.B3).spanIdHex());
+        assertEquals("b7ad6b7169203331", Propagation.extract(TraceCarrier.of(onlyW3c), Propagation.Format.B3).spanIdHex());
     }
 
     @Test
@@ -116,16 +121,16 @@ class PropagationTest {
         TraceContext c = new TraceContext(0x463ac35c9f6413adL, 0x48485a3953bb6124L, 0xa2fb4a1d1a96d312L,
                 0x20000000000001L, true, false, "k=v");
         HttpHeaders h = headers("b3", "stale-value");
-        Propagation.injectB3(h, c);
+        Propagation.injectB3(TraceCarrier.of(h), c);
         assertFalse(h.contains("b3"));
         assertEquals("463ac35c9f6413ad48485a3953bb6124", h.get("x-b3-traceid"));
         assertEquals("a2fb4a1d1a96d312", h.get("x-b3-spanid"));
         assertEquals("0020000000000001", h.get("x-b3-parentspanid"));
         assertEquals("1", h.get("x-b3-sampled"));
-        TraceContext back = Propagation.extractB3(h);
+        TraceContext back = Propagation.extractB3(TraceCarrier.of(h));
         assertEquals(new TraceContext(c.traceIdHigh(), c.traceIdLow(), c.spanId(), c.parentId(), true, false, null), back);
         HttpHeaders w = new DefaultHttpHeaders();
-        Propagation.injectW3c(w, c.withSampled(false));
+        Propagation.injectW3c(TraceCarrier.of(w), c.withSampled(false));
         assertEquals("00-463ac35c9f6413ad48485a3953bb6124-a2fb4a1d1a96d312-00", w.get("traceparent"));
         assertEquals("k=v", w.get("tracestate"));
     }

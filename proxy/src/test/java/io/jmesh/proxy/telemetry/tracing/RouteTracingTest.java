@@ -77,7 +77,7 @@ class RouteTracingTest {
                         + " { tag: tier, request_header: { name: x-tier, default_value: free } }] } }")
                 .routeYaml("{ match: { prefix: \"/never\" }, route: { cluster: backend },"
                         + " tracing: { overall_sampling: { numerator: 0 } } }")
-                .routeYaml("{ match: { prefix: \"/half\" }, route: { cluster: backend },"
+                .routeYaml("{ match: { prefix: \"/zero\" }, route: { cluster: backend },"
                         + " tracing: { random_sampling: { numerator: 0, denominator: TEN_THOUSAND } } }")
                 .route("/", "backend")
                 .start();
