@@ -97,7 +97,19 @@ public final class SidecarInjector {
      * @param name  the workload's name (a Deployment's, or the pod's own)
      * @param owner {@code kubernetes://apis/apps/v1/namespaces/NS/deployments/NAME}, or {@code null}
      */
-    public record Workload(String name, String owner) {}
+    public record Workload(String name, String owner) {
+
+        /**
+         * The workload {@code name} of {@code kind} in {@code apiVersion}, its owner as Istio's template writes
+         * {@code ISTIO_META_OWNER}: {@code kubernetes://apis/APIVERSION/namespaces/NS/KINDs/NAME} (namespace
+         * {@code default} when null or empty; {@code apis/v1} for core kinds too).
+         */
+        public static Workload of(String apiVersion, String kind, String namespace, String name) {
+            String ns = namespace == null || namespace.isEmpty() ? "default" : namespace;
+            return new Workload(name, "kubernetes://apis/" + apiVersion + "/namespaces/" + ns + "/"
+                    + kind.toLowerCase(java.util.Locale.ROOT) + "s/" + name);
+        }
+    }
 
     /** What an injection did besides changing the pod: settings it could not apply, by name. */
     public record Result(List<String> warnings) {}
