@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
+import io.jmesh.discovery.config.ConfigValidator;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.proxy.config.ConfigException;
@@ -170,6 +171,12 @@ public record InjectionSettings(String image, String imagePullPolicy, String dis
             MeshConfig mesh = DirectoryConfigWatcher.loadMeshConfig(meshConfigFile);
             trustDomain = mesh.trustDomain();
             proxyConfig = mesh.defaultConfig();
+            Object drain = proxyConfig.get("terminationDrainDuration");
+            if (drain != null) {
+                // checked here, where the file can be named, rather than at each injection
+                ConfigValidator.parseDuration(String.valueOf(drain), meshConfigFile
+                        + ": defaultConfig.terminationDrainDuration", java.time.Duration.ZERO);
+            }
             Object address = proxyConfig.get("discoveryAddress");
             if (address instanceof String s && !s.isEmpty()) {
                 discovery = s;

@@ -317,5 +317,14 @@ class KubeInjectTest {
         // policy disabled: a pod no selector picks and without inject=true stays as it is
         KubeInject.Output other = new KubeInject(new SidecarInjector(settings)).inject("f", resource("cronjob.yaml"));
         assertEquals(trees(resource("cronjob.yaml")), trees(other.yaml()));
+
+        // a mesh-wide drain duration that is not one is refused naming the file and field (it was a 0s drain)
+        Path badMesh = Files.writeString(dir.resolve("bad-mesh.yaml"), """
+                defaultConfig:
+                  terminationDrainDuration: soon
+                """);
+        assertEquals(badMesh + ": defaultConfig.terminationDrainDuration: soon (expected: a duration such as 1s or "
+                + "500ms)", assertThrows(ConfigException.class,
+                        () -> InjectionSettings.load(null, badMesh, null)).getMessage());
     }
 }
