@@ -82,6 +82,28 @@ class KubeInjectCommandTest {
     }
 
     @Test
+    void waitReturnsOnceTheProxyAnswers200() throws Exception {
+        // A readiness endpoint that answers 503 twice, then 200 (as the sidecar's /healthz/ready while it starts).
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer ready = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        ready.createContext("/healthz/ready", x -> {
+            x.sendResponseHeaders(requests.incrementAndGet() <= 2 ? 503 : 200, -1);
+            x.close();
+        });
+        ready.start();
+        try {
+            String url = "http://127.0.0.1:" + ready.getAddress().getPort() + "/healthz/ready";
+            CliRun r = CliRun.jmesh("wait", "--url", url, "--timeoutSeconds", "30", "--periodMillis", "50");
+            assertEquals(0, r.exit(), r.err());
+            assertEquals("jmesh wait: " + url + " is ready\n", r.err());
+            assertEquals(3, requests.get());
+        } finally {
+            ready.stop(0);
+        }
+    }
+
+    @Test
     void waitGivesUpWhenNothingAnswers() {
         CliRun r = CliRun.jmesh("wait", "--url", "http://127.0.0.1:1/healthz/ready", "--timeoutSeconds", "1",
                 "--periodMillis", "100");

@@ -291,26 +291,20 @@ public final class AdmissionWebhook implements AutoCloseable {
                 }
             }
         }
-        String ns = namespace.isEmpty() ? "default" : namespace;
         if (controller == null) {
             String name = m.getName() != null ? m.getName()
                     : m.getGenerateName() == null ? "" : m.getGenerateName().replaceAll("-$", "");
-            return new SidecarInjector.Workload(name, "kubernetes://apis/v1/namespaces/" + ns + "/pods/" + name);
+            return SidecarInjector.Workload.of("v1", "Pod", namespace, name);
         }
-        String name = controller.getName();
-        String kind = controller.getKind();
-        String apiVersion = controller.getApiVersion();
         String hash = m.getLabels() == null ? null : m.getLabels().get("pod-template-hash");
-        if (kind.equals("ReplicaSet") && hash != null && name.endsWith("-" + hash)) {
+        if (controller.getKind().equals("ReplicaSet") && hash != null && controller.getName().endsWith("-" + hash)) {
             // As istiod: a ReplicaSet made by a Deployment stands for the Deployment.
-            name = name.substring(0, name.length() - hash.length() - 1);
-            kind = "Deployment";
-            apiVersion = "apps/v1";
+            String name = controller.getName();
+            return SidecarInjector.Workload.of("apps/v1", "Deployment", namespace,
+                    name.substring(0, name.length() - hash.length() - 1));
         }
-        String plural = kind.toLowerCase(java.util.Locale.ROOT) + "s";
-        String prefix = apiVersion.contains("/") ? "apis/" + apiVersion : "api/" + apiVersion;
-        return new SidecarInjector.Workload(name, "kubernetes://" + prefix + "/namespaces/" + ns + "/" + plural + "/"
-                + name);
+        return SidecarInjector.Workload.of(controller.getApiVersion(), controller.getKind(), namespace,
+                controller.getName());
     }
 
     private static ObjectNode allowed(List<String> warnings) {

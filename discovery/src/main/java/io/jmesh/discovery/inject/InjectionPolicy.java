@@ -5,6 +5,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+
 /**
  * Whether a pod gets a sidecar, as Istio decides it: the webhook's namespace and object selectors (the namespace label
  * {@code istio-injection}, the pod label {@code sidecar.istio.io/inject}), then Istio's {@code injectRequired}: host
@@ -22,6 +26,8 @@ public final class InjectionPolicy {
     public static final String REVISION_LABEL = "istio.io/rev";
     /** The annotation of an injected pod. */
     public static final String STATUS = "sidecar.istio.io/status";
+
+    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
     private static final Set<String> IGNORED_NAMESPACES = Set.of("kube-system", "kube-public");
 
@@ -78,14 +84,14 @@ public final class InjectionPolicy {
             default -> { }
         }
         if (useDefault) {
-            for (Map<String, Object> s : settings.neverInjectSelector()) {
+            for (LabelSelector s : settings.neverInjectSelector()) {
                 if (LabelSelectors.matches(s, podLabels)) {
-                    return new Decision(false, "neverInjectSelector " + s + " selects the pod");
+                    return new Decision(false, "neverInjectSelector " + LabelSelectors.describe(s) + " selects the pod");
                 }
             }
-            for (Map<String, Object> s : settings.alwaysInjectSelector()) {
+            for (LabelSelector s : settings.alwaysInjectSelector()) {
                 if (LabelSelectors.matches(s, podLabels)) {
-                    return new Decision(true, "alwaysInjectSelector " + s + " selects the pod");
+                    return new Decision(true, "alwaysInjectSelector " + LabelSelectors.describe(s) + " selects the pod");
                 }
             }
         }
@@ -99,35 +105,32 @@ public final class InjectionPolicy {
         return new Decision(inject, source + " " + INJECT + "=" + selector);
     }
 
-    /** Kubernetes label selectors ({@code matchLabels}, {@code matchExpressions}) over plain maps. */
+    /** Kubernetes label selectors ({@code matchLabels}, {@code matchExpressions}); checked by {@link InjectionSettings}. */
     static final class LabelSelectors {
+
+        /** The operators of a {@code matchExpressions} entry. */
+        static final Set<String> OPERATORS = Set.of("In", "NotIn", "Exists", "DoesNotExist");
+
         private LabelSelectors() {}
 
-        @SuppressWarnings("unchecked")
-        static boolean matches(Map<String, Object> selector, Map<String, String> labels) {
-            Object ml = selector.get("matchLabels");
-            if (ml instanceof Map<?, ?> m) {
-                for (Map.Entry<?, ?> e : m.entrySet()) {
-                    if (!String.valueOf(e.getValue()).equals(labels.get(String.valueOf(e.getKey())))) {
+        static boolean matches(LabelSelector selector, Map<String, String> labels) {
+            if (selector.getMatchLabels() != null) {
+                for (Map.Entry<String, String> e : selector.getMatchLabels().entrySet()) {
+                    if (!String.valueOf(e.getValue()).equals(labels.get(e.getKey()))) {
                         return false;
                     }
                 }
             }
-            Object me = selector.get("matchExpressions");
-            if (me instanceof List<?> list) {
-                for (Object o : list) {
-                    Map<String, Object> expr = (Map<String, Object>) o;
-                    String key = String.valueOf(expr.get("key"));
-                    List<Object> values = expr.get("values") instanceof List<?> v ? (List<Object>) v : List.of();
-                    String op = String.valueOf(expr.get("operator"));
-                    boolean has = labels.containsKey(key);
-                    boolean in = has && values.stream().map(String::valueOf).anyMatch(labels.get(key)::equals);
-                    boolean ok = switch (op) {
+            if (selector.getMatchExpressions() != null) {
+                for (LabelSelectorRequirement expr : selector.getMatchExpressions()) {
+                    List<String> values = expr.getValues() == null ? List.of() : expr.getValues();
+                    boolean has = labels.containsKey(expr.getKey());
+                    boolean in = has && values.contains(labels.get(expr.getKey()));
+                    boolean ok = switch (expr.getOperator()) {
                         case "In" -> in;
                         case "NotIn" -> !in;
                         case "Exists" -> has;
-                        case "DoesNotExist" -> !has;
-                        default -> false;
+                        default -> !has; // DoesNotExist
                     };
                     if (!ok) {
                         return false;
@@ -135,6 +138,11 @@ public final class InjectionPolicy {
                 }
             }
             return true;
+        }
+
+        /** The selector as it is written in the injection config (JSON), for decisions' reasons. */
+        static String describe(LabelSelector selector) {
+            return SERIALIZATION.asJson(selector);
         }
     }
 }

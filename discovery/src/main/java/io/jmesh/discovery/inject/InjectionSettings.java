@@ -13,6 +13,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.jmesh.discovery.config.ConfigValidator;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.proxy.config.ConfigException;
@@ -43,8 +47,8 @@ import io.jmesh.proxy.config.ConfigException;
 public record InjectionSettings(String image, String imagePullPolicy, String discoveryAddress, String trustDomain,
                                 String clusterId, String meshId, String network, ProxyValues proxy,
                                 Map<String, Object> proxyConfig, String policy,
-                                List<Map<String, Object>> alwaysInjectSelector,
-                                List<Map<String, Object>> neverInjectSelector,
+                                List<LabelSelector> alwaysInjectSelector,
+                                List<LabelSelector> neverInjectSelector,
                                 Map<String, String> injectedAnnotations, boolean rewriteAppHttpProbe,
                                 List<String> warnings) {
 
@@ -94,6 +98,7 @@ public record InjectionSettings(String image, String imagePullPolicy, String dis
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
     /** The {@code global.proxy} keys read; others are reported as unsupported. */
     private static final Set<String> PROXY_KEYS = Set.of("image", "statusPort", "includeIPRanges", "excludeIPRanges",
@@ -170,6 +175,12 @@ public record InjectionSettings(String image, String imagePullPolicy, String dis
             MeshConfig mesh = DirectoryConfigWatcher.loadMeshConfig(meshConfigFile);
             trustDomain = mesh.trustDomain();
             proxyConfig = mesh.defaultConfig();
+            Object drain = proxyConfig.get("terminationDrainDuration");
+            if (drain != null) {
+                // checked here, where the file can be named, rather than at each injection
+                ConfigValidator.parseDuration(String.valueOf(drain), meshConfigFile
+                        + ": defaultConfig.terminationDrainDuration", java.time.Duration.ZERO);
+            }
             Object address = proxyConfig.get("discoveryAddress");
             if (address instanceof String s && !s.isEmpty()) {
                 discovery = s;
@@ -179,8 +190,8 @@ public record InjectionSettings(String image, String imagePullPolicy, String dis
             meshId = trustDomain;
         }
         String policy = d.policy;
-        List<Map<String, Object>> always = d.alwaysInjectSelector;
-        List<Map<String, Object>> never = d.neverInjectSelector;
+        List<LabelSelector> always = d.alwaysInjectSelector;
+        List<LabelSelector> never = d.neverInjectSelector;
         Map<String, String> injected = d.injectedAnnotations;
         if (injectConfigFile != null) {
             JsonNode root = read(injectConfigFile, "--injectConfigFile");
@@ -242,17 +253,53 @@ public record InjectionSettings(String image, String imagePullPolicy, String dis
         return out;
     }
 
-    @SuppressWarnings("unchecked")
-    private static List<Map<String, Object>> selectors(JsonNode node, String path) throws ConfigException {
+    /**
+     * Label selectors as Kubernetes writes them, checked here so that a bad one is refused at load naming the field
+     * (an unknown field, an operator other than In, NotIn, Exists or DoesNotExist, values missing or extra).
+     */
+    private static List<LabelSelector> selectors(JsonNode node, String path) throws ConfigException {
         if (node.isMissingNode() || node.isNull()) {
             return List.of();
         }
         if (!node.isArray()) {
             throw new ConfigException(path + ": " + node.getNodeType() + " (expected: a list of label selectors)");
         }
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (JsonNode s : node) {
-            out.add(YAML.convertValue(s, Map.class));
+        List<LabelSelector> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String at = path + "[" + i + "]";
+            LabelSelector selector;
+            try {
+                selector = node.get(i).isObject() ? SERIALIZATION.unmarshal(node.get(i).toString(), LabelSelector.class)
+                        : null;
+            } catch (RuntimeException e) { // a field of the wrong type
+                selector = null;
+            }
+            if (selector == null || !selector.getAdditionalProperties().isEmpty()) {
+                throw new ConfigException(at + ": " + node.get(i) + " (expected: a label selector with matchLabels "
+                        + "and/or matchExpressions)");
+            }
+            List<LabelSelectorRequirement> exprs = selector.getMatchExpressions() == null ? List.of()
+                    : selector.getMatchExpressions();
+            for (int j = 0; j < exprs.size(); j++) {
+                LabelSelectorRequirement e = exprs.get(j);
+                String ep = at + ".matchExpressions[" + j + "]";
+                if (e == null || e.getKey() == null || !e.getAdditionalProperties().isEmpty()) {
+                    throw new ConfigException(ep + ": " + node.get(i).path("matchExpressions").get(j)
+                            + " (expected: key, operator and values)");
+                }
+                if (!InjectionPolicy.LabelSelectors.OPERATORS.contains(e.getOperator())) {
+                    throw new ConfigException(ep + ".operator: " + e.getOperator()
+                            + " (expected: In, NotIn, Exists or DoesNotExist)");
+                }
+                boolean setOp = e.getOperator().equals("In") || e.getOperator().equals("NotIn");
+                boolean hasValues = e.getValues() != null && !e.getValues().isEmpty();
+                if (setOp != hasValues) {
+                    throw new ConfigException(ep + ".values: " + (hasValues ? e.getValues() : "none")
+                            + " (expected: " + (setOp ? "at least one value with " : "none with ") + e.getOperator()
+                            + ")");
+                }
+            }
+            out.add(selector);
         }
         return out;
     }

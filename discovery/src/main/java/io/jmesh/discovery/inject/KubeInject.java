@@ -99,32 +99,32 @@ public final class KubeInject {
         String namespace = doc.path("metadata").path("namespace").asText("");
         ObjectNode parent;
         String field;
-        String ownerPath;
+        String apiVersion;
         switch (kind) {
             case "Pod" -> {
                 parent = null;
                 field = null;
-                ownerPath = "apis/v1/namespaces/%s/pods/%s";
+                apiVersion = "v1";
             }
             case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet" -> {
                 parent = object(doc, "spec");
                 field = "template";
-                ownerPath = "apis/apps/v1/namespaces/%s/" + kind.toLowerCase(java.util.Locale.ROOT) + "s/%s";
+                apiVersion = "apps/v1";
             }
             case "ReplicationController" -> {
                 parent = object(doc, "spec");
                 field = "template";
-                ownerPath = "apis/v1/namespaces/%s/replicationcontrollers/%s";
+                apiVersion = "v1";
             }
             case "Job" -> {
                 parent = object(doc, "spec");
                 field = "template";
-                ownerPath = "apis/batch/v1/namespaces/%s/jobs/%s";
+                apiVersion = "batch/v1";
             }
             case "CronJob" -> {
                 parent = object(object(object(doc, "spec"), "jobTemplate"), "spec");
                 field = "template";
-                ownerPath = "apis/batch/v1/namespaces/%s/cronjobs/%s";
+                apiVersion = "batch/v1";
             }
             default -> {
                 return;
@@ -165,8 +165,7 @@ public final class KubeInject {
         }
         String workloadName = kind.equals("Pod") && doc.path("metadata").path("name").isMissingNode()
                 ? name.replaceAll("-$", "") : name;
-        SidecarInjector.Workload workload = new SidecarInjector.Workload(workloadName, "kubernetes://"
-                + String.format(ownerPath, namespace.isEmpty() ? "default" : namespace, name));
+        SidecarInjector.Workload workload = SidecarInjector.Workload.of(apiVersion, kind, namespace, workloadName);
         SidecarInjector.Result result;
         try {
             result = injector.inject(template.getMetadata(), template.getSpec(), namespace.isEmpty() ? null : namespace,

@@ -1,5 +1,6 @@
 package io.jmesh.discovery.inject;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +27,7 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.jmesh.discovery.config.ConfigValidator;
 import io.jmesh.proxy.config.ConfigException;
 
 /**
@@ -88,8 +90,6 @@ public final class SidecarInjector {
     private static final Pattern QUANTITY = Pattern.compile("^[+]?[0-9]+(\\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$");
     private static final Pattern CIDR = Pattern.compile(
             "^((25[0-5]|2[0-4]\\d|1?\\d?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1?\\d?\\d)(/(3[0-2]|[12]?\\d))?$");
-    private static final Pattern DURATION = Pattern.compile("^(\\d+(\\.\\d+)?(h|ms|m|s))+$");
-    private static final Pattern DURATION_PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|ms|m|s)");
 
     /**
      * The workload a pod belongs to, for Istio's {@code ISTIO_META_WORKLOAD_NAME} and {@code ISTIO_META_OWNER}.
@@ -97,7 +97,19 @@ public final class SidecarInjector {
      * @param name  the workload's name (a Deployment's, or the pod's own)
      * @param owner {@code kubernetes://apis/apps/v1/namespaces/NS/deployments/NAME}, or {@code null}
      */
-    public record Workload(String name, String owner) {}
+    public record Workload(String name, String owner) {
+
+        /**
+         * The workload {@code name} of {@code kind} in {@code apiVersion}, its owner as Istio's template writes
+         * {@code ISTIO_META_OWNER}: {@code kubernetes://apis/APIVERSION/namespaces/NS/KINDs/NAME} (namespace
+         * {@code default} when null or empty; {@code apis/v1} for core kinds too).
+         */
+        public static Workload of(String apiVersion, String kind, String namespace, String name) {
+            String ns = namespace == null || namespace.isEmpty() ? "default" : namespace;
+            return new Workload(name, "kubernetes://apis/" + apiVersion + "/namespaces/" + ns + "/"
+                    + kind.toLowerCase(java.util.Locale.ROOT) + "s/" + name);
+        }
+    }
 
     /** What an injection did besides changing the pod: settings it could not apply, by name. */
     public record Result(List<String> warnings) {}
@@ -153,10 +165,9 @@ public final class SidecarInjector {
         ResourceRequirements resources = proxyResources(ann, pv);
         boolean hold = proxyConfig.get("holdApplicationUntilProxyStarts") instanceof Boolean b ? b
                 : pv.holdApplicationUntilProxyStarts();
-        double drainSeconds = 5;
-        if (proxyConfig.get("terminationDrainDuration") != null) {
-            drainSeconds = seconds(String.valueOf(proxyConfig.get("terminationDrainDuration")));
-        }
+        Object drain = proxyConfig.get("terminationDrainDuration");
+        double drainSeconds = drain == null ? 5 : ConfigValidator.parseDuration(String.valueOf(drain),
+                "ProxyConfig terminationDrainDuration", Duration.ZERO).toNanos() / 1e9;
         int concurrency = proxyConfig.get("concurrency") instanceof Number n ? n.intValue() : 2;
         if (concurrency == 0) {
             // As Istio: a proxy told to use every core uses as many as its CPU limit (else request) allows.
@@ -622,8 +633,12 @@ public final class SidecarInjector {
             throw bad(PROXY_CONFIG, text, "holdApplicationUntilProxyStarts: true or false");
         }
         Object drain = m.get("terminationDrainDuration");
-        if (drain != null && !DURATION.matcher(String.valueOf(drain)).matches()) {
-            throw bad(PROXY_CONFIG, text, "terminationDrainDuration: a duration such as 5s or 1m30s");
+        if (drain != null) {
+            try {
+                ConfigValidator.parseDuration(String.valueOf(drain), "terminationDrainDuration", Duration.ZERO);
+            } catch (ConfigException e) {
+                throw bad(PROXY_CONFIG, text, "terminationDrainDuration: a duration such as 5s or 1m30s");
+            }
         }
         Object conc = m.get("concurrency");
         if (conc != null && !(conc instanceof Integer i && i >= 0)) {
@@ -634,22 +649,6 @@ public final class SidecarInjector {
             throw bad(PROXY_CONFIG, text, "proxyMetadata: a mapping of strings");
         }
         return m;
-    }
-
-    /** Seconds of a Go duration ({@code 5s}, {@code 1m30s}, {@code 500ms}). */
-    static double seconds(String duration) {
-        double total = 0;
-        java.util.regex.Matcher m = DURATION_PART.matcher(duration);
-        while (m.find()) {
-            double n = Double.parseDouble(m.group(1));
-            total += switch (m.group(2)) {
-                case "h" -> n * 3600;
-                case "m" -> n * 60;
-                case "ms" -> n / 1000;
-                default -> n;
-            };
-        }
-        return total;
     }
 
     private static String trim(double d) {

@@ -168,6 +168,32 @@ class AdmissionWebhookTest {
     }
 
     @Test
+    void theOwnerIsUnderApisEvenForCoreKindsAsIstiosTemplate() throws Exception {
+        // A pod of a ReplicationController (core group, apiVersion v1): Istio writes kubernetes://apis/v1/...
+        com.fasterxml.jackson.databind.node.ObjectNode tree =
+                (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(podReview("default", "", ""));
+        com.fasterxml.jackson.databind.node.ObjectNode meta =
+                (com.fasterxml.jackson.databind.node.ObjectNode) tree.at("/request/object/metadata");
+        meta.set("ownerReferences", JSON.readTree("""
+                [{"apiVersion":"v1","kind":"ReplicationController","name":"hello-rc",
+                  "uid":"8c2b3a34-5f5f-11e8-bc74-36e6bb280817","controller":true,"blockOwnerDeletion":true}]"""));
+        String review = JSON.writeValueAsString(tree);
+        Container proxy = container(patched(review, post("/inject", review)).getSpec().getContainers(), "istio-proxy");
+        assertEquals("kubernetes://apis/v1/namespaces/default/replicationcontrollers/hello-rc",
+                env(proxy, "ISTIO_META_OWNER"));
+        assertEquals("hello-rc", env(proxy, "ISTIO_META_WORKLOAD_NAME"));
+
+        // A pod without a controller is its own workload.
+        meta.remove("ownerReferences");
+        meta.remove("generateName");
+        meta.put("name", "hello-debug");
+        review = JSON.writeValueAsString(tree);
+        proxy = container(patched(review, post("/inject", review)).getSpec().getContainers(), "istio-proxy");
+        assertEquals("kubernetes://apis/v1/namespaces/default/pods/hello-debug", env(proxy, "ISTIO_META_OWNER"));
+        assertEquals("hello-debug", env(proxy, "ISTIO_META_WORKLOAD_NAME"));
+    }
+
+    @Test
     void namespaceAndObjectSelectorsDecideAsIstiosWebhookConfiguration() throws Exception {
         // No istio-injection label: only a pod labelled sidecar.istio.io/inject=true.
         assertFalse(post("/inject", podReview("plain", "", "")).has("patch"));

@@ -272,6 +272,44 @@ class KubeInjectTest {
     }
 
     @Test
+    void injectionSelectorsAreCheckedAtLoadAndNamedInTheDecision(@TempDir Path dir) throws Exception {
+        Path never = Files.writeString(dir.resolve("never.yaml"), """
+                neverInjectSelector:
+                  - matchExpressions:
+                      - {key: app, operator: Exists}
+                """);
+        KubeInject.Output out = new KubeInject(new SidecarInjector(InjectionSettings.load(null, null, never)))
+                .inject("hello.yaml", resource("hello.yaml"));
+        assertEquals(List.of("Deployment/hello: not injected: neverInjectSelector "
+                + "{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"Exists\"}]} selects the pod"),
+                out.messages());
+
+        Path operator = Files.writeString(dir.resolve("operator.yaml"), """
+                neverInjectSelector:
+                  - matchExpressions:
+                      - {key: tier, operator: Includes, values: [batch]}
+                """);
+        assertEquals(operator + ": neverInjectSelector[0].matchExpressions[0].operator: Includes (expected: In, "
+                + "NotIn, Exists or DoesNotExist)", assertThrows(ConfigException.class,
+                        () -> InjectionSettings.load(null, null, operator)).getMessage());
+        Path notASelector = Files.writeString(dir.resolve("not-a-selector.yaml"), """
+                alwaysInjectSelector:
+                  - matchExpressions: [tier]
+                """);
+        assertEquals(notASelector + ": alwaysInjectSelector[0]: {\"matchExpressions\":[\"tier\"]} (expected: a label "
+                + "selector with matchLabels and/or matchExpressions)", assertThrows(ConfigException.class,
+                        () -> InjectionSettings.load(null, null, notASelector)).getMessage());
+        Path noValues = Files.writeString(dir.resolve("no-values.yaml"), """
+                alwaysInjectSelector:
+                  - matchExpressions:
+                      - {key: tier, operator: In}
+                """);
+        assertEquals(noValues + ": alwaysInjectSelector[0].matchExpressions[0].values: none (expected: at least one "
+                + "value with In)", assertThrows(ConfigException.class,
+                        () -> InjectionSettings.load(null, null, noValues)).getMessage());
+    }
+
+    @Test
     void valuesMeshConfigAndInjectConfigFilesApply(@TempDir Path dir) throws Exception {
         Path values = Files.writeString(dir.resolve("values.yaml"), """
                 global:
@@ -317,5 +355,14 @@ class KubeInjectTest {
         // policy disabled: a pod no selector picks and without inject=true stays as it is
         KubeInject.Output other = new KubeInject(new SidecarInjector(settings)).inject("f", resource("cronjob.yaml"));
         assertEquals(trees(resource("cronjob.yaml")), trees(other.yaml()));
+
+        // a mesh-wide drain duration that is not one is refused naming the file and field (it was a 0s drain)
+        Path badMesh = Files.writeString(dir.resolve("bad-mesh.yaml"), """
+                defaultConfig:
+                  terminationDrainDuration: soon
+                """);
+        assertEquals(badMesh + ": defaultConfig.terminationDrainDuration: soon (expected: a duration such as 1s or "
+                + "500ms)", assertThrows(ConfigException.class,
+                        () -> InjectionSettings.load(null, badMesh, null)).getMessage());
     }
 }
