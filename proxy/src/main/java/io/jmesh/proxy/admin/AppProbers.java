@@ -23,11 +23,9 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.jmesh.proxy.internal.Transports;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 
 /**
  * The application's original Kubernetes probes, as pilot-agent runs them for a pod whose probes the injector
@@ -164,7 +162,7 @@ public final class AppProbers {
         if (p.kind().equals("tcpSocket")) {
             CompletableFuture<Integer> result = new CompletableFuture<>();
             new Bootstrap().group(group)
-                    .channel(group instanceof EpollEventLoopGroup ? EpollSocketChannel.class : NioSocketChannel.class)
+                    .channel(Transports.socketChannel(group))
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) p.timeout().toMillis())
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override

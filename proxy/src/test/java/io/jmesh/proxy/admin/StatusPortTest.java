@@ -3,6 +3,7 @@ package io.jmesh.proxy.admin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -141,6 +142,32 @@ class StatusPortTest {
             status.close();
             group.shutdownGracefully().syncUninterruptibly();
             server.shutdownNow();
+        }
+    }
+
+    @Test
+    void tcpProbeRunsOnTheNativeTransport() throws Exception {
+        // The proxy's own groups are epoll where it is available: the probe's connection must use the loop's transport.
+        assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "epoll is not available here");
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        try (ServerSocket open = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            AppProbers probers = AppProbers.parse("{"
+                    + "\"/app-health/web/livez\":{\"tcpSocket\":{\"port\":" + open.getLocalPort() + "}},"
+                    + "\"/app-health/db/livez\":{\"tcpSocket\":{\"port\":" + closedPort + "}}}");
+            var group = new io.netty.channel.epoll.EpollEventLoopGroup(1);
+            MergedMetricsServer status = MergedMetricsServer.start(new InetSocketAddress("127.0.0.1", 0), new Stats(),
+                    null, group, new MergedMetricsServer.StatusEndpoints(() -> null, () -> { }, probers), false);
+            try {
+                String s = "http://127.0.0.1:" + status.localAddress().getPort();
+                assertEquals(200, Curl.run(s + "/app-health/web/livez").status);
+                assertEquals(500, Curl.run(s + "/app-health/db/livez").status, "a refused TCP probe fails");
+            } finally {
+                status.close();
+                group.shutdownGracefully().syncUninterruptibly();
+            }
         }
     }
 
