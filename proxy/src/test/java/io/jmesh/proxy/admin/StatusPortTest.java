@@ -129,7 +129,7 @@ class StatusPortTest {
                 new InetSocketAddress("127.0.0.1", 0)).addService(health).build().start();
         int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
         AppProbers probers = AppProbers.parse("{"
-                + "\"/app-health/g/livez\":{\"grpc\":{\"port\":" + port + ",\"service\":\"ok\"}},"
+                + "\"/app-health/g/livez\":{\"grpc\":{\"port\":" + port + ",\"service\":\"ok\"},\"timeoutSeconds\":10},"
                 + "\"/app-health/g/readyz\":{\"grpc\":{\"port\":" + port + ",\"service\":\"down\"}}}");
         NioEventLoopGroup group = new NioEventLoopGroup(1);
         MergedMetricsServer status = MergedMetricsServer.start(new InetSocketAddress("127.0.0.1", 0), new Stats(),
