@@ -42,11 +42,11 @@ public final class RootCertPublisher implements AutoCloseable {
     private final SharedIndexInformer<Namespace> namespaces;
     private final SharedIndexInformer<ConfigMap> configMaps;
 
-    private RootCertPublisher(KubernetesClient client, Supplier<String> roots) {
+    private RootCertPublisher(KubernetesClient client, Supplier<String> roots, long resyncMillis) {
         this.client = client;
         this.roots = roots;
         this.informers = new CoalescingInformers("root-cert-publisher", this::publish, this::summary);
-        this.namespaces = informers.watch(client.namespaces().runnableInformer(RESYNC_MILLIS), "Namespace", null);
+        this.namespaces = informers.watch(client.namespaces().runnableInformer(resyncMillis), "Namespace", null);
         this.configMaps = informers.watch(client.configMaps().inAnyNamespace().withLabel("istio.io/config", "true")
                 .runnableInformer(0), "ConfigMap", null);
         informers.start();
@@ -54,7 +54,12 @@ public final class RootCertPublisher implements AutoCloseable {
 
     /** Starts publishing {@code roots} (read at every pass) through {@code client}; returns without waiting. */
     public static RootCertPublisher start(KubernetesClient client, Supplier<String> roots) {
-        return new RootCertPublisher(client, roots);
+        return start(client, roots, RESYNC_MILLIS);
+    }
+
+    /** As {@link #start(KubernetesClient, Supplier)} with the namespaces' resync period (tests: a shorter one). */
+    static RootCertPublisher start(KubernetesClient client, Supplier<String> roots, long resyncMillis) {
+        return new RootCertPublisher(client, roots, resyncMillis);
     }
 
     private String summary() {
