@@ -13,10 +13,10 @@ import java.nio.charset.StandardCharsets;
  * @param out  what the command printed on standard output (UTF-8)
  * @param err  what it printed on standard error (UTF-8)
  */
-record CliRun(int exit, String out, String err) {
+public record CliRun(int exit, String out, String err) {
 
     /** Runs {@code jmesh args...} in this JVM ({@link Main#run}) and captures its output. */
-    static CliRun jmesh(String... args) {
+    public static CliRun jmesh(String... args) {
         PrintStream out = System.out;
         PrintStream err = System.err;
         ByteArrayOutputStream o = new ByteArrayOutputStream();

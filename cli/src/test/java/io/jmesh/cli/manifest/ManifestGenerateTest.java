@@ -1,12 +1,10 @@
 package io.jmesh.cli.manifest;
 
+import static io.jmesh.cli.CliRun.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,7 +12,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.jmesh.cli.Main;
+import io.jmesh.cli.CliRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,24 +26,6 @@ class ManifestGenerateTest {
 
     /** The chart in the source tree, which the build copies into the jar. */
     static final Path CHART = Path.of("..", "deploy", "helm", "jmesh");
-
-    private record Run(int exit, String out, String err) {}
-
-    private static Run jmesh(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-    }
 
     /** The printed documents, parsed. */
     @SuppressWarnings("unchecked")
@@ -70,7 +50,7 @@ class ManifestGenerateTest {
 
     @Test
     void printsIstiosObjectsInInstallOrder() throws Exception {
-        Run run = jmesh("manifest", "generate");
+        CliRun run = jmesh("manifest", "generate");
         assertEquals(0, run.exit(), run.err());
         List<Map<String, Object>> docs = documents(run.out());
         List<String> objects = docs.stream().filter(d -> !d.get("kind").equals("CustomResourceDefinition"))
@@ -156,7 +136,7 @@ class ManifestGenerateTest {
 
     @Test
     void revisionRenamesTheControlPlaneAndSelectsItsLabel() throws Exception {
-        Run run = jmesh("manifest", "generate", "--revision", "canary", "--set", "gateway.enabled=false");
+        CliRun run = jmesh("manifest", "generate", "--revision", "canary", "--set", "gateway.enabled=false");
         assertEquals(0, run.exit(), run.err());
         List<Map<String, Object>> docs = documents(run.out());
         Map<String, Object> deploy = find(docs, "Deployment", "istiod-canary");
@@ -184,7 +164,7 @@ class ManifestGenerateTest {
                 meshConfig:
                   outboundTrafficPolicy: {mode: REGISTRY_ONLY}
                 """);
-        Run run = jmesh("manifest", "generate", "-f", CHART.resolve("values-demo.yaml").toString(), "-f",
+        CliRun run = jmesh("manifest", "generate", "-f", CHART.resolve("values-demo.yaml").toString(), "-f",
                 extra.toString(), "--set", "global.image=registry.example/jmesh:1.2,gateway.serviceType=ClusterIP");
         assertEquals(0, run.exit(), run.err());
         List<Map<String, Object>> docs = documents(run.out());
@@ -205,7 +185,7 @@ class ManifestGenerateTest {
 
     @Test
     void badValuesAreRefusedByName(@TempDir Path dir) throws Exception {
-        Run unknown = jmesh("manifest", "generate", "--set", "pilot.replicas=2");
+        CliRun unknown = jmesh("manifest", "generate", "--set", "pilot.replicas=2");
         assertEquals(1, unknown.exit());
         assertTrue(unknown.err().startsWith("error: --set pilot.replicas=2: pilot.replicas: unknown value (expected: "
                 + "one of [pilot.replicaCount, pilot.caSecret,"), unknown.err());
@@ -213,16 +193,16 @@ class ManifestGenerateTest {
 
         Path bad = dir.resolve("bad.yaml");
         Files.writeString(bad, "gateway:\n  enabled: true\n  replicaCount: [\n");
-        Run broken = jmesh("manifest", "generate", "-f", bad.toString());
+        CliRun broken = jmesh("manifest", "generate", "-f", bad.toString());
         assertEquals(1, broken.exit());
         assertTrue(broken.err().startsWith("error: " + bad + ":"), broken.err());
 
-        Run revision = jmesh("manifest", "generate", "--revision", "Canary_1");
+        CliRun revision = jmesh("manifest", "generate", "--revision", "Canary_1");
         assertEquals(1, revision.exit());
         assertEquals("error: --revision: Canary_1 (expected: a DNS label: lower-case letters, digits and '-', "
                 + "e.g. 1-22 or canary)\n", revision.err());
 
-        Run index = jmesh("manifest", "generate", "--set", "pilot.extraArgs[0]=x");
+        CliRun index = jmesh("manifest", "generate", "--set", "pilot.extraArgs[0]=x");
         assertEquals(1, index.exit());
         assertTrue(index.err().contains("lists and indexes [0] only with -f"), index.err());
     }

@@ -23,11 +23,10 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.jmesh.proxy.internal.Transports;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 
 /**
  * The application's original Kubernetes probes, as pilot-agent runs them for a pod whose probes the injector
@@ -164,7 +163,7 @@ public final class AppProbers {
         if (p.kind().equals("tcpSocket")) {
             CompletableFuture<Integer> result = new CompletableFuture<>();
             new Bootstrap().group(group)
-                    .channel(group instanceof EpollEventLoopGroup ? EpollSocketChannel.class : NioSocketChannel.class)
+                    .channel(Transports.socketChannel(group))
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) p.timeout().toMillis())
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
@@ -276,25 +275,14 @@ public final class AppProbers {
         return result.whenComplete((c, e) -> ch.shutdownNow());
     }
 
-    /** As the kubelet: an HTTPS probe does not verify the application's certificate. */
+    /**
+     * As the kubelet: an HTTPS probe verifies neither the application's certificate nor its host name (Netty's
+     * insecure trust manager is an {@code X509ExtendedTrustManager}, so the JDK adds no host name check).
+     */
     private static javax.net.ssl.SSLContext trustAll() {
         try {
             javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-            ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509ExtendedTrustManager() {
-                @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) { }
-                @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) { }
-                @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a,
-                                                         java.net.Socket s) { }
-                @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a,
-                                                         java.net.Socket s) { }
-                @Override public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a,
-                                                         javax.net.ssl.SSLEngine e) { }
-                @Override public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a,
-                                                         javax.net.ssl.SSLEngine e) { }
-                @Override public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-                    return new java.security.cert.X509Certificate[0];
-                }
-            }}, null);
+            ctx.init(null, InsecureTrustManagerFactory.INSTANCE.getTrustManagers(), null);
             return ctx;
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);

@@ -3,19 +3,25 @@ package io.jmesh.proxy.admin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.testing.Curl;
+import io.jmesh.proxy.testing.TestCertificates;
 import io.netty.channel.nio.NioEventLoopGroup;
 
 /**
@@ -128,7 +134,7 @@ class StatusPortTest {
                 new InetSocketAddress("127.0.0.1", 0)).addService(health).build().start();
         int port = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
         AppProbers probers = AppProbers.parse("{"
-                + "\"/app-health/g/livez\":{\"grpc\":{\"port\":" + port + ",\"service\":\"ok\"}},"
+                + "\"/app-health/g/livez\":{\"grpc\":{\"port\":" + port + ",\"service\":\"ok\"},\"timeoutSeconds\":10},"
                 + "\"/app-health/g/readyz\":{\"grpc\":{\"port\":" + port + ",\"service\":\"down\"}}}");
         NioEventLoopGroup group = new NioEventLoopGroup(1);
         MergedMetricsServer status = MergedMetricsServer.start(new InetSocketAddress("127.0.0.1", 0), new Stats(),
@@ -141,6 +147,67 @@ class StatusPortTest {
             status.close();
             group.shutdownGracefully().syncUninterruptibly();
             server.shutdownNow();
+        }
+    }
+
+    @Test
+    void httpsProbeDoesNotVerifyTheApplicationsCertificate(@TempDir Path dir) throws Exception {
+        // As the kubelet: the application's certificate is signed by a CA nobody trusts and does not name the probed
+        // host (localhost), and the probe still runs.
+        TestCertificates.Issued leaf = TestCertificates.create(dir).issue("app", null, java.util.List.of("app.example"));
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("app", leaf.key(), new char[0], new java.security.cert.Certificate[] {leaf.certificate()});
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, new char[0]);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(kmf.getKeyManagers(), null, null);
+        HttpsServer app = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        app.setHttpsConfigurator(new HttpsConfigurator(tls));
+        app.createContext("/healthz", ex -> {
+            ex.sendResponseHeaders(204, -1);
+            ex.close();
+        });
+        app.start();
+        AppProbers probers = AppProbers.parse("{\"/app-health/web/livez\":{\"httpGet\":{\"path\":\"/healthz\","
+                + "\"host\":\"localhost\",\"port\":" + app.getAddress().getPort() + ",\"scheme\":\"HTTPS\"},\"timeoutSeconds\":10}}");
+        NioEventLoopGroup group = new NioEventLoopGroup(1);
+        MergedMetricsServer status = MergedMetricsServer.start(new InetSocketAddress("127.0.0.1", 0), new Stats(),
+                null, group, new MergedMetricsServer.StatusEndpoints(() -> null, () -> { }, probers), false);
+        try {
+            assertEquals(204, Curl.run("http://127.0.0.1:" + status.localAddress().getPort()
+                    + "/app-health/web/livez").status, "the application's status over TLS");
+        } finally {
+            status.close();
+            group.shutdownGracefully().syncUninterruptibly();
+            app.stop(0);
+        }
+    }
+
+    @Test
+    void tcpProbeRunsOnTheNativeTransport() throws Exception {
+        // The proxy's own groups are epoll where it is available: the probe's connection must use the loop's transport.
+        assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "epoll is not available here");
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        try (ServerSocket open = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            AppProbers probers = AppProbers.parse("{"
+                    + "\"/app-health/web/livez\":{\"tcpSocket\":{\"port\":" + open.getLocalPort() + "}},"
+                    + "\"/app-health/db/livez\":{\"tcpSocket\":{\"port\":" + closedPort + "}}}");
+            var group = new io.netty.channel.epoll.EpollEventLoopGroup(1);
+            MergedMetricsServer status = MergedMetricsServer.start(new InetSocketAddress("127.0.0.1", 0), new Stats(),
+                    null, group, new MergedMetricsServer.StatusEndpoints(() -> null, () -> { }, probers), false);
+            try {
+                String s = "http://127.0.0.1:" + status.localAddress().getPort();
+                assertEquals(200, Curl.run(s + "/app-health/web/livez").status);
+                assertEquals(500, Curl.run(s + "/app-health/db/livez").status, "a refused TCP probe fails");
+            } finally {
+                status.close();
+                group.shutdownGracefully().syncUninterruptibly();
+            }
         }
     }
 

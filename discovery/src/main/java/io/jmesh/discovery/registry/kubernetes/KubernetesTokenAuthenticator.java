@@ -47,23 +47,9 @@ public final class KubernetesTokenAuthenticator implements Authenticator {
 
     @Override
     public SpiffeId authenticate(Metadata headers, SSLSession session) throws AuthenticationException {
-        Iterable<String> values = headers.getAll(TokenAuthenticator.AUTHORIZATION);
-        if (values == null) {
-            return null;
-        }
-        String token = null;
-        for (String v : values) {
-            if (v.regionMatches(true, 0, "Bearer ", 0, 7)) {
-                token = v.substring(7).trim();
-                break;
-            }
-        }
+        String token = TokenAuthenticator.bearerToken(headers);
         if (token == null) {
             return null;
-        }
-        if (token.isEmpty() || token.length() > TokenAuthenticator.MAX_TOKEN_LENGTH) {
-            throw new AuthenticationException("authorization: bearer token of " + token.length()
-                    + " characters (expected: 1 to " + TokenAuthenticator.MAX_TOKEN_LENGTH + ")");
         }
         TokenReview review = new TokenReviewBuilder().withNewSpec().withToken(token).withAudiences(audiences)
                 .endSpec().build();

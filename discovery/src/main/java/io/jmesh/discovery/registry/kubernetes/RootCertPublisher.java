@@ -1,7 +1,6 @@
 package io.jmesh.discovery.registry.kubernetes;
 
 import java.util.Map;
-import java.util.Objects;
 import java.util.function.Supplier;
 
 import org.slf4j.Logger;
@@ -12,16 +11,17 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 /**
  * istiod's namespace controller: the ConfigMap {@value #NAME} (key {@value #KEY}: the mesh's trusted roots, PEM) in
- * every namespace, which injected sidecars mount to verify discovery. It is written when a namespace appears, put
- * back when it is deleted or edited (a ConfigMap informer on the label {@code istio.io/config=true}), and rewritten on
- * every resync with the CA's current roots (after a root rotation). Namespaces {@code kube-system},
- * {@code kube-public} and {@code kube-node-lease} are skipped, as Istio does. Informer threads block on the API;
- * no event loop is involved. {@link #close()} stops the informers, not the client.
+ * every namespace, which injected sidecars mount to verify discovery. A {@link CoalescingInformers} group watches the
+ * namespaces and the ConfigMaps labelled {@code istio.io/config=true}; each of their events, and the namespaces'
+ * resync every minute, schedules one pass that compares every namespace's ConfigMap in the informers' cache with the
+ * CA's current roots and writes those that differ: it is written when a namespace appears, put back when it is
+ * deleted or edited, and rewritten after a root rotation. Namespaces {@code kube-system}, {@code kube-public} and
+ * {@code kube-node-lease} are skipped, as Istio does. A failed watch is retried in the background with a warning.
+ * Writes block the group's thread; no event loop is involved. {@link #close()} stops the informers, not the client.
  */
 public final class RootCertPublisher implements AutoCloseable {
 
@@ -38,57 +38,47 @@ public final class RootCertPublisher implements AutoCloseable {
 
     private final KubernetesClient client;
     private final Supplier<String> roots;
+    private final CoalescingInformers informers;
     private final SharedIndexInformer<Namespace> namespaces;
     private final SharedIndexInformer<ConfigMap> configMaps;
 
-    private RootCertPublisher(KubernetesClient client, Supplier<String> roots) {
+    private RootCertPublisher(KubernetesClient client, Supplier<String> roots, long resyncMillis) {
         this.client = client;
         this.roots = roots;
-        this.namespaces = client.namespaces().inform(new ResourceEventHandler<>() {
-            @Override
-            public void onAdd(Namespace ns) {
-                ensure(ns.getMetadata().getName());
-            }
-
-            @Override
-            public void onUpdate(Namespace old, Namespace ns) {
-                ensure(ns.getMetadata().getName());
-            }
-
-            @Override
-            public void onDelete(Namespace ns, boolean unknown) {
-            }
-        }, RESYNC_MILLIS);
-        this.configMaps = client.configMaps().inAnyNamespace().withLabel("istio.io/config", "true")
-                .inform(new ResourceEventHandler<>() {
-                    @Override
-                    public void onAdd(ConfigMap cm) {
-                    }
-
-                    @Override
-                    public void onUpdate(ConfigMap old, ConfigMap cm) {
-                        if (NAME.equals(cm.getMetadata().getName())
-                                && !Objects.equals(roots.get(), data(cm))) {
-                            ensure(cm.getMetadata().getNamespace());
-                        }
-                    }
-
-                    @Override
-                    public void onDelete(ConfigMap cm, boolean unknown) {
-                        if (NAME.equals(cm.getMetadata().getName())) {
-                            ensure(cm.getMetadata().getNamespace());
-                        }
-                    }
-                });
+        this.informers = new CoalescingInformers("root-cert-publisher", this::publish, this::summary);
+        this.namespaces = informers.watch(client.namespaces().runnableInformer(resyncMillis), "Namespace", null);
+        this.configMaps = informers.watch(client.configMaps().inAnyNamespace().withLabel("istio.io/config", "true")
+                .runnableInformer(0), "ConfigMap", null);
+        informers.start();
     }
 
-    /** Starts publishing {@code roots} (read at every write) through {@code client}. */
+    /** Starts publishing {@code roots} (read at every pass) through {@code client}; returns without waiting. */
     public static RootCertPublisher start(KubernetesClient client, Supplier<String> roots) {
-        return new RootCertPublisher(client, roots);
+        return start(client, roots, RESYNC_MILLIS);
+    }
+
+    /** As {@link #start(KubernetesClient, Supplier)} with the namespaces' resync period (tests: a shorter one). */
+    static RootCertPublisher start(KubernetesClient client, Supplier<String> roots, long resyncMillis) {
+        return new RootCertPublisher(client, roots, resyncMillis);
+    }
+
+    private String summary() {
+        return namespaces.getStore().list().size() + " namespaces";
     }
 
     private static String data(ConfigMap cm) {
-        return cm.getData() == null ? null : cm.getData().get(KEY);
+        return cm == null || cm.getData() == null ? null : cm.getData().get(KEY);
+    }
+
+    /** One pass: every namespace whose cached ConfigMap does not hold the current roots is written. */
+    private void publish() {
+        String pem = roots.get();
+        for (Namespace ns : namespaces.getStore().list()) {
+            String namespace = ns.getMetadata().getName();
+            if (!pem.equals(data(configMaps.getStore().getByKey(namespace + "/" + NAME)))) {
+                ensure(namespace);
+            }
+        }
     }
 
     /** Writes the ConfigMap of {@code namespace} unless it already holds the current roots. */
@@ -122,7 +112,6 @@ public final class RootCertPublisher implements AutoCloseable {
 
     @Override
     public void close() {
-        namespaces.close();
-        configMaps.close();
+        informers.close();
     }
 }

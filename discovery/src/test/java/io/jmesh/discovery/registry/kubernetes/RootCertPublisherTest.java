@@ -3,6 +3,7 @@ package io.jmesh.discovery.registry.kubernetes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,6 +63,18 @@ class RootCertPublisherTest {
         Poll.until(() -> ROOTS.equals(roots("shop")), "an edited istio-ca-root-cert put back");
         assertEquals("true", api.client.configMaps().inNamespace("shop").withName("istio-ca-root-cert").get()
                 .getMetadata().getLabels().get("istio.io/config"));
+    }
+
+    @Test
+    void aRootRotationReachesEveryNamespaceAtTheNextResync() throws Exception {
+        api.namespace("demo", Map.of());
+        AtomicReference<String> current = new AtomicReference<>(ROOTS);
+        publisher = RootCertPublisher.start(api.client, current::get, 1000);
+        Poll.until(() -> ROOTS.equals(roots("demo")), "istio-ca-root-cert in demo");
+        String rotated = ROOTS + "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n";
+        current.set(rotated);
+        // No event: only the namespaces' resync brings the new roots.
+        Poll.until(() -> rotated.equals(roots("demo")), "the rotated roots in demo");
     }
 
     @Test

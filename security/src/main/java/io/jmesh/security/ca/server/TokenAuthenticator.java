@@ -71,8 +71,13 @@ public final class TokenAuthenticator implements Authenticator {
         this.table = read();
     }
 
-    @Override
-    public SpiffeId authenticate(Metadata headers, SSLSession session) throws AuthenticationException {
+    /**
+     * The token of the first {@code authorization: Bearer <token>} of {@code headers} (the scheme in any case), or
+     * null when there is none (the call is not a bearer token authenticator's).
+     *
+     * @throws AuthenticationException when the token is empty or longer than {@value #MAX_TOKEN_LENGTH} characters
+     */
+    public static String bearerToken(Metadata headers) throws AuthenticationException {
         Iterable<String> values = headers.getAll(AUTHORIZATION);
         if (values == null) {
             return null;
@@ -84,12 +89,18 @@ public final class TokenAuthenticator implements Authenticator {
                 break;
             }
         }
-        if (token == null) {
-            return null;
-        }
-        if (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH) {
+        if (token != null && (token.isEmpty() || token.length() > MAX_TOKEN_LENGTH)) {
             throw new AuthenticationException("authorization: bearer token of " + token.length()
                     + " characters (expected: 1 to " + MAX_TOKEN_LENGTH + ")");
+        }
+        return token;
+    }
+
+    @Override
+    public SpiffeId authenticate(Metadata headers, SSLSession session) throws AuthenticationException {
+        String token = bearerToken(headers);
+        if (token == null) {
+            return null;
         }
         refresh();
         // Look up by digest so that a lookup takes the same time whatever the token.
