@@ -4,16 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import io.jmesh.cli.iptables.CommandRunner;
-import picocli.CommandLine;
 
 /**
  * {@code jmesh iptables --cleanup} for real, in a network namespace made by the test: after TPROXY-mode rules with an
@@ -44,9 +40,7 @@ class IptablesCleanupTest {
 
     /** Runs {@code jmesh iptables <args>} with its commands inside the namespace; the exit code. */
     private int iptables(String... args) {
-        IptablesCommand cmd = new IptablesCommand();
-        cmd.runner = CommandRunner.prefixed(List.of("ip", "netns", "exec", ns));
-        return new CommandLine(cmd).execute(args);
+        return CapturedPods.iptables(ns, args);
     }
 
     /** The rules of a table ({@code -A} lines of iptables-save) in the namespace. */

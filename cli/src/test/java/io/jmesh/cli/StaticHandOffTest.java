@@ -86,7 +86,7 @@ class StaticHandOffTest {
             try {
                 String[] last = {""};
                 try {
-                    Poll.until(() -> pause() && (last[0] = curl(ns)).endsWith("\n200"), "an answer on 127.0.0.1:9999",
+                    Poll.until(() -> CapturedPods.throttled() && (last[0] = curl(ns)).endsWith("\n200"), "an answer on 127.0.0.1:9999",
                             Duration.ofSeconds(90));
                 } catch (AssertionError e) {
                     throw new AssertionError(e.getMessage() + ": " + last[0] + "\n" + Files.readString(log), e);
@@ -107,14 +107,5 @@ class StaticHandOffTest {
         } catch (IOException e) {
             return e.getMessage();
         }
-    }
-
-    private static boolean pause() {
-        try {
-            Thread.sleep(250);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return true;
     }
 }

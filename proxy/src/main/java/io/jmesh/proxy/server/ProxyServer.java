@@ -33,6 +33,7 @@ import io.jmesh.proxy.extension.DefaultServerLifecycle;
 import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.internal.Transports;
+import io.jmesh.proxy.listener.HandOffTable;
 import io.jmesh.proxy.listener.ProxyListener;
 import io.jmesh.proxy.network.DrainSettings;
 import io.jmesh.proxy.telemetry.Stats;
@@ -218,18 +219,7 @@ public final class ProxyServer implements AutoCloseable {
         // use_original_dst among static listeners too (Envoy has one listener manager): a static listener hands a
         // redirected connection to the static listener of its original destination, else to an LDS one; a
         // bind_to_port: false static listener only takes such hand-offs.
-        java.util.Map<InetSocketAddress, ProxyListener> staticExact = new java.util.HashMap<>();
-        java.util.Map<Integer, ProxyListener> staticAny = new java.util.HashMap<>();
-        for (ProxyListener l : listeners) {
-            staticExact.putIfAbsent(l.configuredAddress(), l);
-            if (l.configuredAddress().getAddress().isAnyLocalAddress()) {
-                staticAny.putIfAbsent(l.configuredAddress().getPort(), l);
-            }
-        }
-        staticHandOff = dst -> {
-            ProxyListener t = staticExact.get(dst);
-            return t != null ? t : staticAny.get(dst.getPort());
-        };
+        staticHandOff = HandOffTable.of(listeners);
         for (ProxyListener l : listeners) {
             l.handOffLookup(this::handOffTarget);
             if (l.config().hasBindToPort() && !l.config().getBindToPort().getValue()) {
@@ -273,12 +263,12 @@ public final class ProxyServer implements AutoCloseable {
         lifecycle.init();
     }
 
-    /** The static listener of a redirected connection's original destination (exact, else 0.0.0.0:port), or null. */
-    private volatile java.util.function.Function<InetSocketAddress, ProxyListener> staticHandOff = dst -> null;
+    /** The static listeners as hand-off targets (set once they are built). */
+    private volatile HandOffTable staticHandOff = HandOffTable.EMPTY;
 
     /** Where a static listener with {@code use_original_dst} hands a connection: a static listener, else an LDS one. */
     private ProxyListener handOffTarget(InetSocketAddress destination) {
-        ProxyListener t = staticHandOff.apply(destination);
+        ProxyListener t = staticHandOff.target(destination);
         DynamicConfigManager d = dynamic;
         return t != null || d == null ? t : d.handOffTarget(destination);
     }

@@ -1,6 +1,5 @@
 package io.jmesh.proxy.xds;
 
-import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +28,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.jmesh.proxy.config.ConfigException;
+import io.jmesh.proxy.listener.HandOffTable;
 import io.jmesh.proxy.listener.ProxyListener;
 import io.jmesh.proxy.network.http.HttpConnectionManagerConfig;
 import io.jmesh.proxy.router.RouteTable;
@@ -38,8 +38,6 @@ import io.jmesh.proxy.tls.SecretManager;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.UpstreamCluster;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.collection.IntObjectHashMap;
-import io.netty.util.collection.IntObjectMap;
 
 /**
  * Turns ADS responses into the proxy's running config, as Envoy's listener and cluster managers do: every
@@ -589,55 +587,36 @@ public final class DynamicConfigManager implements AdsClient.ResourceHandler {
             }
             listeners.put(b.effective.getName(), new Active(b.effective, pl));
         }
+        List<ProxyListener> active = new ArrayList<>();
         List<ProxyListener> now = new ArrayList<>();
-        Map<InetSocketAddress, ProxyListener> addresses = new HashMap<>();
-        IntObjectHashMap<ProxyListener> anyAddress = new IntObjectHashMap<>();
         for (Active a : listeners.values()) {
             if (a.bound != null) {
-                InetSocketAddress address = a.bound.configuredAddress();
-                addresses.putIfAbsent(address, a.bound);
-                if (address.getAddress() instanceof Inet4Address ip && ip.isAnyLocalAddress()
-                        && !anyAddress.containsKey(address.getPort())) {
-                    anyAddress.put(address.getPort(), a.bound);
-                }
+                active.add(a.bound);
                 if (a.bound.socketBound()) {
                     now.add(a.bound);
                 }
             }
         }
         bound = List.copyOf(now);
-        handOffTable = new HandOffTable(Map.copyOf(addresses), anyAddress);
+        handOffTable = HandOffTable.of(active);
     }
 
     /**
-     * The listener a {@code use_original_dst} listener hands a connection to: the one configured on exactly
-     * {@code destination}, else one on {@code 0.0.0.0} with its port (Envoy's {@code getBalancedHandlerByAddress}),
-     * among LDS listeners, then the bootstrap's static ones ({@link #staticHandOff}); null for none. Any thread;
-     * allocates nothing (it runs per accepted connection).
+     * The listener a {@code use_original_dst} listener hands a connection to: {@link HandOffTable#target} among LDS
+     * listeners, then among the bootstrap's static ones ({@link #staticHandOff}); null for none. Any thread; allocates
+     * nothing (it runs per accepted connection).
      */
     public ProxyListener handOffTarget(InetSocketAddress destination) {
-        HandOffTable t = handOffTable;
-        ProxyListener l = t.exact.get(destination);
-        l = l != null ? l : t.anyAddress.get(destination.getPort());
-        return l != null ? l : staticHandOff.apply(destination);
+        ProxyListener l = handOffTable.target(destination);
+        return l != null ? l : staticHandOff.target(destination);
     }
 
     /** The bootstrap's static listeners as hand-off targets, asked when no LDS listener takes a destination. */
-    private volatile java.util.function.Function<InetSocketAddress, ProxyListener> staticHandOff = dst -> null;
+    private volatile HandOffTable staticHandOff = HandOffTable.EMPTY;
 
     /** Sets where {@link #handOffTarget} looks after the LDS listeners (the proxy's static listeners). */
-    public void staticHandOff(java.util.function.Function<InetSocketAddress, ProxyListener> lookup) {
-        this.staticHandOff = lookup;
-    }
-
-    /**
-     * The active listeners by configured address, and those on {@code 0.0.0.0} by port, built once per listener
-     * update so that the per-connection lookup parses and allocates nothing.
-     *
-     * @param anyAddress never modified once published
-     */
-    private record HandOffTable(Map<InetSocketAddress, ProxyListener> exact, IntObjectMap<ProxyListener> anyAddress) {
-        static final HandOffTable EMPTY = new HandOffTable(Map.of(), new IntObjectHashMap<>());
+    public void staticHandOff(HandOffTable statics) {
+        this.staticHandOff = statics;
     }
 
     private void refreshRoutes(ProxyListener pl) {

@@ -1,6 +1,10 @@
 package io.jmesh.proxy.upstream.pool;
 
 import java.net.ConnectException;
+import java.net.InetSocketAddress;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.upstream.Host;
@@ -26,7 +30,11 @@ import io.netty.handler.ssl.SslHandler;
 /** Opens TCP (and TLS, per the cluster's transport socket) connections to an upstream host from a given event loop. */
 public final class UpstreamConnector {
 
-    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(UpstreamConnector.class);
+    private static final Logger logger = LoggerFactory.getLogger(UpstreamConnector.class);
+
+    /** {@code SO_MARK} (Linux {@code SOL_SOCKET}, 36), set on a transparent upstream socket with a mark. */
+    private static final IntegerUnixChannelOption SO_MARK = new IntegerUnixChannelOption("SO_MARK", 1, 36);
+
     private static volatile boolean warnedNoEpoll;
 
     private UpstreamConnector() {}
@@ -44,18 +52,16 @@ public final class UpstreamConnector {
         return connect(loop, cluster, host, setup, null, 0);
     }
 
-    /** {@code SO_MARK} (Linux {@code SOL_SOCKET}, 36), set on a transparent upstream socket with a mark. */
-    private static final IntegerUnixChannelOption SO_MARK = new IntegerUnixChannelOption("SO_MARK", 1, 36);
-
     /**
      * As {@link #connect(EventLoop, UpstreamCluster, Host, PipelineSetup)}, from {@code source} when not null
      * ({@code original_src}: an address not of this host, bound with {@code IP_TRANSPARENT}, and {@code SO_MARK}
      * {@code mark} when not 0) unless the cluster has an {@code upstream_bind_config} (Istio's inbound passthrough
-     * from {@code 127.0.0.6}, which a transparent source would send through the capture rules again). Needs {@code CAP_NET_ADMIN} (else the
-     * connection fails) and the epoll transport (else the source is ignored, warned once).
+     * from {@code 127.0.0.6}, which a transparent source would send through the capture rules again). Needs
+     * {@code CAP_NET_ADMIN} (else the connection fails) and the epoll transport (else the source is ignored, warned
+     * once).
      */
     public static ChannelFuture connect(EventLoop loop, UpstreamCluster cluster, Host host, PipelineSetup setup,
-                                        java.net.InetSocketAddress source, int mark) {
+                                        InetSocketAddress source, int mark) {
         ClientTlsProvider provider = cluster.tls(host);
         if (provider != null && provider.current() == null) {
             ChannelFuture reg = new Bootstrap().group(loop).channel(Transports.socketChannel(loop.parent()))
@@ -97,21 +103,20 @@ public final class UpstreamConnector {
         cluster.stats().upstreamCxTotal().inc();
         host.stats().incCxTotal();
         // The cluster's own source (InboundPassthroughCluster's 127.0.0.6) wins over original_src.
-        java.net.InetSocketAddress transparent = cluster.bindAddress() == null ? source : null;
-        if (transparent != null && Transports.socketChannel(loop.parent()) != EpollSocketChannel.class) {
-            if (!warnedNoEpoll) {
+        InetSocketAddress local = cluster.bindAddress();
+        if (local == null && source != null) {
+            if (Transports.socketChannel(loop.parent()) == EpollSocketChannel.class) {
+                b.option(EpollChannelOption.IP_TRANSPARENT, true);
+                if (mark != 0) {
+                    b.option(SO_MARK, mark);
+                }
+                local = source;
+            } else if (!warnedNoEpoll) {
                 warnedNoEpoll = true;
                 logger.warn("original_src needs the epoll transport: upstream connections keep the cluster's source");
             }
-        } else if (transparent != null) {
-            b.option(EpollChannelOption.IP_TRANSPARENT, true);
-            if (mark != 0) {
-                b.option(SO_MARK, mark);
-            }
-            return b.connect(host.address(), transparent);
         }
-        return cluster.bindAddress() == null ? b.connect(host.address())
-                : b.connect(host.address(), cluster.bindAddress());
+        return local == null ? b.connect(host.address()) : b.connect(host.address(), local);
     }
 
     public static ResetReason failureReason(Throwable cause) {
