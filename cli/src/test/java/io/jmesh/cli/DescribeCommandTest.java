@@ -26,8 +26,8 @@ import io.jmesh.proxy.xds.ListenerBinding;
  * {@code jmesh x describe pod|service} against a running discovery with a sidecar ({@code reviews-v1.default},
  * labels {@code app=reviews, version=v1}, address 10.0.0.7) following it: the service and port the pod serves, the
  * DestinationRule's matching subset and TLS mode, the mesh VirtualService's weighted routes, the ingress gateway
- * exposing it, the effective mTLS mode with the policies it comes from, and the AuthorizationPolicy selecting it,
- * in istioctl's shape.
+ * exposing it, the effective mTLS mode with the policies it comes from, and the AuthorizationPolicy selecting it
+ * (not the one with a {@code targetRef}, which the sidecar is not sent), in istioctl's shape.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DescribeCommandTest {
@@ -105,6 +105,14 @@ class DescribeCommandTest {
                 spec:
                   selector: {matchLabels: {app: reviews}}
                   rules: [{to: [{operation: {methods: [GET]}}]}]
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: gateway-only, namespace: default}
+                spec:
+                  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: bookinfo-gateway}]
+                  action: DENY
+                  rules: [{to: [{operation: {methods: [POST]}}]}]
                 """);
         discovery = DiscoveryServer.start(new DiscoveryOptions(dir, new InetSocketAddress("127.0.0.1", 0),
                 new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE));

@@ -2,7 +2,6 @@ package io.jmesh.discovery.debug;
 
 import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
-import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.DestinationRule;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.Labels;
@@ -45,13 +44,9 @@ final class Describe {
         pod.put("labels", proxy.labels());
         Set<Integer> ports = new java.util.TreeSet<>();
         Set<String> hosts = new LinkedHashSet<>();
-        for (List<Endpoint> eps : snapshot.endpoints().values()) {
-            for (Endpoint e : eps) {
-                if (!proxy.ip().isEmpty() && e.address().equals(proxy.ip())) {
-                    ports.add(e.port());
-                    hosts.add(e.serviceHost());
-                }
-            }
+        for (Endpoint e : EffectivePolicies.ownEndpoints(snapshot, proxy)) {
+            ports.add(e.port());
+            hosts.add(e.serviceHost());
         }
         pod.put("ports", ports);
         out.put("pod", pod);
@@ -64,7 +59,7 @@ final class Describe {
         }
         out.put("services", services);
         out.put("peerAuthentication", peerAuthentication(snapshot, proxy.namespace(), proxy.labels()));
-        out.put("authorizationPolicies", authorizationPolicies(snapshot, proxy.namespace(), proxy.labels()));
+        out.put("authorizationPolicies", authorizationPolicies(snapshot, proxy));
         return out;
     }
 
@@ -275,24 +270,15 @@ final class Describe {
         return m;
     }
 
-    private static List<Map<String, Object>> authorizationPolicies(MeshSnapshot snapshot, String namespace,
-                                                                   Map<String, String> labels) {
-        String root = snapshot.meshConfig().rootNamespace();
+    private static List<Map<String, Object>> authorizationPolicies(MeshSnapshot snapshot, ProxyNode proxy) {
         List<Map<String, Object>> out = new ArrayList<>();
-        List<Config<AuthorizationPolicy>> all = snapshot.config().of(ConfigKind.AUTHORIZATION_POLICY);
-        for (Config<AuthorizationPolicy> c : all) {
-            String cns = c.meta().namespace();
-            Map<String, String> selector = c.spec().matchLabels();
-            boolean applies = (cns.equals(root) || cns.equals(namespace))
-                    && (selector == null || selector.isEmpty() || Labels.selects(selector, labels));
-            if (applies) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("name", c.meta().name());
-                m.put("namespace", cns);
-                m.put("action", c.spec().action());
-                m.put("rules", c.spec().rules() == null ? 0 : c.spec().rules().size());
-                out.add(m);
-            }
+        for (Config<AuthorizationPolicy> c : EffectivePolicies.authorizationPolicies(snapshot, proxy)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", c.meta().name());
+            m.put("namespace", c.meta().namespace());
+            m.put("action", c.spec().action());
+            m.put("rules", c.spec().rules() == null ? 0 : c.spec().rules().size());
+            out.add(m);
         }
         return out;
     }
