@@ -59,16 +59,12 @@ public final class ProxyConfigCommand implements Runnable {
 
         @Override
         public final Integer call() {
-            try {
+            return Http.print(() -> {
                 if (!List.of("short", "json", "yaml").contains(output)) {
                     throw new CommandException("--output: " + output + " (expected: short, json or yaml)");
                 }
-                System.out.print(render());
-                return 0;
-            } catch (CommandException e) {
-                System.err.println("Error: " + e.getMessage());
-                return 1;
-            }
+                return render();
+            });
         }
 
         abstract String render() throws CommandException;
@@ -441,7 +437,7 @@ public final class ProxyConfigCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try {
+            return Http.print(() -> {
                 if (output != null && !output.equals("short")) {
                     throw new CommandException("--output is not applicable for this command");
                 }
@@ -480,12 +476,8 @@ public final class ProxyConfigCommand implements Runnable {
                                 "the proxy's admin");
                     }
                 }
-                System.out.print(proxy + ":\n" + response);
-                return 0;
-            } catch (CommandException e) {
-                System.err.println("Error: " + e.getMessage());
-                return 1;
-            }
+                return proxy + ":\n" + response;
+            });
         }
 
         private static String checkLevel(String level) throws CommandException {
