@@ -5,7 +5,6 @@ import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.DestinationRule;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.Labels;
-import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -241,32 +240,10 @@ final class Describe {
 
     private static Map<String, Object> peerAuthentication(MeshSnapshot snapshot, String namespace,
                                                           Map<String, String> labels) {
-        String root = snapshot.meshConfig().rootNamespace();
-        // In the order they compose: mesh-wide, namespace-wide, workload.
-        List<String> mesh = new ArrayList<>();
-        List<String> ns = new ArrayList<>();
-        List<String> workload = new ArrayList<>();
-        for (Config<PeerAuthentication> c : snapshot.peerAuthentications()) {
-            String cns = c.meta().namespace();
-            PeerAuthentication pa = c.spec();
-            String name = c.meta().name() + "." + cns;
-            if (!pa.hasSelector()) {
-                if (cns.equals(root)) {
-                    mesh.add(name);
-                } else if (cns.equals(namespace)) {
-                    ns.add(name);
-                }
-            } else if (!cns.equals(root) && cns.equals(namespace) && pa.selector().selects(labels)) {
-                workload.add(name);
-            }
-        }
-        List<String> applied = new ArrayList<>(mesh);
-        applied.addAll(ns);
-        applied.addAll(workload);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("mode", EffectivePolicies.mtlsMode(snapshot, namespace, labels));
         m.put("portModes", EffectivePolicies.mtlsPortModes(snapshot, namespace, labels));
-        m.put("applied", applied);
+        m.put("applied", EffectivePolicies.peerAuthentications(snapshot, namespace, labels));
         return m;
     }
 

@@ -2,6 +2,7 @@ package io.jmesh.discovery.xds;
 
 import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
+import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
 import java.util.ArrayList;
@@ -27,6 +28,22 @@ public final class EffectivePolicies {
                                                      Map<String, String> labels) {
         Map<Integer, String> out = new LinkedHashMap<>();
         MtlsPolicy.of(snapshot, namespace, labels).perPort().forEach((p, m) -> out.put(p, m.name()));
+        return out;
+    }
+
+    /**
+     * The PeerAuthentications that apply to a workload, as {@code NAME.NAMESPACE} in the order they compose
+     * (mesh-wide, namespace-wide, workload); of several in one tier, {@link #mtlsMode} follows the oldest.
+     */
+    public static List<String> peerAuthentications(MeshSnapshot snapshot, String namespace,
+                                                   Map<String, String> labels) {
+        MtlsPolicy.Applicable a = MtlsPolicy.applicable(snapshot, namespace, labels);
+        List<String> out = new ArrayList<>();
+        for (List<Config<PeerAuthentication>> tier : List.of(a.mesh(), a.namespace(), a.workload())) {
+            for (Config<PeerAuthentication> c : tier) {
+                out.add(c.meta().name() + "." + c.meta().namespace());
+            }
+        }
         return out;
     }
 
