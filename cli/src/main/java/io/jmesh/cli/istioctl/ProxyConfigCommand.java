@@ -449,6 +449,7 @@ public final class ProxyConfigCommand implements Runnable {
                 if (reset) {
                     changes.put(ALL, DEFAULT_LEVEL);
                 } else if (level != null) {
+                    List<String> known = loggers(listing);
                     for (String item : level.split(",")) {
                         String ol = item.strip();
                         if (ol.isEmpty()) {
@@ -460,7 +461,7 @@ public final class ProxyConfigCommand implements Runnable {
                             changes.put(ALL, checkLevel(ol));
                             continue;
                         }
-                        if (!parts[0].equals(ALL) && !loggers(listing).contains(parts[0])) {
+                        if (!parts[0].equals(ALL) && !known.contains(parts[0])) {
                             throw new CommandException("unrecognized logger name: " + parts[0]);
                         }
                         changes.put(parts[0], checkLevel(parts[1]));
