@@ -58,8 +58,8 @@ class BugReportCommandTest {
                 """.formatted(backend.port()));
         mesh = SidecarWithDiscovery.start(dir);
         assertEquals(200, mesh.awaitRoute("backend.default.svc.cluster.local:9080").status());
-        monitoring = "127.0.0.1:" + mesh.discovery.monitoringAddress().getPort();
-        admin = "127.0.0.1:" + mesh.proxy.adminAddress().getPort();
+        monitoring = mesh.monitoring();
+        admin = mesh.admin();
     }
 
     @AfterAll

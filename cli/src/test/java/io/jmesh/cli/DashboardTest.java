@@ -4,7 +4,6 @@ import static io.jmesh.cli.CliRun.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Poll;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * {@code jmesh dashboard} in a real browser: headless Chromium (Debian's {@code chromium}) loads the page discovery
@@ -40,8 +34,7 @@ class DashboardTest {
 
     private static final String NODE = "sidecar~10.0.0.7~reviews-v1.default~default.svc.cluster.local";
 
-    private DiscoveryServer discovery;
-    private ProxyServer proxy;
+    private SidecarWithDiscovery mesh;
     private String monitoring;
 
     @BeforeAll
@@ -88,23 +81,16 @@ class DashboardTest {
                   host: ratings
                   trafficPolicy: {loadBalancer: {simple: FASTEST}}
                 """);
-        discovery = DiscoveryServer.start(new DiscoveryOptions(dir, new InetSocketAddress("127.0.0.1", 0),
-                new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE));
-        proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), NODE,
-                Map.of(), Map.of("app", "reviews", "version", "v1"), 0), 1,
-                new ListenerBinding("127.0.0.1", Map.of(9080, 0)));
-        monitoring = "127.0.0.1:" + discovery.monitoringAddress().getPort();
+        mesh = SidecarWithDiscovery.start(dir, NODE, Map.of("app", "reviews", "version", "v1"));
+        monitoring = mesh.monitoring();
         Poll.until(() -> jmesh("proxy-status", "-d", monitoring).out().matches("(?s).*reviews-v1\\.default +\\S+ +SYNCED.*"),
                 "reviews-v1.default synced");
     }
 
     @AfterAll
     void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (discovery != null) {
-            discovery.close();
+        if (mesh != null) {
+            mesh.close();
         }
     }
 

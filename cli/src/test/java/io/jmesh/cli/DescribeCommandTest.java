@@ -4,7 +4,6 @@ import static io.jmesh.cli.CliRun.jmesh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,27 +14,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Poll;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * {@code jmesh x describe pod|service} against a running discovery with a sidecar ({@code reviews-v1.default},
  * labels {@code app=reviews, version=v1}, address 10.0.0.7) following it: the service and port the pod serves, the
  * DestinationRule's matching subset and TLS mode, the mesh VirtualService's weighted routes, the ingress gateway
- * exposing it, the effective mTLS mode with the policies it comes from, and the AuthorizationPolicy selecting it,
- * in istioctl's shape.
+ * exposing it, the effective mTLS mode with the policies it comes from, and the AuthorizationPolicy selecting it
+ * (not the one with a {@code targetRef}, which the sidecar is not sent), in istioctl's shape.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DescribeCommandTest {
 
     private static final String NODE = "sidecar~10.0.0.7~reviews-v1.default~default.svc.cluster.local";
 
-    private DiscoveryServer discovery;
-    private ProxyServer proxy;
+    private SidecarWithDiscovery mesh;
     private String monitoring;
 
     @BeforeAll
@@ -105,24 +98,25 @@ class DescribeCommandTest {
                 spec:
                   selector: {matchLabels: {app: reviews}}
                   rules: [{to: [{operation: {methods: [GET]}}]}]
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: gateway-only, namespace: default}
+                spec:
+                  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: bookinfo-gateway}]
+                  action: DENY
+                  rules: [{to: [{operation: {methods: [POST]}}]}]
                 """);
-        discovery = DiscoveryServer.start(new DiscoveryOptions(dir, new InetSocketAddress("127.0.0.1", 0),
-                new InetSocketAddress("127.0.0.1", 0), null, DiscoveryOptions.DEFAULT_DEBOUNCE));
-        proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1", discovery.grpcAddress().getPort(), NODE,
-                Map.of(), Map.of("app", "reviews", "version", "v1"), 0), 1,
-                new ListenerBinding("127.0.0.1", Map.of(9080, 0)));
-        monitoring = "127.0.0.1:" + discovery.monitoringAddress().getPort();
+        mesh = SidecarWithDiscovery.start(dir, NODE, Map.of("app", "reviews", "version", "v1"));
+        monitoring = mesh.monitoring();
         Poll.until(() -> jmesh("proxy-status", "-d", monitoring).out().contains("reviews-v1.default"),
                 "reviews-v1.default connected");
     }
 
     @AfterAll
     void stop() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (discovery != null) {
-            discovery.close();
+        if (mesh != null) {
+            mesh.close();
         }
     }
 

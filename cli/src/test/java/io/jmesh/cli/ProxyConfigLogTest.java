@@ -74,7 +74,7 @@ class ProxyConfigLogTest {
                 """.formatted(backend.port()));
         mesh = SidecarWithDiscovery.start(dir);
         assertEquals(200, mesh.awaitRoute("backend.default.svc.cluster.local:9080").status());
-        admin = "127.0.0.1:" + mesh.proxy.adminAddress().getPort();
+        admin = mesh.admin();
         http.addHandler(capture);
     }
 

@@ -13,8 +13,8 @@ import io.jmesh.proxy.xds.AdsBootstrap;
 import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
- * A {@code jmesh discovery} serving the Istio YAML of a directory, and one sidecar ({@code client.default},
- * one event loop) following it over ADS, its port 9080 bound on a port 0 of 127.0.0.1. Closes both.
+ * A {@code jmesh discovery} serving the Istio YAML of a directory, and one sidecar ({@code client.default} unless
+ * named otherwise, one event loop) following it over ADS, its port 9080 bound on a port 0 of 127.0.0.1. Closes both.
  */
 final class SidecarWithDiscovery implements AutoCloseable {
 
@@ -28,18 +28,34 @@ final class SidecarWithDiscovery implements AutoCloseable {
         this.proxy = proxy;
     }
 
+    /** Starts discovery and the sidecar {@link #NODE} with labels {@code app=client}. */
     static SidecarWithDiscovery start(Path configDir) throws Exception {
+        return start(configDir, NODE, Map.of("app", "client"));
+    }
+
+    /** Starts discovery and a sidecar with node id {@code node} and workload {@code labels}. */
+    static SidecarWithDiscovery start(Path configDir, String node, Map<String, String> labels) throws Exception {
         DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(configDir,
                 new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
                 DiscoveryOptions.DEFAULT_DEBOUNCE));
         try {
             return new SidecarWithDiscovery(discovery, ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                    discovery.grpcAddress().getPort(), NODE, Map.of(), Map.of("app", "client"), 0), 1,
+                    discovery.grpcAddress().getPort(), node, Map.of(), labels, 0), 1,
                     new ListenerBinding("127.0.0.1", Map.of(9080, 0))));
         } catch (Exception | Error e) {
             discovery.close();
             throw e;
         }
+    }
+
+    /** Discovery's monitoring address, {@code 127.0.0.1:PORT} (the {@code -d} of the istioctl verbs). */
+    String monitoring() {
+        return "127.0.0.1:" + discovery.monitoringAddress().getPort();
+    }
+
+    /** The sidecar's admin address, {@code 127.0.0.1:PORT}. */
+    String admin() {
+        return "127.0.0.1:" + proxy.adminAddress().getPort();
     }
 
     /**

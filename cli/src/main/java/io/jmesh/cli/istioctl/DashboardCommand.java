@@ -2,7 +2,6 @@ package io.jmesh.cli.istioctl;
 
 import java.util.concurrent.Callable;
 
-import io.jmesh.cli.istioctl.Http.CommandException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -21,13 +20,9 @@ public final class DashboardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try {
+        return Http.print(() -> {
             Http.getJson(discovery, "/debug/dashboardz", "jmesh discovery");
-            System.out.println("http://" + discovery + "/dashboard");
-            return 0;
-        } catch (CommandException e) {
-            System.err.println("Error: " + e.getMessage());
-            return 1;
-        }
+            return "http://" + discovery + "/dashboard" + System.lineSeparator();
+        });
     }
 }

@@ -8,7 +8,6 @@ import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.jmesh.cli.istioctl.Http.CommandException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -60,14 +59,7 @@ public final class DescribeCommand implements Runnable {
 
         @Override
         public final Integer call() {
-            try {
-                JsonNode facts = Http.getJson(discovery, "/debug/describe?" + query(), "jmesh discovery");
-                System.out.print(render(facts));
-                return 0;
-            } catch (CommandException e) {
-                System.err.println("Error: " + e.getMessage());
-                return 1;
-            }
+            return Http.print(() -> render(Http.getJson(discovery, "/debug/describe?" + query(), "jmesh discovery")));
         }
 
         abstract String query();

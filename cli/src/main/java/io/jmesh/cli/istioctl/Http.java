@@ -62,6 +62,26 @@ final class Http {
         }
     }
 
+    /** What a command prints on standard output, or the {@link CommandException} that stops it. */
+    @FunctionalInterface
+    interface Output {
+        String get() throws CommandException;
+    }
+
+    /**
+     * Runs a command: prints its output and returns exit code 0, or prints its failure as one line
+     * {@code Error: MESSAGE} on standard error and returns 1.
+     */
+    static int print(Output command) {
+        try {
+            System.out.print(command.get());
+            return 0;
+        } catch (CommandException e) {
+            System.err.println("Error: " + e.getMessage());
+            return 1;
+        }
+    }
+
     /** A failure to report to the user in one line, with exit code 1. */
     static final class CommandException extends Exception {
         private static final long serialVersionUID = 1L;

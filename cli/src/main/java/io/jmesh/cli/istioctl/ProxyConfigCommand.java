@@ -59,16 +59,12 @@ public final class ProxyConfigCommand implements Runnable {
 
         @Override
         public final Integer call() {
-            try {
+            return Http.print(() -> {
                 if (!List.of("short", "json", "yaml").contains(output)) {
                     throw new CommandException("--output: " + output + " (expected: short, json or yaml)");
                 }
-                System.out.print(render());
-                return 0;
-            } catch (CommandException e) {
-                System.err.println("Error: " + e.getMessage());
-                return 1;
-            }
+                return render();
+            });
         }
 
         abstract String render() throws CommandException;
@@ -441,7 +437,7 @@ public final class ProxyConfigCommand implements Runnable {
 
         @Override
         public Integer call() {
-            try {
+            return Http.print(() -> {
                 if (output != null && !output.equals("short")) {
                     throw new CommandException("--output is not applicable for this command");
                 }
@@ -453,6 +449,7 @@ public final class ProxyConfigCommand implements Runnable {
                 if (reset) {
                     changes.put(ALL, DEFAULT_LEVEL);
                 } else if (level != null) {
+                    List<String> known = loggers(listing);
                     for (String item : level.split(",")) {
                         String ol = item.strip();
                         if (ol.isEmpty()) {
@@ -464,7 +461,7 @@ public final class ProxyConfigCommand implements Runnable {
                             changes.put(ALL, checkLevel(ol));
                             continue;
                         }
-                        if (!parts[0].equals(ALL) && !loggers(listing).contains(parts[0])) {
+                        if (!parts[0].equals(ALL) && !known.contains(parts[0])) {
                             throw new CommandException("unrecognized logger name: " + parts[0]);
                         }
                         changes.put(parts[0], checkLevel(parts[1]));
@@ -480,12 +477,8 @@ public final class ProxyConfigCommand implements Runnable {
                                 "the proxy's admin");
                     }
                 }
-                System.out.print(proxy + ":\n" + response);
-                return 0;
-            } catch (CommandException e) {
-                System.err.println("Error: " + e.getMessage());
-                return 1;
-            }
+                return proxy + ":\n" + response;
+            });
         }
 
         private static String checkLevel(String level) throws CommandException {

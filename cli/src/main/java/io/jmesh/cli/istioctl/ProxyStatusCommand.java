@@ -40,11 +40,10 @@ public final class ProxyStatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try {
+        return Http.print(() -> {
             JsonNode syncz = Http.getJson(discovery, "/debug/syncz", "jmesh discovery");
             if (proxy == null) {
-                System.out.print(table(syncz, discovery));
-                return 0;
+                return table(syncz, discovery);
             }
             String id = resolve(syncz, proxy);
             if (admin == null) {
@@ -54,12 +53,8 @@ public final class ProxyStatusCommand implements Callable<Integer> {
             JsonNode expected = Http.getJson(discovery, "/debug/config_dump?proxyID="
                     + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8), "jmesh discovery");
             JsonNode actual = Http.getJson(admin, "/config_dump", "the proxy's admin");
-            System.out.print(compare(expected, actual));
-            return 0;
-        } catch (CommandException e) {
-            System.err.println("Error: " + e.getMessage());
-            return 1;
-        }
+            return compare(expected, actual);
+        });
     }
 
     /** The table of every connected proxy, sorted by name. */

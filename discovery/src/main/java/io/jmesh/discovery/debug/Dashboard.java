@@ -11,8 +11,10 @@ import io.jmesh.discovery.xds.EffectivePolicies;
 import io.jmesh.discovery.xds.ProxyNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * discovery's web dashboard ({@code /dashboard}, what Kiali is to Istio, built in): one page that polls
@@ -48,15 +50,17 @@ final class Dashboard {
             n.put("label", id);
             n.put("mtls", EffectivePolicies.mtlsMode(snapshot, p.namespace(), p.labels()));
             nodes.add(n);
-            for (Map.Entry<String, List<Endpoint>> e : snapshot.endpoints().entrySet()) {
-                if (!p.ip().isEmpty() && e.getValue().stream().anyMatch(ep -> ep.address().equals(p.ip()))) {
-                    Map<String, Object> edge = new LinkedHashMap<>();
-                    edge.put("from", e.getKey());
-                    edge.put("to", id);
-                    edge.put("kind", "endpoint");
-                    edge.put("mtls", n.get("mtls"));
-                    edges.add(edge);
-                }
+            Set<String> served = new LinkedHashSet<>();
+            for (Endpoint e : EffectivePolicies.ownEndpoints(snapshot, p)) {
+                served.add(e.serviceHost());
+            }
+            for (String host : served) {
+                Map<String, Object> edge = new LinkedHashMap<>();
+                edge.put("from", host);
+                edge.put("to", id);
+                edge.put("kind", "endpoint");
+                edge.put("mtls", n.get("mtls"));
+                edges.add(edge);
             }
         }
         for (Config<VirtualService> vs : snapshot.virtualServices()) {

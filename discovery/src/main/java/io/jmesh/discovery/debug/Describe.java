@@ -2,11 +2,9 @@ package io.jmesh.discovery.debug;
 
 import io.jmesh.discovery.config.AuthorizationPolicy;
 import io.jmesh.discovery.config.Config;
-import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.DestinationRule;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.Labels;
-import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.Endpoint;
 import io.jmesh.discovery.model.MeshSnapshot;
@@ -45,13 +43,9 @@ final class Describe {
         pod.put("labels", proxy.labels());
         Set<Integer> ports = new java.util.TreeSet<>();
         Set<String> hosts = new LinkedHashSet<>();
-        for (List<Endpoint> eps : snapshot.endpoints().values()) {
-            for (Endpoint e : eps) {
-                if (!proxy.ip().isEmpty() && e.address().equals(proxy.ip())) {
-                    ports.add(e.port());
-                    hosts.add(e.serviceHost());
-                }
-            }
+        for (Endpoint e : EffectivePolicies.ownEndpoints(snapshot, proxy)) {
+            ports.add(e.port());
+            hosts.add(e.serviceHost());
         }
         pod.put("ports", ports);
         out.put("pod", pod);
@@ -64,7 +58,7 @@ final class Describe {
         }
         out.put("services", services);
         out.put("peerAuthentication", peerAuthentication(snapshot, proxy.namespace(), proxy.labels()));
-        out.put("authorizationPolicies", authorizationPolicies(snapshot, proxy.namespace(), proxy.labels()));
+        out.put("authorizationPolicies", authorizationPolicies(snapshot, proxy));
         return out;
     }
 
@@ -246,53 +240,22 @@ final class Describe {
 
     private static Map<String, Object> peerAuthentication(MeshSnapshot snapshot, String namespace,
                                                           Map<String, String> labels) {
-        String root = snapshot.meshConfig().rootNamespace();
-        // In the order they compose: mesh-wide, namespace-wide, workload.
-        List<String> mesh = new ArrayList<>();
-        List<String> ns = new ArrayList<>();
-        List<String> workload = new ArrayList<>();
-        for (Config<PeerAuthentication> c : snapshot.peerAuthentications()) {
-            String cns = c.meta().namespace();
-            PeerAuthentication pa = c.spec();
-            String name = c.meta().name() + "." + cns;
-            if (!pa.hasSelector()) {
-                if (cns.equals(root)) {
-                    mesh.add(name);
-                } else if (cns.equals(namespace)) {
-                    ns.add(name);
-                }
-            } else if (!cns.equals(root) && cns.equals(namespace) && pa.selector().selects(labels)) {
-                workload.add(name);
-            }
-        }
-        List<String> applied = new ArrayList<>(mesh);
-        applied.addAll(ns);
-        applied.addAll(workload);
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("mode", EffectivePolicies.mtlsMode(snapshot, namespace, labels));
         m.put("portModes", EffectivePolicies.mtlsPortModes(snapshot, namespace, labels));
-        m.put("applied", applied);
+        m.put("applied", EffectivePolicies.peerAuthentications(snapshot, namespace, labels));
         return m;
     }
 
-    private static List<Map<String, Object>> authorizationPolicies(MeshSnapshot snapshot, String namespace,
-                                                                   Map<String, String> labels) {
-        String root = snapshot.meshConfig().rootNamespace();
+    private static List<Map<String, Object>> authorizationPolicies(MeshSnapshot snapshot, ProxyNode proxy) {
         List<Map<String, Object>> out = new ArrayList<>();
-        List<Config<AuthorizationPolicy>> all = snapshot.config().of(ConfigKind.AUTHORIZATION_POLICY);
-        for (Config<AuthorizationPolicy> c : all) {
-            String cns = c.meta().namespace();
-            Map<String, String> selector = c.spec().matchLabels();
-            boolean applies = (cns.equals(root) || cns.equals(namespace))
-                    && (selector == null || selector.isEmpty() || Labels.selects(selector, labels));
-            if (applies) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("name", c.meta().name());
-                m.put("namespace", cns);
-                m.put("action", c.spec().action());
-                m.put("rules", c.spec().rules() == null ? 0 : c.spec().rules().size());
-                out.add(m);
-            }
+        for (Config<AuthorizationPolicy> c : EffectivePolicies.authorizationPolicies(snapshot, proxy)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", c.meta().name());
+            m.put("namespace", c.meta().namespace());
+            m.put("action", c.spec().action());
+            m.put("rules", c.spec().rules() == null ? 0 : c.spec().rules().size());
+            out.add(m);
         }
         return out;
     }

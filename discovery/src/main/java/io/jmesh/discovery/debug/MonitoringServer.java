@@ -93,15 +93,7 @@ public final class MonitoringServer implements AutoCloseable {
         server.createContext("/debug/registryz", ex -> respond(ex, "application/json",
                 json(registryz(snapshot.get()))));
         server.createContext("/debug/config_dump", ex -> {
-            String query = ex.getRequestURI().getRawQuery();
-            String id = null;
-            if (query != null) {
-                for (String kv : query.split("&")) {
-                    if (kv.startsWith("proxyID=")) {
-                        id = java.net.URLDecoder.decode(kv.substring(8), StandardCharsets.UTF_8);
-                    }
-                }
-            }
+            String id = query(ex.getRequestURI().getRawQuery()).get("proxyID");
             ProxyNode proxy = id == null ? null : ads.proxy(id);
             if (proxy == null) {
                 respond(ex, 404, "text/plain; charset=utf-8",
@@ -113,25 +105,13 @@ public final class MonitoringServer implements AutoCloseable {
         server.createContext("/dashboard", ex -> respond(ex, "text/html; charset=utf-8", Dashboard.HTML));
         server.createContext("/debug/dashboardz", ex -> {
             List<ProxyStatus> statuses = ads.statuses();
-            List<ProxyNode> proxies = new ArrayList<>();
-            for (ProxyStatus st : statuses) {
-                ProxyNode p = ads.proxy(st.nodeId());
-                if (p != null) {
-                    proxies.add(p);
-                }
-            }
-            respond(ex, "application/json", json(Dashboard.model(snapshot.get(), statuses, proxies)));
+            respond(ex, "application/json",
+                    json(Dashboard.model(snapshot.get(), statuses, connected(ads, statuses))));
         });
         server.createContext("/debug/describe", ex -> {
             Map<String, String> q = query(ex.getRequestURI().getRawQuery());
             MeshSnapshot snap = snapshot.get();
-            List<ProxyNode> connected = new ArrayList<>();
-            for (ProxyStatus st : ads.statuses()) {
-                ProxyNode p = ads.proxy(st.nodeId());
-                if (p != null) {
-                    connected.add(p);
-                }
-            }
+            List<ProxyNode> connected = connected(ads, ads.statuses());
             if (q.containsKey("pod")) {
                 String pod = q.get("pod");
                 List<String> known = new ArrayList<>();
@@ -176,6 +156,19 @@ public final class MonitoringServer implements AutoCloseable {
         return new MonitoringServer(server, executor);
     }
 
+    /** The node of each client in {@code statuses} that is still connected, in their order. */
+    private static List<ProxyNode> connected(AdsService ads, List<ProxyStatus> statuses) {
+        List<ProxyNode> out = new ArrayList<>();
+        for (ProxyStatus st : statuses) {
+            ProxyNode p = ads.proxy(st.nodeId());
+            if (p != null) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** The parameters of a raw query string, URL-decoded; the last of a repeated name wins. */
     private static Map<String, String> query(String raw) {
         Map<String, String> out = new LinkedHashMap<>();
         if (raw != null) {

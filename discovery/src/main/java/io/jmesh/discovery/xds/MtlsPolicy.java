@@ -5,7 +5,9 @@ import io.jmesh.discovery.config.PeerAuthentication;
 import io.jmesh.discovery.config.PeerAuthentication.Mode;
 import io.jmesh.discovery.model.MeshSnapshot;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -33,25 +35,39 @@ record MtlsPolicy(Mode mode, Map<Integer, Mode> perPort) {
         return perPort.getOrDefault(port, mode);
     }
 
-    /** Returns the policy of a workload in {@code namespace} with {@code labels}. */
-    static MtlsPolicy of(MeshSnapshot snapshot, String namespace, Map<String, String> labels) {
+    /**
+     * The PeerAuthentications that apply to one workload, by tier, each in the snapshot's order: mesh-wide,
+     * namespace-wide, workload (selector). {@link #of} composes the oldest of each tier.
+     */
+    record Applicable(List<Config<PeerAuthentication>> mesh, List<Config<PeerAuthentication>> namespace,
+                      List<Config<PeerAuthentication>> workload) {}
+
+    /** Returns the PeerAuthentications that apply to a workload in {@code namespace} with {@code labels}. */
+    static Applicable applicable(MeshSnapshot snapshot, String namespace, Map<String, String> labels) {
         String root = snapshot.meshConfig().rootNamespace();
-        Config<PeerAuthentication> mesh = null;
-        Config<PeerAuthentication> ns = null;
-        Config<PeerAuthentication> workload = null;
+        Applicable out = new Applicable(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         for (Config<PeerAuthentication> c : snapshot.peerAuthentications()) {
             String cns = c.meta().namespace();
             PeerAuthentication pa = c.spec();
             if (!pa.hasSelector()) {
                 if (cns.equals(root)) {
-                    mesh = older(mesh, c);
+                    out.mesh().add(c);
                 } else if (cns.equals(namespace)) {
-                    ns = older(ns, c);
+                    out.namespace().add(c);
                 }
             } else if (!cns.equals(root) && cns.equals(namespace) && pa.selector().selects(labels)) {
-                workload = older(workload, c);
+                out.workload().add(c);
             }
         }
+        return out;
+    }
+
+    /** Returns the policy of a workload in {@code namespace} with {@code labels}. */
+    static MtlsPolicy of(MeshSnapshot snapshot, String namespace, Map<String, String> labels) {
+        Applicable applicable = applicable(snapshot, namespace, labels);
+        Config<PeerAuthentication> mesh = oldest(applicable.mesh());
+        Config<PeerAuthentication> ns = oldest(applicable.namespace());
+        Config<PeerAuthentication> workload = oldest(applicable.workload());
         Mode mode = Mode.PERMISSIVE;
         for (Config<PeerAuthentication> c : java.util.Arrays.asList(mesh, ns, workload)) {
             if (c != null && c.spec().mode() != Mode.UNSET) {
@@ -67,6 +83,14 @@ record MtlsPolicy(Mode mode, Map<Integer, Mode> perPort) {
             ports.put(e.getKey(), m == Mode.UNSET ? mode : m);
         }
         return new MtlsPolicy(mode, Collections.unmodifiableMap(ports));
+    }
+
+    private static Config<PeerAuthentication> oldest(List<Config<PeerAuthentication>> tier) {
+        Config<PeerAuthentication> out = null;
+        for (Config<PeerAuthentication> c : tier) {
+            out = older(out, c);
+        }
+        return out;
     }
 
     private static Config<PeerAuthentication> older(Config<PeerAuthentication> current,

@@ -125,7 +125,6 @@ public final class LogLevels {
 
     /** Sets every logger to {@code level} (Envoy's {@code /logging?level=}). */
     public static void setAll(String level) {
-        julLevel(level);
         Map<String, String> all = new LinkedHashMap<>();
         LOGGERS.keySet().forEach(n -> all.put(n, level));
         set(all);
