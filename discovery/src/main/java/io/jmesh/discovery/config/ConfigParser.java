@@ -289,8 +289,11 @@ public final class ConfigParser {
             }
             ConfigMeta meta = new ConfigMeta(kind, apiVersion, name, namespace, labels, annotations, source, created);
             Config<Object> config = new Config<>(meta, spec);
-            ConfigValidator.validate(config, w -> warnings.add(new ConfigWarning(source, kindName,
-                    meta.namespace(), name, w, true)));
+            // the object's warnings count only once it is accepted: a rejected object is not applied at all
+            List<ConfigWarning> own = new ArrayList<>();
+            ConfigValidator.validate(config, w -> own.add(new ConfigWarning(source, kindName, meta.namespace(), name,
+                    w, true)));
+            warnings.addAll(own);
             return config;
         } catch (ConfigException e) {
             ConfigSource at = new ConfigSource(source.file(), lineOf(e.getMessage(), lines, source.line()));
