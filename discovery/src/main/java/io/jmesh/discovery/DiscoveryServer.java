@@ -254,29 +254,9 @@ public final class DiscoveryServer implements AutoCloseable {
         if (stores.isEmpty()) {
             return dir;
         }
-        List<io.jmesh.discovery.config.Config<?>> configs = new java.util.ArrayList<>(dir.configs());
-        List<io.jmesh.discovery.config.ConfigError> errors = new java.util.ArrayList<>(dir.errors());
-        List<io.jmesh.discovery.config.ConfigWarning> warnings = new java.util.ArrayList<>(dir.warnings());
-        java.util.Map<String, io.jmesh.discovery.config.ConfigSource> seen = new java.util.HashMap<>();
-        for (io.jmesh.discovery.config.Config<?> c : configs) {
-            seen.put(c.meta().key(), c.meta().source());
-        }
-        for (ConfigStore store : stores) {
-            ConfigSnapshot s = store.current();
-            for (io.jmesh.discovery.config.Config<?> c : s.configs()) {
-                io.jmesh.discovery.config.ConfigSource first = seen.putIfAbsent(c.meta().key(), c.meta().source());
-                if (first == null) {
-                    configs.add(c);
-                } else {
-                    errors.add(new io.jmesh.discovery.config.ConfigError(c.meta().source(), c.meta().kind().kindName(),
-                            c.meta().namespace(), c.meta().name(), "metadata.name: " + c.meta().name()
-                            + " (expected: unique per kind and namespace; first defined at " + first + ")"));
-                }
-            }
-            errors.addAll(s.errors());
-            warnings.addAll(s.warnings());
-        }
-        return new ConfigSnapshot(configs, errors, dir.meshConfig(), warnings);
+        ConfigSnapshot.Builder merged = new ConfigSnapshot.Builder().add(dir);
+        stores.forEach(store -> merged.add(store.current()));
+        return merged.build(dir.meshConfig());
     }
 
     /** Waits until every registry and store has synced, logging every 5 s; fails after {@link #SYNC_TIMEOUT}. */

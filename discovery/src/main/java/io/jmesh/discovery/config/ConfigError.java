@@ -9,6 +9,11 @@ public record ConfigError(ConfigSource source, String kind, String namespace, St
 
     /** Returns {@code Kind/namespace/name}, with {@code ?} for parts that could not be read. */
     public String key() {
+        return key(kind, namespace, name);
+    }
+
+    /** {@code Kind/namespace/name}, {@code ?} for a part null or empty (also for {@link ConfigWarning}). */
+    static String key(String kind, String namespace, String name) {
         return orUnknown(kind) + '/' + orUnknown(namespace) + '/' + orUnknown(name);
     }
 

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -290,8 +289,11 @@ public final class ConfigParser {
             }
             ConfigMeta meta = new ConfigMeta(kind, apiVersion, name, namespace, labels, annotations, source, created);
             Config<Object> config = new Config<>(meta, spec);
-            ConfigValidator.validate(config, w -> warnings.add(new ConfigWarning(source, kindName,
-                    meta.namespace(), name, w, true)));
+            // the object's warnings count only once it is accepted: a rejected object is not applied at all
+            List<ConfigWarning> own = new ArrayList<>();
+            ConfigValidator.validate(config, w -> own.add(new ConfigWarning(source, kindName, meta.namespace(), name,
+                    w, true)));
+            warnings.addAll(own);
             return config;
         } catch (ConfigException e) {
             ConfigSource at = new ConfigSource(source.file(), lineOf(e.getMessage(), lines, source.line()));
@@ -330,6 +332,11 @@ public final class ConfigParser {
                 + " is not implemented by jmesh (expected: " + expected + ")", false);
     }
 
+    /**
+     * Binds {@code spec} to {@code type}. {@link SpecSchema} reports unknown fields and values of the wrong JSON type
+     * first (all of them); what binding can still refuse after that (an enum constant the type lacks) is named by
+     * its path and value.
+     */
     private static Object readSpec(ObjectNode spec, Class<?> type) throws ConfigException {
         List<String> problems = new ArrayList<>();
         SpecSchema.check(spec, type, "spec", problems);
@@ -346,13 +353,6 @@ public final class ConfigParser {
                 } else if (ref.getIndex() >= 0) {
                     path.append('[').append(ref.getIndex()).append(']');
                 }
-            }
-            if (e instanceof UnrecognizedPropertyException u) {
-                java.util.TreeSet<String> known = new java.util.TreeSet<>();
-                if (u.getKnownPropertyIds() != null) {
-                    u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
-                }
-                throw new ConfigException(path + ": unknown field (expected: one of " + String.join(", ", known) + ")");
             }
             // Library wording (Java types, JsonToken names) never reaches the user: name the value instead.
             JsonNode at = spec;

@@ -54,22 +54,18 @@ public final class ConfigValidator {
                 warnings.accept("spec.exportTo: " + se.exportTo() + " (not implemented for ServiceEntry: the service "
                         + "is visible to every namespace)");
             }
+            validateServiceEntry(se, warnings);
+        } else if (spec instanceof WorkloadEntry we) {
+            validateWorkloadEntry(we, "spec", false);
         } else if (spec instanceof VirtualService vs) {
             validateExportTo(namespace, vs.exportTo(), false, false);
             if (restricts(vs.exportTo())) {
                 warnings.accept("spec.exportTo: " + vs.exportTo() + " (not implemented for VirtualService: its routes "
                         + "apply in every namespace)");
             }
-        } else if (spec instanceof DestinationRule dr) {
-            validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
-        }
-        if (spec instanceof ServiceEntry se) {
-            validateServiceEntry(se, warnings);
-        } else if (spec instanceof WorkloadEntry we) {
-            validateWorkloadEntry(we, "spec", false);
-        } else if (spec instanceof VirtualService vs) {
             validateVirtualService(vs);
         } else if (spec instanceof DestinationRule dr) {
+            validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
             validateDestinationRule(dr);
         } else if (spec instanceof Gateway gw) {
             validateGateway(gw);

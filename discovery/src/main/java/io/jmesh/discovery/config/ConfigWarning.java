@@ -11,15 +11,11 @@ public record ConfigWarning(ConfigSource source, String kind, String namespace, 
 
     /** Returns {@code Kind/namespace/name}, with {@code ?} for parts that could not be read. */
     public String key() {
-        return orUnknown(kind) + '/' + orUnknown(namespace) + '/' + orUnknown(name);
+        return ConfigError.key(kind, namespace, name);
     }
 
     @Override
     public String toString() {
         return source + ": " + key() + ": " + message + (applied ? "" : " [not applied]");
-    }
-
-    private static String orUnknown(String s) {
-        return s == null || s.isEmpty() ? "?" : s;
     }
 }

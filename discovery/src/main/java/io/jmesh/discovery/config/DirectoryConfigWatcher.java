@@ -11,7 +11,6 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -194,21 +193,7 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
             if (next.equals(current)) {
                 return;
             }
-            for (ConfigError err : next.errors()) {
-                if (!current.errors().contains(err)) {
-                    if (ConfigParser.isSecurityPolicy(err.kind(), err.reason())) {
-                        // a policy the user believes enforced is not: say it louder than a typo elsewhere
-                        logger.error("rejected {} -- this security policy is NOT enforced", err);
-                    } else {
-                        logger.warn("rejected {}", err);
-                    }
-                }
-            }
-            for (ConfigWarning w : next.warnings()) {
-                if (!current.warnings().contains(w)) { // once per object, not on every re-scan
-                    logger.warn("{}", w);
-                }
-            }
+            next.logNewProblems(current, logger);
             current = next;
             logger.info("{}: loaded {} objects, {} rejected, {} not applied", dir, next.configs().size(),
                     next.errors().size(), next.warnings().stream().filter(w -> !w.applied()).count());
@@ -225,26 +210,11 @@ public final class DirectoryConfigWatcher implements AutoCloseable {
 
     private static ConfigSnapshot load(List<Path> files, MeshConfig mesh,
                                        Function<Path, ConfigParser.Result> parser) {
-        List<Config<?>> configs = new ArrayList<>();
-        List<ConfigError> errors = new ArrayList<>();
-        List<ConfigWarning> warnings = new ArrayList<>();
-        Map<String, ConfigSource> seen = new HashMap<>();
+        ConfigSnapshot.Builder snapshot = new ConfigSnapshot.Builder();
         for (Path f : files) {
-            ConfigParser.Result r = parser.apply(f);
-            for (Config<?> c : r.configs()) {
-                ConfigSource first = seen.putIfAbsent(c.meta().key(), c.meta().source());
-                if (first != null) {
-                    errors.add(new ConfigError(c.meta().source(), c.meta().kind().kindName(), c.meta().namespace(),
-                            c.meta().name(), "metadata.name: " + c.meta().name()
-                            + " (expected: unique per kind and namespace; first defined at " + first + ")"));
-                } else {
-                    configs.add(c);
-                }
-            }
-            errors.addAll(r.errors());
-            warnings.addAll(r.warnings());
+            snapshot.add(parser.apply(f));
         }
-        return new ConfigSnapshot(configs, errors, mesh, warnings);
+        return snapshot.build(mesh);
     }
 
     /** Size, modification time (full precision) and file key (inode), or {@code null} if unreadable. */

@@ -46,6 +46,25 @@ class ConfigParserTest {
             """;
 
     @Test
+    void aRejectedObjectHasNoWarningSayingItIsApplied() {
+        // *x alone is a warning (partial wildcard) and exportTo [.] one too; the resolution makes the entry invalid
+        ConfigParser.Result r = ConfigParser.parse(Path.of("se.yaml"), """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: ext, namespace: shop}
+                spec:
+                  hosts: ["*x"]
+                  exportTo: [.]
+                  resolution: SOMETIMES
+                  ports: [{number: 80, name: http, protocol: HTTP}]
+                """);
+        assertEquals(List.of(), r.configs());
+        assertEquals(List.of("spec.resolution: SOMETIMES (expected: NONE, STATIC, DNS or DNS_ROUND_ROBIN)"),
+                r.errors().stream().map(ConfigError::reason).toList());
+        assertEquals(List.of(), r.warnings());
+    }
+
+    @Test
     void parsesMultiDocumentYamlIntoTypedObjects() {
         ConfigParser.Result r = ConfigParser.parse(Path.of("a.yaml"), GOOD);
         assertEquals(List.of(), r.errors());

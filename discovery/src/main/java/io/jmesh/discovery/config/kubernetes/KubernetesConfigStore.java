@@ -4,8 +4,6 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.jmesh.discovery.config.Config;
-import io.jmesh.discovery.config.ConfigError;
 import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.ConfigParser;
 import io.jmesh.discovery.config.ConfigSnapshot;
@@ -115,9 +113,7 @@ public final class KubernetesConfigStore implements ConfigStore {
 
     /** On the group's thread: parses what changed since the last rebuild and tells the listeners. */
     private void rebuild() {
-        List<Config<?>> configs = new ArrayList<>();
-        List<ConfigError> errors = new ArrayList<>();
-        List<io.jmesh.discovery.config.ConfigWarning> warnings = new ArrayList<>();
+        ConfigSnapshot.Builder snapshot = new ConfigSnapshot.Builder(); // keys are unique: the API server's
         Map<String, Parsed> nextParsed = new HashMap<>();
         for (Map.Entry<ConfigKind, SharedIndexInformer<GenericKubernetesResource>> e : informers.entrySet()) {
             List<GenericKubernetesResource> objects = new ArrayList<>(e.getValue().getStore().list());
@@ -130,26 +126,15 @@ public final class KubernetesConfigStore implements ConfigStore {
                 Parsed p = last != null && version != null && version.equals(last.resourceVersion()) ? last
                         : new Parsed(version, parse(e.getKey(), o));
                 nextParsed.put(key, p);
-                configs.addAll(p.result().configs());
-                errors.addAll(p.result().errors());
-                warnings.addAll(p.result().warnings());
+                snapshot.add(p.result());
             }
         }
         parsed = nextParsed;
-        ConfigSnapshot next = new ConfigSnapshot(configs, errors, null, warnings);
+        ConfigSnapshot next = snapshot.build(null);
         if (next.equals(current)) {
             return;
         }
-        for (ConfigError err : next.errors()) {
-            if (!current.errors().contains(err)) {
-                logger.warn("rejected {}", err);
-            }
-        }
-        for (io.jmesh.discovery.config.ConfigWarning w : next.warnings()) {
-            if (!current.warnings().contains(w)) {
-                logger.warn("{}", w);
-            }
-        }
+        next.logNewProblems(current, logger);
         current = next;
         listeners.forEach(Runnable::run);
     }
