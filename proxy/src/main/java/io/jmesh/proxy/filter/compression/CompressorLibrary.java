@@ -84,18 +84,14 @@ public final class CompressorLibrary {
         Any any = library.getTypedConfig();
         String at = path + ".typed_config";
         String url = any.getTypeUrl();
-        try {
-            if (url.equals(GZIP_URL)) {
-                return gzip(library.getName(), HttpFilterFactory.unpack(any, Gzip.class, Gzip.getDescriptor()), at);
-            }
-            if (url.equals(BROTLI_URL)) {
-                return brotli(library.getName(), HttpFilterFactory.unpack(any, Brotli.class, Brotli.getDescriptor()), at);
-            }
-            if (url.equals(ZSTD_URL)) {
-                return zstd(library.getName(), HttpFilterFactory.unpack(any, Zstd.class, Zstd.getDescriptor()), at);
-            }
-        } catch (ConfigException e) {
-            throw e.under(at);
+        if (url.equals(GZIP_URL)) {
+            return gzip(library.getName(), HttpFilterFactory.unpack(any, Gzip.class, Gzip.getDescriptor()), at);
+        }
+        if (url.equals(BROTLI_URL)) {
+            return brotli(library.getName(), HttpFilterFactory.unpack(any, Brotli.class, Brotli.getDescriptor()), at);
+        }
+        if (url.equals(ZSTD_URL)) {
+            return zstd(library.getName(), HttpFilterFactory.unpack(any, Zstd.class, Zstd.getDescriptor()), at);
         }
         throw new ConfigException(at + ": " + url + " (expected: a compressor library of "
                 + List.of(GZIP_URL, BROTLI_URL, ZSTD_URL) + "; name: " + library.getName() + ")");
