@@ -71,6 +71,33 @@ class BufferFilterTest {
         }
     }
 
+    /** A decompressor before the buffer filter: the buffer counts (and limits) the decompressed body. */
+    @Test
+    void theLimitAppliesToWhatEarlierFiltersPassOn() throws Exception {
+        Path gz = Files.createTempFile("body", ".gz");
+        try (TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = Bootstraps.http()
+                     .httpFilter("envoy.filters.http.decompressor", Bootstraps.typed(
+                             "envoy.extensions.filters.http.decompressor.v3.Decompressor",
+                             "decompressor_library: { name: gz, typed_config: " + Bootstraps.typed(
+                                     "envoy.extensions.compression.gzip.decompressor.v3.Gzip", "") + " }"))
+                     .httpFilter(BUFFER, buffer(100_000))
+                     .route("/", "backend")
+                     .cluster("backend", backend.port())
+                     .start(1)) {
+            Files.write(gz, io.jmesh.proxy.filter.compression.Codecs.compress("gzip",
+                    io.jmesh.proxy.filter.compression.Codecs.text(100_000)));
+            Curl.Result ok = Curl.run("-H", "Content-Encoding: gzip", "--data-binary", "@" + gz, proxy.url("/sink"));
+            assertEquals("received 100000\n", ok.body, ok.toString());
+            Files.write(gz, io.jmesh.proxy.filter.compression.Codecs.compress("gzip",
+                    io.jmesh.proxy.filter.compression.Codecs.text(100_001)));
+            Curl.Result over = Curl.run("-H", "Content-Encoding: gzip", "--data-binary", "@" + gz, proxy.url("/sink"));
+            assertEquals(413, over.status, "a few KiB compressed, 100,001 bytes decompressed: " + over);
+        } finally {
+            Files.deleteIfExists(gz);
+        }
+    }
+
     @Test
     void maxRequestBytesIsRequired() {
         ConfigException e = assertThrows(ConfigException.class, () -> Bootstraps.http()
