@@ -88,6 +88,19 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor())
+            // compression and request shaping (filter.compressor, decompressor, buffer, csrf)
+            .add(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.compressor.v3.CompressorPerRoute.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.decompressor.v3.Decompressor.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.compression.gzip.compressor.v3.Gzip.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.compression.brotli.compressor.v3.Brotli.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.compression.zstd.compressor.v3.Zstd.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.compression.gzip.decompressor.v3.Gzip.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.compression.brotli.decompressor.v3.Brotli.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.compression.zstd.decompressor.v3.Zstd.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.csrf.v3.CsrfPolicy.getDescriptor())
             .build();
 
     public static final ProtoJson PARSER = new ProtoJson(REGISTRY);

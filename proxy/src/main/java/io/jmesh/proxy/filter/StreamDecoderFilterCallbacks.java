@@ -27,6 +27,25 @@ public interface StreamDecoderFilterCallbacks extends StreamFilterCallbacks {
      */
     void addDecodedData(ByteBuf data);
 
+    /**
+     * Passes {@code data} (ownership passes) to the decoder filters after this one right away, bypassing any
+     * buffering here (Envoy's {@code injectDecodedDataToFilterChain}): a filter that transforms the body as it
+     * streams (a compressor) calls it from {@code decodeData} and then returns
+     * {@link FilterDataStatus#STOP_ITERATION_NO_BUFFER} (it took the piece it was given). Call it only after this
+     * filter's headers went on.
+     */
+    void injectDecodedDataToFilterChain(ByteBuf data, boolean endStream);
+
+    /**
+     * Sets how many request body bytes a stopped filter may hold on this stream (by default the connection
+     * manager's limit); past it a {@code *_BUFFER} status fails the request with 413 (Envoy's
+     * {@code setDecoderBufferLimit}, used by the buffer filter).
+     */
+    void setDecoderBufferLimit(int limit);
+
+    /** The current request buffer limit of this stream. */
+    int decoderBufferLimit();
+
     /** Sends response headers to the encoder filters and then downstream; {@code endStream} when nothing follows. */
     void encodeHeaders(HttpResponse headers, boolean endStream);
 

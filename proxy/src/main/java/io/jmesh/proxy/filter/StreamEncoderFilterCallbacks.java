@@ -13,4 +13,10 @@ public interface StreamEncoderFilterCallbacks extends StreamFilterCallbacks {
 
     /** Appends {@code data} (ownership passes) to the buffered response body. */
     void addEncodedData(ByteBuf data);
+
+    /**
+     * Passes {@code data} (ownership passes) to the encoder filters after this one right away (Envoy's
+     * {@code injectEncodedDataToFilterChain}); as {@link StreamDecoderFilterCallbacks#injectDecodedDataToFilterChain}.
+     */
+    void injectEncodedDataToFilterChain(ByteBuf data, boolean endStream);
 }

@@ -44,16 +44,16 @@ public class HttpFilterRegistryTest {
     @Test
     void unknownFilterIsAnErrorUnlessOptional() throws Exception {
         // As it arrives over xDS: a type this proxy has no descriptor for.
-        Any buffer = Any.newBuilder()
-                .setTypeUrl("type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute").build();
+        Any lua = Any.newBuilder()
+                .setTypeUrl("type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute").build();
         ConfigException e = assertThrows(ConfigException.class,
-                () -> RouteTable.create(routeWith("envoy.filters.http.buffer", buffer), HttpFilterRegistry.DEFAULT));
-        assertTrue(e.getMessage().startsWith("virtual_hosts[0].routes[0].typed_per_filter_config[\"envoy.filters.http.buffer\"]: "
-                + "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute (expected: the config of a "
+                () -> RouteTable.create(routeWith("envoy.filters.http.lua", lua), HttpFilterRegistry.DEFAULT));
+        assertTrue(e.getMessage().startsWith("virtual_hosts[0].routes[0].typed_per_filter_config[\"envoy.filters.http.lua\"]: "
+                + "type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute (expected: the config of a "
                 + "supported HTTP filter: "), e.getMessage());
-        Any optional = Any.pack(FilterConfig.newBuilder().setIsOptional(true).setConfig(buffer).build());
-        RouteTable t = RouteTable.create(routeWith("envoy.filters.http.buffer", optional), HttpFilterRegistry.DEFAULT);
-        assertNull(route(t, "/").perFilterConfig("envoy.filters.http.buffer"));
+        Any optional = Any.pack(FilterConfig.newBuilder().setIsOptional(true).setConfig(lua).build());
+        RouteTable t = RouteTable.create(routeWith("envoy.filters.http.lua", optional), HttpFilterRegistry.DEFAULT);
+        assertNull(route(t, "/").perFilterConfig("envoy.filters.http.lua"));
     }
 
     private static RouteConfiguration routeWith(String filter, Any config) {

@@ -461,6 +461,8 @@ public final class FilterManager {
         HttpHeaders heldTrailers;
         boolean started;
         boolean aborted;
+        /** What a stopped filter may hold (the buffer filter raises it for the request, as Envoy's setDecoderBufferLimit). */
+        int limit = bufferLimit;
 
         Chain(Entry[] entries, boolean decode) {
             this.entries = entries;
@@ -554,6 +556,11 @@ public final class FilterManager {
                     return;
                 }
                 FilterDataStatus s = entries[i].data(data, end);
+                boolean injected = entries[i].injected;
+                entries[i].injected = false;
+                if (injected && s == FilterDataStatus.STOP_ITERATION_NO_BUFFER) {
+                    return; // the filter took this piece and passed its own data on (compressors)
+                }
                 if (dead()) {
                     if (s != FilterDataStatus.STOP_ITERATION_NO_BUFFER) {
                         ReferenceCountUtil.safeRelease(data);
@@ -679,7 +686,7 @@ public final class FilterManager {
         }
 
         private void hold(ByteBuf data, boolean end) {
-            if (append(data, end) && buffer.readableBytes() > bufferLimit) {
+            if (append(data, end) && buffer.readableBytes() > limit) {
                 if (watermarkMode) {
                     if (!watermarked) {
                         watermarked = true;
@@ -713,6 +720,16 @@ public final class FilterManager {
             hold(data, headersEnd && !headersDone);
         }
 
+        /** Filter {@code index} passes {@code data} (ownership passes) to the filters after it, now. */
+        void inject(int index, ByteBuf data, boolean end) {
+            if (dead()) {
+                ReferenceCountUtil.safeRelease(data);
+                return;
+            }
+            entries[index].injected = true;
+            runData(index + 1, data, end);
+        }
+
         void continueAt(int index) {
             if (dead() || (index != hStop && index != dStop && index != tStop)) {
                 return;
@@ -737,6 +754,8 @@ public final class FilterManager {
     private abstract class Entry implements StreamFilterCallbacks {
         int index;
         Chain chain;
+        /** The filter injected data during its current data call. */
+        boolean injected;
 
         /** The filter this entry calls. */
         abstract StreamFilterBase filter();
@@ -862,6 +881,21 @@ public final class FilterManager {
         }
 
         @Override
+        public void injectDecodedDataToFilterChain(ByteBuf data, boolean endStream) {
+            chain.inject(index, data, endStream);
+        }
+
+        @Override
+        public void setDecoderBufferLimit(int limit) {
+            chain.limit = limit;
+        }
+
+        @Override
+        public int decoderBufferLimit() {
+            return chain.limit;
+        }
+
+        @Override
         public void encodeHeaders(HttpResponse headers, boolean endStream) {
             if (destroyed || encodeComplete || encoder.started) {
                 return;
@@ -976,6 +1010,11 @@ public final class FilterManager {
         @Override
         public void addEncodedData(ByteBuf data) {
             chain.addData(index, data);
+        }
+
+        @Override
+        public void injectEncodedDataToFilterChain(ByteBuf data, boolean endStream) {
+            chain.inject(index, data, endStream);
         }
     }
 }
