@@ -88,6 +88,12 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor())
+            // gRPC bridges, health check and metadata HTTP filters (filter.grpcweb, grpcbridge, healthcheck, metadata)
+            .add(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.grpc_http1_bridge.v3.Config.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.header_to_metadata.v3.Config.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.set_metadata.v3.Config.getDescriptor())
             .build();
 
     public static final ProtoJson PARSER = new ProtoJson(REGISTRY);
