@@ -24,7 +24,9 @@ import io.netty.handler.codec.http.HttpResponse;
 /**
  * The health check filter of one stream, as Envoy's {@code HealthCheckFilter}. A request matching every
  * {@code headers} matcher is a health check. Without pass-through the proxy answers it once the request has ended:
- * 200 ({@code health_check_ok}), or 503 with response flag {@code LH} when a cluster of
+ * 200 ({@code health_check_ok}), or 503 with response flag {@code LH} while the server fails health checks
+ * ({@code POST /healthcheck/fail}: {@code health_check_failed}, in pass-through mode too; other responses then get
+ * {@code x-envoy-immediate-health-check-fail: true}), when a cluster of
  * {@code cluster_min_healthy_percentages} is missing ({@code health_check_failed_no_cluster_found}), empty while its
  * minimum is above 0 ({@code health_check_failed_cluster_empty}), or has fewer healthy (or degraded) hosts than its
  * minimum percentage ({@code health_check_failed_cluster_unhealthy}). With pass-through the request goes upstream;
@@ -35,7 +37,7 @@ final class HealthCheckFilter implements HttpFilter {
 
     /** The shared, immutable config of one filter in one chain. */
     record Config(boolean passThrough, List<HeaderMatch> headers, Map<String, Double> minHealthy,
-                  Supplier<ClusterManager> clusters, Cache cache) {}
+                  Supplier<ClusterManager> clusters, Cache cache, java.util.function.BooleanSupplier failed) {}
 
     /** The cached upstream answer, shared by all event loops (Envoy's {@code HealthCheckCacheManager}). */
     static final class Cache {
@@ -79,7 +81,8 @@ final class HealthCheckFilter implements HttpFilter {
     public FilterHeadersStatus decodeHeaders(HttpRequest request, boolean endStream) {
         if (matches(request)) {
             healthCheck = true;
-            handling = !config.passThrough() || (config.cache() != null && config.cache().useCached());
+            handling = !config.passThrough() || config.failed().getAsBoolean()
+                    || (config.cache() != null && config.cache().useCached());
         }
         if (handling && endStream) {
             onComplete();
@@ -136,7 +139,10 @@ final class HealthCheckFilter implements HttpFilter {
         String details = "health_check_ok";
         boolean degraded = false;
         Cache cache = config.cache();
-        if (cache != null) {
+        if (config.failed().getAsBoolean()) {
+            status = 503;
+            details = "health_check_failed";
+        } else if (cache != null) {
             status = cache.status;
             degraded = cache.degraded;
             details = "health_check_cached";
@@ -186,8 +192,13 @@ final class HealthCheckFilter implements HttpFilter {
 
     @Override
     public FilterHeadersStatus encodeHeaders(HttpResponse response, boolean endStream) {
-        if (healthCheck && !handling && config.cache() != null) {
-            config.cache().set(response.status().code(), response.headers().contains("x-envoy-degraded"));
+        if (healthCheck) {
+            if (!handling && config.cache() != null) {
+                config.cache().set(response.status().code(), response.headers().contains("x-envoy-degraded"));
+            }
+        } else if (config.failed().getAsBoolean()) {
+            // Tells a downstream Envoy doing active health checks to mark this host failed at once.
+            response.headers().set("x-envoy-immediate-health-check-fail", "true");
         }
         return FilterHeadersStatus.CONTINUE;
     }

@@ -72,7 +72,8 @@ public final class HealthCheckFilterFactory implements HttpFilterFactory {
         }
         Supplier<ClusterManager> clusters = context.clusterManager();
         HealthCheckFilter.Config config = new HealthCheckFilter.Config(passThrough, List.copyOf(headers),
-                Map.copyOf(minHealthy), clusters, cacheNanos > 0 ? new HealthCheckFilter.Cache(cacheNanos) : null);
+                Map.copyOf(minHealthy), clusters, cacheNanos > 0 ? new HealthCheckFilter.Cache(cacheNanos) : null,
+                context.healthCheckFailed());
         return route -> new HealthCheckFilter(config);
     }
 }

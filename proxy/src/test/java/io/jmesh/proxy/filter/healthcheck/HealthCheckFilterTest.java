@@ -110,6 +110,26 @@ class HealthCheckFilterTest {
     }
 
     @Test
+    void failedByTheAdminIs503EvenInPassThrough() throws Exception {
+        try (TestBackend backend = TestBackend.start("b");
+             ProxyFixture proxy = start(backend, "pass_through_mode: true, " + HEALTHZ)) {
+            String admin = "http://127.0.0.1:" + proxy.adminPort();
+            assertEquals(200, Curl.run("-X", "POST", admin + "/healthcheck/fail").status);
+            Curl.Result failed = Curl.run(proxy.url("/healthz"));
+            assertEquals(503, failed.status, failed.toString());
+            assertNull(backend.byPath.get("/healthz"), "answered by the proxy while failing");
+            Curl.Result app = Curl.run(proxy.url("/app"));
+            assertEquals(200, app.status);
+            assertEquals("true", app.header("x-envoy-immediate-health-check-fail"));
+
+            assertEquals(200, Curl.run("-X", "POST", admin + "/healthcheck/ok").status);
+            assertEquals(200, Curl.run(proxy.url("/healthz")).status);
+            assertEquals(1, backend.byPath.get("/healthz").get());
+            assertNull(Curl.run(proxy.url("/app")).header("x-envoy-immediate-health-check-fail"));
+        }
+    }
+
+    @Test
     void badConfigNamesTheField() throws Exception {
         try (TestBackend backend = TestBackend.start("b")) {
             ConfigException missing = assertThrows(ConfigException.class, () -> start(backend, HEALTHZ));
