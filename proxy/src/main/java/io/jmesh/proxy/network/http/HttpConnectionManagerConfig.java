@@ -244,7 +244,7 @@ public final class HttpConnectionManagerConfig {
                             @Override
                             public java.util.function.BooleanSupplier healthCheckFailed() {
                                 ServerLifecycle lifecycle = context.lifecycle();
-                                return lifecycle::healthCheckFailed;
+                                return lifecycle == null ? () -> false : lifecycle::healthCheckFailed;
                             }
                         });
         LocalReply localReply = proto.hasLocalReplyConfig()
