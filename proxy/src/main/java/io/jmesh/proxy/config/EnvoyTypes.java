@@ -101,6 +101,13 @@ public final class EnvoyTypes {
             .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.Buffer.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.http.buffer.v3.BufferPerRoute.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.http.csrf.v3.CsrfPolicy.getDescriptor())
+            // gRPC bridges, health check and metadata HTTP filters (filter.grpcweb, grpcbridge, healthcheck, metadata)
+            .add(io.envoyproxy.envoy.extensions.filters.http.grpc_web.v3.GrpcWeb.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.grpc_http1_bridge.v3.Config.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.header_to_metadata.v3.Config.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.set_metadata.v3.Config.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder.getDescriptor())
             .build();
 
     public static final ProtoJson PARSER = new ProtoJson(REGISTRY);

@@ -15,6 +15,17 @@ public final class DefaultServerLifecycle implements ServerLifecycle {
     private final List<Runnable> drain = new ArrayList<>();
     private final List<Runnable> shutdown = new ArrayList<>();
     private int stage; // 0 starting, 1 live, 2 draining, 3 shut down
+    private volatile boolean healthCheckFailed;
+
+    @Override
+    public boolean healthCheckFailed() {
+        return healthCheckFailed;
+    }
+
+    /** Sets the state {@link #healthCheckFailed()} returns (the admin's {@code /healthcheck/fail} and {@code /ok}). */
+    public void healthCheckFailed(boolean failed) {
+        healthCheckFailed = failed;
+    }
 
     @Override
     public synchronized void onInit(Runnable hook) {

@@ -17,6 +17,14 @@ public interface ServerLifecycle {
     /** Runs {@code hook} when the server closes, before its event loops stop. */
     void onShutdown(Runnable hook);
 
+    /**
+     * Whether the server is failing health checks ({@code POST /healthcheck/fail} on the admin port, until
+     * {@code /healthcheck/ok}), read by the {@code health_check} HTTP filter. False by default.
+     */
+    default boolean healthCheckFailed() {
+        return false;
+    }
+
     /** A lifecycle whose hooks never run (tests that build a listener without a server). */
     ServerLifecycle NONE = new ServerLifecycle() {
         @Override

@@ -80,6 +80,11 @@ public interface HttpFilterFactory {
         default io.netty.channel.EventLoopGroup eventLoopGroup() {
             return null;
         }
+
+        /** Whether the server is failing health checks ({@code POST /healthcheck/fail}); read per request. */
+        default java.util.function.BooleanSupplier healthCheckFailed() {
+            return () -> false;
+        }
     }
 
     /** Unpacks {@code any} as {@code type}, or fails with Envoy-style path and expectation. */

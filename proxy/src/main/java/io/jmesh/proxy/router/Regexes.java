@@ -9,7 +9,7 @@ import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.jmesh.proxy.config.ConfigException;
 
 /** Compiles Envoy's RE2 regexes with {@link java.util.regex}, reporting errors with their path. */
-final class Regexes {
+public final class Regexes {
 
     private Regexes() {}
 
@@ -30,7 +30,7 @@ final class Regexes {
     }
 
     /** A compiled {@code RegexMatchAndSubstitute}: every match replaced, RE2 {@code \N} groups. */
-    static final class Substitution {
+    public static final class Substitution {
         private final Pattern pattern;
         private final String replacement;
 
@@ -39,7 +39,8 @@ final class Regexes {
             this.replacement = replacement;
         }
 
-        static Substitution from(RegexMatchAndSubstitute proto, String path) throws ConfigException {
+        /** Compiles {@code proto}; {@code path} prefixes error messages. */
+        public static Substitution from(RegexMatchAndSubstitute proto, String path) throws ConfigException {
             if (!proto.hasPattern()) {
                 throw new ConfigException(path + ".pattern: null (expected: a regex)");
             }
@@ -69,7 +70,8 @@ final class Regexes {
             return new Substitution(p, b.toString());
         }
 
-        String apply(String input) {
+        /** {@code input} with every match of the pattern replaced. */
+        public String apply(String input) {
             return pattern.matcher(input).replaceAll(replacement);
         }
     }

@@ -533,6 +533,7 @@ public final class ProxyServer implements AutoCloseable {
         @Override
         public void setHealthCheckFailed(boolean failed) {
             healthCheckFailed = failed;
+            lifecycle.healthCheckFailed(failed);
         }
 
         @Override

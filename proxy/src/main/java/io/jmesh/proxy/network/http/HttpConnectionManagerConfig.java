@@ -240,6 +240,12 @@ public final class HttpConnectionManagerConfig {
                             public io.envoyproxy.envoy.config.core.v3.TrafficDirection trafficDirection() {
                                 return context.trafficDirection();
                             }
+
+                            @Override
+                            public java.util.function.BooleanSupplier healthCheckFailed() {
+                                ServerLifecycle lifecycle = context.lifecycle();
+                                return lifecycle == null ? () -> false : lifecycle::healthCheckFailed;
+                            }
                         });
         LocalReply localReply = proto.hasLocalReplyConfig()
                 ? LocalReply.create(proto.getLocalReplyConfig(), path + ".local_reply_config") : LocalReply.DEFAULT;
