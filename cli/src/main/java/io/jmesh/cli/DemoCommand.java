@@ -15,12 +15,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import io.jmesh.cli.demo.DubboSampleApp;
 import io.jmesh.cli.demo.SampleApp;
 import io.jmesh.cli.demo.TrafficLine;
 import io.jmesh.discovery.CaOptions;
@@ -48,7 +50,8 @@ import picocli.CommandLine.Option;
  * status port) and Istio's dashboard queries. Ctrl-C stops everything and exits 0.
  *
  * <p>The services call each other as Bookinfo's do (productpage calls reviews, reviews v2 calls ratings), each
- * through its own sidecar's outbound listener, so the metrics show a call graph. The demo has no RPC service.
+ * through its own sidecar's outbound listener, so the metrics show a call graph; productpage also calls details,
+ * a Dubbo provider ({@link DubboSampleApp}), through its sidecar's Dubbo listener, so the RPC metrics exist too.
  *
  * <p>Without iptables, each workload gets its own loopback IP ({@code 127.0.0.11}, {@code 127.0.0.21}, ...):
  * it is registered under that IP by a WorkloadEntry, its sidecar binds its inbound port there
@@ -67,7 +70,11 @@ final class DemoCommand implements Callable<Integer> {
      * One sample workload: its app, loopback IP and the services it calls per request through its sidecar (as in
      * Bookinfo: productpage calls reviews, reviews v2 calls ratings).
      */
-    private record Workload(String app, String version, String ip, List<String> calls) {
+    private record Workload(String app, String version, String ip, List<String> calls, boolean dubbo) {
+        Workload(String app, String version, String ip, List<String> calls) {
+            this(app, version, ip, calls, false);
+        }
+
         String name() {
             return app + "-" + version;
         }
@@ -79,10 +86,17 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static final List<Workload> WORKLOADS = List.of(
-            new Workload("productpage", "v1", "127.0.0.11", List.of("reviews")),
+            new Workload("productpage", "v1", "127.0.0.11", List.of("reviews", SampleApp.DUBBO + "details")),
             new Workload("reviews", "v1", "127.0.0.21", List.of()),
             new Workload("reviews", "v2", "127.0.0.22", List.of("ratings")),
-            new Workload("ratings", "v1", "127.0.0.31", List.of()));
+            new Workload("ratings", "v1", "127.0.0.31", List.of()),
+            new Workload("details", "v1", "127.0.0.41", List.of(), true));
+
+    /**
+     * How long the demo waits for the gateway and the sidecars to get a working config from discovery before it
+     * gives up; generous, as a busy machine starts a dozen components slowly.
+     */
+    private static final long START_TIMEOUT_SECONDS = 60;
 
     /** The gateway's workload name (node metadata {@code WORKLOAD_NAME}), as Istio's ingress gateway Deployment. */
     private static final String GATEWAY_WORKLOAD = "istio-ingressgateway";
@@ -128,7 +142,8 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         EventLoopGroup group = SampleApp.newGroup();
-        List<SampleApp> apps = new ArrayList<>();
+        List<SampleApp> apps = new ArrayList<>(); // null for a Dubbo workload
+        List<DubboSampleApp> dubboApps = new ArrayList<>();
         List<ProxyServer> proxies = new ArrayList<>();
         List<NodeAgent> agents = new ArrayList<>();
         DiscoveryServer discovery = null;
@@ -140,19 +155,29 @@ final class DemoCommand implements Callable<Integer> {
             StringBuilder workloads = new StringBuilder(
                     "# Written by jmesh demo: the sample workloads, at their loopback IPs (served by their sidecars).\n");
             for (Workload w : WORKLOADS) {
-                SampleApp app = SampleApp.start(w.app(), w.version(), w.calls(), group);
-                apps.add(app);
+                int appPort;
+                if (w.dubbo()) {
+                    DubboSampleApp app = DubboSampleApp.start(w.app(), w.version(), group);
+                    dubboApps.add(app);
+                    apps.add(null);
+                    appPort = app.port();
+                } else {
+                    SampleApp app = SampleApp.start(w.app(), w.version(), w.calls(), group);
+                    apps.add(app);
+                    appPort = app.port();
+                }
                 workloads.append("""
                         apiVersion: networking.istio.io/v1
                         kind: WorkloadEntry
                         metadata: {name: %s, namespace: default}
                         spec:
                           address: %s
-                          ports: {http: %d}
+                          ports: {%s: %d}
                           serviceAccount: %s
                           labels: {app: %s, version: %s, security.istio.io/tlsMode: istio}
                         ---
-                        """.formatted(w.name(), w.ip(), app.port(), w.serviceAccount(), w.app(), w.version()));
+                        """.formatted(w.name(), w.ip(), w.dubbo() ? "dubbo" : "http", appPort, w.serviceAccount(),
+                        w.app(), w.version()));
             }
             Path tmp = configDir.resolve(".workloads.yaml.tmp");
             Files.writeString(tmp, workloads, StandardCharsets.UTF_8);
@@ -178,7 +203,8 @@ final class DemoCommand implements Callable<Integer> {
                         Map.of("app", w.app(), "version", w.version(), // and the labels Istio's injector adds
                                 "service.istio.io/canonical-name", w.app(),
                                 "service.istio.io/canonical-revision", w.version()), 0, 0), agent.sds().socket()), 1,
-                        new ListenerBinding("127.0.0.1", Map.of(SampleApp.SERVICE_PORT, 0), w.ip()));
+                        new ListenerBinding("127.0.0.1", Map.of(SampleApp.SERVICE_PORT, 0, DubboSampleApp.SERVICE_PORT, 0),
+                                w.ip()));
                 proxies.add(sidecar);
                 targets.add(new ScrapeTarget(w.name(), w.app(), w.version(), MergedMetricsServer.start(
                         new InetSocketAddress(w.ip(), 0), sidecar.stats(), null, group)));
@@ -194,7 +220,8 @@ final class DemoCommand implements Callable<Integer> {
                     new InetSocketAddress("127.0.0.1", 0), gateway.stats(), null, group)));
             String base = awaitGateway(gateway);
             if (base == null || !awaitOutbound(apps, proxies)) {
-                System.err.println("error: the gateway or a sidecar got no working config from discovery within 30 s;"
+                System.err.println("error: the gateway or a sidecar got no working config from discovery within "
+                        + START_TIMEOUT_SECONDS + " s;"
                         + " see the log");
                 return 1;
             }
@@ -233,7 +260,8 @@ final class DemoCommand implements Callable<Integer> {
                 discovery.close();
             }
             deleteTree(state);
-            apps.forEach(SampleApp::close);
+            apps.stream().filter(Objects::nonNull).forEach(SampleApp::close);
+            dubboApps.forEach(DubboSampleApp::close);
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
@@ -327,13 +355,13 @@ final class DemoCommand implements Callable<Integer> {
 
     /**
      * Waits until each sidecar of a workload that calls others has bound its outbound listener of the services'
-     * port, and points the app at it; false after 30 s.
+     * port, and points the app at it; false after {@link #START_TIMEOUT_SECONDS}.
      */
     private static boolean awaitOutbound(List<SampleApp> apps, List<ProxyServer> sidecars) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_SECONDS);
         for (int i = 0; i < apps.size(); i++) {
             SampleApp app = apps.get(i);
-            if (app.calls().isEmpty()) {
+            if (app == null || app.calls().isEmpty()) {
                 continue;
             }
             InetSocketAddress a;
@@ -344,6 +372,16 @@ final class DemoCommand implements Callable<Integer> {
                 Thread.sleep(50);
             }
             app.outbound(new InetSocketAddress("127.0.0.1", a.getPort()));
+            if (app.calls().stream().anyMatch(c -> c.startsWith(SampleApp.DUBBO))) {
+                while ((a = sidecars.get(i).listenerAddresses().get("0.0.0.0_" + DubboSampleApp.SERVICE_PORT))
+                        == null) {
+                    if (System.nanoTime() > deadline) {
+                        return false;
+                    }
+                    Thread.sleep(50);
+                }
+                app.dubboOutbound(new InetSocketAddress("127.0.0.1", a.getPort()));
+            }
         }
         return true;
     }
@@ -351,7 +389,7 @@ final class DemoCommand implements Callable<Integer> {
     /** Waits until the gateway has its listener and serves /productpage; returns its base URL, or null. */
     private static String awaitGateway(ProxyServer gateway) throws InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_TIMEOUT_SECONDS);
         while (System.nanoTime() < deadline) {
             InetSocketAddress a = gateway.listenerAddresses().get("0.0.0.0_8080");
             if (a != null) {
@@ -392,8 +430,9 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  curl -s -H 'end-user: jason' " + base + "/reviews            # always v2");
         System.out.println("  curl -s " + base + "/ratings");
         System.out.println();
-        System.out.println("Call graph: gateway -> productpage -> reviews (v1, v2); reviews v2 -> ratings; each call"
-                + " through the caller's sidecar, with mTLS.");
+        System.out.println("Call graph: gateway -> productpage -> reviews (v1, v2); reviews v2 -> ratings;"
+                + " productpage -> details over Dubbo (" + DubboSampleApp.INTERFACE + ", port "
+                + DubboSampleApp.SERVICE_PORT + "); each call through the caller's sidecar, with mTLS.");
         System.out.println("Metrics (Istio's standard metrics, Prometheus text; Istio's status port 15020):");
         for (ScrapeTarget t : targets) {
             System.out.println("  " + t.workload() + ": http://" + t.address() + "/stats/prometheus");
@@ -412,6 +451,10 @@ final class DemoCommand implements Callable<Integer> {
                 + " by (destination_service)");
         System.out.println("    histogram_quantile(0.99, sum(rate(istio_request_duration_milliseconds_bucket"
                 + "{reporter=\"destination\"}[1m])) by (le, destination_service))");
+        System.out.println("  PromQL for the RPC calls (productpage -> details over Dubbo; a Dubbo OK counts as response_code"
+                + " 200):");
+        System.out.println("    sum(rate(istio_requests_total{reporter=\"destination\",request_protocol=\"dubbo\"}[1m]))"
+                + " by (source_workload, destination_workload, response_code)");
         System.out.println();
         System.out.println("Shift traffic: edit the weights of reviews v1 and v2 in " + configDir.resolve("routing.yaml")
                 + " (e.g. 0 and 100), save, and curl /reviews again.");

@@ -52,7 +52,8 @@ class DemoCommandTest {
                     () -> Main.run("demo", "--verbose", "--duration", "60", "--dir", dir.toString()));
             Pattern url = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage");
             String base = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            // The demo gives its components a minute to get their config (DemoCommand.START_TIMEOUT_SECONDS).
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             String routingFile = dir.resolve("routing.yaml").toString();
             // The URL and the edit hint are printed one after the other: wait for both (the test reads stdout as
             // the demo writes it).
@@ -77,6 +78,9 @@ class DemoCommandTest {
             // productpage called reviews through its own sidecar, over mTLS: reviews saw productpage's identity.
             assertTrue(page.body().contains("\"calls\":[{\"service\":\"reviews\""), page.body());
             assertTrue(page.body().contains("\"caller\":\"spiffe://cluster.local/ns/default/sa/bookinfo-productpage\""),
+                    page.body());
+            // productpage called details over Dubbo through its sidecar's Dubbo listener: 20 is Dubbo's OK status.
+            assertTrue(page.body().contains("{\"service\":\"details\",\"protocol\":\"dubbo\",\"status\":20}"),
                     page.body());
             HttpResponse<String> ratings = get(client, base + "/ratings");
             assertTrue(ratings.body().contains("\"service\":\"ratings\""), ratings.body());
@@ -122,7 +126,7 @@ class DemoCommandTest {
             });
             assertEquals("RBAC: access denied", denied.body());
             assertEquals(200, get(client, base + "/productpage").statusCode(), "other services still answer");
-            assertEquals(0, run.get(90, TimeUnit.SECONDS));
+            assertEquals(0, run.get(150, TimeUnit.SECONDS));
         } finally {
             System.setOut(old);
         }
@@ -167,7 +171,7 @@ class DemoCommandTest {
             Pattern banner = Pattern.compile("gateway: +(http://127\\.0\\.0\\.1:\\d+)/productpage[\\s\\S]*"
                     + "discovery: xDS 127\\.0\\.0\\.1:\\d+, (http://127\\.0\\.0\\.1:\\d+/) [\\s\\S]*"
                     + "dashboard: +(http://127\\.0\\.0\\.1:\\d+/dashboard) [\\s\\S]*logs: +(\\S+)\n");
-            Matcher m = waitFor(Duration.ofSeconds(60), () -> {
+            Matcher m = waitFor(Duration.ofSeconds(90), () -> {
                 synchronized (out) {
                     Matcher found = banner.matcher(out);
                     return found.find() ? found : null;

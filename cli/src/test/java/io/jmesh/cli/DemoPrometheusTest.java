@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * and gateway with the config {@code jmesh demo --prometheus-config} writes, while traffic goes through the gateway,
  * and answers the queries of Istio's dashboards over its HTTP API ({@code /api/v1/query}): request rate per edge
  * of the call graph (gateway -> productpage -> reviews v1 and v2, reviews v2 -> ratings), success rate, and p99
- * from {@code histogram_quantile}. The demo has HTTP services only, so {@code request_protocol} is {@code http}.
+ * from {@code histogram_quantile}, for the HTTP calls ({@code request_protocol="http"}) and for the Dubbo calls of
+ * productpage to details ({@code request_protocol="dubbo"}).
  *
  * <p>Prometheus listens on {@code 127.0.0.1:0}; its bound port is read from its log line
  * {@code msg="Listening on" address=127.0.0.1:PORT}.
@@ -97,12 +98,20 @@ class DemoPrometheusTest {
             });
 
             // Every target is up (the scrape of each proxy's merged metrics endpoint works).
+            // A scrape may time out (scrape_timeout is the 1 s interval) while the machine is busy: wait for all, and
+            // say each target's lastError (Prometheus's /api/v1/targets) if they never are.
             Map<String, Double> up = waitFor(Duration.ofSeconds(60), () -> {
                 Map<String, Double> r = query(client, api, "up", "pod");
-                return r.size() == 5 ? r : null;
+                if (r.size() == 6 && r.values().stream().allMatch(v -> v == 1.0)) {
+                    return r;
+                }
+                lastSeen = "up: " + r + "; targets: " + client.send(HttpRequest.newBuilder(URI.create(api
+                        + "/api/v1/targets")).timeout(Duration.ofSeconds(10)).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                return null;
             });
             assertEquals(Map.of("productpage-v1", 1.0, "reviews-v1", 1.0, "reviews-v2", 1.0, "ratings-v1", 1.0,
-                    "istio-ingressgateway", 1.0), up);
+                    "details-v1", 1.0, "istio-ingressgateway", 1.0), up);
 
             // Request rate per edge, as the destinations report it (Istio's workload and Kiali's graph queries).
             String rate = "sum(rate(istio_requests_total{reporter=\"destination\",request_protocol=\"http\"}[1m]))"
@@ -119,18 +128,19 @@ class DemoPrometheusTest {
             Map<String, Double> services = waitFor(Duration.ofSeconds(30), () -> {
                 Map<String, Double> r = query(client, api, "sum(rate(istio_requests_total{reporter=\"source\"}[1m]))"
                         + " by (destination_service)", "destination_service");
-                return r.size() >= 3 ? r : null;
+                return r.size() >= 4 ? r : null;
             });
             assertEquals(java.util.Set.of("productpage.default.svc.cluster.local", "reviews.default.svc.cluster.local",
-                    "ratings.default.svc.cluster.local"), services.keySet(), services.toString());
+                    "ratings.default.svc.cluster.local", "details.default.svc.cluster.local"), services.keySet(),
+                    services.toString());
 
             // Success rate (not 5xx) per destination workload: every call of the demo succeeds.
             Map<String, Double> success = query(client, api,
                     "sum(rate(istio_requests_total{reporter=\"destination\",response_code!~\"5.*\"}[1m]))"
                             + " by (destination_workload) / sum(rate(istio_requests_total{reporter=\"destination\"}[1m]))"
                             + " by (destination_workload)", "destination_workload");
-            assertEquals(Map.of("productpage-v1", 1.0, "reviews-v1", 1.0, "reviews-v2", 1.0, "ratings-v1", 1.0),
-                    success);
+            assertEquals(Map.of("productpage-v1", 1.0, "reviews-v1", 1.0, "reviews-v2", 1.0, "ratings-v1", 1.0,
+                    "details-v1", 1.0), success);
 
             // p99 latency per destination service from the duration histogram's buckets.
             Map<String, Double> p99 = query(client, api, "histogram_quantile(0.99, sum(rate("
@@ -140,6 +150,35 @@ class DemoPrometheusTest {
             for (Map.Entry<String, Double> e : p99.entrySet()) {
                 assertTrue(e.getValue() > 0 && e.getValue() <= 60_000, "p99 of " + e.getKey() + ": " + e.getValue());
             }
+
+            // The RPC calls (productpage -> details over Dubbo), as a user asks for them: by protocol, response code
+            // and workloads. The destination's sidecar names both workloads (the caller's travels in the request's
+            // attachments); the caller's names the service from its cluster; a Dubbo OK counts as 200.
+            Map<String, Double> rpcEdges = waitFor(Duration.ofSeconds(30), () -> {
+                Map<String, Double> r = query(client, api, "sum(rate(istio_requests_total{reporter=\"destination\","
+                        + "request_protocol=\"dubbo\"}[1m])) by (source_workload, destination_workload, response_code)",
+                        "source_workload", "destination_workload", "response_code");
+                return r.isEmpty() ? null : r;
+            });
+            assertEquals(java.util.Set.of("productpage-v1 -> details-v1 -> 200"), rpcEdges.keySet(), rpcEdges.toString());
+            assertTrue(rpcEdges.values().iterator().next() > 0, rpcEdges.toString());
+            Map<String, Double> rpcCallers = query(client, api, "sum(rate(istio_requests_total{reporter=\"source\","
+                    + "request_protocol=\"dubbo\"}[1m])) by (source_workload, destination_service, response_code)",
+                    "source_workload", "destination_service", "response_code");
+            assertEquals(java.util.Set.of("productpage-v1 -> details.default.svc.cluster.local -> 200"),
+                    rpcCallers.keySet(), rpcCallers.toString());
+            Map<String, Double> rpcSuccess = query(client, api,
+                    "sum(rate(istio_requests_total{reporter=\"destination\",request_protocol=\"dubbo\","
+                            + "response_code!~\"5.*\"}[1m])) by (destination_workload) / sum(rate(istio_requests_total{"
+                            + "reporter=\"destination\",request_protocol=\"dubbo\"}[1m])) by (destination_workload)",
+                    "destination_workload");
+            assertEquals(Map.of("details-v1", 1.0), rpcSuccess);
+            Map<String, Double> rpcP99 = query(client, api, "histogram_quantile(0.99, sum(rate("
+                    + "istio_request_duration_milliseconds_bucket{reporter=\"source\",request_protocol=\"dubbo\"}[1m]))"
+                    + " by (le, destination_service))", "destination_service");
+            assertEquals(java.util.Set.of("details.default.svc.cluster.local"), rpcP99.keySet(), rpcP99.toString());
+            double v = rpcP99.values().iterator().next();
+            assertTrue(v > 0 && v <= 60_000, "p99 of the Dubbo calls: " + v);
         } finally {
             driving.set(false);
             if (traffic != null) {

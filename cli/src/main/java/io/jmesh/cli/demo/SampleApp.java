@@ -3,6 +3,10 @@ package io.jmesh.cli.demo;
 import java.net.InetSocketAddress;
 import java.util.List;
 
+import io.jmesh.codec.dubbo.DubboDecoder;
+import io.jmesh.codec.dubbo.DubboEncoder;
+import io.jmesh.codec.dubbo.DubboRequest;
+import io.jmesh.codec.dubbo.DubboResponse;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -56,11 +60,16 @@ public final class SampleApp implements AutoCloseable {
 
     private static final int CALL_TIMEOUT_SECONDS = 5;
 
+    /** The prefix of a call made over Dubbo. */
+    public static final String DUBBO = "dubbo:";
+    private static final java.util.concurrent.atomic.AtomicLong DUBBO_IDS = new java.util.concurrent.atomic.AtomicLong();
+
     private final String service;
     private final String version;
     private final List<String> calls;
     private final Channel channel;
     private volatile InetSocketAddress outbound;
+    private volatile InetSocketAddress dubboOutbound;
 
     private SampleApp(String service, String version, List<String> calls, Channel channel) {
         this.service = service;
@@ -105,7 +114,12 @@ public final class SampleApp implements AutoCloseable {
         this.outbound = address;
     }
 
-    /** The services this one calls per request. */
+    /** Where this service's sidecar listens for its outbound Dubbo calls (its {@code 0.0.0.0_20880} listener). */
+    public void dubboOutbound(InetSocketAddress address) {
+        this.dubboOutbound = address;
+    }
+
+    /** The services this one calls per request; {@code dubbo:<service>} ones over Dubbo. */
     public List<String> calls() {
         return calls;
     }
@@ -140,6 +154,10 @@ public final class SampleApp implements AutoCloseable {
         String target = calls.get(i);
         if (i > 0) {
             body.append(',');
+        }
+        if (target.startsWith(DUBBO)) {
+            callDubbo(ctx, i, target.substring(DUBBO.length()), propagate, body, keepAlive);
+            return;
         }
         InetSocketAddress via = outbound;
         if (via == null) {
@@ -207,6 +225,75 @@ public final class SampleApp implements AutoCloseable {
                     out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
                     out.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
                     f.channel().writeAndFlush(out);
+                });
+    }
+
+    /**
+     * Calls {@code target}'s {@link DubboSampleApp#INTERFACE} {@code getDetails} over Dubbo through the sidecar's
+     * outbound Dubbo listener, propagating the trace headers as attachments, then goes on with call {@code i + 1}.
+     */
+    private void callDubbo(ChannelHandlerContext ctx, int i, String target, HttpHeaders propagate, StringBuilder body,
+                           boolean keepAlive) {
+        InetSocketAddress via = dubboOutbound;
+        if (via == null) {
+            appendError(body, target, "no sidecar Dubbo outbound yet");
+            call(ctx, i + 1, propagate, body, keepAlive);
+            return;
+        }
+        new Bootstrap().group(ctx.channel().eventLoop()).channel(NioSocketChannel.class)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CALL_TIMEOUT_SECONDS * 1000)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ReadTimeoutHandler(CALL_TIMEOUT_SECONDS), new DubboDecoder(),
+                                DubboEncoder.INSTANCE, new SimpleChannelInboundHandler<DubboResponse>() {
+                                    private boolean done;
+
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext c, DubboResponse resp) {
+                                        if (resp.isEvent()) {
+                                            return; // a heartbeat
+                                        }
+                                        done = true;
+                                        body.append("{\"service\":\"").append(target).append("\",\"protocol\":")
+                                                .append("\"dubbo\",\"status\":").append(resp.status()).append('}');
+                                        c.close();
+                                        call(ctx, i + 1, propagate, body, keepAlive);
+                                    }
+
+                                    @Override
+                                    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+                                        fail(c, String.valueOf(cause));
+                                    }
+
+                                    @Override
+                                    public void channelInactive(ChannelHandlerContext c) {
+                                        fail(c, "connection closed before a response");
+                                    }
+
+                                    private void fail(ChannelHandlerContext c, String why) {
+                                        if (done) {
+                                            return;
+                                        }
+                                        done = true;
+                                        appendError(body, target, why);
+                                        c.close();
+                                        call(ctx, i + 1, propagate, body, keepAlive);
+                                    }
+                                });
+                    }
+                })
+                .connect(via).addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        appendError(body, target, String.valueOf(f.cause()));
+                        call(ctx, i + 1, propagate, body, keepAlive);
+                        return;
+                    }
+                    java.util.Map<String, String> attachments = new java.util.LinkedHashMap<>();
+                    propagate.forEach(e -> attachments.put(e.getKey(), e.getValue()));
+                    f.channel().writeAndFlush(DubboRequest.invocation(f.channel().alloc(), DUBBO_IDS.incrementAndGet(),
+                            true, DubboSampleApp.INTERFACE, "1.0.0", "getDetails", new String[] {service},
+                            attachments));
                 });
     }
 

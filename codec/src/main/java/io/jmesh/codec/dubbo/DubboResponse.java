@@ -70,6 +70,23 @@ public final class DubboResponse extends DubboMessage {
     }
 
     /**
+     * A successful response to {@code request} returning the string {@code value}, as Dubbo's {@code DubboCodec}
+     * writes it with Hessian2: status OK, body {@code RESPONSE_VALUE} (Hessian int 1) then the value. For sample
+     * providers and tests.
+     */
+    public static DubboResponse value(DubboRequest request, String value, ByteBufAllocator alloc) {
+        final ByteBuf body = alloc.buffer();
+        try {
+            body.writeByte(0x91); // Hessian2 compact int 1: RESPONSE_VALUE
+            Hessian2Writer.writeString(body, value);
+            return new DubboResponse(writeFrame(alloc, SERIALIZATION_HESSIAN2, DubboStatus.OK, request.requestId(),
+                                                body));
+        } finally {
+            body.release();
+        }
+    }
+
+    /**
      * An error response to {@code request} with the given status and message, serialized with Hessian2
      * (id 2) whatever the request's serialization, as Hessian2 is the one every Dubbo client reads.
      *
