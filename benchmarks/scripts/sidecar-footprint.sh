@@ -151,7 +151,7 @@ spec:
   endpoints: [{ address: 127.0.0.1, ports: { http: $backend_port } }]
 YAML
   setsid java -XX:+UseSerialGC -Xmx256m -cp "$cp" io.jmesh.cli.Main discovery --config-dir "$tmp/discovery/config" \
-    --grpc-addr "127.0.0.1:$discovery_port" --monitoring-addr "127.0.0.1:$(free_port)" > "$tmp/discovery/out.log" 2>&1 &
+    --grpc-addr "127.0.0.1:$discovery_port" --secure-grpc-addr "127.0.0.1:$(free_port)" --monitoring-addr "127.0.0.1:$(free_port)" > "$tmp/discovery/out.log" 2>&1 &
   discovery_leader=$!
   for i in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$discovery_port") 2>/dev/null && break; sleep 0.1; done
 fi
