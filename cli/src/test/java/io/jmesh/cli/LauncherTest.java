@@ -145,7 +145,13 @@ class LauncherTest {
         Result noCds = finish(launch(java, List.of("JMESH_PROXY_CDS=0"), "proxy", "--config", "envoy.yaml"));
         assertFalse(noCds.stdout.contains("-XX:SharedArchiveFile"), noCds.stdout);
         Result help = finish(launch(java, List.of(), "proxy", "--help"));
+        assertEquals(0, help.exit, help.stderr);
         assertFalse(help.stdout.contains("Archive"), "a run that starts no sidecar makes no archive: " + help.stdout);
+        // A java outside a JDK layout (no release file to name the archive after): the sidecar runs without one.
+        Result noJdk = finish(launch(null, List.of(), "proxy", "--config", "envoy.yaml"));
+        assertEquals(0, noJdk.exit, noJdk.stderr);
+        assertTrue(noJdk.stdout.startsWith("-XX:+UseSerialGC -Xms8m -Xmx32m -XX:ReservedCodeCacheSize=24m -cp "),
+                noJdk.stdout);
 
         // Other commands keep their settings.
         Result version = finish(launch(java, List.of(), "version"));
