@@ -11,11 +11,12 @@
 #     peak RSS (VmHWM), RSS after the load (VmRSS, and its anonymous / file-backed parts) and, with native memory
 #     tracking on (-XX:NativeMemoryTracking=summary, which itself costs a few MiB: --no-nmt turns it off),
 #     `jcmd PID VM.native_memory summary`: Java heap, class (metaspace + class space), code cache, threads, GC,
-#     internal/other (Netty's direct buffers are malloc'd or mmap'd outside NMT's "Other" when Unsafe is used:
-#     see the "Other" and the RSS gap), and the number of threads and loaded classes.
+#     symbols, compiler arenas, CDS archives, other/internal (Netty's pooled direct buffers are under "Other"), and
+#     the number of threads and of loaded classes (those not from a CDS archive).
 #
 # A row is NAME='JVM OPTIONS', run as `java JVM_OPTIONS -cp cli/target/... io.jmesh.cli.Main proxy ...`
-# (`JAVA=/path/to/bin/java` as the first word picks another JVM); the special row NAME=launcher runs `./jmesh proxy`
+# (leading VAR=value words: `JAVA=/path/to/bin/java` picks another JVM, any other, e.g. `MALLOC_ARENA_MAX=2`, goes to
+# the proxy's environment, also for `launcher`, e.g. `JMESH_JAVA=...`); the special row NAME=launcher runs `./jmesh proxy`
 # with the launcher's own settings (and its class-data sharing archive). The proxy runs one worker
 # (--concurrency 1) unless a row's options end with `-- --concurrency N`. Rows run one after the other.
 #
@@ -41,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --no-nmt) nmt=0; shift ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n 2,31p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,30p "$0"; exit 0 ;;
     *=*) rows+=("$1"); shift ;;
     *) echo "sidecar-footprint: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
