@@ -42,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --no-nmt) nmt=0; shift ;;
     --out) out=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n 2,30p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,31p "$0"; exit 0 ;;
     *=*) rows+=("$1"); shift ;;
     *) echo "sidecar-footprint: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
