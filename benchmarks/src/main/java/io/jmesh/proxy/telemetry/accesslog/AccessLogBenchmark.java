@@ -32,7 +32,9 @@ import io.netty.handler.codec.http.DefaultHttpHeaders;
  * millisecond after the previous one, so the start time's text changes every request as it does at ~1,000 req/s.
  *
  * <ul>
- *   <li>{@link #format}: formatting the line alone (what the event loop pays in the formatter).</li>
+ *   <li>{@link #format}: formatting the line alone into a new String.</li>
+ *   <li>{@link #appendTo}: formatting the line into a reused builder, as the file logger does on the event loop
+ *       (expected: no allocation but the start time's text once a second).</li>
  *   <li>{@link #logAndWrite}: 1,000 entries logged with {@link AccessLog#log} as the event loop calls it, then
  *       {@link AccessLogs#flush()}: the event loop's and the writer thread's work together, per entry (time per
  *       entry until all are in the file).</li>
@@ -59,6 +61,7 @@ public class AccessLogBenchmark {
     private StreamInfo entry;
     private Path dir;
     private long tick;
+    private final StringBuilder text = new StringBuilder(512);
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -109,6 +112,14 @@ public class AccessLogBenchmark {
     public String format() {
         entry.startTimeMillis(START + tick++);
         return formatter.format(entry);
+    }
+
+    @Benchmark
+    public int appendTo() {
+        entry.startTimeMillis(START + tick++);
+        text.setLength(0);
+        formatter.appendTo(entry, text);
+        return text.length();
     }
 
     @Benchmark

@@ -455,9 +455,9 @@ public final class AccessLogs {
             synchronized (flushes) {
                 requested = flushesRequested;
             }
-            boolean timed = System.nanoTime() - nextTimed >= 0;
-            if (timed) {
-                nextTimed = System.nanoTime() + FLUSH_INTERVAL_MS * 1_000_000L;
+            long now = System.nanoTime();
+            if (now - nextTimed >= 0) { // this pass is the interval's: the next is an interval away
+                nextTimed = now + FLUSH_INTERVAL_MS * 1_000_000L;
             }
             for (Sink sink : sinks) {
                 try {
