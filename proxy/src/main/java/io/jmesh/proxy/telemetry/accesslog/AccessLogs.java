@@ -61,13 +61,16 @@ public final class AccessLogs {
 
     private static final Logger logger = LoggerFactory.getLogger(AccessLogs.class);
 
-    /** Buffered bytes that wake the writer before the interval (Envoy's default {@code file_flush_min_size}). */
+    /** Buffered bytes that wake the writer before the interval (as Envoy's file access log: 64 KiB). */
     public static final int MIN_FLUSH_BYTES = 64 * 1024;
 
     /** Bytes one output buffers at most while its previous batch is being written; beyond, entries are dropped. */
     public static final int MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
-    /** The writer writes what is buffered at least this often (Envoy's is 10 s; 1 s keeps {@code kubectl logs} live). */
+    /**
+     * The writer writes what is buffered at least this often (Envoy: {@code --file-flush-interval-msec}, 10 s; 1 s
+     * keeps {@code kubectl logs} live).
+     */
     public static final long FLUSH_INTERVAL_MS = 1000;
 
     /** Counter of entries dropped because their output's buffer was full. */
