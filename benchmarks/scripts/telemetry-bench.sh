@@ -19,8 +19,9 @@
 #   benchmarks/scripts/telemetry-bench.sh --requests 100000 --rounds 2 --series 20000 --out /tmp/telemetry.md
 #
 # Options: --requests N, --rounds N, --rate R, --latency-seconds S (passed to cpu-per-request.sh), --rows LIST
-# (default router,stats,tracing,accesslog,all; none skips part 1), --series N (default 20000; 0 skips 2 and 3), --cap N (default 1000),
-# --out FILE.
+# (default router,stats,tracing,accesslog,all; none skips part 1; ROW-base is ROW run with the class path
+# TELEMETRY_BENCH_BASE_CP before the jars, e.g. the previous build of the classes a change touched), --series N
+# (default 20000; 0 skips 2 and 3), --cap N (default 1000), --out FILE.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$here"
@@ -36,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --series) series=$2; shift 2 ;;
     --cap) cap=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,24p "$0"; exit 0 ;;
     *) echo "telemetry-bench: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,12 +49,18 @@ log() { echo "telemetry-bench: $*" >&2; }
 
 args=()
 for r in ${rows//,/ }; do
+  name=$r; prefix=""
+  if [[ "$r" == *-base ]]; then
+    # The same row with the classes of TELEMETRY_BENCH_BASE_CP first: a before/after pair in one interleaved run.
+    [[ -n "${TELEMETRY_BENCH_BASE_CP:-}" ]] || { echo "telemetry-bench: row $r needs TELEMETRY_BENCH_BASE_CP" >&2; exit 2; }
+    r=${r%-base}; prefix="JMESH_BENCH_CP_PREFIX=$TELEMETRY_BENCH_BASE_CP "
+  fi
   case "$r" in
     router) t="" ;;
     all) t="stats,tracing,accesslog" ;;
     *) t="$r" ;;
   esac
-  args+=("$r=TELEMETRY=$t exec $scripts/telemetry-cmd.sh")
+  args+=("$name=${prefix}TELEMETRY=$t exec $scripts/telemetry-cmd.sh")
 done
 {
   echo "# telemetry-bench $(date -u +%FT%TZ), $(git rev-parse --short HEAD 2>/dev/null)"

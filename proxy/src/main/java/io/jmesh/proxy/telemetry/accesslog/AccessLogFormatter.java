@@ -5,6 +5,7 @@ import io.jmesh.proxy.stream.ResponseFlag;
 
 import io.jmesh.proxy.config.ConfigException;
 import io.netty.handler.codec.http.HttpHeaders;
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.time.Instant;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,7 +33,9 @@ import java.util.regex.Pattern;
  * Absent values print as {@code "-"}; text outside operators is copied as is. {@code %%} is a literal
  * percent sign.
  *
- * <p>Immutable and thread-safe.
+ * <p>Immutable and thread-safe. {@link #appendTo} is the event loop's path: numbers, IPv4 addresses and the start
+ * time are written straight into the caller's builder (the start time's text up to the second is kept per format
+ * and only the fraction is written per entry), so a line costs no object per field.
  */
 public final class AccessLogFormatter {
 
@@ -105,15 +109,15 @@ public final class AccessLogFormatter {
     /** Formats {@code entry}; absent values print as {@code "-"}. */
     public String format(StreamInfo entry) {
         StringBuilder out = new StringBuilder(128);
-        for (Part part : parts) {
-            if (part.literal != null) {
-                out.append(part.literal);
-            } else {
-                Object value = part.value(entry);
-                out.append(value == null ? "-" : value.toString());
-            }
-        }
+        appendTo(entry, out);
         return out.toString();
+    }
+
+    /** Appends {@code entry} formatted to {@code out}: the same text as {@link #format}. */
+    public void appendTo(StreamInfo entry, StringBuilder out) {
+        for (Part part : parts) {
+            part.appendTo(entry, out);
+        }
     }
 
     /**
@@ -142,24 +146,8 @@ public final class AccessLogFormatter {
     private static Function<StreamInfo, Object> command(String operator, String name, String arg)
             throws ConfigException {
         switch (name) {
-            case "START_TIME": {
-                String fmt = arg == null || arg.isEmpty() ? DEFAULT_START_TIME_FORMAT : arg;
-                // The last millisecond formatted, shared by the workers (an immutable pair swapped whole): requests
-                // that start in the same millisecond share one formatting.
-                java.util.concurrent.atomic.AtomicReference<FormattedTime> last = new java.util.concurrent.atomic.AtomicReference<>();
-                return e -> {
-                    long ms = e.startTimeMillis();
-                    if (ms <= 0) {
-                        return null;
-                    }
-                    FormattedTime t = last.get();
-                    if (t == null || t.millis() != ms) {
-                        t = new FormattedTime(ms, strftime(fmt, ms));
-                        last.set(t);
-                    }
-                    return t.text();
-                };
-            }
+            case "START_TIME":
+                return new StartTime(arg == null || arg.isEmpty() ? DEFAULT_START_TIME_FORMAT : arg);
             case "REQ":
                 return headerCommand(operator, arg, AccessLogFormatter::requestHeader);
             case "RESP":
@@ -195,21 +183,21 @@ public final class AccessLogFormatter {
         }
         switch (name) {
             case "RESPONSE_CODE":
-                return e -> (long) e.responseCode();
+                return (LongCommand) e -> e.responseCode();
             case "RESPONSE_CODE_DETAILS":
                 return StreamInfo::responseCodeDetails;
             case "RESPONSE_FLAGS":
                 return AccessLogFormatter::responseFlags;
             case "BYTES_RECEIVED":
-                return StreamInfo::bytesReceived;
+                return (LongCommand) StreamInfo::bytesReceived;
             case "BYTES_SENT":
-                return StreamInfo::bytesSent;
+                return (LongCommand) StreamInfo::bytesSent;
             case "DURATION":
-                return e -> orNull(e.durationMs());
+                return (LongCommand) e -> orAbsent(e.durationMs());
             case "RESPONSE_DURATION":
-                return e -> orNull(e.responseDurationMs());
+                return (LongCommand) e -> orAbsent(e.responseDurationMs());
             case "UPSTREAM_SERVICE_TIME":
-                return e -> orNull(e.upstreamServiceTimeMs());
+                return (LongCommand) e -> orAbsent(e.upstreamServiceTimeMs());
             case "UPSTREAM_HOST":
                 return StreamInfo::upstreamHost;
             case "UPSTREAM_CLUSTER":
@@ -224,17 +212,17 @@ public final class AccessLogFormatter {
             case "PROTOCOL":
                 return StreamInfo::protocol;
             case "DOWNSTREAM_REMOTE_ADDRESS":
-                return e -> address(e.downstreamRemoteAddress(), true);
+                return new AddressCommand(StreamInfo::downstreamRemoteAddress, true);
             case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT":
-                return e -> address(e.downstreamRemoteAddress(), false);
+                return new AddressCommand(StreamInfo::downstreamRemoteAddress, false);
             case "DOWNSTREAM_REMOTE_PORT":
-                return e -> e.downstreamRemoteAddress() == null ? null : (Object) (long) e.downstreamRemoteAddress().getPort();
+                return (LongCommand) e -> e.downstreamRemoteAddress() == null ? ABSENT : e.downstreamRemoteAddress().getPort();
             case "DOWNSTREAM_LOCAL_ADDRESS":
-                return e -> address(e.downstreamLocalAddress(), true);
+                return new AddressCommand(StreamInfo::downstreamLocalAddress, true);
             case "DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT":
-                return e -> address(e.downstreamLocalAddress(), false);
+                return new AddressCommand(StreamInfo::downstreamLocalAddress, false);
             case "DOWNSTREAM_LOCAL_PORT":
-                return e -> e.downstreamLocalAddress() == null ? null : (Object) (long) e.downstreamLocalAddress().getPort();
+                return (LongCommand) e -> e.downstreamLocalAddress() == null ? ABSENT : e.downstreamLocalAddress().getPort();
             case "CONNECTION_ID":
                 return e -> e.downstreamConnection() == null ? null : (Object) e.downstreamConnection().id();
             case "DOWNSTREAM_PEER_URI_SAN":
@@ -256,7 +244,8 @@ public final class AccessLogFormatter {
                     return sni == null || sni.isEmpty() ? null : sni;
                 };
             case "UPSTREAM_LOCAL_ADDRESS":
-                return e -> e.upstreamConnection() == null ? null : address(e.upstreamConnection().localAddress(), true);
+                return new AddressCommand(e -> e.upstreamConnection() == null ? null : e.upstreamConnection().localAddress(),
+                        true);
             default:
                 throw new ConfigException("format: " + operator + " (expected: a known command operator)");
         }
@@ -424,8 +413,8 @@ public final class AccessLogFormatter {
         return headers == null ? null : headers.get(name);
     }
 
-    private static Object orNull(long millis) {
-        return millis < 0 ? null : (Object) millis;
+    private static long orAbsent(long millis) {
+        return millis < 0 ? ABSENT : millis;
     }
 
     private static String responseFlags(StreamInfo e) {
@@ -532,8 +521,181 @@ public final class AccessLogFormatter {
         out.append(s);
     }
 
-    /** A start time and its text in one format. */
-    private record FormattedTime(long millis, String text) {}
+    /** What a {@link LongCommand} returns for an absent value (printed as {@code -}). */
+    private static final long ABSENT = Long.MIN_VALUE;
+
+    /** A command whose value is a number ({@link #ABSENT} when absent): appended without boxing. */
+    @FunctionalInterface
+    private interface LongCommand extends Function<StreamInfo, Object>, ToLongFunction<StreamInfo> {
+        @Override
+        default Object apply(StreamInfo e) {
+            long v = applyAsLong(e);
+            return v == ABSENT ? null : (Object) v;
+        }
+    }
+
+    /** A command that can append its text itself, without making a String. */
+    private interface Appending extends Function<StreamInfo, Object> {
+        /** Appends the value's text, or {@code -} when absent. */
+        void appendTo(StreamInfo e, StringBuilder out);
+    }
+
+    /** An address operator: IPv4 addresses are written digit by digit, others as {@link #address}. */
+    private static final class AddressCommand implements Appending {
+        private final Function<StreamInfo, InetSocketAddress> source;
+        private final boolean withPort;
+
+        AddressCommand(Function<StreamInfo, InetSocketAddress> source, boolean withPort) {
+            this.source = source;
+            this.withPort = withPort;
+        }
+
+        @Override
+        public Object apply(StreamInfo e) {
+            return address(source.apply(e), withPort);
+        }
+
+        @Override
+        public void appendTo(StreamInfo e, StringBuilder out) {
+            InetSocketAddress a = source.apply(e);
+            if (a == null) {
+                out.append('-');
+                return;
+            }
+            if (!(a.getAddress() instanceof Inet4Address)) {
+                out.append(address(a, withPort));
+                return;
+            }
+            byte[] ip = a.getAddress().getAddress();
+            out.append(ip[0] & 0xff).append('.').append(ip[1] & 0xff).append('.').append(ip[2] & 0xff).append('.')
+                    .append(ip[3] & 0xff);
+            if (withPort) {
+                out.append(':').append(a.getPort());
+            }
+        }
+    }
+
+    /**
+     * {@code %START_TIME(fmt)%}: the format is split at parse time into the parts that change at most once a
+     * second (formatted once per second and shared by all threads as an immutable snapshot) and the fractions
+     * of a second ({@code %f}, {@code %3f}, {@code %E3S}'s digits), written per entry.
+     */
+    private static final class StartTime implements Appending {
+        /** strftime formats without fractions; {@code seconds.length == fractions.length + 1}. */
+        private final String[] seconds;
+        /** Per fraction: its digits (1 to 9), plus 10 when it is written after a {@code '.'}. */
+        private final int[] fractions;
+        private volatile Second last;
+
+        StartTime(String fmt) {
+            List<String> segs = new ArrayList<>();
+            List<Integer> fracs = new ArrayList<>();
+            StringBuilder seg = new StringBuilder();
+            int n = fmt.length();
+            int i = 0;
+            // Tokenizes as strftime does, so that each segment formats to exactly the text it had in the whole.
+            while (i < n) {
+                char c = fmt.charAt(i++);
+                if (c != '%' || i >= n) {
+                    seg.append(c);
+                    continue;
+                }
+                char s = fmt.charAt(i++);
+                int fraction = -1;
+                if (s >= '1' && s <= '9' && i < n && fmt.charAt(i) == 'f') {
+                    fraction = s - '0';
+                    i++;
+                } else if (s == 'f') {
+                    fraction = 9;
+                } else if (s == 'E' && i < n) {
+                    int j = i;
+                    int digits = 9;
+                    if (fmt.charAt(j) >= '0' && fmt.charAt(j) <= '9') {
+                        digits = fmt.charAt(j) - '0';
+                        j++;
+                    }
+                    if (j < n && fmt.charAt(j) == 'S') {
+                        seg.append("%S");
+                        i = j + 1;
+                        if (digits == 0) {
+                            continue;
+                        }
+                        fraction = 10 + digits;
+                    }
+                }
+                if (fraction < 0) {
+                    seg.append('%').append(s);
+                    continue;
+                }
+                segs.add(seg.toString());
+                seg.setLength(0);
+                fracs.add(fraction);
+            }
+            segs.add(seg.toString());
+            seconds = segs.toArray(new String[0]);
+            fractions = fracs.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        @Override
+        public Object apply(StreamInfo e) {
+            long ms = e.startTimeMillis();
+            if (ms <= 0) {
+                return null;
+            }
+            StringBuilder out = new StringBuilder(32);
+            append(ms, out);
+            return out.toString();
+        }
+
+        @Override
+        public void appendTo(StreamInfo e, StringBuilder out) {
+            long ms = e.startTimeMillis();
+            if (ms <= 0) {
+                out.append('-');
+                return;
+            }
+            append(ms, out);
+        }
+
+        private void append(long ms, StringBuilder out) {
+            long second = Math.floorDiv(ms, 1000L);
+            Second t = last;
+            if (t == null || t.second != second) {
+                String[] texts = new String[seconds.length];
+                for (int k = 0; k < texts.length; k++) {
+                    texts[k] = strftime(seconds[k], second * 1000L);
+                }
+                t = new Second(second, texts);
+                last = t;
+            }
+            int millis = (int) Math.floorMod(ms, 1000L);
+            for (int k = 0; k < fractions.length; k++) {
+                out.append(t.texts[k]);
+                int digits = fractions[k];
+                if (digits > 10) {
+                    out.append('.');
+                    digits -= 10;
+                }
+                // The nine digits of the nanoseconds: three of the millisecond, then zeros.
+                for (int d = 0; d < digits; d++) {
+                    out.append(d == 0 ? (char) ('0' + millis / 100) : d == 1 ? (char) ('0' + millis / 10 % 10)
+                            : d == 2 ? (char) ('0' + millis % 10) : '0');
+                }
+            }
+            out.append(t.texts[fractions.length]);
+        }
+    }
+
+    /** The texts of a {@link StartTime}'s segments for one second. */
+    private static final class Second {
+        final long second;
+        final String[] texts;
+
+        Second(long second, String[] texts) {
+            this.second = second;
+            this.texts = texts;
+        }
+    }
 
     private static final class Part {
         final String literal;
@@ -552,6 +714,25 @@ public final class AccessLogFormatter {
                 return ((String) v).substring(0, maxLength);
             }
             return v;
+        }
+
+        void appendTo(StreamInfo entry, StringBuilder out) {
+            if (literal != null) {
+                out.append(literal);
+            } else if (command instanceof LongCommand) {
+                // Numbers are never truncated (as value()).
+                long v = ((LongCommand) command).applyAsLong(entry);
+                if (v == ABSENT) {
+                    out.append('-');
+                } else {
+                    out.append(v);
+                }
+            } else if (maxLength < 0 && command instanceof Appending) {
+                ((Appending) command).appendTo(entry, out);
+            } else {
+                Object v = value(entry);
+                out.append(v == null ? "-" : v.toString());
+            }
         }
     }
 }

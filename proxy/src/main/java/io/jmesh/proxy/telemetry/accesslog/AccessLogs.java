@@ -17,7 +17,9 @@ import io.jmesh.proxy.config.EnvoyTypes;
 import io.jmesh.proxy.extension.ExtensionContext;
 import io.jmesh.proxy.extension.ExtensionRegistry;
 import io.jmesh.proxy.extension.ServerLifecycle;
+import io.jmesh.proxy.telemetry.Counter;
 import io.jmesh.proxy.telemetry.Stats;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -26,11 +28,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,33 +48,67 @@ import org.slf4j.LoggerFactory;
  * expression filter as istiod writes it for a Telemetry's {@code accessLogging[].filter}, status code, duration,
  * response flags, and/or) decides which entries a logger writes.
  *
- * <p>Threading: {@link AccessLog#log} formats on the caller's thread and offers the line to one bounded
- * queue ({@value #QUEUE_CAPACITY} lines) drained by a single daemon writer thread, so it never blocks; when
- * the queue is full the line is dropped and counted in {@link #droppedLines()}. Files are opened for
- * append, once per path, and stay open for the life of the process.
+ * <p>Threading, as Envoy's file access log: {@link AccessLog#log} formats on the caller's thread into a reused
+ * per-thread buffer and appends the bytes to its output's flush buffer (a lock held only for the copy, never
+ * across I/O); one daemon writer thread swaps the buffer out and writes it with one {@code write} when
+ * {@value #MIN_FLUSH_BYTES} bytes are buffered, every {@link #FLUSH_INTERVAL_MS} ms, on {@link #flush()}, on
+ * {@code ProxyServer} stop and at JVM exit. Entries from one thread reach the file in the order they were
+ * logged. A buffer holds at most {@value #MAX_BUFFERED_BYTES} bytes (the output is slower than the traffic):
+ * then the entry is dropped and counted in {@link #droppedLines()} and the stat {@value #DROPPED_STAT}.
+ * Files are opened for append, once per path, and stay open for the life of the process.
  */
 public final class AccessLogs {
 
     private static final Logger logger = LoggerFactory.getLogger(AccessLogs.class);
 
-    /** Lines queued at most before new lines are dropped. */
-    public static final int QUEUE_CAPACITY = 65536;
+    /** Buffered bytes that wake the writer before the interval (as Envoy's file access log: 64 KiB). */
+    public static final int MIN_FLUSH_BYTES = 64 * 1024;
+
+    /** Bytes one output buffers at most while its previous batch is being written; beyond, entries are dropped. */
+    public static final int MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+    /**
+     * The writer writes what is buffered at least this often (Envoy: {@code --file-flush-interval-msec}, 10 s; 1 s
+     * keeps {@code kubectl logs} live).
+     */
+    public static final long FLUSH_INTERVAL_MS = 1000;
+
+    /** Counter of entries dropped because their output's buffer was full. */
+    public static final String DROPPED_STAT = "filesystem.write_dropped";
+
+    /** Counter of entries moved into an output's flush buffer (Envoy's name). */
+    public static final String BUFFERED_STAT = "filesystem.write_buffered";
 
     static final String FILE = "envoy.access_loggers.file";
     static final String STDOUT = "envoy.access_loggers.stdout";
     static final String STDERR = "envoy.access_loggers.stderr";
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final BlockingQueue<Object> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private static final LongAdder dropped = new LongAdder();
     private static final Map<String, Sink> files = new ConcurrentHashMap<>();
+    /** Every output, in creation order; only appended to. */
+    private static final List<Sink> sinks = new CopyOnWriteArrayList<>();
     private static final Sink stdout = new Sink("stdout", System.out);
     private static final Sink stderr = new Sink("stderr", System.err);
+    private static final FastThreadLocal<Scratch> scratch = new FastThreadLocal<>() {
+        @Override
+        protected Scratch initialValue() {
+            return new Scratch();
+        }
+    };
+    /** Flushes asked for ({@link #flush()}) and done by the writer; guarded by {@code flushes}' monitor for waits. */
+    private static final Object flushes = new Object();
+    private static long flushesRequested;
+    private static long flushesDone;
+    private static final Thread writer;
 
     static {
-        Thread writer = new Thread(AccessLogs::drain, "jmesh-access-log-writer");
+        sinks.add(stdout);
+        sinks.add(stderr);
+        writer = new Thread(AccessLogs::drain, "jmesh-access-log-writer");
         writer.setDaemon(true);
         writer.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(AccessLogs::flushAtExit, "jmesh-access-log-exit-flush"));
     }
 
     private AccessLogs() {}
@@ -124,20 +159,49 @@ public final class AccessLogs {
         };
     }
 
-    /** Blocks until every line queued before this call has been written and flushed. Not for event loops. */
+    /** Blocks until every line logged before this call has been written and flushed. Not for event loops. */
     public static void flush() {
-        CountDownLatch done = new CountDownLatch(1);
         try {
-            queue.put(done);
-            done.await();
+            awaitFlush(Long.MAX_VALUE);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    /** Lines dropped since start because the queue was full. */
+    /** Lines dropped since start because their output's buffer was full. */
     public static long droppedLines() {
         return dropped.sum();
+    }
+
+    /** Asks the writer for a pass over every output and waits for it, at most {@code timeoutMs}. */
+    private static boolean awaitFlush(long timeoutMs) throws InterruptedException {
+        long deadline = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + timeoutMs * 1_000_000L;
+        synchronized (flushes) {
+            long mine = ++flushesRequested;
+            LockSupport.unpark(writer);
+            while (flushesDone < mine) {
+                if (deadline == Long.MAX_VALUE) {
+                    flushes.wait();
+                } else {
+                    long left = (deadline - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) {
+                        return false;
+                    }
+                    flushes.wait(left);
+                }
+            }
+            return true;
+        }
+    }
+
+    private static void flushAtExit() {
+        try {
+            if (!awaitFlush(5000)) {
+                logger.warn("access logs not flushed at exit within 5 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static AccessLog createOne(io.envoyproxy.envoy.config.accesslog.v3.AccessLog config,
@@ -206,7 +270,7 @@ public final class AccessLogs {
             } else {
                 formatter = textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config");
             }
-            return new QueueingLog(formatter, fileSink(file.getPath()));
+            return new BufferingLog(formatter, fileSink(file.getPath()), context.stats());
         }
     }
 
@@ -228,9 +292,9 @@ public final class AccessLogs {
                 return null;
             }
             StdoutAccessLog out = unpack(typed, StdoutAccessLog.class);
-            return new QueueingLog(out.hasLogFormat()
+            return new BufferingLog(out.hasLogFormat()
                     ? lineFormatter(out.getLogFormat(), "typed_config.log_format")
-                    : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stdout);
+                    : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stdout, context.stats());
         }
     }
 
@@ -252,9 +316,9 @@ public final class AccessLogs {
                 return null;
             }
             StderrAccessLog err = unpack(typed, StderrAccessLog.class);
-            return new QueueingLog(err.hasLogFormat()
+            return new BufferingLog(err.hasLogFormat()
                     ? lineFormatter(err.getLogFormat(), "typed_config.log_format")
-                    : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stderr);
+                    : textFormatter(AccessLogFormatter.DEFAULT_FORMAT, "typed_config"), stderr, context.stats());
         }
     }
 
@@ -279,6 +343,7 @@ public final class AccessLogs {
                 created.close();
                 return raced;
             }
+            sinks.add(created);
             return created;
         } catch (IOException e) {
             throw new ConfigException("typed_config.path: " + path + " (expected: a writable file: " + e.getMessage()
@@ -309,7 +374,7 @@ public final class AccessLogs {
     private static LineFormatter textFormatter(String format, String path) throws ConfigException {
         try {
             AccessLogFormatter formatter = AccessLogFormatter.parse(format);
-            return formatter::format;
+            return (entry, out) -> formatter.appendTo(entry, out);
         } catch (ConfigException e) {
             throw relocate(e, path);
         }
@@ -325,12 +390,11 @@ public final class AccessLogs {
 
     private static LineFormatter jsonFormatter(Struct struct, String path) throws ConfigException {
         Map<String, Object> template = compileStruct(struct, path);
-        return entry -> {
+        return (entry, out) -> {
             try {
-                return JSON.writeValueAsString(render(template, entry)) + "\n";
+                out.append(JSON.writeValueAsString(render(template, entry))).append('\n');
             } catch (JsonProcessingException e) {
                 logger.warn("access log entry cannot be written as JSON: {}", e.toString());
-                return "";
             }
         };
     }
@@ -383,56 +447,75 @@ public final class AccessLogs {
         return out;
     }
 
+    /**
+     * The writer: sleeps until woken (a buffer passed {@value #MIN_FLUSH_BYTES} bytes, or {@link #flush()}) or the
+     * interval passes, then writes each output's buffer with one write and flushes it.
+     */
     private static void drain() {
-        List<Object> batch = new ArrayList<>(256);
-        List<Sink> touched = new ArrayList<>();
+        long nextTimed = System.nanoTime() + FLUSH_INTERVAL_MS * 1_000_000L;
         for (;;) {
-            try {
-                batch.add(queue.take());
-            } catch (InterruptedException e) {
-                return;
+            long requested;
+            synchronized (flushes) {
+                requested = flushesRequested;
             }
-            queue.drainTo(batch, 1023);
-            for (Object item : batch) {
-                if (item instanceof Line) {
-                    Line line = (Line) item;
-                    line.sink.write(line.text);
-                    if (!touched.contains(line.sink)) {
-                        touched.add(line.sink);
-                    }
-                } else {
-                    touched.forEach(Sink::flush);
-                    touched.clear();
-                    ((CountDownLatch) item).countDown();
+            long now = System.nanoTime();
+            if (now - nextTimed >= 0) { // this pass is the interval's: the next is an interval away
+                nextTimed = now + FLUSH_INTERVAL_MS * 1_000_000L;
+            }
+            for (Sink sink : sinks) {
+                try {
+                    sink.writeBuffered();
+                } catch (RuntimeException e) {
+                    logger.warn("{} access log write failed: {}", sink.name, e.toString());
                 }
             }
-            batch.clear();
-            if (queue.isEmpty()) {
-                touched.forEach(Sink::flush);
-                touched.clear();
+            synchronized (flushes) {
+                if (requested > flushesDone) {
+                    flushesDone = requested;
+                    flushes.notifyAll();
+                }
+                if (flushesRequested > flushesDone) {
+                    continue;
+                }
+            }
+            boolean full = false;
+            for (Sink sink : sinks) {
+                full |= sink.pending() >= MIN_FLUSH_BYTES;
+            }
+            if (!full) {
+                long wait = nextTimed - System.nanoTime();
+                if (wait > 0) {
+                    LockSupport.parkNanos(AccessLogs.class, wait);
+                }
+            }
+            if (Thread.interrupted()) {
+                return;
             }
         }
     }
 
+    /** Formats one entry into a builder it may reuse; runs on the caller's thread. */
     @FunctionalInterface
     private interface LineFormatter {
-        String format(StreamInfo entry);
+        void format(StreamInfo entry, StringBuilder out);
     }
 
-    private static final class Line {
-        final Sink sink;
-        final String text;
-
-        Line(Sink sink, String text) {
-            this.sink = sink;
-            this.text = text;
-        }
+    /** A thread's reused text and byte buffers. */
+    private static final class Scratch {
+        final StringBuilder text = new StringBuilder(512);
+        byte[] bytes = new byte[512];
     }
 
-    /** An output, only written by the writer thread. */
+    /**
+     * An output and its flush buffer. Callers {@link #append} under {@code this}' monitor (a copy, never I/O); the
+     * writer swaps the buffer with its spare under the monitor and writes outside it.
+     */
     private static final class Sink {
         private final String name;
         private final OutputStream out;
+        private byte[] buffer = new byte[8192];
+        private int length;
+        private byte[] spare = new byte[8192];
         private boolean failed;
 
         Sink(String name, OutputStream out) {
@@ -440,9 +523,48 @@ public final class AccessLogs {
             this.out = out;
         }
 
-        void write(String text) {
+        /** Copies {@code len} bytes in; false (nothing copied) when the buffer would pass its bound. */
+        boolean append(byte[] bytes, int len) {
+            boolean wake;
+            synchronized (this) {
+                int total = length + len;
+                if (total > MAX_BUFFERED_BYTES) {
+                    return false;
+                }
+                if (total > buffer.length) {
+                    buffer = java.util.Arrays.copyOf(buffer, Math.min(MAX_BUFFERED_BYTES,
+                            Math.max(total, buffer.length * 2)));
+                }
+                System.arraycopy(bytes, 0, buffer, length, len);
+                wake = length < MIN_FLUSH_BYTES && total >= MIN_FLUSH_BYTES;
+                length = total;
+            }
+            if (wake) {
+                LockSupport.unpark(writer);
+            }
+            return true;
+        }
+
+        synchronized int pending() {
+            return length;
+        }
+
+        /** Writer thread only: writes what is buffered, if anything, with one write, and flushes. */
+        void writeBuffered() {
+            byte[] batch;
+            int len;
+            synchronized (this) {
+                if (length == 0) {
+                    return;
+                }
+                batch = buffer;
+                len = length;
+                buffer = spare;
+                length = 0;
+            }
             try {
-                out.write(text.getBytes(StandardCharsets.UTF_8));
+                out.write(batch, 0, len);
+                out.flush();
                 failed = false;
             } catch (IOException e) {
                 if (!failed) {
@@ -450,14 +572,8 @@ public final class AccessLogs {
                     failed = true;
                 }
             }
-        }
-
-        void flush() {
-            try {
-                out.flush();
-            } catch (IOException e) {
-                logger.warn("{} access log flush failed: {}", name, e.toString());
-            }
+            // Keep a grown buffer only while it is used: after a burst, go back to a small one.
+            spare = batch.length > 4 * MIN_FLUSH_BYTES && len < MIN_FLUSH_BYTES ? new byte[8192] : batch;
         }
 
         void close() {
@@ -469,26 +585,59 @@ public final class AccessLogs {
         }
     }
 
-    private static final class QueueingLog implements AccessLog {
+    private static final class BufferingLog implements AccessLog {
         private final LineFormatter formatter;
         private final Sink sink;
+        private final Counter buffered;
+        private final Counter droppedStat;
 
-        QueueingLog(LineFormatter formatter, Sink sink) {
+        BufferingLog(LineFormatter formatter, Sink sink, Stats stats) {
             this.formatter = formatter;
             this.sink = sink;
+            Stats s = stats == null ? new Stats() : stats;
+            this.buffered = s.counter(BUFFERED_STAT);
+            this.droppedStat = s.counter(DROPPED_STAT);
         }
 
         @Override
         public void log(StreamInfo entry) {
-            String text;
+            Scratch s = scratch.get();
+            StringBuilder text = s.text;
+            text.setLength(0);
             try {
-                text = formatter.format(entry);
+                formatter.format(entry, text);
             } catch (RuntimeException e) {
                 logger.warn("{} access log entry cannot be formatted: {}", sink.name, e.toString());
                 return;
             }
-            if (!queue.offer(new Line(sink, text))) {
+            int len = text.length();
+            byte[] bytes = s.bytes;
+            if (bytes.length < len) {
+                bytes = new byte[Math.max(len, bytes.length * 2)];
+                s.bytes = bytes;
+            }
+            int n = 0;
+            for (; n < len; n++) {
+                char c = text.charAt(n);
+                if (c >= 0x80) {
+                    break;
+                }
+                bytes[n] = (byte) c;
+            }
+            if (n < len) { // not ASCII: encode the whole line as UTF-8
+                bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+                len = bytes.length;
+            }
+            if (text.capacity() > 16384) { // one huge line: do not keep its buffers
+                s.text.setLength(0);
+                s.text.trimToSize();
+                s.bytes = new byte[512];
+            }
+            if (sink.append(bytes, len)) {
+                buffered.inc();
+            } else {
                 dropped.increment();
+                droppedStat.inc();
             }
         }
     }
