@@ -199,9 +199,11 @@ public final class XdsCache {
 
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
-                       Map<String, String> labels, Map<Integer, InboundPort> inboundPorts) {}
+                       Map<String, String> labels, Map<Integer, InboundPort> inboundPorts,
+                       Map<String, String> metadata) {}
 
-    private record State(MeshSnapshot snapshot, boolean sourceLabels,
+    /** @param envoyFilters whether some EnvoyFilter selects proxies by labels or node metadata */
+    private record State(MeshSnapshot snapshot, boolean sourceLabels, boolean envoyFilters,
                          ConcurrentHashMap<Key, CompletableFuture<Generated>> entries,
                          Map<String, Map<Integer, InboundPort>> inboundPortsByIp) {}
 
@@ -317,6 +319,7 @@ public final class XdsCache {
                         (AuthorizationPolicy ap) -> !ap.matchLabels().isEmpty())
                 || someSelectsByLabels(snapshot, ConfigKind.REQUEST_AUTHENTICATION, RequestAuthentication::hasSelector)
                 || TelemetryPolicy.dependsOnLabels(snapshot),
+                EnvoyFilters.dependOnProxy(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
@@ -326,14 +329,15 @@ public final class XdsCache {
                 ? GenerationContext.sidecarFor(proxy, s.snapshot) : null;
         String sidecar = sc == null ? "" : sc.meta().namespace() + '/' + sc.meta().name();
         boolean byLabels = proxy.type() == ProxyNode.Type.ROUTER
-                || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)));
+                || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)))
+                || (s.envoyFilters && !typeUrl.equals(TypeUrls.ENDPOINT) && !typeUrl.equals(TypeUrls.SECRET));
         Map<Integer, InboundPort> inbound = Map.of();
         if (proxy.type() == ProxyNode.Type.SIDECAR
                 && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER))) {
             inbound = proxy.ip().isEmpty() ? Map.of() : s.inboundPortsByIp.getOrDefault(proxy.ip(), Map.of());
         }
         return new Key(typeUrl, proxy.type(), proxy.namespace(), sidecar, byLabels ? proxy.labels() : Map.of(),
-                inbound);
+                inbound, s.envoyFilters ? proxy.metadata() : Map.of());
     }
 
     /**
