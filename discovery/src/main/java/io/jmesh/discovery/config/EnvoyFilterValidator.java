@@ -256,10 +256,16 @@ public final class EnvoyFilterValidator {
     public static Message patchValue(String applyTo, Map<String, Object> value, String path, Consumer<String> warn)
             throws ConfigException {
         JsonNode tree = JSON.valueToTree(value);
+        Message.Builder builder = builderFor(applyTo);
+        checkDurations(tree, builder.getDescriptorForType(), path);
         try {
-            return EnvoyTypes.PARSER.parse(tree, builderFor(applyTo)).build();
+            return EnvoyTypes.PARSER.parse(tree, builder).build();
         } catch (ConfigException strict) {
             String message = strict.getMessage() == null ? "" : strict.getMessage();
+            if (strict.getCause() instanceof InvalidProtocolBufferException) {
+                throw new ConfigException(path + ": " + SpecSchema.show(tree) + " (expected: a "
+                        + builder.getDescriptorForType().getFullName() + " in Envoy's v3 JSON: " + message + ")");
+            }
             if (!message.contains("unknown field")) {
                 throw new ConfigException(path + "." + message);
             }
@@ -273,6 +279,57 @@ public final class EnvoyFilterValidator {
             }
             warn.accept(path + "." + message + "; the field is ignored");
             return lenient.build();
+        }
+    }
+
+    /**
+     * Names a {@code google.protobuf.Duration} that is not one ({@code "1.5s"}), which the proxy's JSON reader reports
+     * without its path; descends into known fields and {@code Any} values of known types.
+     */
+    private static void checkDurations(JsonNode node, com.google.protobuf.Descriptors.Descriptor type, String path)
+            throws ConfigException {
+        if (node == null || !node.isObject()) {
+            return;
+        }
+        if (type.getFullName().equals("google.protobuf.Any")) {
+            JsonNode url = node.get("@type");
+            com.google.protobuf.Descriptors.Descriptor inner = url == null || !url.isTextual() ? null
+                    : EnvoyTypes.REGISTRY.find(url.asText().substring(url.asText().lastIndexOf('/') + 1));
+            if (inner != null) {
+                checkDurations(node, inner, path);
+            }
+            return;
+        }
+        for (java.util.Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            com.google.protobuf.Descriptors.FieldDescriptor f = type.findFieldByName(e.getKey());
+            if (f == null) {
+                f = type.getFields().stream().filter(x -> x.getJsonName().equals(e.getKey())).findFirst()
+                        .orElse(null);
+            }
+            if (f == null || f.getJavaType() != com.google.protobuf.Descriptors.FieldDescriptor.JavaType.MESSAGE
+                    || f.isMapField()) {
+                continue;
+            }
+            String at = path + "." + e.getKey();
+            List<JsonNode> values = new java.util.ArrayList<>();
+            if (f.isRepeated() && e.getValue().isArray()) {
+                e.getValue().forEach(values::add);
+            } else {
+                values.add(e.getValue());
+            }
+            for (int i = 0; i < values.size(); i++) {
+                String p = f.isRepeated() ? at + "[" + i + "]" : at;
+                JsonNode v = values.get(i);
+                if (f.getMessageType().getFullName().equals("google.protobuf.Duration")) {
+                    if (!v.isTextual() || !v.asText().matches("-?[0-9]+(\\.[0-9]{1,9})?s")) {
+                        throw new ConfigException(p + ": " + (v.isTextual() ? "\"" + v.asText() + "\"" : v.toString())
+                                + " (expected: a duration such as \"1.5s\")");
+                    }
+                } else {
+                    checkDurations(v, f.getMessageType(), p);
+                }
+            }
         }
     }
 
