@@ -381,4 +381,70 @@ class EnvoyFilterPatchTest {
         Cluster c = cluster(reviews(), snapshot(configs), "outbound|9080||reviews.shop.svc.cluster.local");
         assertEquals(3, c.getConnectTimeout().getSeconds());
     }
+
+    @Test
+    void istiosGlobalRateLimitPatchesApplyToTheGateway() throws Exception {
+        MeshSnapshot s = snapshot("""
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: ingress, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: reviews-gw, namespace: shop}
+                spec:
+                  hosts: ["*"]
+                  gateways: [istio-system/ingress]
+                  http: [{route: [{destination: {host: reviews.shop.svc.cluster.local, port: {number: 9080}}}]}]
+                ---
+                apiVersion: networking.istio.io/v1alpha3
+                kind: EnvoyFilter
+                metadata: {name: filter-ratelimit, namespace: istio-system}
+                spec:
+                  workloadSelector: {labels: {istio: ingressgateway}}
+                  configPatches:
+                  - applyTo: HTTP_FILTER
+                    match:
+                      context: GATEWAY
+                      listener: { filterChain: { filter: { name: envoy.filters.network.http_connection_manager, subFilter: { name: envoy.filters.http.router } } } }
+                    patch:
+                      operation: INSERT_BEFORE
+                      value:
+                        name: envoy.filters.http.ratelimit
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                          domain: ratelimit
+                          failure_mode_deny: true
+                          timeout: 10s
+                          rate_limit_service:
+                            grpc_service: { envoy_grpc: { cluster_name: outbound|8081||ratelimit.default.svc.cluster.local } }
+                            transport_api_version: V3
+                  - applyTo: VIRTUAL_HOST
+                    match: { context: GATEWAY, routeConfiguration: { vhost: { name: "", route: { action: ANY } } } }
+                    patch:
+                      operation: MERGE
+                      value:
+                        rate_limits:
+                        - actions:
+                          - request_headers: { header_name: ":path", descriptor_key: PATH }
+                """);
+        ProxyNode gateway = ProxyNode.of(Node.newBuilder()
+                .setId("router~10.1.0.100~ingress-1.istio-system~istio-system.svc.cluster.local")
+                .setMetadata(Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(Struct.newBuilder()
+                        .putFields("istio", Value.newBuilder().setStringValue("ingressgateway").build())).build()))
+                .build());
+        Listener l = (Listener) XdsGenerator.generate(TypeUrls.LISTENER, gateway, s).get("0.0.0.0_80");
+        List<String> filters = hcm(l.getFilterChains(0)).getHttpFiltersList().stream().map(HttpFilter::getName).toList();
+        assertEquals(List.of("envoy.filters.http.ratelimit", "envoy.filters.http.router"),
+                filters.subList(filters.size() - 2, filters.size()));
+        RouteConfiguration rc = (RouteConfiguration) XdsGenerator.generate(TypeUrls.ROUTE, gateway, s).get("http.80");
+        for (VirtualHost vh : rc.getVirtualHostsList()) {
+            assertEquals(":path", vh.getRateLimits(0).getActions(0).getRequestHeaders().getHeaderName(), vh.getName());
+        }
+        // A sidecar is another context.
+        assertFalse(inboundHttpFilters(reviews(), s).contains("envoy.filters.http.ratelimit"));
+    }
 }
