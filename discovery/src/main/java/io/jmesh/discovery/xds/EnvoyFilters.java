@@ -109,19 +109,33 @@ final class EnvoyFilters {
         }
     }
 
-    /** Returns whether some EnvoyFilter may apply differently to proxies of one namespace (selector, proxy match). */
-    static boolean dependOnProxy(MeshSnapshot snapshot) {
+    /** Returns whether some EnvoyFilter selects workloads by labels (then a proxy's labels shape its resources). */
+    static boolean selectByLabels(MeshSnapshot snapshot) {
         for (Config<EnvoyFilter> c : snapshot.config().<EnvoyFilter>of(ConfigKind.ENVOY_FILTER)) {
             if (c.spec().workloadSelector() != null) {
                 return true;
             }
+        }
+        return false;
+    }
+
+    /**
+     * The node metadata keys that some EnvoyFilter's {@code match.proxy} reads ({@code ISTIO_VERSION} for
+     * {@code proxyVersion}): a proxy's values of these shape its resources.
+     */
+    static Set<String> metadataKeys(MeshSnapshot snapshot) {
+        Set<String> keys = new java.util.TreeSet<>();
+        for (Config<EnvoyFilter> c : snapshot.config().<EnvoyFilter>of(ConfigKind.ENVOY_FILTER)) {
             for (EnvoyFilter.EnvoyConfigObjectPatch p : c.spec().configPatches()) {
                 if (p != null && p.match() != null && p.match().proxy() != null) {
-                    return true;
+                    if (p.match().proxy().proxyVersion() != null && !p.match().proxy().proxyVersion().isEmpty()) {
+                        keys.add("ISTIO_VERSION");
+                    }
+                    keys.addAll(p.match().proxy().metadata().keySet());
                 }
             }
         }
-        return false;
+        return keys;
     }
 
     /** The patches that apply to {@code proxy}, by {@code applyTo}, each list in application order. */
