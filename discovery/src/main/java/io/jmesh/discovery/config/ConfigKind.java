@@ -16,6 +16,8 @@ public enum ConfigKind {
     DESTINATION_RULE("DestinationRule", Group.NETWORKING, DestinationRule.class),
     GATEWAY("Gateway", Group.NETWORKING, Gateway.class),
     SIDECAR("Sidecar", Group.NETWORKING, Sidecar.class),
+    /** Served as v1alpha3 only (checked by {@link EnvoyFilterValidator}). */
+    ENVOY_FILTER("EnvoyFilter", Group.NETWORKING, EnvoyFilter.class),
     PEER_AUTHENTICATION("PeerAuthentication", Group.SECURITY, PeerAuthentication.class),
     AUTHORIZATION_POLICY("AuthorizationPolicy", Group.SECURITY, AuthorizationPolicy.class),
     REQUEST_AUTHENTICATION("RequestAuthentication", Group.SECURITY, RequestAuthentication.class),

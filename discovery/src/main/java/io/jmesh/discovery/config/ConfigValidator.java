@@ -79,6 +79,8 @@ public final class ConfigValidator {
             RequestAuthenticationValidator.validate(ra);
         } else if (spec instanceof Telemetry t) {
             TelemetryValidator.validate(t);
+        } else if (spec instanceof EnvoyFilter ef) {
+            EnvoyFilterValidator.validate(config.meta().apiVersion(), ef, warnings);
         }
     }
 

@@ -18,9 +18,18 @@ import java.util.Map;
  * Immutable.
  *
  * @param interceptionMode {@code REDIRECT}, {@code TPROXY}, or empty for a sidecar that is not captured
+ * @param metadata         the node metadata whose values are strings (e.g. {@code ISTIO_VERSION}), for
+ *                         EnvoyFilter's {@code match.proxy}
  */
 public record ProxyNode(Type type, String id, String ip, String name, String namespace,
-                        Map<String, String> labels, String clusterId, String interceptionMode) {
+                        Map<String, String> labels, String clusterId, String interceptionMode,
+                        Map<String, String> metadata) {
+
+    /** A node without string metadata. */
+    public ProxyNode(Type type, String id, String ip, String name, String namespace, Map<String, String> labels,
+                     String clusterId, String interceptionMode) {
+        this(type, id, ip, name, namespace, labels, clusterId, interceptionMode, Map.of());
+    }
 
     /** A node that is not captured. */
     public ProxyNode(Type type, String id, String ip, String name, String namespace, Map<String, String> labels,
@@ -41,6 +50,12 @@ public record ProxyNode(Type type, String id, String ip, String name, String nam
     public ProxyNode {
         labels = labels == null ? Map.of() : Map.copyOf(labels);
         interceptionMode = interceptionMode == null ? "" : interceptionMode;
+        metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+    }
+
+    /** The proxy's version as it reports it in metadata {@code ISTIO_VERSION}; empty when it does not. */
+    public String istioVersion() {
+        return metadata.getOrDefault("ISTIO_VERSION", "");
     }
 
     /** Whether iptables redirects this sidecar's traffic (metadata {@code INTERCEPTION_MODE} REDIRECT or TPROXY). */
@@ -62,6 +77,12 @@ public record ProxyNode(Type type, String id, String ip, String name, String nam
             lv.getStructValue().getFieldsMap().forEach((k, v) -> labels.put(k, v.getStringValue()));
         }
         String clusterId = string(md, "CLUSTER_ID");
+        Map<String, String> strings = new LinkedHashMap<>();
+        md.getFieldsMap().forEach((k, v) -> {
+            if (v.hasStringValue()) {
+                strings.put(k, v.getStringValue());
+            }
+        });
         String[] parts = node.getId().split("~", -1);
         boolean grpc = "grpc".equals(generator);
         if (parts.length != 4 || !(parts[0].equals("sidecar") || parts[0].equals("router"))) {
@@ -71,7 +92,7 @@ public record ProxyNode(Type type, String id, String ip, String name, String nam
             }
             String ns = string(md, "NAMESPACE");
             return new ProxyNode(Type.PROXYLESS_GRPC, node.getId(), "", node.getId(),
-                    ns.isEmpty() ? "default" : ns, labels, clusterId);
+                    ns.isEmpty() ? "default" : ns, labels, clusterId, "", strings);
         }
         String podAndNs = parts[2];
         int dot = podAndNs.lastIndexOf('.');
@@ -89,7 +110,7 @@ public record ProxyNode(Type type, String id, String ip, String name, String nam
                     + " (expected: REDIRECT, TPROXY or NONE)");
         }
         return new ProxyNode(type, node.getId(), parts[1], name, ns, labels, clusterId,
-                type == Type.SIDECAR ? mode : "");
+                type == Type.SIDECAR ? mode : "", strings);
     }
 
     private static String string(Struct md, String key) {

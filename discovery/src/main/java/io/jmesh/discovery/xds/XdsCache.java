@@ -199,9 +199,15 @@ public final class XdsCache {
 
 
     private record Key(String typeUrl, ProxyNode.Type kind, String namespace, String sidecar,
-                       Map<String, String> labels, Map<Integer, InboundPort> inboundPorts) {}
+                       Map<String, String> labels, Map<Integer, InboundPort> inboundPorts,
+                       Map<String, String> metadata) {}
 
-    private record State(MeshSnapshot snapshot, boolean sourceLabels,
+    /**
+     * @param envoyFilterLabels whether some EnvoyFilter selects proxies by labels
+     * @param envoyFilterMetadata the node metadata keys some EnvoyFilter matches on
+     */
+    private record State(MeshSnapshot snapshot, boolean sourceLabels, boolean envoyFilterLabels,
+                         Set<String> envoyFilterMetadata,
                          ConcurrentHashMap<Key, CompletableFuture<Generated>> entries,
                          Map<String, Map<Integer, InboundPort>> inboundPortsByIp) {}
 
@@ -317,6 +323,8 @@ public final class XdsCache {
                         (AuthorizationPolicy ap) -> !ap.matchLabels().isEmpty())
                 || someSelectsByLabels(snapshot, ConfigKind.REQUEST_AUTHENTICATION, RequestAuthentication::hasSelector)
                 || TelemetryPolicy.dependsOnLabels(snapshot),
+                EnvoyFilters.selectByLabels(snapshot),
+                EnvoyFilters.metadataKeys(snapshot),
                 new ConcurrentHashMap<>(),
                 inboundPortsByIp(snapshot));
     }
@@ -326,14 +334,30 @@ public final class XdsCache {
                 ? GenerationContext.sidecarFor(proxy, s.snapshot) : null;
         String sidecar = sc == null ? "" : sc.meta().namespace() + '/' + sc.meta().name();
         boolean byLabels = proxy.type() == ProxyNode.Type.ROUTER
-                || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)));
+                || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)))
+                || (s.envoyFilterLabels && !typeUrl.equals(TypeUrls.ENDPOINT) && !typeUrl.equals(TypeUrls.SECRET));
         Map<Integer, InboundPort> inbound = Map.of();
         if (proxy.type() == ProxyNode.Type.SIDECAR
                 && (typeUrl.equals(TypeUrls.CLUSTER) || typeUrl.equals(TypeUrls.LISTENER))) {
             inbound = proxy.ip().isEmpty() ? Map.of() : s.inboundPortsByIp.getOrDefault(proxy.ip(), Map.of());
         }
         return new Key(typeUrl, proxy.type(), proxy.namespace(), sidecar, byLabels ? proxy.labels() : Map.of(),
-                inbound);
+                inbound, metadataOf(proxy, s.envoyFilterMetadata));
+    }
+
+    /** The values of {@code keys} in the proxy's metadata (absent keys left out). */
+    private static Map<String, String> metadataOf(ProxyNode proxy, Set<String> keys) {
+        if (keys.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String k : keys) {
+            String v = proxy.metadata().get(k);
+            if (v != null) {
+                out.put(k, v);
+            }
+        }
+        return out;
     }
 
     /**

@@ -57,6 +57,13 @@ public final class XdsGenerator {
             .add(io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.network.ext_authz.v3.ExtAuthz.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig.getDescriptor())
+            // what EnvoyFilter patches commonly add
+            .add(io.envoyproxy.envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.ratelimit.v3.RateLimit.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.network.ratelimit.v3.RateLimit.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.health_check.v3.HealthCheck.getDescriptor())
+            .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor())
             .build();
 
     private XdsGenerator() {}
@@ -76,7 +83,12 @@ public final class XdsGenerator {
         return out;
     }
 
+    /** Generates, then applies the proxy's EnvoyFilter patches ({@link EnvoyFilters}). */
     private static Map<String, Message> generate(String typeUrl, GenerationContext ctx) {
+        return EnvoyFilters.apply(typeUrl, ctx.proxy, ctx.snapshot, generated(typeUrl, ctx));
+    }
+
+    private static Map<String, Message> generated(String typeUrl, GenerationContext ctx) {
         return switch (typeUrl) {
             case TypeUrls.CLUSTER -> ClusterGenerator.generate(ctx);
             case TypeUrls.ENDPOINT -> EndpointGenerator.generate(ctx);

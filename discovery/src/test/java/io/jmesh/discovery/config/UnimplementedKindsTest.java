@@ -31,7 +31,7 @@ class UnimplementedKindsTest {
 
     private static final String YAML = """
             apiVersion: networking.istio.io/v1alpha3
-            kind: EnvoyFilter
+            kind: MadeUpKind
             metadata: {name: add-header, namespace: shop}
             spec:
               configPatches: []
@@ -67,10 +67,10 @@ class UnimplementedKindsTest {
         assertEquals(List.of("ServiceEntry/default/ok"), r.configs().stream().map(c -> c.meta().key()).toList());
         List<ConfigWarning> notApplied = r.warnings().stream().filter(w -> !w.applied()).toList();
         assertEquals(2, notApplied.size(), r.warnings().toString());
-        assertEquals("EnvoyFilter/shop/add-header", notApplied.get(0).key());
+        assertEquals("MadeUpKind/shop/add-header", notApplied.get(0).key());
         assertEquals(1, notApplied.get(0).source().line());
-        assertEquals("kind: EnvoyFilter of networking.istio.io/v1alpha3 is not implemented by jmesh (expected: one of "
-                + "ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Gateway, Sidecar for "
+        assertEquals("kind: MadeUpKind of networking.istio.io/v1alpha3 is not implemented by jmesh (expected: one of "
+                + "ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Gateway, Sidecar, EnvoyFilter for "
                 + "networking.istio.io)", notApplied.get(0).message());
         assertEquals("WasmPlugin/default/basic-auth", notApplied.get(1).key());
         assertEquals("kind: WasmPlugin of extensions.istio.io/v1alpha1 is not implemented by jmesh (expected: no kind "
@@ -112,9 +112,9 @@ class UnimplementedKindsTest {
         ConfigParser.Result r = ConfigParser.parse(Path.of("k.yaml"), YAML);
         List<Message> messages = Analyzers.analyze(r.configs(), r.errors(), r.warnings());
         List<String> lines = messages.stream().map(Message::toString).toList();
-        assertTrue(lines.contains("Warning [IST0133] (EnvoyFilter shop/add-header k.yaml:1) Schema validation warning: "
-                + "kind: EnvoyFilter of networking.istio.io/v1alpha3 is not implemented by jmesh (expected: one of "
-                + "ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Gateway, Sidecar for "
+        assertTrue(lines.contains("Warning [IST0133] (MadeUpKind shop/add-header k.yaml:1) Schema validation warning: "
+                + "kind: MadeUpKind of networking.istio.io/v1alpha3 is not implemented by jmesh (expected: one of "
+                + "ServiceEntry, WorkloadEntry, VirtualService, DestinationRule, Gateway, Sidecar, EnvoyFilter for "
                 + "networking.istio.io); not applied"), String.join("\n", lines));
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("Error [IST0106] (ServiceRole default/reader k.yaml:")),
                 String.join("\n", lines));
@@ -132,10 +132,10 @@ class UnimplementedKindsTest {
             JsonNode configz = new ObjectMapper().readTree(body);
             JsonNode notApplied = configz.path("notApplied");
             assertEquals(2, notApplied.size(), body);
-            assertEquals("EnvoyFilter/shop/add-header", notApplied.get(0).path("object").asText());
+            assertEquals("MadeUpKind/shop/add-header", notApplied.get(0).path("object").asText());
             assertEquals(dir.resolve("mesh.yaml").toString(), notApplied.get(0).path("file").asText());
             assertTrue(notApplied.get(0).path("reason").asText().startsWith(
-                    "kind: EnvoyFilter of networking.istio.io/v1alpha3 is not implemented by jmesh"), body);
+                    "kind: MadeUpKind of networking.istio.io/v1alpha3 is not implemented by jmesh"), body);
             assertEquals("WasmPlugin/default/basic-auth", notApplied.get(1).path("object").asText());
             List<String> rejected = configz.path("errors").findValuesAsText("object");
             assertEquals(List.of("ServiceRole/default/reader", "SecurityPolicy/default/made-up"), rejected);

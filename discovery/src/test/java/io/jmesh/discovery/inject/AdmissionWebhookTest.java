@@ -254,12 +254,12 @@ class AdmissionWebhookTest {
         assertFalse(good.has("warnings"));
 
         JsonNode other = post("/validate", configReview("""
-                {"apiVersion":"networking.istio.io/v1alpha3","kind":"EnvoyFilter",
+                {"apiVersion":"networking.istio.io/v1alpha3","kind":"MadeUpKind",
                  "metadata":{"name":"f","namespace":"default"},"spec":{}}
                 """));
         assertTrue(other.get("allowed").asBoolean());
         assertTrue(other.at("/warnings/0").asText().startsWith(
-                "EnvoyFilter networking.istio.io/v1alpha3 is not read by jmesh discovery"), other.toString());
+                "MadeUpKind networking.istio.io/v1alpha3 is not read by jmesh discovery"), other.toString());
     }
 
     @Test

@@ -65,9 +65,13 @@ public final class KubernetesConfigStore implements ConfigStore {
         group.start();
     }
 
-    /** The API coordinates of {@code kind}: its group, the group's first version, its plural. */
+    /**
+     * The API coordinates of {@code kind}: its group, the group's first version (EnvoyFilter: v1alpha3, its only one),
+     * its plural.
+     */
     public static ResourceDefinitionContext context(ConfigKind kind) {
-        String apiVersion = kind.group().expected().split(",")[0].trim();
+        String apiVersion = kind == ConfigKind.ENVOY_FILTER ? "networking.istio.io/v1alpha3"
+                : kind.group().expected().split(",")[0].trim();
         return new ResourceDefinitionContext.Builder()
                 .withGroup(kind.group().groupName())
                 .withVersion(apiVersion.substring(apiVersion.indexOf('/') + 1))
