@@ -80,6 +80,7 @@ public final class ConfigValidator {
         } else if (spec instanceof Telemetry t) {
             TelemetryValidator.validate(t);
         }
+        UnappliedFields.warn(spec, warnings);
     }
 
     /** Whether {@code exportTo} hides the object from some namespace (anything but unset or {@code *}). */
