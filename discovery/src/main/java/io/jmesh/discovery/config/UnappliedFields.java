@@ -47,6 +47,10 @@ final class UnappliedFields {
             }
             for (int i = 0; i < sc.egress().size(); i++) {
                 Sidecar.IstioEgressListener e = sc.egress().get(i);
+                if (e.port() != null) {
+                    set(e.port().number(), "spec.egress[" + i + "].port.number", "the listener's hosts narrow what "
+                            + "the sidecar sees on every port", warn);
+                }
                 set(e.bind(), "spec.egress[" + i + "].bind", "outbound listeners bind as without a Sidecar", warn);
                 set(e.captureMode(), "spec.egress[" + i + "].captureMode", "capture is the proxy's own setting", warn);
             }
@@ -104,13 +108,20 @@ final class UnappliedFields {
         for (int i = 0; i < vs.tcp().size(); i++) {
             List<VirtualService.L4MatchAttributes> match = vs.tcp().get(i).match();
             for (int j = 0; j < match.size(); j++) {
-                subnets(match.get(j).destinationSubnets(), "spec.tcp[" + i + "].match[" + j + "]", warn);
+                VirtualService.L4MatchAttributes m = match.get(j);
+                String path = "spec.tcp[" + i + "].match[" + j + "]";
+                subnets(m.destinationSubnets(), path, warn);
+                sources(m.sourceLabels(), m.sourceNamespace(), m.gateways(), path, warn);
             }
         }
         for (int i = 0; i < vs.tls().size(); i++) {
             List<VirtualService.TLSMatchAttributes> match = vs.tls().get(i).match();
             for (int j = 0; j < match.size(); j++) {
-                subnets(match.get(j).destinationSubnets(), "spec.tls[" + i + "].match[" + j + "]", warn);
+                VirtualService.TLSMatchAttributes m = match.get(j);
+                String path = "spec.tls[" + i + "].match[" + j + "]";
+                subnets(m.destinationSubnets(), path, warn);
+                sources(m.sourceLabels(), m.sourceNamespace(), m.gateways(), path, warn);
+                set(m.port(), path + ".port", "the rule matches on every port of the gateway server", warn);
             }
         }
     }
@@ -119,6 +130,16 @@ final class UnappliedFields {
         if (subnets != null && !subnets.isEmpty()) {
             warn.accept(path + ".destinationSubnets: " + subnets + " (not applied by jmesh: the rule matches every "
                     + "destination address)");
+        }
+    }
+
+    private static void sources(Map<String, String> sourceLabels, String sourceNamespace, List<String> gateways,
+                                String path, Consumer<String> warn) {
+        set(sourceLabels, path + ".sourceLabels", "the rule matches every source workload", warn);
+        set(sourceNamespace, path + ".sourceNamespace", "the rule matches every source namespace", warn);
+        if (gateways != null && !gateways.isEmpty()) {
+            warn.accept(path + ".gateways: " + gateways + " (not applied by jmesh: the VirtualService's own "
+                    + "gateways decide where the rule applies)");
         }
     }
 

@@ -70,6 +70,7 @@ class UnappliedFieldsTest {
                   tcp:
                   - match:
                     - destinationSubnets: [10.0.0.0/8]
+                      sourceNamespace: web
                     route:
                     - destination: {host: db}
                 ---
@@ -98,6 +99,8 @@ class UnappliedFieldsTest {
                         + "grpcStatus abort requests)",
                 "spec.tcp[0].match[0].destinationSubnets: [10.0.0.0/8] (not applied by jmesh: the rule matches every "
                         + "destination address)",
+                "spec.tcp[0].match[0].sourceNamespace: web (not applied by jmesh: the rule matches every source "
+                        + "namespace)",
                 "spec.ingress: 1 listener(s) (not applied by jmesh: inbound listeners are built from the workload's "
                         + "service ports)",
                 "spec.metrics[0].reportingInterval: 10s (not applied by jmesh: metrics are read when scraped)"),
