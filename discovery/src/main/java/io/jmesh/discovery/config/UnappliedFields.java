@@ -58,6 +58,13 @@ final class UnappliedFields {
                 set(sc.outboundTrafficPolicy().egressProxy(), "spec.outboundTrafficPolicy.egressProxy",
                         "unknown hosts go to PassthroughCluster (ALLOW_ANY) or BlackHoleCluster", warn);
             }
+        } else if (spec instanceof RequestAuthentication ra) {
+            if (ra.targetRef() != null) {
+                requestAuthnTarget(ra.targetRef(), "spec.targetRef", warn);
+            }
+            for (int i = 0; i < ra.targetRefs().size(); i++) {
+                requestAuthnTarget(ra.targetRefs().get(i), "spec.targetRefs[" + i + "]", warn);
+            }
         } else if (spec instanceof Telemetry t) {
             for (int i = 0; i < t.tracing().size(); i++) {
                 set(t.tracing().get(i).useRequestIdForTraceSampling(),
@@ -67,6 +74,15 @@ final class UnappliedFields {
                 set(t.metrics().get(i).reportingInterval(), "spec.metrics[" + i + "].reportingInterval",
                         "metrics are read when scraped", warn);
             }
+        }
+    }
+
+    /** Only a Gateway target is applied (to the gateway proxy of that name); istiod accepts more kinds. */
+    private static void requestAuthnTarget(RequestAuthentication.PolicyTargetReference ref, String path,
+                                           Consumer<String> warn) {
+        if (ref != null && !"Gateway".equals(ref.kind())) {
+            warn.accept(path + ".kind: " + ref.kind() + " (not applied by jmesh: only a Gateway target is applied; "
+                    + "the policy validates no token for " + ref.name() + ")");
         }
     }
 

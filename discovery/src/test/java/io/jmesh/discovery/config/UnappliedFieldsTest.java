@@ -108,6 +108,25 @@ class UnappliedFieldsTest {
     }
 
     @Test
+    void aRequestAuthenticationTargetingAServiceIsNamedAsNotApplied() {
+        ConfigParser.Result r = parse("""
+                apiVersion: security.istio.io/v1
+                kind: RequestAuthentication
+                metadata: {name: jwt, namespace: shop}
+                spec:
+                  targetRefs:
+                  - {kind: Gateway, group: gateway.networking.k8s.io, name: edge}
+                  - {kind: Service, group: "", name: reviews}
+                  jwtRules:
+                  - issuer: https://issuer.example
+                    jwksUri: https://issuer.example/jwks
+                """);
+        assertEquals(List.of(), r.errors());
+        assertEquals(List.of("spec.targetRefs[1].kind: Service (not applied by jmesh: only a Gateway target is "
+                + "applied; the policy validates no token for reviews)"), warnings(r));
+    }
+
+    @Test
     void aFieldLeftAtItsDefaultIsNoWarning() {
         ConfigParser.Result r = parse("""
                 apiVersion: networking.istio.io/v1
