@@ -33,6 +33,9 @@ final class UnappliedFields {
             for (int i = 0; i < gw.servers().size(); i++) {
                 Gateway.Server s = gw.servers().get(i);
                 String path = "spec.servers[" + i + "]";
+                if (s.port() != null) {
+                    set(s.port().targetPort(), path + ".port.targetPort", "the server listens on port.number", warn);
+                }
                 set(s.bind(), path + ".bind", "the server listens on every address", warn);
                 set(s.defaultEndpoint(), path + ".defaultEndpoint", "traffic goes to the routed destinations", warn);
                 if (s.tls() != null) {
@@ -120,6 +123,10 @@ final class UnappliedFields {
                 set(r.corsPolicy().unmatchedPreflights(), path + ".corsPolicy.unmatchedPreflights",
                         "unmatched preflights are forwarded", warn);
             }
+        }
+        if (!vs.tls().isEmpty() && (vs.gateways().isEmpty() || vs.gateways().contains("mesh"))) {
+            warn.accept("spec.tls: " + vs.tls().size() + " route(s) (not applied by jmesh on sidecars (gateways: mesh): "
+                    + "only gateway servers read tls routes)");
         }
         for (int i = 0; i < vs.tcp().size(); i++) {
             List<VirtualService.L4MatchAttributes> match = vs.tcp().get(i).match();

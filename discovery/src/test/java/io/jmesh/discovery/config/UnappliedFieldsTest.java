@@ -127,6 +127,25 @@ class UnappliedFieldsTest {
     }
 
     @Test
+    void tlsRoutesForSidecarsAreNamedAsNotApplied() {
+        ConfigParser.Result r = parse("""
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: api, namespace: shop}
+                spec:
+                  hosts: [api.example.com]
+                  tls:
+                  - match:
+                    - sniHosts: [api.example.com]
+                    route:
+                    - destination: {host: api.example.com}
+                """);
+        assertEquals(List.of(), r.errors());
+        assertEquals(List.of("spec.tls: 1 route(s) (not applied by jmesh on sidecars (gateways: mesh): only gateway "
+                + "servers read tls routes)"), warnings(r));
+    }
+
+    @Test
     void aFieldLeftAtItsDefaultIsNoWarning() {
         ConfigParser.Result r = parse("""
                 apiVersion: networking.istio.io/v1
