@@ -82,6 +82,7 @@ public final class ConfigValidator {
         } else if (spec instanceof EnvoyFilter ef) {
             EnvoyFilterValidator.validate(config.meta().apiVersion(), ef, warnings);
         }
+        UnappliedFields.warn(spec, warnings);
     }
 
     /** Whether {@code exportTo} hides the object from some namespace (anything but unset or {@code *}). */
