@@ -132,7 +132,7 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
         if (!g.hasEnvoyGrpc() || g.getEnvoyGrpc().getClusterName().isEmpty()) {
             throw new ConfigException(at + ".envoy_grpc.cluster_name: \"\" (expected: a cluster name)");
         }
-        return new GrpcAuthzClient(clusters, g.getEnvoyGrpc().getClusterName());
+        return new GrpcAuthzClient(clusters, g.getEnvoyGrpc().getClusterName(), g.getEnvoyGrpc().getAuthority());
     }
 
     /** The validated filter config, shared by every stream of a filter chain. */
@@ -343,7 +343,7 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
                     callbacks.connection(), s.allowedHeaders, body, size, s.packAsBytes, s.includePeerCertificate,
                     s.includeTlsSession, contextExtensions);
             var loop = callbacks.eventLoop();
-            s.client.check(request, s.timeoutMillis, result -> loop.execute(() -> onResult(result)));
+            s.client.check(request, s.timeoutMillis, loop, result -> loop.execute(() -> onResult(result)));
         }
 
         private void onResult(AuthzResult r) {
