@@ -79,10 +79,11 @@ class OpenIdJwksFollowsDiscoveryTest {
         return jwt.serialize();
     }
 
-    private static int status(String base, String token) throws Exception {
+    /** The status and, when refused, the body: what a client sees. */
+    private static String answer(String base, String token) throws Exception {
         Curl.Result r = token == null ? Curl.run(base + "/headers")
                 : Curl.run("-H", "authorization: Bearer " + token, base + "/headers");
-        return r.status;
+        return r.status == 200 ? "200" : r.status + " " + r.body;
     }
 
     @Test
@@ -136,22 +137,22 @@ class OpenIdJwksFollowsDiscoveryTest {
                 Poll.until(() -> proxy.listenerAddresses().containsKey(listener), "the inbound listener from LDS");
                 String base = "http://" + INBOUND + ":" + proxy.listenerAddresses().get(listener).getPort();
 
-                assertEquals(List.of(200, 401, 200, 401),
-                        List.of(status(base, token(key, issuer)),
-                                status(base, token(new RSAKeyGenerator(2048).keyID("k1").generate(), issuer)),
-                                status(base, null),
-                                status(base, token(laterKey, laterIssuer))),
+                assertEquals(List.of("200", "401 Jwt verification fails", "200", "401 Jwt verification fails"),
+                        List.of(answer(base, token(key, issuer)),
+                                answer(base, token(new RSAKeyGenerator(2048).keyID("k1").generate(), issuer)),
+                                answer(base, null),
+                                answer(base, token(laterKey, laterIssuer))),
                         "issuer 1 verified with its discovered keys; issuer 2's provider fails: its tokens refused");
 
                 laterDown.set(false);
                 Poll.until(() -> {
                     try {
-                        return status(base, token(laterKey, laterIssuer)) == 200;
+                        return answer(base, token(laterKey, laterIssuer)).equals("200");
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
                 }, "issuer 2's keys, once its provider answers a retry");
-                assertEquals(200, status(base, token(key, issuer)));
+                assertEquals("200", answer(base, token(key, issuer)));
             }
         } finally {
             idp.stop(0);
