@@ -83,6 +83,8 @@ public final class JwksResolver implements AutoCloseable {
         volatile String source;
         volatile int failures;
         volatile ScheduledFuture<?> next;
+        /** The first fetch, which every {@link #resolve} wanting this key waits for. */
+        volatile Future<?> first;
         volatile boolean removed;
     }
 
@@ -136,15 +138,15 @@ public final class JwksResolver implements AutoCloseable {
     public ResolvedJwks resolve(Map<ResolvedJwks.Key, String> wanted) {
         List<Future<?>> fresh = new ArrayList<>();
         for (Map.Entry<ResolvedJwks.Key, String> w : wanted.entrySet()) {
-            Entry e = entries.get(w.getKey());
-            if (e == null) {
+            Entry e = entries.computeIfAbsent(w.getKey(), k -> {
                 Entry created = new Entry();
                 created.source = w.getValue();
-                entries.put(w.getKey(), created);
-                fresh.add(executor.submit(() -> fetch(w.getKey(), created, false)));
-            } else {
-                e.source = w.getValue();
-            }
+                created.first = executor.submit(() -> fetch(k, created, false));
+                return created;
+            });
+            e.source = w.getValue();
+            // Also a fetch another resolve() started: both answers must hold its outcome (no push follows it).
+            fresh.add(e.first);
         }
         for (Map.Entry<ResolvedJwks.Key, Entry> e : entries.entrySet()) {
             if (!wanted.containsKey(e.getKey())) {
