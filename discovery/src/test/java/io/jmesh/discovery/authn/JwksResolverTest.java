@@ -140,6 +140,37 @@ class JwksResolverTest {
     }
 
     @Test
+    void concurrentResolvesBothWaitForTheFirstFetch() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        HttpServer slow = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        String keys = keySet(new RSAKeyGenerator(2048).keyID("k1").generate());
+        slow.createContext("/keys", ex -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Provider.send(ex, 200, keys);
+        });
+        slow.start();
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (JwksResolver resolver = new JwksResolver(ResolvedJwks.FetchMode.ISTIOD, Duration.ofMinutes(20),
+                Duration.ofSeconds(5), null, () -> { })) {
+            ResolvedJwks.Key key = new ResolvedJwks.Key("https://issuer.test",
+                    "http://127.0.0.1:" + slow.getAddress().getPort() + "/keys");
+            Map<ResolvedJwks.Key, String> wanted = Map.of(key, "RequestAuthentication/foo/jwt: spec.jwtRules[0]");
+            var first = callers.submit(() -> resolver.resolve(wanted));
+            var second = callers.submit(() -> resolver.resolve(wanted));
+            release.countDown();
+            assertEquals(keys, first.get().get(key));
+            assertEquals(keys, second.get().get(key), "the second resolve() waited for the fetch the first started");
+        } finally {
+            callers.shutdownNow();
+            slow.stop(0);
+        }
+    }
+
+    @Test
     void aJwksUriIsFetchedDirectlyAndKeysNoLongerWantedAreForgotten() throws Exception {
         try (Provider idp = http();
              JwksResolver resolver = new JwksResolver(ResolvedJwks.FetchMode.ISTIOD, Duration.ofMinutes(20),
