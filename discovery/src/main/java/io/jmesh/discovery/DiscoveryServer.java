@@ -9,7 +9,10 @@ import io.jmesh.discovery.config.Credential;
 import io.jmesh.discovery.config.CredentialsDirectory;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.debug.MonitoringServer;
+import io.jmesh.discovery.authn.JwksResolver;
 import io.jmesh.discovery.model.MeshSnapshot;
+import io.jmesh.discovery.model.ResolvedJwks;
+import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.registry.AggregateRegistry;
 import io.jmesh.discovery.registry.ServiceRegistry;
 import io.jmesh.discovery.registry.file.FileServiceRegistry;
@@ -77,6 +80,7 @@ public final class DiscoveryServer implements AutoCloseable {
         }
     }
     private volatile java.util.concurrent.ScheduledExecutorService credentialsPoller;
+    private volatile JwksResolver jwksResolver;
 
 
     private DiscoveryServer(DirectoryConfigWatcher watcher, AggregateRegistry registries, Debouncer debouncer,
@@ -157,18 +161,29 @@ public final class DiscoveryServer implements AutoCloseable {
         java.util.concurrent.atomic.AtomicReference<List<Credential>> credentials =
                 new java.util.concurrent.atomic.AtomicReference<>(CredentialsDirectory.load(options.credentialsDir()));
         DirectoryConfigWatcher[] watcherRef = new DirectoryConfigWatcher[1];
+        Debouncer[] debouncerRef = new Debouncer[1];
+        // istiod's JwksResolver: OpenID discovery and, per PILOT_JWT_ENABLE_REMOTE_JWKS, jwksUri fetching.
+        JwksResolver jwksResolver = new JwksResolver(
+                ResolvedJwks.FetchMode.parse(System.getenv("PILOT_JWT_ENABLE_REMOTE_JWKS")), () -> {
+                    metrics.recordTrigger("jwks");
+                    debouncerRef[0].trigger();
+                });
         Debouncer debouncer = new Debouncer(options.debounce(), options.debounce().multipliedBy(100)
                 .compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : options.debounce().multipliedBy(100),
                 firstEventNanos -> {
                     ConfigSnapshot config = merge(watcherRef[0].current(), configStores);
+                    List<Service> services = registries.services();
+                    ResolvedJwks jwks = jwksResolver.resolve(ResolvedJwks.wanted(config, services,
+                            jwksResolver.mode()));
                     MeshSnapshot snapshot = new MeshSnapshot(versions.incrementAndGet(), config,
-                            registries.services(), registries.endpoints(), credentials.get());
+                            services, registries.endpoints(), credentials.get(), jwks);
                     metrics.setModelSize(snapshot.services().size(),
                             config.of(ConfigKind.VIRTUAL_SERVICE).size(), config.errors().size());
                     logger.info("pushing snapshot {}: {} services, {} objects, {} rejected", snapshot.version(),
                             snapshot.services().size(), config.configs().size(), config.errors().size());
                     ads.update(snapshot, firstEventNanos);
                 });
+        debouncerRef[0] = debouncer;
         registries.addListener(r -> {
             metrics.recordTrigger("endpoint");
             debouncer.trigger();
@@ -196,8 +211,10 @@ public final class DiscoveryServer implements AutoCloseable {
             synchronized (fileRegistry) {
                 fileRegistry.update(first);
             }
-            MeshSnapshot initial = new MeshSnapshot(versions.incrementAndGet(), first, registries.services(),
-                    registries.endpoints(), credentials.get());
+            List<Service> firstServices = registries.services();
+            MeshSnapshot initial = new MeshSnapshot(versions.incrementAndGet(), first, firstServices,
+                    registries.endpoints(), credentials.get(), jwksResolver.resolve(ResolvedJwks.wanted(first,
+                            firstServices, jwksResolver.mode())));
             metrics.setModelSize(initial.services().size(), first.of(ConfigKind.VIRTUAL_SERVICE).size(),
                     first.errors().size());
             ads.update(initial, System.nanoTime());
@@ -217,6 +234,7 @@ public final class DiscoveryServer implements AutoCloseable {
             monitoring = MonitoringServer.start(options.monitoringAddress(), ads, metrics, ads::snapshot);
             DiscoveryServer server = new DiscoveryServer(watcher, registries, debouncer, ads, grpc, monitoring,
                     metrics, secure);
+            server.jwksResolver = jwksResolver;
             server.configStores = List.copyOf(configStores);
             if (options.credentialsDir() != null) {
                 server.credentialsPoller = credentialsPoller(options.credentialsDir(), credentials, () -> {
@@ -228,6 +246,7 @@ public final class DiscoveryServer implements AutoCloseable {
                     server.grpcAddress(), server.secureGrpcAddress(), server.monitoringAddress(), options.configDir());
             return server;
         } catch (Exception e) {
+            jwksResolver.close();
             registries.close();
             configStores.forEach(ConfigStore::close);
             watcher.close();
@@ -404,6 +423,9 @@ public final class DiscoveryServer implements AutoCloseable {
     public void close() {
         if (credentialsPoller != null) {
             credentialsPoller.shutdownNow();
+        }
+        if (jwksResolver != null) {
+            jwksResolver.close();
         }
         watcher.close();
         debouncer.close();

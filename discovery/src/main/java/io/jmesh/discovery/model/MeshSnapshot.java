@@ -38,6 +38,7 @@ public final class MeshSnapshot {
     private final List<Config<Sidecar>> sidecars;
     private final List<Config<PeerAuthentication>> peerAuthentications;
     private final List<Credential> credentials;
+    private final ResolvedJwks jwks;
     /** DestinationRules by resolved exact host, and those with a wildcard host, each in config order. */
     private final Map<String, List<Config<DestinationRule>>> drByHost = new java.util.HashMap<>();
     private final List<HostIndexed<DestinationRule>> drWildcards = new ArrayList<>();
@@ -63,7 +64,17 @@ public final class MeshSnapshot {
      */
     public MeshSnapshot(long version, ConfigSnapshot config, List<Service> services, List<Endpoint> endpoints,
                         List<Credential> credentials) {
+        this(version, config, services, endpoints, credentials, ResolvedJwks.NONE);
+    }
+
+    /**
+     * Builds a snapshot with TLS {@code credentials} and the JSON Web Key Sets discovery fetched for
+     * RequestAuthentication rules ({@code jwks}).
+     */
+    public MeshSnapshot(long version, ConfigSnapshot config, List<Service> services, List<Endpoint> endpoints,
+                        List<Credential> credentials, ResolvedJwks jwks) {
         this.credentials = List.copyOf(credentials);
+        this.jwks = java.util.Objects.requireNonNull(jwks, "jwks");
         this.version = version;
         this.createdAt = Instant.now();
         this.config = config;
@@ -186,6 +197,11 @@ public final class MeshSnapshot {
     /** Returns the Sidecars. */
     public List<Config<Sidecar>> sidecars() {
         return sidecars;
+    }
+
+    /** Returns the JSON Web Key Sets discovery fetched for RequestAuthentication rules, and its fetch mode. */
+    public ResolvedJwks jwks() {
+        return jwks;
     }
 
     /** Returns the TLS credentials, sorted by namespace and name. */

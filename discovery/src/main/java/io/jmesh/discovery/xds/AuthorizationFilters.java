@@ -69,6 +69,8 @@ final class AuthorizationFilters {
      * evaluated with host = the service interface and path = {@code /<interface>/<method>}.
      */
     static final String RPC_RBAC = "jmesh.filters.rpc.rbac";
+    /** The RPC ext_authz filter: its typed config is Envoy's HTTP ext_authz proto, checked as {@value #RPC_RBAC}. */
+    static final String RPC_EXT_AUTHZ = "jmesh.filters.rpc.ext_authz";
     static final String TCP_STAT_PREFIX = "tcp.";
     static final String DRY_RUN_ALLOW_PREFIX = "istio_dry_run_allow_";
     static final String DRY_RUN_DENY_PREFIX = "istio_dry_run_deny_";
@@ -176,7 +178,7 @@ final class AuthorizationFilters {
 
     /**
      * The RPC filters of an inbound Dubbo/Bolt chain: one {@value #RPC_RBAC} per action with HTTP semantics (host,
-     * path, method and headers are the call's). CUSTOM has no RPC ext_authz: its policies fail closed (deny).
+     * path, method and headers are the call's); CUSTOM as the RPC RBAC shadow rules plus {@value #RPC_EXT_AUTHZ}.
      */
     static List<TypedExtensionConfig> rpcFilters(GenerationContext ctx, int port) {
         Selected s = select(ctx);
@@ -185,13 +187,7 @@ final class AuthorizationFilters {
             return out;
         }
         if (!s.custom().isEmpty()) {
-            Built custom = build(s.custom(), RBAC.Action.DENY, false, EXT_AUTHZ_POLICY_PREFIX + "-");
-            List<String> names = new ArrayList<>();
-            s.custom().forEach(c -> names.add(c.meta().key()));
-            warnOnce("rpc-custom:" + names + ":" + port, names + ": CUSTOM action on the Dubbo/Bolt port " + port
-                    + " of " + ctx.proxy.id() + " (expected: an HTTP or TCP port): its matching calls are denied");
-            out.add(rpc(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
-                    .setRules(badCustomDeny(custom)).build()));
+            out.addAll(customRpc(ctx, s.custom()));
         }
         for (Built b : java.util.Arrays.asList(build(s.audit(), RBAC.Action.LOG, false, ""),
                 build(s.deny(), RBAC.Action.DENY, false, ""), build(s.allow(), RBAC.Action.ALLOW, false, ""))) {
@@ -200,6 +196,31 @@ final class AuthorizationFilters {
             }
         }
         return out;
+    }
+
+    /**
+     * CUSTOM on a Dubbo/Bolt chain, as on HTTP: the RPC RBAC filter's shadow rules mark the calls, then
+     * {@value #RPC_EXT_AUTHZ} (the HTTP ext_authz config, enabled by the RPC RBAC filter's shadow result) asks the
+     * provider about them as HTTP requests {@code /<interface>/<method>}. The request body is never sent for RPC.
+     */
+    private static List<TypedExtensionConfig> customRpc(GenerationContext ctx,
+                                                        List<Config<AuthorizationPolicy>> policies) {
+        Built built = build(policies, RBAC.Action.DENY, false, EXT_AUTHZ_POLICY_PREFIX + "-");
+        ExtAuthzConfig ext = extAuthz(ctx, policies);
+        if (ext.error != null) {
+            warnOnce("custom-rpc:" + ext.error, ctx.proxy.id() + ": " + ext.error
+                    + "; the CUSTOM policies' calls are denied");
+            return List.of(rpc(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder()
+                    .setRules(badCustomDeny(built)).build()));
+        }
+        ExtAuthz.Builder rpcExt = ext.http.toBuilder().setFilterEnabledMetadata(filterEnabled(RPC_RBAC));
+        if (rpcExt.hasWithRequestBody()) {
+            warnOnce("custom-rpc-body:" + ctx.proxy.id(), ctx.proxy.id() + ": includeRequestBodyInCheck does not apply"
+                    + " to Dubbo/Bolt calls (their bodies are not sent to the provider)");
+            rpcExt.clearWithRequestBody();
+        }
+        return List.of(rpc(customRbacHttp(built)), TypedExtensionConfig.newBuilder().setName(RPC_EXT_AUTHZ)
+                .setTypedConfig(Protos.any(rpcExt.build())).build());
     }
 
     private static TypedExtensionConfig rpc(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC rbac) {

@@ -35,6 +35,7 @@ import io.jmesh.discovery.config.ConfigKind;
 import io.jmesh.discovery.config.Labels;
 import io.jmesh.discovery.config.ConfigValidator;
 import io.jmesh.discovery.config.RequestAuthentication;
+import io.jmesh.discovery.model.ResolvedJwks;
 import io.jmesh.discovery.model.Service;
 import io.jmesh.discovery.model.ServicePort;
 import io.jmesh.proxy.config.ConfigException;
@@ -51,10 +52,13 @@ import io.jmesh.proxy.config.ConfigException;
  * namespace without selector, in the proxy's namespace with a selector its labels match, or (gateways) with a
  * {@code targetRef} to the proxy's Kubernetes Gateway ({@code gateway.networking.k8s.io/gateway-name} label).
  *
- * <p>A {@code jwksUri} is fetched by the proxy ({@code remote_jwks}) through the outbound cluster of the mesh
- * service of that host and port when there is one, else through a cluster discovery adds for it, named as
- * an outbound cluster would be ({@code outbound|<port>||<host>}, DNS, TLS with the system roots for https).
- * An inline {@code jwks} becomes {@code local_jwks}.
+ * <p>An inline {@code jwks} becomes {@code local_jwks}. A rule with neither gets the keys discovery found by OpenID
+ * discovery ({@link io.jmesh.discovery.authn.JwksResolver}) inline, or istiod's fake key while they cannot be
+ * fetched. A {@code jwksUri} depends on {@code PILOT_JWT_ENABLE_REMOTE_JWKS} ({@link ResolvedJwks.FetchMode}):
+ * {@code envoy} (jmesh's default): the proxy fetches it ({@code remote_jwks}) through the outbound cluster of the
+ * mesh service of that host and port when there is one, else through a cluster discovery adds for it, named as an
+ * outbound cluster would be ({@code outbound|<port>||<host>}, DNS, TLS with the system roots for https);
+ * {@code hybrid}: the proxy for a mesh service's URI, discovery (inline) for others; {@code istiod}: discovery.
  */
 final class RequestAuthnFilters {
 
@@ -98,8 +102,9 @@ final class RequestAuthnFilters {
     static Map<String, Cluster> clusters(GenerationContext ctx) {
         Map<String, Cluster> out = new LinkedHashMap<>();
         for (RequestAuthentication.JWTRule r : rules(ctx)) {
-            if (r.jwksUri() == null || r.jwksUri().isEmpty() || (r.jwks() != null && !r.jwks().isEmpty())) {
-                continue;
+            if (r.jwksUri() == null || r.jwksUri().isEmpty() || (r.jwks() != null && !r.jwks().isEmpty())
+                    || ctx.snapshot.jwks().mode() != ResolvedJwks.FetchMode.ENVOY) {
+                continue; // inline keys; or the proxy fetches only mesh services' jwksUri (hybrid) or none (istiod)
             }
             URI uri = uri(r.jwksUri());
             if (meshCluster(ctx, uri) == null) {
@@ -165,20 +170,23 @@ final class RequestAuthnFilters {
         if (gateway) {
             p.setClearRouteCache(true);
         }
+        boolean hasUri = r.jwksUri() != null && !r.jwksUri().isEmpty();
+        String cluster = hasUri ? meshCluster(ctx, uri(r.jwksUri())) : null;
+        ResolvedJwks resolved = ctx.snapshot.jwks();
         if (r.jwks() != null && !r.jwks().isEmpty()) {
             p.setLocalJwks(DataSource.newBuilder().setInlineString(r.jwks()));
-        } else if (r.jwksUri() != null && !r.jwksUri().isEmpty()) {
+        } else if (ResolvedJwks.resolvedByDiscovery(r, resolved.mode(), cluster != null)) {
+            // istiod's BuildLocalJwks: the keys discovery fetched (OpenID discovery without jwksUri), inline; while
+            // they cannot be fetched, istiod's fake key, so that every token of this issuer is refused.
+            String keys = resolved.get(new ResolvedJwks.Key(r.issuer(), hasUri ? r.jwksUri() : ""));
+            p.setLocalJwks(DataSource.newBuilder().setInlineString(keys != null ? keys : FAKE_JWKS));
+        } else {
             URI uri = uri(r.jwksUri());
-            String cluster = meshCluster(ctx, uri);
             p.setRemoteJwks(RemoteJwks.newBuilder()
                     .setHttpUri(HttpUri.newBuilder().setUri(r.jwksUri())
                             .setCluster(cluster != null ? cluster : jwksClusterName(uri))
                             .setTimeout(Durations.fromMillis(timeoutMillis(r))))
                     .setCacheDuration(Durations.fromSeconds(300)));
-        } else {
-            // istiod's rule without keys: OpenID discovery of the issuer's jwks_uri is not done by jmesh; a
-            // provider without keys rejects every token of this issuer, as istiod's fallback JWKS does.
-            p.setLocalJwks(DataSource.newBuilder().setInlineString(FAKE_JWKS));
         }
         return p.build();
     }

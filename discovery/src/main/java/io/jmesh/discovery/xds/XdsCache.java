@@ -143,6 +143,9 @@ public final class XdsCache {
             if (!prev.credentials().equals(next.credentials())) {
                 types.add(TypeUrls.SECRET);
             }
+            if (!prev.jwks().equals(next.jwks())) {
+                types.add(TypeUrls.LISTENER); // the JWT filter's inline keys (OpenID discovery, istiod mode)
+            }
             Set<String> ips = new HashSet<>();
             Map<String, List<Endpoint>> before = prev.endpoints();
             Map<String, List<Endpoint>> after = next.endpoints();

@@ -167,6 +167,30 @@ class AuthorizationFiltersTest {
     }
 
     @Test
+    void customOnRpcChainsMarksCallsWithRpcRbacAndChecksThemWithRpcExtAuthz() {
+        MeshConfig mesh = MeshConfig.DEFAULT.withAuthorization(null, List.of(new MeshConfig.ExtensionProvider(
+                "http-authz", new MeshConfig.EnvoyExtAuthzHttp("foo/ext-authz", 8000, "2s", "/check", null, null,
+                List.of("x-caller"), null, null, null, null, null, null), null)));
+        AuthzWorkload w = AuthzWorkload.of(policy("ext", "foo", "action: CUSTOM\nprovider: {name: http-authz}\n"
+                + "rules: [{to: [{operation: {paths: [/org.example.DemoService/*]}}]}]"), mesh);
+        assertEquals(List.of("jmesh.filters.rpc.rbac", "jmesh.filters.rpc.ext_authz"), names(w.rpcFilters()));
+        assertJson("""
+                {"shadowRules": {"action": "DENY", "policies": {"istio-ext-authz-ns[foo]-policy[ext]-rule[0]": {
+                   "permissions": [{"andRules": {"rules": [{"orRules": {"rules": [
+                     {"urlPath": {"path": {"prefix": "/org.example.DemoService/"}}}]}}]}}],
+                   "principals": [{"andIds": {"ids": [{"any": true}]}}]}}},
+                 "shadowRulesStatPrefix": "istio_ext_authz_",
+                 "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"}""",
+                w.rpcFilters().get(0).get("typedConfig"));
+        assertJson("""
+                {"filter": "jmesh.filters.rpc.rbac", "path": [{"key": "istio_ext_authz_shadow_effective_policy_id"}],
+                 "value": {"stringMatch": {"prefix": "istio-ext-authz"}}}""",
+                w.rpcFilters().get(1).at("/typedConfig/filterEnabledMetadata"));
+        assertEquals("outbound|8000||ext-authz.foo.svc.cluster.local",
+                w.rpcFilters().get(1).at("/typedConfig/httpService/serverUri/cluster").asText());
+    }
+
+    @Test
     void customWithAnUnknownProviderDeniesTheRequestsItWouldCheck() {
         AuthzWorkload w = AuthzWorkload.of(policy("ext", "foo", "action: CUSTOM\nprovider: {name: nowhere}\n"
                 + "rules: [{to: [{operation: {paths: [/admin]}}]}]"));

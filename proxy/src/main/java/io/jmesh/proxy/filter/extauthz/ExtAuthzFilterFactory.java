@@ -80,7 +80,8 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
     @Override
     public PerStream create(Any typedConfig, Context context) throws ConfigException {
         ExtAuthz config = HttpFilterFactory.unpack(typedConfig, ExtAuthz.class, ExtAuthz.getDescriptor());
-        Settings s = Settings.from(config, context.clusterManager(), context);
+        Settings s = Settings.from(config, context.clusterManager(), context.stats(), "http." + context.statPrefix()
+                + ".ext_authz.");
         return route -> {
             Object perRoute = route == null ? null : route.perFilterConfig(NAME);
             if (perRoute instanceof RouteSettings rs) {
@@ -132,7 +133,7 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
         if (!g.hasEnvoyGrpc() || g.getEnvoyGrpc().getClusterName().isEmpty()) {
             throw new ConfigException(at + ".envoy_grpc.cluster_name: \"\" (expected: a cluster name)");
         }
-        return new GrpcAuthzClient(clusters, g.getEnvoyGrpc().getClusterName());
+        return new GrpcAuthzClient(clusters, g.getEnvoyGrpc().getClusterName(), g.getEnvoyGrpc().getAuthority());
     }
 
     /** The validated filter config, shared by every stream of a filter chain. */
@@ -159,7 +160,8 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
         Counter disabled;
 
         @SuppressWarnings("deprecation") // authorization_request.allowed_headers: deprecated, still written by istiod
-        static Settings from(ExtAuthz c, Supplier<ClusterManager> clusters, Context context) throws ConfigException {
+        static Settings from(ExtAuthz c, Supplier<ClusterManager> clusters, io.jmesh.proxy.telemetry.Stats stats,
+                             String statBase) throws ConfigException {
             Settings s = new Settings();
             if (c.getTransportApiVersion() != ApiVersion.AUTO && c.getTransportApiVersion() != ApiVersion.V3) {
                 throw new ConfigException("transport_api_version: " + c.getTransportApiVersion()
@@ -242,13 +244,12 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
             if (c.hasFilterEnabledMetadata()) {
                 s.enabledMetadata = RbacEngine.metadataMatcher(c.getFilterEnabledMetadata(), "filter_enabled_metadata");
             }
-            String p = "http." + context.statPrefix() + ".ext_authz."
-                       + (c.getStatPrefix().isEmpty() ? "" : c.getStatPrefix() + ".");
-            s.ok = context.stats().counter(p + "ok");
-            s.denied = context.stats().counter(p + "denied");
-            s.error = context.stats().counter(p + "error");
-            s.failureModeAllowed = context.stats().counter(p + "failure_mode_allowed");
-            s.disabled = context.stats().counter(p + "disabled");
+            String p = statBase + (c.getStatPrefix().isEmpty() ? "" : c.getStatPrefix() + ".");
+            s.ok = stats.counter(p + "ok");
+            s.denied = stats.counter(p + "denied");
+            s.error = stats.counter(p + "error");
+            s.failureModeAllowed = stats.counter(p + "failure_mode_allowed");
+            s.disabled = stats.counter(p + "disabled");
             return s;
         }
 
@@ -343,7 +344,7 @@ public final class ExtAuthzFilterFactory implements HttpFilterFactory {
                     callbacks.connection(), s.allowedHeaders, body, size, s.packAsBytes, s.includePeerCertificate,
                     s.includeTlsSession, contextExtensions);
             var loop = callbacks.eventLoop();
-            s.client.check(request, s.timeoutMillis, result -> loop.execute(() -> onResult(result)));
+            s.client.check(request, s.timeoutMillis, loop, result -> loop.execute(() -> onResult(result)));
         }
 
         private void onResult(AuthzResult r) {

@@ -1,10 +1,6 @@
 package io.jmesh.proxy.filter.extauthz;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,13 +13,19 @@ import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.jmesh.proxy.router.StringMatch;
 import io.jmesh.proxy.upstream.ClusterManager;
-import io.jmesh.proxy.upstream.Host;
-import io.jmesh.proxy.upstream.UpstreamCluster;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
 
 /**
  * The HTTP authorization service of {@code http_service}: the request's method and {@code path_prefix + path}, its
  * {@code authorization} header and those of {@code authorization_request.allowed_headers}, the buffered body, and
- * {@code headers_to_add}, sent to a host of the cluster with the JDK's HTTP client (HTTP/1.1, plaintext). A 200
+ * {@code headers_to_add}, sent through the cluster (its load balancer, connection pool and {@code transport_socket}:
+ * TLS when the cluster has an {@code UpstreamTlsContext}, as Envoy's async client does; see {@link ClusterCall}). A 200
  * answer allows (its headers matched by {@code allowed_upstream_headers} go upstream, by
  * {@code allowed_upstream_headers_to_append} are appended, by {@code allowed_client_headers_on_success} go to the
  * client); any other status denies with that status, the body and the headers matched by
@@ -31,10 +33,7 @@ import io.jmesh.proxy.upstream.UpstreamCluster;
  */
 final class HttpAuthzClient implements AuthzClient {
 
-    private static final HttpClient CLIENT = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER).build();
-
-    /** Headers the JDK client sets itself or refuses. */
+    /** Hop-by-hop headers and those the call sets itself: never copied either way. */
     private static final Set<String> RESTRICTED = Set.of("host", "content-length", "connection", "expect", "upgrade",
             "transfer-encoding", "te", "keep-alive", "proxy-connection");
 
@@ -73,64 +72,49 @@ final class HttpAuthzClient implements AuthzClient {
     }
 
     @Override
-    public void check(CheckRequest request, long timeoutMillis, Consumer<AuthzResult> done) {
-        ClusterManager cm = clusters.get();
-        UpstreamCluster c = cm == null ? null : cm.get(cluster);
-        if (c == null) {
-            done.accept(AuthzResult.error("cluster " + cluster + " not found"));
-            return;
-        }
-        Host host = c.chooseHost(null);
-        if (host == null) {
-            done.accept(AuthzResult.error("no healthy upstream in cluster " + cluster));
-            return;
-        }
+    public void check(CheckRequest request, long timeoutMillis, EventLoop loop, Consumer<AuthzResult> done) {
         AttributeContext.HttpRequest http = request.getAttributes().getRequest().getHttp();
-        HttpRequest.Builder b;
-        try {
-            b = HttpRequest.newBuilder(URI.create("http://" + host.addressString() + pathPrefix + http.getPath()));
-        } catch (IllegalArgumentException e) {
-            done.accept(AuthzResult.error("bad authorization request path: " + e.getMessage()));
+        String path = pathPrefix + http.getPath();
+        if (path.isEmpty() || path.charAt(0) != '/' || path.chars().anyMatch(ch -> ch <= ' ' || ch == 0x7f)) {
+            done.accept(AuthzResult.error("bad authorization request path: " + path));
             return;
         }
-        for (Map.Entry<String, String> h : http.getHeadersMap().entrySet()) {
-            String name = h.getKey();
-            if (name.startsWith(":") || RESTRICTED.contains(name)) {
-                continue;
-            }
-            if (name.equals("authorization") || any(allowedHeaders, name)) {
-                b.header(name, h.getValue());
-            }
-        }
-        for (Map.Entry<String, String> h : headersToAdd.entrySet()) {
-            b.setHeader(h.getKey(), h.getValue());
-        }
-        byte[] body = http.getRawBody().isEmpty() ? http.getBody().getBytes(java.nio.charset.StandardCharsets.UTF_8)
+        byte[] body = http.getRawBody().isEmpty() ? http.getBody().getBytes(StandardCharsets.UTF_8)
                 : http.getRawBody().toByteArray();
-        b.method(http.getMethod().isEmpty() ? "GET" : http.getMethod(), body.length == 0
-                ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
-        if (timeoutMillis > 0) {
-            b.timeout(Duration.ofMillis(timeoutMillis));
-        }
-        CLIENT.sendAsync(b.build(), HttpResponse.BodyHandlers.ofString()).whenComplete((r, t) -> {
-            if (t != null) {
-                done.accept(AuthzResult.error(t.toString()));
-            } else {
-                done.accept(toResult(r));
+        HttpMethod method = HttpMethod.valueOf(http.getMethod().isEmpty() ? "GET" : http.getMethod());
+        ClusterCall.start(clusters, cluster, loop, false, timeoutMillis, host -> {
+            DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path,
+                    Unpooled.wrappedBuffer(body));
+            HttpHeaders h = req.headers();
+            for (Map.Entry<String, String> e : http.getHeadersMap().entrySet()) {
+                String name = e.getKey();
+                if (name.startsWith(":") || RESTRICTED.contains(name)) {
+                    continue;
+                }
+                if (name.equals("authorization") || any(allowedHeaders, name)) {
+                    h.set(name, e.getValue());
+                }
             }
-        });
+            for (Map.Entry<String, String> e : headersToAdd.entrySet()) {
+                h.set(e.getKey(), e.getValue());
+            }
+            // Envoy keeps the request's :authority (an allowed header by default).
+            h.set(HttpHeaderNames.HOST, http.getHost().isEmpty() ? host.addressString() : http.getHost());
+            h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            return req;
+        }, o -> done.accept(o.error() != null ? AuthzResult.error(o.error()) : toResult(o.answer())));
     }
 
-    private AuthzResult toResult(HttpResponse<String> r) {
+    private AuthzResult toResult(ClusterCall.Answer r) {
         List<AuthzResult.HeaderAction> upstream = new ArrayList<>();
         List<AuthzResult.HeaderAction> client = new ArrayList<>();
-        boolean ok = r.statusCode() == 200;
-        r.headers().map().forEach((rawName, values) -> {
+        boolean ok = r.status() == 200;
+        for (String rawName : r.headers().names()) {
             String name = rawName.toLowerCase(Locale.ROOT);
-            if (RESTRICTED.contains(name) || name.startsWith(":")) {
-                return;
+            if (RESTRICTED.contains(name) || name.startsWith(":") || name.startsWith("x-http2-")) {
+                continue;
             }
-            for (String v : values) {
+            for (String v : r.headers().getAll(rawName)) {
                 if (ok) {
                     if (any(upstreamHeaders, name)) {
                         upstream.add(new AuthzResult.HeaderAction(name, v, false));
@@ -144,11 +128,11 @@ final class HttpAuthzClient implements AuthzClient {
                     client.add(new AuthzResult.HeaderAction(name, v, false));
                 }
             }
-        });
+        }
         if (ok) {
             return new AuthzResult(AuthzResult.Status.OK, 200, upstream, List.of(), client, "", null, null);
         }
-        return new AuthzResult(AuthzResult.Status.DENIED, r.statusCode(), List.of(), List.of(), client, r.body(), null,
-                null);
+        return new AuthzResult(AuthzResult.Status.DENIED, r.status(), List.of(), List.of(), client,
+                new String(r.body(), StandardCharsets.UTF_8), null, null);
     }
 }

@@ -129,7 +129,7 @@ public final class NetworkExtAuthzFilterFactory implements NetworkFilterFactory 
                     CheckRequest request = CheckRequest.newBuilder().setAttributes(CheckRequests.connection(
                             callbacks.connectionInfo(), includePeerCertificate, includeTlsSession)).build();
                     var loop = callbacks.connection().eventLoop();
-                    client.check(request, timeoutMillis, r -> loop.execute(() -> onResult(r)));
+                    client.check(request, timeoutMillis, loop, r -> loop.execute(() -> onResult(r)));
                     return FilterStatus.STOP_ITERATION;
                 default:
                     return FilterStatus.STOP_ITERATION;

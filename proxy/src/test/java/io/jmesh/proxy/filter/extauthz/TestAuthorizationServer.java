@@ -22,11 +22,12 @@ import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 
 /**
- * A real gRPC {@code envoy.service.auth.v3.Authorization} server (grpc-java, plaintext, port 0 of 127.0.0.1): it
+ * A real gRPC {@code envoy.service.auth.v3.Authorization} server (grpc-java, plaintext or TLS, port 0 of 127.0.0.1): it
  * allows a request carrying {@code x-user: alice} (adding {@code x-authz-user: alice} upstream,
  * {@code x-authz: ok} to the response and dynamic metadata {@code user: alice}), answers a request carrying
  * {@code x-hang} never, and denies the rest with 401, {@code www-authenticate: Bearer} and body
@@ -40,8 +41,12 @@ final class TestAuthorizationServer implements AutoCloseable {
     private final Server server;
 
     TestAuthorizationServer() throws IOException {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                        InsecureServerCredentials.create())
+        this(InsecureServerCredentials.create());
+    }
+
+    /** The same server with these credentials (e.g. {@code TlsServerCredentials}: the checks then arrive over TLS). */
+    TestAuthorizationServer(ServerCredentials credentials) throws IOException {
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), credentials)
                 .addService(new AuthorizationGrpc.AuthorizationImplBase() {
                     @Override
                     public void check(CheckRequest request, StreamObserver<CheckResponse> response) {

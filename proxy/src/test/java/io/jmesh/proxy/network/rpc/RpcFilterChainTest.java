@@ -241,7 +241,7 @@ class RpcFilterChainTest {
     void filtersAreValidatedWithTheirPath() throws Exception {
         assertEquals("f.value.filters[0].name: jmesh.nope (expected: a supported RPC filter: "
                      + "[envoy.filters.generic.router, jmesh.test.rpc.reject_method, jmesh.test.rpc.add_header, "
-                     + "jmesh.test.rpc.pause, jmesh.filters.rpc.rbac, jmesh.filters.rpc.local_ratelimit, jmesh.filters.rpc.ratelimit, istio.stats])",
+                     + "jmesh.test.rpc.pause, jmesh.filters.rpc.rbac, jmesh.filters.rpc.ext_authz, jmesh.filters.rpc.local_ratelimit, jmesh.filters.rpc.ratelimit, istio.stats])",
                      configError("[{\"name\": \"jmesh.nope\"}, {\"name\": \"envoy.filters.generic.router\"}]"));
         assertEquals("f.value.filters[0].name: jmesh.test.rpc.pause (expected: the last filter to be "
                      + "envoy.filters.generic.router)", configError("[{\"name\": \"jmesh.test.rpc.pause\"}]"));

@@ -1,0 +1,162 @@
+package io.jmesh.it.rpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import org.apache.dubbo.config.ReferenceConfig;
+import org.apache.dubbo.config.bootstrap.DubboBootstrap;
+import org.apache.dubbo.rpc.RpcContext;
+import org.apache.dubbo.rpc.RpcException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.sun.net.httpserver.HttpServer;
+
+import io.jmesh.proxy.config.BootstrapLoader;
+import io.jmesh.proxy.server.ProxyServer;
+
+/**
+ * Istio's CUSTOM action on a Dubbo port, as discovery writes it: {@code jmesh.filters.rpc.rbac} shadow rules mark the
+ * calls of the policy and {@code jmesh.filters.rpc.ext_authz} asks a real HTTP authorization service (the JDK's, on
+ * port 0 of 127.0.0.1) about them, in front of a real Dubbo provider called by a real Dubbo consumer: a call whose
+ * attachment the service accepts goes through, one it refuses gets Dubbo's own {@code RpcException} with the
+ * service's body.
+ */
+class DubboExtAuthzTest {
+
+    static final String CONFIG = """
+            static_resources:
+              listeners:
+              - name: dubbo
+                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
+                filter_chains:
+                - filters:
+                  - name: jmesh.filters.network.rpc_proxy
+                    typed_config:
+                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
+                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
+                      value:
+                        stat_prefix: dubbo
+                        protocol: dubbo
+                        filters:
+                        - name: jmesh.filters.rpc.rbac
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                            shadow_rules_stat_prefix: istio_ext_authz_
+                            shadow_rules:
+                              action: DENY
+                              policies:
+                                "istio-ext-authz-ns[default]-policy[greeting]-rule[0]":
+                                  permissions: [{ url_path: { path: { exact: /io.jmesh.it.rpc.GreetingService/greet } } }]
+                                  principals: [{ any: true }]
+                        - name: jmesh.filters.rpc.ext_authz
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+                            transport_api_version: V3
+                            allowed_headers: { patterns: [{ exact: x-caller, ignore_case: true }] }
+                            http_service:
+                              path_prefix: /check
+                              server_uri: { uri: "http://ext-authz.default.svc.cluster.local", cluster: authz, timeout: 10s }
+                            filter_enabled_metadata:
+                              filter: jmesh.filters.rpc.rbac
+                              path: [{ key: istio_ext_authz_shadow_effective_policy_id }]
+                              value: { string_match: { prefix: istio-ext-authz } }
+                        - name: envoy.filters.generic.router
+                          typed_config:
+                            "@type": type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router
+                        route_config:
+                          virtual_hosts:
+                          - name: greeting
+                            domains: ["io.jmesh.it.rpc.GreetingService"]
+                            routes:
+                            - match: { prefix: "/" }
+                              route: { cluster: provider }
+              clusters:
+              - name: provider
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: provider
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+              - name: authz
+                connect_timeout: 1s
+                type: STATIC
+                load_assignment:
+                  cluster_name: authz
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+            """;
+
+    private static final List<String> checked = new CopyOnWriteArrayList<>();
+    private static HttpServer authz;
+    private static DubboBootstrap provider;
+    private static DubboBootstrap consumer;
+    private static ProxyServer proxy;
+    private static GreetingService greeting;
+
+    @BeforeAll
+    static void start() throws Exception {
+        authz = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        authz.createContext("/", exchange -> {
+            String caller = exchange.getRequestHeaders().getFirst("x-caller");
+            checked.add(exchange.getRequestURI() + " x-caller=" + caller);
+            byte[] body = "denied by ext authz".getBytes(StandardCharsets.UTF_8);
+            if ("friend".equals(caller)) {
+                exchange.sendResponseHeaders(200, -1);
+                body = new byte[0];
+            } else {
+                exchange.sendResponseHeaders(403, body.length);
+            }
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        authz.start();
+        final int port = RpcMesh.freePort();
+        provider = DubboApps.provider(port);
+        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, authz.getAddress().getPort())), 1);
+        final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();
+        consumer = DubboApps.consumer(proxy.listenerAddresses().get("dubbo"), reference);
+        greeting = reference.get();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (consumer != null) {
+            consumer.stop();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (provider != null) {
+            provider.stop();
+        }
+        if (authz != null) {
+            authz.stop(0);
+        }
+    }
+
+    @Test
+    void theServiceDecidesTheCallsOfTheCustomPolicy() {
+        final RpcException denied = assertThrows(RpcException.class, () -> greeting.greet("stranger"));
+        assertTrue(String.valueOf(denied.getMessage()).contains("denied by ext authz"), denied.toString());
+        RpcContext.getClientAttachment().setAttachment("x-caller", "friend");
+        assertEquals("hello friend", greeting.greet("friend"));
+        assertEquals(List.of("/check/io.jmesh.it.rpc.GreetingService/greet x-caller=null",
+                "/check/io.jmesh.it.rpc.GreetingService/greet x-caller=friend"), List.copyOf(checked));
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.dubbo.ext_authz.ok"));
+        assertEquals(1L, proxy.stats().counterValues().get("rpc.dubbo.ext_authz.denied"));
+    }
+}
