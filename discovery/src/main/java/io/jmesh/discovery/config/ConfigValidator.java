@@ -50,19 +50,11 @@ public final class ConfigValidator {
         String namespace = config.meta().namespace();
         if (spec instanceof ServiceEntry se) {
             validateExportTo(namespace, se.exportTo(), true, false);
-            if (restricts(se.exportTo())) {
-                warnings.accept("spec.exportTo: " + se.exportTo() + " (not implemented for ServiceEntry: the service "
-                        + "is visible to every namespace)");
-            }
             validateServiceEntry(se, warnings);
         } else if (spec instanceof WorkloadEntry we) {
             validateWorkloadEntry(we, "spec", false);
         } else if (spec instanceof VirtualService vs) {
             validateExportTo(namespace, vs.exportTo(), false, false);
-            if (restricts(vs.exportTo())) {
-                warnings.accept("spec.exportTo: " + vs.exportTo() + " (not implemented for VirtualService: its routes "
-                        + "apply in every namespace)");
-            }
             validateVirtualService(vs);
         } else if (spec instanceof DestinationRule dr) {
             validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
@@ -80,11 +72,6 @@ public final class ConfigValidator {
         } else if (spec instanceof Telemetry t) {
             TelemetryValidator.validate(t);
         }
-    }
-
-    /** Whether {@code exportTo} hides the object from some namespace (anything but unset or {@code *}). */
-    private static boolean restricts(List<String> exportTo) {
-        return !exportTo.isEmpty() && !exportTo.equals(List.of("*"));
     }
 
     /**
@@ -417,9 +404,20 @@ public final class ConfigValidator {
 
     private static void validateVirtualService(VirtualService vs) throws ConfigException {
         boolean delegate = vs.hosts().isEmpty();
-        if (delegate && vs.gateways().isEmpty()) {
-            // A delegate VirtualService has no hosts; discovery does not support delegation yet.
-            throw new ConfigException("spec.hosts: [] (expected: at least one host)");
+        if (delegate) {
+            // A delegate VirtualService (no hosts): its HTTP routes are merged into a root's delegating route.
+            if (!vs.gateways().isEmpty()) {
+                throw new ConfigException("spec.gateways: " + vs.gateways() + " (expected: none; delegate virtual "
+                        + "service must have no gateways specified)");
+            }
+            if (!vs.tls().isEmpty()) {
+                throw new ConfigException("spec.tls: " + vs.tls().size() + " routes (expected: none; delegate virtual "
+                        + "service must have no tls route specified)");
+            }
+            if (!vs.tcp().isEmpty()) {
+                throw new ConfigException("spec.tcp: " + vs.tcp().size() + " routes (expected: none; delegate virtual "
+                        + "service must have no tcp route specified)");
+            }
         }
         for (int i = 0; i < vs.hosts().size(); i++) {
             String host = vs.hosts().get(i);
@@ -437,7 +435,13 @@ public final class ConfigValidator {
             throw new ConfigException("spec: no http, tcp or tls routes (expected: at least one)");
         }
         for (int i = 0; i < vs.http().size(); i++) {
-            validateHttpRoute(vs.http().get(i), "spec.http[" + i + "]");
+            VirtualService.HTTPRoute r = vs.http().get(i);
+            String path = "spec.http[" + i + "]";
+            if (r.delegate() != null) {
+                validateDelegate(r, delegate, path);
+            } else {
+                validateHttpRoute(r, path);
+            }
         }
         for (int i = 0; i < vs.tcp().size(); i++) {
             validateL4Destinations(vs.tcp().get(i).route(), "spec.tcp[" + i + "].route");
@@ -455,6 +459,48 @@ public final class ConfigValidator {
             }
             validateL4Destinations(r.route(), "spec.tls[" + i + "].route");
         }
+    }
+
+    /** A root's delegating route (as istiod: no route or redirect beside it) or a delegate's own (refused). */
+    private static void validateDelegate(VirtualService.HTTPRoute r, boolean inDelegate, String path)
+            throws ConfigException {
+        if (inDelegate) {
+            throw new ConfigException(path + ".delegate: " + r.delegate().name() + " (expected: none; delegate HTTP "
+                    + "route cannot contain delegate: only one level of delegation)");
+        }
+        if (r.redirect() != null) {
+            throw new ConfigException(path + ".redirect: set with delegate (expected: none; root HTTP route "
+                    + (r.name() == null ? "" : r.name() + " ") + "must not specify redirect)");
+        }
+        if (!r.route().isEmpty()) {
+            throw new ConfigException(path + ".route: set with delegate (expected: none; root HTTP route "
+                    + (r.name() == null ? "" : r.name() + " ") + "must not specify route)");
+        }
+        String name = r.delegate().name();
+        if (name == null || name.isEmpty()) {
+            throw new ConfigException(path + ".delegate.name: missing (expected: the name of a VirtualService "
+                    + "without hosts)");
+        }
+        if (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches()) {
+            throw new ConfigException(path + ".delegate.name: " + name + " (expected: a DNS-1123 subdomain)");
+        }
+        String ns = r.delegate().namespace();
+        if (ns != null && !ns.isEmpty() && (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches())) {
+            throw new ConfigException(path + ".delegate.namespace: " + ns + " (expected: a DNS-1123 label)");
+        }
+        for (int i = 0; i < r.match().size(); i++) {
+            validateMatch(r.match().get(i), path + ".match[" + i + "]");
+        }
+        if (r.timeout() != null) {
+            validateDuration(r.timeout(), path + ".timeout", Duration.ZERO);
+        }
+        if (r.fault() != null) {
+            validateFault(r.fault(), path + ".fault");
+        }
+        if (r.mirror() != null) {
+            validateDestination(r.mirror(), path + ".mirror");
+        }
+        validateHeaders(r.headers(), path + ".headers");
     }
 
     private static void validateHttpRoute(VirtualService.HTTPRoute r, String path) throws ConfigException {

@@ -331,7 +331,7 @@ final class ListenerGenerator {
                     // TLS terminated here, then the VirtualServices' tcp routes (Istio's TLS + SIMPLE/MUTUAL).
                     tls = true;
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                        if (!ctx.visible(vs) || !vs.spec().gateways().contains(gs.gatewayName())
                                 && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
                             continue;
                         }
@@ -354,7 +354,7 @@ final class ListenerGenerator {
                     }
                     tls = true;
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                        if (!ctx.visible(vs) || !vs.spec().gateways().contains(gs.gatewayName())
                                 && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
                             continue;
                         }
@@ -371,7 +371,7 @@ final class ListenerGenerator {
                     }
                 } else {
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                        if (!ctx.visible(vs) || !vs.spec().gateways().contains(gs.gatewayName())
                                 && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
                             continue;
                         }
@@ -509,7 +509,7 @@ final class ListenerGenerator {
     /** The tcp_proxy of a sidecar's TCP service port: the first VirtualService tcp route that applies, weighted. */
     private static Filter tcpRoute(GenerationContext ctx, Service s, ServicePort p) {
         String statPrefix = ClusterGenerator.outboundName(p.number(), null, s.hostname());
-        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx.snapshot, s.hostname(), null, null);
+        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx, s.hostname(), null, null);
         if (vs != null) {
             for (VirtualService.TCPRoute r : vs.spec().tcp()) {
                 boolean applies = r.match().isEmpty();
