@@ -47,7 +47,7 @@ class ConfigParserTest {
 
     @Test
     void aRejectedObjectHasNoWarningSayingItIsApplied() {
-        // *x alone is a warning (partial wildcard) and exportTo [.] one too; the resolution makes the entry invalid
+        // *x alone is a warning (partial wildcard); the resolution makes the entry invalid
         ConfigParser.Result r = ConfigParser.parse(Path.of("se.yaml"), """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
