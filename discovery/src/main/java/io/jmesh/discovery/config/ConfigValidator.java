@@ -996,7 +996,87 @@ public final class ConfigValidator {
         return i;
     }
 
+    private static final Set<String> CAPTURE_MODES = Set.of("DEFAULT", "IPTABLES", "NONE");
+
+    /**
+     * As istiod's {@code validateSidecarIngress*}: a port (number, protocol) unique among the ingress listeners, an IP
+     * {@code bind}, a capture mode, a {@code defaultEndpoint} of {@code 127.0.0.1:PORT}, {@code [::1]:PORT},
+     * {@code 0.0.0.0:PORT}, {@code [::]:PORT} or {@code unix:///path}, and {@code tls} SIMPLE or MUTUAL with files.
+     */
+    private static void validateSidecarIngress(Sidecar sc) throws ConfigException {
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < sc.ingress().size(); i++) {
+            Sidecar.IstioIngressListener in = sc.ingress().get(i);
+            String path = "spec.ingress[" + i + "]";
+            if (in == null) {
+                throw new ConfigException(path + ": null (expected: an ingress listener)");
+            }
+            if (in.port() == null) {
+                throw new ConfigException(path + ".port: missing (expected: a port; sidecar: port is required for "
+                        + "ingress listeners)");
+            }
+            validatePort(in.port().number(), path + ".port.number");
+            if (in.port().protocol() == null || in.port().protocol().isEmpty()) {
+                throw new ConfigException(path + ".port.protocol: missing (expected: one of " + sorted(PROTOCOLS) + ")");
+            }
+            validateProtocol(in.port().protocol(), path + ".port.protocol");
+            if (!ports.add(in.port().number())) {
+                throw new ConfigException(path + ".port.number: " + in.port().number() + " (expected: a port unique "
+                        + "among the ingress listeners; sidecar: ports on IP bound listeners must be unique)");
+            }
+            if (in.bind() != null && !in.bind().isEmpty() && !isIp(in.bind())) {
+                throw new ConfigException(path + ".bind: " + in.bind() + " (expected: an IP address)");
+            }
+            if (in.captureMode() != null && !CAPTURE_MODES.contains(in.captureMode())) {
+                throw new ConfigException(path + ".captureMode: " + in.captureMode() + " (expected: one of "
+                        + sorted(CAPTURE_MODES) + ")");
+            }
+            String ep = in.defaultEndpoint();
+            if (ep != null && !ep.isEmpty()) {
+                if (ep.startsWith("unix://")) {
+                    String uds = ep.substring("unix://".length());
+                    if (!(uds.startsWith("@") && uds.length() > 1) && !(uds.startsWith("/") && !uds.endsWith("/"))) {
+                        throw new ConfigException(path + ".defaultEndpoint: " + ep + " (expected: unix:///absolute/path "
+                                + "or unix://@abstract)");
+                    }
+                } else {
+                    int colon = ep.lastIndexOf(':');
+                    String ip = colon < 0 ? "" : ep.substring(0, colon);
+                    String port = colon < 0 ? "" : ep.substring(colon + 1);
+                    if (!Set.of("127.0.0.1", "0.0.0.0", "[::1]", "[::]").contains(ip) || !port.matches("[0-9]{1,5}")
+                            || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+                        throw new ConfigException(path + ".defaultEndpoint: " + ep + " (expected: 127.0.0.1:PORT, "
+                                + "[::1]:PORT, 0.0.0.0:PORT, [::]:PORT or unix:///path)");
+                    }
+                }
+            }
+            Gateway.ServerTLSSettings tls = in.tls();
+            if (tls != null) {
+                String mode = tls.mode() == null ? "PASSTHROUGH" : tls.mode();
+                if (!mode.equals("SIMPLE") && !mode.equals("MUTUAL")) {
+                    throw new ConfigException(path + ".tls.mode: " + mode + " (expected: SIMPLE or MUTUAL)");
+                }
+                if (tls.credentialName() != null || (tls.credentialNames() != null && !tls.credentialNames().isEmpty())) {
+                    throw new ConfigException(path + ".tls.credentialName: " + tls.credentialName() + " (expected: "
+                            + "serverCertificate and privateKey files; sidecar: credentialName is not currently "
+                            + "supported)");
+                }
+                if (tls.serverCertificate() == null || tls.privateKey() == null) {
+                    throw new ConfigException(path + ".tls: mode " + mode + " without serverCertificate and privateKey "
+                            + "(expected: both)");
+                }
+                if (mode.equals("MUTUAL") && tls.caCertificates() == null) {
+                    throw new ConfigException(path + ".tls.caCertificates: missing (expected: set with mode MUTUAL)");
+                }
+                if (Boolean.TRUE.equals(tls.httpsRedirect())) {
+                    throw new ConfigException(path + ".tls.httpsRedirect: true (expected: unset on a sidecar)");
+                }
+            }
+        }
+    }
+
     private static void validateSidecar(Sidecar sc) throws ConfigException {
+        validateSidecarIngress(sc);
         for (int i = 0; i < sc.egress().size(); i++) {
             Sidecar.IstioEgressListener e = sc.egress().get(i);
             String path = "spec.egress[" + i + "]";

@@ -92,7 +92,12 @@ final class ClusterGenerator {
                                     .addEndpoints(LocalityLbEndpoints.newBuilder()
                                             .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(
                                                     io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                                            .setAddress(address("127.0.0.1", e.getKey()))))));
+                                                            .setAddress(SidecarIngress.endpoint(ctx, e.getKey()))))));
+                    io.jmesh.discovery.config.Sidecar.IstioIngressListener ingress =
+                            SidecarIngress.listener(ctx, e.getKey());
+                    if (ingress != null && ingress.connectionPool() != null) {
+                        applyConnectionPool(c, ingress.connectionPool(), SidecarIngress.servicePort(ingress), false);
+                    }
                     if (e.getValue().http2()) {
                         // Istio's setUpstreamProtocol on inbound clusters: HTTP/2 to the application on its
                         // HTTP2/gRPC ports (when every service of the workload port says so).

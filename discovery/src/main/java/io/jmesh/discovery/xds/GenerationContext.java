@@ -79,8 +79,14 @@ final class GenerationContext {
         return out;
     }
 
-    /** Returns this proxy's own workload ports and how its inbound config treats each ({@link InboundPort}). */
+    /**
+     * Returns this proxy's own workload ports and how its inbound config treats each ({@link InboundPort}): those of
+     * the Sidecar's {@code ingress} listeners when it has any ({@link SidecarIngress}), else its services' ports.
+     */
     Map<Integer, InboundPort> inboundPorts() {
+        if (sidecar != null && !sidecar.spec().ingress().isEmpty()) {
+            return SidecarIngress.inboundPorts(sidecar.spec().ingress());
+        }
         return InboundPort.of(snapshot, ownEndpoints());
     }
 
