@@ -88,7 +88,7 @@ public final class MeshSnapshot {
         this.endpoints = Collections.unmodifiableMap(eps);
         List<String> problems = new ArrayList<>();
         this.virtualServices = List.copyOf(VirtualServiceDelegation.merge(config.of(ConfigKind.VIRTUAL_SERVICE),
-                List.of(), problems::add));
+                config.meshConfig().defaultVirtualServiceExportTo(), problems::add));
         this.delegationProblems = List.copyOf(problems);
         for (String p : problems) {
             if (LOGGED.add(p)) {
@@ -256,9 +256,10 @@ public final class MeshSnapshot {
         return sameNs != null ? sameNs : other;
     }
 
-    private static boolean visibleFrom(Config<DestinationRule> dr, String namespace) {
-        return io.jmesh.discovery.config.ConfigValidator.exportedTo(dr.spec().exportTo(), dr.meta().namespace(),
-                namespace);
+    private boolean visibleFrom(Config<DestinationRule> dr, String namespace) {
+        List<String> exportTo = dr.spec().exportTo().isEmpty()
+                ? config.meshConfig().defaultDestinationRuleExportTo() : dr.spec().exportTo();
+        return io.jmesh.discovery.config.ConfigValidator.exportedTo(exportTo, dr.meta().namespace(), namespace);
     }
 
     /**

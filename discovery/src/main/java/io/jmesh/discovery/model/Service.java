@@ -43,7 +43,13 @@ public record Service(String hostname, String namespace, List<ServicePort> ports
 
     /** Returns whether proxies in {@code namespace} see this service ({@code exportTo}, as Istio's visibility). */
     public boolean visibleFrom(String namespace) {
-        return io.jmesh.discovery.config.ConfigValidator.exportedTo(exportTo, this.namespace, namespace);
+        return visibleFrom(namespace, List.of());
+    }
+
+    /** As {@link #visibleFrom(String)}, with the mesh's {@code defaultServiceExportTo} when it sets none. */
+    public boolean visibleFrom(String namespace, List<String> defaultExportTo) {
+        return io.jmesh.discovery.config.ConfigValidator.exportedTo(exportTo.isEmpty() ? defaultExportTo : exportTo,
+                this.namespace, namespace);
     }
 
     /** Returns the port numbered {@code number}, or {@code null}. */

@@ -31,7 +31,8 @@ final class GenerationContext {
         this.sidecar = proxy.type() == ProxyNode.Type.SIDECAR ? sidecarFor(proxy, snapshot) : null;
         List<Service> visible = new ArrayList<>();
         for (Service s : snapshot.services().values()) {
-            if (s.visibleFrom(proxy.namespace()) && (sidecar == null || egressAllows(sidecar, s, proxy.namespace()))) {
+            if (s.visibleFrom(proxy.namespace(), snapshot.meshConfig().defaultServiceExportTo())
+                    && (sidecar == null || egressAllows(sidecar, s, proxy.namespace()))) {
                 visible.add(s);
             }
         }
@@ -40,8 +41,9 @@ final class GenerationContext {
 
     /** Returns whether {@code vs} applies to this proxy: exported to its namespace ({@code exportTo}, as Istio). */
     boolean visible(Config<io.jmesh.discovery.config.VirtualService> vs) {
-        return io.jmesh.discovery.config.ConfigValidator.exportedTo(vs.spec().exportTo(), vs.meta().namespace(),
-                proxy.namespace());
+        List<String> exportTo = vs.spec().exportTo().isEmpty()
+                ? snapshot.meshConfig().defaultVirtualServiceExportTo() : vs.spec().exportTo();
+        return io.jmesh.discovery.config.ConfigValidator.exportedTo(exportTo, vs.meta().namespace(), proxy.namespace());
     }
 
     DestinationRule destinationRule(String host) {

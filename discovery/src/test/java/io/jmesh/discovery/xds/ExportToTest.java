@@ -233,6 +233,36 @@ class ExportToTest {
     }
 
     @Test
+    void meshConfigDefaultsApplyToObjectsWithoutExportTo() throws Exception {
+        MeshConfig mesh = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readValue("""
+                defaultServiceExportTo: ["."]
+                defaultVirtualServiceExportTo: [web]
+                """, MeshConfig.class);
+        assertEquals(List.of("."), mesh.defaultServiceExportTo());
+        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), EXPORTED_ENTRIES + "---\n" + """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: public, namespace: shop}
+                spec:
+                  hosts: [public.example.com]
+                  http: [{route: [{destination: {host: public.example.com, subset: v1}}]}]
+                """);
+        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mesh);
+        FileServiceRegistry registry = new FileServiceRegistry();
+        registry.update(config);
+        MeshSnapshot s = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        assertEquals(java.util.Set.of("for-web.example.com"), clusterHostsSeenFrom(s, "web"),
+                "public.example.com sets no exportTo: the mesh default [.] keeps it in shop");
+        assertEquals(java.util.Set.of("private.example.com", "public.example.com"), clusterHostsSeenFrom(s, "shop"));
+        RouteConfiguration shopRoutes = (RouteConfiguration) XdsGenerator.generate(TypeUrls.ROUTE, sidecarIn("shop"), s)
+                .get("9080");
+        VirtualHost pub = shopRoutes.getVirtualHostsList().stream()
+                .filter(v -> v.getName().equals("public.example.com:9080")).findFirst().orElseThrow();
+        assertEquals("outbound|9080||public.example.com", pub.getRoutes(0).getRoute().getCluster(),
+                "the VirtualService without exportTo is exported to web only by the mesh default");
+    }
+
+    @Test
     void restrictedExportToIsNoLongerWarnedAbout() {
         ConfigParser.Result r = ConfigParser.parse(Path.of("t.yaml"), """
                 apiVersion: networking.istio.io/v1
