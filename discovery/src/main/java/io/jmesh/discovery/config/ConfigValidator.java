@@ -59,6 +59,7 @@ public final class ConfigValidator {
         } else if (spec instanceof DestinationRule dr) {
             validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
             validateDestinationRule(dr);
+            warnNotAppliedByJmeshProxy(dr, warnings);
         } else if (spec instanceof Gateway gw) {
             validateGateway(gw);
         } else if (spec instanceof Sidecar sc) {
@@ -821,6 +822,23 @@ public final class ConfigValidator {
         if (lb.simple() != null && !LB_SIMPLE.contains(lb.simple())) {
             throw new ConfigException(path + ".simple: " + lb.simple() + " (expected: one of " + sorted(LB_SIMPLE) + ")");
         }
+        if (lb.warmupDurationSecs() != null) {
+            validateDuration(lb.warmupDurationSecs(), path + ".warmupDurationSecs", Duration.ofMillis(1));
+        }
+        if (lb.warmup() != null) {
+            if (lb.warmup().duration() == null) {
+                throw new ConfigException(path + ".warmup.duration: missing (expected: a duration such as 60s)");
+            }
+            validateDuration(lb.warmup().duration(), path + ".warmup.duration", Duration.ofMillis(1));
+            Double min = lb.warmup().minimumPercent();
+            if (min != null && (min < 0 || min > 100)) {
+                throw new ConfigException(path + ".warmup.minimumPercent: " + min + " (expected: 0..100)");
+            }
+            Double aggression = lb.warmup().aggression();
+            if (aggression != null && aggression < 1) {
+                throw new ConfigException(path + ".warmup.aggression: " + aggression + " (expected: >= 1)");
+            }
+        }
         DestinationRule.ConsistentHashLB ch = lb.consistentHash();
         if (ch != null) {
             int keys = (ch.httpHeaderName() == null ? 0 : 1) + (ch.httpCookie() == null ? 0 : 1)
@@ -840,12 +858,74 @@ public final class ConfigValidator {
         }
     }
 
+    /**
+     * Fields discovery sends to proxies as Istio does but that the jmesh proxy does not act on yet (Envoy does): a
+     * warning names each, so that nobody believes a jmesh sidecar slow-starts or probes idle connections.
+     */
+    private static void warnNotAppliedByJmeshProxy(DestinationRule dr, java.util.function.Consumer<String> warnings) {
+        List<Map.Entry<String, DestinationRule.TrafficPolicy>> policies = new java.util.ArrayList<>();
+        if (dr.trafficPolicy() != null) {
+            policies.add(Map.entry("spec.trafficPolicy", dr.trafficPolicy()));
+        }
+        for (int i = 0; i < dr.subsets().size(); i++) {
+            if (dr.subsets().get(i).trafficPolicy() != null) {
+                policies.add(Map.entry("spec.subsets[" + i + "].trafficPolicy", dr.subsets().get(i).trafficPolicy()));
+            }
+        }
+        for (Map.Entry<String, DestinationRule.TrafficPolicy> e : policies) {
+            List<Map.Entry<String, DestinationRule.LoadBalancerSettings>> lbs = new java.util.ArrayList<>();
+            List<Map.Entry<String, DestinationRule.ConnectionPoolSettings>> pools = new java.util.ArrayList<>();
+            lbs.add(new java.util.AbstractMap.SimpleEntry<>(e.getKey() + ".loadBalancer", e.getValue().loadBalancer()));
+            pools.add(new java.util.AbstractMap.SimpleEntry<>(e.getKey() + ".connectionPool",
+                    e.getValue().connectionPool()));
+            for (int i = 0; i < e.getValue().portLevelSettings().size(); i++) {
+                DestinationRule.PortTrafficPolicy p = e.getValue().portLevelSettings().get(i);
+                String pp = e.getKey() + ".portLevelSettings[" + i + "]";
+                lbs.add(new java.util.AbstractMap.SimpleEntry<>(pp + ".loadBalancer", p.loadBalancer()));
+                pools.add(new java.util.AbstractMap.SimpleEntry<>(pp + ".connectionPool", p.connectionPool()));
+            }
+            for (Map.Entry<String, DestinationRule.LoadBalancerSettings> lb : lbs) {
+                if (lb.getValue() != null && lb.getValue().warmup() != null) {
+                    warnings.accept(lb.getKey() + ".warmup: set (sent as Envoy's slow_start_config; the jmesh proxy "
+                            + "does not slow-start new endpoints yet)");
+                }
+                if (lb.getValue() != null && lb.getValue().warmupDurationSecs() != null) {
+                    warnings.accept(lb.getKey() + ".warmupDurationSecs: " + lb.getValue().warmupDurationSecs()
+                            + " (sent as Envoy's slow_start_config; the jmesh proxy does not slow-start new endpoints "
+                            + "yet)");
+                }
+            }
+            for (Map.Entry<String, DestinationRule.ConnectionPoolSettings> cp : pools) {
+                if (cp.getValue() != null && cp.getValue().http() != null
+                        && cp.getValue().http().http2KeepAlive() != null) {
+                    warnings.accept(cp.getKey() + ".http.http2KeepAlive: set (sent as Envoy's http2_protocol_options"
+                            + ".connection_keepalive on HTTP/2 clusters; the jmesh proxy does not send HTTP/2 PINGs "
+                            + "upstream yet)");
+                }
+                if (cp.getValue() != null && cp.getValue().tcp() != null && cp.getValue().tcp().tcpKeepalive() != null) {
+                    warnings.accept(cp.getKey() + ".tcp.tcpKeepalive: set (sent as Envoy's upstream_connection_options"
+                            + ".tcp_keepalive; the jmesh proxy does not set TCP keepalive on upstream connections yet)");
+                }
+            }
+        }
+    }
+
     private static void validateConnectionPool(DestinationRule.ConnectionPoolSettings cp, String path)
             throws ConfigException {
         if (cp == null) {
             return;
         }
         if (cp.tcp() != null) {
+            DestinationRule.ConnectionPoolSettings.TcpKeepalive ka = cp.tcp().tcpKeepalive();
+            if (ka != null) {
+                nonNegative(ka.probes(), path + ".tcp.tcpKeepalive.probes");
+                if (ka.time() != null) {
+                    validateDuration(ka.time(), path + ".tcp.tcpKeepalive.time", Duration.ofSeconds(1));
+                }
+                if (ka.interval() != null) {
+                    validateDuration(ka.interval(), path + ".tcp.tcpKeepalive.interval", Duration.ofSeconds(1));
+                }
+            }
             nonNegative(cp.tcp().maxConnections(), path + ".tcp.maxConnections");
             if (cp.tcp().connectTimeout() != null) {
                 validateDuration(cp.tcp().connectTimeout(), path + ".tcp.connectTimeout", Duration.ofMillis(1));
@@ -858,6 +938,16 @@ public final class ConfigValidator {
             nonNegative(cp.http().maxRetries(), path + ".http.maxRetries");
             if (cp.http().idleTimeout() != null) {
                 validateDuration(cp.http().idleTimeout(), path + ".http.idleTimeout", Duration.ofMillis(1));
+            }
+            if (cp.http().http2KeepAlive() != null) {
+                if (cp.http().http2KeepAlive().interval() != null) {
+                    validateDuration(cp.http().http2KeepAlive().interval(), path + ".http.http2KeepAlive.interval",
+                            Duration.ofMillis(1));
+                }
+                if (cp.http().http2KeepAlive().timeout() != null) {
+                    validateDuration(cp.http().http2KeepAlive().timeout(), path + ".http.http2KeepAlive.timeout",
+                            Duration.ofMillis(1));
+                }
             }
         }
     }
