@@ -50,23 +50,16 @@ public final class ConfigValidator {
         String namespace = config.meta().namespace();
         if (spec instanceof ServiceEntry se) {
             validateExportTo(namespace, se.exportTo(), true, false);
-            if (restricts(se.exportTo())) {
-                warnings.accept("spec.exportTo: " + se.exportTo() + " (not implemented for ServiceEntry: the service "
-                        + "is visible to every namespace)");
-            }
             validateServiceEntry(se, warnings);
         } else if (spec instanceof WorkloadEntry we) {
             validateWorkloadEntry(we, "spec", false);
         } else if (spec instanceof VirtualService vs) {
             validateExportTo(namespace, vs.exportTo(), false, false);
-            if (restricts(vs.exportTo())) {
-                warnings.accept("spec.exportTo: " + vs.exportTo() + " (not implemented for VirtualService: its routes "
-                        + "apply in every namespace)");
-            }
             validateVirtualService(vs);
         } else if (spec instanceof DestinationRule dr) {
             validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
             validateDestinationRule(dr);
+            warnNotAppliedByJmeshProxy(dr, warnings);
         } else if (spec instanceof Gateway gw) {
             validateGateway(gw);
         } else if (spec instanceof Sidecar sc) {
@@ -83,11 +76,6 @@ public final class ConfigValidator {
             EnvoyFilterValidator.validate(config.meta().apiVersion(), ef, warnings);
         }
         UnappliedFields.warn(spec, warnings);
-    }
-
-    /** Whether {@code exportTo} hides the object from some namespace (anything but unset or {@code *}). */
-    private static boolean restricts(List<String> exportTo) {
-        return !exportTo.isEmpty() && !exportTo.equals(List.of("*"));
     }
 
     /**
@@ -420,9 +408,20 @@ public final class ConfigValidator {
 
     private static void validateVirtualService(VirtualService vs) throws ConfigException {
         boolean delegate = vs.hosts().isEmpty();
-        if (delegate && vs.gateways().isEmpty()) {
-            // A delegate VirtualService has no hosts; discovery does not support delegation yet.
-            throw new ConfigException("spec.hosts: [] (expected: at least one host)");
+        if (delegate) {
+            // A delegate VirtualService (no hosts): its HTTP routes are merged into a root's delegating route.
+            if (!vs.gateways().isEmpty()) {
+                throw new ConfigException("spec.gateways: " + vs.gateways() + " (expected: none; delegate virtual "
+                        + "service must have no gateways specified)");
+            }
+            if (!vs.tls().isEmpty()) {
+                throw new ConfigException("spec.tls: " + vs.tls().size() + " routes (expected: none; delegate virtual "
+                        + "service must have no tls route specified)");
+            }
+            if (!vs.tcp().isEmpty()) {
+                throw new ConfigException("spec.tcp: " + vs.tcp().size() + " routes (expected: none; delegate virtual "
+                        + "service must have no tcp route specified)");
+            }
         }
         for (int i = 0; i < vs.hosts().size(); i++) {
             String host = vs.hosts().get(i);
@@ -440,7 +439,13 @@ public final class ConfigValidator {
             throw new ConfigException("spec: no http, tcp or tls routes (expected: at least one)");
         }
         for (int i = 0; i < vs.http().size(); i++) {
-            validateHttpRoute(vs.http().get(i), "spec.http[" + i + "]");
+            VirtualService.HTTPRoute r = vs.http().get(i);
+            String path = "spec.http[" + i + "]";
+            if (r.delegate() != null) {
+                validateDelegate(r, delegate, path);
+            } else {
+                validateHttpRoute(r, path);
+            }
         }
         for (int i = 0; i < vs.tcp().size(); i++) {
             validateL4Destinations(vs.tcp().get(i).route(), "spec.tcp[" + i + "].route");
@@ -458,6 +463,48 @@ public final class ConfigValidator {
             }
             validateL4Destinations(r.route(), "spec.tls[" + i + "].route");
         }
+    }
+
+    /** A root's delegating route (as istiod: no route or redirect beside it) or a delegate's own (refused). */
+    private static void validateDelegate(VirtualService.HTTPRoute r, boolean inDelegate, String path)
+            throws ConfigException {
+        if (inDelegate) {
+            throw new ConfigException(path + ".delegate: " + r.delegate().name() + " (expected: none; delegate HTTP "
+                    + "route cannot contain delegate: only one level of delegation)");
+        }
+        if (r.redirect() != null) {
+            throw new ConfigException(path + ".redirect: set with delegate (expected: none; root HTTP route "
+                    + (r.name() == null ? "" : r.name() + " ") + "must not specify redirect)");
+        }
+        if (!r.route().isEmpty()) {
+            throw new ConfigException(path + ".route: set with delegate (expected: none; root HTTP route "
+                    + (r.name() == null ? "" : r.name() + " ") + "must not specify route)");
+        }
+        String name = r.delegate().name();
+        if (name == null || name.isEmpty()) {
+            throw new ConfigException(path + ".delegate.name: missing (expected: the name of a VirtualService "
+                    + "without hosts)");
+        }
+        if (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches()) {
+            throw new ConfigException(path + ".delegate.name: " + name + " (expected: a DNS-1123 subdomain)");
+        }
+        String ns = r.delegate().namespace();
+        if (ns != null && !ns.isEmpty() && (ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches())) {
+            throw new ConfigException(path + ".delegate.namespace: " + ns + " (expected: a DNS-1123 label)");
+        }
+        for (int i = 0; i < r.match().size(); i++) {
+            validateMatch(r.match().get(i), path + ".match[" + i + "]");
+        }
+        if (r.timeout() != null) {
+            validateDuration(r.timeout(), path + ".timeout", Duration.ZERO);
+        }
+        if (r.fault() != null) {
+            validateFault(r.fault(), path + ".fault");
+        }
+        if (r.mirror() != null) {
+            validateDestination(r.mirror(), path + ".mirror");
+        }
+        validateHeaders(r.headers(), path + ".headers");
     }
 
     private static void validateHttpRoute(VirtualService.HTTPRoute r, String path) throws ConfigException {
@@ -778,6 +825,23 @@ public final class ConfigValidator {
         if (lb.simple() != null && !LB_SIMPLE.contains(lb.simple())) {
             throw new ConfigException(path + ".simple: " + lb.simple() + " (expected: one of " + sorted(LB_SIMPLE) + ")");
         }
+        if (lb.warmupDurationSecs() != null) {
+            validateDuration(lb.warmupDurationSecs(), path + ".warmupDurationSecs", Duration.ofMillis(1));
+        }
+        if (lb.warmup() != null) {
+            if (lb.warmup().duration() == null) {
+                throw new ConfigException(path + ".warmup.duration: missing (expected: a duration such as 60s)");
+            }
+            validateDuration(lb.warmup().duration(), path + ".warmup.duration", Duration.ofMillis(1));
+            Double min = lb.warmup().minimumPercent();
+            if (min != null && (min < 0 || min > 100)) {
+                throw new ConfigException(path + ".warmup.minimumPercent: " + min + " (expected: 0..100)");
+            }
+            Double aggression = lb.warmup().aggression();
+            if (aggression != null && aggression < 1) {
+                throw new ConfigException(path + ".warmup.aggression: " + aggression + " (expected: >= 1)");
+            }
+        }
         DestinationRule.ConsistentHashLB ch = lb.consistentHash();
         if (ch != null) {
             int keys = (ch.httpHeaderName() == null ? 0 : 1) + (ch.httpCookie() == null ? 0 : 1)
@@ -797,12 +861,74 @@ public final class ConfigValidator {
         }
     }
 
+    /**
+     * Fields discovery sends to proxies as Istio does but that the jmesh proxy does not act on yet (Envoy does): a
+     * warning names each, so that nobody believes a jmesh sidecar slow-starts or probes idle connections.
+     */
+    private static void warnNotAppliedByJmeshProxy(DestinationRule dr, java.util.function.Consumer<String> warnings) {
+        List<Map.Entry<String, DestinationRule.TrafficPolicy>> policies = new java.util.ArrayList<>();
+        if (dr.trafficPolicy() != null) {
+            policies.add(Map.entry("spec.trafficPolicy", dr.trafficPolicy()));
+        }
+        for (int i = 0; i < dr.subsets().size(); i++) {
+            if (dr.subsets().get(i).trafficPolicy() != null) {
+                policies.add(Map.entry("spec.subsets[" + i + "].trafficPolicy", dr.subsets().get(i).trafficPolicy()));
+            }
+        }
+        for (Map.Entry<String, DestinationRule.TrafficPolicy> e : policies) {
+            List<Map.Entry<String, DestinationRule.LoadBalancerSettings>> lbs = new java.util.ArrayList<>();
+            List<Map.Entry<String, DestinationRule.ConnectionPoolSettings>> pools = new java.util.ArrayList<>();
+            lbs.add(new java.util.AbstractMap.SimpleEntry<>(e.getKey() + ".loadBalancer", e.getValue().loadBalancer()));
+            pools.add(new java.util.AbstractMap.SimpleEntry<>(e.getKey() + ".connectionPool",
+                    e.getValue().connectionPool()));
+            for (int i = 0; i < e.getValue().portLevelSettings().size(); i++) {
+                DestinationRule.PortTrafficPolicy p = e.getValue().portLevelSettings().get(i);
+                String pp = e.getKey() + ".portLevelSettings[" + i + "]";
+                lbs.add(new java.util.AbstractMap.SimpleEntry<>(pp + ".loadBalancer", p.loadBalancer()));
+                pools.add(new java.util.AbstractMap.SimpleEntry<>(pp + ".connectionPool", p.connectionPool()));
+            }
+            for (Map.Entry<String, DestinationRule.LoadBalancerSettings> lb : lbs) {
+                if (lb.getValue() != null && lb.getValue().warmup() != null) {
+                    warnings.accept(lb.getKey() + ".warmup: set (sent as Envoy's slow_start_config; the jmesh proxy "
+                            + "does not slow-start new endpoints yet)");
+                }
+                if (lb.getValue() != null && lb.getValue().warmupDurationSecs() != null) {
+                    warnings.accept(lb.getKey() + ".warmupDurationSecs: " + lb.getValue().warmupDurationSecs()
+                            + " (sent as Envoy's slow_start_config; the jmesh proxy does not slow-start new endpoints "
+                            + "yet)");
+                }
+            }
+            for (Map.Entry<String, DestinationRule.ConnectionPoolSettings> cp : pools) {
+                if (cp.getValue() != null && cp.getValue().http() != null
+                        && cp.getValue().http().http2KeepAlive() != null) {
+                    warnings.accept(cp.getKey() + ".http.http2KeepAlive: set (sent as Envoy's http2_protocol_options"
+                            + ".connection_keepalive on HTTP/2 clusters; the jmesh proxy does not send HTTP/2 PINGs "
+                            + "upstream yet)");
+                }
+                if (cp.getValue() != null && cp.getValue().tcp() != null && cp.getValue().tcp().tcpKeepalive() != null) {
+                    warnings.accept(cp.getKey() + ".tcp.tcpKeepalive: set (sent as Envoy's upstream_connection_options"
+                            + ".tcp_keepalive; the jmesh proxy does not set TCP keepalive on upstream connections yet)");
+                }
+            }
+        }
+    }
+
     private static void validateConnectionPool(DestinationRule.ConnectionPoolSettings cp, String path)
             throws ConfigException {
         if (cp == null) {
             return;
         }
         if (cp.tcp() != null) {
+            DestinationRule.ConnectionPoolSettings.TcpKeepalive ka = cp.tcp().tcpKeepalive();
+            if (ka != null) {
+                nonNegative(ka.probes(), path + ".tcp.tcpKeepalive.probes");
+                if (ka.time() != null) {
+                    validateDuration(ka.time(), path + ".tcp.tcpKeepalive.time", Duration.ofSeconds(1));
+                }
+                if (ka.interval() != null) {
+                    validateDuration(ka.interval(), path + ".tcp.tcpKeepalive.interval", Duration.ofSeconds(1));
+                }
+            }
             nonNegative(cp.tcp().maxConnections(), path + ".tcp.maxConnections");
             if (cp.tcp().connectTimeout() != null) {
                 validateDuration(cp.tcp().connectTimeout(), path + ".tcp.connectTimeout", Duration.ofMillis(1));
@@ -815,6 +941,16 @@ public final class ConfigValidator {
             nonNegative(cp.http().maxRetries(), path + ".http.maxRetries");
             if (cp.http().idleTimeout() != null) {
                 validateDuration(cp.http().idleTimeout(), path + ".http.idleTimeout", Duration.ofMillis(1));
+            }
+            if (cp.http().http2KeepAlive() != null) {
+                if (cp.http().http2KeepAlive().interval() != null) {
+                    validateDuration(cp.http().http2KeepAlive().interval(), path + ".http.http2KeepAlive.interval",
+                            Duration.ofMillis(1));
+                }
+                if (cp.http().http2KeepAlive().timeout() != null) {
+                    validateDuration(cp.http().http2KeepAlive().timeout(), path + ".http.http2KeepAlive.timeout",
+                            Duration.ofMillis(1));
+                }
             }
         }
     }
@@ -953,7 +1089,87 @@ public final class ConfigValidator {
         return i;
     }
 
+    private static final Set<String> CAPTURE_MODES = Set.of("DEFAULT", "IPTABLES", "NONE");
+
+    /**
+     * As istiod's {@code validateSidecarIngress*}: a port (number, protocol) unique among the ingress listeners, an IP
+     * {@code bind}, a capture mode, a {@code defaultEndpoint} of {@code 127.0.0.1:PORT}, {@code [::1]:PORT},
+     * {@code 0.0.0.0:PORT}, {@code [::]:PORT} or {@code unix:///path}, and {@code tls} SIMPLE or MUTUAL with files.
+     */
+    private static void validateSidecarIngress(Sidecar sc) throws ConfigException {
+        Set<Integer> ports = new HashSet<>();
+        for (int i = 0; i < sc.ingress().size(); i++) {
+            Sidecar.IstioIngressListener in = sc.ingress().get(i);
+            String path = "spec.ingress[" + i + "]";
+            if (in == null) {
+                throw new ConfigException(path + ": null (expected: an ingress listener)");
+            }
+            if (in.port() == null) {
+                throw new ConfigException(path + ".port: missing (expected: a port; sidecar: port is required for "
+                        + "ingress listeners)");
+            }
+            validatePort(in.port().number(), path + ".port.number");
+            if (in.port().protocol() == null || in.port().protocol().isEmpty()) {
+                throw new ConfigException(path + ".port.protocol: missing (expected: one of " + sorted(PROTOCOLS) + ")");
+            }
+            validateProtocol(in.port().protocol(), path + ".port.protocol");
+            if (!ports.add(in.port().number())) {
+                throw new ConfigException(path + ".port.number: " + in.port().number() + " (expected: a port unique "
+                        + "among the ingress listeners; sidecar: ports on IP bound listeners must be unique)");
+            }
+            if (in.bind() != null && !in.bind().isEmpty() && !isIp(in.bind())) {
+                throw new ConfigException(path + ".bind: " + in.bind() + " (expected: an IP address)");
+            }
+            if (in.captureMode() != null && !CAPTURE_MODES.contains(in.captureMode())) {
+                throw new ConfigException(path + ".captureMode: " + in.captureMode() + " (expected: one of "
+                        + sorted(CAPTURE_MODES) + ")");
+            }
+            String ep = in.defaultEndpoint();
+            if (ep != null && !ep.isEmpty()) {
+                if (ep.startsWith("unix://")) {
+                    String uds = ep.substring("unix://".length());
+                    if (!(uds.startsWith("@") && uds.length() > 1) && !(uds.startsWith("/") && !uds.endsWith("/"))) {
+                        throw new ConfigException(path + ".defaultEndpoint: " + ep + " (expected: unix:///absolute/path "
+                                + "or unix://@abstract)");
+                    }
+                } else {
+                    int colon = ep.lastIndexOf(':');
+                    String ip = colon < 0 ? "" : ep.substring(0, colon);
+                    String port = colon < 0 ? "" : ep.substring(colon + 1);
+                    if (!Set.of("127.0.0.1", "0.0.0.0", "[::1]", "[::]").contains(ip) || !port.matches("[0-9]{1,5}")
+                            || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+                        throw new ConfigException(path + ".defaultEndpoint: " + ep + " (expected: 127.0.0.1:PORT, "
+                                + "[::1]:PORT, 0.0.0.0:PORT, [::]:PORT or unix:///path)");
+                    }
+                }
+            }
+            Gateway.ServerTLSSettings tls = in.tls();
+            if (tls != null) {
+                String mode = tls.mode() == null ? "PASSTHROUGH" : tls.mode();
+                if (!mode.equals("SIMPLE") && !mode.equals("MUTUAL")) {
+                    throw new ConfigException(path + ".tls.mode: " + mode + " (expected: SIMPLE or MUTUAL)");
+                }
+                if (tls.credentialName() != null || (tls.credentialNames() != null && !tls.credentialNames().isEmpty())) {
+                    throw new ConfigException(path + ".tls.credentialName: " + tls.credentialName() + " (expected: "
+                            + "serverCertificate and privateKey files; sidecar: credentialName is not currently "
+                            + "supported)");
+                }
+                if (tls.serverCertificate() == null || tls.privateKey() == null) {
+                    throw new ConfigException(path + ".tls: mode " + mode + " without serverCertificate and privateKey "
+                            + "(expected: both)");
+                }
+                if (mode.equals("MUTUAL") && tls.caCertificates() == null) {
+                    throw new ConfigException(path + ".tls.caCertificates: missing (expected: set with mode MUTUAL)");
+                }
+                if (Boolean.TRUE.equals(tls.httpsRedirect())) {
+                    throw new ConfigException(path + ".tls.httpsRedirect: true (expected: unset on a sidecar)");
+                }
+            }
+        }
+    }
+
     private static void validateSidecar(Sidecar sc) throws ConfigException {
+        validateSidecarIngress(sc);
         for (int i = 0; i < sc.egress().size(); i++) {
             Sidecar.IstioEgressListener e = sc.egress().get(i);
             String path = "spec.egress[" + i + "]";

@@ -51,7 +51,15 @@ public record DestinationRule(String host, TrafficPolicy trafficPolicy, List<Sub
 
     /** {@code simple} (UNSPECIFIED, LEAST_REQUEST, RANDOM, PASSTHROUGH, ROUND_ROBIN, LEAST_CONN) or {@code consistentHash}. */
     public record LoadBalancerSettings(String simple, ConsistentHashLB consistentHash,
-                                       Map<String, Object> localityLbSetting, String warmupDurationSecs) {}
+                                       Map<String, Object> localityLbSetting, String warmupDurationSecs,
+                                       Warmup warmup) {}
+
+    /**
+     * Slow start of new endpoints (Envoy's {@code slow_start_config}) for ROUND_ROBIN and LEAST_REQUEST:
+     * {@code duration} of the window, {@code minimumPercent} of the weight to start from (default 10),
+     * {@code aggression} of the ramp (default 1.0, linear).
+     */
+    public record Warmup(String duration, Double minimumPercent, Double aggression) {}
 
     /** Session affinity by a header, cookie, source IP or query parameter. */
     public record ConsistentHashLB(String httpHeaderName, HTTPCookie httpCookie, Boolean useSourceIp,
@@ -70,13 +78,20 @@ public record DestinationRule(String host, TrafficPolicy trafficPolicy, List<Sub
     /** Connection limits. */
     public record ConnectionPoolSettings(TCPSettings tcp, HTTPSettings http) {
         /** TCP limits. */
-        public record TCPSettings(Integer maxConnections, String connectTimeout, Map<String, Object> tcpKeepalive,
+        public record TCPSettings(Integer maxConnections, String connectTimeout, TcpKeepalive tcpKeepalive,
                                   String maxConnectionDuration, String idleTimeout) {}
+
+        /** TCP keepalive probes on upstream connections: how many, after how long idle, how often. */
+        public record TcpKeepalive(Integer probes, String time, String interval) {}
 
         /** HTTP limits. */
         public record HTTPSettings(Integer http1MaxPendingRequests, Integer http2MaxRequests,
                                    Integer maxRequestsPerConnection, Integer maxRetries, String idleTimeout,
-                                   String h2UpgradePolicy, Boolean useClientProtocol, Integer maxConcurrentStreams) {}
+                                   String h2UpgradePolicy, Boolean useClientProtocol, Integer maxConcurrentStreams,
+                                   Http2KeepAlive http2KeepAlive) {}
+
+        /** HTTP/2 PING keepalive on upstream HTTP/2 connections: how often, and how long to wait for the answer. */
+        public record Http2KeepAlive(String interval, String timeout) {}
     }
 
     /** Passive health checking (Envoy outlier detection). */

@@ -15,13 +15,17 @@ import java.util.Map;
  * @param telemetryDefaults  MeshConfig {@code defaultProviders}: the telemetry providers used when a Telemetry names
  *                           none (read from the {@code defaultProviders} key)
  * @param enableTracing      MeshConfig {@code enableTracing} (Istio's default: true)
+ * @param defaultServiceExportTo         the {@code exportTo} of ServiceEntries that set none (empty: {@code *})
+ * @param defaultVirtualServiceExportTo  the {@code exportTo} of VirtualServices that set none (empty: {@code *})
+ * @param defaultDestinationRuleExportTo the {@code exportTo} of DestinationRules that set none (empty: {@code *})
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy,
                          String accessLogFile, Map<String, Object> defaultConfig, String rootNamespace,
                          Boolean enableAutoMtls, String accessLogFormat, List<ExtensionProvider> extensionProviders,
                          @com.fasterxml.jackson.annotation.JsonProperty("defaultProviders") DefaultProviders telemetryDefaults,
-                         Boolean enableTracing) {
+                         Boolean enableTracing, List<String> defaultServiceExportTo,
+                         List<String> defaultVirtualServiceExportTo, List<String> defaultDestinationRuleExportTo) {
 
     /** Istio's defaults: trust domain {@code cluster.local}, ALLOW_ANY, no access log, root namespace istio-system. */
     public static final MeshConfig DEFAULT =
@@ -39,6 +43,20 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
         extensionProviders = extensionProviders == null ? List.of()
                 : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(extensionProviders));
         enableTracing = enableTracing == null ? Boolean.TRUE : enableTracing;
+        defaultServiceExportTo = defaultServiceExportTo == null ? List.of() : List.copyOf(defaultServiceExportTo);
+        defaultVirtualServiceExportTo = defaultVirtualServiceExportTo == null ? List.of()
+                : List.copyOf(defaultVirtualServiceExportTo);
+        defaultDestinationRuleExportTo = defaultDestinationRuleExportTo == null ? List.of()
+                : List.copyOf(defaultDestinationRuleExportTo);
+    }
+
+    /** All settings but the default {@code exportTo}s ({@code *}, Istio's default). */
+    public MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outboundTrafficPolicy, String accessLogFile,
+                      Map<String, Object> defaultConfig, String rootNamespace, Boolean enableAutoMtls,
+                      String accessLogFormat, List<ExtensionProvider> extensionProviders,
+                      DefaultProviders telemetryDefaults, Boolean enableTracing) {
+        this(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace, enableAutoMtls,
+                accessLogFormat, extensionProviders, telemetryDefaults, enableTracing, null, null, null);
     }
 
     /** All settings but the telemetry ones ({@code defaultProviders}, {@code enableTracing}: Istio's defaults). */
@@ -75,7 +93,8 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
     /** Returns a copy with {@code rootNamespace} and {@code extensionProviders} replaced. */
     public MeshConfig withAuthorization(String rootNamespace, List<ExtensionProvider> extensionProviders) {
         return new MeshConfig(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace,
-                enableAutoMtls, accessLogFormat, extensionProviders, telemetryDefaults, enableTracing);
+                enableAutoMtls, accessLogFormat, extensionProviders, telemetryDefaults, enableTracing,
+                defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo);
     }
 
     /** Returns the extension provider named {@code name}, or {@code null}. */
@@ -210,7 +229,8 @@ public record MeshConfig(String trustDomain, Sidecar.OutboundTrafficPolicy outbo
     public MeshConfig withTelemetry(List<ExtensionProvider> extensionProviders, DefaultProviders defaultProviders,
                                     Boolean enableTracing) {
         return new MeshConfig(trustDomain, outboundTrafficPolicy, accessLogFile, defaultConfig, rootNamespace,
-                enableAutoMtls, accessLogFormat, extensionProviders, defaultProviders, enableTracing);
+                enableAutoMtls, accessLogFormat, extensionProviders, defaultProviders, enableTracing,
+                defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo);
     }
 
     /** {@code envoyExtAuthzHttp}: Envoy's ext_authz filter calling an HTTP authorization service. */

@@ -27,11 +27,32 @@ public record VirtualService(List<String> hosts, List<String> gateways, List<HTT
                             HTTPRedirect redirect, HTTPDirectResponse directResponse, HTTPRewrite rewrite,
                             String timeout, HTTPRetry retries, HTTPFaultInjection fault, Destination mirror,
                             Percent mirrorPercentage, Integer mirrorPercent, CorsPolicy corsPolicy,
-                            Headers headers) {
+                            Headers headers, Delegate delegate) {
         public HTTPRoute {
             match = match == null ? List.of() : List.copyOf(match);
             route = route == null ? List.of() : List.copyOf(route);
         }
+    }
+
+    /**
+     * A root VirtualService's pointer to a delegate VirtualService (one without {@code hosts}) whose HTTP routes
+     * replace this route; {@code namespace} defaults to the root's.
+     */
+    public record Delegate(String name, String namespace) {}
+
+    /** Returns whether this is a delegate VirtualService: one without {@code hosts}, merged into a root's route. */
+    public boolean isDelegate() {
+        return hosts.isEmpty();
+    }
+
+    /** Returns whether some HTTP route of this VirtualService delegates to another. */
+    public boolean isRoot() {
+        for (HTTPRoute r : http) {
+            if (r.delegate() != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A request match; all set conditions must hold. */

@@ -33,6 +33,11 @@ public final class MeshSnapshot {
     private final Map<String, Service> services;
     private final Map<String, List<Endpoint>> endpoints;
     private final List<Config<VirtualService>> virtualServices;
+    /** Why routes of root VirtualServices were dropped during delegation (a missing or conflicting delegate). */
+    private final List<String> delegationProblems;
+    private static final org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(MeshSnapshot.class);
+    /** Delegation problems already logged, so that each is logged once, not once per snapshot. */
+    private static final java.util.Set<String> LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final List<Config<DestinationRule>> destinationRules;
     private final List<Config<Gateway>> gateways;
     private final List<Config<Sidecar>> sidecars;
@@ -92,7 +97,18 @@ public final class MeshSnapshot {
         }
         eps.replaceAll((k, v) -> List.copyOf(v));
         this.endpoints = Collections.unmodifiableMap(eps);
-        this.virtualServices = config.of(ConfigKind.VIRTUAL_SERVICE);
+        List<String> problems = new ArrayList<>();
+        this.virtualServices = List.copyOf(VirtualServiceDelegation.merge(config.of(ConfigKind.VIRTUAL_SERVICE),
+                config.meshConfig().defaultVirtualServiceExportTo(), problems::add));
+        this.delegationProblems = List.copyOf(problems);
+        for (String p : problems) {
+            if (LOGGED.add(p)) {
+                logger.warn("{}", p);
+            }
+        }
+        if (LOGGED.size() > 10_000) {
+            LOGGED.clear();
+        }
         this.destinationRules = config.of(ConfigKind.DESTINATION_RULE);
         this.gateways = config.of(ConfigKind.GATEWAY);
         this.sidecars = config.of(ConfigKind.SIDECAR);
@@ -184,9 +200,17 @@ public final class MeshSnapshot {
         return endpoints;
     }
 
-    /** Returns the VirtualServices, sorted by {@code namespace/name}. */
+    /**
+     * Returns the VirtualServices, sorted by {@code namespace/name}, as they apply: delegates (no {@code hosts}) left
+     * out and merged into the routes of their roots ({@link VirtualServiceDelegation}).
+     */
     public List<Config<VirtualService>> virtualServices() {
         return virtualServices;
+    }
+
+    /** Returns why routes of root VirtualServices were dropped when their delegates were merged (empty if none). */
+    public List<String> delegationProblems() {
+        return delegationProblems;
     }
 
     /** Returns the Gateways. */
@@ -248,9 +272,10 @@ public final class MeshSnapshot {
         return sameNs != null ? sameNs : other;
     }
 
-    private static boolean visibleFrom(Config<DestinationRule> dr, String namespace) {
-        return io.jmesh.discovery.config.ConfigValidator.exportedTo(dr.spec().exportTo(), dr.meta().namespace(),
-                namespace);
+    private boolean visibleFrom(Config<DestinationRule> dr, String namespace) {
+        List<String> exportTo = dr.spec().exportTo().isEmpty()
+                ? config.meshConfig().defaultDestinationRuleExportTo() : dr.spec().exportTo();
+        return io.jmesh.discovery.config.ConfigValidator.exportedTo(exportTo, dr.meta().namespace(), namespace);
     }
 
     /**

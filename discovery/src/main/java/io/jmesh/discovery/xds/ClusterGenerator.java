@@ -92,7 +92,12 @@ final class ClusterGenerator {
                                     .addEndpoints(LocalityLbEndpoints.newBuilder()
                                             .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(
                                                     io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                                            .setAddress(address("127.0.0.1", e.getKey()))))));
+                                                            .setAddress(SidecarIngress.endpoint(ctx, e.getKey()))))));
+                    io.jmesh.discovery.config.Sidecar.IstioIngressListener ingress =
+                            SidecarIngress.listener(ctx, e.getKey());
+                    if (ingress != null && ingress.connectionPool() != null) {
+                        applyConnectionPool(c, ingress.connectionPool(), SidecarIngress.servicePort(ingress), false);
+                    }
                     if (e.getValue().http2()) {
                         // Istio's setUpstreamProtocol on inbound clusters: HTTP/2 to the application on its
                         // HTTP2/gRPC ports (when every service of the workload port says so).
@@ -180,6 +185,33 @@ final class ClusterGenerator {
             // Istio's default is LEAST_REQUEST; gRPC's client keeps its own default (round robin).
             default -> c.setLbPolicy(grpc ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.LEAST_REQUEST);
         }
+        applySlowStart(c, lb);
+    }
+
+    /**
+     * Istio's {@code warmup} ({@code warmupDurationSecs} before it): Envoy's {@code slow_start_config} on a
+     * ROUND_ROBIN or LEAST_REQUEST cluster (other policies have no slow start, as in Istio).
+     */
+    private static void applySlowStart(Cluster.Builder c, DestinationRule.LoadBalancerSettings lb) {
+        if (lb == null || (lb.warmup() == null && lb.warmupDurationSecs() == null)) {
+            return;
+        }
+        Cluster.SlowStartConfig.Builder ss = Cluster.SlowStartConfig.newBuilder();
+        if (lb.warmup() != null) {
+            ss.setSlowStartWindow(Protos.duration(lb.warmup().duration()));
+            ss.setMinWeightPercent(io.envoyproxy.envoy.type.v3.Percent.newBuilder()
+                    .setValue(lb.warmup().minimumPercent() == null ? 10 : lb.warmup().minimumPercent()));
+            ss.setAggression(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.newBuilder()
+                    .setDefaultValue(lb.warmup().aggression() == null ? 1.0 : lb.warmup().aggression())
+                    .setRuntimeKey("upstream.slow_start.aggression"));
+        } else {
+            ss.setSlowStartWindow(Protos.duration(lb.warmupDurationSecs()));
+        }
+        if (c.getLbPolicy() == Cluster.LbPolicy.ROUND_ROBIN) {
+            c.setRoundRobinLbConfig(Cluster.RoundRobinLbConfig.newBuilder().setSlowStartConfig(ss));
+        } else if (c.getLbPolicy() == Cluster.LbPolicy.LEAST_REQUEST) {
+            c.setLeastRequestLbConfig(c.getLeastRequestLbConfig().toBuilder().setSlowStartConfig(ss));
+        }
     }
 
     private static void applyConnectionPool(Cluster.Builder c, DestinationRule.ConnectionPoolSettings cp,
@@ -190,6 +222,23 @@ final class ClusterGenerator {
         HttpProtocolOptions.Builder common = HttpProtocolOptions.newBuilder();
         boolean hasCommon = false;
         if (cp != null && cp.tcp() != null) {
+            DestinationRule.ConnectionPoolSettings.TcpKeepalive ka = cp.tcp().tcpKeepalive();
+            if (ka != null) {
+                // Istio's tcpKeepalive: SO_KEEPALIVE with probes, idle time and interval on upstream connections.
+                io.envoyproxy.envoy.config.core.v3.TcpKeepalive.Builder k =
+                        io.envoyproxy.envoy.config.core.v3.TcpKeepalive.newBuilder();
+                if (ka.probes() != null) {
+                    k.setKeepaliveProbes(Protos.u32(ka.probes()));
+                }
+                if (ka.time() != null) {
+                    k.setKeepaliveTime(Protos.u32((int) Math.max(1, Protos.duration(ka.time()).getSeconds())));
+                }
+                if (ka.interval() != null) {
+                    k.setKeepaliveInterval(Protos.u32((int) Math.max(1, Protos.duration(ka.interval()).getSeconds())));
+                }
+                c.setUpstreamConnectionOptions(io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions
+                        .newBuilder().setTcpKeepalive(k));
+            }
             if (cp.tcp().maxConnections() != null) {
                 t.setMaxConnections(Protos.u32(cp.tcp().maxConnections()));
             }
@@ -237,6 +286,17 @@ final class ClusterGenerator {
                 Http2ProtocolOptions.Builder h2o = Http2ProtocolOptions.newBuilder();
                 if (cp != null && cp.http() != null && cp.http().maxConcurrentStreams() != null) {
                     h2o.setMaxConcurrentStreams(Protos.u32(cp.http().maxConcurrentStreams()));
+                }
+                if (cp != null && cp.http() != null && cp.http().http2KeepAlive() != null) {
+                    // Istio's http2KeepAlive: Envoy's HTTP/2 PING keepalive on the upstream connections.
+                    var k = io.envoyproxy.envoy.config.core.v3.KeepaliveSettings.newBuilder();
+                    if (cp.http().http2KeepAlive().interval() != null) {
+                        k.setInterval(Protos.duration(cp.http().http2KeepAlive().interval()));
+                    }
+                    if (cp.http().http2KeepAlive().timeout() != null) {
+                        k.setTimeout(Protos.duration(cp.http().http2KeepAlive().timeout()));
+                    }
+                    h2o.setConnectionKeepalive(k);
                 }
                 explicit.setHttp2ProtocolOptions(h2o);
             } else {

@@ -31,11 +31,19 @@ final class GenerationContext {
         this.sidecar = proxy.type() == ProxyNode.Type.SIDECAR ? sidecarFor(proxy, snapshot) : null;
         List<Service> visible = new ArrayList<>();
         for (Service s : snapshot.services().values()) {
-            if (sidecar == null || egressAllows(sidecar, s, proxy.namespace())) {
+            if (s.visibleFrom(proxy.namespace(), snapshot.meshConfig().defaultServiceExportTo())
+                    && (sidecar == null || egressAllows(sidecar, s, proxy.namespace()))) {
                 visible.add(s);
             }
         }
         this.services = List.copyOf(visible);
+    }
+
+    /** Returns whether {@code vs} applies to this proxy: exported to its namespace ({@code exportTo}, as Istio). */
+    boolean visible(Config<io.jmesh.discovery.config.VirtualService> vs) {
+        List<String> exportTo = vs.spec().exportTo().isEmpty()
+                ? snapshot.meshConfig().defaultVirtualServiceExportTo() : vs.spec().exportTo();
+        return io.jmesh.discovery.config.ConfigValidator.exportedTo(exportTo, vs.meta().namespace(), proxy.namespace());
     }
 
     DestinationRule destinationRule(String host) {
@@ -73,8 +81,14 @@ final class GenerationContext {
         return out;
     }
 
-    /** Returns this proxy's own workload ports and how its inbound config treats each ({@link InboundPort}). */
+    /**
+     * Returns this proxy's own workload ports and how its inbound config treats each ({@link InboundPort}): those of
+     * the Sidecar's {@code ingress} listeners when it has any ({@link SidecarIngress}), else its services' ports.
+     */
     Map<Integer, InboundPort> inboundPorts() {
+        if (sidecar != null && !sidecar.spec().ingress().isEmpty()) {
+            return SidecarIngress.inboundPorts(sidecar.spec().ingress());
+        }
         return InboundPort.of(snapshot, ownEndpoints());
     }
 

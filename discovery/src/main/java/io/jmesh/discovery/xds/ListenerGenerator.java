@@ -41,6 +41,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.jmesh.discovery.config.Config;
 import io.jmesh.discovery.config.Gateway;
 import io.jmesh.discovery.config.PeerAuthentication;
+import io.jmesh.discovery.config.Sidecar;
 import io.jmesh.discovery.config.VirtualService;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.Service;
@@ -193,10 +194,28 @@ final class ListenerGenerator {
             List<Filter> filters = inboundFilters(ctx, port, protocol);
             PeerAuthentication.Mode mode = mtls.mode(port);
             FilterChainMatch.Builder match = FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(port));
-            switch (mode) {
+            // A Sidecar ingress listener: bound by the proxy itself with captureMode NONE, and TLS of its own.
+            Sidecar.IstioIngressListener ingress = SidecarIngress.listener(ctx, port);
+            Listener.Builder target = inbound;
+            if (ingress != null && SidecarIngress.bound(ingress)) {
+                String bind = SidecarIngress.bindAddress(ingress);
+                target = Listener.newBuilder().setName(bind + '_' + port)
+                        .setAddress(ClusterGenerator.address(bind, port))
+                        .setTrafficDirection(TrafficDirection.INBOUND);
+            }
+            if (ingress != null && ingress.tls() != null) {
+                target.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                        .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
+                        .setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                                .setTypedConfig(Protos.any(downstreamTls(ingress.tls(), protocol.equals("http")))))
+                        .addAllFilters(filters));
+                inspectTls = true;
+                mode = null;
+            }
+            switch (mode == null ? PeerAuthentication.Mode.UNSET : mode) {
                 case STRICT -> {
                     inspectTls = true;
-                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                    target.addFilterChains(FilterChain.newBuilder().setName(cluster)
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
                             .setTransportSocket(inboundMtls(protocol))
                             .addAllFilters(filters));
@@ -205,21 +224,43 @@ final class ListenerGenerator {
                     inspectTls = true;
                     // mTLS from a sidecar (its ALPN says istio), plaintext, and TLS of the application's own
                     // (no istio ALPN: passed through to the workload as bytes), as Istio's permissive chains.
-                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                    target.addFilterChains(FilterChain.newBuilder().setName(cluster)
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls")
                                     .addAllApplicationProtocols(MTLS_ALPNS))
                             .setTransportSocket(inboundMtls(protocol))
                             .addAllFilters(filters));
-                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-plaintext")
+                    target.addFilterChains(FilterChain.newBuilder().setName(cluster + "-plaintext")
                             .setFilterChainMatch(match.clone().setTransportProtocol("raw_buffer"))
                             .addAllFilters(filters));
-                    inbound.addFilterChains(FilterChain.newBuilder().setName(cluster + "-tls")
+                    target.addFilterChains(FilterChain.newBuilder().setName(cluster + "-tls")
                             .setFilterChainMatch(match.clone().setTransportProtocol("tls"))
                             .addFilters(tcpProxy(cluster, cluster)));
                 }
-                default -> inbound.addFilterChains(FilterChain.newBuilder().setName(cluster)
-                        .setFilterChainMatch(match)
-                        .addAllFilters(filters));
+                default -> {
+                    if (ingress == null || ingress.tls() == null) {
+                        target.addFilterChains(FilterChain.newBuilder().setName(cluster)
+                                .setFilterChainMatch(match)
+                                .addAllFilters(filters));
+                    }
+                }
+            }
+            if (target != inbound) {
+                // Its own port: the chains need no destination port (and keep matching if the port is remapped).
+                for (FilterChain.Builder fc : target.getFilterChainsBuilderList()) {
+                    fc.getFilterChainMatchBuilder().clearDestinationPort();
+                    if (fc.getFilterChainMatch().equals(FilterChainMatch.getDefaultInstance())) {
+                        fc.clearFilterChainMatch();
+                    }
+                }
+                if (target.getFilterChainsList().stream().anyMatch(fc -> fc.hasTransportSocket())) {
+                    target.addListenerFilters(ListenerFilter.newBuilder()
+                            .setName("envoy.filters.listener.tls_inspector")
+                            .setTypedConfig(Protos.any(TlsInspector.getDefaultInstance())));
+                }
+                if (out.putIfAbsent(target.getName(), target.build()) != null) {
+                    logger.warn("{}: Sidecar ingress listener {} has the name of another listener; not generated",
+                            ctx.proxy, target.getName());
+                }
             }
         }
         if (inspectTls) {
@@ -331,7 +372,7 @@ final class ListenerGenerator {
                     // TLS terminated here, then the VirtualServices' tcp routes (Istio's TLS + SIMPLE/MUTUAL).
                     tls = true;
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                        if (!ctx.visible(vs) || !vs.spec().gateways().contains(gs.gatewayName())
                                 && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
                             continue;
                         }
@@ -354,7 +395,7 @@ final class ListenerGenerator {
                     }
                     tls = true;
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                        if (!ctx.visible(vs) || !vs.spec().gateways().contains(gs.gatewayName())
                                 && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
                             continue;
                         }
@@ -371,7 +412,7 @@ final class ListenerGenerator {
                     }
                 } else {
                     for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                        if (!vs.spec().gateways().contains(gs.gatewayName())
+                        if (!ctx.visible(vs) || !vs.spec().gateways().contains(gs.gatewayName())
                                 && !vs.spec().gateways().contains(gs.gatewayNamespace() + '/' + gs.gatewayName())) {
                             continue;
                         }
@@ -509,7 +550,7 @@ final class ListenerGenerator {
     /** The tcp_proxy of a sidecar's TCP service port: the first VirtualService tcp route that applies, weighted. */
     private static Filter tcpRoute(GenerationContext ctx, Service s, ServicePort p) {
         String statPrefix = ClusterGenerator.outboundName(p.number(), null, s.hostname());
-        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx.snapshot, s.hostname(), null, null);
+        Config<VirtualService> vs = RouteGenerator.virtualServiceFor(ctx, s.hostname(), null, null);
         if (vs != null) {
             for (VirtualService.TCPRoute r : vs.spec().tcp()) {
                 boolean applies = r.match().isEmpty();

@@ -169,7 +169,7 @@ final class RouteGenerator {
                                                   boolean sidecar) {
         VirtualHost.Builder vh = VirtualHost.newBuilder().setName(s.hostname() + ':' + p.number())
                 .addAllDomains(domains(ctx, s, p));
-        Config<VirtualService> vs = virtualServiceFor(ctx.snapshot, s.hostname(), null, null);
+        Config<VirtualService> vs = virtualServiceFor(ctx, s.hostname(), null, null);
         List<Route> routes = vs == null ? List.of() : httpRoutes(ctx, vs, p.number(), null);
         if (routes.isEmpty()) {
             routes = List.of(defaultRoute(ctx, s.hostname(), p.number(), sidecar));
@@ -215,13 +215,14 @@ final class RouteGenerator {
     }
 
     /**
-     * Finds the VirtualService for {@code host} on {@code gateway} ({@code null} for the mesh):
-     * an exact host match first, then the most specific wildcard.
+     * Finds the VirtualService for {@code host} on {@code gateway} ({@code null} for the mesh) among those
+     * exported to the proxy's namespace: an exact host match first, then the most specific wildcard.
      */
-    static Config<VirtualService> virtualServiceFor(MeshSnapshot snapshot, String host, String gateway,
+    static Config<VirtualService> virtualServiceFor(GenerationContext ctx, String host, String gateway,
                                                      String gatewayNamespace) {
+        MeshSnapshot snapshot = ctx.snapshot;
         for (Config<VirtualService> vs : snapshot.virtualServicesForHost(host)) {
-            if (boundTo(vs, gateway, gatewayNamespace)) {
+            if (ctx.visible(vs) && boundTo(vs, gateway, gatewayNamespace)) {
                 return vs;
             }
         }
@@ -229,7 +230,7 @@ final class RouteGenerator {
         int wildcardLen = -1;
         for (MeshSnapshot.HostIndexed<VirtualService> w : snapshot.wildcardVirtualServiceHosts()) {
             if (w.host().length() > wildcardLen && MeshSnapshot.hostMatches(w.host(), host)
-                    && boundTo(w.config(), gateway, gatewayNamespace)) {
+                    && ctx.visible(w.config()) && boundTo(w.config(), gateway, gatewayNamespace)) {
                 wildcard = w.config();
                 wildcardLen = w.host().length();
             }
@@ -647,7 +648,7 @@ final class RouteGenerator {
         for (GatewayServer member : gs.sameRoute(ctx)) {
             Gateway.Server server = member.server();
             for (Config<VirtualService> vs : ctx.snapshot.virtualServices()) {
-                if (!boundTo(vs, member.gatewayName(), member.gatewayNamespace())) {
+                if (!ctx.visible(vs) || !boundTo(vs, member.gatewayName(), member.gatewayNamespace())) {
                     continue;
                 }
                 if (vs.spec().http().isEmpty()) {

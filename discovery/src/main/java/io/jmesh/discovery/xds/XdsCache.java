@@ -336,6 +336,9 @@ public final class XdsCache {
         Config<Sidecar> sc = proxy.type() == ProxyNode.Type.SIDECAR
                 ? GenerationContext.sidecarFor(proxy, s.snapshot) : null;
         String sidecar = sc == null ? "" : sc.meta().namespace() + '/' + sc.meta().name();
+        if (sc != null && SidecarIngress.usesWorkloadIp(sc.spec())) {
+            sidecar += '@' + proxy.ip(); // its ingress forwards to the workload's IP: clusters differ per proxy
+        }
         boolean byLabels = proxy.type() == ProxyNode.Type.ROUTER
                 || (s.sourceLabels && (typeUrl.equals(TypeUrls.ROUTE) || typeUrl.equals(TypeUrls.LISTENER)))
                 || (s.envoyFilterLabels && !typeUrl.equals(TypeUrls.ENDPOINT) && !typeUrl.equals(TypeUrls.SECRET));

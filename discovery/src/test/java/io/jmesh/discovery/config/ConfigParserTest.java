@@ -47,7 +47,7 @@ class ConfigParserTest {
 
     @Test
     void aRejectedObjectHasNoWarningSayingItIsApplied() {
-        // *x alone is a warning (partial wildcard) and exportTo [.] one too; the resolution makes the entry invalid
+        // *x alone is a warning (partial wildcard); the resolution makes the entry invalid
         ConfigParser.Result r = ConfigParser.parse(Path.of("se.yaml"), """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
@@ -133,7 +133,7 @@ class ConfigParserTest {
         assertEquals("VirtualService/shop/bad-weight", weight.key());
         assertEquals("spec.http[0].route[0].weight: -5 (expected: >= 0)", weight.reason());
         assertEquals("spec.trafficPolicy.loadBalancer.simpel: unknown field (expected: one of consistentHash, "
-                + "localityLbSetting, simple, warmupDurationSecs)", r.errors().get(1).reason());
+                + "localityLbSetting, simple, warmup, warmupDurationSecs)", r.errors().get(1).reason());
     }
 
     @Test

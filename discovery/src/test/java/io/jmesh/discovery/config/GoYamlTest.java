@@ -132,7 +132,7 @@ class GoYamlTest {
                 """);
         String reason = r.errors().get(0).reason();
         assertEquals("spec.hosts: {\"reviews\":1} (expected: a list); spec.gateways: mesh (expected: a list); "
-                + "spec.http[0].rout: unknown field (expected: one of corsPolicy, directResponse, fault, headers, "
+                + "spec.http[0].rout: unknown field (expected: one of corsPolicy, delegate, directResponse, fault, headers, "
                 + "match, mirror, mirrorPercent, mirrorPercentage, name, redirect, retries, rewrite, route, timeout); spec.http[0].timeout: [\"1s\"] (expected: a string); "
                 + "spec.http[0].retries.attempts: many (expected: an integer); spec.http[0].mirrorPercent: 1.5 "
                 + "(expected: an integer); spec.http[0].match[0].ignoreUriCase: yes (expected: true or false)", reason);

@@ -7,6 +7,8 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.jmesh.discovery.config.ConfigParser;
 import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
@@ -18,9 +20,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code exportTo} as Istio reads it: validated on ServiceEntry, VirtualService and DestinationRule, and a
- * DestinationRule applies only in the namespaces it is exported to ({@code .}: its own; a name; {@code *} or unset:
- * all), seen through the clusters each proxy is sent.
+ * {@code exportTo} as Istio reads it: validated on ServiceEntry, VirtualService and DestinationRule, and each
+ * applies only in the namespaces it is exported to ({@code .}: its own; a name; {@code *} or unset: all;
+ * {@code ~}: none, ServiceEntry only), seen through the clusters and routes each proxy is sent.
  */
 class ExportToTest {
 
@@ -109,8 +111,159 @@ class ExportToTest {
                 reason("DestinationRule", "host: a\nworkloadSelector: {matchLabels: {app: a}}\nexportTo: [web]"));
     }
 
+    private static MeshSnapshot snapshot(String yaml) throws Exception {
+        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), yaml);
+        assertEquals(List.of(), parsed.errors());
+        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
+        FileServiceRegistry registry = new FileServiceRegistry();
+        registry.update(config);
+        return new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+    }
+
+    private static ProxyNode sidecarIn(String namespace) throws Exception {
+        return ProxyNode.of(Node.newBuilder()
+                .setId("sidecar~10.9.0.1~app-1." + namespace + "~" + namespace + ".svc.cluster.local")
+                .setMetadata(Struct.getDefaultInstance()).build());
+    }
+
+    private static final String EXPORTED_ENTRIES = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: private, namespace: shop}
+            spec:
+              hosts: [private.example.com]
+              exportTo: [.]
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.1}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: for-web, namespace: shop}
+            spec:
+              hosts: [for-web.example.com]
+              exportTo: [web]
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.2}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: nobody, namespace: shop}
+            spec:
+              hosts: [nobody.example.com]
+              exportTo: ["~"]
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.3}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: public, namespace: shop}
+            spec:
+              hosts: [public.example.com]
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.4}]
+            """;
+
+    private static java.util.Set<String> clusterHostsSeenFrom(MeshSnapshot snapshot, String namespace) throws Exception {
+        java.util.Set<String> hosts = new java.util.TreeSet<>();
+        for (String name : XdsGenerator.generate(TypeUrls.CLUSTER, sidecarIn(namespace), snapshot).keySet()) {
+            if (name.startsWith("outbound|")) {
+                hosts.add(name.substring(name.lastIndexOf('|') + 1));
+            }
+        }
+        return hosts;
+    }
+
     @Test
-    void exportToNotYetEnforcedOnServiceEntryAndVirtualServiceIsWarnedAboutByName() {
+    void aServiceEntryIsSeenOnlyFromTheNamespacesItIsExportedTo() throws Exception {
+        MeshSnapshot s = snapshot(EXPORTED_ENTRIES);
+        assertEquals(java.util.Set.of("private.example.com", "public.example.com"), clusterHostsSeenFrom(s, "shop"));
+        assertEquals(java.util.Set.of("for-web.example.com", "public.example.com"), clusterHostsSeenFrom(s, "web"));
+        assertEquals(java.util.Set.of("public.example.com"), clusterHostsSeenFrom(s, "default"));
+        RouteConfiguration routes = (RouteConfiguration) XdsGenerator.generate(TypeUrls.ROUTE, sidecarIn("default"), s)
+                .get("9080");
+        assertEquals(List.of("public.example.com:9080", "allow_any"),
+                routes.getVirtualHostsList().stream().map(VirtualHost::getName).toList(),
+                "no virtual host for a service the namespace does not see");
+    }
+
+    private static final String EXPORTED_ROUTES = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: reviews, namespace: shop}
+            spec:
+              hosts: [reviews.example.com]
+              ports: [{number: 9080, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints: [{address: 10.0.0.1}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-private, namespace: shop}
+            spec:
+              hosts: [reviews.example.com]
+              exportTo: [.]
+              http: [{route: [{destination: {host: reviews.example.com, subset: v1}}]}]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: reviews-for-web, namespace: team}
+            spec:
+              hosts: [reviews.example.com]
+              exportTo: [web]
+              http: [{route: [{destination: {host: reviews.example.com, subset: v2}}]}]
+            """;
+
+    private static String clusterRoutedFrom(String namespace) throws Exception {
+        RouteConfiguration routes = (RouteConfiguration) XdsGenerator.generate(TypeUrls.ROUTE, sidecarIn(namespace),
+                snapshot(EXPORTED_ROUTES)).get("9080");
+        return routes.getVirtualHosts(0).getRoutes(0).getRoute().getCluster();
+    }
+
+    @Test
+    void aVirtualServiceAppliesOnlyInTheNamespacesItIsExportedTo() throws Exception {
+        assertEquals("outbound|9080|v1|reviews.example.com", clusterRoutedFrom("shop"));
+        assertEquals("outbound|9080|v2|reviews.example.com", clusterRoutedFrom("web"));
+        assertEquals("outbound|9080||reviews.example.com", clusterRoutedFrom("team"),
+                "no VirtualService exported to team: the default route");
+        assertEquals("outbound|9080||reviews.example.com", clusterRoutedFrom("default"));
+    }
+
+    @Test
+    void meshConfigDefaultsApplyToObjectsWithoutExportTo() throws Exception {
+        MeshConfig mesh = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory()).readValue("""
+                defaultServiceExportTo: ["."]
+                defaultVirtualServiceExportTo: [web]
+                """, MeshConfig.class);
+        assertEquals(List.of("."), mesh.defaultServiceExportTo());
+        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), EXPORTED_ENTRIES + "---\n" + """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: public, namespace: shop}
+                spec:
+                  hosts: [public.example.com]
+                  http: [{route: [{destination: {host: public.example.com, subset: v1}}]}]
+                """);
+        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mesh);
+        FileServiceRegistry registry = new FileServiceRegistry();
+        registry.update(config);
+        MeshSnapshot s = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        assertEquals(java.util.Set.of("for-web.example.com"), clusterHostsSeenFrom(s, "web"),
+                "public.example.com sets no exportTo: the mesh default [.] keeps it in shop");
+        assertEquals(java.util.Set.of("private.example.com", "public.example.com"), clusterHostsSeenFrom(s, "shop"));
+        RouteConfiguration shopRoutes = (RouteConfiguration) XdsGenerator.generate(TypeUrls.ROUTE, sidecarIn("shop"), s)
+                .get("9080");
+        VirtualHost pub = shopRoutes.getVirtualHostsList().stream()
+                .filter(v -> v.getName().equals("public.example.com:9080")).findFirst().orElseThrow();
+        assertEquals("outbound|9080||public.example.com", pub.getRoutes(0).getRoute().getCluster(),
+                "the VirtualService without exportTo is exported to web only by the mesh default");
+    }
+
+    @Test
+    void restrictedExportToIsNoLongerWarnedAbout() {
         ConfigParser.Result r = ConfigParser.parse(Path.of("t.yaml"), """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -118,7 +271,6 @@ class ExportToTest {
                 spec: {hosts: [a], exportTo: [.], http: [{route: [{destination: {host: a}}]}]}
                 """);
         assertEquals(1, r.configs().size());
-        assertEquals("spec.exportTo: [.] (not implemented for VirtualService: its routes apply in every namespace)",
-                r.warnings().get(0).message());
+        assertEquals(List.of(), r.warnings());
     }
 }

@@ -59,7 +59,7 @@ public final class FileServiceRegistry implements ServiceRegistry {
             String resolution = se.resolution() == null ? "NONE" : se.resolution();
             for (String host : se.hosts()) {
                 services.add(new Service(host, ns, ports, resolution, "MESH_EXTERNAL".equals(se.location()),
-                        se.addresses(), name(), se.subjectAltNames()));
+                        se.addresses(), name(), se.subjectAltNames(), se.exportTo()));
                 for (ServicePort port : ports) {
                     for (WorkloadEntry we : members) {
                         Integer epPort = we.ports().get(port.name());
