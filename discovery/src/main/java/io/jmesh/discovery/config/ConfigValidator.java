@@ -59,7 +59,6 @@ public final class ConfigValidator {
         } else if (spec instanceof DestinationRule dr) {
             validateExportTo(namespace, dr.exportTo(), false, dr.workloadSelector() != null);
             validateDestinationRule(dr);
-            warnNotAppliedByJmeshProxy(dr, warnings);
         } else if (spec instanceof Gateway gw) {
             validateGateway(gw);
         } else if (spec instanceof Sidecar sc) {
@@ -856,58 +855,6 @@ public final class ConfigValidator {
                 }
                 if (ch.httpCookie().ttl() != null) {
                     validateDuration(ch.httpCookie().ttl(), path + ".consistentHash.httpCookie.ttl", Duration.ZERO);
-                }
-            }
-        }
-    }
-
-    /**
-     * Fields discovery sends to proxies as Istio does but that the jmesh proxy does not act on yet (Envoy does): a
-     * warning names each, so that nobody believes a jmesh sidecar slow-starts or probes idle connections.
-     */
-    private static void warnNotAppliedByJmeshProxy(DestinationRule dr, java.util.function.Consumer<String> warnings) {
-        List<Map.Entry<String, DestinationRule.TrafficPolicy>> policies = new java.util.ArrayList<>();
-        if (dr.trafficPolicy() != null) {
-            policies.add(Map.entry("spec.trafficPolicy", dr.trafficPolicy()));
-        }
-        for (int i = 0; i < dr.subsets().size(); i++) {
-            if (dr.subsets().get(i).trafficPolicy() != null) {
-                policies.add(Map.entry("spec.subsets[" + i + "].trafficPolicy", dr.subsets().get(i).trafficPolicy()));
-            }
-        }
-        for (Map.Entry<String, DestinationRule.TrafficPolicy> e : policies) {
-            List<Map.Entry<String, DestinationRule.LoadBalancerSettings>> lbs = new java.util.ArrayList<>();
-            List<Map.Entry<String, DestinationRule.ConnectionPoolSettings>> pools = new java.util.ArrayList<>();
-            lbs.add(new java.util.AbstractMap.SimpleEntry<>(e.getKey() + ".loadBalancer", e.getValue().loadBalancer()));
-            pools.add(new java.util.AbstractMap.SimpleEntry<>(e.getKey() + ".connectionPool",
-                    e.getValue().connectionPool()));
-            for (int i = 0; i < e.getValue().portLevelSettings().size(); i++) {
-                DestinationRule.PortTrafficPolicy p = e.getValue().portLevelSettings().get(i);
-                String pp = e.getKey() + ".portLevelSettings[" + i + "]";
-                lbs.add(new java.util.AbstractMap.SimpleEntry<>(pp + ".loadBalancer", p.loadBalancer()));
-                pools.add(new java.util.AbstractMap.SimpleEntry<>(pp + ".connectionPool", p.connectionPool()));
-            }
-            for (Map.Entry<String, DestinationRule.LoadBalancerSettings> lb : lbs) {
-                if (lb.getValue() != null && lb.getValue().warmup() != null) {
-                    warnings.accept(lb.getKey() + ".warmup: set (sent as Envoy's slow_start_config; the jmesh proxy "
-                            + "does not slow-start new endpoints yet)");
-                }
-                if (lb.getValue() != null && lb.getValue().warmupDurationSecs() != null) {
-                    warnings.accept(lb.getKey() + ".warmupDurationSecs: " + lb.getValue().warmupDurationSecs()
-                            + " (sent as Envoy's slow_start_config; the jmesh proxy does not slow-start new endpoints "
-                            + "yet)");
-                }
-            }
-            for (Map.Entry<String, DestinationRule.ConnectionPoolSettings> cp : pools) {
-                if (cp.getValue() != null && cp.getValue().http() != null
-                        && cp.getValue().http().http2KeepAlive() != null) {
-                    warnings.accept(cp.getKey() + ".http.http2KeepAlive: set (sent as Envoy's http2_protocol_options"
-                            + ".connection_keepalive on HTTP/2 clusters; the jmesh proxy does not send HTTP/2 PINGs "
-                            + "upstream yet)");
-                }
-                if (cp.getValue() != null && cp.getValue().tcp() != null && cp.getValue().tcp().tcpKeepalive() != null) {
-                    warnings.accept(cp.getKey() + ".tcp.tcpKeepalive: set (sent as Envoy's upstream_connection_options"
-                            + ".tcp_keepalive; the jmesh proxy does not set TCP keepalive on upstream connections yet)");
                 }
             }
         }

@@ -44,10 +44,6 @@ final class UnappliedFields {
                 }
             }
         } else if (spec instanceof Sidecar sc) {
-            if (!sc.ingress().isEmpty()) {
-                warn.accept("spec.ingress: " + sc.ingress().size() + " listener(s) (not applied by jmesh: inbound "
-                        + "listeners are built from the workload's service ports)");
-            }
             for (int i = 0; i < sc.egress().size(); i++) {
                 Sidecar.IstioEgressListener e = sc.egress().get(i);
                 if (e.port() != null) {
@@ -184,12 +180,19 @@ final class UnappliedFields {
         if (lb != null) {
             set(lb.localityLbSetting(), path + ".loadBalancer.localityLbSetting", "locality weights come from the "
                     + "endpoints' weights", warn);
-            set(lb.warmupDurationSecs(), path + ".loadBalancer.warmupDurationSecs", "new endpoints get full traffic "
-                    + "at once", warn);
+            String slowStart = "sent as Envoy's slow_start_config; the jmesh proxy does not slow-start new endpoints yet";
+            set(lb.warmup() != null ? "set" : null, path + ".loadBalancer.warmup", slowStart, warn);
+            set(lb.warmupDurationSecs(), path + ".loadBalancer.warmupDurationSecs", slowStart, warn);
+        }
+        if (cp != null && cp.http() != null) {
+            set(cp.http().http2KeepAlive() != null ? "set" : null, path + ".connectionPool.http.http2KeepAlive", "sent "
+                    + "as Envoy's http2_protocol_options.connection_keepalive on HTTP/2 clusters; the jmesh proxy does "
+                    + "not send HTTP/2 PINGs upstream yet", warn);
         }
         if (cp != null && cp.tcp() != null) {
-            set(cp.tcp().tcpKeepalive(), path + ".connectionPool.tcp.tcpKeepalive", "the OS's keepalive settings "
-                    + "apply", warn);
+            set(cp.tcp().tcpKeepalive() != null ? "set" : null, path + ".connectionPool.tcp.tcpKeepalive", "sent as "
+                    + "Envoy's upstream_connection_options.tcp_keepalive; the jmesh proxy does not set TCP keepalive "
+                    + "on upstream connections yet", warn);
         }
         if (cp != null && cp.http() != null) {
             set(Boolean.TRUE.equals(cp.http().useClientProtocol()) ? true : null, path + ".connectionPool.http.useClientProtocol", "the upstream "

@@ -43,10 +43,11 @@ class UnappliedFieldsTest {
         assertEquals(List.of(), r.errors());
         assertEquals(1, r.configs().size());
         assertEquals(List.of(
-                "spec.trafficPolicy.loadBalancer.warmupDurationSecs: 30s (not applied by jmesh: new endpoints get "
-                        + "full traffic at once)",
-                "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: {time=7200s} (not applied by jmesh: the OS's "
-                        + "keepalive settings apply)",
+                "spec.trafficPolicy.loadBalancer.warmupDurationSecs: 30s (not applied by jmesh: sent as Envoy's "
+                        + "slow_start_config; the jmesh proxy does not slow-start new endpoints yet)",
+                "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: set (not applied by jmesh: sent as Envoy's "
+                        + "upstream_connection_options.tcp_keepalive; the jmesh proxy does not set TCP keepalive on "
+                        + "upstream connections yet)",
                 "spec.trafficPolicy.portLevelSettings[0].tls.caCrl: /etc/crl.pem (not applied by jmesh: server "
                         + "certificates are not checked for revocation)",
                 "spec.subsets[0].trafficPolicy.proxyProtocol: {version=V1} (not applied by jmesh: no PROXY protocol "
@@ -101,8 +102,6 @@ class UnappliedFieldsTest {
                         + "destination address)",
                 "spec.tcp[0].match[0].sourceNamespace: web (not applied by jmesh: the rule matches every source "
                         + "namespace)",
-                "spec.ingress: 1 listener(s) (not applied by jmesh: inbound listeners are built from the workload's "
-                        + "service ports)",
                 "spec.metrics[0].reportingInterval: 10s (not applied by jmesh: metrics are read when scraped)"),
                 warnings(r));
     }

@@ -77,14 +77,14 @@ class WarmupAndKeepaliveTest {
         ConfigParser.Result r = ConfigParser.parse(Path.of("dr.yaml"), MESH);
         assertEquals(List.of(), r.errors());
         assertEquals(List.of(
-                "spec.trafficPolicy.loadBalancer.warmup: set (sent as Envoy's slow_start_config; the jmesh proxy does "
+                "spec.trafficPolicy.loadBalancer.warmup: set (not applied by jmesh: sent as Envoy's slow_start_config; the jmesh proxy does "
                         + "not slow-start new endpoints yet)",
-                "spec.trafficPolicy.connectionPool.http.http2KeepAlive: set (sent as Envoy's http2_protocol_options"
+                "spec.trafficPolicy.connectionPool.http.http2KeepAlive: set (not applied by jmesh: sent as Envoy's http2_protocol_options"
                         + ".connection_keepalive on HTTP/2 clusters; the jmesh proxy does not send HTTP/2 PINGs "
                         + "upstream yet)",
-                "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: set (sent as Envoy's upstream_connection_options"
+                "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: set (not applied by jmesh: sent as Envoy's upstream_connection_options"
                         + ".tcp_keepalive; the jmesh proxy does not set TCP keepalive on upstream connections yet)",
-                "spec.subsets[0].trafficPolicy.loadBalancer.warmupDurationSecs: 30s (sent as Envoy's slow_start_config; "
+                "spec.subsets[0].trafficPolicy.loadBalancer.warmupDurationSecs: 30s (not applied by jmesh: sent as Envoy's slow_start_config; "
                         + "the jmesh proxy does not slow-start new endpoints yet)"),
                 r.warnings().stream().map(w -> w.message()).toList());
 
