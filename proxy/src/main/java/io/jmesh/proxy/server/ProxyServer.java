@@ -418,6 +418,13 @@ public final class ProxyServer implements AutoCloseable {
             if (d != null) {
                 xdsExecutor.execute(d::closeAll);
             }
+            try {
+                if (ads != null && !ads.awaitClosed(2, TimeUnit.SECONDS)) {
+                    logger.warn("the xDS channel did not close within 2 s; stopping anyway");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             xdsExecutor.shutdown();
             try {
                 if (!xdsExecutor.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -92,6 +93,7 @@ public final class AdsClient implements AutoCloseable {
             io.envoyproxy.envoy.service.secret.v3.SecretDiscoveryServiceGrpc.newStub(ch).streamSecrets(responses);
 
     private final ManagedChannel channel;
+    private final CountDownLatch closeRan = new CountDownLatch(1);
     private final StreamOpener opener;
     private final Node node;
     private final ResourceHandler handler;
@@ -329,6 +331,19 @@ public final class AdsClient implements AutoCloseable {
                 }
             }
             channel.shutdownNow();
+            closeRan.countDown();
         });
+    }
+
+    /**
+     * Waits, on a thread other than the xDS thread, until {@link #close()} has run there and the channel has
+     * terminated, at most {@code timeout}; true when both happened. Shut the xDS executor down only after this: the
+     * channel delivers its last callbacks on that executor, and one rejected by a shut-down executor made gRPC log
+     * "Uncaught exception in the SynchronizationContext. Panic!" at every proxy stop.
+     */
+    public boolean awaitClosed(long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        return closeRan.await(timeout, unit)
+                && channel.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 }

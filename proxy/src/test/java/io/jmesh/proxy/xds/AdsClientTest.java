@@ -90,6 +90,15 @@ class AdsClientTest {
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
 
+    @Test
+    void closeEndsTheChannelBeforeTheXdsExecutorIsShutDown() throws Exception {
+        next();
+        client.close();
+        assertTrue(client.awaitClosed(10, TimeUnit.SECONDS),
+                "close ran on the xDS thread and the channel terminated, so no callback comes after the executor stops");
+        assertTrue(xds.submit(() -> true).get(10, TimeUnit.SECONDS), "the xDS executor was not shut down by close");
+    }
+
     private DiscoveryRequest next() throws InterruptedException {
         DiscoveryRequest r = requests.poll(20, TimeUnit.SECONDS);
         if (r == null) {
