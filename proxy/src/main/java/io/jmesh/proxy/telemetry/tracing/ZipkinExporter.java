@@ -13,6 +13,7 @@ import java.util.function.Supplier;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 
+import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.upstream.ClusterManager;
 import io.jmesh.proxy.upstream.Host;
@@ -26,8 +27,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioEventLoopGroup;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -39,21 +38,22 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.Promise;
 
 /**
  * Sends spans to a Zipkin collector as Zipkin v2 JSON ({@code POST collector_endpoint}, {@code application/json},
- * Envoy's {@code HTTP_JSON}) to a host that {@code collector_cluster}'s load balancer picks per report. Reports go
- * over one kept-alive plaintext HTTP/1.1 connection per collector address, owned by one shared Netty event loop
- * ({@code jmesh-tracing-io}); the JSON is encoded straight into the request's buffer. The tracing thread hands a
- * report to that loop and waits for its answer (at most {@link #CONNECT_TIMEOUT_MS} to connect and
- * {@link #REPORT_TIMEOUT_MS} for the answer); a connection that fails, times out or is closed by the collector is
- * dropped and the next report opens a new one. A report is counted in {@code tracing.zipkin.reports_sent} (2xx),
- * {@code reports_failed} (any other answer or an I/O error) or {@code reports_skipped_no_cluster}. Thread-safe.
+ * Envoy's {@code HTTP_JSON}) to a host that {@code collector_cluster}'s load balancer picks per report.
  *
- * <p>Before, reports went through the JDK's {@code java.net.http.HttpClient}: ~4 ms of CPU per report in its
- * selector and executor threads' hand-offs (docs/performance.md, telemetry section).
+ * <p>Reports go over one kept-alive plaintext HTTP/1.1 connection per collector address, owned by one shared Netty
+ * event loop ({@code jmesh-tracing-io}, epoll where available); the JSON is encoded straight into the request's
+ * buffer. The tracing thread hands a report to that loop and waits for its answer (at most
+ * {@link #CONNECT_TIMEOUT_MS} to connect, {@link #REPORT_TIMEOUT_MS} for the answer). A connection that fails, times
+ * out or is closed by the collector is dropped; the next report opens a new one.
+ *
+ * <p>A report is counted in {@code tracing.zipkin.reports_sent} (2xx), {@code reports_failed} (any other answer or
+ * an I/O error) or {@code reports_skipped_no_cluster}. Thread-safe. (Reports used to go through the JDK's
+ * {@code java.net.http.HttpClient}: ~3.5 ms of CPU per report in its selector and worker threads; see
+ * docs/performance.md, telemetry section.)
  */
 final class ZipkinExporter extends BatchingExporter {
 
@@ -66,8 +66,8 @@ final class ZipkinExporter extends BatchingExporter {
     /** The largest collector answer read (its body is discarded). */
     private static final int MAX_ANSWER_HEADER = 16 * 1024;
 
-    private static final EventLoopGroup IO = new NioEventLoopGroup(1,
-            new DefaultThreadFactory("jmesh-tracing-io", true));
+    /** The proxy's transport (epoll where available), so that the code a report runs is the proxy's hot code. */
+    private static final EventLoopGroup IO = Transports.newGroup(1, "jmesh-tracing-io");
     /** One kept-alive connection per collector address; used by the tracing thread only, one report at a time. */
     private static final Map<InetSocketAddress, Channel> CONNECTIONS = new ConcurrentHashMap<>();
 
@@ -139,7 +139,7 @@ final class ZipkinExporter extends BatchingExporter {
         if (ch != null && ch.isActive()) {
             return ch;
         }
-        ChannelFuture f = new Bootstrap().group(IO).channel(NioSocketChannel.class)
+        ChannelFuture f = new Bootstrap().group(IO).channel(Transports.socketChannel(IO))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .handler(new ChannelInitializer<Channel>() {
