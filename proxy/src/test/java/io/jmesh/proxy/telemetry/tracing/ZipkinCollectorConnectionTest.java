@@ -1,6 +1,7 @@
 package io.jmesh.proxy.telemetry.tracing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -81,6 +82,7 @@ class ZipkinCollectorConnectionTest {
             assertEquals(200, Curl.run("http://127.0.0.1:" + proxy.port() + "/" + i).status);
         }
         Poll.until(() -> reports.stream().mapToInt(Report::spans).sum() >= n, n + " spans at the collector");
+        assertTrue(reports.size() > 1, "min_flush_spans 5 makes several reports of " + n + " spans: " + reports);
     }
 
     @Test
