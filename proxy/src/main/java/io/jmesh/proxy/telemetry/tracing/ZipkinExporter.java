@@ -103,6 +103,11 @@ final class ZipkinExporter extends BatchingExporter {
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         AnswerHandler answers = ch.pipeline().get(AnswerHandler.class);
+        if (answers == null) { // closed (and its pipeline emptied) since connection() returned it
+            req.release();
+            reportsFailed.inc();
+            return;
+        }
         Promise<Integer> answer = ch.eventLoop().newPromise();
         ch.eventLoop().execute(() -> answers.send(ch, req, answer));
         try {
