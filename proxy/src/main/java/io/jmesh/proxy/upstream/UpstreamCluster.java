@@ -65,6 +65,7 @@ public final class UpstreamCluster {
     private final long connectTimeoutMillis;
     /** {@code upstream_bind_config.source_address}: the local address of upstream connections; null = any. */
     private final java.net.InetSocketAddress bindAddress;
+    private final TcpKeepalive tcpKeepalive;
     private final boolean http2;
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
@@ -148,6 +149,7 @@ public final class UpstreamCluster {
         this.metadataExchangeProtocol = metadataExchange(config);
         this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
         this.bindAddress = bindAddress(config);
+        this.tcpKeepalive = tcpKeepalive(config);
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
@@ -440,6 +442,47 @@ public final class UpstreamCluster {
             throw new ConfigException("upstream_bind_config.source_address.address: " + sa.getAddress()
                     + " (expected: an IP address)");
         }
+    }
+
+    /**
+     * {@code upstream_connection_options.tcp_keepalive}: {@code SO_KEEPALIVE} on every upstream connection, with
+     * {@code TCP_KEEPCNT}, {@code TCP_KEEPIDLE} and {@code TCP_KEEPINTVL} where set; an unset field (0) keeps the
+     * operating system's default (Linux: 9 probes, 7200 s, 75 s).
+     *
+     * @param probes   {@code keepalive_probes}, unanswered probes before the connection is dead; 0 when unset
+     * @param time     {@code keepalive_time}, idle seconds before the first probe; 0 when unset
+     * @param interval {@code keepalive_interval}, seconds between probes; 0 when unset
+     */
+    public record TcpKeepalive(int probes, int time, int interval) {}
+
+    private static TcpKeepalive tcpKeepalive(Cluster config) throws ConfigException {
+        if (!config.hasUpstreamConnectionOptions() || !config.getUpstreamConnectionOptions().hasTcpKeepalive()) {
+            return null;
+        }
+        io.envoyproxy.envoy.config.core.v3.TcpKeepalive k = config.getUpstreamConnectionOptions().getTcpKeepalive();
+        String path = "upstream_connection_options.tcp_keepalive.";
+        return new TcpKeepalive(
+                keepaliveValue(k.hasKeepaliveProbes(), k.getKeepaliveProbes().getValue(), path + "keepalive_probes"),
+                keepaliveValue(k.hasKeepaliveTime(), k.getKeepaliveTime().getValue(), path + "keepalive_time"),
+                keepaliveValue(k.hasKeepaliveInterval(), k.getKeepaliveInterval().getValue(),
+                        path + "keepalive_interval"));
+    }
+
+    /** The kernel refuses 0 and values above its limits (TCP_KEEPCNT 127, TCP_KEEPIDLE/INTVL 32767 s). */
+    private static int keepaliveValue(boolean set, int value, String path) throws ConfigException {
+        if (!set) {
+            return 0;
+        }
+        int max = path.endsWith("probes") ? 127 : 32767;
+        if (value < 1 || value > max) {
+            throw new ConfigException(path + ": " + Integer.toUnsignedString(value) + " (expected: 1.." + max + ")");
+        }
+        return value;
+    }
+
+    /** {@code upstream_connection_options.tcp_keepalive}, or null when unset (no {@code SO_KEEPALIVE}). */
+    public TcpKeepalive tcpKeepalive() {
+        return tcpKeepalive;
     }
 
     /** {@code connect_timeout} in milliseconds, 5000 when unset. */
