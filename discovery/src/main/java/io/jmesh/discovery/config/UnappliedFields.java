@@ -189,11 +189,6 @@ final class UnappliedFields {
                     + "as Envoy's http2_protocol_options.connection_keepalive on HTTP/2 clusters; the jmesh proxy does "
                     + "not send HTTP/2 PINGs upstream yet", warn);
         }
-        if (cp != null && cp.tcp() != null) {
-            set(cp.tcp().tcpKeepalive() != null ? "set" : null, path + ".connectionPool.tcp.tcpKeepalive", "sent as "
-                    + "Envoy's upstream_connection_options.tcp_keepalive; the jmesh proxy does not set TCP keepalive "
-                    + "on upstream connections yet", warn);
-        }
         if (cp != null && cp.http() != null) {
             set(Boolean.TRUE.equals(cp.http().useClientProtocol()) ? true : null, path + ".connectionPool.http.useClientProtocol", "the upstream "
                     + "protocol follows the port's protocol", warn);
