@@ -185,11 +185,6 @@ final class UnappliedFields {
             set(lb.warmupDurationSecs(), path + ".loadBalancer.warmupDurationSecs", slowStart, warn);
         }
         if (cp != null && cp.http() != null) {
-            set(cp.http().http2KeepAlive() != null ? "set" : null, path + ".connectionPool.http.http2KeepAlive", "sent "
-                    + "as Envoy's http2_protocol_options.connection_keepalive on HTTP/2 clusters; the jmesh proxy does "
-                    + "not send HTTP/2 PINGs upstream yet", warn);
-        }
-        if (cp != null && cp.http() != null) {
             set(Boolean.TRUE.equals(cp.http().useClientProtocol()) ? true : null, path + ".connectionPool.http.useClientProtocol", "the upstream "
                     + "protocol follows the port's protocol", warn);
         }

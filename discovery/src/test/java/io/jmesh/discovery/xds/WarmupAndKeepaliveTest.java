@@ -79,9 +79,6 @@ class WarmupAndKeepaliveTest {
         assertEquals(List.of(
                 "spec.trafficPolicy.loadBalancer.warmup: set (not applied by jmesh: sent as Envoy's slow_start_config; the jmesh proxy does "
                         + "not slow-start new endpoints yet)",
-                "spec.trafficPolicy.connectionPool.http.http2KeepAlive: set (not applied by jmesh: sent as Envoy's http2_protocol_options"
-                        + ".connection_keepalive on HTTP/2 clusters; the jmesh proxy does not send HTTP/2 PINGs "
-                        + "upstream yet)",
                 "spec.subsets[0].trafficPolicy.loadBalancer.warmupDurationSecs: 30s (not applied by jmesh: sent as Envoy's slow_start_config; "
                         + "the jmesh proxy does not slow-start new endpoints yet)"),
                 r.warnings().stream().map(w -> w.message()).toList());

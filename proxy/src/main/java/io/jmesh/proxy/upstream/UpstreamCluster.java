@@ -66,6 +66,7 @@ public final class UpstreamCluster {
     /** {@code upstream_bind_config.source_address}: the local address of upstream connections; null = any. */
     private final java.net.InetSocketAddress bindAddress;
     private final TcpKeepalive tcpKeepalive;
+    private final Http2Keepalive http2Keepalive;
     private final boolean http2;
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
@@ -126,6 +127,8 @@ public final class UpstreamCluster {
         this.maxRequestsPerConnection = maxRequestsPerConnection(config);
         this.maxHeadersCount = maxHeadersCount(config);
         this.http2 = h2 != null;
+        this.http2Keepalive = h2 != null && h2.hasConnectionKeepalive() ? http2Keepalive(h2.getConnectionKeepalive())
+                                                                        : null;
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
         this.transportSocket = transportSocket(config, http2,
@@ -478,6 +481,44 @@ public final class UpstreamCluster {
             throw new ConfigException(path + ": " + Integer.toUnsignedString(value) + " (expected: 1.." + max + ")");
         }
         return value;
+    }
+
+    /**
+     * {@code http2_protocol_options.connection_keepalive} of an HTTP/2 cluster: a PING every {@code interval} (plus a
+     * random jitter of up to {@code interval_jitter} percent of it, default 15), and one before a new stream on a
+     * connection idle for {@code connection_idle_interval}; the connection is closed when no frame arrives within
+     * {@code timeout} of a PING.
+     *
+     * @param intervalMillis     0: no interval PINGs
+     * @param timeoutMillis      always set
+     * @param jitterPercent      0..100
+     * @param idleIntervalMillis 0: no PING before a stream on an idle connection
+     */
+    public record Http2Keepalive(long intervalMillis, long timeoutMillis, double jitterPercent,
+                                 long idleIntervalMillis) {}
+
+    private static Http2Keepalive http2Keepalive(io.envoyproxy.envoy.config.core.v3.KeepaliveSettings k)
+            throws ConfigException {
+        String path = "http2_protocol_options.connection_keepalive.";
+        if (!k.hasTimeout()) {
+            throw new ConfigException(path + "timeout: unset (expected: a duration >= 1ms)");
+        }
+        long timeout = positiveMillis(k.getTimeout(), path + "timeout");
+        long interval = k.hasInterval() && (k.getInterval().getSeconds() != 0 || k.getInterval().getNanos() != 0)
+                ? positiveMillis(k.getInterval(), path + "interval") : 0;
+        double jitter = k.hasIntervalJitter() ? k.getIntervalJitter().getValue() : 15.0;
+        if (!(jitter >= 0 && jitter <= 100)) {
+            throw new ConfigException(path + "interval_jitter.value: " + jitter + " (expected: 0..100)");
+        }
+        long idle = k.hasConnectionIdleInterval() && (k.getConnectionIdleInterval().getSeconds() != 0
+                || k.getConnectionIdleInterval().getNanos() != 0)
+                ? positiveMillis(k.getConnectionIdleInterval(), path + "connection_idle_interval") : 0;
+        return new Http2Keepalive(interval, timeout, jitter, idle);
+    }
+
+    /** {@code http2_protocol_options.connection_keepalive} of an HTTP/2 cluster, or null (no PINGs sent). */
+    public Http2Keepalive http2Keepalive() {
+        return http2Keepalive;
     }
 
     /** {@code upstream_connection_options.tcp_keepalive}, or null when unset (no {@code SO_KEEPALIVE}). */
