@@ -180,9 +180,6 @@ final class UnappliedFields {
         if (lb != null) {
             set(lb.localityLbSetting(), path + ".loadBalancer.localityLbSetting", "locality weights come from the "
                     + "endpoints' weights", warn);
-            String slowStart = "sent as Envoy's slow_start_config; the jmesh proxy does not slow-start new endpoints yet";
-            set(lb.warmup() != null ? "set" : null, path + ".loadBalancer.warmup", slowStart, warn);
-            set(lb.warmupDurationSecs(), path + ".loadBalancer.warmupDurationSecs", slowStart, warn);
         }
         if (cp != null && cp.http() != null) {
             set(Boolean.TRUE.equals(cp.http().useClientProtocol()) ? true : null, path + ".connectionPool.http.useClientProtocol", "the upstream "
