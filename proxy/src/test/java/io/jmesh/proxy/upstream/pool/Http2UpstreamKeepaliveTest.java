@@ -147,6 +147,33 @@ class Http2UpstreamKeepaliveTest {
     }
 
     @Test
+    void aStreamOnAnIdleConnectionIsPrecededByAPing() throws Exception {
+        EventLoopGroup group = Transports.newGroup(1, "h2-keepalive-idle");
+        PingServer server = new PingServer().start(group);
+        Stats stats = new Stats();
+        // no interval PINGs: only connection_idle_interval sends one
+        ClusterManager cm = ClusterManager.create(List.of(cluster(server.port(),
+                "{interval: 0s, timeout: 5s, connection_idle_interval: 0.2s}")), group, stats);
+        try {
+            UpstreamCluster c = cm.get("h2");
+            EventLoop loop = group.next();
+            UpstreamStream first = openStream(loop, c);
+            loop.execute(first::complete);
+            long idleSince = System.nanoTime();
+            Poll.until(() -> System.nanoTime() - idleSince > TimeUnit.MILLISECONDS.toNanos(400),
+                    "the connection idle for longer than connection_idle_interval");
+            int before = server.pings.get();
+            openStream(loop, c);
+            Poll.until(() -> server.pings.get() == before + 1, "a PING ahead of the stream on the idle connection");
+            assertEquals(1, server.connections.size(), "the idle connection is reused");
+        } finally {
+            cm.close();
+            server.listener.close().sync();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    @Test
     void withoutATimeoutTheKeepaliveIsRefusedByName() throws Exception {
         ConfigException e = assertThrows(ConfigException.class, () -> ClusterManager.create(
                 List.of(cluster(1, "{interval: 1s}")), null, new Stats()));
