@@ -180,19 +180,6 @@ final class UnappliedFields {
         if (lb != null) {
             set(lb.localityLbSetting(), path + ".loadBalancer.localityLbSetting", "locality weights come from the "
                     + "endpoints' weights", warn);
-            String slowStart = "sent as Envoy's slow_start_config; the jmesh proxy does not slow-start new endpoints yet";
-            set(lb.warmup() != null ? "set" : null, path + ".loadBalancer.warmup", slowStart, warn);
-            set(lb.warmupDurationSecs(), path + ".loadBalancer.warmupDurationSecs", slowStart, warn);
-        }
-        if (cp != null && cp.http() != null) {
-            set(cp.http().http2KeepAlive() != null ? "set" : null, path + ".connectionPool.http.http2KeepAlive", "sent "
-                    + "as Envoy's http2_protocol_options.connection_keepalive on HTTP/2 clusters; the jmesh proxy does "
-                    + "not send HTTP/2 PINGs upstream yet", warn);
-        }
-        if (cp != null && cp.tcp() != null) {
-            set(cp.tcp().tcpKeepalive() != null ? "set" : null, path + ".connectionPool.tcp.tcpKeepalive", "sent as "
-                    + "Envoy's upstream_connection_options.tcp_keepalive; the jmesh proxy does not set TCP keepalive "
-                    + "on upstream connections yet", warn);
         }
         if (cp != null && cp.http() != null) {
             set(Boolean.TRUE.equals(cp.http().useClientProtocol()) ? true : null, path + ".connectionPool.http.useClientProtocol", "the upstream "

@@ -43,16 +43,11 @@ class UnappliedFieldsTest {
         assertEquals(List.of(), r.errors());
         assertEquals(1, r.configs().size());
         assertEquals(List.of(
-                "spec.trafficPolicy.loadBalancer.warmupDurationSecs: 30s (not applied by jmesh: sent as Envoy's "
-                        + "slow_start_config; the jmesh proxy does not slow-start new endpoints yet)",
-                "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: set (not applied by jmesh: sent as Envoy's "
-                        + "upstream_connection_options.tcp_keepalive; the jmesh proxy does not set TCP keepalive on "
-                        + "upstream connections yet)",
                 "spec.trafficPolicy.portLevelSettings[0].tls.caCrl: /etc/crl.pem (not applied by jmesh: server "
                         + "certificates are not checked for revocation)",
                 "spec.subsets[0].trafficPolicy.proxyProtocol: {version=V1} (not applied by jmesh: no PROXY protocol "
                         + "header is sent)"), warnings(r));
-        assertEquals(List.of(true, true, true, true), r.warnings().stream().map(ConfigWarning::applied).toList());
+        assertEquals(List.of(true, true), r.warnings().stream().map(ConfigWarning::applied).toList());
     }
 
     @Test

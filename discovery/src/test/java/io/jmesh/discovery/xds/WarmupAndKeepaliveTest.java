@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * DestinationRule {@code loadBalancer.warmup} / {@code warmupDurationSecs}, {@code connectionPool.tcp.tcpKeepalive} and
  * {@code connectionPool.http.http2KeepAlive} as Istio sends them (Envoy's {@code slow_start_config},
  * {@code upstream_connection_options.tcp_keepalive}, {@code http2_protocol_options.connection_keepalive}), and
- * the warning that says the jmesh proxy does not act on them yet.
+ * that none of them is warned about any more (the jmesh proxy acts on all of them).
  */
 class WarmupAndKeepaliveTest {
 
@@ -73,20 +73,11 @@ class WarmupAndKeepaliveTest {
     }
 
     @Test
-    void theJmeshProxyGapIsWarnedAboutByNameAndBadValuesAreRejected() {
+    void noWarningAndBadValuesAreRejected() {
         ConfigParser.Result r = ConfigParser.parse(Path.of("dr.yaml"), MESH);
         assertEquals(List.of(), r.errors());
-        assertEquals(List.of(
-                "spec.trafficPolicy.loadBalancer.warmup: set (not applied by jmesh: sent as Envoy's slow_start_config; the jmesh proxy does "
-                        + "not slow-start new endpoints yet)",
-                "spec.trafficPolicy.connectionPool.http.http2KeepAlive: set (not applied by jmesh: sent as Envoy's http2_protocol_options"
-                        + ".connection_keepalive on HTTP/2 clusters; the jmesh proxy does not send HTTP/2 PINGs "
-                        + "upstream yet)",
-                "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive: set (not applied by jmesh: sent as Envoy's upstream_connection_options"
-                        + ".tcp_keepalive; the jmesh proxy does not set TCP keepalive on upstream connections yet)",
-                "spec.subsets[0].trafficPolicy.loadBalancer.warmupDurationSecs: 30s (not applied by jmesh: sent as Envoy's slow_start_config; "
-                        + "the jmesh proxy does not slow-start new endpoints yet)"),
-                r.warnings().stream().map(w -> w.message()).toList());
+        assertEquals(List.of(), r.warnings().stream().map(w -> w.message()).toList(),
+                "the jmesh proxy acts on warmup and both keepalives: nothing is warned");
 
         ConfigParser.Result bad = ConfigParser.parse(Path.of("dr.yaml"), """
                 apiVersion: networking.istio.io/v1

@@ -39,6 +39,7 @@ public final class ClusterStats {
     private final Counter upstreamCxNoneHealthy;
     private final Counter upstreamCxRxBytesTotal;
     private final Counter upstreamCxTxBytesTotal;
+    private final Counter http2KeepaliveTimeout;
     private final Counter membershipChange;
     private final Counter updateAttempt;
     private final Counter updateSuccess;
@@ -76,6 +77,7 @@ public final class ClusterStats {
         upstreamCxNoneHealthy = counter("upstream_cx_none_healthy");
         upstreamCxRxBytesTotal = counter("upstream_cx_rx_bytes_total");
         upstreamCxTxBytesTotal = counter("upstream_cx_tx_bytes_total");
+        http2KeepaliveTimeout = counter("http2.keepalive_timeout");
         membershipChange = counter("membership_change");
         updateAttempt = counter("update_attempt");
         updateSuccess = counter("update_success");
@@ -94,6 +96,11 @@ public final class ClusterStats {
 
     private Gauge gauge(String name) {
         return stats.gauge(prefix + name);
+    }
+
+    /** {@code http2.keepalive_timeout}: HTTP/2 connections closed because a keepalive PING was not answered in time. */
+    public Counter http2KeepaliveTimeout() {
+        return http2KeepaliveTimeout;
     }
 
     /** The prefix of every stat of this cluster, {@code "cluster.<stat_name>."}. */

@@ -29,6 +29,8 @@ public final class Host {
     private final HostStats stats;
     private final OutlierDetector.State outlier;
     private final com.google.protobuf.Struct transportSocketMatch;
+    /** When a slow-start balancer first saw this host ({@link Long#MIN_VALUE}: not yet); shared with successors. */
+    private final java.util.concurrent.atomic.AtomicLong joinedAt;
 
     Host(InetSocketAddress address, String hostname, int weight, int priority, HealthStatus healthStatus,
          String locality, int localityWeight, Host previous) {
@@ -50,6 +52,17 @@ public final class Host {
         this.activeRequests = previous != null ? previous.activeRequests : new AtomicInteger();
         this.stats = previous != null ? previous.stats : new HostStats();
         this.outlier = previous != null ? previous.outlier : new OutlierDetector.State();
+        this.joinedAt = previous != null ? previous.joinedAt : new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+    }
+
+    /** Records {@code nanos} as the time this host joined, unless it joined before (slow start). */
+    void joinedAt(long nanos) {
+        joinedAt.compareAndSet(Long.MIN_VALUE, nanos);
+    }
+
+    /** When this host joined the cluster, as first recorded by {@link #joinedAt(long)}. */
+    long joinedAt() {
+        return joinedAt.get();
     }
 
     /**

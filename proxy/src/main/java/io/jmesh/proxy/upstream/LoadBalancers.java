@@ -12,6 +12,12 @@ final class LoadBalancers {
     }
 
     static LoadBalancer.Factory factory(Cluster c, boolean originalDst) throws ConfigException {
+        return factory(c, originalDst, System::nanoTime);
+    }
+
+    /** As {@link #factory(Cluster, boolean)}, with slow start timed by {@code clock} (nanoseconds). */
+    static LoadBalancer.Factory factory(Cluster c, boolean originalDst, java.util.function.LongSupplier clock)
+            throws ConfigException {
         if (c.hasLoadBalancingPolicy()) {
             throw new ConfigException("load_balancing_policy: set (expected: unset; use lb_policy " + EXPECTED + ')');
         }
@@ -30,7 +36,10 @@ final class LoadBalancers {
         }
         switch (policy) {
             case ROUND_ROBIN:
-                return RoundRobinLoadBalancer::new;
+                return SlowStartLoadBalancer.wrap(RoundRobinLoadBalancer::new, c.hasRoundRobinLbConfig()
+                        && c.getRoundRobinLbConfig().hasSlowStartConfig() ? SlowStartLoadBalancer.config(
+                        c.getRoundRobinLbConfig().getSlowStartConfig(), "round_robin_lb_config.slow_start_config",
+                        clock) : null);
             case RANDOM:
                 return RandomLoadBalancer::new;
             case LEAST_REQUEST: {
@@ -55,7 +64,12 @@ final class LoadBalancers {
                 }
                 final int n = choiceCount;
                 final double b = bias;
-                return (hosts, weights) -> new LeastRequestLoadBalancer(hosts, weights, n, b);
+                SlowStartLoadBalancer.Config ss = c.hasLeastRequestLbConfig()
+                        && c.getLeastRequestLbConfig().hasSlowStartConfig() ? SlowStartLoadBalancer.config(
+                        c.getLeastRequestLbConfig().getSlowStartConfig(), "least_request_lb_config.slow_start_config",
+                        clock) : null;
+                return SlowStartLoadBalancer.wrap(
+                        (hosts, weights) -> new LeastRequestLoadBalancer(hosts, weights, n, b), ss);
             }
             case RING_HASH: {
                 long min = RingHashLoadBalancer.DEFAULT_MIN_RING_SIZE;

@@ -65,6 +65,8 @@ public final class UpstreamCluster {
     private final long connectTimeoutMillis;
     /** {@code upstream_bind_config.source_address}: the local address of upstream connections; null = any. */
     private final java.net.InetSocketAddress bindAddress;
+    private final TcpKeepalive tcpKeepalive;
+    private final Http2Keepalive http2Keepalive;
     private final boolean http2;
     private final int maxConcurrentStreams;
     private final long maxRequestsPerConnection;
@@ -125,6 +127,8 @@ public final class UpstreamCluster {
         this.maxRequestsPerConnection = maxRequestsPerConnection(config);
         this.maxHeadersCount = maxHeadersCount(config);
         this.http2 = h2 != null;
+        this.http2Keepalive = h2 != null && h2.hasConnectionKeepalive() ? http2Keepalive(h2.getConnectionKeepalive())
+                                                                        : null;
         this.maxConcurrentStreams = h2 != null && h2.hasMaxConcurrentStreams()
                                     ? Math.max(1, h2.getMaxConcurrentStreams().getValue()) : Integer.MAX_VALUE;
         this.transportSocket = transportSocket(config, http2,
@@ -148,6 +152,7 @@ public final class UpstreamCluster {
         this.metadataExchangeProtocol = metadataExchange(config);
         this.lbFactory = LoadBalancers.factory(config, type == Cluster.DiscoveryType.ORIGINAL_DST);
         this.bindAddress = bindAddress(config);
+        this.tcpKeepalive = tcpKeepalive(config);
         this.localityWeighted = config.hasCommonLbConfig() && config.getCommonLbConfig().hasLocalityWeightedLbConfig();
         String statName = config.getAltStatName().isEmpty() ? config.getName() : config.getAltStatName();
         this.stats = new ClusterStats(stats, statName);
@@ -440,6 +445,85 @@ public final class UpstreamCluster {
             throw new ConfigException("upstream_bind_config.source_address.address: " + sa.getAddress()
                     + " (expected: an IP address)");
         }
+    }
+
+    /**
+     * {@code upstream_connection_options.tcp_keepalive}: {@code SO_KEEPALIVE} on every upstream connection, with
+     * {@code TCP_KEEPCNT}, {@code TCP_KEEPIDLE} and {@code TCP_KEEPINTVL} where set; an unset field (0) keeps the
+     * operating system's default (Linux: 9 probes, 7200 s, 75 s).
+     *
+     * @param probes   {@code keepalive_probes}, unanswered probes before the connection is dead; 0 when unset
+     * @param time     {@code keepalive_time}, idle seconds before the first probe; 0 when unset
+     * @param interval {@code keepalive_interval}, seconds between probes; 0 when unset
+     */
+    public record TcpKeepalive(int probes, int time, int interval) {}
+
+    private static TcpKeepalive tcpKeepalive(Cluster config) throws ConfigException {
+        if (!config.hasUpstreamConnectionOptions() || !config.getUpstreamConnectionOptions().hasTcpKeepalive()) {
+            return null;
+        }
+        io.envoyproxy.envoy.config.core.v3.TcpKeepalive k = config.getUpstreamConnectionOptions().getTcpKeepalive();
+        String path = "upstream_connection_options.tcp_keepalive.";
+        return new TcpKeepalive(
+                keepaliveValue(k.hasKeepaliveProbes(), k.getKeepaliveProbes().getValue(), path + "keepalive_probes"),
+                keepaliveValue(k.hasKeepaliveTime(), k.getKeepaliveTime().getValue(), path + "keepalive_time"),
+                keepaliveValue(k.hasKeepaliveInterval(), k.getKeepaliveInterval().getValue(),
+                        path + "keepalive_interval"));
+    }
+
+    /** The kernel refuses 0 and values above its limits (TCP_KEEPCNT 127, TCP_KEEPIDLE/INTVL 32767 s). */
+    private static int keepaliveValue(boolean set, int value, String path) throws ConfigException {
+        if (!set) {
+            return 0;
+        }
+        int max = path.endsWith("probes") ? 127 : 32767;
+        if (value < 1 || value > max) {
+            throw new ConfigException(path + ": " + Integer.toUnsignedString(value) + " (expected: 1.." + max + ")");
+        }
+        return value;
+    }
+
+    /**
+     * {@code http2_protocol_options.connection_keepalive} of an HTTP/2 cluster: a PING every {@code interval} (plus a
+     * random jitter of up to {@code interval_jitter} percent of it, default 15), and one before a new stream on a
+     * connection idle for {@code connection_idle_interval}; the connection is closed when no frame arrives within
+     * {@code timeout} of a PING.
+     *
+     * @param intervalMillis     0: no interval PINGs
+     * @param timeoutMillis      always set
+     * @param jitterPercent      0..100
+     * @param idleIntervalMillis 0: no PING before a stream on an idle connection
+     */
+    public record Http2Keepalive(long intervalMillis, long timeoutMillis, double jitterPercent,
+                                 long idleIntervalMillis) {}
+
+    private static Http2Keepalive http2Keepalive(io.envoyproxy.envoy.config.core.v3.KeepaliveSettings k)
+            throws ConfigException {
+        String path = "http2_protocol_options.connection_keepalive.";
+        if (!k.hasTimeout()) {
+            throw new ConfigException(path + "timeout: unset (expected: a duration >= 1ms)");
+        }
+        long timeout = positiveMillis(k.getTimeout(), path + "timeout");
+        long interval = k.hasInterval() && (k.getInterval().getSeconds() != 0 || k.getInterval().getNanos() != 0)
+                ? positiveMillis(k.getInterval(), path + "interval") : 0;
+        double jitter = k.hasIntervalJitter() ? k.getIntervalJitter().getValue() : 15.0;
+        if (!(jitter >= 0 && jitter <= 100)) {
+            throw new ConfigException(path + "interval_jitter.value: " + jitter + " (expected: 0..100)");
+        }
+        long idle = k.hasConnectionIdleInterval() && (k.getConnectionIdleInterval().getSeconds() != 0
+                || k.getConnectionIdleInterval().getNanos() != 0)
+                ? positiveMillis(k.getConnectionIdleInterval(), path + "connection_idle_interval") : 0;
+        return new Http2Keepalive(interval, timeout, jitter, idle);
+    }
+
+    /** {@code http2_protocol_options.connection_keepalive} of an HTTP/2 cluster, or null (no PINGs sent). */
+    public Http2Keepalive http2Keepalive() {
+        return http2Keepalive;
+    }
+
+    /** {@code upstream_connection_options.tcp_keepalive}, or null when unset (no {@code SO_KEEPALIVE}). */
+    public TcpKeepalive tcpKeepalive() {
+        return tcpKeepalive;
     }
 
     /** {@code connect_timeout} in milliseconds, 5000 when unset. */

@@ -14,6 +14,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 public final class FakeClock implements AutoCloseable {
 
     private final EmbeddedChannel channel = new EmbeddedChannel();
+    private long nanos;
 
     public FakeClock() {
         channel.freezeTime();
@@ -27,7 +28,13 @@ public final class FakeClock implements AutoCloseable {
     /** Moves time forward by {@code amount} and runs the tasks and timers now due. */
     public void forwardTime(long amount, TimeUnit unit) {
         channel.advanceTimeBy(amount, unit);
+        nanos += unit.toNanos(amount);
         runDueTasks();
+    }
+
+    /** The fake time in nanoseconds (0 at creation), as a {@code LongSupplier} clock for code timed by one. */
+    public long nanoTime() {
+        return nanos;
     }
 
     /** Runs queued tasks and timers due at the current fake time. */

@@ -3,6 +3,9 @@ package io.jmesh.proxy.upstream.pool;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +20,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
@@ -81,6 +86,7 @@ final class Http2ConnectionPool implements ConnectionPool {
                     .validateHeaders(false)
                     .build();
             conn.codec = codec;
+            p.addLast("h2-keepalive-rx", conn.frameReceived);
             p.addLast("h2", codec);
             p.addLast("mux", new Http2MultiplexHandler(new RejectPushHandler()));
             p.addLast("conn", conn);
@@ -91,6 +97,7 @@ final class Http2ConnectionPool implements ConnectionPool {
                 cluster.stats().upstreamCxActive().inc();
                 host.stats().incCxActive();
                 conn.connected = true;
+                conn.startKeepalive();
                 if (!tls) {
                     conn.becomeReady();
                 }
@@ -143,6 +150,83 @@ final class Http2ConnectionPool implements ConnectionPool {
         int active;
         int reserved;
         final ArrayDeque<UpstreamStreamListener> waiting = new ArrayDeque<>();
+        /** The PING payload awaiting its ACK, or 0 when none is outstanding. */
+        long pingOutstanding;
+        long nextPing = 1;
+        /** {@link System#nanoTime()} of the last bytes read on the connection. */
+        long lastReadNanos = System.nanoTime();
+        boolean readSincePing;
+        ScheduledFuture<?> intervalTimer;
+        ScheduledFuture<?> timeoutTimer;
+        /** Marks every read before the codec: any frame received extends a PING's timeout, as in Envoy. */
+        final ChannelInboundHandlerAdapter frameReceived = new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                lastReadNanos = System.nanoTime();
+                readSincePing = true;
+                ctx.fireChannelRead(msg);
+            }
+        };
+
+        /** Arms the interval PING timer of {@code connection_keepalive}, if any. */
+        void startKeepalive() {
+            UpstreamCluster.Http2Keepalive k = cluster.http2Keepalive();
+            if (k != null && k.intervalMillis() > 0 && channel.isActive()) {
+                long jitter = (long) (k.intervalMillis() * k.jitterPercent() / 100.0);
+                long delay = k.intervalMillis() + (jitter > 0 ? ThreadLocalRandom.current().nextLong(jitter + 1) : 0);
+                intervalTimer = loop.schedule(this::sendPing, delay, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        /** Sends a keepalive PING unless one is outstanding, and arms its timeout. */
+        void sendPing() {
+            UpstreamCluster.Http2Keepalive k = cluster.http2Keepalive();
+            if (k == null || pingOutstanding != 0 || !channel.isActive()) {
+                return;
+            }
+            pingOutstanding = nextPing++;
+            readSincePing = false;
+            channel.writeAndFlush(new DefaultHttp2PingFrame(pingOutstanding));
+            timeoutTimer = loop.schedule(this::pingTimeout, k.timeoutMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        private void pingTimeout() {
+            if (pingOutstanding == 0 || !channel.isActive()) {
+                return;
+            }
+            if (readSincePing) {
+                // a frame arrived meanwhile (the ACK may be queued behind data): wait another timeout
+                readSincePing = false;
+                timeoutTimer = loop.schedule(this::pingTimeout, cluster.http2Keepalive().timeoutMillis(),
+                        TimeUnit.MILLISECONDS);
+                return;
+            }
+            logger.debug("{} upstream h2 keepalive PING not answered within {} ms: closing", channel,
+                    cluster.http2Keepalive().timeoutMillis());
+            cluster.stats().http2KeepaliveTimeout().inc();
+            channel.close();
+        }
+
+        private void pingAck(long data) {
+            if (data != pingOutstanding || pingOutstanding == 0) {
+                return;
+            }
+            pingOutstanding = 0;
+            if (timeoutTimer != null) {
+                timeoutTimer.cancel(false);
+                timeoutTimer = null;
+            }
+            startKeepalive();
+        }
+
+        private void stopKeepalive() {
+            if (intervalTimer != null) {
+                intervalTimer.cancel(false);
+            }
+            if (timeoutTimer != null) {
+                timeoutTimer.cancel(false);
+            }
+        }
 
         boolean hasCapacity() {
             if (goingAway || draining || (connected && !channel.isActive())) {
@@ -170,6 +254,11 @@ final class Http2ConnectionPool implements ConnectionPool {
         }
 
         void open(UpstreamStreamListener listener) {
+            UpstreamCluster.Http2Keepalive k = cluster.http2Keepalive();
+            if (k != null && k.idleIntervalMillis() > 0 && active == 0
+                    && System.nanoTime() - lastReadNanos >= TimeUnit.MILLISECONDS.toNanos(k.idleIntervalMillis())) {
+                sendPing(); // connection_idle_interval: probe an idle connection ahead of the new stream
+            }
             Http2Stream stream = new Http2Stream(this, listener);
             new Http2StreamChannelBootstrap(channel)
                     .handler(new ChannelInitializer<Http2StreamChannel>() {
@@ -220,12 +309,15 @@ final class Http2ConnectionPool implements ConnectionPool {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof Http2GoAwayFrame) {
                 goingAway = true;
+            } else if (msg instanceof Http2PingFrame ping && ping.ack()) {
+                pingAck(ping.content());
             }
             ReferenceCountUtil.release(msg);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            stopKeepalive();
             connections.remove(this);
             if (connected) {
                 connected = false;

@@ -16,6 +16,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ConnectTimeoutException;
@@ -100,6 +101,7 @@ public final class UpstreamConnector {
                         setup.configure(ch.pipeline());
                     }
                 });
+        keepalive(b, cluster.tcpKeepalive(), Transports.socketChannel(loop.parent()) == EpollSocketChannel.class);
         cluster.stats().upstreamCxTotal().inc();
         host.stats().incCxTotal();
         // The cluster's own source (InboundPassthroughCluster's 127.0.0.6) wins over original_src.
@@ -117,6 +119,29 @@ public final class UpstreamConnector {
             }
         }
         return local == null ? b.connect(host.address()) : b.connect(host.address(), local);
+    }
+
+    /**
+     * {@code upstream_connection_options.tcp_keepalive}: {@code SO_KEEPALIVE} and, where set, the probe count, idle
+     * time and interval ({@code EpollChannelOption} on epoll, {@code jdk.net.ExtendedSocketOptions} on NIO).
+     */
+    private static void keepalive(Bootstrap b, UpstreamCluster.TcpKeepalive k, boolean epoll) {
+        if (k == null) {
+            return;
+        }
+        b.option(ChannelOption.SO_KEEPALIVE, true);
+        if (k.probes() > 0) {
+            b.option(epoll ? EpollChannelOption.TCP_KEEPCNT
+                    : NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT), k.probes());
+        }
+        if (k.time() > 0) {
+            b.option(epoll ? EpollChannelOption.TCP_KEEPIDLE
+                    : NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE), k.time());
+        }
+        if (k.interval() > 0) {
+            b.option(epoll ? EpollChannelOption.TCP_KEEPINTVL
+                    : NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL), k.interval());
+        }
     }
 
     public static ResetReason failureReason(Throwable cause) {
