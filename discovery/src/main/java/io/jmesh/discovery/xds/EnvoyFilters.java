@@ -347,43 +347,8 @@ final class EnvoyFilters {
             if (!p.contextMatches(ctx) || !listenerMatch(l, p) || !filterChainMatch(l, fc, p)) {
                 continue;
             }
-            boolean hasMatch = hasNetworkFilterMatch(p);
-            Filter value = (Filter) p.value();
-            int first = -1;
-            for (int i = 0; i < filters.size(); i++) {
-                if (networkFilterMatch(filters.get(i).getName(), p)) {
-                    first = i;
-                    break;
-                }
-            }
-            switch (p.operation()) {
-                case "ADD" -> filters.add(value);
-                case "INSERT_AFTER" -> {
-                    if (!hasMatch) {
-                        filters.add(value);
-                    } else if (first >= 0) {
-                        filters.add(first + 1, value);
-                    }
-                }
-                case "INSERT_BEFORE", "INSERT_FIRST" -> {
-                    if (!hasMatch) {
-                        filters.add(0, value);
-                    } else if (first >= 0) {
-                        filters.add(p.operation().equals("INSERT_FIRST") ? 0 : first, value);
-                    }
-                }
-                case "REPLACE" -> {
-                    if (hasMatch && first >= 0) {
-                        filters.set(first, value);
-                    }
-                }
-                case "REMOVE" -> {
-                    if (hasMatch) {
-                        filters.removeIf(f -> networkFilterMatch(f.getName(), p));
-                    }
-                }
-                default -> { }
-            }
+            applyListOperation(filters, p.operation(), (Filter) p.value(), hasNetworkFilterMatch(p),
+                    f -> networkFilterMatch(f.getName(), p), false);
         }
         for (int i = 0; i < filters.size(); i++) {
             Filter.Builder f = filters.get(i).toBuilder();
@@ -395,11 +360,7 @@ final class EnvoyFilters {
                         f.setName(value.getName());
                     }
                     if (value.hasTypedConfig()) {
-                        try {
-                            f.setTypedConfig(mergeAny(f.getTypedConfig(), value.getTypedConfig()));
-                        } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
-                            logOnce(p.owner() + ": typed_config of " + f.getName() + " not merged: " + e.getMessage());
-                        }
+                        f.setTypedConfig(mergedTypedConfig(p, f.getName(), f.getTypedConfig(), value.getTypedConfig()));
                     }
                 }
             }
@@ -424,6 +385,55 @@ final class EnvoyFilters {
         fc.clearFilters().addAllFilters(filters);
     }
 
+    /**
+     * One list operation of a patch on a filter list, as istiod applies it: {@code ADD} appends; {@code INSERT_AFTER} /
+     * {@code INSERT_BEFORE} go after / before the first filter {@code matches} selects (at the end / the start when the
+     * patch names no filter, nowhere when it names one that is absent); {@code REPLACE} replaces the first match;
+     * {@code REMOVE} removes every match; {@code INSERT_FIRST} goes first — for HTTP filters always
+     * ({@code insertFirstAlways}), for network filters only when the named filter is present or none is named.
+     * {@code MERGE} is applied per filter elsewhere.
+     */
+    static <T> void applyListOperation(List<T> filters, String operation, T value, boolean hasMatch,
+                                               java.util.function.Predicate<T> matches, boolean insertFirstAlways) {
+        int first = -1;
+        for (int i = 0; i < filters.size(); i++) {
+            if (matches.test(filters.get(i))) {
+                first = i;
+                break;
+            }
+        }
+        boolean located = !hasMatch || first >= 0;
+        switch (operation) {
+            case "ADD" -> filters.add(value);
+            case "INSERT_FIRST" -> {
+                if (insertFirstAlways || located) {
+                    filters.add(0, value);
+                }
+            }
+            case "INSERT_AFTER" -> {
+                if (located) {
+                    filters.add(hasMatch ? first + 1 : filters.size(), value);
+                }
+            }
+            case "INSERT_BEFORE" -> {
+                if (located) {
+                    filters.add(hasMatch ? first : 0, value);
+                }
+            }
+            case "REPLACE" -> {
+                if (hasMatch && first >= 0) {
+                    filters.set(first, value);
+                }
+            }
+            case "REMOVE" -> {
+                if (hasMatch) {
+                    filters.removeIf(matches);
+                }
+            }
+            default -> { }
+        }
+    }
+
     private static void patchHttpFilters(String ctx, Map<String, List<Patch>> patches, Listener.Builder l,
                                          FilterChain.Builder fc, String filterName,
                                          HttpConnectionManager.Builder hcm) {
@@ -433,44 +443,8 @@ final class EnvoyFilters {
                     || !networkFilterMatch(filterName, p)) {
                 continue;
             }
-            boolean hasMatch = hasHttpFilterMatch(p);
-            HttpFilter value = (HttpFilter) p.value();
-            int first = -1;
-            for (int i = 0; i < filters.size(); i++) {
-                if (httpFilterMatch(filters.get(i).getName(), p)) {
-                    first = i;
-                    break;
-                }
-            }
-            switch (p.operation()) {
-                case "ADD" -> filters.add(value);
-                case "INSERT_FIRST" -> filters.add(0, value);
-                case "INSERT_AFTER" -> {
-                    if (!hasMatch) {
-                        filters.add(value);
-                    } else if (first >= 0) {
-                        filters.add(first + 1, value);
-                    }
-                }
-                case "INSERT_BEFORE" -> {
-                    if (!hasMatch) {
-                        filters.add(0, value);
-                    } else if (first >= 0) {
-                        filters.add(first, value);
-                    }
-                }
-                case "REPLACE" -> {
-                    if (hasMatch && first >= 0) {
-                        filters.set(first, value);
-                    }
-                }
-                case "REMOVE" -> {
-                    if (hasMatch) {
-                        filters.removeIf(f -> httpFilterMatch(f.getName(), p));
-                    }
-                }
-                default -> { }
-            }
+            applyListOperation(filters, p.operation(), (HttpFilter) p.value(), hasHttpFilterMatch(p),
+                    f -> httpFilterMatch(f.getName(), p), true);
         }
         for (int i = 0; i < filters.size(); i++) {
             HttpFilter.Builder f = filters.get(i).toBuilder();
@@ -483,11 +457,7 @@ final class EnvoyFilters {
                         f.setName(value.getName());
                     }
                     if (value.hasTypedConfig()) {
-                        try {
-                            f.setTypedConfig(mergeAny(f.getTypedConfig(), value.getTypedConfig()));
-                        } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
-                            logOnce(p.owner() + ": typed_config of " + f.getName() + " not merged: " + e.getMessage());
-                        }
+                        f.setTypedConfig(mergedTypedConfig(p, f.getName(), f.getTypedConfig(), value.getTypedConfig()));
                     }
                 }
             }
@@ -907,6 +877,16 @@ final class EnvoyFilters {
      *
      * @throws IllegalArgumentException when the two are of different types, or of a type the proxy does not know
      */
+    /** A filter's {@code typed_config} with a MERGE patch's merged in; unchanged (logged once) when they don't merge. */
+    private static Any mergedTypedConfig(Patch p, String filterName, Any current, Any patch) {
+        try {
+            return mergeAny(current, patch);
+        } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+            logOnce(p.owner() + ": typed_config of " + filterName + " not merged: " + e.getMessage());
+            return current;
+        }
+    }
+
     static Any mergeAny(Any dst, Any src) throws InvalidProtocolBufferException {
         if (!dst.getTypeUrl().equals(src.getTypeUrl())) {
             throw new IllegalArgumentException("@type " + src.getTypeUrl() + " (expected: " + dst.getTypeUrl() + ")");
