@@ -83,6 +83,14 @@ class DemoPrometheusTest {
             drain(promOut);
 
             HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            // Prometheus listens before its storage is open and answers queries 503 until then: wait for /-/ready
+            // (200 once it serves queries, as its docs say).
+            waitFor(Duration.ofSeconds(60), () -> {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(api + "/-/ready"))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                lastSeen = "/-/ready: " + r.statusCode() + " " + r.body();
+                return r.statusCode() == 200 ? Boolean.TRUE : null;
+            });
             traffic = CompletableFuture.runAsync(() -> {
                 while (driving.get()) {
                     try {
