@@ -2,13 +2,11 @@ package io.jmesh.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.io.TempDir;
@@ -16,20 +14,15 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.TestBackend;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * End to end, the examples of Istio's authorization task pages that need no peer certificate or JWT: {@code jmesh
  * discovery} reads the AuthorizationPolicies with the workload {@code httpbin.foo} (a WorkloadEntry at 127.0.0.21
  * with an HTTP and a TCP port served by real backends on 127.0.0.1), its sidecar follows discovery over ADS with
- * its inbound listeners bound on 127.0.0.21 ({@link ListenerBinding}'s inbound address), and curl, from
+ * its inbound listeners bound on 127.0.0.21 (the inbound address of {@link io.jmesh.proxy.xds.ListenerBinding}), and curl, from
  * 127.0.0.1, sees what the policies decide: 200 from the backend, 403 {@code RBAC: access denied} from the
  * sidecar, or, on the TCP port, a closed connection.
  */
@@ -153,52 +146,19 @@ class AuthorizationFollowsDiscoveryTest {
     @MethodSource("examples")
     void sidecarEnforcesWhatDiscoveryTranslated(Example e) throws Exception {
         try (TestBackend http = TestBackend.start("httpbin"); TestBackend tcp = TestBackend.start("httpbin-tcp")) {
-            write("mesh.yaml", """
-                    # No node agent runs here: plaintext between the sidecars (mTLS has its own tests).
-                    apiVersion: security.istio.io/v1
-                    kind: PeerAuthentication
-                    metadata: {name: default, namespace: istio-system}
-                    spec: {mtls: {mode: DISABLE}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: ServiceEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec:
-                      hosts: [httpbin.foo.svc.cluster.local]
-                      location: MESH_INTERNAL
-                      resolution: STATIC
-                      ports:
-                      - {number: 8000, name: http, protocol: HTTP}
-                      - {number: 9000, name: tcp, protocol: TCP}
-                      workloadSelector: {labels: {app: httpbin}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: WorkloadEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec: {address: %s, ports: {http: %d, tcp: %d}, labels: {app: httpbin}}
-                    ---
-                    """.formatted(INBOUND, http.port(), tcp.port()) + e.policies().replace("%TCP%",
-                    String.valueOf(tcp.port())));
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), "sidecar~" + INBOUND + "~httpbin.foo~foo.svc.cluster.local",
-                         Map.of(), Map.of("app", "httpbin"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(), INBOUND))) {
-                String httpListener = INBOUND + "_" + http.port();
-                String tcpListener = INBOUND + "_" + tcp.port();
-                Poll.until(() -> proxy.listenerAddresses().containsKey(httpListener)
-                        && proxy.listenerAddresses().containsKey(tcpListener), "the inbound listeners from LDS");
+            write("mesh.yaml", SidecarWithDiscovery.httpbinConfig(INBOUND, http.port(), tcp.port())
+                    + e.policies().replace("%TCP%", String.valueOf(tcp.port())));
+            try (SidecarWithDiscovery mesh = SidecarWithDiscovery.httpbin(dir, null, INBOUND)) {
+                String httpBase = mesh.inboundBase(INBOUND, http.port());
+                String tcpBase = mesh.inboundBase(INBOUND, tcp.port());
                 List<String> expected = new ArrayList<>();
                 List<String> actual = new ArrayList<>();
                 for (Probe p : e.probes()) {
-                    int port = p.tcp() ? proxy.listenerAddresses().get(tcpListener).getPort()
-                            : proxy.listenerAddresses().get(httpListener).getPort();
                     List<String> args = new ArrayList<>(List.of("-X", p.method()));
                     if (p.header() != null) {
                         args.addAll(List.of("-H", p.header()));
                     }
-                    args.add("http://" + INBOUND + ":" + port + p.path());
+                    args.add((p.tcp() ? tcpBase : httpBase) + p.path());
                     Curl.Result r = Curl.run(args.toArray(String[]::new));
                     expected.add(p.toString());
                     actual.add(new Probe(p.method(), p.path(), p.header(), p.tcp(), r.status).toString());
@@ -214,37 +174,9 @@ class AuthorizationFollowsDiscoveryTest {
     @org.junit.jupiter.api.Test
     void policiesWrittenAndRemovedLaterReachTheRunningSidecar() throws Exception {
         try (TestBackend http = TestBackend.start("httpbin")) {
-            write("mesh.yaml", """
-                    # No node agent runs here: plaintext between the sidecars (mTLS has its own tests).
-                    apiVersion: security.istio.io/v1
-                    kind: PeerAuthentication
-                    metadata: {name: default, namespace: istio-system}
-                    spec: {mtls: {mode: DISABLE}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: ServiceEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec:
-                      hosts: [httpbin.foo.svc.cluster.local]
-                      location: MESH_INTERNAL
-                      resolution: STATIC
-                      ports: [{number: 8000, name: http, protocol: HTTP}]
-                      workloadSelector: {labels: {app: httpbin}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: WorkloadEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec: {address: %s, ports: {http: %d}, labels: {app: httpbin}}
-                    """.formatted(INBOUND, http.port()));
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), "sidecar~" + INBOUND + "~httpbin.foo~foo.svc.cluster.local",
-                         Map.of(), Map.of("app", "httpbin"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(), INBOUND))) {
-                String listener = INBOUND + "_" + http.port();
-                Poll.until(() -> proxy.listenerAddresses().containsKey(listener), "the inbound listener from LDS");
-                String url = "http://" + INBOUND + ":" + proxy.listenerAddresses().get(listener).getPort() + "/post";
+            write("mesh.yaml", SidecarWithDiscovery.httpbinConfig(INBOUND, http.port(), 0));
+            try (SidecarWithDiscovery mesh = SidecarWithDiscovery.httpbin(dir, null, INBOUND)) {
+                String url = mesh.inboundBase(INBOUND, http.port()) + "/post";
                 assertEquals(200, Curl.run("-X", "POST", url).status);
 
                 write("authz.yaml", ap("deny-post", "foo", """

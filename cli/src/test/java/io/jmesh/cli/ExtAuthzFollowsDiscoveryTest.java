@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.Test;
@@ -17,14 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.sun.net.httpserver.HttpServer;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Curl;
-import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.TestBackend;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * End to end, Istio's "External authorization" task: a CUSTOM AuthorizationPolicy names a MeshConfig
@@ -76,28 +69,7 @@ class ExtAuthzFollowsDiscoveryTest {
                         headersToUpstreamOnAllow: [x-authz-user]
                         headersToDownstreamOnDeny: [x-ext-reason]
                     """);
-            Files.writeString(dir.resolve("mesh.yaml"), """
-                    # No node agent runs here: plaintext between the sidecars (mTLS has its own tests).
-                    apiVersion: security.istio.io/v1
-                    kind: PeerAuthentication
-                    metadata: {name: default, namespace: istio-system}
-                    spec: {mtls: {mode: DISABLE}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: ServiceEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec:
-                      hosts: [httpbin.foo.svc.cluster.local]
-                      location: MESH_INTERNAL
-                      resolution: STATIC
-                      ports: [{number: 8000, name: http, protocol: HTTP}]
-                      workloadSelector: {labels: {app: httpbin}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: WorkloadEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec: {address: %s, ports: {http: %d}, labels: {app: httpbin}}
-                    ---
+            Files.writeString(dir.resolve("mesh.yaml"), SidecarWithDiscovery.httpbinConfig(INBOUND, http.port(), 0) + """
                     apiVersion: networking.istio.io/v1
                     kind: ServiceEntry
                     metadata: {name: ext-authz, namespace: foo}
@@ -116,16 +88,9 @@ class ExtAuthzFollowsDiscoveryTest {
                       action: CUSTOM
                       provider: {name: sample-ext-authz-http}
                       rules: [{to: [{operation: {paths: ["/headers"]}}]}]
-                    """.formatted(INBOUND, http.port(), authz.getAddress().getPort()));
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), mesh,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), "sidecar~" + INBOUND + "~httpbin.foo~foo.svc.cluster.local",
-                         Map.of(), Map.of("app", "httpbin"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(), INBOUND))) {
-                String listener = INBOUND + "_" + http.port();
-                Poll.until(() -> proxy.listenerAddresses().containsKey(listener), "the inbound listener from LDS");
-                String base = "http://" + INBOUND + ":" + proxy.listenerAddresses().get(listener).getPort();
+                    """.formatted(authz.getAddress().getPort()));
+            try (SidecarWithDiscovery sidecar = SidecarWithDiscovery.httpbin(dir, mesh, INBOUND)) {
+                String base = sidecar.inboundBase(INBOUND, http.port());
 
                 Curl.Result open = Curl.run(base + "/ip");
                 assertEquals(200, open.status, open.toString());

@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import javax.net.ssl.KeyManagerFactory;
@@ -22,15 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.TestBackend;
 import io.jmesh.proxy.testing.TestCertificates;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * End to end, a CUSTOM policy whose {@code envoyExtAuthzHttp} provider's service only speaks HTTPS: its
@@ -66,27 +60,7 @@ class ExtAuthzOverTlsFollowsDiscoveryTest {
     }
 
     private static String config(int httpbinPort, int authzPort, Path ca) {
-        return """
-                apiVersion: security.istio.io/v1
-                kind: PeerAuthentication
-                metadata: {name: default, namespace: istio-system}
-                spec: {mtls: {mode: DISABLE}}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: httpbin, namespace: foo}
-                spec:
-                  hosts: [httpbin.foo.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 8000, name: http, protocol: HTTP}]
-                  workloadSelector: {labels: {app: httpbin}}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: WorkloadEntry
-                metadata: {name: httpbin, namespace: foo}
-                spec: {address: %s, ports: {http: %d}, labels: {app: httpbin}}
-                ---
+        return SidecarWithDiscovery.httpbinConfig(INBOUND, httpbinPort, 0) + """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
                 metadata: {name: ext-authz, namespace: foo}
@@ -113,7 +87,7 @@ class ExtAuthzOverTlsFollowsDiscoveryTest {
                   action: CUSTOM
                   provider: {name: sample-ext-authz-https}
                   rules: [{to: [{operation: {paths: ["/headers"]}}]}]
-                """.formatted(INBOUND, httpbinPort, AUTHZ_HOST, authzPort, AUTHZ_HOST, ca, AUTHZ_HOST);
+                """.formatted(AUTHZ_HOST, authzPort, AUTHZ_HOST, ca, AUTHZ_HOST);
     }
 
     @Test
@@ -151,15 +125,8 @@ class ExtAuthzOverTlsFollowsDiscoveryTest {
                     """);
             Path file = dir.resolve("mesh.yaml");
             Files.writeString(file, config(http.port(), authz.getAddress().getPort(), ca.caCertificate()));
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), mesh,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), "sidecar~" + INBOUND + "~httpbin.foo~foo.svc.cluster.local",
-                         Map.of(), Map.of("app", "httpbin"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(), INBOUND))) {
-                String listener = INBOUND + "_" + http.port();
-                Poll.until(() -> proxy.listenerAddresses().containsKey(listener), "the inbound listener from LDS");
-                String base = "http://" + INBOUND + ":" + proxy.listenerAddresses().get(listener).getPort();
+            try (SidecarWithDiscovery sidecar = SidecarWithDiscovery.httpbin(dir, mesh, INBOUND)) {
+                String base = sidecar.inboundBase(INBOUND, http.port());
 
                 Curl.Result denied = Curl.run("-H", "x-user: bob", base + "/headers");
                 assertEquals(List.of(403, "denied by ext authz"), List.of(denied.status, denied.body),

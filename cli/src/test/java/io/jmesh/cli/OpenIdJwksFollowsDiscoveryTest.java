@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Date;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.Test;
@@ -26,14 +25,9 @@ import com.nimbusds.jwt.SignedJWT;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
-import io.jmesh.discovery.DiscoveryOptions;
-import io.jmesh.discovery.DiscoveryServer;
-import io.jmesh.proxy.server.ProxyServer;
 import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.Poll;
 import io.jmesh.proxy.testing.TestBackend;
-import io.jmesh.proxy.xds.AdsBootstrap;
-import io.jmesh.proxy.xds.ListenerBinding;
 
 /**
  * End to end, a RequestAuthentication rule with an {@code issuer} and no {@code jwksUri} or {@code jwks}: discovery
@@ -97,27 +91,7 @@ class OpenIdJwksFollowsDiscoveryTest {
         String issuer = "http://127.0.0.1:" + idp.getAddress().getPort();
         String laterIssuer = "http://127.0.0.1:" + later.getAddress().getPort();
         try (TestBackend http = TestBackend.start("httpbin")) {
-            Files.writeString(dir.resolve("mesh.yaml"), """
-                    apiVersion: security.istio.io/v1
-                    kind: PeerAuthentication
-                    metadata: {name: default, namespace: istio-system}
-                    spec: {mtls: {mode: DISABLE}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: ServiceEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec:
-                      hosts: [httpbin.foo.svc.cluster.local]
-                      location: MESH_INTERNAL
-                      resolution: STATIC
-                      ports: [{number: 8000, name: http, protocol: HTTP}]
-                      workloadSelector: {labels: {app: httpbin}}
-                    ---
-                    apiVersion: networking.istio.io/v1
-                    kind: WorkloadEntry
-                    metadata: {name: httpbin, namespace: foo}
-                    spec: {address: %s, ports: {http: %d}, labels: {app: httpbin}}
-                    ---
+            Files.writeString(dir.resolve("mesh.yaml"), SidecarWithDiscovery.httpbinConfig(INBOUND, http.port(), 0) + """
                     apiVersion: security.istio.io/v1
                     kind: RequestAuthentication
                     metadata: {name: jwt, namespace: foo}
@@ -126,16 +100,9 @@ class OpenIdJwksFollowsDiscoveryTest {
                       jwtRules:
                       - issuer: %s
                       - issuer: %s
-                    """.formatted(INBOUND, http.port(), issuer, laterIssuer));
-            try (DiscoveryServer discovery = DiscoveryServer.start(new DiscoveryOptions(dir,
-                    new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), null,
-                    DiscoveryOptions.DEFAULT_DEBOUNCE));
-                 ProxyServer proxy = ProxyServer.start(AdsBootstrap.forDiscovery("127.0.0.1",
-                         discovery.grpcAddress().getPort(), "sidecar~" + INBOUND + "~httpbin.foo~foo.svc.cluster.local",
-                         Map.of(), Map.of("app", "httpbin"), 0), 1, new ListenerBinding("127.0.0.1", Map.of(), INBOUND))) {
-                String listener = INBOUND + "_" + http.port();
-                Poll.until(() -> proxy.listenerAddresses().containsKey(listener), "the inbound listener from LDS");
-                String base = "http://" + INBOUND + ":" + proxy.listenerAddresses().get(listener).getPort();
+                    """.formatted(issuer, laterIssuer));
+            try (SidecarWithDiscovery sidecar = SidecarWithDiscovery.httpbin(dir, null, INBOUND)) {
+                String base = sidecar.inboundBase(INBOUND, http.port());
 
                 // (Issuer 2's refusal names the first provider's failure, as requires_any reports it.)
                 assertEquals(List.of("200", "401 Jwt verification fails", "200", "401"),
