@@ -11,8 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import org.apache.dubbo.config.ReferenceConfig;
-import org.apache.dubbo.config.bootstrap.DubboBootstrap;
 import org.apache.dubbo.rpc.RpcContext;
 import org.apache.dubbo.rpc.RpcException;
 import org.junit.jupiter.api.AfterAll;
@@ -20,9 +18,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.sun.net.httpserver.HttpServer;
-
-import io.jmesh.proxy.config.BootstrapLoader;
-import io.jmesh.proxy.server.ProxyServer;
 
 /**
  * Istio's CUSTOM action on a Dubbo port, as discovery writes it: {@code jmesh.filters.rpc.rbac} shadow rules mark the
@@ -33,78 +28,38 @@ import io.jmesh.proxy.server.ProxyServer;
  */
 class DubboExtAuthzTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: dubbo
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: dubbo
-                        protocol: dubbo
-                        filters:
-                        - name: jmesh.filters.rpc.rbac
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
-                            shadow_rules_stat_prefix: istio_ext_authz_
-                            shadow_rules:
-                              action: DENY
-                              policies:
-                                "istio-ext-authz-ns[default]-policy[greeting]-rule[0]":
-                                  permissions: [{ url_path: { path: { exact: /io.jmesh.it.rpc.GreetingService/greet } } }]
-                                  principals: [{ any: true }]
-                        - name: jmesh.filters.rpc.ext_authz
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
-                            transport_api_version: V3
-                            allowed_headers: { patterns: [{ exact: x-caller, ignore_case: true }] }
-                            http_service:
-                              path_prefix: /check
-                              server_uri: { uri: "http://ext-authz.default.svc.cluster.local", cluster: authz, timeout: 10s }
-                            filter_enabled_metadata:
-                              filter: jmesh.filters.rpc.rbac
-                              path: [{ key: istio_ext_authz_shadow_effective_policy_id }]
-                              value: { string_match: { prefix: istio-ext-authz } }
-                        - name: envoy.filters.generic.router
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router
-                        route_config:
-                          virtual_hosts:
-                          - name: greeting
-                            domains: ["io.jmesh.it.rpc.GreetingService"]
-                            routes:
-                            - match: { prefix: "/" }
-                              route: { cluster: provider }
-              clusters:
-              - name: provider
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: provider
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-              - name: authz
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: authz
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+    /** Istio's CUSTOM action as discovery writes it: RBAC shadow rules mark the calls, ext_authz asks about them. */
+    static final String FILTERS = """
+            - name: jmesh.filters.rpc.rbac
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                shadow_rules_stat_prefix: istio_ext_authz_
+                shadow_rules:
+                  action: DENY
+                  policies:
+                    "istio-ext-authz-ns[default]-policy[greeting]-rule[0]":
+                      permissions: [{ url_path: { path: { exact: /io.jmesh.it.rpc.GreetingService/greet } } }]
+                      principals: [{ any: true }]
+            - name: jmesh.filters.rpc.ext_authz
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
+                transport_api_version: V3
+                allowed_headers: { patterns: [{ exact: x-caller, ignore_case: true }] }
+                http_service:
+                  path_prefix: /check
+                  server_uri: { uri: "http://ext-authz.default.svc.cluster.local", cluster: authz, timeout: 10s }
+                filter_enabled_metadata:
+                  filter: jmesh.filters.rpc.rbac
+                  path: [{ key: istio_ext_authz_shadow_effective_policy_id }]
+                  value: { string_match: { prefix: istio-ext-authz } }
+            - name: envoy.filters.generic.router
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router
             """;
 
     private static final List<String> checked = new CopyOnWriteArrayList<>();
     private static HttpServer authz;
-    private static DubboBootstrap provider;
-    private static DubboBootstrap consumer;
-    private static ProxyServer proxy;
-    private static GreetingService greeting;
+    private static DubboThroughProxy mesh;
 
     @BeforeAll
     static void start() throws Exception {
@@ -124,24 +79,15 @@ class DubboExtAuthzTest {
             }
         });
         authz.start();
-        final int port = RpcMesh.freePort();
-        provider = DubboApps.provider(port);
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port, authz.getAddress().getPort())), 1);
-        final ReferenceConfig<GreetingService> reference = new ReferenceConfig<>();
-        consumer = DubboApps.consumer(proxy.listenerAddresses().get("dubbo"), reference);
-        greeting = reference.get();
+        mesh = DubboThroughProxy.start(port -> new RpcProxyBootstrap().listener("dubbo", "dubbo", FILTERS,
+                RpcProxyBootstrap.routeAll("greeting", "io.jmesh.it.rpc.GreetingService", "provider"))
+                .cluster("provider", port).cluster("authz", authz.getAddress().getPort()));
     }
 
     @AfterAll
     static void stop() {
-        if (consumer != null) {
-            consumer.stop();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (provider != null) {
-            provider.stop();
+        if (mesh != null) {
+            mesh.close();
         }
         if (authz != null) {
             authz.stop(0);
@@ -150,13 +96,13 @@ class DubboExtAuthzTest {
 
     @Test
     void theServiceDecidesTheCallsOfTheCustomPolicy() {
-        final RpcException denied = assertThrows(RpcException.class, () -> greeting.greet("stranger"));
+        final RpcException denied = assertThrows(RpcException.class, () -> mesh.greeting.greet("stranger"));
         assertTrue(String.valueOf(denied.getMessage()).contains("denied by ext authz"), denied.toString());
         RpcContext.getClientAttachment().setAttachment("x-caller", "friend");
-        assertEquals("hello friend", greeting.greet("friend"));
+        assertEquals("hello friend", mesh.greeting.greet("friend"));
         assertEquals(List.of("/check/io.jmesh.it.rpc.GreetingService/greet x-caller=null",
                 "/check/io.jmesh.it.rpc.GreetingService/greet x-caller=friend"), List.copyOf(checked));
-        assertEquals(1L, proxy.stats().counterValues().get("rpc.dubbo.ext_authz.ok"));
-        assertEquals(1L, proxy.stats().counterValues().get("rpc.dubbo.ext_authz.denied"));
+        assertEquals(1L, mesh.proxy.stats().counterValues().get("rpc.dubbo.ext_authz.ok"));
+        assertEquals(1L, mesh.proxy.stats().counterValues().get("rpc.dubbo.ext_authz.denied"));
     }
 }

@@ -3,7 +3,6 @@ package io.jmesh.it.rpc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,7 +12,6 @@ import com.alipay.sofa.rpc.context.RpcInvokeContext;
 import com.alipay.sofa.rpc.core.exception.RpcErrorType;
 import com.alipay.sofa.rpc.core.exception.SofaRpcException;
 
-import io.jmesh.proxy.config.BootstrapLoader;
 import io.jmesh.proxy.server.ProxyServer;
 
 /**
@@ -23,93 +21,49 @@ import io.jmesh.proxy.server.ProxyServer;
  */
 class SofaRpcRateLimitTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: sofarpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: sofarpc
-                        protocol: bolt
-                        filters:
-                        - name: jmesh.filters.rpc.local_ratelimit
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-                            stat_prefix: hello
-                            token_bucket: { max_tokens: 1000, fill_interval: 3600s }
-                            filter_enabled: { default_value: { numerator: 100 } }
-                            filter_enforced: { default_value: { numerator: 100 } }
-                            rate_limits:
-                            - actions:
-                              - request_headers: { header_name: ":method", descriptor_key: method }
-                              - request_headers: { header_name: "x-tenant", descriptor_key: tenant }
-                            descriptors:
-                            - entries: [ { key: method, value: sayHello }, { key: tenant, value: t1 } ]
-                              token_bucket: { max_tokens: 2, fill_interval: 3600s }
-                        - name: envoy.filters.generic.router
-                        route_config:
-                          virtual_hosts:
-                          - name: hello
-                            domains: ["io.jmesh.it.rpc.HelloService"]
-                            routes:
-                            - match: { prefix: "/" }
-                              route: { cluster: provider }
-              - name: sofarpc-global
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: sofarpc_global
-                        protocol: bolt
-                        filters:
-                        - name: jmesh.filters.rpc.ratelimit
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
-                            domain: rpc
-                            timeout: 10s
-                            rate_limit_service:
-                              transport_api_version: V3
-                              grpc_service: { envoy_grpc: { cluster_name: rls } }
-                        - name: envoy.filters.generic.router
-                        route_config:
-                          virtual_hosts:
-                          - name: hello
-                            domains: ["*"]
-                            routes:
-                            - match: { prefix: "/" }
-                              route:
-                                cluster: provider
-                                rate_limits:
-                                - actions:
-                                  - request_headers: { header_name: ":authority", descriptor_key: service }
-                                  - request_headers: { header_name: ":method", descriptor_key: method }
-              clusters:
-              - name: rls
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: rls
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
-              - name: provider
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: provider
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+    /** Listener sofarpc: a local limit of two sayHello calls an hour for tenant t1. */
+    static final String LOCAL_FILTERS = """
+            - name: jmesh.filters.rpc.local_ratelimit
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+                stat_prefix: hello
+                token_bucket: { max_tokens: 1000, fill_interval: 3600s }
+                filter_enabled: { default_value: { numerator: 100 } }
+                filter_enforced: { default_value: { numerator: 100 } }
+                rate_limits:
+                - actions:
+                  - request_headers: { header_name: ":method", descriptor_key: method }
+                  - request_headers: { header_name: "x-tenant", descriptor_key: tenant }
+                descriptors:
+                - entries: [ { key: method, value: sayHello }, { key: tenant, value: t1 } ]
+                  token_bucket: { max_tokens: 2, fill_interval: 3600s }
+            - name: envoy.filters.generic.router
+            """;
+
+    /** Listener sofarpc-global: the global rate limit service of cluster rls, asked per service and method. */
+    static final String GLOBAL_FILTERS = """
+            - name: jmesh.filters.rpc.ratelimit
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit
+                domain: rpc
+                timeout: 10s
+                rate_limit_service:
+                  transport_api_version: V3
+                  grpc_service: { envoy_grpc: { cluster_name: rls } }
+            - name: envoy.filters.generic.router
+            """;
+
+    static final String GLOBAL_VIRTUAL_HOSTS = """
+            - name: hello
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route:
+                  cluster: provider
+                  rate_limits:
+                  - actions:
+                    - request_headers: { header_name: ":authority", descriptor_key: service }
+                    - request_headers: { header_name: ":method", descriptor_key: method }
             """;
 
     static final String LIMITS = """
@@ -135,7 +89,11 @@ class SofaRpcRateLimitTest {
         java.nio.file.Files.writeString(limits, LIMITS);
         rls = io.jmesh.ratelimit.RateLimitServer.start(io.jmesh.ratelimit.RateLimitServer.Options.of(limits).port(0)
                 .epochSeconds(() -> 1_700_000_000L / 3600 * 3600));
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, rls.port(), port)), 1);
+        proxy = new RpcProxyBootstrap()
+                .listener("sofarpc", "bolt", LOCAL_FILTERS,
+                        RpcProxyBootstrap.routeAll("hello", "io.jmesh.it.rpc.HelloService", "provider"))
+                .listener("sofarpc-global", "bolt", GLOBAL_FILTERS, GLOBAL_VIRTUAL_HOSTS)
+                .cluster("rls", rls.port()).cluster("provider", port).start();
     }
 
     @AfterAll

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,7 +12,6 @@ import com.alipay.sofa.rpc.config.ServerConfig;
 import com.alipay.sofa.rpc.context.RpcInvokeContext;
 import com.alipay.sofa.rpc.core.exception.SofaRpcException;
 
-import io.jmesh.proxy.config.BootstrapLoader;
 import io.jmesh.proxy.server.ProxyServer;
 
 /**
@@ -23,53 +21,24 @@ import io.jmesh.proxy.server.ProxyServer;
  */
 class SofaRpcRbacTest {
 
-    static final String CONFIG = """
-            static_resources:
-              listeners:
-              - name: sofarpc
-                address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-                filter_chains:
-                - filters:
-                  - name: jmesh.filters.network.rpc_proxy
-                    typed_config:
-                      "@type": type.googleapis.com/xds.type.v3.TypedStruct
-                      type_url: type.googleapis.com/jmesh.filters.network.rpc_proxy.v1.RpcProxy
-                      value:
-                        stat_prefix: sofarpc
-                        protocol: bolt
-                        filters:
-                        - name: jmesh.filters.rpc.rbac
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
-                            rules:
-                              action: ALLOW
-                              policies:
-                                "ns[default]-policy[hello]-rule[0]":
-                                  permissions:
-                                  - and_rules:
-                                      rules:
-                                      - url_path: { path: { exact: /io.jmesh.it.rpc.HelloService/sayHello } }
-                                      - header: { name: x-caller, string_match: { exact: friend } }
-                                  principals: [{ any: true }]
-                        - name: envoy.filters.generic.router
-                          typed_config:
-                            "@type": type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router
-                        route_config:
-                          virtual_hosts:
-                          - name: hello
-                            domains: ["io.jmesh.it.rpc.HelloService"]
-                            routes:
-                            - match: { prefix: "/" }
-                              route: { cluster: provider }
-              clusters:
-              - name: provider
-                connect_timeout: 1s
-                type: STATIC
-                load_assignment:
-                  cluster_name: provider
-                  endpoints:
-                  - lb_endpoints:
-                    - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: %d } } }
+    /** The RBAC filter of Istio's ALLOW policy: sayHello, for callers whose header says friend. */
+    static final String FILTERS = """
+            - name: jmesh.filters.rpc.rbac
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC
+                rules:
+                  action: ALLOW
+                  policies:
+                    "ns[default]-policy[hello]-rule[0]":
+                      permissions:
+                      - and_rules:
+                          rules:
+                          - url_path: { path: { exact: /io.jmesh.it.rpc.HelloService/sayHello } }
+                          - header: { name: x-caller, string_match: { exact: friend } }
+                      principals: [{ any: true }]
+            - name: envoy.filters.generic.router
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.generic_proxy.router.v3.Router
             """;
 
     private static ServerConfig serverConfig;
@@ -79,7 +48,9 @@ class SofaRpcRbacTest {
     static void start() throws Exception {
         final int port = RpcMesh.freePort(); // SOFARPC does not report an ephemeral port back
         serverConfig = SofaApps.provider(port);
-        proxy = ProxyServer.start(BootstrapLoader.parse(String.format(CONFIG, port)), 1);
+        proxy = new RpcProxyBootstrap().listener("sofarpc", "bolt", FILTERS,
+                RpcProxyBootstrap.routeAll("hello", "io.jmesh.it.rpc.HelloService", "provider")).cluster("provider", port)
+                .start();
     }
 
     @AfterAll
