@@ -56,30 +56,7 @@ class EnvoyFilterEndToEndTest {
     void start() throws Exception {
         mesh = new MeshTlsFixture(dir);
         backend = mesh.closeLater(TestBackend.start("reviews"));
-        mesh.write("services.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: reviews, namespace: default}
-                spec:
-                  hosts: [reviews.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  workloadSelector: {labels: {app: reviews}}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: WorkloadEntry
-                metadata: {name: reviews-v1, namespace: default}
-                spec:
-                  address: %1$s
-                  ports: {http: %2$d}
-                  labels: {app: reviews}
-                ---
-                apiVersion: security.istio.io/v1
-                kind: PeerAuthentication
-                metadata: {name: default, namespace: istio-system}
-                spec: {mtls: {mode: DISABLE}}
-                """.formatted(WORKLOAD_IP, backend.port()));
+        mesh.write("services.yaml", MeshTlsFixture.reviews(WORKLOAD_IP, backend.port()) + MeshTlsFixture.MTLS_DISABLED);
         // Istio's task, as published (only the port of the service differs).
         mesh.write("ratelimit.yaml", """
                 apiVersion: networking.istio.io/v1alpha3
@@ -198,9 +175,7 @@ class EnvoyFilterEndToEndTest {
     }
 
     private String admin(String path) throws Exception {
-        Curl.Result r = Curl.run("http://127.0.0.1:" + sidecar.adminAddress().getPort() + path);
-        assertEquals(200, r.status, r.toString());
-        return r.body;
+        return MeshTlsFixture.admin(sidecar, path);
     }
 
     @Test

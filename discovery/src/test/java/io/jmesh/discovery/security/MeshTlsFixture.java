@@ -1,5 +1,7 @@
 package io.jmesh.discovery.security;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +19,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.jmesh.discovery.DiscoveryOptions;
 import io.jmesh.discovery.DiscoveryServer;
 import io.jmesh.proxy.server.ProxyServer;
+import io.jmesh.proxy.testing.Curl;
 import io.jmesh.proxy.testing.ScriptedXdsServer;
 import io.jmesh.proxy.testing.TestCertificates;
 import io.jmesh.proxy.xds.AdsBootstrap;
@@ -42,6 +45,50 @@ final class MeshTlsFixture implements AutoCloseable {
         this.dir = dir;
         this.configDir = Files.createDirectories(dir.resolve("config"));
         this.ca = TestCertificates.create(dir.resolve("mesh-ca"));
+    }
+
+    /** Istio YAML: a mesh-wide PeerAuthentication DISABLE, for the tests that are not about mutual TLS. */
+    static final String MTLS_DISABLED = """
+            apiVersion: security.istio.io/v1
+            kind: PeerAuthentication
+            metadata: {name: default, namespace: istio-system}
+            spec: {mtls: {mode: DISABLE}}
+            ---
+            """;
+
+    /**
+     * Istio YAML: the ServiceEntry {@code reviews.default.svc.cluster.local} (port 9080 {@code http}, selecting
+     * {@code app=reviews}) and its WorkloadEntry {@code reviews-v1} at {@code workloadIp} with port {@code appPort}.
+     * Ends with a document separator, so more documents can follow.
+     */
+    static String reviews(String workloadIp, int appPort) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: reviews, namespace: default}
+                spec:
+                  hosts: [reviews.default.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 9080, name: http, protocol: HTTP}]
+                  workloadSelector: {labels: {app: reviews}}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: WorkloadEntry
+                metadata: {name: reviews-v1, namespace: default}
+                spec:
+                  address: %s
+                  ports: {http: %d}
+                  labels: {app: reviews}
+                ---
+                """.formatted(workloadIp, appPort);
+    }
+
+    /** GETs {@code path} of {@code proxy}'s admin interface; asserts 200 and returns the body. */
+    static String admin(ProxyServer proxy, String path) throws Exception {
+        Curl.Result r = Curl.run("http://127.0.0.1:" + proxy.adminAddress().getPort() + path);
+        assertEquals(200, r.status, r.toString());
+        return r.body;
     }
 
     /** Replaces {@code name} in the config directory atomically, as a config management tool would. */

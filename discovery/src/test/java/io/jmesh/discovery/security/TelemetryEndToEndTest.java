@@ -51,25 +51,7 @@ class TelemetryEndToEndTest {
     void start() throws Exception {
         mesh = new MeshTlsFixture(dir);
         backend = mesh.closeLater(TestBackend.start("reviews"));
-        mesh.write("services.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata: {name: reviews, namespace: default}
-                spec:
-                  hosts: [reviews.default.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports: [{number: 9080, name: http, protocol: HTTP}]
-                  workloadSelector: {labels: {app: reviews}}
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: WorkloadEntry
-                metadata: {name: reviews-v1, namespace: default}
-                spec:
-                  address: %1$s
-                  ports: {http: %2$d}
-                  labels: {app: reviews}
-                ---
+        mesh.write("services.yaml", MeshTlsFixture.reviews(WORKLOAD_IP, backend.port()) + MeshTlsFixture.MTLS_DISABLED + """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
                 metadata: {name: zipkin, namespace: istio-system}
@@ -79,12 +61,7 @@ class TelemetryEndToEndTest {
                   resolution: STATIC
                   ports: [{number: 9411, name: http-zipkin, protocol: HTTP}]
                   endpoints: [{address: 127.0.0.1}]
-                ---
-                apiVersion: security.istio.io/v1
-                kind: PeerAuthentication
-                metadata: {name: default, namespace: istio-system}
-                spec: {mtls: {mode: DISABLE}}
-                """.formatted(WORKLOAD_IP, backend.port()));
+                """);
         mesh.write("telemetry.yaml", """
                 apiVersion: telemetry.istio.io/v1
                 kind: Telemetry
@@ -133,9 +110,7 @@ class TelemetryEndToEndTest {
     }
 
     private String admin(String path) throws Exception {
-        Curl.Result r = Curl.run("http://127.0.0.1:" + sidecar.adminAddress().getPort() + path);
-        assertEquals(200, r.status, r.toString());
-        return r.body;
+        return MeshTlsFixture.admin(sidecar, path);
     }
 
     private String scrape() {
