@@ -7,10 +7,8 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -48,12 +46,7 @@ class AuthorizationCacheTest {
             """;
 
     private static MeshSnapshot snapshot(String yaml, long version) {
-        ConfigParser.Result parsed = ConfigParser.parse(null, yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(version, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(version, ConfigParser.parse(null, yaml), MeshConfig.DEFAULT);
     }
 
     private static ProxyNode sidecar(String ip, String app) throws Exception {

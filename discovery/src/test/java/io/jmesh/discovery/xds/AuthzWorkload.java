@@ -19,10 +19,8 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import io.jmesh.proxy.network.rpc.RpcProxyConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,12 +81,7 @@ final class AuthzWorkload {
     }
 
     static AuthzWorkload of(String policies, MeshConfig mesh, String namespace, Map<String, String> labels) {
-        ConfigParser.Result parsed = ConfigParser.parse(null, SERVICES + policies);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mesh);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        MeshSnapshot snapshot = TestSnapshots.of(1, ConfigParser.parse(null, SERVICES + policies), mesh);
         Struct.Builder l = Struct.newBuilder();
         labels.forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
         Node node = Node.newBuilder().setId("sidecar~10.0.0.5~httpbin-1." + namespace + "~" + namespace

@@ -17,10 +17,8 @@ import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import io.jmesh.proxy.config.ConfigException;
 
 /**
@@ -55,12 +53,7 @@ class CapturedSidecarTest {
     private static final String NODE = "sidecar~10.1.0.21~reviews-v1-1.default~default.svc.cluster.local";
 
     private static MeshSnapshot snapshot() {
-        ConfigParser.Result parsed = ConfigParser.parse(null, YAML);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(1, ConfigParser.parse(null, YAML), MeshConfig.DEFAULT);
     }
 
     private static Node node(String interceptionMode) {

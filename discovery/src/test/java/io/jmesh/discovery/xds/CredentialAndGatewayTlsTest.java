@@ -24,12 +24,10 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsCont
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.Credential;
 import io.jmesh.discovery.config.CredentialsDirectory;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 
 /**
  * Credentials from the credentials directory as SDS secrets (only to proxies of their namespace), Gateway TLS
@@ -65,12 +63,7 @@ class CredentialAndGatewayTlsTest {
             """;
 
     private static MeshSnapshot snapshot(long version, String yaml, List<Credential> credentials) {
-        ConfigParser.Result parsed = ConfigParser.parse(null, yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(version, config, registry.services(), registry.endpoints(), credentials);
+        return TestSnapshots.of(version, ConfigParser.parse(null, yaml), MeshConfig.DEFAULT, credentials);
     }
 
     private static ProxyNode node(String id, String... labels) throws Exception {

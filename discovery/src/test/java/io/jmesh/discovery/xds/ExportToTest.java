@@ -10,10 +10,8 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -54,12 +52,7 @@ class ExportToTest {
             """;
 
     private static Cluster.LbPolicy lbPolicySeenFrom(String namespace) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), MESH);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        MeshSnapshot snapshot = TestSnapshots.of(1, ConfigParser.parse(Path.of("mesh.yaml"), MESH), MeshConfig.DEFAULT);
         ProxyNode proxy = ProxyNode.of(Node.newBuilder()
                 .setId("sidecar~10.9.0.1~app-1." + namespace + "~" + namespace + ".svc.cluster.local")
                 .setMetadata(Struct.getDefaultInstance()).build());
@@ -112,12 +105,7 @@ class ExportToTest {
     }
 
     private static MeshSnapshot snapshot(String yaml) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(1, ConfigParser.parse(Path.of("mesh.yaml"), yaml), MeshConfig.DEFAULT);
     }
 
     private static ProxyNode sidecarIn(String namespace) throws Exception {
@@ -239,18 +227,14 @@ class ExportToTest {
                 defaultVirtualServiceExportTo: [web]
                 """, MeshConfig.class);
         assertEquals(List.of("."), mesh.defaultServiceExportTo());
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), EXPORTED_ENTRIES + "---\n" + """
+        MeshSnapshot s = TestSnapshots.of(1, ConfigParser.parse(Path.of("mesh.yaml"), EXPORTED_ENTRIES + "---\n" + """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
                 metadata: {name: public, namespace: shop}
                 spec:
                   hosts: [public.example.com]
                   http: [{route: [{destination: {host: public.example.com, subset: v1}}]}]
-                """);
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mesh);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot s = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+                """), mesh);
         assertEquals(java.util.Set.of("for-web.example.com"), clusterHostsSeenFrom(s, "web"),
                 "public.example.com sets no exportTo: the mesh default [.] keeps it in shop");
         assertEquals(java.util.Set.of("private.example.com", "public.example.com"), clusterHostsSeenFrom(s, "shop"));

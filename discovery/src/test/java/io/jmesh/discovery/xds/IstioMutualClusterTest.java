@@ -31,10 +31,8 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import io.jmesh.proxy.internal.Transports;
 import io.jmesh.proxy.telemetry.Stats;
 import io.jmesh.proxy.tls.DefaultSecretManager;
@@ -106,12 +104,7 @@ class IstioMutualClusterTest {
                   trafficPolicy:
                     tls: {mode: ISTIO_MUTUAL}
                 """);
-        ConfigParser.Result parsed = ConfigParser.parse(yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), new MeshConfig(null, null, null, null));
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        MeshSnapshot snapshot = TestSnapshots.of(1, ConfigParser.parse(yaml), new MeshConfig(null, null, null, null));
         ProxyNode proxy = ProxyNode.of(Node.newBuilder().setId(NODE).build());
         return XdsGenerator.generateAll(proxy, snapshot);
     }

@@ -22,10 +22,8 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 
 /**
  * What PeerAuthentication and auto mTLS make of a sidecar's inbound chains and of its clients' clusters and
@@ -69,12 +67,7 @@ class MutualTlsGenerationTest {
     private static final String CLIENT_NODE = "sidecar~10.1.0.10~productpage-1.default~default.svc.cluster.local";
 
     private static MeshSnapshot snapshot(String yaml, MeshConfig mesh) {
-        ConfigParser.Result parsed = ConfigParser.parse(null, SERVICES + yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mesh);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(1, ConfigParser.parse(null, SERVICES + yaml), mesh);
     }
 
     private static MeshSnapshot snapshot(String yaml) {

@@ -76,13 +76,7 @@ class RequestAuthnJwksTest {
     private record Generated(Map<String, JwtProvider> providers, Map<String, Message> clusters) {}
 
     private static Generated generate(ResolvedJwks jwks) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(null, CONFIG);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints(), List.of(),
-                jwks);
+        MeshSnapshot snapshot = TestSnapshots.of(1, ConfigParser.parse(null, CONFIG), MeshConfig.DEFAULT, List.of(), jwks);
         Node node = Node.newBuilder().setId("sidecar~10.0.0.5~httpbin-1.foo~foo.svc.cluster.local")
                 .setMetadata(Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(
                         Struct.newBuilder().putFields("app", Value.newBuilder().setStringValue("httpbin").build()))

@@ -12,11 +12,9 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
 import io.jmesh.discovery.model.ServicePort;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import io.jmesh.proxy.network.rpc.RpcProtocol;
 import io.jmesh.proxy.network.rpc.RpcProxyConfig;
 import io.jmesh.proxy.router.RouteEntry;
@@ -50,13 +48,7 @@ class RpcListenerTest {
 
     private static Map<String, Message> listeners(String golden, String nodeId, String app, String accessLog)
             throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("src/test/resources/golden", golden));
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(),
-                new MeshConfig(null, null, accessLog, null));
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        MeshSnapshot snapshot = TestSnapshots.of(1, ConfigParser.parse(Path.of("src/test/resources/golden", golden)), new MeshConfig(null, null, accessLog, null));
         Node node = Node.newBuilder().setId(nodeId)
                 .setMetadata(Struct.newBuilder().putFields("LABELS", Value.newBuilder().setStructValue(
                         Struct.newBuilder().putFields("app", Value.newBuilder().setStringValue(app).build()))

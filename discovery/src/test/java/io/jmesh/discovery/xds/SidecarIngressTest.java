@@ -13,10 +13,8 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -65,12 +63,7 @@ class SidecarIngressTest {
             """;
 
     static Map<String, Message> generate(String typeUrl, String yaml, Map<String, String> labels) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), MeshConfig.DEFAULT);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot snapshot = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        MeshSnapshot snapshot = TestSnapshots.of(1, ConfigParser.parse(Path.of("mesh.yaml"), yaml), MeshConfig.DEFAULT);
         Struct.Builder l = Struct.newBuilder();
         labels.forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
         ProxyNode proxy = ProxyNode.of(Node.newBuilder()

@@ -17,11 +17,9 @@ import com.google.protobuf.Value;
 
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 
 /**
  * The Telemetry API and the generation cache: tracing tags each span with the workload's canonical service and
@@ -58,13 +56,8 @@ class TelemetryCacheTest {
             """;
 
     private MeshSnapshot snapshot(String meshConfig) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(null, MESH);
-        assertEquals(List.of(), parsed.errors());
         MeshConfig mc = DirectoryConfigWatcher.loadMeshConfig(Files.writeString(dir.resolve("mesh.yaml"), meshConfig));
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mc);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(1, ConfigParser.parse(null, MESH), mc);
     }
 
     private static ProxyNode sidecar(String ip, String app) throws Exception {

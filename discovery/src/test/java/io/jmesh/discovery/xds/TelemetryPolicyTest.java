@@ -23,11 +23,9 @@ import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFi
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.DirectoryConfigWatcher;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 
 /**
  * The Telemetry API's scope and merge rules (istiod's {@code pilot/pkg/model/telemetry.go}) and their Envoy
@@ -74,13 +72,8 @@ class TelemetryPolicyTest {
             """;
 
     MeshSnapshot snapshot(String yaml, String mesh) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(null, ZIPKIN_SERVICE + yaml);
-        assertEquals(List.of(), parsed.errors());
         MeshConfig mc = DirectoryConfigWatcher.loadMeshConfig(Files.writeString(dir.resolve("mesh.yaml"), mesh));
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), mc);
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(1, ConfigParser.parse(null, ZIPKIN_SERVICE + yaml), mc);
     }
 
     static ProxyNode sidecar(String namespace, Map<String, String> labels) {

@@ -10,10 +10,8 @@ import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -73,12 +71,7 @@ class XdsCacheScopeTest {
             """;
 
     private static MeshSnapshot snapshot(long version, String yaml) {
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), yaml);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), new MeshConfig(null, null, null, null));
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(version, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(version, ConfigParser.parse(Path.of("mesh.yaml"), yaml), new MeshConfig(null, null, null, null));
     }
 
     private static String mesh(String resolution, String address, int timeout, String lb) {

@@ -11,10 +11,8 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.jmesh.discovery.config.ConfigParser;
-import io.jmesh.discovery.config.ConfigSnapshot;
 import io.jmesh.discovery.config.MeshConfig;
 import io.jmesh.discovery.model.MeshSnapshot;
-import io.jmesh.discovery.registry.file.FileServiceRegistry;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -26,12 +24,7 @@ class XdsCacheTest {
     private static final Path DIR = Path.of("src/test/resources/golden");
 
     private static MeshSnapshot snapshot(String file, long version) throws Exception {
-        ConfigParser.Result parsed = ConfigParser.parse(DIR.resolve(file));
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), new MeshConfig(null, null, null, null));
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        return new MeshSnapshot(version, config, registry.services(), registry.endpoints());
+        return TestSnapshots.of(version, ConfigParser.parse(DIR.resolve(file)), new MeshConfig(null, null, null, null));
     }
 
     private static ProxyNode sidecar(String ip, String pod, String ns, String labelKey, String labelValue) throws Exception {
@@ -111,7 +104,7 @@ class XdsCacheTest {
     void anHttp2WorkloadPortAndAnHttp1OneDoNotShareClusters() throws Exception {
         // Same namespace, same port 9080, both HTTP to the inbound listener; the gRPC one's inbound cluster speaks
         // HTTP/2 to the application, the other's HTTP/1.1.
-        ConfigParser.Result parsed = ConfigParser.parse(Path.of("mesh.yaml"), """
+        MeshSnapshot s = TestSnapshots.of(1, ConfigParser.parse(Path.of("mesh.yaml"), """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
                 metadata: {name: reviews, namespace: default}
@@ -131,12 +124,7 @@ class XdsCacheTest {
                   resolution: STATIC
                   ports: [{number: 9080, name: grpc, protocol: GRPC}]
                   endpoints: [{address: 10.0.0.2}]
-                """);
-        assertEquals(List.of(), parsed.errors());
-        ConfigSnapshot config = new ConfigSnapshot(parsed.configs(), parsed.errors(), new MeshConfig(null, null, null, null));
-        FileServiceRegistry registry = new FileServiceRegistry();
-        registry.update(config);
-        MeshSnapshot s = new MeshSnapshot(1, config, registry.services(), registry.endpoints());
+                """), new MeshConfig(null, null, null, null));
         XdsCache cache = new XdsCache();
         ProxyNode reviews = sidecar("10.0.0.1", "reviews-1", "default", "app", "reviews");
         ProxyNode ratings = sidecar("10.0.0.2", "ratings-1", "default", "app", "ratings");
